@@ -1,0 +1,241 @@
+#include "config/detail/settings.hpp"
+
+#include <array>
+#include <cstdint>
+
+#include "config/detail/values.hpp"
+
+namespace ck::config::detail {
+namespace {
+
+// Setters and printers shared by settings of the same type. Each setter returns "" or the
+// expectation, so the caller can name the setting and the source in one line.
+
+std::string set_text(std::string& field, std::string_view text) {
+  field = std::string(text);
+  return "";
+}
+
+std::string set_address(host_port& field, std::string_view text) {
+  std::optional<host_port> address = parse_host_port(trim(text));
+  if (!address) {
+    return "must be host:port or :port with port 1..65535 (IPv6 as [addr]:port)";
+  }
+  field = std::move(*address);
+  return "";
+}
+
+std::string set_bool(bool& field, std::string_view text) {
+  std::optional<bool> value = parse_bool(text);
+  if (!value) {
+    return "must be true/false, 1/0 or yes/no";
+  }
+  field = *value;
+  return "";
+}
+
+std::string set_u32(uint32_t& field, std::string_view text) {
+  std::optional<uint64_t> value = parse_uint(text, UINT32_MAX);
+  if (!value) {
+    return "must be an integer in 0..4294967295";
+  }
+  field = static_cast<uint32_t>(*value);
+  return "";
+}
+
+std::string set_size32(uint32_t& field, std::string_view text) {
+  std::optional<uint64_t> value = parse_size(text, UINT32_MAX);
+  if (!value) {
+    return "must be a byte count below 4GiB, optionally with a suffix K/KiB, M/MiB or G/GiB";
+  }
+  field = static_cast<uint32_t>(*value);
+  return "";
+}
+
+std::string set_size64(uint64_t& field, std::string_view text) {
+  std::optional<uint64_t> value = parse_size(text, UINT64_MAX);
+  if (!value) {
+    return "must be a byte count, optionally with a suffix K/KiB, M/MiB, G/GiB or T/TiB";
+  }
+  field = *value;
+  return "";
+}
+
+std::string set_join(std::vector<host_port>& field, std::string_view text) {
+  std::string bad_entry;
+  std::optional<std::vector<host_port>> list = parse_host_port_list(text, bad_entry);
+  if (!list) {
+    return "must be a comma-separated list of host:port with port 1..65535; " + quote(bad_entry) +
+           " is not";
+  }
+  field = std::move(*list);
+  return "";
+}
+
+std::string set_log_level(std::string& field, std::string_view text) {
+  field.clear();
+  for (char ch : trim(text)) {
+    // Operators type INFO as often as info; store one spelling so consumers compare simply.
+    field += (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch;
+  }
+  return "";
+}
+
+std::string show_bool(bool value) { return value ? "true" : "false"; }
+
+// Shorthands that keep each table row on a few lines.
+using cfg = node_config;
+using text = std::string_view;
+
+constexpr std::array<setting, 25> settings_rows{{
+    {"NODE_ID", "node.id", value_kind::text, "(required)",
+     "unique, stable node id: [A-Za-z0-9._-]{1,64}", false,
+     [](cfg& c, text t) { return set_text(c.node_id, t); }, [](const cfg& c) { return c.node_id; }},
+    {"NODE_NAME", "node.name", value_kind::text, "the node id", "human name, at most 128 bytes",
+     false, [](cfg& c, text t) { return set_text(c.node_name, t); },
+     [](const cfg& c) { return c.node_name; }},
+    {"ADVERTISE_HOST", "node.advertise_host", value_kind::text, "raft.addr host, else hostname",
+     "host other nodes and clients use for this node's HTTP/KV ports", false,
+     [](cfg& c, text t) { return set_text(c.advertise_host, trim(t)); },
+     [](const cfg& c) { return c.advertise_host; }},
+    {"HTTP_ADDR", "http.addr", value_kind::address, "",
+     "cluster API listen address, host:port (empty host: all)", false,
+     [](cfg& c, text t) { return set_address(c.http_addr, t); },
+     [](const cfg& c) { return c.http_addr.to_string(); }},
+    {"KV_ADDR", "kv.addr", value_kind::address, "", "KV API listen address", false,
+     [](cfg& c, text t) { return set_address(c.kv_addr, t); },
+     [](const cfg& c) { return c.kv_addr.to_string(); }},
+    {"RAFT_ADDR", "raft.addr", value_kind::address, "",
+     "CAF network-layer address; host:port others use to reach us", false,
+     [](cfg& c, text t) { return set_address(c.raft_addr, t); },
+     [](const cfg& c) { return c.raft_addr.to_string(); }},
+    {"BOOTSTRAP", "cluster.bootstrap", value_kind::boolean, "",
+     "create a new cluster with this node (true/false/...)", false,
+     [](cfg& c, text t) { return set_bool(c.bootstrap, t); },
+     [](const cfg& c) { return show_bool(c.bootstrap); }},
+    {"JOIN_ADDR", "cluster.join", value_kind::address_list, "(empty)",
+     "HTTP host:port of members to join through, comma-separated (YAML: also a list)", false,
+     [](cfg& c, text t) { return set_join(c.join_addrs, t); },
+     [](const cfg& c) { return format_host_port_list(c.join_addrs); }},
+    {"PARTITIONS", "cluster.partitions", value_kind::number, "",
+     "partition count, 1..4096, fixed at cluster creation", false,
+     [](cfg& c, text t) { return set_u32(c.partitions, t); },
+     [](const cfg& c) { return std::to_string(c.partitions); }},
+    {"REPLICATION_FACTOR", "cluster.replication_factor", value_kind::number, "",
+     "replicas per partition, 1..7", false,
+     [](cfg& c, text t) { return set_u32(c.replication_factor, t); },
+     [](const cfg& c) { return std::to_string(c.replication_factor); }},
+    {"DATA_DIR", "storage.dir", value_kind::text, "./data/<node.id>",
+     "LMDB environment and node identity", false,
+     [](cfg& c, text t) { return set_text(c.storage.dir, t); },
+     [](const cfg& c) { return c.storage.dir; }},
+    {"STORAGE_SYNC", "storage.sync", value_kind::boolean, "",
+     "fsync each commit; false may lose acknowledged writes on power loss", false,
+     [](cfg& c, text t) { return set_bool(c.storage.sync, t); },
+     [](const cfg& c) { return show_bool(c.storage.sync); }},
+    {"STORAGE_MAP_SIZE", "storage.map_size", value_kind::size, "", "initial LMDB map size, >= 1MiB",
+     false, [](cfg& c, text t) { return set_size64(c.storage.map_size_bytes, t); },
+     [](const cfg& c) { return format_size(c.storage.map_size_bytes); }},
+    {"STORAGE_MAP_SIZE_MAX", "storage.map_size_max", value_kind::size, "",
+     "the LMDB map never grows past this, >= storage.map_size", false,
+     [](cfg& c, text t) { return set_size64(c.storage.map_size_max_bytes, t); },
+     [](const cfg& c) { return format_size(c.storage.map_size_max_bytes); }},
+    {"CLUSTERKIT_TOKEN", "security.token", value_kind::text, "(none)",
+     "when set, mutating endpoints need Authorization: Bearer <token> (flags show in ps)", true,
+     [](cfg& c, text t) { return set_text(c.token, t); }, [](const cfg& c) { return c.token; }},
+    {"LOG_LEVEL", "log.level", value_kind::text, "", "trace, debug, info, warn, error or off",
+     false, [](cfg& c, text t) { return set_log_level(c.log_level, t); },
+     [](const cfg& c) { return c.log_level; }},
+    {"THREADS", "runtime.threads", value_kind::number, "",
+     "scheduler threads, 0..1024; 0 = hardware threads", false,
+     [](cfg& c, text t) { return set_u32(c.threads, t); },
+     [](const cfg& c) { return std::to_string(c.threads); }},
+    {"LIMITS_KEY_BYTES_MAX", "limits.key_bytes_max", value_kind::size, "", "longest key accepted",
+     false, [](cfg& c, text t) { return set_size32(c.limits.key_bytes_max, t); },
+     [](const cfg& c) { return format_size(c.limits.key_bytes_max); }},
+    {"LIMITS_VALUE_BYTES_MAX", "limits.value_bytes_max", value_kind::size, "",
+     "longest value accepted", false,
+     [](cfg& c, text t) { return set_size32(c.limits.value_bytes_max, t); },
+     [](const cfg& c) { return format_size(c.limits.value_bytes_max); }},
+    {"LIMITS_BODY_BYTES_MAX", "limits.body_bytes_max", value_kind::size, "",
+     "largest request body, >= value_bytes_max + key_bytes_max", false,
+     [](cfg& c, text t) { return set_size32(c.limits.body_bytes_max, t); },
+     [](const cfg& c) { return format_size(c.limits.body_bytes_max); }},
+    {"LIMITS_HEADER_BYTES_MAX", "limits.header_bytes_max", value_kind::size, "",
+     "largest request header block", false,
+     [](cfg& c, text t) { return set_size32(c.limits.header_bytes_max, t); },
+     [](const cfg& c) { return format_size(c.limits.header_bytes_max); }},
+    {"LIMITS_IDLE_TIMEOUT_MS", "limits.idle_timeout_ms", value_kind::number, "",
+     "idle keep-alive connections are closed after this", false,
+     [](cfg& c, text t) { return set_u32(c.limits.idle_timeout_ms, t); },
+     [](const cfg& c) { return std::to_string(c.limits.idle_timeout_ms); }},
+    {"LIMITS_CONNECTIONS_MAX", "limits.connections_max", value_kind::number, "",
+     "client connections open at once", false,
+     [](cfg& c, text t) { return set_u32(c.limits.connections_max, t); },
+     [](const cfg& c) { return std::to_string(c.limits.connections_max); }},
+    {"LIMITS_REQUEST_TIMEOUT_MS", "limits.request_timeout_ms", value_kind::number, "",
+     "a request not answered by then gets 504", false,
+     [](cfg& c, text t) { return set_u32(c.limits.request_timeout_ms, t); },
+     [](const cfg& c) { return std::to_string(c.limits.request_timeout_ms); }},
+    {"LIMITS_PIPELINE_DEPTH_MAX", "limits.pipeline_depth_max", value_kind::number, "",
+     "pipelined requests read ahead per connection", false,
+     [](cfg& c, text t) { return set_u32(c.limits.pipeline_depth_max, t); },
+     [](const cfg& c) { return std::to_string(c.limits.pipeline_depth_max); }},
+}};
+
+}  // namespace
+
+setting_table all_settings() { return {settings_rows.data(), settings_rows.size()}; }
+
+const setting* find_setting(std::string_view key) {
+  for (const setting& s : settings_rows) {
+    if (s.key == key) {
+      return &s;
+    }
+  }
+  return nullptr;
+}
+
+std::string_view placeholder(value_kind kind) {
+  switch (kind) {
+    case value_kind::text:
+      return "TEXT";
+    case value_kind::boolean:
+      return "BOOL";
+    case value_kind::number:
+      return "N";
+    case value_kind::size:
+      return "SIZE";
+    case value_kind::address:
+      return "HOST:PORT";
+    case value_kind::address_list:
+      return "LIST";
+  }
+  return "VALUE";
+}
+
+std::string dashed_flag(std::string_view key) {
+  std::string flag = "--";
+  for (char ch : key) {
+    flag += (ch == '.' || ch == '_') ? '-' : ch;
+  }
+  return flag;
+}
+
+std::string setting_name(const setting& s) {
+  return std::string(s.env) + " (" + std::string(s.key) + ")";
+}
+
+std::string quoted_value(const setting& s, std::string_view value) {
+  if (s.secret) {
+    return "(" + std::to_string(value.size()) + " bytes, not shown)";
+  }
+  return quote(value);
+}
+
+std::string setting_error(const setting& s, std::string_view value, std::string_view expectation) {
+  return "invalid setting " + setting_name(s) + ": " + quoted_value(s, value) + " " +
+         std::string(expectation);
+}
+
+}  // namespace ck::config::detail

@@ -1,0 +1,118 @@
+#pragma once
+
+// The settings of one ClusterKit node and the loader that fills them, once, at start.
+//
+// Every setting has three names that are derived from one table (config/detail/settings.cpp):
+// an environment variable, a YAML key `section.name`, and the flags `--section.name` and
+// `--section-name` (dots and underscores dashed). help_text() prints that table. Sources, lowest
+// precedence first: the defaults below, the YAML file (--config FILE or CONFIG), the environment,
+// the command line. Nothing here includes CAF: the node assembly turns this into CAF settings.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ck::config {
+
+// A listen or dial address. An empty host means all interfaces (":8080"); an IPv6 host is stored
+// without brackets ("::1") and printed with them ("[::1]:8080").
+// Invariant (when produced by parse_host_port): 1 <= port <= 65535 and host is a valid host name,
+// IPv4 or IPv6 literal, or empty.
+struct host_port {
+  std::string host;
+  uint16_t port = 0;
+
+  // "host:port", ":port" for all interfaces, "[v6]:port" for an IPv6 host. parse_host_port()
+  // of the result gives back an equal value.
+  std::string to_string() const;
+
+  friend bool operator==(const host_port& a, const host_port& b) {
+    return a.host == b.host && a.port == b.port;
+  }
+  friend bool operator!=(const host_port& a, const host_port& b) { return !(a == b); }
+};
+
+// Parses ":8080", "node4:9001", "10.0.0.1:80", "[::1]:8080". Returns nullopt for an empty text,
+// a missing port ("host"), a port outside 1..65535 ("host:0", "host:99999"), an unbracketed
+// IPv6 address ("::1:80"), or a host with characters outside [A-Za-z0-9._-].
+std::optional<host_port> parse_host_port(std::string_view text);
+
+// Caps on what one client may make this node hold or wait for. Each is > 0; validate() also
+// requires body_bytes_max >= value_bytes_max + key_bytes_max so that every legal key and value
+// fits in one request body.
+struct limits_config {
+  uint32_t key_bytes_max = 1024;         // longest key a write may carry
+  uint32_t value_bytes_max = 1 << 20;    // longest value a write may carry
+  uint32_t body_bytes_max = 2 << 20;     // largest request body read; more is refused unread
+  uint32_t header_bytes_max = 16 << 10;  // largest request header block read
+  uint32_t idle_timeout_ms = 60000;      // an idle keep-alive connection is closed after this
+  uint32_t connections_max = 1024;       // client connections open at once; more are refused
+  uint32_t request_timeout_ms = 5000;    // a request not answered by then gets 504
+  uint32_t pipeline_depth_max = 64;      // pipelined requests read ahead per connection
+};
+
+struct storage_config {
+  std::string dir;                           // load() defaults it to "./data/<node_id>"
+  uint64_t map_size_bytes = 256ull << 20;    // initial LMDB map size; >= 1 MiB
+  uint64_t map_size_max_bytes = 1ull << 40;  // the map never grows past this; >= map_size_bytes
+  bool sync = true;  // fsync each commit; false may lose acknowledged writes on power loss
+};
+
+struct node_config {
+  std::string node_id;            // required, [A-Za-z0-9._-]{1,64}
+  std::string node_name;          // load() defaults it to node_id; <= 128 bytes
+  host_port http_addr{"", 8080};  // cluster API
+  host_port kv_addr{"", 9080};    // KV API
+  host_port raft_addr{"", 9001};  // CAF network layer; others dial it
+  // Host other nodes and clients use for this node's HTTP/KV ports. load() defaults it to the
+  // host of raft_addr if that is neither empty nor a wildcard (0.0.0.0, ::), else gethostname().
+  // An IPv6 literal is stored without brackets, as in host_port.
+  std::string advertise_host;
+  bool bootstrap = false;             // create a new cluster; excludes join_addrs
+  std::vector<host_port> join_addrs;  // HTTP addresses of members to join through
+  uint32_t partitions = 64;           // 1..4096, fixed when the cluster is created
+  uint32_t replication_factor = 3;    // 1..7
+  storage_config storage;
+  std::string token;               // when non-empty, mutating endpoints need it
+  std::string log_level = "info";  // trace|debug|info|warn|error|off
+  uint32_t threads = 0;            // scheduler threads, 0..1024; 0 = hardware threads
+  limits_config limits;
+  std::string config_file;  // the YAML file it was loaded from, empty if none
+};
+
+// The scheduler thread count to use: threads, or the hardware's when threads is 0 (at least 1).
+uint32_t effective_threads(const node_config& c);
+
+enum class load_status { ok, help_printed, invalid };
+
+struct load_result {
+  load_status status = load_status::invalid;
+  node_config config;   // meaningful only when status == ok
+  std::string message;  // help_printed: help_text(); invalid: the ONE error line (no newline)
+};
+
+// Loads defaults < YAML file (--config path or CONFIG env) < environment < command line, fills
+// the derived defaults (name, advertise_host, storage.dir), then validates.
+// `getenv` is injected so tests need not touch the process environment; an empty function means
+// no environment. An empty environment variable counts as unset.
+// Returns ok with the config; help_printed when argv holds -h or --help; invalid with one line
+// naming the setting (env var and YAML key), the quoted bad value, what is expected and, when
+// known, where the value came from. Never throws: yaml-cpp and CLI11 exceptions are caught where
+// they enter our code, and anything else (std::bad_alloc) becomes `invalid` at the top.
+// Thread safety: pure apart from `getenv` and gethostname(); callable from any thread.
+load_result load(int argc, const char* const* argv,
+                 const std::function<const char*(const char*)>& getenv);
+
+// "" if `c` is a valid final configuration, else one line naming the setting and the bad value:
+//   invalid setting NODE_ID (node.id): "bad id!" must match [A-Za-z0-9._-]{1,64}
+// Checks the config as load() returns it, so name, advertise_host and storage.dir must be set.
+std::string validate(const node_config& c);
+
+// Everything `clusterkit --help` prints: usage, precedence, and a table of every setting with its
+// flag, environment variable, default and meaning. Lines are at most 100 columns.
+std::string help_text();
+
+}  // namespace ck::config
