@@ -1,0 +1,128 @@
+#include "storage/detail/lmdb_ops.hpp"
+
+#include <fmt/format.h>
+
+namespace ck::storage::detail {
+
+MDB_txn* txn_access::handle(const read_txn& txn) {
+  CK_STORAGE_ASSERT(txn.active());
+  return txn.handle_;
+}
+
+MDB_txn* txn_access::handle(const write_txn& txn) {
+  CK_STORAGE_ASSERT(txn.active());
+  return txn.handle_;
+}
+
+MDB_dbi txn_access::dbi(const read_txn& txn, database which) {
+  const auto slot = static_cast<std::size_t>(which);
+  CK_STORAGE_ASSERT_LT(slot, database_count);
+  return txn.env_->dbis_[slot];
+}
+
+MDB_dbi txn_access::dbi(const write_txn& txn, database which) {
+  const auto slot = static_cast<std::size_t>(which);
+  CK_STORAGE_ASSERT_LT(slot, database_count);
+  return txn.env_->dbis_[slot];
+}
+
+const std::string& txn_access::dir(const read_txn& txn) { return txn.env_->options_.dir; }
+
+const std::string& txn_access::dir(const write_txn& txn) { return txn.env_->options_.dir; }
+
+void txn_access::record_failure(write_txn& txn, const status& failure) {
+  CK_STORAGE_ASSERT(!failure.ok());
+  if (txn.failure_.ok()) {
+    txn.failure_ = failure;
+  }
+}
+
+void txn_access::add_written_bytes(write_txn& txn, uint64_t bytes) { txn.written_bytes_ += bytes; }
+
+result<std::optional<std::string>> get_copy(MDB_txn* txn, MDB_dbi dbi, std::string_view key,
+                                            std::string_view what) {
+  CK_STORAGE_ASSERT(!key.empty());
+  CK_STORAGE_ASSERT_LE(key.size(), lmdb_key_bytes_max);
+  MDB_val key_val = to_val(key);
+  MDB_val value{};
+  const int rc = mdb_get(txn, dbi, &key_val, &value);
+  if (rc == MDB_NOTFOUND) {
+    return std::optional<std::string>();
+  }
+  if (rc != MDB_SUCCESS) {
+    return from_lmdb(rc, what);
+  }
+  return std::optional<std::string>(std::string(to_view(value)));
+}
+
+status put(write_txn& txn, database which, std::string_view key, std::string_view value) {
+  CK_STORAGE_ASSERT(!key.empty());
+  CK_STORAGE_ASSERT_LE(key.size(), lmdb_key_bytes_max);
+  MDB_val key_val = to_val(key);
+  MDB_val value_val = to_val(value);
+  const int rc =
+      mdb_put(txn_access::handle(txn), txn_access::dbi(txn, which), &key_val, &value_val, 0);
+  if (rc != MDB_SUCCESS) {
+    status failure =
+        from_lmdb(rc, fmt::format("cannot put {} + {} bytes into database \"{}\" in {}", key.size(),
+                                  value.size(), database_name(which), txn_access::dir(txn)));
+    txn_access::record_failure(txn, failure);
+    return failure;
+  }
+  txn_access::add_written_bytes(txn, key.size() + value.size());
+  return status::success();
+}
+
+result<bool> erase(write_txn& txn, database which, std::string_view key) {
+  CK_STORAGE_ASSERT(!key.empty());
+  CK_STORAGE_ASSERT_LE(key.size(), lmdb_key_bytes_max);
+  MDB_val key_val = to_val(key);
+  const int rc = mdb_del(txn_access::handle(txn), txn_access::dbi(txn, which), &key_val, nullptr);
+  if (rc == MDB_NOTFOUND) {
+    return false;
+  }
+  if (rc != MDB_SUCCESS) {
+    status failure = from_lmdb(rc, fmt::format("cannot delete from database \"{}\" in {}",
+                                               database_name(which), txn_access::dir(txn)));
+    txn_access::record_failure(txn, failure);
+    return failure;
+  }
+  return true;
+}
+
+cursor::~cursor() {
+  if (handle_ != nullptr) {
+    mdb_cursor_close(handle_);
+  }
+}
+
+status cursor::open(MDB_txn* txn, MDB_dbi dbi, std::string_view what) {
+  CK_STORAGE_ASSERT(handle_ == nullptr);
+  const int rc = mdb_cursor_open(txn, dbi, &handle_);
+  if (rc != MDB_SUCCESS) {
+    handle_ = nullptr;
+  }
+  return from_lmdb(rc, what);
+}
+
+int cursor::seek(std::string_view key, MDB_val& key_out, MDB_val& value_out) noexcept {
+  CK_STORAGE_ASSERT(handle_ != nullptr);
+  CK_STORAGE_ASSERT_LE(key.size(), lmdb_key_bytes_max);
+  if (key.empty()) {
+    return mdb_cursor_get(handle_, &key_out, &value_out, MDB_FIRST);
+  }
+  key_out = to_val(key);
+  return mdb_cursor_get(handle_, &key_out, &value_out, MDB_SET_RANGE);
+}
+
+int cursor::next(MDB_val& key_out, MDB_val& value_out) noexcept {
+  CK_STORAGE_ASSERT(handle_ != nullptr);
+  return mdb_cursor_get(handle_, &key_out, &value_out, MDB_NEXT);
+}
+
+int cursor::erase_current() noexcept {
+  CK_STORAGE_ASSERT(handle_ != nullptr);
+  return mdb_cursor_del(handle_, 0);
+}
+
+}  // namespace ck::storage::detail

@@ -1,0 +1,256 @@
+#include "storage/kv_table.hpp"
+
+#include <fmt/format.h>
+
+#include "storage/detail/lmdb_ops.hpp"
+#include "storage/environment.hpp"
+#include "storage/format.hpp"
+
+namespace ck::storage {
+
+namespace {
+
+status check_key(std::string_view key) {
+  if (key.size() > kv_user_key_bytes_max) {
+    return status::invalid_argument(
+        fmt::format("key has {} bytes, at most {}", key.size(), kv_user_key_bytes_max));
+  }
+  return status::success();
+}
+
+template <class Txn>
+result<std::optional<std::string>> kv_get_in(Txn& txn, uint32_t partition, std::string_view key) {
+  if (status valid = check_key(key); !valid.ok()) {
+    return valid;
+  }
+  return detail::get_copy(detail::txn_access::handle(txn),
+                          detail::txn_access::dbi(txn, database::kv), kv_key(partition, key),
+                          fmt::format("cannot read kv key of partition {} in {}", partition,
+                                      detail::txn_access::dir(txn)));
+}
+
+status malformed_key(std::string_view stored, const std::string& dir) {
+  return status::corruption(
+      fmt::format("database \"kv\" in {} holds a malformed key of {} bytes", dir, stored.size()));
+}
+
+}  // namespace
+
+result<std::optional<std::string>> kv_get(read_txn& txn, uint32_t partition, std::string_view key) {
+  return kv_get_in(txn, partition, key);
+}
+
+result<std::optional<std::string>> kv_get(write_txn& txn, uint32_t partition,
+                                          std::string_view key) {
+  return kv_get_in(txn, partition, key);
+}
+
+status kv_put(write_txn& txn, uint32_t partition, std::string_view key, std::string_view value) {
+  if (status valid = check_key(key); !valid.ok()) {
+    return valid;
+  }
+  if (value.size() > kv_value_bytes_max) {
+    return status::invalid_argument(
+        fmt::format("value has {} bytes, at most {}", value.size(), kv_value_bytes_max));
+  }
+  return detail::put(txn, database::kv, kv_key(partition, key), value);
+}
+
+result<bool> kv_erase(write_txn& txn, uint32_t partition, std::string_view key) {
+  if (status valid = check_key(key); !valid.ok()) {
+    return valid;
+  }
+  return detail::erase(txn, database::kv, kv_key(partition, key));
+}
+
+namespace {
+
+// Where a kv_list scan starts, and whether an exact match of `seek_key` must be skipped.
+struct list_start {
+  std::string seek_key;
+  bool skip_equal = false;
+  bool empty_range = false;  // `after` lies beyond the only partition asked for
+};
+
+list_start plan_list_start(std::optional<uint32_t> only_partition,
+                           const std::optional<kv_cursor_position>& after) {
+  if (!after) {
+    return list_start{only_partition ? kv_key(*only_partition, {}) : std::string(), false, false};
+  }
+  if (only_partition && after->partition < *only_partition) {
+    return list_start{kv_key(*only_partition, {}), false, false};
+  }
+  if (only_partition && after->partition > *only_partition) {
+    return list_start{std::string(), false, true};
+  }
+  return list_start{kv_key(after->partition, after->key), true, false};
+}
+
+}  // namespace
+
+namespace {
+
+// Walks the cursor from `start`, filling `page`. Returns the last LMDB return code, or a
+// corruption status for a malformed key.
+status list_scan(detail::cursor& cursor, const list_start& start,
+                 std::optional<uint32_t> only_partition, std::size_t limit, kv_page& page,
+                 const std::string& dir) {
+  MDB_val key{};
+  MDB_val value{};
+  int rc = cursor.seek(start.seek_key, key, value);
+  bool skip_equal = start.skip_equal;
+  uint32_t last_partition = 0;
+  // At most: one skipped exact match, `limit` keys, one key to learn that more remain.
+  for (std::size_t step = 0; step < limit + 2 && rc == MDB_SUCCESS; ++step) {
+    const std::string_view stored = detail::to_view(key);
+    const std::optional<kv_key_parts> parts = kv_key_decode(stored);
+    if (!parts) {
+      return malformed_key(stored, dir);
+    }
+    if (only_partition && parts->partition != *only_partition) {
+      break;
+    }
+    if (skip_equal && stored == start.seek_key) {
+      skip_equal = false;
+      rc = cursor.next(key, value);
+      continue;
+    }
+    skip_equal = false;
+    if (page.keys.size() == limit) {
+      CK_STORAGE_ASSERT(!page.keys.empty());
+      page.next = kv_cursor_position{last_partition, page.keys.back()};
+      break;
+    }
+    page.keys.emplace_back(parts->user_key);
+    last_partition = parts->partition;
+    rc = cursor.next(key, value);
+  }
+  if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+    return from_lmdb(rc, fmt::format("cannot list kv keys in {}", dir));
+  }
+  return status::success();
+}
+
+}  // namespace
+
+result<kv_page> kv_list(read_txn& txn, std::optional<uint32_t> only_partition,
+                        const std::optional<kv_cursor_position>& after, std::size_t limit) {
+  if (limit == 0 || limit > kv_list_limit_max) {
+    return status::invalid_argument(
+        fmt::format("list limit is {}, must be in 1..{}", limit, kv_list_limit_max));
+  }
+  if (after) {
+    if (status valid = check_key(after->key); !valid.ok()) {
+      return valid;
+    }
+  }
+  const std::string& dir = detail::txn_access::dir(txn);
+  const list_start start = plan_list_start(only_partition, after);
+  kv_page page;
+  if (start.empty_range) {
+    return page;
+  }
+  detail::cursor cursor;
+  if (status opened =
+          cursor.open(detail::txn_access::handle(txn), detail::txn_access::dbi(txn, database::kv),
+                      fmt::format("cannot list kv keys in {}", dir));
+      !opened.ok()) {
+    return opened;
+  }
+  if (status scanned = list_scan(cursor, start, only_partition, limit, page, dir); !scanned.ok()) {
+    return scanned;
+  }
+  CK_STORAGE_ASSERT_LE(page.keys.size(), limit);
+  CK_STORAGE_ASSERT(!page.next || page.keys.size() == limit);
+  return page;
+}
+
+result<uint64_t> kv_count(read_txn& txn) {
+  MDB_stat stat{};
+  const int rc =
+      mdb_stat(detail::txn_access::handle(txn), detail::txn_access::dbi(txn, database::kv), &stat);
+  if (rc != MDB_SUCCESS) {
+    return from_lmdb(rc,
+                     fmt::format("cannot count kv entries in {}", detail::txn_access::dir(txn)));
+  }
+  return uint64_t{stat.ms_entries};
+}
+
+result<uint64_t> kv_count_partition(read_txn& txn, uint32_t partition) {
+  result<uint64_t> total = kv_count(txn);
+  if (!total.ok()) {
+    return total;
+  }
+  const std::string& dir = detail::txn_access::dir(txn);
+  const std::string what =
+      fmt::format("cannot count kv entries of partition {} in {}", partition, dir);
+  detail::cursor cursor;
+  if (status opened = cursor.open(detail::txn_access::handle(txn),
+                                  detail::txn_access::dbi(txn, database::kv), what);
+      !opened.ok()) {
+    return opened;
+  }
+  MDB_val key{};
+  MDB_val value{};
+  uint64_t count = 0;
+  int rc = cursor.seek(kv_key(partition, {}), key, value);
+  // Bounded by the total: a partition cannot hold more entries than the database.
+  for (; rc == MDB_SUCCESS && count <= total.value(); rc = cursor.next(key, value)) {
+    const std::optional<kv_key_parts> parts = kv_key_decode(detail::to_view(key));
+    if (!parts) {
+      return malformed_key(detail::to_view(key), dir);
+    }
+    if (parts->partition != partition) {
+      break;
+    }
+    ++count;
+  }
+  if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+    return from_lmdb(rc, what);
+  }
+  CK_STORAGE_ASSERT_LE(count, total.value());
+  return count;
+}
+
+status kv_erase_partition(write_txn& txn, uint32_t partition) {
+  const std::string& dir = detail::txn_access::dir(txn);
+  const std::string what = fmt::format("cannot erase partition {} in {}", partition, dir);
+  MDB_stat stat{};
+  MDB_txn* handle = detail::txn_access::handle(txn);
+  const MDB_dbi dbi = detail::txn_access::dbi(txn, database::kv);
+  if (int rc = mdb_stat(handle, dbi, &stat); rc != MDB_SUCCESS) {
+    return from_lmdb(rc, what);
+  }
+  detail::cursor cursor;
+  if (status opened = cursor.open(handle, dbi, what); !opened.ok()) {
+    return opened;
+  }
+  MDB_val key{};
+  MDB_val value{};
+  uint64_t erased = 0;
+  int rc = cursor.seek(kv_key(partition, {}), key, value);
+  // After a cursor delete LMDB leaves the cursor so that next() returns the following key.
+  for (; rc == MDB_SUCCESS && erased <= stat.ms_entries; rc = cursor.next(key, value)) {
+    const std::optional<kv_key_parts> parts = kv_key_decode(detail::to_view(key));
+    if (!parts) {
+      return malformed_key(detail::to_view(key), dir);
+    }
+    if (parts->partition != partition) {
+      break;
+    }
+    rc = cursor.erase_current();
+    if (rc != MDB_SUCCESS) {
+      break;
+    }
+    ++erased;
+  }
+  if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+    status failure = from_lmdb(rc, what);
+    detail::txn_access::record_failure(txn, failure);
+    return failure;
+  }
+  CK_STORAGE_ASSERT_LE(erased, uint64_t{stat.ms_entries});
+  return status::success();
+}
+
+}  // namespace ck::storage

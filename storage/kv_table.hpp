@@ -1,0 +1,81 @@
+#pragma once
+
+// The KV data of the partitions hosted on this node (database "kv", key layout in
+// storage/format.hpp). Every function works inside a caller-provided transaction, so several
+// partitions' writes can share one commit (one fsync per storage flush).
+//
+// Keys and values are bytes (any byte, 0 included). Order is (partition numerically, then key
+// bytewise as unsigned). Threads: whichever thread currently uses the transaction.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/status.hpp"
+
+namespace ck::storage {
+
+class read_txn;
+class write_txn;
+
+// Longest page kv_list() returns; bounds the work and memory of one call.
+inline constexpr std::size_t kv_list_limit_max = 10'000;
+
+// Returns a copy of the value of (partition, key); nullopt when absent; invalid_argument when
+// key is longer than kv_user_key_bytes_max; corruption/io_error from LMDB.
+// Requires: txn.active(). The write_txn overload sees that transaction's own writes.
+result<std::optional<std::string>> kv_get(read_txn& txn, uint32_t partition, std::string_view key);
+result<std::optional<std::string>> kv_get(write_txn& txn, uint32_t partition, std::string_view key);
+
+// Sets (partition, key) to value, replacing any old value.
+// Returns success (visible to later transactions once txn commits); invalid_argument when the
+// key exceeds kv_user_key_bytes_max or the value kv_value_bytes_max (txn stays usable);
+// map_full (txn is spoiled: abort and retry in a larger map; environment::write does this);
+// io_error. Requires: txn.active().
+status kv_put(write_txn& txn, uint32_t partition, std::string_view key, std::string_view value);
+
+// Deletes (partition, key). Returns true if it existed, false if not; invalid_argument for an
+// oversized key; other failures spoil txn as for kv_put. Requires: txn.active().
+result<bool> kv_erase(write_txn& txn, uint32_t partition, std::string_view key);
+
+struct kv_cursor_position {
+  uint32_t partition = 0;
+  std::string key;
+
+  friend bool operator==(const kv_cursor_position& a, const kv_cursor_position& b) {
+    return a.partition == b.partition && a.key == b.key;
+  }
+};
+
+struct kv_page {
+  std::vector<std::string> keys;
+  // Set iff more keys remain after this page (within only_partition when given): the position
+  // of the last key returned, to pass as `after` for the next page.
+  std::optional<kv_cursor_position> next;
+};
+
+// Lists keys in (partition, key) order, strictly after `after` (from the start when nullopt),
+// only those of `only_partition` when given, at most `limit` of them.
+// Returns the page; invalid_argument when limit is 0 or above kv_list_limit_max, or after->key
+// is longer than kv_user_key_bytes_max; corruption when a stored key is malformed.
+// Requires: txn.active(). Pages taken from different transactions may miss keys written in
+// between but never return a key twice or out of order.
+result<kv_page> kv_list(read_txn& txn, std::optional<uint32_t> only_partition,
+                        const std::optional<kv_cursor_position>& after, std::size_t limit);
+
+// Number of entries of all partitions, O(1) (mdb_stat). Requires: txn.active().
+result<uint64_t> kv_count(read_txn& txn);
+
+// Number of entries of one partition; a range scan, O(entries of the partition).
+// Requires: txn.active().
+result<uint64_t> kv_count_partition(read_txn& txn, uint32_t partition);
+
+// Deletes every entry of `partition` (after the partition moved away). A large partition makes
+// a large transaction: run it through environment::write so map_full is retried.
+// Returns success; failures spoil txn as for kv_put. Requires: txn.active().
+status kv_erase_partition(write_txn& txn, uint32_t partition);
+
+}  // namespace ck::storage
