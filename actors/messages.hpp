@@ -1,0 +1,172 @@
+#pragma once
+
+// Message types exchanged between actors, declared once. Each struct has an `inspect`
+// overload so CAF can serialise it when the receiver lives on another node; every type is
+// registered in actors/type_ids.hpp. Plain data only: no handles to local resources.
+
+#include <caf/meta/type_name.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ck::actors {
+
+// ---- KV ----------------------------------------------------------------------------------
+
+struct kv_set_request {
+  uint32_t partition = 0;
+  std::string key;
+  std::string value;
+};
+
+struct kv_delete_request {
+  uint32_t partition = 0;
+  std::string key;
+};
+
+struct kv_get_request {
+  uint32_t partition = 0;
+  std::string key;
+  bool stale = false;  // true: the local replica may answer without asking its leader
+};
+
+/// Reply to a set or a delete, sent only once the write is durable.
+struct kv_write_reply {
+  bool existed = false;  // delete: the key was there before
+};
+
+struct kv_get_reply {
+  bool found = false;
+  std::string value;
+};
+
+/// A page of the keys this node stores. With has_partition, only that partition; with
+/// has_after, strictly after (after_partition, after_key) in (partition, key) storage order.
+struct kv_list_request {
+  bool has_partition = false;
+  uint32_t partition = 0;
+  bool has_after = false;
+  uint32_t after_partition = 0;
+  std::string after_key;
+  uint32_t limit = 1000;
+};
+
+struct kv_list_reply {
+  uint64_t count = 0;  // keys on this node (in the partition, when one was asked for)
+  std::vector<std::string> keys;
+  bool has_next = false;
+  std::string next_after;  // the last key of this page when has_next
+};
+
+struct kv_stats_reply {
+  uint64_t local_keys = 0;
+  uint32_t partitions_hosted = 0;
+  uint32_t partitions_led = 0;
+  uint64_t sets = 0;
+  uint64_t gets = 0;
+  uint64_t deletes = 0;
+  // storage figures of this node
+  std::string data_dir;
+  uint64_t used_bytes = 0;
+  uint64_t map_size_bytes = 0;
+  uint64_t commits = 0;
+  uint64_t fsyncs = 0;
+  uint64_t bytes_written = 0;
+};
+
+// ---- cluster view ------------------------------------------------------------------------
+
+struct node_view {
+  std::string id;
+  std::string name;
+  std::string status;  // alive | suspect | dead | leaving
+  std::string raft_addr;
+  std::string http_addr;  // host:port other nodes and clients use
+  std::string kv_addr;
+  bool is_leader = false;
+  uint32_t partitions_hosted = 0;
+  uint32_t partitions_led = 0;
+  int64_t joined_unix_ms = 0;
+};
+
+struct partition_view {
+  uint32_t index = 0;
+  std::string leader;                 // "" when no leader
+  std::vector<std::string> replicas;  // the other voters
+  std::vector<std::string> learners;
+  uint64_t term = 0;
+  uint64_t commit_index = 0;
+  std::string status;  // healthy | under_replicated | no_leader | moving
+};
+
+/// What this node knows about the cluster, for the cluster API.
+struct cluster_view {
+  std::string cluster_id;
+  std::string name;
+  std::string self_id;
+  std::string leader_id;
+  std::string raft_state;  // leader | follower | candidate
+  uint64_t term = 0;
+  uint64_t commit_index = 0;
+  uint64_t applied_index = 0;
+  uint32_t partition_count = 0;
+  uint32_t replication_factor = 0;
+  std::vector<node_view> nodes;
+  std::vector<partition_view> partitions;
+  std::vector<std::string> not_ready_reasons;  // empty when ready
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, kv_set_request& x) {
+  return f(caf::meta::type_name("kv_set_request"), x.partition, x.key, x.value);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, kv_delete_request& x) {
+  return f(caf::meta::type_name("kv_delete_request"), x.partition, x.key);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, kv_get_request& x) {
+  return f(caf::meta::type_name("kv_get_request"), x.partition, x.key, x.stale);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, kv_write_reply& x) {
+  return f(caf::meta::type_name("kv_write_reply"), x.existed);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, kv_get_reply& x) {
+  return f(caf::meta::type_name("kv_get_reply"), x.found, x.value);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, kv_list_request& x) {
+  return f(caf::meta::type_name("kv_list_request"), x.has_partition, x.partition, x.has_after,
+           x.after_partition, x.after_key, x.limit);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, kv_list_reply& x) {
+  return f(caf::meta::type_name("kv_list_reply"), x.count, x.keys, x.has_next, x.next_after);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, kv_stats_reply& x) {
+  return f(caf::meta::type_name("kv_stats_reply"), x.local_keys, x.partitions_hosted,
+           x.partitions_led, x.sets, x.gets, x.deletes, x.data_dir, x.used_bytes,
+           x.map_size_bytes, x.commits, x.fsyncs, x.bytes_written);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_view& x) {
+  return f(caf::meta::type_name("node_view"), x.id, x.name, x.status, x.raft_addr, x.http_addr,
+           x.kv_addr, x.is_leader, x.partitions_hosted, x.partitions_led, x.joined_unix_ms);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, partition_view& x) {
+  return f(caf::meta::type_name("partition_view"), x.index, x.leader, x.replicas, x.learners,
+           x.term, x.commit_index, x.status);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_view& x) {
+  return f(caf::meta::type_name("cluster_view"), x.cluster_id, x.name, x.self_id, x.leader_id,
+           x.raft_state, x.term, x.commit_index, x.applied_index, x.partition_count,
+           x.replication_factor, x.nodes, x.partitions, x.not_ready_reasons);
+}
+
+}  // namespace ck::actors

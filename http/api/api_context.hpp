@@ -1,0 +1,52 @@
+#pragma once
+
+// What the API handlers need from the node: the actors they ask, the limits they enforce and
+// the metrics they update. Built once by the node assembly and shared read-only by every
+// connection broker (all on the I/O thread).
+
+#include "actors/kv_service.hpp"
+#include "actors/node_actor.hpp"
+#include "http/router.hpp"
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace ck::runtime {
+struct node_metrics;
+}
+
+namespace ck::http::api {
+
+struct api_limits {
+  uint32_t key_bytes_max = 1024;
+  uint32_t value_bytes_max = 1 << 20;
+  uint32_t list_limit_default = 1000;
+  uint32_t list_limit_max = 10000;
+  uint32_t nodes_limit_default = 50;
+  uint32_t nodes_limit_max = 1000;
+};
+
+struct api_context {
+  std::string node_id;
+  std::string node_name;
+  uint32_t partition_count = 0;
+  api_limits limits;
+  std::chrono::milliseconds request_timeout{5000};
+  actors::kv_service_actor kv;
+  actors::node_actor node;
+  runtime::node_metrics* metrics = nullptr;
+};
+
+using context_ptr = std::shared_ptr<const api_context>;
+
+/// Turns `fn(context, self, request, responder)` into a router handler that carries the
+/// shared context.
+template <class Fn>
+handler bind_handler(const context_ptr& context, Fn fn) {
+  return [context, fn](caf::io::broker* self, request& req, responder reply) {
+    fn(context, self, req, std::move(reply));
+  };
+}
+
+}  // namespace ck::http::api

@@ -1,0 +1,52 @@
+#include "http/api/error_mapping.hpp"
+
+#include "actors/errc.hpp"
+
+#include <caf/error.hpp>
+#include <caf/sec.hpp>
+
+namespace ck::http::api {
+
+namespace {
+
+int status_of(errc code) {
+  switch (code) {
+    case errc::invalid_argument:
+      return 400;
+    case errc::not_found:
+      return 404;
+    case errc::no_leader:
+    case errc::shutting_down:
+    case errc::not_ready:
+      return 503;
+    case errc::timeout:
+      return 504;
+    case errc::none:
+    case errc::storage_failure:
+    case errc::internal:
+      return 500;
+  }
+  return 500;
+}
+
+}  // namespace
+
+response error_response(const caf::error& error) {
+  const errc code = errc_of(error);
+  // The context of our own errors is the message written where they were raised; CAF's own
+  // errors (a timeout, a dead actor) are rendered by name.
+  std::string message;
+  if (error.category() == caf::atom("ck") && !error.context().empty() &&
+      error.context().match_elements<std::string>()) {
+    message = error.context().get_as<std::string>(0);
+  } else if (code == errc::timeout) {
+    message = "request timed out";
+  } else if (code == errc::no_leader) {
+    message = "no actor available to serve the request";
+  } else {
+    message = to_string(code);
+  }
+  return response::error(status_of(code), to_string(code), message);
+}
+
+}  // namespace ck::http::api

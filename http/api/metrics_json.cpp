@@ -1,0 +1,135 @@
+#include "http/api/metrics_json.hpp"
+
+#include "runtime/metrics.hpp"
+
+#include <fmt/format.h>
+
+namespace ck::http::api {
+
+using nlohmann::json;
+
+namespace {
+
+json latency_json(const runtime::latency_histogram& h) {
+  const auto s = h.summarize();
+  return {{"count", s.count}, {"p50_ms", s.p50_ms}, {"p90_ms", s.p90_ms},
+          {"p99_ms", s.p99_ms}, {"max_ms", s.max_ms}};
+}
+
+}  // namespace
+
+json metrics_json(const runtime::node_metrics& m, const std::string& node_id,
+                  const actors::kv_stats_reply& storage) {
+  const auto batches = m.storage_batches.value();
+  const double ops_per_batch =
+      batches == 0 ? 0.0
+                   : static_cast<double>(m.storage_batched_ops.value()) /
+                         static_cast<double>(batches);
+  return {
+      {"node_id", node_id},
+      {"uptime_seconds", m.uptime_seconds()},
+      {"requests",
+       {{"total", m.http_requests.value()},
+        {"errors_4xx", m.http_errors_client.value()},
+        {"errors_5xx", m.http_errors_server.value()},
+        {"connections_accepted", m.http_connections_accepted.value()},
+        {"latency", latency_json(m.http_latency)}}},
+      // Aliases the original ClusterKit reported (always 0 there).
+      {"request_count", m.http_requests.value()},
+      {"error_count", m.http_errors_client.value() + m.http_errors_server.value()},
+      {"kv",
+       {{"sets", m.kv_sets.value()},
+        {"gets", m.kv_gets.value()},
+        {"get_misses", m.kv_get_misses.value()},
+        {"deletes", m.kv_deletes.value()},
+        {"lists", m.kv_lists.value()},
+        {"failures", m.kv_failures.value()},
+        {"local_keys", storage.local_keys},
+        {"set_latency", latency_json(m.kv_set_latency)},
+        {"get_latency", latency_json(m.kv_get_latency)}}},
+      {"storage",
+       {{"commits", storage.commits},
+        {"fsyncs", storage.fsyncs},
+        {"bytes_written", storage.bytes_written},
+        {"used_bytes", storage.used_bytes},
+        {"map_size_bytes", storage.map_size_bytes},
+        {"write_batches", batches},
+        {"ops_per_batch", ops_per_batch}}},
+  };
+}
+
+namespace {
+
+void add_counter(std::string& out, const char* name, const char* help, const std::string& labels,
+                 uint64_t value) {
+  fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} counter\n{}{{{}}} {}\n", name,
+                 help, name, name, labels, value);
+}
+
+void add_gauge(std::string& out, const char* name, const char* help, const std::string& labels,
+               double value) {
+  fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} gauge\n{}{{{}}} {}\n", name,
+                 help, name, name, labels, value);
+}
+
+void add_histogram(std::string& out, const char* name, const char* help,
+                   const std::string& labels, const runtime::latency_histogram& h) {
+  fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} histogram\n", name, help,
+                 name);
+  uint64_t cumulative = 0;
+  // Every 4th bucket (powers of two) keeps the exposition short; +Inf closes it.
+  for (size_t i = 0; i < runtime::latency_histogram::bucket_count; ++i) {
+    cumulative += h.bucket_value(i);
+    if (i % 4 == 0 && i <= 4 * 26) {
+      fmt::format_to(std::back_inserter(out), "{}_bucket{{{},le=\"{}\"}} {}\n", name, labels,
+                     runtime::latency_histogram::bucket_upper_us(i) / 1e6, cumulative);
+    }
+  }
+  const auto s = h.summarize();
+  fmt::format_to(std::back_inserter(out), "{}_bucket{{{},le=\"+Inf\"}} {}\n", name, labels,
+                 cumulative);
+  fmt::format_to(std::back_inserter(out), "{}_sum{{{}}} {}\n{}_count{{{}}} {}\n", name, labels,
+                 s.sum_ms / 1000.0, name, labels, s.count);
+}
+
+}  // namespace
+
+std::string metrics_prometheus_text(const runtime::node_metrics& m, const std::string& node_id,
+                                    const actors::kv_stats_reply& storage) {
+  const std::string labels = fmt::format("node=\"{}\"", node_id);
+  std::string out;
+  add_gauge(out, "clusterkit_uptime_seconds", "Seconds since the node started.", labels,
+            m.uptime_seconds());
+  add_counter(out, "clusterkit_http_requests_total", "HTTP requests answered.", labels,
+              m.http_requests.value());
+  add_counter(out, "clusterkit_http_errors_4xx_total", "HTTP requests answered 4xx.", labels,
+              m.http_errors_client.value());
+  add_counter(out, "clusterkit_http_errors_5xx_total", "HTTP requests answered 5xx.", labels,
+              m.http_errors_server.value());
+  add_counter(out, "clusterkit_kv_sets_total", "KV sets acknowledged.", labels,
+              m.kv_sets.value());
+  add_counter(out, "clusterkit_kv_gets_total", "KV gets answered.", labels, m.kv_gets.value());
+  add_counter(out, "clusterkit_kv_deletes_total", "KV deletes acknowledged.", labels,
+              m.kv_deletes.value());
+  add_counter(out, "clusterkit_kv_failures_total", "KV operations answered with an error.",
+              labels, m.kv_failures.value());
+  add_gauge(out, "clusterkit_kv_local_keys", "Keys stored on this node.", labels,
+            static_cast<double>(storage.local_keys));
+  add_counter(out, "clusterkit_storage_commits_total", "LMDB write transactions committed.",
+              labels, storage.commits);
+  add_counter(out, "clusterkit_storage_fsyncs_total", "Commits that were fsynced.", labels,
+              storage.fsyncs);
+  add_counter(out, "clusterkit_storage_bytes_written_total", "Key and value bytes written.",
+              labels, storage.bytes_written);
+  add_gauge(out, "clusterkit_storage_used_bytes", "Bytes used in the LMDB map.", labels,
+            static_cast<double>(storage.used_bytes));
+  add_histogram(out, "clusterkit_http_request_duration_seconds", "HTTP request latency.", labels,
+                m.http_latency);
+  add_histogram(out, "clusterkit_kv_set_duration_seconds", "KV set latency (to durable).",
+                labels, m.kv_set_latency);
+  add_histogram(out, "clusterkit_kv_get_duration_seconds", "KV get latency.", labels,
+                m.kv_get_latency);
+  return out;
+}
+
+}  // namespace ck::http::api

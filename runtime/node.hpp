@@ -1,0 +1,22 @@
+#pragma once
+
+// The node assembly: turns a validated node_config into a running node (storage, actor
+// system, actors, HTTP servers), serves until a stop signal, and shuts down in order.
+
+#include "config/node_config.hpp"
+
+namespace ck::runtime {
+
+/// Exit codes of the node binary.
+enum class exit_code : int {
+  ok = 0,
+  start_failed = 1,   // storage or a listening port could not be opened
+  bad_config = 2,     // a setting is invalid or contradicts the DATA_DIR
+};
+
+/// Runs the node until SIGTERM or SIGINT arrives. Requires: the caller blocked SIGTERM and
+/// SIGINT in every thread (main does so before anything starts), so this thread can wait for
+/// them with sigwait. Prints one line on stderr naming the cause when the node cannot start.
+exit_code run_node(const config::node_config& config);
+
+}  // namespace ck::runtime

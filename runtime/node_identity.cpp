@@ -1,0 +1,90 @@
+#include "runtime/node_identity.hpp"
+
+#include "runtime/log.hpp"
+#include "storage/environment.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <random>
+
+namespace ck::runtime {
+
+namespace {
+
+// A new cluster's id: 128 random bits in hex, from the OS entropy source.
+std::string new_cluster_id() {
+  std::random_device entropy;
+  return fmt::format("{:08x}{:08x}{:08x}{:08x}", entropy(), entropy(), entropy(), entropy());
+}
+
+identity_outcome failure(exit_code code, std::string line) {
+  identity_outcome out;
+  out.code = code;
+  out.error_line = std::move(line);
+  return out;
+}
+
+identity_outcome create_identity(storage::environment& env, const config::node_config& cfg) {
+  storage::node_identity id;
+  id.node_id = cfg.node_id;
+  id.cluster_id = new_cluster_id();
+  id.partition_count = cfg.partitions;
+  id.replication_factor = cfg.replication_factor;
+  id.created_unix_ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  auto saved = storage::save_identity(env, id);
+  if (!saved.ok()) {
+    return failure(exit_code::start_failed,
+                   "cannot store the node identity in " + cfg.storage.dir + ": " +
+                       saved.to_string());
+  }
+  CK_LOG_INFO("node: bootstrapped cluster {} with {} partitions, replication factor {}",
+              id.cluster_id, id.partition_count, id.replication_factor);
+  identity_outcome out;
+  out.ok = true;
+  out.value = std::move(id);
+  return out;
+}
+
+}  // namespace
+
+identity_outcome establish_identity(storage::environment& env, const config::node_config& cfg) {
+  auto loaded = storage::load_identity(env);
+  if (!loaded.ok()) {
+    return failure(exit_code::start_failed, "cannot read the node identity in " +
+                                                cfg.storage.dir + ": " +
+                                                loaded.status().to_string());
+  }
+  if (const auto& existing = loaded.value()) {
+    if (existing->node_id != cfg.node_id) {
+      return failure(exit_code::bad_config,
+                     fmt::format("DATA_DIR {} belongs to node \"{}\", not NODE_ID \"{}\"",
+                                 cfg.storage.dir, existing->node_id, cfg.node_id));
+    }
+    if (existing->partition_count != cfg.partitions) {
+      CK_LOG_WARN("node: PARTITIONS={} ignored: cluster {} was created with {} partitions",
+                  cfg.partitions, existing->cluster_id, existing->partition_count);
+    }
+    CK_LOG_INFO("node: resuming as {} in cluster {}", existing->node_id, existing->cluster_id);
+    identity_outcome out;
+    out.ok = true;
+    out.value = *existing;
+    return out;
+  }
+  if (cfg.bootstrap) {
+    return create_identity(env, cfg);
+  }
+  if (!cfg.join_addrs.empty()) {
+    return failure(exit_code::bad_config,
+                   "JOIN_ADDR: joining an existing cluster is not available in this build yet "
+                   "(single-node stage); start with BOOTSTRAP=true");
+  }
+  return failure(exit_code::bad_config,
+                 "DATA_DIR " + cfg.storage.dir +
+                     " holds no cluster: set BOOTSTRAP=true to create one or JOIN_ADDR to join one");
+}
+
+}  // namespace ck::runtime
