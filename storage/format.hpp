@@ -10,13 +10,31 @@
 //     "format_version" -> u32_be version                   (4 bytes; must equal format_version)
 //     "node_identity"  -> identity record                  (see "Identity record" below)
 //
-//   "kv"    the KV data of every partition hosted on this node, ordered by (partition, key).
-//     key:    +------------------+---------------------------------------------------+
-//             | u32_be partition | user key: 0..kv_user_key_bytes_max bytes, any byte |
-//             +------------------+---------------------------------------------------+
-//             0                  4
-//     value:  user value bytes, stored as is (0..kv_value_bytes_max)
+//   "kv"    the KV data of every partition hosted on this node, ordered by (partition, form, body).
+//     key:    +------------------+---------+------------------------------------------+
+//             | u32_be partition | u8 form | body                                     |
+//             +------------------+---------+------------------------------------------+
+//             0                  4         5
 //     Big-endian so that LMDB's byte order is numeric partition order: partition 1 < 256.
+//     The form depends only on the user key's length n (0..kv_user_key_bytes_max):
+//
+//     form 0x00 "inline", n <= kv_inline_key_bytes_max (506 = 511 - 5):
+//       body:   the user key, any byte                              (n bytes; key is 5+n <= 511)
+//       value:  the user value, stored as is                        (0..kv_value_bytes_max)
+//
+//     form 0x01 "hashed", kv_inline_key_bytes_max < n <= kv_user_key_bytes_max:
+//       body:   SHA-256 of the user key                             (32 bytes; key is 37 bytes)
+//       value:  +-------------+---------------+------------------+
+//               | u32_be n    | user key      | user value       |
+//               +-------------+---------------+------------------+
+//               0             4               4+n
+//
+//     So within a partition every inline key sorts before every hashed key, inline keys in
+//     unsigned byte order of the user key, hashed keys in the (stable, arbitrary) order of their
+//     digests. An entry is valid only if: the key has the 4-byte prefix and a known form byte; an
+//     inline body has at most 506 bytes; a hashed body has exactly 32 bytes, its value holds at
+//     least 4 + n bytes with 506 < n <= kv_user_key_bytes_max, and SHA-256 of the embedded user
+//     key equals the body. A key of at most 506 bytes is never stored hashed (one form per key).
 //
 // Reserved for the Raft issue (names taken, not created or read yet):
 //   "raft_log"    key: u32_be group_id | u64_be index -> encoded log entry
@@ -37,6 +55,7 @@
 //   identity_record_fixed_bytes + both string lengths, its version is 1, the crc matches, the
 //   strings are 1..*_bytes_max long and both counts are >= 1.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -45,7 +64,9 @@
 
 namespace ck::storage {
 
-// Version of everything drawn above; stored in meta/"format_version" and checked at open.
+// Version of everything drawn above; stored in meta/"format_version" and checked at open. The
+// kv key forms (inline / hashed) were introduced into version 1 in place, before any deployment:
+// no store with the earlier form-less kv keys exists.
 inline constexpr uint32_t format_version = 1;
 
 // Named databases opened at start. The enumerators index the environment's handle table; only
@@ -84,12 +105,35 @@ inline constexpr std::string_view meta_key_node_identity = "node_identity";
 // mdb_env_get_maxkeysize() at open.
 inline constexpr std::size_t lmdb_key_bytes_max = 511;
 inline constexpr std::size_t kv_partition_prefix_bytes = 4;
-// The longest user key a partition can store.
-inline constexpr std::size_t kv_user_key_bytes_max = lmdb_key_bytes_max - kv_partition_prefix_bytes;
+inline constexpr std::size_t kv_form_bytes = 1;
+inline constexpr std::size_t kv_key_header_bytes = kv_partition_prefix_bytes + kv_form_bytes;
+// The longest user key stored as is in the LMDB key (form 0x00); longer keys are hashed.
+inline constexpr std::size_t kv_inline_key_bytes_max = lmdb_key_bytes_max - kv_key_header_bytes;
+// SHA-256 digest: the body of a hashed key.
+inline constexpr std::size_t kv_hashed_body_bytes = 32;
+// The u32_be user key length that opens the value of a hashed entry.
+inline constexpr std::size_t kv_hashed_value_header_bytes = 4;
+// The longest user key a partition can store (64 KiB); longer keys are invalid_argument. Kept
+// small enough that a hashed entry's key copy costs little next to kv_value_bytes_max.
+inline constexpr std::size_t kv_user_key_bytes_max = std::size_t{64} << 10;
 // The largest value; caps one put so a single request cannot take the map (LMDB allows ~4 GiB).
 inline constexpr std::size_t kv_value_bytes_max = std::size_t{64} << 20;
 static_assert(kv_partition_prefix_bytes == sizeof(uint32_t));
-static_assert(kv_user_key_bytes_max + kv_partition_prefix_bytes == lmdb_key_bytes_max);
+static_assert(kv_hashed_value_header_bytes == sizeof(uint32_t));
+static_assert(kv_inline_key_bytes_max == 506);
+static_assert(kv_inline_key_bytes_max + kv_key_header_bytes == lmdb_key_bytes_max);
+static_assert(kv_key_header_bytes + kv_hashed_body_bytes <= lmdb_key_bytes_max);
+static_assert(kv_inline_key_bytes_max < kv_user_key_bytes_max);
+static_assert(kv_user_key_bytes_max <= uint32_t{0xFFFFFFFFu});
+static_assert(kv_hashed_value_header_bytes + kv_user_key_bytes_max + kv_value_bytes_max <=
+                  uint32_t{0xFFFFFFFFu},
+              "a hashed entry's value must fit LMDB's 32-bit data size");
+
+// The form byte at offset 4 of every stored "kv" key. On disk: do not renumber.
+enum class kv_key_form : uint8_t {
+  inline_key = 0x00,  // body is the user key (at most kv_inline_key_bytes_max bytes)
+  hashed_key = 0x01,  // body is SHA-256 of the user key; the value embeds the user key
+};
 
 // Identity record limits and layout (see the diagram).
 inline constexpr uint8_t identity_record_version = 1;
@@ -112,22 +156,60 @@ void append_u64_be(std::string& out, uint64_t value);
 
 // ---- "kv" keys --------------------------------------------------------------------------------
 
-// The stored key of (partition, user_key). Requires: user_key.size() <= kv_user_key_bytes_max.
+// The form a user key of `user_key_bytes` is stored in: inline up to kv_inline_key_bytes_max.
+constexpr kv_key_form kv_form_of(std::size_t user_key_bytes) noexcept {
+  return user_key_bytes <= kv_inline_key_bytes_max ? kv_key_form::inline_key
+                                                   : kv_key_form::hashed_key;
+}
+
+// The stored key of (partition, user_key), in the form kv_form_of(user_key.size()); 5 + n bytes
+// inline, 37 bytes hashed. Requires: user_key.size() <= kv_user_key_bytes_max.
 std::string kv_key(uint32_t partition, std::string_view user_key);
+
+// The smallest stored key of `partition`: every key of the partition is >= it and every key of
+// a lower partition is < it (the 4-byte prefix alone).
+std::string kv_partition_first_key(uint32_t partition);
+
+// What a stored value holds before the user value: nothing for an inline key, u32_be n | user
+// key for a hashed one. kv_put writes this prefix and the user value into the map page in place
+// (no joined copy of a large value). Requires: user_key.size() <= kv_user_key_bytes_max.
+std::string kv_value_prefix(std::string_view user_key);
 
 struct kv_key_parts {
   uint32_t partition = 0;
-  std::string_view user_key;  // points into the decoded bytes
+  kv_key_form form = kv_key_form::inline_key;
+  std::string_view body;  // points into the decoded key
 };
 
-// Splits a stored "kv" key. Returns nullopt when it is shorter than the partition prefix or its
-// user key is longer than kv_user_key_bytes_max (the caller reports corruption).
-std::optional<kv_key_parts> kv_key_decode(std::string_view stored) noexcept;
+// Splits a stored "kv" key, checking only the key: nullopt when it is shorter than the header,
+// has an unknown form byte, an inline body over kv_inline_key_bytes_max or a hashed body that
+// is not kv_hashed_body_bytes long (the caller reports corruption).
+std::optional<kv_key_parts> kv_key_decode(std::string_view stored_key) noexcept;
+
+struct kv_entry_parts {
+  uint32_t partition = 0;
+  std::string_view user_key;    // points into the stored key (inline) or value (hashed)
+  std::string_view user_value;  // points into the stored value
+};
+
+// Decodes a stored "kv" entry (key and value as LMDB holds them) into the user's key and value.
+// Returns nullopt when the key is malformed (as kv_key_decode), or for a hashed entry when the
+// value is shorter than its header, the embedded length n is not in
+// (kv_inline_key_bytes_max, kv_user_key_bytes_max] or exceeds the value, or SHA-256 of the
+// embedded key differs from the body (the caller reports corruption).
+std::optional<kv_entry_parts> kv_entry_decode(std::string_view stored_key,
+                                              std::string_view stored_value) noexcept;
 
 // ---- checksums --------------------------------------------------------------------------------
 
 // CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320) of `bytes`; crc32("123456789") is
 // 0xCBF43926.
 uint32_t crc32(std::string_view bytes) noexcept;
+
+// SHA-256 of `bytes` (OpenSSL EVP, the digest fetched once per process); sha256("abc") starts
+// ba7816bf. An OpenSSL failure (no SHA-256 provider, no memory) aborts: nothing sensible can be
+// stored without it.
+using sha256_digest = std::array<uint8_t, kv_hashed_body_bytes>;
+sha256_digest sha256(std::string_view bytes) noexcept;
 
 }  // namespace ck::storage

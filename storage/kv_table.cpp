@@ -18,20 +18,50 @@ status check_key(std::string_view key) {
   return status::success();
 }
 
+status malformed_key(std::string_view stored, const std::string& dir) {
+  return status::corruption(
+      fmt::format("database \"kv\" in {} holds a malformed key of {} bytes", dir, stored.size()));
+}
+
+// Describes an entry kv_entry_decode rejected by its partition, form byte and sizes, never by
+// its bytes (they are a user's data).
+status malformed_entry(std::string_view stored_key, std::size_t stored_value_bytes,
+                       const std::string& dir) {
+  if (stored_key.size() < kv_key_header_bytes) {
+    return malformed_key(stored_key, dir);
+  }
+  const auto form_byte = static_cast<uint8_t>(stored_key[kv_partition_prefix_bytes]);
+  return status::corruption(fmt::format(
+      "database \"kv\" in {} holds a malformed entry of partition {}: key of {} bytes with form "
+      "byte {}, value of {} bytes",
+      dir, get_u32_be(stored_key.data()), stored_key.size(), unsigned{form_byte},
+      stored_value_bytes));
+}
+
 template <class Txn>
 result<std::optional<std::string>> kv_get_in(Txn& txn, uint32_t partition, std::string_view key) {
   if (status valid = check_key(key); !valid.ok()) {
     return valid;
   }
-  return detail::get_copy(detail::txn_access::handle(txn),
-                          detail::txn_access::dbi(txn, database::kv), kv_key(partition, key),
-                          fmt::format("cannot read kv key of partition {} in {}", partition,
-                                      detail::txn_access::dir(txn)));
-}
-
-status malformed_key(std::string_view stored, const std::string& dir) {
-  return status::corruption(
-      fmt::format("database \"kv\" in {} holds a malformed key of {} bytes", dir, stored.size()));
+  const std::string& dir = detail::txn_access::dir(txn);
+  const std::string stored_key = kv_key(partition, key);
+  result<std::optional<std::string_view>> found = detail::get_view(
+      detail::txn_access::handle(txn), detail::txn_access::dbi(txn, database::kv), stored_key,
+      fmt::format("cannot read kv key of partition {} in {}", partition, dir));
+  if (!found.ok()) {
+    return found.status();
+  }
+  if (!found.value()) {
+    return std::optional<std::string>();
+  }
+  // Decoding checks the hashed form's embedded key against the digest in the stored key; the
+  // equality check below then only fails on a SHA-256 collision.
+  const std::optional<kv_entry_parts> entry = kv_entry_decode(stored_key, *found.value());
+  if (!entry || entry->user_key != key) {
+    return malformed_entry(stored_key, found.value()->size(), dir);
+  }
+  CK_STORAGE_ASSERT_EQ(entry->partition, partition);
+  return std::optional<std::string>(std::string(entry->user_value));
 }
 
 }  // namespace
@@ -53,7 +83,11 @@ status kv_put(write_txn& txn, uint32_t partition, std::string_view key, std::str
     return status::invalid_argument(
         fmt::format("value has {} bytes, at most {}", value.size(), kv_value_bytes_max));
   }
-  return detail::put(txn, database::kv, kv_key(partition, key), value);
+  const std::string stored_key = kv_key(partition, key);
+  if (kv_form_of(key.size()) == kv_key_form::inline_key) {
+    return detail::put(txn, database::kv, stored_key, value);
+  }
+  return detail::put_joined(txn, database::kv, stored_key, kv_value_prefix(key), value);
 }
 
 result<bool> kv_erase(write_txn& txn, uint32_t partition, std::string_view key) {
@@ -75,10 +109,11 @@ struct list_start {
 list_start plan_list_start(std::optional<uint32_t> only_partition,
                            const std::optional<kv_cursor_position>& after) {
   if (!after) {
-    return list_start{only_partition ? kv_key(*only_partition, {}) : std::string(), false, false};
+    return list_start{only_partition ? kv_partition_first_key(*only_partition) : std::string(),
+                      false, false};
   }
   if (only_partition && after->partition < *only_partition) {
-    return list_start{kv_key(*only_partition, {}), false, false};
+    return list_start{kv_partition_first_key(*only_partition), false, false};
   }
   if (only_partition && after->partition > *only_partition) {
     return list_start{std::string(), false, true};
@@ -121,8 +156,15 @@ status list_scan(detail::cursor& cursor, const list_start& start,
       page.next = kv_cursor_position{last_partition, page.keys.back()};
       break;
     }
-    page.keys.emplace_back(parts->user_key);
-    last_partition = parts->partition;
+    // Only entries returned are decoded in full (their values read, long keys hashed), so a
+    // damaged entry fails the page that would return it, not its neighbours' pages.
+    const std::optional<kv_entry_parts> entry = kv_entry_decode(stored, detail::to_view(value));
+    if (!entry) {
+      return malformed_entry(stored, value.mv_size, dir);
+    }
+    CK_STORAGE_ASSERT_EQ(entry->partition, parts->partition);
+    page.keys.emplace_back(entry->user_key);
+    last_partition = entry->partition;
     rc = cursor.next(key, value);
   }
   if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
@@ -193,7 +235,7 @@ result<uint64_t> kv_count_partition(read_txn& txn, uint32_t partition) {
   MDB_val key{};
   MDB_val value{};
   uint64_t count = 0;
-  int rc = cursor.seek(kv_key(partition, {}), key, value);
+  int rc = cursor.seek(kv_partition_first_key(partition), key, value);
   // Bounded by the total: a partition cannot hold more entries than the database.
   for (; rc == MDB_SUCCESS && count <= total.value(); rc = cursor.next(key, value)) {
     const std::optional<kv_key_parts> parts = kv_key_decode(detail::to_view(key));
@@ -228,7 +270,7 @@ status kv_erase_partition(write_txn& txn, uint32_t partition) {
   MDB_val key{};
   MDB_val value{};
   uint64_t erased = 0;
-  int rc = cursor.seek(kv_key(partition, {}), key, value);
+  int rc = cursor.seek(kv_partition_first_key(partition), key, value);
   // After a cursor delete LMDB leaves the cursor so that next() returns the following key.
   for (; rc == MDB_SUCCESS && erased <= stat.ms_entries; rc = cursor.next(key, value)) {
     const std::optional<kv_key_parts> parts = kv_key_decode(detail::to_view(key));

@@ -4,8 +4,13 @@
 // storage/format.hpp). Every function works inside a caller-provided transaction, so several
 // partitions' writes can share one commit (one fsync per storage flush).
 //
-// Keys and values are bytes (any byte, 0 included). Order is (partition numerically, then key
-// bytewise as unsigned). Threads: whichever thread currently uses the transaction.
+// Keys and values are bytes (any byte, 0 included); a key has 0..kv_user_key_bytes_max (64 KiB)
+// bytes. Order is the stored order (partition, form, body) of storage/format.hpp: partitions
+// numerically; within a partition, first the keys of at most kv_inline_key_bytes_max (506)
+// bytes, bytewise as unsigned, then the longer keys in the order of their SHA-256 digests. That
+// order is total and the same in every call and process (so paging is exact), but not bytewise
+// for long keys: callers must not assume a long key sorts where its bytes would put it.
+// Threads: whichever thread currently uses the transaction.
 
 #include <cstddef>
 #include <cstdint>
@@ -25,7 +30,8 @@ class write_txn;
 inline constexpr std::size_t kv_list_limit_max = 10'000;
 
 // Returns a copy of the value of (partition, key); nullopt when absent; invalid_argument when
-// key is longer than kv_user_key_bytes_max; corruption/io_error from LMDB.
+// key is longer than kv_user_key_bytes_max; corruption when the stored entry is malformed (for a
+// long key: its embedded key is truncated or does not hash to the stored digest); io_error.
 // Requires: txn.active(). The write_txn overload sees that transaction's own writes.
 result<std::optional<std::string>> kv_get(read_txn& txn, uint32_t partition, std::string_view key);
 result<std::optional<std::string>> kv_get(write_txn& txn, uint32_t partition, std::string_view key);
@@ -41,6 +47,8 @@ status kv_put(write_txn& txn, uint32_t partition, std::string_view key, std::str
 // oversized key; other failures spoil txn as for kv_put. Requires: txn.active().
 result<bool> kv_erase(write_txn& txn, uint32_t partition, std::string_view key);
 
+// A place in the stored order, named by a user key (short or long): kv_list encodes it exactly
+// as kv_put encodes keys, so a page resumes right after it in either form.
 struct kv_cursor_position {
   uint32_t partition = 0;
   std::string key;
@@ -57,10 +65,12 @@ struct kv_page {
   std::optional<kv_cursor_position> next;
 };
 
-// Lists keys in (partition, key) order, strictly after `after` (from the start when nullopt),
-// only those of `only_partition` when given, at most `limit` of them.
+// Lists keys in the stored order (see the top of this file), strictly after `after` (from the
+// start when nullopt), only those of `only_partition` when given, at most `limit` of them.
+// `after` need not exist any more: the page starts where it would sort.
 // Returns the page; invalid_argument when limit is 0 or above kv_list_limit_max, or after->key
-// is longer than kv_user_key_bytes_max; corruption when a stored key is malformed.
+// is longer than kv_user_key_bytes_max; corruption when a stored entry is malformed (checked as
+// for kv_get, the embedded key of a long key included).
 // Requires: txn.active(). Pages taken from different transactions may miss keys written in
 // between but never return a key twice or out of order.
 result<kv_page> kv_list(read_txn& txn, std::optional<uint32_t> only_partition,
@@ -69,11 +79,12 @@ result<kv_page> kv_list(read_txn& txn, std::optional<uint32_t> only_partition,
 // Number of entries of all partitions, O(1) (mdb_stat). Requires: txn.active().
 result<uint64_t> kv_count(read_txn& txn);
 
-// Number of entries of one partition; a range scan, O(entries of the partition).
-// Requires: txn.active().
+// Number of entries of one partition; a range scan, O(entries of the partition), reading keys
+// only. Returns corruption for a malformed stored key. Requires: txn.active().
 result<uint64_t> kv_count_partition(read_txn& txn, uint32_t partition);
 
-// Deletes every entry of `partition` (after the partition moved away). A large partition makes
+// Deletes every entry of `partition`, short and long keys alike (after the partition moved
+// away); checks stored keys as kv_count_partition does. A large partition makes
 // a large transaction: run it through environment::write so map_full is retried.
 // Returns success; failures spoil txn as for kv_put. Requires: txn.active().
 status kv_erase_partition(write_txn& txn, uint32_t partition);

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace ck::storage::detail {
 
 MDB_txn* txn_access::handle(const read_txn& txn) {
@@ -39,21 +41,46 @@ void txn_access::record_failure(write_txn& txn, const status& failure) {
 
 void txn_access::add_written_bytes(write_txn& txn, uint64_t bytes) { txn.written_bytes_ += bytes; }
 
-result<std::optional<std::string>> get_copy(MDB_txn* txn, MDB_dbi dbi, std::string_view key,
-                                            std::string_view what) {
+result<std::optional<std::string_view>> get_view(MDB_txn* txn, MDB_dbi dbi, std::string_view key,
+                                                 std::string_view what) {
   CK_STORAGE_ASSERT(!key.empty());
   CK_STORAGE_ASSERT_LE(key.size(), lmdb_key_bytes_max);
   MDB_val key_val = to_val(key);
   MDB_val value{};
   const int rc = mdb_get(txn, dbi, &key_val, &value);
   if (rc == MDB_NOTFOUND) {
-    return std::optional<std::string>();
+    return std::optional<std::string_view>();
   }
   if (rc != MDB_SUCCESS) {
     return from_lmdb(rc, what);
   }
-  return std::optional<std::string>(std::string(to_view(value)));
+  return std::optional<std::string_view>(to_view(value));
 }
+
+result<std::optional<std::string>> get_copy(MDB_txn* txn, MDB_dbi dbi, std::string_view key,
+                                            std::string_view what) {
+  result<std::optional<std::string_view>> found = get_view(txn, dbi, key, what);
+  if (!found.ok()) {
+    return found.status();
+  }
+  if (!found.value()) {
+    return std::optional<std::string>();
+  }
+  return std::optional<std::string>(std::string(*found.value()));
+}
+
+namespace {
+
+status put_failed(write_txn& txn, database which, int rc, std::size_t key_bytes,
+                  std::size_t value_bytes) {
+  status failure =
+      from_lmdb(rc, fmt::format("cannot put {} + {} bytes into database \"{}\" in {}", key_bytes,
+                                value_bytes, database_name(which), txn_access::dir(txn)));
+  txn_access::record_failure(txn, failure);
+  return failure;
+}
+
+}  // namespace
 
 status put(write_txn& txn, database which, std::string_view key, std::string_view value) {
   CK_STORAGE_ASSERT(!key.empty());
@@ -63,13 +90,30 @@ status put(write_txn& txn, database which, std::string_view key, std::string_vie
   const int rc =
       mdb_put(txn_access::handle(txn), txn_access::dbi(txn, which), &key_val, &value_val, 0);
   if (rc != MDB_SUCCESS) {
-    status failure =
-        from_lmdb(rc, fmt::format("cannot put {} + {} bytes into database \"{}\" in {}", key.size(),
-                                  value.size(), database_name(which), txn_access::dir(txn)));
-    txn_access::record_failure(txn, failure);
-    return failure;
+    return put_failed(txn, which, rc, key.size(), value.size());
   }
   txn_access::add_written_bytes(txn, key.size() + value.size());
+  return status::success();
+}
+
+status put_joined(write_txn& txn, database which, std::string_view key, std::string_view value_head,
+                  std::string_view value_tail) {
+  CK_STORAGE_ASSERT(!key.empty());
+  CK_STORAGE_ASSERT_LE(key.size(), lmdb_key_bytes_max);
+  const std::size_t value_bytes = value_head.size() + value_tail.size();
+  MDB_val key_val = to_val(key);
+  MDB_val value_val{value_bytes, nullptr};
+  const int rc = mdb_put(txn_access::handle(txn), txn_access::dbi(txn, which), &key_val, &value_val,
+                         MDB_RESERVE);
+  if (rc != MDB_SUCCESS) {
+    return put_failed(txn, which, rc, key.size(), value_bytes);
+  }
+  CK_STORAGE_ASSERT_EQ(value_val.mv_size, value_bytes);
+  CK_STORAGE_ASSERT(value_val.mv_data != nullptr);
+  char* out = static_cast<char*>(value_val.mv_data);
+  std::copy(value_head.begin(), value_head.end(), out);
+  std::copy(value_tail.begin(), value_tail.end(), out + value_head.size());
+  txn_access::add_written_bytes(txn, key.size() + value_bytes);
   return status::success();
 }
 

@@ -40,6 +40,12 @@ inline std::string_view to_view(const MDB_val& value) noexcept {
   return std::string_view(static_cast<const char*>(value.mv_data), value.mv_size);
 }
 
+// Reads `key` of `which` without copying.
+// Returns a view into the map (valid until the transaction ends or writes to that page), nullopt
+// when absent, or the LMDB failure (described with `what`).
+result<std::optional<std::string_view>> get_view(MDB_txn* txn, MDB_dbi dbi, std::string_view key,
+                                                 std::string_view what);
+
 // Reads `key` of `which` and copies the value out of the map.
 // Returns the value, nullopt when absent, or the LMDB failure (described with `what`).
 result<std::optional<std::string>> get_copy(MDB_txn* txn, MDB_dbi dbi, std::string_view key,
@@ -48,6 +54,12 @@ result<std::optional<std::string>> get_copy(MDB_txn* txn, MDB_dbi dbi, std::stri
 // Puts `key` -> `value` into `which`, counting key + value bytes for the stats; a failure is
 // recorded on the txn. Requires: txn.active(), key of 1..lmdb_key_bytes_max bytes.
 status put(write_txn& txn, database which, std::string_view key, std::string_view value);
+
+// Puts `key` -> value_head followed by value_tail, reserving the value's space in the map and
+// copying both parts into it (MDB_RESERVE), so no joined temporary is built. Counts and records
+// as put(). Requires: as put(); which is not a MDB_DUPSORT database.
+status put_joined(write_txn& txn, database which, std::string_view key, std::string_view value_head,
+                  std::string_view value_tail);
 
 // Deletes `key` of `which`. Returns whether it existed; a failure is recorded on the txn.
 // Requires: txn.active(), key of 1..lmdb_key_bytes_max bytes.

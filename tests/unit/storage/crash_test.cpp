@@ -7,8 +7,8 @@
 //  1. Fork a writer child. It opens an environment in a fresh directory with a 1 MiB map (so map
 //     growth happens under the kill too), saves a node identity, reports "ready" (0) over a pipe,
 //     then runs a workload generated from the seed: single puts, batches of 2..24 puts and erases
-//     in one transaction, overwrites and erases. After each write() returns it reports the
-//     transaction's number.
+//     in one transaction, overwrites and erases, on short and long (hashed) keys. After each
+//     write() returns it reports the transaction's number.
 //  2. The parent SIGKILLs the child after a seeded random delay (one round in ten before the
 //     child can be ready), reaps it and drains the pipe: N = the last acknowledged transaction.
 //  3. The parent reopens the environment and reads the whole KV table. It must equal the model
@@ -63,8 +63,9 @@ constexpr std::chrono::milliseconds child_ready_wait_max{10'000};
 constexpr std::chrono::milliseconds reap_wait_max{5'000};
 constexpr std::chrono::milliseconds drain_wait_max{5'000};
 
-// The workload's shape: few enough keys that overwrites and erases are frequent, values up to a
-// few KiB so that some go to LMDB overflow pages.
+// The workload's shape: few enough keys that overwrites and erases are frequent, a quarter of
+// them longer than the inline key limit (stored hashed), values up to a few KiB so that some go
+// to LMDB overflow pages.
 constexpr uint32_t workload_partitions[] = {0, 1, 256, 65536};
 constexpr uint64_t workload_keys_per_partition = 300;
 constexpr uint64_t workload_value_bytes_max = 3'000;
@@ -113,6 +114,9 @@ class workload {
       m.key = "key-" + std::to_string(key_id);
       if (key_id % 7 == 0) {
         m.key.push_back('\0');  // keys are bytes
+      }
+      if (key_id % 4 == 1) {  // a long key: stored hashed, the key itself inside the value
+        m.key.resize(kv_inline_key_bytes_max + 1 + key_id % 5 * 300, '~');
       }
       const bool erase = erase_only || (batch && rng_() % 5 == 0);
       if (!erase) {

@@ -328,13 +328,14 @@ TEST_CASE("environment: stats count commits, fsyncs and written bytes; used_byte
   CHECK(before.used_bytes > 0);
   CHECK(before.used_bytes == env->used_bytes());
   const std::string value(5000, 'v');
-  for (uint32_t i = 0; i < 200; ++i) {  // 200 * (4 + 4 + 5000) bytes, one commit each
+  // Stored key: 4-byte partition, form byte, 4-byte user key; the value as is.
+  for (uint32_t i = 0; i < 200; ++i) {  // 200 * (5 + 4 + 5000) bytes, one commit each
     REQUIRE(put_one(*env, 2, key_of(i), value).ok());
   }
   const environment_stats after = env->stats();
   CHECK(after.commit_count == before.commit_count + 200);
   CHECK(after.fsync_count == before.fsync_count + 200);
-  CHECK(after.written_bytes == before.written_bytes + 200 * (4 + 4 + 5000));
+  CHECK(after.written_bytes == before.written_bytes + 200 * (5 + 4 + 5000));
   CHECK(after.used_bytes >= before.used_bytes + 200 * 5000);
   CHECK(env->used_bytes() == after.used_bytes);
   CHECK(after.map_size_bytes == uint64_t{16} << 20);

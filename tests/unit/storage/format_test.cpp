@@ -1,9 +1,12 @@
-// Goal: the encoders of storage/format.hpp produce the bytes drawn there and keys sort in
-// (numeric partition, unsigned key bytes) order. Method: fixed vectors and pairwise comparisons.
+// Goal: the encoders of storage/format.hpp produce the bytes drawn there, keys sort in
+// (numeric partition, form, body) order, and the decoders reject every malformed layout the
+// diagram rules out. Method: fixed vectors (SHA-256 ones from sha256sum), pairwise comparisons
+// and hand-damaged entries.
 
 #include "storage/format.hpp"
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -45,16 +48,164 @@ TEST_CASE("format: kv keys sort by numeric partition, then by key bytes as unsig
   }
 }
 
+// The 64 hex digits of `digest`, lower case.
+std::string hex(std::string_view bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (const char byte : bytes) {
+    out.push_back(digits[static_cast<uint8_t>(byte) >> 4]);
+    out.push_back(digits[static_cast<uint8_t>(byte) & 0x0F]);
+  }
+  return out;
+}
+
+std::string as_bytes(const sha256_digest& digest) {
+  return std::string(reinterpret_cast<const char*>(digest.data()), digest.size());
+}
+
+TEST_CASE("format: sha256 matches the reference vectors") {
+  CHECK(hex(as_bytes(sha256("abc"))) ==
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(hex(as_bytes(sha256(""))) ==
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+TEST_CASE("format: the key form switches from inline to hashed above 506 bytes") {
+  CHECK(kv_form_of(0) == kv_key_form::inline_key);
+  CHECK(kv_form_of(kv_inline_key_bytes_max) == kv_key_form::inline_key);
+  CHECK(kv_form_of(kv_inline_key_bytes_max + 1) == kv_key_form::hashed_key);
+  CHECK(kv_form_of(kv_user_key_bytes_max) == kv_key_form::hashed_key);
+  CHECK(kv_inline_key_bytes_max == 506);
+  CHECK(kv_user_key_bytes_max == 65536);
+}
+
+TEST_CASE("format: an inline kv key is partition, form 0x00 and the user key") {
+  CHECK(kv_key(258, std::string("k\0y", 3)) == std::string("\x00\x00\x01\x02\x00k\0y", 8));
+  CHECK(kv_key(1, "") == std::string("\x00\x00\x00\x01\x00", 5));
+  const std::string longest(kv_inline_key_bytes_max, 'x');
+  CHECK(kv_key(1, longest).size() == lmdb_key_bytes_max);
+  CHECK(kv_value_prefix(longest).empty());
+  CHECK(kv_partition_first_key(258) == std::string("\x00\x00\x01\x02", 4));
+}
+
+TEST_CASE("format: a hashed kv key is partition, form 0x01 and SHA-256 of the user key") {
+  const std::string user_key(507, 'a');
+  const std::string stored = kv_key(7, user_key);
+  REQUIRE(stored.size() == 37);
+  CHECK(stored.substr(0, 5) == std::string("\x00\x00\x00\x07\x01", 5));
+  CHECK(hex(stored.substr(5)) ==
+        "37c280a05a994659ea1740034954889fc6fd4539f99bc926e9f9bb956b1d5a61");
+  const std::string prefix = kv_value_prefix(user_key);
+  REQUIRE(prefix.size() == 4 + user_key.size());
+  CHECK(get_u32_be(prefix.data()) == 507);
+  CHECK(prefix.substr(4) == user_key);
+  CHECK(kv_key(7, std::string(kv_user_key_bytes_max, 'z')).size() == 37);
+}
+
+TEST_CASE("format: within a partition inline keys sort before hashed keys") {
+  const std::vector<std::string> ordered = {
+      kv_partition_first_key(0),
+      kv_key(0, ""),
+      kv_key(0, std::string(kv_inline_key_bytes_max, '\xff')),
+      kv_key(0, std::string(kv_inline_key_bytes_max + 1, '\0')),
+      kv_partition_first_key(1),
+      kv_key(1, ""),
+  };
+  for (std::size_t i = 0; i + 1 < ordered.size(); ++i) {
+    CAPTURE(i);
+    CHECK(ordered[i] < ordered[i + 1]);
+  }
+  CHECK(kv_key(0, std::string(kv_user_key_bytes_max, '\xff')) < kv_partition_first_key(1));
+}
+
 TEST_CASE("format: kv_key_decode splits a stored key and rejects malformed ones") {
-  const std::string stored = kv_key(258, std::string("k\0y", 3));
-  CHECK(stored.size() == 7);
-  const std::optional<kv_key_parts> parts = kv_key_decode(stored);
-  REQUIRE(parts.has_value());
-  CHECK(parts->partition == 258);
-  CHECK(parts->user_key == std::string("k\0y", 3));
+  const std::string inline_key = kv_key(258, "k");  // decoded views point into it
+  const std::optional<kv_key_parts> inline_parts = kv_key_decode(inline_key);
+  REQUIRE(inline_parts.has_value());
+  CHECK(inline_parts->partition == 258);
+  CHECK(inline_parts->form == kv_key_form::inline_key);
+  CHECK(inline_parts->body == "k");
+  const std::string hashed = kv_key(9, std::string(600, 'h'));
+  const std::optional<kv_key_parts> hashed_parts = kv_key_decode(hashed);
+  REQUIRE(hashed_parts.has_value());
+  CHECK(hashed_parts->partition == 9);
+  CHECK(hashed_parts->form == kv_key_form::hashed_key);
+  CHECK(hashed_parts->body == hashed.substr(5));
+
+  CHECK(kv_key_decode(std::string(5, '\0')).has_value());        // partition 0, empty key
+  CHECK_FALSE(kv_key_decode(std::string(4, '\0')).has_value());  // no form byte
   CHECK_FALSE(kv_key_decode("abc").has_value());
-  CHECK(kv_key_decode(std::string(4, '\0')).has_value());
-  CHECK_FALSE(kv_key_decode(std::string(lmdb_key_bytes_max + 1, 'x')).has_value());
+  CHECK_FALSE(kv_key_decode(std::string("\0\0\0\0\x02k", 6)).has_value());  // unknown form
+  CHECK_FALSE(kv_key_decode(std::string("\0\0\0\0\xff", 5)).has_value());
+  CHECK_FALSE(kv_key_decode(std::string(lmdb_key_bytes_max + 1, '\0')).has_value());
+  CHECK_FALSE(kv_key_decode(hashed.substr(0, 36)).has_value());  // hashed body of 31 bytes
+  CHECK_FALSE(kv_key_decode(hashed + "x").has_value());          // hashed body of 33 bytes
+  CHECK_FALSE(kv_key_decode(hashed.substr(0, 5)).has_value());   // hashed, empty body
+}
+
+TEST_CASE("format: kv_entry_decode yields the user key and value of both forms") {
+  const std::string short_key = kv_key(3, "key");  // decoded views point into it
+  const std::optional<kv_entry_parts> short_entry = kv_entry_decode(short_key, "value");
+  REQUIRE(short_entry.has_value());
+  CHECK(short_entry->partition == 3);
+  CHECK(short_entry->user_key == "key");
+  CHECK(short_entry->user_value == "value");
+
+  for (const std::size_t key_bytes : {std::size_t{507}, std::size_t{1024}, kv_user_key_bytes_max}) {
+    CAPTURE(key_bytes);
+    std::string user_key(key_bytes, 'k');
+    user_key[key_bytes / 2] = '\0';
+    const std::string value = kv_value_prefix(user_key) + std::string("v\0v", 3);
+    const std::optional<kv_entry_parts> entry = kv_entry_decode(kv_key(4, user_key), value);
+    REQUIRE(entry.has_value());
+    CHECK(entry->partition == 4);
+    CHECK(entry->user_key == user_key);
+    CHECK(entry->user_value == std::string("v\0v", 3));
+  }
+  const std::string user_key(700, 'e');
+  const std::optional<kv_entry_parts> empty_value =
+      kv_entry_decode(kv_key(4, user_key), kv_value_prefix(user_key));
+  REQUIRE(empty_value.has_value());
+  CHECK(empty_value->user_value.empty());
+}
+
+TEST_CASE("format: kv_entry_decode rejects a hashed value that contradicts its key") {
+  const std::string user_key(700, 'k');
+  const std::string key = kv_key(4, user_key);
+  const std::string good = kv_value_prefix(user_key) + "value";
+  REQUIRE(kv_entry_decode(key, good).has_value());
+
+  CHECK_FALSE(kv_entry_decode(key, "").has_value());                   // no length
+  CHECK_FALSE(kv_entry_decode(key, good.substr(0, 3)).has_value());    // partial length
+  CHECK_FALSE(kv_entry_decode(key, good.substr(0, 4)).has_value());    // no key bytes
+  CHECK_FALSE(kv_entry_decode(key, good.substr(0, 703)).has_value());  // truncated key
+
+  std::string wrong_key = good;
+  wrong_key[4 + 350] = 'x';  // same length, does not hash to the stored digest
+  CHECK_FALSE(kv_entry_decode(key, wrong_key).has_value());
+
+  std::string short_length = good;
+  put_u32_be(short_length.data(), 699);  // the key read would be a 699-byte prefix
+  CHECK_FALSE(kv_entry_decode(key, short_length).has_value());
+
+  const std::string inline_sized(kv_inline_key_bytes_max, 'k');
+  std::string not_canonical;  // a key short enough for the inline form, stored hashed
+  append_u32_be(not_canonical, static_cast<uint32_t>(inline_sized.size()));
+  not_canonical += inline_sized;
+  std::string forged_key = kv_key(4, "");
+  forged_key.back() = static_cast<char>(kv_key_form::hashed_key);
+  forged_key += as_bytes(sha256(inline_sized));
+  REQUIRE(kv_key_decode(forged_key).has_value());
+  CHECK_FALSE(kv_entry_decode(forged_key, not_canonical).has_value());
+
+  std::string too_long = good;
+  put_u32_be(too_long.data(), static_cast<uint32_t>(kv_user_key_bytes_max + 1));
+  CHECK_FALSE(kv_entry_decode(key, too_long).has_value());
+  put_u32_be(too_long.data(), 0xFFFFFFFFu);
+  CHECK_FALSE(kv_entry_decode(key, too_long).has_value());
+
+  CHECK_FALSE(kv_entry_decode(kv_key(4, std::string(701, 'k')), good).has_value());  // other key
+  CHECK_FALSE(kv_entry_decode("abc", "value").has_value());
 }
 
 TEST_CASE("format: crc32 matches the IEEE check value") {

@@ -1,10 +1,13 @@
 // Goal: the partitions' KV data behaves as storage/kv_table.hpp promises: binary keys, numeric
-// partition order, exact paging, partition filters, counts and whole-partition erase.
-// Method: real LMDB in a temporary directory; the random test compares against std::map.
+// partition order, exact paging, partition filters, counts and whole-partition erase (long keys
+// in detail: kv_table_long_keys_test.cpp). Method: real LMDB in a temporary directory; the
+// random test, whose keys cross the inline/hashed boundary, compares against a std::map ordered
+// as the table promises.
 
 #include "storage/kv_table.hpp"
 
 #include <cstdio>
+#include <iterator>
 #include <map>
 #include <random>
 #include <string>
@@ -15,6 +18,7 @@
 
 #include "storage/environment.hpp"
 #include "storage/format.hpp"
+#include "kv_test_support.hpp"
 #include "test_support.hpp"
 
 namespace ck::storage {
@@ -24,29 +28,24 @@ using test::open_or_fail;
 using test::options_in;
 using test::temp_dir;
 
-using model = std::map<std::pair<uint32_t, std::string>, std::string>;
+using test::list_all;
+using test::model_keys;
+using model = test::kv_model;
 
-// Reads every key through kv_list pages of `limit` in one snapshot, checking each page's contract.
-std::vector<std::string> list_all(environment& env, std::optional<uint32_t> only_partition,
-                                  std::size_t limit) {
-  std::vector<std::string> seen;
-  std::optional<kv_cursor_position> after;
-  result<read_txn> txn = env.begin_read();
-  REQUIRE(txn.ok());
-  for (int page_index = 0; page_index < 100'000; ++page_index) {
-    result<kv_page> page = kv_list(txn.value(), only_partition, after, limit);
-    REQUIRE_MESSAGE(page.ok(), page.status().to_string());
-    CHECK(page.value().keys.size() <= limit);
-    seen.insert(seen.end(), page.value().keys.begin(), page.value().keys.end());
-    if (!page.value().next) {
-      break;
-    }
-    CHECK(page.value().keys.size() == limit);
-    CHECK(page.value().next->key == page.value().keys.back());
-    CHECK((!only_partition || page.value().next->partition == *only_partition));
-    after = page.value().next;
+// A random key: mostly 1..3 bytes, else long around the inline limit (506 stays inline, 507 and
+// up are hashed) and beyond, some pairs differing only in their last byte. Few distinct keys per
+// partition, so that overwrites and erases hit existing keys often.
+std::string random_key(std::mt19937_64& rng) {
+  const char fill = static_cast<char>('a' + rng() % 4);
+  if (rng() % 10 < 6) {
+    return std::string(1 + rng() % 3, fill);
   }
-  return seen;
+  static constexpr std::size_t long_key_bytes[] = {kv_inline_key_bytes_max,
+                                                   kv_inline_key_bytes_max + 1,
+                                                   kv_inline_key_bytes_max + 2, 1024, 4096};
+  std::string key(long_key_bytes[rng() % std::size(long_key_bytes)], fill);
+  key.back() = static_cast<char>(rng() % 2);
+  return key;
 }
 
 TEST_CASE("kv_table: put, get, overwrite, erase and count") {
@@ -308,7 +307,7 @@ TEST_CASE("kv_table: random operations agree with a std::map model") {
     REQUIRE(env->write([&](write_txn& txn) {
                  for (int op = 0; op < 200; ++op) {
                    const uint32_t partition = static_cast<uint32_t>(rng() % 5) * 300;
-                   const std::string key(1 + rng() % 3, static_cast<char>('a' + rng() % 4));
+                   const std::string key = random_key(rng);
                    const uint64_t kind = rng() % 100;
                    if (kind < 65) {
                      const std::string value = std::to_string(rng());
@@ -329,12 +328,7 @@ TEST_CASE("kv_table: random operations agree with a std::map model") {
     const std::size_t limit = 1 + rng() % 17;
     const std::optional<uint32_t> only =
         rng() % 2 == 0 ? std::optional<uint32_t>() : static_cast<uint32_t>(rng() % 5) * 300;
-    std::vector<std::pair<uint32_t, std::string>> want;
-    for (const auto& entry : expected) {
-      if (!only || entry.first.first == *only) {
-        want.push_back(entry.first);
-      }
-    }
+    const std::vector<std::pair<uint32_t, std::string>> want = model_keys(expected, only);
     const std::vector<std::string> seen = list_all(*env, only, limit);
     REQUIRE(seen.size() == want.size());
     for (std::size_t i = 0; i < want.size(); ++i) {
@@ -343,6 +337,9 @@ TEST_CASE("kv_table: random operations agree with a std::map model") {
     result<read_txn> txn = env->begin_read();
     REQUIRE(txn.ok());
     CHECK(kv_count(txn.value()).value() == expected.size());
+    for (const auto& [position, value] : expected) {
+      CHECK(kv_get(txn.value(), position.first, position.second).value() == value);
+    }
   }
 }
 
