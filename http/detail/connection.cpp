@@ -1,0 +1,407 @@
+#include "http/detail/connection.hpp"
+
+#include "http/request_parser.hpp"
+#include "http/responder.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_control_block.hpp>
+#include <caf/io/broker.hpp>
+#include <caf/io/receive_policy.hpp>
+#include <caf/io/system_messages.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/system_messages.hpp>
+
+#include <chrono>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace ck::http {
+
+// Lets a response travel in a local CAF message, for deliveries made off the I/O thread.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, response& x) {
+  return f(caf::meta::type_name("ck.http.response"), x.status, x.headers, x.body);
+}
+
+namespace detail {
+namespace {
+
+using reply_atom = caf::atom_constant<caf::atom("http_reply")>;
+using idle_tick_atom = caf::atom_constant<caf::atom("http_idle")>;
+using steady = std::chrono::steady_clock;
+
+constexpr size_t read_chunk_bytes = 16 << 10;
+constexpr std::string_view continue_response = "HTTP/1.1 100 Continue\r\n\r\n";
+// Lower bound for re-arming the idle tick, so a clock edge never spins the timer.
+constexpr std::chrono::milliseconds idle_tick_min{5};
+
+struct connection_state;
+
+// Shared by a connection's state and the responders of its requests; touched only on the I/O
+// thread, where the broker runs, so no lock is needed.
+struct connection_link {
+  connection_state* state = nullptr;  // null once the broker's state is gone
+  std::thread::id io_thread;
+};
+
+// One request between dispatch and the write of its response.
+struct slot {
+  uint64_t sequence = 0;
+  request req;
+  std::optional<response> res;
+  bool keep_alive = true;  // false: the connection closes after this response
+  steady::time_point started;
+};
+
+using connection_actor = caf::stateful_actor<connection_state, caf::io::broker>;
+
+// Invariants: slots hold consecutive sequences in request order; only slots.front() may be
+// written; slots.size() <= pipeline_depth_max + 1 (one error slot past the cap); nothing is
+// read while !accepting.
+struct connection_state {
+  connection_state() = default;
+  connection_state(const connection_state&) = delete;
+  connection_state& operator=(const connection_state&) = delete;
+
+  ~connection_state() {
+    // Responders that outlive the broker must see it gone before any member is destroyed.
+    if (link) {
+      link->state = nullptr;
+    }
+  }
+
+  connection_actor* self = nullptr;
+  caf::io::connection_handle hdl;
+  caf::actor_addr acceptor;  // monitored: the connection closes when its server is gone
+  std::shared_ptr<const server_context> context;
+  std::unique_ptr<request_parser> parser;
+  std::shared_ptr<connection_link> link;
+  std::string unparsed;  // received bytes not fed yet (pipeline full)
+  std::deque<slot> slots;
+  uint64_t next_sequence = 0;
+  steady::time_point last_activity;
+  bool accepting = true;    // false once no further request will be read
+  bool reading = true;      // socket reads enabled (halt/trigger)
+  bool dispatching = false;  // inside a handler: deliveries are stored, written afterwards
+  bool pumping = false;
+  bool closed = false;
+
+  const server_options& options() const { return context->options; }
+
+  void start(connection_actor* self_in, caf::io::connection_handle hdl_in,
+             const caf::actor& acceptor_in, std::shared_ptr<const server_context> context_in);
+  void on_data(const std::vector<char>& buf);
+  void pump();
+  void feed_once();
+  void dispatch(request&& req);
+  void push_error(const parse_error& error);
+  void deliver(uint64_t sequence, response&& res);
+  void write_ready();
+  void report(const slot& done);
+  void drain();
+  void idle_tick();
+  void update_reading();
+  void close(caf::error reason);
+  responder make_responder(uint64_t sequence);
+};
+
+void connection_state::start(connection_actor* self_in, caf::io::connection_handle hdl_in,
+                             const caf::actor& acceptor_in,
+                             std::shared_ptr<const server_context> context_in) {
+  self = self_in;
+  hdl = hdl_in;
+  acceptor = acceptor_in.address();
+  self->monitor(acceptor_in);
+  context = std::move(context_in);
+  parser = std::make_unique<request_parser>(
+    parser_limits{options().header_bytes_max, options().body_bytes_max});
+  link = std::make_shared<connection_link>();
+  link->state = this;
+  // Brokers only ever run on the middleman's I/O thread; this is it.
+  link->io_thread = std::this_thread::get_id();
+  last_activity = steady::now();
+  self->configure_read(hdl, caf::io::receive_policy::at_most(read_chunk_bytes));
+  self->delayed_send(self, options().idle_timeout, idle_tick_atom::value);
+}
+
+void connection_state::on_data(const std::vector<char>& buf) {
+  if (closed || !accepting) {
+    return;
+  }
+  last_activity = steady::now();
+  unparsed.append(buf.data(), buf.size());
+  pump();
+}
+
+// Writes finished responses and feeds buffered bytes while the pipeline has room, until
+// neither makes progress. Never re-entered: handlers that reply synchronously only fill their
+// slot, so responses and dispatches keep request order.
+void connection_state::pump() {
+  if (pumping || closed) {
+    return;
+  }
+  pumping = true;
+  while (!closed) {
+    write_ready();
+    if (closed || !accepting || unparsed.empty()
+        || slots.size() >= options().pipeline_depth_max) {
+      break;
+    }
+    auto before = unparsed.size();
+    feed_once();
+    if (unparsed.size() == before) {
+      break;  // an incomplete request waits for more bytes
+    }
+  }
+  pumping = false;
+  update_reading();
+}
+
+void connection_state::feed_once() {
+  auto room = options().pipeline_depth_max - slots.size();
+  auto result = parser->feed(unparsed, room);
+  unparsed.erase(0, result.consumed_bytes);
+  for (auto& req : result.requests) {
+    dispatch(std::move(req));
+  }
+  if (parser->take_continue_expected() && slots.empty() && !closed) {
+    self->write(hdl, continue_response.size(), continue_response.data());
+    self->flush(hdl);
+  }
+  if (result.error) {
+    push_error(*result.error);
+  }
+  if (parser->done()) {
+    accepting = false;
+    unparsed.clear();
+  }
+}
+
+void connection_state::dispatch(request&& req) {
+  auto& entry = slots.emplace_back();
+  entry.sequence = next_sequence++;
+  entry.keep_alive = req.keep_alive;
+  entry.started = steady::now();
+  entry.req = std::move(req);
+  entry.req.sequence = entry.sequence;
+  auto match = context->routes->route(entry.req.method, entry.req.path);
+  if (match.target == nullptr) {
+    entry.res = std::move(match.rejection);
+    return;
+  }
+  // `entry` stays valid during the call: nothing pops slots while dispatching.
+  dispatching = true;
+  try {
+    (*match.target)(self, entry.req, make_responder(entry.sequence));
+  } catch (const std::exception& e) {
+    deliver(entry.sequence,
+            response::error(500, "internal", std::string{"handler failed: "} + e.what()));
+  } catch (...) {
+    deliver(entry.sequence, response::error(500, "internal", "handler failed"));
+  }
+  dispatching = false;
+}
+
+void connection_state::push_error(const parse_error& error) {
+  auto& entry = slots.emplace_back();
+  entry.sequence = next_sequence++;
+  entry.keep_alive = false;
+  entry.started = steady::now();
+  entry.res = response::error(error.status, error.code, error.message);
+}
+
+void connection_state::deliver(uint64_t sequence, response&& res) {
+  if (closed || slots.empty() || sequence < slots.front().sequence) {
+    return;  // the connection is gone or the slot was answered and written already
+  }
+  auto index = sequence - slots.front().sequence;
+  if (index >= slots.size() || slots[index].res) {
+    return;
+  }
+  slots[index].res = std::move(res);
+  if (dispatching) {
+    return;  // the pump loop writes it once the handler returned
+  }
+  pump();  // writes, and answered requests make room in the pipeline
+}
+
+void connection_state::write_ready() {
+  if (closed || dispatching) {
+    return;
+  }
+  bool wrote = false;
+  while (!slots.empty() && slots.front().res) {
+    auto& front = slots.front();
+    auto bytes = serialize(*front.res, front.keep_alive);
+    self->write(hdl, bytes.size(), bytes.data());
+    wrote = true;
+    report(front);
+    bool keep_alive = front.keep_alive;
+    slots.pop_front();
+    if (!keep_alive) {
+      self->flush(hdl);
+      close(caf::none);
+      return;
+    }
+  }
+  if (wrote) {
+    self->flush(hdl);
+    last_activity = steady::now();
+  }
+  if (!accepting && slots.empty()) {
+    close(caf::none);  // drained: every request read so far is answered
+  }
+}
+
+void connection_state::report(const slot& done) {
+  const auto& hook = options().on_response;
+  if (!hook) {
+    return;
+  }
+  try {
+    hook(done.req, done.res->status, steady::now() - done.started);
+  } catch (...) {
+    // A metrics hook must not take a connection down.
+  }
+}
+
+void connection_state::drain() {
+  if (closed) {
+    return;
+  }
+  accepting = false;
+  unparsed.clear();
+  if (slots.empty()) {
+    close(caf::none);
+    return;
+  }
+  slots.back().keep_alive = false;
+  update_reading();
+}
+
+// One tick in flight per connection: each tick re-arms the next, so no cancel is needed.
+void connection_state::idle_tick() {
+  if (closed) {
+    return;
+  }
+  auto now = steady::now();
+  auto timeout = std::chrono::duration_cast<steady::duration>(options().idle_timeout);
+  if (slots.empty() && now - last_activity >= timeout) {
+    close(caf::none);
+    return;
+  }
+  auto wait = slots.empty() ? last_activity + timeout - now : timeout;
+  auto wait_ms = std::max(std::chrono::duration_cast<std::chrono::milliseconds>(wait),
+                          idle_tick_min);
+  self->delayed_send(self, wait_ms, idle_tick_atom::value);
+}
+
+// Reads only while requests are accepted and the pipeline has room (backpressure on the peer).
+void connection_state::update_reading() {
+  if (closed) {
+    return;
+  }
+  bool wanted = accepting && slots.size() < options().pipeline_depth_max;
+  if (wanted == reading) {
+    return;
+  }
+  reading = wanted;
+  if (wanted) {
+    self->trigger(hdl);
+  } else {
+    self->halt(hdl);
+  }
+}
+
+void connection_state::close(caf::error reason) {
+  if (closed) {
+    return;
+  }
+  closed = true;
+  accepting = false;
+  // Graceful: CAF still sends what was written, then FIN.
+  self->close(hdl);
+  self->quit(std::move(reason));
+}
+
+responder connection_state::make_responder(uint64_t sequence) {
+  auto weak = caf::actor_cast<caf::weak_actor_ptr>(self->ctrl());
+  return responder{[target = link, sequence, weak](response&& res) {
+    if (std::this_thread::get_id() == target->io_thread) {
+      if (target->state != nullptr) {
+        target->state->deliver(sequence, std::move(res));
+      }
+      return;
+    }
+    // Off the I/O thread the state must not be touched: hand the response to the broker.
+    if (auto strong = caf::actor_cast<caf::strong_actor_ptr>(weak)) {
+      caf::anon_send(caf::actor_cast<caf::actor>(strong), reply_atom::value, sequence,
+                     std::move(res));
+    }
+  }};
+}
+
+caf::behavior connection_main(connection_actor* self, caf::io::connection_handle hdl,
+                              caf::actor acceptor, std::shared_ptr<const server_context> context) {
+  self->state.start(self, hdl, acceptor, std::move(context));
+  self->set_default_handler(caf::drop);
+  // Monitors, not links: a link would also send the acceptor an exit message for every
+  // closed connection. Down messages of actors a handler chose to monitor are ignored here.
+  self->set_down_handler([self](caf::down_msg& msg) {
+    if (msg.source == self->state.acceptor) {
+      self->state.close(msg.reason);
+    }
+  });
+  // Errors of requests a handler made without an error continuation must not kill the
+  // connection; the handler's dropped responder answers 500 instead.
+  self->set_error_handler([](caf::error&) {});
+  self->set_exit_handler([self](caf::exit_msg& msg) { self->state.close(msg.reason); });
+  return {
+    [self](const caf::io::new_data_msg& msg) { self->state.on_data(msg.buf); },
+    [self](const caf::io::connection_closed_msg&) {
+      // The peer is gone; late responders find no state and do nothing.
+      self->state.closed = true;
+      self->quit();
+    },
+    [](const caf::io::connection_passivated_msg&) {},
+    [self](reply_atom, uint64_t sequence, response& res) {
+      self->state.deliver(sequence, std::move(res));
+    },
+    [self](idle_tick_atom) { self->state.idle_tick(); },
+    [self](connection_drain_atom) { self->state.drain(); },
+  };
+}
+
+}  // namespace
+
+caf::actor fork_connection(caf::io::broker* acceptor, caf::io::connection_handle hdl,
+                           std::shared_ptr<const server_context> context) {
+  return acceptor->fork(connection_main, hdl, caf::actor_cast<caf::actor>(acceptor),
+                        std::move(context));
+}
+
+void reject_connection(caf::io::broker* acceptor, caf::io::connection_handle hdl,
+                       const server_context& context) {
+  auto res = response::error(503, "unavailable", "too many connections");
+  auto bytes = serialize(res, false);
+  acceptor->write(hdl, bytes.size(), bytes.data());
+  acceptor->flush(hdl);
+  acceptor->close(hdl);
+  if (context.options.on_response) {
+    try {
+      context.options.on_response(request{}, res.status, std::chrono::nanoseconds{0});
+    } catch (...) {
+      // A metrics hook must not take the acceptor down.
+    }
+  }
+}
+
+}  // namespace detail
+}  // namespace ck::http

@@ -1,0 +1,453 @@
+// The server on a real actor system and real loopback sockets: the test thread plays the
+// client with bounded waits (poll), handlers reply now, later (after asking another actor), from
+// another thread, or never. Goal: request order, limits, timeouts and shutdown behave as the
+// API contract says, and nothing hangs or crashes.
+
+#include "http/server.hpp"
+
+#include "tests/unit/http/test_client.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/io/broker.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/response_promise.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <thread>
+
+using namespace ck::http;
+using namespace ck::http::test;
+using json = nlohmann::json;
+
+namespace {
+
+using delay_atom = caf::atom_constant<caf::atom("t_delay")>;
+using fire_atom = caf::atom_constant<caf::atom("t_fire")>;
+
+// Answers (delay_atom, ms) with "done" after ms milliseconds, without blocking a thread.
+struct delayer_state {
+  uint64_t next_id = 0;
+  std::map<uint64_t, caf::response_promise> waiting;
+};
+
+caf::behavior delayer(caf::stateful_actor<delayer_state>* self) {
+  return {
+    [self](delay_atom, int ms) -> caf::result<std::string> {
+      auto id = self->state.next_id++;
+      auto promise = self->make_response_promise();
+      self->state.waiting.emplace(id, promise);
+      self->delayed_send(self, std::chrono::milliseconds(ms), fire_atom::value, id);
+      return caf::delegated<std::string>{};
+    },
+    [self](caf::get_atom) { return self->state.waiting.size(); },
+    [self](fire_atom, uint64_t id) {
+      auto i = self->state.waiting.find(id);
+      if (i != self->state.waiting.end()) {
+        i->second.deliver(std::string{"done"});
+        self->state.waiting.erase(i);
+      }
+    },
+  };
+}
+
+int int_param(const request& req, std::string_view name, int fallback) {
+  auto text = req.query_param(name);
+  return text ? std::atoi(std::string{*text}.c_str()) : fallback;
+}
+
+std::shared_ptr<router> make_routes(caf::actor helper) {
+  auto routes = std::make_shared<router>();
+  routes->add("GET", "/fast", [](caf::io::broker*, request& req, responder reply) {
+    reply.send(response::json(
+      200, json{{"n", int_param(req, "n", -1)}, {"sequence", req.sequence}}));
+  });
+  routes->add("GET", "/slow", [helper](caf::io::broker* self, request& req, responder reply) {
+    auto ms = int_param(req, "ms", 100);
+    self->request(helper, std::chrono::seconds(10), delay_atom::value, ms)
+      .then([reply, ms](const std::string& text) {
+        reply.send(response::json(200, json{{"slow", text}, {"ms", ms}}));
+      });
+  });
+  routes->add("GET", "/drop", [](caf::io::broker*, request&, responder) {});
+  routes->add("GET", "/throw", [](caf::io::broker*, request&, responder) {
+    throw std::runtime_error("boom");
+  });
+  routes->add("GET", "/offthread", [](caf::io::broker* self, request&, responder reply) {
+    // A function actor without behavior runs once on a scheduler thread, not the I/O thread.
+    self->system().spawn([reply](caf::event_based_actor*) {
+      reply.send(response::json(200, json{{"thread", "scheduler"}}));
+    });
+  });
+  routes->add("POST", "/echo", [](caf::io::broker*, request& req, responder reply) {
+    reply.send(response::json(200, json{{"body", req.body}}));
+  });
+  return routes;
+}
+
+caf::actor_system_config& configure(caf::actor_system_config& cfg) {
+  cfg.set("scheduler.max-threads", 2);
+  cfg.load<caf::io::middleman>();
+  return cfg;
+}
+
+server_options default_options() {
+  server_options opts;
+  opts.host = "127.0.0.1";
+  opts.port = 0;
+  opts.name = "test-api";
+  opts.idle_timeout = std::chrono::seconds(30);
+  return opts;
+}
+
+struct fixture {
+  explicit fixture(server_options opts = default_options()) : sys(configure(cfg)) {
+    helper = sys.spawn(delayer);
+    opts.on_response = [this](const request&, int, std::chrono::nanoseconds) { ++responses; };
+    auto started = start_server(sys, make_routes(helper), std::move(opts));
+    if (!started) {
+      FAIL(sys.render(started.error()));
+    }
+    server = started->first;
+    port = started->second;
+  }
+
+  ~fixture() {
+    caf::anon_send_exit(server, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(helper, caf::exit_reason::user_shutdown);
+  }
+
+  caf::actor_system_config cfg;
+  caf::actor_system sys;
+  caf::actor helper;
+  caf::actor server;
+  uint16_t port = 0;
+  std::atomic<int> responses{0};
+};
+
+// True once `count` slow requests wait in the helper, i.e. the server read and dispatched them.
+bool wait_for_waiting(fixture& f, size_t count) {
+  caf::scoped_actor self{f.sys};
+  for (int attempt = 0; attempt < 500; ++attempt) {
+    size_t waiting = 0;
+    self->request(f.helper, std::chrono::seconds(5), caf::get_atom::value)
+      .receive([&](size_t n) { waiting = n; }, [](caf::error&) {});
+    if (waiting >= count) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return false;
+}
+
+json body_of(const std::optional<http_reply>& reply) {
+  REQUIRE(reply.has_value());
+  return json::parse(reply->body);
+}
+
+}  // namespace
+
+TEST_CASE("server: a keep-alive connection serves several requests") {
+  fixture f;
+  client c{f.port};
+  REQUIRE(c.connected());
+  for (int n = 0; n < 3; ++n) {
+    REQUIRE(c.send(get("/fast?n=" + std::to_string(n))));
+    auto reply = c.read_reply();
+    REQUIRE(reply);
+    CHECK(reply->status == 200);
+    CHECK(reply->header("connection") == "keep-alive");
+    CHECK(reply->header("content-type") == "application/json");
+    CHECK(body_of(reply) == json{{"n", n}, {"sequence", n}});
+  }
+  CHECK(f.responses.load() == 3);
+}
+
+TEST_CASE("server: pipelined responses come in request order even when the first is slowest") {
+  fixture f;
+  client c{f.port};
+  REQUIRE(c.send(get("/slow?ms=300") + get("/fast?n=1") + get("/offthread") + get("/fast?n=2")));
+  CHECK(body_of(c.read_reply())["slow"] == "done");
+  CHECK(body_of(c.read_reply())["n"] == 1);
+  CHECK(body_of(c.read_reply())["thread"] == "scheduler");
+  CHECK(body_of(c.read_reply())["n"] == 2);
+}
+
+TEST_CASE("server: pipelining past pipeline_depth_max pauses reading and still answers in order") {
+  auto opts = default_options();
+  opts.pipeline_depth_max = 2;
+  fixture f{opts};
+  client c{f.port};
+  std::string burst = get("/slow?ms=200");
+  for (int n = 1; n <= 8; ++n) {
+    burst += get("/fast?n=" + std::to_string(n));
+  }
+  REQUIRE(c.send(burst));
+  CHECK(body_of(c.read_reply())["slow"] == "done");
+  for (int n = 1; n <= 8; ++n) {
+    auto body = body_of(c.read_reply());
+    CHECK(body["n"] == n);
+    CHECK(body["sequence"] == n);
+  }
+}
+
+TEST_CASE("server: unknown paths get 404 and other methods get 405 with Allow") {
+  fixture f;
+  client c{f.port};
+  REQUIRE(c.send(get("/nope")));
+  auto missing = c.read_reply();
+  REQUIRE(missing);
+  CHECK(missing->status == 404);
+  CHECK(body_of(missing) == json{{"error", "not found: /nope"}, {"code", "not_found"}});
+  REQUIRE(c.send("POST /fast HTTP/1.1\r\nContent-Length: 0\r\n\r\n"));
+  auto wrong = c.read_reply();
+  REQUIRE(wrong);
+  CHECK(wrong->status == 405);
+  CHECK(wrong->header("allow") == "GET");
+  CHECK(wrong->header("connection") == "keep-alive");
+}
+
+TEST_CASE("server: a Content-Length over the limit gets 413 and the connection closes") {
+  auto opts = default_options();
+  opts.body_bytes_max = 1024;
+  fixture f{opts};
+  client c{f.port};
+  REQUIRE(c.send("POST /echo HTTP/1.1\r\nContent-Length: 100000\r\n\r\n"));
+  auto reply = c.read_reply();
+  REQUIRE(reply);
+  CHECK(reply->status == 413);
+  CHECK(reply->header("connection") == "close");
+  CHECK(c.wait_closed());
+}
+
+TEST_CASE("server: a chunked request body gets 411 and the connection closes") {
+  fixture f;
+  client c{f.port};
+  REQUIRE(c.send("POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"));
+  auto reply = c.read_reply();
+  REQUIRE(reply);
+  CHECK(reply->status == 411);
+  CHECK(body_of(reply)["code"] == "length_required");
+  CHECK(c.wait_closed());
+}
+
+TEST_CASE("server: malformed input is answered with 400 after earlier requests, then closed") {
+  fixture f;
+  client c{f.port};
+  REQUIRE(c.send(get("/slow?ms=100") + "BLAH\x01\r\n\r\n"));
+  CHECK(body_of(c.read_reply())["slow"] == "done");
+  auto reply = c.read_reply();
+  REQUIRE(reply);
+  CHECK(reply->status == 400);
+  CHECK(reply->header("connection") == "close");
+  CHECK(c.wait_closed());
+}
+
+TEST_CASE("server: HTTP/1.0 without keep-alive is answered and closed") {
+  fixture f;
+  client c{f.port};
+  REQUIRE(c.send("GET /fast?n=7 HTTP/1.0\r\n\r\n"));
+  auto reply = c.read_reply();
+  REQUIRE(reply);
+  CHECK(reply->status == 200);
+  CHECK(reply->header("connection") == "close");
+  CHECK(c.wait_closed());
+}
+
+TEST_CASE("server: a POST body arrives, with 100 Continue for clients that expect it") {
+  fixture f;
+  client c{f.port};
+  REQUIRE(c.send("POST /echo HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"));
+  auto interim = c.read_reply();
+  REQUIRE(interim);
+  CHECK(interim->status == 100);
+  REQUIRE(c.send("hello"));
+  CHECK(body_of(c.read_reply())["body"] == "hello");
+}
+
+TEST_CASE("server: a dropped responder yields 500 and the connection stays usable") {
+  fixture f;
+  client c{f.port};
+  REQUIRE(c.send(get("/drop") + get("/throw") + get("/fast?n=3")));
+  auto dropped = c.read_reply();
+  REQUIRE(dropped);
+  CHECK(dropped->status == 500);
+  CHECK(body_of(dropped) == json{{"error", "handler dropped the request"}, {"code", "internal"}});
+  auto thrown = c.read_reply();
+  REQUIRE(thrown);
+  CHECK(thrown->status == 500);
+  CHECK(body_of(thrown)["code"] == "internal");
+  CHECK(body_of(c.read_reply())["n"] == 3);
+}
+
+TEST_CASE("server: connections over connections_max get 503 and are closed") {
+  auto opts = default_options();
+  opts.connections_max = 2;
+  fixture f{opts};
+  client first{f.port};
+  client second{f.port};
+  for (auto* c : {&first, &second}) {
+    REQUIRE(c->send(get("/fast")));
+    REQUIRE(c->read_reply());
+  }
+  client third{f.port};
+  auto rejected = third.read_reply();
+  REQUIRE(rejected);
+  CHECK(rejected->status == 503);
+  CHECK(rejected->header("connection") == "close");
+  CHECK(rejected->header("retry-after") == "1");
+  CHECK(body_of(rejected) == json{{"error", "too many connections"}, {"code", "unavailable"}});
+  CHECK(third.wait_closed());
+  // A freed slot is usable again once the server saw the close (bounded retries).
+  first.close();
+  bool served = false;
+  for (int attempt = 0; attempt < 100 && !served; ++attempt) {
+    client again{f.port};
+    REQUIRE(again.send(get("/fast")));
+    auto reply = again.read_reply();
+    served = reply && reply->status == 200;
+    if (!served) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  CHECK(served);
+}
+
+TEST_CASE("server: an idle connection is closed after idle_timeout, a busy one is not") {
+  auto opts = default_options();
+  opts.idle_timeout = std::chrono::milliseconds(200);
+  fixture f{opts};
+  client idle{f.port};
+  client busy{f.port};
+  auto start = std::chrono::steady_clock::now();
+  REQUIRE(idle.send(get("/fast")));
+  REQUIRE(idle.read_reply());
+  REQUIRE(busy.send(get("/slow?ms=600")));
+  CHECK(idle.wait_closed(std::chrono::seconds(3)));
+  CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(150));
+  auto reply = busy.read_reply(std::chrono::seconds(3));
+  REQUIRE(reply);
+  CHECK(body_of(reply)["slow"] == "done");
+  CHECK(busy.wait_closed(std::chrono::seconds(3)));
+}
+
+TEST_CASE("server: drain answers outstanding requests with Connection: close and replies ok") {
+  fixture f;
+  client idle{f.port};
+  client busy{f.port};
+  REQUIRE(idle.send(get("/fast")));
+  REQUIRE(idle.read_reply());
+  REQUIRE(busy.send(get("/slow?ms=300")));
+  REQUIRE(wait_for_waiting(f, 1));
+  caf::scoped_actor self{f.sys};
+  auto drained = self->request(f.server, std::chrono::seconds(10), drain_atom::value,
+                               caf::timespan{std::chrono::seconds(5)});
+  CHECK(idle.wait_closed(std::chrono::seconds(3)));
+  auto reply = busy.read_reply();
+  REQUIRE(reply);
+  CHECK(reply->status == 200);
+  CHECK(reply->header("connection") == "close");
+  CHECK(busy.wait_closed());
+  bool ok = false;
+  drained.receive([&](caf::ok_atom) { ok = true; },
+                  [&](caf::error& err) { FAIL_CHECK(f.sys.render(err)); });
+  CHECK(ok);
+  client late{f.port};
+  CHECK_FALSE(late.connected());
+}
+
+TEST_CASE("server: drain without connections replies ok at once and frees the port") {
+  fixture f;
+  caf::scoped_actor self{f.sys};
+  bool ok = false;
+  self
+    ->request(f.server, std::chrono::seconds(10), drain_atom::value,
+              caf::timespan{std::chrono::seconds(5)})
+    .receive([&](caf::ok_atom) { ok = true; },
+             [&](caf::error& err) { FAIL_CHECK(f.sys.render(err)); });
+  CHECK(ok);
+  // A restarted server binds the same port at once.
+  auto opts = default_options();
+  opts.port = f.port;
+  auto again = start_server(f.sys, make_routes(f.helper), opts);
+  REQUIRE(again);
+  CHECK(again->second == f.port);
+  client c{f.port};
+  REQUIRE(c.send(get("/fast?n=4")));
+  CHECK(body_of(c.read_reply())["n"] == 4);
+  caf::anon_send_exit(again->first, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("server: drain closes connections still busy at the deadline") {
+  fixture f;
+  client busy{f.port};
+  REQUIRE(busy.send(get("/slow?ms=5000")));
+  REQUIRE(wait_for_waiting(f, 1));
+  caf::scoped_actor self{f.sys};
+  auto start = std::chrono::steady_clock::now();
+  bool ok = false;
+  self
+    ->request(f.server, std::chrono::seconds(10), drain_atom::value,
+              caf::timespan{std::chrono::milliseconds(200)})
+    .receive([&](caf::ok_atom) { ok = true; },
+             [&](caf::error& err) { FAIL_CHECK(f.sys.render(err)); });
+  CHECK(ok);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(3));
+  CHECK(busy.wait_closed(std::chrono::seconds(3)));
+}
+
+TEST_CASE("server: a client that disconnects mid-request does not disturb the server") {
+  fixture f;
+  {
+    client gone{f.port};
+    REQUIRE(gone.send(get("/slow?ms=100") + get("/fast")));
+  }
+  // The late reply to the closed connection (at 100 ms) lands before this one (at 300 ms).
+  client c{f.port};
+  REQUIRE(c.send(get("/slow?ms=300") + get("/fast?n=9")));
+  CHECK(body_of(c.read_reply())["slow"] == "done");
+  CHECK(body_of(c.read_reply())["n"] == 9);
+}
+
+TEST_CASE("server: start_server names host, port and the OS error when the port is taken") {
+  fixture f;
+  auto opts = default_options();
+  opts.port = f.port;
+  auto second = start_server(f.sys, std::make_shared<router>(), opts);
+  REQUIRE_FALSE(second);
+  auto text = f.sys.render(second.error());
+  CAPTURE(text);
+  CHECK(text.find("127.0.0.1:" + std::to_string(f.port)) != std::string::npos);
+  CHECK(text.find("Address already in use") != std::string::npos);
+}
+
+TEST_CASE("server: invalid options are refused before binding") {
+  fixture f;
+  auto opts = default_options();
+  opts.pipeline_depth_max = 0;
+  auto refused = start_server(f.sys, std::make_shared<router>(), opts);
+  REQUIRE_FALSE(refused);
+  CHECK(f.sys.render(refused.error()).find("pipeline_depth_max") != std::string::npos);
+  CHECK_FALSE(start_server(f.sys, nullptr, default_options()));
+}
+
+TEST_CASE("server: an exit message closes every connection") {
+  fixture f;
+  client c{f.port};
+  REQUIRE(c.send(get("/fast")));
+  REQUIRE(c.read_reply());
+  REQUIRE(c.send(get("/slow?ms=5000")));
+  REQUIRE(wait_for_waiting(f, 1));
+  caf::anon_send_exit(f.server, caf::exit_reason::user_shutdown);
+  CHECK(c.wait_closed(std::chrono::seconds(3)));
+}
