@@ -62,7 +62,6 @@ struct node_metrics {
   counter http_requests;         // every request answered, both APIs
   counter http_errors_client;    // answered 4xx
   counter http_errors_server;    // answered 5xx
-  counter http_connections_accepted;
   latency_histogram http_latency;
 
   counter kv_sets;

@@ -44,8 +44,9 @@ void configure_actor_system(caf::actor_system_config& cfg, const config::node_co
   actors::register_types(cfg);
 }
 
+// The address other nodes and clients use: the advertised host with the listening port.
 std::string advertised(const config::node_config& node, const config::host_port& addr) {
-  return node.advertise_host + ":" + std::to_string(addr.port);
+  return config::host_port{node.advertise_host, addr.port}.to_string();
 }
 
 http::server_options server_options_for(const config::node_config& node,

@@ -32,7 +32,6 @@ json metrics_json(const runtime::node_metrics& m, const std::string& node_id,
        {{"total", m.http_requests.value()},
         {"errors_4xx", m.http_errors_client.value()},
         {"errors_5xx", m.http_errors_server.value()},
-        {"connections_accepted", m.http_connections_accepted.value()},
         {"latency", latency_json(m.http_latency)}}},
       // Aliases the original ClusterKit reported (always 0 there).
       {"request_count", m.http_requests.value()},

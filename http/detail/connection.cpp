@@ -51,10 +51,11 @@ struct connection_link {
   std::thread::id io_thread;
 };
 
-// One request between dispatch and the write of its response.
+// One request between its parse and the write of its response.
 struct slot {
   uint64_t sequence = 0;
   request req;
+  bool dispatched = false;  // its handler ran (or it was answered without one)
   std::optional<response> res;
   bool keep_alive = true;  // false: the connection closes after this response
   steady::time_point started;
@@ -100,7 +101,9 @@ struct connection_state {
   void on_data(const std::vector<char>& buf);
   void pump();
   void feed_once();
-  void dispatch(request&& req);
+  void enqueue(request&& req);
+  void dispatch_ready();
+  void dispatch(slot& entry);
   void push_error(const parse_error& error);
   void deliver(uint64_t sequence, response&& res);
   void write_ready();
@@ -149,6 +152,7 @@ void connection_state::pump() {
   }
   pumping = true;
   while (!closed) {
+    dispatch_ready();
     write_ready();
     if (closed || !accepting || unparsed.empty()
         || slots.size() >= options().pipeline_depth_max) {
@@ -169,7 +173,7 @@ void connection_state::feed_once() {
   auto result = parser->feed(unparsed, room);
   unparsed.erase(0, result.consumed_bytes);
   for (auto& req : result.requests) {
-    dispatch(std::move(req));
+    enqueue(std::move(req));
   }
   if (parser->take_continue_expected() && slots.empty() && !closed) {
     self->write(hdl, continue_response.size(), continue_response.data());
@@ -184,13 +188,48 @@ void connection_state::feed_once() {
   }
 }
 
-void connection_state::dispatch(request&& req) {
+void connection_state::enqueue(request&& req) {
   auto& entry = slots.emplace_back();
   entry.sequence = next_sequence++;
   entry.keep_alive = req.keep_alive;
-  entry.started = steady::now();
   entry.req = std::move(req);
   entry.req.sequence = entry.sequence;
+}
+
+namespace {
+
+// GET and HEAD change nothing, so they may run side by side.
+bool is_safe_method(std::string_view method) {
+  return method == "GET" || method == "HEAD";
+}
+
+}  // namespace
+
+// Pipelined requests run in request order as the client sent them: a request starts only when
+// every earlier request of the connection is answered, except that reads may overlap other
+// reads. So a GET pipelined behind a POST sees the POST's effect, and a POST never overtakes
+// an earlier read. Responses are written in order regardless (write_ready).
+void connection_state::dispatch_ready() {
+  bool earlier_pending = false;
+  bool earlier_pending_unsafe = false;
+  for (auto& entry : slots) {
+    const bool safe = is_safe_method(entry.req.method);
+    if (!entry.dispatched) {
+      if (earlier_pending_unsafe || (earlier_pending && !safe)) {
+        return;
+      }
+      dispatch(entry);
+    }
+    if (!entry.res) {
+      earlier_pending = true;
+      earlier_pending_unsafe = earlier_pending_unsafe || !safe;
+    }
+  }
+}
+
+void connection_state::dispatch(slot& entry) {
+  entry.dispatched = true;
+  entry.started = steady::now();
   auto match = context->routes->route(entry.req.method, entry.req.path);
   if (match.target == nullptr) {
     entry.res = std::move(match.rejection);
@@ -213,6 +252,7 @@ void connection_state::push_error(const parse_error& error) {
   auto& entry = slots.emplace_back();
   entry.sequence = next_sequence++;
   entry.keep_alive = false;
+  entry.dispatched = true;
   entry.started = steady::now();
   entry.res = response::error(error.status, error.code, error.message);
 }

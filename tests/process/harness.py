@@ -110,7 +110,7 @@ class Node:
         self.args = list(args or [])
         self.bootstrap = bootstrap
         self.proc = None
-        self.log_path = os.path.join(self.data_dir, "..", f"{os.path.basename(self.data_dir)}.log")
+        self.log_path = self.data_dir.rstrip("/") + ".log"
         self.log_file = None
 
     def environment(self):
@@ -143,7 +143,11 @@ class Node:
                 raise AssertionError(f"{self.node_id} exited with {self.proc.returncode}: {self.log()}")
             with socket.create_connection(("127.0.0.1", self.http_port), timeout=1):
                 pass
-            return Client(self.http_port, timeout_s=2).get("/health").status == 200
+            probe = Client(self.http_port, timeout_s=2)
+            try:
+                return probe.get("/health").status == 200
+            finally:
+                probe.close()
         wait_until(healthy, timeout_s, f"{self.node_id} /health on :{self.http_port}")
 
     def log(self):

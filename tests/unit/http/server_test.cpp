@@ -66,6 +66,9 @@ int int_param(const request& req, std::string_view name, int fallback) {
   return text ? std::atoi(std::string{*text}.c_str()) : fallback;
 }
 
+// The value the last /slow-write stored (touched on the I/O thread only).
+std::atomic<int> written_value{0};
+
 std::shared_ptr<router> make_routes(caf::actor helper) {
   auto routes = std::make_shared<router>();
   routes->add("GET", "/fast", [](caf::io::broker*, request& req, responder reply) {
@@ -91,6 +94,18 @@ std::shared_ptr<router> make_routes(caf::actor helper) {
   });
   routes->add("POST", "/echo", [](caf::io::broker*, request& req, responder reply) {
     reply.send(response::json(200, json{{"body", req.body}}));
+  });
+  // A slow write and a read of what it wrote: pipelined behind it, the read must see it.
+  routes->add("POST", "/slow-write", [helper](caf::io::broker* self, request& req, responder reply) {
+    auto value = int_param(req, "value", 0);
+    self->request(helper, std::chrono::seconds(10), delay_atom::value, 200)
+      .then([reply, value](const std::string&) {
+        written_value = value;
+        reply.send(response::json(200, json{{"written", value}}));
+      });
+  });
+  routes->add("GET", "/written", [](caf::io::broker*, request&, responder reply) {
+    reply.send(response::json(200, json{{"written", written_value.load()}}));
   });
   return routes;
 }
@@ -181,6 +196,17 @@ TEST_CASE("server: pipelined responses come in request order even when the first
   CHECK(body_of(c.read_reply())["n"] == 1);
   CHECK(body_of(c.read_reply())["thread"] == "scheduler");
   CHECK(body_of(c.read_reply())["n"] == 2);
+}
+
+TEST_CASE("server: a pipelined read behind a slow write starts only after the write answered") {
+  fixture f;
+  client c{f.port};
+  const std::string post = "POST /slow-write?value=7 HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n";
+  REQUIRE(c.send(get("/written") + post + get("/written") + get("/fast?n=3")));
+  CHECK(body_of(c.read_reply())["written"] != 7);  // the read before the write
+  CHECK(body_of(c.read_reply())["written"] == 7);
+  CHECK(body_of(c.read_reply())["written"] == 7);  // sees the write it was pipelined behind
+  CHECK(body_of(c.read_reply())["n"] == 3);
 }
 
 TEST_CASE("server: pipelining past pipeline_depth_max pauses reading and still answers in order") {
