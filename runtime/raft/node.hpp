@@ -1,0 +1,184 @@
+#pragma once
+
+// One replica of one Raft group, as a pure state machine in the style of etcd's raft: the
+// caller feeds messages (step) and logical time (tick), takes the work to do (ready), does
+// it, and confirms it (advance). No I/O, no clock, no threads, no global randomness: the
+// election timeout is drawn from a generator seeded by config::seed, so a run is a function
+// of its inputs (the deterministic simulator depends on that).
+//
+// Not thread-safe: one caller (an actor, or the simulator) owns a node.
+
+#include "runtime/raft/log_storage.hpp"
+#include "runtime/raft/types.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ck::raft {
+
+enum class role : uint8_t { follower, pre_candidate, candidate, leader };
+std::string_view to_string(role r);
+
+struct config {
+  node_id id = no_node;
+  group_id group = 0;
+  /// Ticks without hearing from a leader before a follower campaigns; the actual timeout is
+  /// drawn from [election_ticks, 2 * election_ticks). Must exceed heartbeat_ticks.
+  uint32_t election_ticks = 10;
+  uint32_t heartbeat_ticks = 1;
+  /// Appends in flight per follower (pipelining) before the leader waits for acks.
+  uint32_t inflight_msgs_max = 256;
+  /// Bytes of entries in one append message (at least one entry is always sent).
+  uint64_t append_bytes_max = 1 << 20;
+  /// Bytes of entries in flight per follower, on top of inflight_msgs_max; 0: no byte limit
+  /// (then at most inflight_msgs_max * append_bytes_max, plus oversized single entries). Low
+  /// values bound the memory a slow follower costs the leader; high values keep a fast link
+  /// busy.
+  uint64_t inflight_bytes_max = 0;
+  /// Bytes of committed entries handed out in one ready (at least one entry is): bounds the
+  /// memory and the apply latency of one batch.
+  uint64_t committed_bytes_max = 64 << 20;
+  /// Bytes of proposed entries the leader holds uncommitted before propose() returns
+  /// `dropped` (an empty backlog always accepts one entry); 0: no limit. Bounds the memory a
+  /// leader without a quorum accumulates.
+  uint64_t uncommitted_bytes_max = 256 << 20;
+  /// read_index() requests waiting for their heartbeat round (or for the leader's first
+  /// commit in its term) before read_index() returns `dropped`.
+  uint32_t pending_reads_max = 4096;
+  /// PreVote: a node first asks whether it could win, so a partitioned node that rejoins
+  /// does not force a new term on a healthy group.
+  bool pre_vote = true;
+  /// CheckQuorum: a leader that has not heard from a quorum within an election timeout
+  /// steps down, and followers that hear from a live leader ignore vote requests.
+  bool check_quorum = true;
+  /// The last index the state machine had applied before a restart.
+  index_t applied = 0;
+  uint64_t seed = 1;
+  /// Optional log line sink; lines start "[g=<group> n=<id> t=<term>]".
+  std::function<void(std::string_view)> logger;
+  /// Runs check_invariants() at the end of every step() and tick(). Its cost is bounded by
+  /// the unstable tail and the number of peers, not by the log (see check_invariants).
+  bool check_invariants_each_step = true;
+
+  /// "" when valid, else a line naming the bad field: id != 0, election_ticks >
+  /// heartbeat_ticks >= 1, inflight_msgs_max >= 1, append_bytes_max >= 1,
+  /// inflight_bytes_max 0 or >= append_bytes_max, committed_bytes_max >= 1,
+  /// pending_reads_max >= 1.
+  std::string validate() const;
+};
+
+/// A read that is now linearizable: serve it once the state machine applied `index`.
+struct read_state {
+  index_t index = 0;
+  std::string context;
+};
+
+struct soft_state {
+  node_id leader = no_node;
+  role state = role::follower;
+  friend bool operator==(const soft_state& a, const soft_state& b) {
+    return a.leader == b.leader && a.state == b.state;
+  }
+};
+
+/// The work a node hands its caller. Contract, in this order:
+///  1. persist `snap` (if any), then `entries` (appending; an entry at an index that already
+///     exists replaces it and everything after it), then `hard` (if any) -- fsync when
+///     must_sync;
+///  2. only then send `messages`;
+///  3. apply `snap` (if any), then `committed` in order, to the state machine;
+///  4. answer `reads` once applied >= their index;
+///  5. call advance().
+struct ready {
+  std::optional<soft_state> soft;  // set when leader or role changed
+  std::optional<hard_state> hard;  // set when it changed
+  std::vector<entry> entries;
+  std::optional<snapshot> snap;
+  std::vector<entry> committed;
+  std::vector<message> messages;
+  std::vector<read_state> reads;
+  bool must_sync = false;
+};
+
+enum class propose_result : uint8_t {
+  ok,
+  not_leader,     // retry at the leader (status().leader, possibly none)
+  dropped,        // a leadership transfer or a pending conf change blocks it; retry later
+  invalid,        // e.g. a conf change that would remove the last voter
+};
+
+struct progress_status {
+  node_id id = no_node;
+  index_t match = 0;
+  index_t next = 0;
+  std::string state;  // probe | replicate | snapshot
+  bool learner = false;
+  bool recent_active = false;
+  uint32_t inflight = 0;
+};
+
+struct status_info {
+  node_id id = no_node;
+  group_id group = 0;
+  role state = role::follower;
+  term_t term = 0;
+  node_id vote = no_node;
+  node_id leader = no_node;
+  index_t commit = 0;
+  index_t applied = 0;
+  index_t last_index = 0;
+  conf_state conf;
+  std::vector<progress_status> progress;  // leader only
+};
+
+class node {
+ public:
+  /// Restores term, vote, commit and membership from `storage`. `storage` must outlive the
+  /// node; the caller appends to it what ready() hands over (see ready).
+  node(config cfg, const log_storage& storage);
+  ~node();
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  /// One unit of logical time (heartbeat and election timers count ticks).
+  void tick();
+  /// Handles one message for this group addressed to this node (others are ignored).
+  void step(const message& m);
+
+  /// Appends a command to the log (leader only); it commits once a quorum stored it.
+  propose_result propose(std::string data);
+  /// Proposes one membership change (leader only; one at a time).
+  propose_result propose_conf_change(const conf_change& change);
+  /// Requests a linearizable read; a read_state with `context` appears in a later ready()
+  /// once the leader confirmed its leadership for the current commit index.
+  propose_result read_index(std::string context);
+  /// Hands leadership to `to` (a voter that is up to date or catching up).
+  propose_result transfer_leadership(node_id to);
+  /// Called by the shell once a conf_change entry is applied (membership takes effect).
+  conf_state apply_conf_change(const conf_change& change);
+
+  /// The caller could not deliver to `to`: back off replication to it.
+  void report_unreachable(node_id to);
+  /// The snapshot sent to `to` was installed (ok) or failed.
+  void report_snapshot(node_id to, bool ok);
+
+  bool has_ready() const;
+  /// Requires: the previous ready was advanced.
+  ready get_ready();
+  void advance();
+
+  status_info status() const;
+  /// Aborts (CK_ASSERT) when an internal invariant does not hold.
+  void check_invariants() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace ck::raft
