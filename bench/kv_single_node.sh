@@ -28,7 +28,7 @@ NODE_ID=bench-1 BOOTSTRAP=true DATA_DIR=$WORK/ck HTTP_ADDR=127.0.0.1:18080 KV_AD
 pids+=($!)
 wait_http http://127.0.0.1:18080/ready clusterkit
 CK=http://127.0.0.1:19080
-timeout 120 wrk -t2 -c16 -d60s -s "$BENCH_DIR/lua/kv.lua" "$CK" -- fill "$KEYSPACE" "$VALUE_SIZE" 2 >/dev/null || true
+timeout 120 wrk -t2 -c16 -d"${FILL_SECONDS:-15}s" -s "$BENCH_DIR/lua/kv.lua" "$CK" -- fill "$KEYSPACE" "$VALUE_SIZE" 2 >/dev/null || true
 
 # --- etcd, one member (reference) -------------------------------------------------------------
 ETCD_URL=""
@@ -40,7 +40,7 @@ if [ "${SKIP_ETCD:-0}" != 1 ] && command -v etcd >/dev/null; then
   pids+=($!)
   ETCD_URL=http://127.0.0.1:12379
   for _ in $(seq 1 100); do curl -sf -m 1 -o /dev/null "$ETCD_URL/health" && break; sleep 0.2; done
-  timeout 120 wrk -t2 -c16 -d60s -s "$BENCH_DIR/lua/etcd-kv.lua" "$ETCD_URL" -- fill "$KEYSPACE" "$VALUE_SIZE" 2 >/dev/null || true
+  timeout 120 wrk -t2 -c16 -d"${FILL_SECONDS:-15}s" -s "$BENCH_DIR/lua/etcd-kv.lua" "$ETCD_URL" -- fill "$KEYSPACE" "$VALUE_SIZE" 2 >/dev/null || true
 fi
 
 for run in $(seq 1 "$RUNS"); do

@@ -175,6 +175,14 @@ result validate_limits(const node_config& c) {
       return fail(c, key, "must be greater than 0");
     }
   }
+  // The storage layer keeps keys up to 64 KiB and values up to 64 MiB (storage/format.hpp);
+  // config cannot include storage, so the two figures are repeated here.
+  if (l.key_bytes_max > (64u << 10)) {
+    return fail(c, "limits.key_bytes_max", "must be at most 64KiB");
+  }
+  if (l.value_bytes_max > (64u << 20)) {
+    return fail(c, "limits.value_bytes_max", "must be at most 64MiB");
+  }
   // In 64 bits: the two 32-bit maxima may sum past 4 GiB.
   const uint64_t entry_bytes_max = uint64_t{l.key_bytes_max} + l.value_bytes_max;
   if (l.body_bytes_max < entry_bytes_max) {

@@ -191,6 +191,7 @@ exit_code run_node(const config::node_config& cfg) {
     context->limits.key_bytes_max = cfg.limits.key_bytes_max;
     context->limits.value_bytes_max = cfg.limits.value_bytes_max;
     context->request_timeout = std::chrono::milliseconds(cfg.limits.request_timeout_ms);
+    context->token = cfg.token;
     context->kv = node.kv;
     context->node = node.node;
     context->metrics = &metrics;

@@ -33,6 +33,7 @@ struct api_context {
   uint32_t partition_count = 0;
   api_limits limits;
   std::chrono::milliseconds request_timeout{5000};
+  std::string token;  // when set, mutating endpoints need "Authorization: Bearer <token>"
   actors::kv_service_actor kv;
   actors::node_actor node;
   runtime::node_metrics* metrics = nullptr;
@@ -40,11 +41,30 @@ struct api_context {
 
 using context_ptr = std::shared_ptr<const api_context>;
 
+/// True when `req` carries "Authorization: Bearer <token>" (compared in constant time).
+bool bearer_token_matches(const request& req, std::string_view token);
+
+/// 401 {"error": ..., "code": "unauthorized"} with a WWW-Authenticate challenge.
+response unauthorized_response();
+
 /// Turns `fn(context, self, request, responder)` into a router handler that carries the
 /// shared context.
 template <class Fn>
 handler bind_handler(const context_ptr& context, Fn fn) {
   return [context, fn](caf::io::broker* self, request& req, responder reply) {
+    fn(context, self, req, std::move(reply));
+  };
+}
+
+/// Like bind_handler, for an endpoint that changes state: when the context has a token, a
+/// request without "Authorization: Bearer <token>" gets 401 and never reaches `fn`.
+template <class Fn>
+handler bind_mutating_handler(const context_ptr& context, Fn fn) {
+  return [context, fn](caf::io::broker* self, request& req, responder reply) {
+    if (!context->token.empty() && !bearer_token_matches(req, context->token)) {
+      reply.send(unauthorized_response());
+      return;
+    }
     fn(context, self, req, std::move(reply));
   };
 }

@@ -230,10 +230,11 @@ void handle_stats(const context_ptr& ctx, caf::io::broker* self, request&, respo
 
 void add_kv_routes(router& routes, std::shared_ptr<const api_context> context) {
   auto bind = [&context](auto fn) { return bind_handler(context, fn); };
-  routes.add("POST", "/kv/set", bind(handle_set));
+  auto bind_mutating = [&context](auto fn) { return bind_mutating_handler(context, fn); };
+  routes.add("POST", "/kv/set", bind_mutating(handle_set));
   routes.add("GET", "/kv/get", bind(handle_get));
-  routes.add("POST", "/kv/delete", bind(handle_delete));
-  routes.add("DELETE", "/kv/delete", bind(handle_delete));
+  routes.add("POST", "/kv/delete", bind_mutating(handle_delete));
+  routes.add("DELETE", "/kv/delete", bind_mutating(handle_delete));
   routes.add("GET", "/kv/list", bind(handle_list));
   routes.add("GET", "/kv/stats", bind(handle_stats));
 }

@@ -404,6 +404,27 @@ class Restart(unittest.TestCase):
         self.check_acked_survive(signal.SIGKILL)
 
 
+class Token(unittest.TestCase):
+    """With CLUSTERKIT_TOKEN set, mutating endpoints need the bearer token; reads do not."""
+
+    def test_writes_need_the_bearer_token(self):
+        node = Node("node-token", env={"CLUSTERKIT_TOKEN": "s3cret-token"}).start()
+        try:
+            kv = node.kv()
+            assert_error(self, kv.post("/kv/set", {"key": "a", "value": "1"}), 401, "unauthorized")
+            wrong = {"Authorization": "Bearer s3cret-tokeN"}
+            assert_error(self, kv.post("/kv/set", {"key": "a", "value": "1"}, headers=wrong), 401)
+            assert_error(self, kv.post("/kv/delete?key=a"), 401)
+            good = {"Authorization": "Bearer s3cret-token"}
+            self.assertEqual(kv.post("/kv/set", {"key": "a", "value": "1"}, headers=good).status, 200)
+            self.assertEqual(kv.get("/kv/get?key=a").json()["value"], "1")
+            self.assertEqual(kv.post("/kv/delete?key=a", headers=good).status, 200)
+            kv.close()
+            self.assertEqual(node.stop(), 0)
+        finally:
+            node.cleanup()
+
+
 class StartupErrors(unittest.TestCase):
     def setUp(self):
         import tempfile

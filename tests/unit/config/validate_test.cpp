@@ -177,9 +177,18 @@ TEST_CASE("validate: body_bytes_max below value_bytes_max + key_bytes_max is rej
         std::string::npos);
   c.limits.body_bytes_max += 1;
   CHECK(validate(c) == "");
-  c.limits.key_bytes_max = UINT32_MAX;  // the sum must not wrap around to a small number
+}
+
+TEST_CASE("validate: keys over 64KiB and values over 64MiB exceed what storage keeps") {
+  node_config c = valid_config();
+  c.limits.key_bytes_max = (64u << 10) + 1;
+  rejected(c, "LIMITS_KEY_BYTES_MAX (limits.key_bytes_max)");
+  c.limits.key_bytes_max = 64u << 10;
+  c.limits.value_bytes_max = (64u << 20) + 1;
   c.limits.body_bytes_max = UINT32_MAX;
-  rejected(c, "LIMITS_BODY_BYTES_MAX (limits.body_bytes_max)");
+  rejected(c, "LIMITS_VALUE_BYTES_MAX (limits.value_bytes_max)");
+  c.limits.value_bytes_max = 64u << 20;
+  CHECK(validate(c) == "");
 }
 
 TEST_CASE("validate: map_size must be between 1MiB and map_size_max") {
