@@ -1,13 +1,18 @@
 #include "runtime/raft/memory_log_storage.hpp"
 
 #include "runtime/assert.hpp"
+#include "runtime/raft/bootstrap.hpp"
 
 #include <utility>
 
 namespace ck::raft {
 
-memory_log_storage::memory_log_storage(conf_state initial) : conf_(std::move(initial)) {
+memory_log_storage::memory_log_storage(const conf_state& founding) {
   entries_.emplace_back();  // the dummy of an empty snapshot: index 0, term 0
+  bootstrap_state founded = make_bootstrap(founding);
+  append(founded.entries);
+  hard_ = founded.hard;
+  conf_ = std::move(founded.conf);
 }
 
 index_t memory_log_storage::first_index() const { return entries_.front().index + 1; }

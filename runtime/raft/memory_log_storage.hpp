@@ -17,10 +17,11 @@ namespace ck::raft {
 
 class memory_log_storage final : public log_storage {
  public:
-  /// An empty log. `initial` is the membership a bootstrapping group starts with (every
-  /// founding replica is given the same one); a node joining later starts empty and learns
-  /// its membership from the leader's snapshot.
-  explicit memory_log_storage(conf_state initial = {});
+  /// A founding replica's storage: `founding` (the same for every founder) is persisted
+  /// as make_bootstrap() says: committed conf_change entries 1..n of term 1, hard state
+  /// {1, none, n}. Empty (the default): a node joining an existing group, which learns
+  /// the membership from the leader's log or snapshot.
+  explicit memory_log_storage(const conf_state& founding = {});
 
   hard_state initial_hard_state() const override { return hard_; }
   conf_state initial_conf_state() const override { return conf_; }

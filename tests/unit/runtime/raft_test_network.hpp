@@ -87,6 +87,7 @@ class network {
     for (node_id id = 1; id <= voter_count; ++id) {
       add(id, conf);
     }
+    stabilize();  // the founders apply their bootstrap entries, as a shell does at once
   }
   network(const network&) = delete;
   network& operator=(const network&) = delete;
@@ -94,7 +95,7 @@ class network {
   /// Every fixture ends with an invariant check of every replica (LogCabin style).
   ~network() { check(); }
 
-  /// A replica with an empty log and membership `conf` (empty for a joiner).
+  /// A founder of membership `conf`, or a joiner (empty `conf`) that learns it from the log.
   void add(node_id id, const conf_state& conf) {
     replica& r = replicas_[id];
     r.cfg = make_config(id);
@@ -187,6 +188,7 @@ class network {
 
   /// Makes `id` time out and run its election to the end.
   void elect(node_id id) {
+    stabilize();
     tick(id, 2 * replicas_.at(id).cfg.election_ticks);
     stabilize();
   }
@@ -267,7 +269,9 @@ struct solo {
     if (tune) {
       tune(r.cfg);
     }
-    r.storage = std::make_unique<memory_log_storage>(std::move(conf));
+    // Membership known, log empty: the paper tests seed the log they need (with_log).
+    r.storage = std::make_unique<memory_log_storage>();
+    r.storage->set_conf_state(std::move(conf));
   }
   ~solo() {
     if (r.raft) {
