@@ -179,7 +179,13 @@ bool node::impl::send_append(progress& pr) {
 
 bool node::impl::send_snapshot(progress& pr) {
   if (!pr.recent_active) {
-    return false;  // do not ship a snapshot to a node that may be down
+    // Do not ship a snapshot to a node that may be down. Pause it until it answers a
+    // heartbeat (which marks it active), or get_ready would report this work forever.
+    if (pr.state != progress_state::probe) {
+      pr.become_probe();
+    }
+    pr.probe_sent = true;
+    return false;
   }
   snapshot snap = storage.current_snapshot();
   CK_ASSERT(!snap.empty());  // entries are compacted only below a snapshot

@@ -50,8 +50,9 @@ class unstable_log {
   void slice(index_t lo, index_t hi, uint64_t bytes_max, uint64_t& bytes,
              std::vector<entry>& out) const;
 
-  /// Aborts unless the tail is contiguous from offset(), its terms never decrease, and a
-  /// pending snapshot sits right below offset().
+  /// Aborts unless the tail's ends sit at offset() and offset() + size - 1 with ordered
+  /// terms, and a pending snapshot sits right below offset(). O(1): contiguity and term
+  /// order of every entry are asserted by the mutators, where they could break.
   void check_invariants() const;
 
  private:

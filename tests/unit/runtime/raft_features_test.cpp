@@ -110,6 +110,29 @@ TEST_CASE("7 report_snapshot moves a follower out of snapshot state") {
   CHECK(progress_of(net.at(1).status(), 3).state == "replicate");
 }
 
+TEST_CASE("7 leader holds the snapshot for a follower it has not heard from, without spinning") {
+  network net(3);
+  net.elect(1);
+  net.isolate(3);
+  net.propose(1, "x");
+  for (int i = 0; i < 2 * 10; ++i) {  // two CheckQuorum periods: 3 is no longer active
+    net.tick(1);
+    net.stabilize();
+  }
+  REQUIRE(net.leader() == 1);
+  snapshot_and_compact(net, 1);
+  net.at(1).report_unreachable(3);  // back to probe: the next append needs the snapshot
+
+  net.stabilize();  // fails if the leader keeps reporting work it cannot do
+
+  CHECK(count_of(net.queued(), message_type::install_snapshot, 3) == 0);
+  net.heal();
+  net.tick(1);  // 3 answers the heartbeat: active again, so the snapshot goes
+  net.stabilize();
+  CHECK(net.get(3).snapshot_index > 0);  // "x" arrives inside the image
+  CHECK(net.at(3).status().commit == net.at(1).status().commit);
+}
+
 TEST_CASE("7 follower ignores a snapshot that is not newer than its commit index") {
   solo s(1, voters_of({1, 2, 3}));
   s.with_log({1, 1, 1}, hard_state{1, no_node, 3});
