@@ -31,7 +31,7 @@ class log_storage {
 
   /// Entries in [lo, hi), at least one when lo < hi and lo is available, then as many as fit
   /// in bytes_max (entry_bytes). Requires: lo <= hi. Errors: compacted (lo < first_index()),
-  /// unavailable (hi > last_index() + 1).
+  /// unavailable (hi > last_index() + 1). The core always passes an empty `out`.
   virtual log_error entries(index_t lo, index_t hi, uint64_t bytes_max,
                             std::vector<entry>& out) const = 0;
 

@@ -91,17 +91,31 @@ struct soft_state {
 ///     exists replaces it and everything after it), then `hard` (if any) -- fsync when
 ///     must_sync;
 ///  2. only then send `messages`;
-///  3. apply `snap` (if any), then `committed` in order, to the state machine;
+///  3. apply `snap` (if any), then `committed` in order, to the state machine; for each
+///     conf_change entry call node::apply_conf_change and persist the membership it returns;
 ///  4. answer `reads` once applied >= their index;
 ///  5. call advance().
+/// Between get_ready() and advance() the node may be stepped, ticked and proposed to; what
+/// that produces waits for the next ready.
 struct ready {
   std::optional<soft_state> soft;  // set when leader or role changed
   std::optional<hard_state> hard;  // set when it changed
+  /// The unstable tail: everything appended since the last advance(). Empty most readies
+  /// of a follower; a leader's proposals between two readies arrive here together.
   std::vector<entry> entries;
   std::optional<snapshot> snap;
+  /// Committed entries not yet handed out, in index order, up to config::committed_bytes_max
+  /// bytes (at least one). Only entries that were durable here before this ready are
+  /// included (etcd's rule: apply only what is persisted locally), so an entry committed
+  /// while still in `entries` follows in the next ready.
   std::vector<entry> committed;
+  /// Each with group, from, to and term set. A leader's appends for everything proposed
+  /// since the last ready are built here, one per follower within flow control.
+  /// For every install_snapshot sent, the shell must later call report_snapshot().
   std::vector<message> messages;
   std::vector<read_state> reads;
+  /// `entries` or `snap` non-empty, or term or vote changed. A commit index alone needs no
+  /// fsync (a quorum holds it).
   bool must_sync = false;
 };
 
@@ -139,7 +153,9 @@ struct status_info {
 class node {
  public:
   /// Restores term, vote, commit and membership from `storage`. `storage` must outlive the
-  /// node; the caller appends to it what ready() hands over (see ready).
+  /// node; the caller appends to it what ready() hands over (see ready). A founding replica's
+  /// storage holds make_bootstrap() (bootstrap.hpp); a joiner's starts empty.
+  /// Requires: cfg.validate() == "" (aborts otherwise); cfg.applied <= the persisted commit.
   node(config cfg, const log_storage& storage);
   ~node();
   node(const node&) = delete;
@@ -147,33 +163,51 @@ class node {
 
   /// One unit of logical time (heartbeat and election timers count ticks).
   void tick();
-  /// Handles one message for this group addressed to this node (others are ignored).
+  /// Handles one message for this group addressed to this node (others are ignored, as
+  /// are malformed appends).
   void step(const message& m);
 
   /// Appends a command to the log (leader only); it commits once a quorum stored it.
+  /// ok, or not_leader, or dropped (a transfer is under way, or uncommitted_bytes_max is
+  /// reached). A proposal that was accepted can still be lost if leadership changes before
+  /// it commits: callers retry on their own timeout.
   propose_result propose(std::string data);
-  /// Proposes one membership change (leader only; one at a time).
+  /// Proposes one membership change (leader only). dropped while an earlier change is not
+  /// yet applied (or a transfer is under way); invalid for node 0 or when it would remove or
+  /// demote the last voter.
   propose_result propose_conf_change(const conf_change& change);
-  /// Requests a linearizable read; a read_state with `context` appears in a later ready()
-  /// once the leader confirmed its leadership for the current commit index.
+  /// Requests a linearizable read (leader only; not_leader elsewhere); a read_state with
+  /// `context` appears in a later ready() once a heartbeat round confirmed the leadership
+  /// for the commit index at the time of the request. A new leader first waits until its
+  /// no-op commits. invalid for an empty context; dropped when pending_reads_max reads wait
+  /// or the context is already pending. Pending reads are dropped when leadership is lost.
   propose_result read_index(std::string context);
-  /// Hands leadership to `to` (a voter that is up to date or catching up).
+  /// Hands leadership to `to`, a voter: the leader drops proposals, brings `to` up to date,
+  /// then sends it timeout_now; `to` campaigns at once, bypassing its peers' leases. Aborted
+  /// after one election timeout. invalid when `to` is not a voter; `to` == this node aborts
+  /// a transfer under way.
   propose_result transfer_leadership(node_id to);
-  /// Called by the shell once a conf_change entry is applied (membership takes effect).
+  /// Called by the shell once a conf_change entry is applied (membership takes effect);
+  /// returns the membership to persist. A leader that is no longer a voter steps down. A
+  /// change that would leave no voter is ignored (on every replica alike).
   conf_state apply_conf_change(const conf_change& change);
 
-  /// The caller could not deliver to `to`: back off replication to it.
+  /// The caller could not deliver to `to`: back off replication to it (probe again).
   void report_unreachable(node_id to);
-  /// The snapshot sent to `to` was installed (ok) or failed.
+  /// Required for every install_snapshot message the shell sent: ok once `to` installed it,
+  /// false when sending failed. Replication to `to` waits in snapshot state until then.
   void report_snapshot(node_id to, bool ok);
 
+  /// Whether get_ready() would hand out anything; false while a ready is outstanding.
   bool has_ready() const;
   /// Requires: the previous ready was advanced.
   ready get_ready();
+  /// Requires: a ready is outstanding and its contract was carried out.
   void advance();
 
   status_info status() const;
-  /// Aborts (CK_ASSERT) when an internal invariant does not hold.
+  /// Aborts (CK_ASSERT) when an internal invariant does not hold. Cost: bounded by the
+  /// number of members, not by the log (runs after each step by default).
   void check_invariants() const;
 
  private:

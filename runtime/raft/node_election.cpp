@@ -56,14 +56,18 @@ bool node::impl::step_term(const message& m) {
     return true;
   }
   if (m.term < term) {
-    if ((cfg.check_quorum || cfg.pre_vote) &&
-        (m.type == message_type::append || m.type == message_type::heartbeat)) {
-      // A stale leader: with CheckQuorum or PreVote our votes do not raise its term, so tell
-      // it our term directly, or it could stay stuck as the leader of an old term.
+    // Figure 2: a stale request is answered "false" with our term, which makes its sender
+    // adopt the term. Stale leaders step down (with CheckQuorum or PreVote our votes would
+    // not raise their term), and stale candidates catch up: a candidate whose vote requests
+    // were dropped silently could climb terms in lockstep with another partition forever.
+    if (m.type == message_type::append || m.type == message_type::heartbeat) {
       send(make_message(message_type::append_response, m.from));
-    } else if (m.type == message_type::pre_vote) {
-      message answer = make_message(message_type::pre_vote_response, m.from);
-      answer.reject = true;  // our newer term makes the candidate give up
+    } else if (m.type == message_type::vote || m.type == message_type::pre_vote) {
+      message answer = make_message(m.type == message_type::vote
+                                        ? message_type::vote_response
+                                        : message_type::pre_vote_response,
+                                    m.from);
+      answer.reject = true;
       send(std::move(answer));
     }
     return false;

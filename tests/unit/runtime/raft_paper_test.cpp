@@ -66,6 +66,20 @@ TEST_CASE("5.1 a node rejects a request with a stale term and tells the sender i
   CHECK(answers[0].term == 2);  // the stale leader learns the newer term and steps down
 }
 
+TEST_CASE("5.1 a stale candidate learns the newer term from the refusal") {
+  solo s(1, voters_of({1, 2, 3}), no_pre_vote);
+  s.with_log({1}, hard_state{5, no_node, 1});
+  node& n = s.start();
+
+  n.step(msg(message_type::vote, 2, 1, 3));
+  const auto answers = of_type(s.drain(), message_type::vote_response);
+
+  REQUIRE(answers.size() == 1);  // not dropped silently: it could campaign forever below us
+  CHECK(answers[0].reject);
+  CHECK(answers[0].term == 5);
+  CHECK(n.status().vote == no_node);
+}
+
 TEST_CASE("5.2 a follower starts an election after its election timeout") {
   solo s(1, voters_of({1, 2, 3}), no_pre_vote);
   node& n = s.start();

@@ -130,6 +130,8 @@ class network {
   }
   /// Extra filter: return false to drop a message.
   std::function<bool(const message&)> filter;
+  /// Report each install_snapshot's fate to its sender, as a shell must (node.hpp).
+  bool report_snapshots = true;
   /// Keep a copy of every delivered message in delivered() (off for throughput runs).
   bool record_delivered = true;
 
@@ -168,13 +170,20 @@ class network {
     batch.swap(queue_);
     size_t delivered = 0;
     for (message& m : batch) {
+      const bool snapshot = m.type == message_type::install_snapshot;
       if (!allowed(m)) {
+        if (snapshot && report_snapshots && replicas_.count(m.from) != 0) {
+          at(m.from).report_snapshot(m.to, false);  // the shell's duty (node.hpp)
+        }
         continue;
       }
       if (record_delivered) {
         delivered_.push_back(m);
       }
       replicas_.at(m.to).raft->step(m);
+      if (snapshot && report_snapshots) {
+        at(m.from).report_snapshot(m.to, true);
+      }
       ++delivered;
     }
     return delivered;
