@@ -63,8 +63,8 @@ void node::impl::log_line(const char* format, ...) const {
     return;
   }
   char line[512];
-  const int prefix = std::snprintf(line, sizeof line, "[g=%" PRIu32 " n=%" PRIu64 " t=%" PRIu64 "] ",
-                                   cfg.group, cfg.id, term);
+  const int prefix = std::snprintf(
+      line, sizeof line, "[g=%" PRIu32 " n=%" PRIu64 " t=%" PRIu64 "] ", cfg.group, cfg.id, term);
   CK_ASSERT(prefix > 0);
   va_list args;
   va_start(args, format);
@@ -99,9 +99,8 @@ status_info node::impl::status() const {
     return s;
   }
   for (const progress& pr : tracker.members()) {
-    s.progress.push_back(progress_status{pr.id, pr.match, pr.next,
-                                         std::string(to_string(pr.state)), pr.learner,
-                                         pr.recent_active, pr.window.count()});
+    s.progress.push_back(progress_status{pr.id, pr.match, pr.next, std::string(to_string(pr.state)),
+                                         pr.learner, pr.recent_active, pr.window.count()});
   }
   return s;
 }

@@ -121,9 +121,9 @@ struct ready {
 
 enum class propose_result : uint8_t {
   ok,
-  not_leader,     // retry at the leader (status().leader, possibly none)
-  dropped,        // a leadership transfer or a pending conf change blocks it; retry later
-  invalid,        // e.g. a conf change that would remove the last voter
+  not_leader,  // retry at the leader (status().leader, possibly none)
+  dropped,     // a leadership transfer or a pending conf change blocks it; retry later
+  invalid,     // e.g. a conf change that would remove the last voter
 };
 
 struct progress_status {

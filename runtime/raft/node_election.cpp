@@ -46,12 +46,10 @@ bool node::impl::step_term(const message& m) {
     if (m.type == message_type::pre_vote_response && !m.reject) {
       return true;  // a pre-vote granted for our next term: counted by step_candidate
     }
-    const bool from_leader = m.type == message_type::append ||
-                             m.type == message_type::heartbeat ||
+    const bool from_leader = m.type == message_type::append || m.type == message_type::heartbeat ||
                              m.type == message_type::install_snapshot;
     log_line("received %.*s of term %" PRIu64 " from %" PRIu64,
-             static_cast<int>(to_string(m.type).size()), to_string(m.type).data(), m.term,
-             m.from);
+             static_cast<int>(to_string(m.type).size()), to_string(m.type).data(), m.term, m.from);
     become_follower(m.term, from_leader ? m.from : no_node);
     return true;
   }
@@ -63,9 +61,8 @@ bool node::impl::step_term(const message& m) {
     if (m.type == message_type::append || m.type == message_type::heartbeat) {
       send(make_message(message_type::append_response, m.from));
     } else if (m.type == message_type::vote || m.type == message_type::pre_vote) {
-      message answer = make_message(m.type == message_type::vote
-                                        ? message_type::vote_response
-                                        : message_type::pre_vote_response,
+      message answer = make_message(m.type == message_type::vote ? message_type::vote_response
+                                                                 : message_type::pre_vote_response,
                                     m.from);
       answer.reject = true;
       send(std::move(answer));
@@ -80,8 +77,8 @@ void node::impl::handle_vote_request(const message& m) {
   const message_type answer_type =
       pre ? message_type::pre_vote_response : message_type::vote_response;
   // 5.2: at most one vote per term; a pre-vote for a newer term binds nothing.
-  const bool can_vote = vote == m.from || (vote == no_node && leader == no_node) ||
-                        (pre && m.term > term);
+  const bool can_vote =
+      vote == m.from || (vote == no_node && leader == no_node) || (pre && m.term > term);
   // 5.4.1: only for a candidate whose log is at least as up to date as ours.
   if (can_vote && log.is_up_to_date(m.index, m.log_term)) {
     message answer = make_message(answer_type, m.from);
@@ -116,9 +113,8 @@ void node::impl::step_candidate(const message& m) {
     default:
       break;
   }
-  const message_type answer_type = state == role::pre_candidate
-                                       ? message_type::pre_vote_response
-                                       : message_type::vote_response;
+  const message_type answer_type =
+      state == role::pre_candidate ? message_type::pre_vote_response : message_type::vote_response;
   if (m.type != answer_type) {
     return;
   }

@@ -105,10 +105,9 @@ bool node::impl::restore(const snapshot& snap) {
     return false;  // old news: we have it all committed
   }
   const conf_state& conf = snap.meta.conf;
-  const bool member = std::find(conf.voters.begin(), conf.voters.end(), cfg.id) !=
-                          conf.voters.end() ||
-                      std::find(conf.learners.begin(), conf.learners.end(), cfg.id) !=
-                          conf.learners.end();
+  const bool member =
+      std::find(conf.voters.begin(), conf.voters.end(), cfg.id) != conf.voters.end() ||
+      std::find(conf.learners.begin(), conf.learners.end(), cfg.id) != conf.learners.end();
   if (!member) {
     log_line("ignored a snapshot whose membership does not include this node");
     return false;

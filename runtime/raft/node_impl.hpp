@@ -95,7 +95,7 @@ struct node::impl {
   void broadcast_heartbeat(const std::string& context);
   propose_result read_index(std::string context);
   /// Records the reads and confirms them with one heartbeat round.
-  void start_reads(std::vector<std::string>& contexts);
+  void start_reads(const std::vector<std::string>& contexts);
   /// Reads that waited for the leader's first commit in its term go out now.
   void release_waiting_reads();
   void handle_read_ack(const message& m);
@@ -135,8 +135,8 @@ struct node::impl {
   node_id leader = no_node;                           // Invariant: leader -> == cfg.id.
   progress_tracker tracker;                           // progress is the leader's view only
   read_only reads;                                    // leader: reads being confirmed
-  std::vector<std::string> reads_waiting;  // leader: reads before its first commit
-  node_id transferee = no_node;            // leader: target of a leadership transfer
+  std::vector<std::string> reads_waiting;             // leader: reads before its first commit
+  node_id transferee = no_node;                       // leader: target of a leadership transfer
   /// Leader: index of the last conf change proposed; the next waits until it is applied.
   index_t pending_conf_index = 0;
   uint64_t uncommitted_bytes = 0;  // leader: bytes proposed and not yet applied

@@ -85,7 +85,7 @@ propose_result node::impl::propose(std::string data) {
     return propose_result::dropped;  // leadership is moving: retry at the new leader
   }
   return append_entry(entry_type::normal, std::move(data)) ? propose_result::ok
-                                                            : propose_result::dropped;
+                                                           : propose_result::dropped;
 }
 
 bool node::impl::append_entry(entry_type type, std::string data) {
@@ -235,25 +235,29 @@ propose_result node::impl::read_index(std::string context) {
   }
   if (!committed_entry_in_current_term()) {
     // Our commit index may lag the previous leader's until our no-op commits.
+    if (std::find(reads_waiting.begin(), reads_waiting.end(), context) != reads_waiting.end()) {
+      return propose_result::dropped;  // two requests sharing acks would confuse them
+    }
     reads_waiting.push_back(std::move(context));
     return propose_result::ok;
   }
-  std::vector<std::string> contexts;
-  contexts.push_back(std::move(context));
-  start_reads(contexts);
+  if (!reads.add_request(log.committed(), context, cfg.id)) {
+    return propose_result::dropped;  // already pending
+  }
+  broadcast_heartbeat(context);
   return propose_result::ok;
 }
 
-void node::impl::start_reads(std::vector<std::string>& contexts) {
-  std::string last;
-  for (std::string& context : contexts) {
-    const std::string copy = context;
-    if (reads.add_request(log.committed(), std::move(context), cfg.id)) {
-      last = copy;  // a duplicate context is dropped: it would confuse the acks
+void node::impl::start_reads(const std::vector<std::string>& contexts) {
+  const std::string* last = nullptr;
+  for (const std::string& context : contexts) {
+    // A duplicate context is not recorded: two requests sharing acks would confuse them.
+    if (reads.add_request(log.committed(), context, cfg.id)) {
+      last = &context;
     }
   }
-  if (!last.empty()) {
-    broadcast_heartbeat(last);  // confirming the newest confirms all before it
+  if (last != nullptr) {
+    broadcast_heartbeat(*last);  // confirming the newest confirms all before it
   }
 }
 
@@ -261,9 +265,8 @@ void node::impl::release_waiting_reads() {
   if (reads_waiting.empty() || !committed_entry_in_current_term()) {
     return;
   }
-  std::vector<std::string> contexts;
-  contexts.swap(reads_waiting);
-  start_reads(contexts);
+  start_reads(reads_waiting);
+  reads_waiting.clear();
 }
 
 void node::impl::handle_read_ack(const message& m) {

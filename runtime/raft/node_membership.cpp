@@ -52,13 +52,12 @@ conf_state node::impl::apply_conf_change(const conf_change& change) {
   if (tracker.check_change(change) != conf_check::ok) {
     // Refused at proposal time, so only a foreign or corrupt entry gets here; every replica
     // refuses it alike, so the memberships stay identical.
-    log_line("ignored %s %" PRIu64 ": it would leave no voter", to_text(change.type),
-             change.node);
+    log_line("ignored %s %" PRIu64 ": it would leave no voter", to_text(change.type), change.node);
     return tracker.conf();
   }
   tracker.apply_change(change, log.last_index() + 1);
-  log_line("applied %s %" PRIu64 ": %zu voters, %zu learners", to_text(change.type),
-           change.node, tracker.conf().voters.size(), tracker.conf().learners.size());
+  log_line("applied %s %" PRIu64 ": %zu voters, %zu learners", to_text(change.type), change.node,
+           tracker.conf().voters.size(), tracker.conf().learners.size());
   if (transferee != no_node && !tracker.is_voter(transferee)) {
     abort_transfer();
   }
@@ -105,9 +104,7 @@ propose_result node::impl::transfer_leadership(node_id to) {
   return propose_result::ok;
 }
 
-void node::impl::send_timeout_now(node_id to) {
-  send(make_message(message_type::timeout_now, to));
-}
+void node::impl::send_timeout_now(node_id to) { send(make_message(message_type::timeout_now, to)); }
 
 void node::impl::abort_transfer() { transferee = no_node; }
 

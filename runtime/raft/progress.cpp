@@ -68,8 +68,8 @@ bool inflights::full() const {
 
 // --- progress --------------------------------------------------------------------------
 
-progress::progress(node_id peer, index_t next_index, bool is_learner,
-                   uint32_t inflight_count_max, uint64_t inflight_bytes_max)
+progress::progress(node_id peer, index_t next_index, bool is_learner, uint32_t inflight_count_max,
+                   uint64_t inflight_bytes_max)
     : id(peer),
       next(next_index),
       learner(is_learner),
@@ -135,8 +135,7 @@ bool progress::maybe_decrease_to(index_t rejected, index_t match_hint) {
   return true;
 }
 
-void progress::sent_append(index_t last_index, size_t entry_count, uint64_t bytes,
-                           index_t commit) {
+void progress::sent_append(index_t last_index, size_t entry_count, uint64_t bytes, index_t commit) {
   switch (state) {
     case progress_state::replicate:
       if (entry_count > 0) {

@@ -73,8 +73,7 @@ index_t raft_log::stable_last_index() const {
   return unstable_.offset() - 1;
 }
 
-std::optional<index_t> raft_log::maybe_append(index_t prev_index, term_t prev_term,
-                                              index_t commit,
+std::optional<index_t> raft_log::maybe_append(index_t prev_index, term_t prev_term, index_t commit,
                                               const std::vector<entry>& entries) {
   if (!match_term(prev_index, prev_term)) {
     return std::nullopt;

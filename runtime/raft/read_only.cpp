@@ -20,14 +20,14 @@ read_only::request* read_only::find(const std::string& context) {
   return nullptr;
 }
 
-bool read_only::add_request(index_t commit_index, std::string context, node_id self) {
+bool read_only::add_request(index_t commit_index, const std::string& context, node_id self) {
   if (queue_.size() >= pending_max_ || find(context) != nullptr) {
     return false;
   }
   if (!queue_.empty()) {
     CK_ASSERT_LE(queue_.back().index, commit_index);  // the commit index never falls
   }
-  queue_.push_back(request{commit_index, std::move(context), {self}});
+  queue_.push_back(request{commit_index, context, {self}});
   return true;
 }
 

@@ -26,7 +26,7 @@ class read_only {
 
   /// Records a read at `commit_index`, acknowledged by `self`. Returns false (nothing
   /// recorded) when the queue is full or `context` is already pending.
-  bool add_request(index_t commit_index, std::string context, node_id self);
+  bool add_request(index_t commit_index, const std::string& context, node_id self);
   /// A heartbeat answer from `from` echoed `context`. Returns the voters that acked that
   /// request so far, or nullptr when the context is not pending (a late or foreign answer).
   const std::vector<node_id>* receive_ack(node_id from, const std::string& context);

@@ -19,6 +19,14 @@ void insert_sorted(std::vector<node_id>& ids, node_id id) {
   }
 }
 
+// The progress of `id` in a list sorted by id (const or not), or nullptr.
+template <class Progresses>
+auto find_in(Progresses& list, node_id id) -> decltype(list.data()) {
+  const auto at = std::lower_bound(list.begin(), list.end(), id,
+                                   [](const progress& pr, node_id key) { return pr.id < key; });
+  return at != list.end() && at->id == id ? &*at : nullptr;
+}
+
 void erase_sorted(std::vector<node_id>& ids, node_id id) {
   const auto at = std::lower_bound(ids.begin(), ids.end(), id);
   if (at != ids.end() && *at == id) {
@@ -61,22 +69,15 @@ bool progress_tracker::is_voter(node_id id) const { return contains(conf_.voters
 
 bool progress_tracker::is_learner(node_id id) const { return contains(conf_.learners, id); }
 
-progress* progress_tracker::find(node_id id) {
-  const auto at = std::lower_bound(progress_.begin(), progress_.end(), id,
-                                   [](const progress& pr, node_id key) { return pr.id < key; });
-  return at != progress_.end() && at->id == id ? &*at : nullptr;
-}
+progress* progress_tracker::find(node_id id) { return find_in(progress_, id); }
 
-const progress* progress_tracker::find(node_id id) const {
-  return const_cast<progress_tracker*>(this)->find(id);
-}
+const progress* progress_tracker::find(node_id id) const { return find_in(progress_, id); }
 
 void progress_tracker::add_progress(node_id id, bool learner, index_t next_index) {
   const auto at = std::lower_bound(progress_.begin(), progress_.end(), id,
                                    [](const progress& pr, node_id key) { return pr.id < key; });
   CK_ASSERT(at == progress_.end() || at->id != id);
-  progress_.insert(at, progress(id, next_index, learner, inflight_msgs_max_,
-                                inflight_bytes_max_));
+  progress_.insert(at, progress(id, next_index, learner, inflight_msgs_max_, inflight_bytes_max_));
 }
 
 conf_check progress_tracker::check_change(const conf_change& change) const {

@@ -69,9 +69,9 @@ class progress_tracker {
 
   uint32_t inflight_msgs_max_;
   uint64_t inflight_bytes_max_;
-  conf_state conf_;                               // Invariant: sorted, disjoint.
-  std::vector<progress> progress_;                // Invariant: one per member, sorted by id.
-  std::vector<std::pair<node_id, bool>> votes_;   // Invariant: voters only, once each.
+  conf_state conf_;                              // Invariant: sorted, disjoint.
+  std::vector<progress> progress_;               // Invariant: one per member, sorted by id.
+  std::vector<std::pair<node_id, bool>> votes_;  // Invariant: voters only, once each.
   mutable std::vector<index_t> match_scratch_;   // reused by committed_index()
 };
 

@@ -11,7 +11,7 @@
 
 namespace ck::raft {
 
-using node_id = uint64_t;   // a replica's id inside a group; 0 means "none"
+using node_id = uint64_t;  // a replica's id inside a group; 0 means "none"
 using term_t = uint64_t;
 using index_t = uint64_t;
 using group_id = uint32_t;  // 0 is the meta group; partition p is group p + 1
@@ -101,16 +101,16 @@ struct snapshot {
 
 // Sent between nodes: do not renumber.
 enum class message_type : uint8_t {
-  append = 0,               // entries after (index, log_term); commit
-  append_response = 1,      // index = last matching index, or reject with hints
-  heartbeat = 2,            // commit; context = read-index context being confirmed
-  heartbeat_response = 3,   // context echoed
-  vote = 4,                 // index/log_term = candidate's last entry
-  vote_response = 5,        // reject = vote not granted
-  pre_vote = 6,             // like vote, for term + 1, changes no state on the receiver
+  append = 0,              // entries after (index, log_term); commit
+  append_response = 1,     // index = last matching index, or reject with hints
+  heartbeat = 2,           // commit; context = read-index context being confirmed
+  heartbeat_response = 3,  // context echoed
+  vote = 4,                // index/log_term = candidate's last entry
+  vote_response = 5,       // reject = vote not granted
+  pre_vote = 6,            // like vote, for term + 1, changes no state on the receiver
   pre_vote_response = 7,
-  install_snapshot = 8,     // snap
-  timeout_now = 9,          // leadership transfer: campaign now, ignoring the lease
+  install_snapshot = 8,  // snap
+  timeout_now = 9,       // leadership transfer: campaign now, ignoring the lease
 };
 
 struct message {
@@ -125,7 +125,7 @@ struct message {
   index_t commit = 0;
   std::vector<entry> entries;
   bool reject = false;
-  index_t reject_hint = 0;     // append_response reject: follower's guess of a match index
+  index_t reject_hint = 0;      // append_response reject: follower's guess of a match index
   term_t reject_hint_term = 0;  // ... and the term of its entry there (fast back-off)
   snapshot snap;
   std::string context;  // heartbeat(read index) / vote (leadership transfer marker)

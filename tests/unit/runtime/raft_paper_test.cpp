@@ -9,11 +9,6 @@ using namespace ck::raft::test;
 
 namespace {
 
-void no_pre_vote(config& c) {
-  c.pre_vote = false;
-  c.check_quorum = false;
-}
-
 // Ticks `n` until it leaves the follower role (it campaigns).
 uint32_t ticks_until_campaign(node& n) {
   for (uint32_t ticks = 1; ticks <= 100; ++ticks) {

@@ -74,7 +74,7 @@ TEST_CASE("progress: probe sends one append, replicate pipelines up to the windo
   progress pr(2, 1, false, 2, 0);
   CHECK_FALSE(pr.paused());
   pr.sent_append(3, 3, 30, 0);
-  CHECK(pr.paused());  // probe: wait for the answer
+  CHECK(pr.paused());   // probe: wait for the answer
   CHECK(pr.next == 1);  // probes do not move next
 
   pr.maybe_update(3);

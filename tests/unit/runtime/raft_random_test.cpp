@@ -124,8 +124,8 @@ TEST_CASE("randomized faults keep State Machine Safety and the group heals") {
         MESSAGE("node " << id << " " << to_string(st.state) << " term " << st.term << " leader "
                         << st.leader << " commit " << st.commit << " applied " << st.applied
                         << " last " << st.last_index << " voters " << st.conf.voters.size()
-                        << " learners " << st.conf.learners.size() << " v:"
-                        << (st.conf.voters.size() > 0 ? st.conf.voters[0] : 0)
+                        << " learners " << st.conf.learners.size()
+                        << " v:" << (st.conf.voters.size() > 0 ? st.conf.voters[0] : 0)
                         << (st.conf.voters.size() > 1 ? st.conf.voters[1] : 0)
                         << (st.conf.voters.size() > 2 ? st.conf.voters[2] : 0)
                         << (st.conf.voters.size() > 3 ? st.conf.voters[3] : 0));

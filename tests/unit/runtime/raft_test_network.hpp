@@ -346,4 +346,45 @@ inline std::vector<message> of_type(const std::vector<message>& messages, messag
   return out;
 }
 
+/// Plain Raft elections: no PreVote, no CheckQuorum (and so no lease).
+inline void no_pre_vote(config& c) {
+  c.pre_vote = false;
+  c.check_quorum = false;
+}
+
+inline conf_change change_of(conf_change_type type, node_id id) {
+  conf_change change;
+  change.type = type;
+  change.node = id;
+  return change;
+}
+
+/// The leader's view of `id` in status `s`.
+inline const progress_status& progress_of(const status_info& s, node_id id) {
+  for (const progress_status& p : s.progress) {
+    if (p.id == id) {
+      return p;
+    }
+  }
+  FAIL("no progress for node");
+  return s.progress.front();
+}
+
+inline size_t count_of(const std::deque<message>& messages, message_type type, node_id to) {
+  size_t count = 0;
+  for (const message& m : messages) {
+    count += m.type == type && m.to == to ? 1u : 0u;
+  }
+  return count;
+}
+
+/// Snapshots `id`'s state machine at its applied index and compacts its log there.
+inline index_t snapshot_and_compact(network& net, node_id id) {
+  replica& r = net.get(id);
+  const index_t applied = r.applied.back().index;
+  REQUIRE(r.storage->create_snapshot(applied, r.storage->initial_conf_state(), "image"));
+  REQUIRE(r.storage->compact(applied));
+  return applied;
+}
+
 }  // namespace ck::raft::test

@@ -54,8 +54,9 @@ TEST_CASE("throughput: a batched leader with two followers commits over 100k ent
     unchecked = std::max(unchecked, entries_per_second(false));
     checked = std::max(checked, entries_per_second(true));
   }
-  std::printf("raft throughput (3 nodes in memory, 64-byte entries, batches of 1000): "
-              "%.0f entries/s with invariant checks each step, %.0f without\n",
-              checked, unchecked);
+  std::printf(
+      "raft throughput (3 nodes in memory, 64-byte entries, batches of 1000): "
+      "%.0f entries/s with invariant checks each step, %.0f without\n",
+      checked, unchecked);
   CHECK(checked > 50000.0);
 }

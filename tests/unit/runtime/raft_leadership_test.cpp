@@ -1,0 +1,194 @@
+// Keeping and moving leadership: PreVote (thesis 9.6), CheckQuorum and the leader lease
+// (thesis 6.2), ReadIndex (thesis 6.4) and leadership transfer (thesis 3.10). Every fixture
+// checks every node's invariants on destruction.
+
+#include "raft_test_network.hpp"
+
+using namespace ck::raft;
+using namespace ck::raft::test;
+
+// --- PreVote (thesis 9.6) ------------------------------------------------------------------
+
+TEST_CASE("9.6 pre-vote does not raise the term of a partitioned node") {
+  network net(3);
+  net.elect(1);
+  const term_t term = net.at(1).status().term;
+  net.isolate(3);
+
+  net.tick(3, 100);
+  CHECK(net.at(3).status().term == term);
+  CHECK(net.at(3).status().state == role::pre_candidate);
+
+  net.heal();
+  net.tick(1);
+  net.stabilize();
+  CHECK(net.leader() == 1);  // the rejoining node disrupts nothing
+  CHECK(net.at(1).status().term == term);
+  CHECK(net.at(3).status().state == role::follower);
+}
+
+TEST_CASE("9.6 a node refuses a pre-vote while it hears from a leader") {
+  network net(3, [](config& c) { c.check_quorum = false; });
+  net.elect(1);
+  const term_t term = net.at(1).status().term;
+  net.cut(1, 3);  // 3 no longer hears from 1, but 2 does
+
+  net.tick(3, 20);
+  net.stabilize();
+
+  CHECK(net.leader() == 1);
+  CHECK(net.at(2).status().term == term);
+  CHECK(net.at(3).status().term == term);
+}
+
+TEST_CASE("9.6 a pre-candidate that wins its pre-vote campaigns at the next term") {
+  network net(3);
+  net.elect(1);
+  const term_t term = net.at(1).status().term;
+  net.isolate(1);
+  net.tick(2, 10);  // 2 and 3 stop hearing from the leader
+  net.tick(3, 10);
+
+  net.elect(2);
+
+  CHECK(net.leader() == 2);
+  CHECK(net.at(2).status().term == term + 1);
+}
+
+// --- CheckQuorum and the lease (thesis 6.2) ------------------------------------------------
+
+TEST_CASE("6.2 check quorum: a leader that hears from no quorum steps down") {
+  network net(3);
+  net.elect(1);
+  net.isolate(1);
+
+  net.tick(1, 2 * 10);
+
+  CHECK(net.at(1).status().state == role::follower);
+  CHECK(net.at(1).propose("x") == propose_result::not_leader);
+}
+
+TEST_CASE("6.2 leader lease: followers ignore vote requests while they hear from the leader") {
+  network net(3, [](config& c) { c.pre_vote = false; });
+  net.elect(1);
+  const term_t term = net.at(1).status().term;
+  net.cut(1, 3);
+
+  net.tick(3, 20);  // 3 campaigns at a higher term
+  net.stabilize();
+
+  CHECK(net.at(3).status().term > term);
+  CHECK(net.at(2).status().term == term);  // in lease: ignored
+  CHECK(net.leader() == 1);
+  CHECK(net.at(1).status().term == term);
+}
+
+// --- ReadIndex (thesis 6.4) ----------------------------------------------------------------
+
+TEST_CASE("6.4 read index waits for a heartbeat quorum") {
+  network net(3);
+  net.elect(1);
+  net.propose(1, "x");
+  const index_t commit = net.at(1).status().commit;
+  net.isolate(2);
+  net.isolate(3);
+
+  REQUIRE(net.at(1).read_index("r1") == propose_result::ok);
+  CHECK(net.at(1).read_index("r1") == propose_result::dropped);  // already pending
+  CHECK(net.at(1).read_index("") == propose_result::invalid);
+  net.stabilize();
+  CHECK(net.get(1).reads.empty());
+
+  net.heal();
+  net.tick(1);  // the heartbeat carries the pending read's context
+  net.stabilize();
+  REQUIRE(net.get(1).reads.size() == 1);
+  CHECK(net.get(1).reads[0].context == "r1");
+  CHECK(net.get(1).reads[0].index == commit);
+  CHECK(net.at(2).read_index("r2") == propose_result::not_leader);
+}
+
+TEST_CASE("6.4 read index waits until the leader committed an entry of its term") {
+  solo s(1, voters_of({1, 2, 3}), no_pre_vote);
+  s.with_log({1, 1}, hard_state{1, no_node, 1});
+  node& n = s.start();
+  for (int i = 0; i < 20 && n.status().state == role::follower; ++i) {
+    n.tick();
+  }
+  n.step(msg(message_type::vote_response, 2, 1, 2));
+  REQUIRE(n.status().state == role::leader);
+  s.drain();
+
+  REQUIRE(n.read_index("r") == propose_result::ok);
+  CHECK(n.read_index("r") == propose_result::dropped);
+  message beat = msg(message_type::heartbeat_response, 2, 1, 2);
+  beat.context = "r";
+  n.step(beat);
+  s.drain();
+  CHECK(s.r.reads.empty());  // our commit index may still lag: no answer yet
+
+  message ack = msg(message_type::append_response, 2, 1, 2);
+  ack.index = 3;  // the no-op of term 2
+  n.step(ack);
+  const auto heartbeats = of_type(s.drain(), message_type::heartbeat);
+  REQUIRE(heartbeats.size() == 2);
+  CHECK(heartbeats[0].context == "r");
+  n.step(beat);
+  s.drain();
+  REQUIRE(s.r.reads.size() == 1);
+  CHECK(s.r.reads[0].index == 3);
+}
+
+// --- leadership transfer (thesis 3.10) -----------------------------------------------------
+
+TEST_CASE("3.10 leadership transfer to an up-to-date follower bypasses the lease") {
+  network net(3);
+  net.elect(1);
+  net.propose(1, "x");
+  const term_t term = net.at(1).status().term;
+
+  REQUIRE(net.at(1).transfer_leadership(2) == propose_result::ok);
+  net.stabilize();
+
+  CHECK(net.leader() == 2);
+  CHECK(net.at(2).status().term == term + 1);
+  CHECK(net.at(1).status().state == role::follower);
+}
+
+TEST_CASE("3.10 leadership transfer first brings a lagging target up to date") {
+  network net(3);
+  net.elect(1);
+  net.isolate(3);
+  net.propose(1, "x");
+  net.propose(1, "y");
+  net.heal();
+
+  REQUIRE(net.at(1).transfer_leadership(3) == propose_result::ok);
+  net.tick(1);
+  net.stabilize();
+
+  CHECK(net.leader() == 3);
+  CHECK(applied_data(net.get(3)) == std::vector<std::string>{"x", "y"});
+}
+
+TEST_CASE("3.10 leader drops proposals while transferring and aborts after an election timeout") {
+  network net(3);
+  net.elect(1);
+  net.isolate(3);
+
+  REQUIRE(net.at(1).transfer_leadership(3) == propose_result::ok);
+  CHECK(net.at(1).propose("x") == propose_result::dropped);
+  CHECK(net.at(1).propose_conf_change(change_of(conf_change_type::remove_node, 2)) ==
+        propose_result::dropped);
+  CHECK(net.at(1).transfer_leadership(4) == propose_result::invalid);
+
+  for (int i = 0; i < 10; ++i) {
+    net.tick(1);
+    net.stabilize();
+  }
+
+  CHECK(net.leader() == 1);
+  CHECK(net.at(1).propose("x") == propose_result::ok);
+  net.stabilize();
+  CHECK(applied_data(net.get(2)) == std::vector<std::string>{"x"});
+}
