@@ -220,7 +220,10 @@ status environment::open_lmdb() {
 namespace {
 
 // Writes the format version into a fresh environment, or checks the one found.
-status check_format_version(MDB_txn* txn, MDB_dbi meta, MDB_dbi kv, const std::string& dir) {
+// Requires: dbis holds every database of storage/format.hpp, opened in `txn`.
+status check_format_version(MDB_txn* txn, const MDB_dbi (&dbis)[database_count],
+                            const std::string& dir) {
+  const MDB_dbi meta = dbis[static_cast<std::size_t>(database::meta)];
   MDB_val key = detail::to_val(meta_key_format_version);
   MDB_val value{};
   const int rc = mdb_get(txn, meta, &key, &value);
@@ -241,18 +244,15 @@ status check_format_version(MDB_txn* txn, MDB_dbi meta, MDB_dbi kv, const std::s
   if (rc != MDB_NOTFOUND) {
     return from_lmdb(rc, fmt::format("cannot read format version in {}", dir));
   }
-  MDB_stat meta_stat{};
-  MDB_stat kv_stat{};
-  int stat_rc = mdb_stat(txn, meta, &meta_stat);
-  if (stat_rc == MDB_SUCCESS) {
-    stat_rc = mdb_stat(txn, kv, &kv_stat);
-  }
-  if (stat_rc != MDB_SUCCESS) {
-    return from_lmdb(stat_rc, fmt::format("cannot count records in {}", dir));
-  }
-  if (meta_stat.ms_entries != 0 || kv_stat.ms_entries != 0) {
-    return status::corruption(
-        fmt::format("LMDB environment in {} holds data but no format version record", dir));
+  for (const MDB_dbi dbi : dbis) {
+    MDB_stat stat{};
+    if (const int stat_rc = mdb_stat(txn, dbi, &stat); stat_rc != MDB_SUCCESS) {
+      return from_lmdb(stat_rc, fmt::format("cannot count records in {}", dir));
+    }
+    if (stat.ms_entries != 0) {
+      return status::corruption(
+          fmt::format("LMDB environment in {} holds data but no format version record", dir));
+    }
   }
   char bytes[sizeof(uint32_t)];
   put_u32_be(bytes, format_version);
@@ -278,9 +278,7 @@ status environment::open_databases() {
       return from_lmdb(rc, fmt::format("cannot open database \"{}\" in {}", name, options_.dir));
     }
   }
-  status checked =
-      check_format_version(handle, dbis_[static_cast<std::size_t>(database::meta)],
-                           dbis_[static_cast<std::size_t>(database::kv)], options_.dir);
+  status checked = check_format_version(handle, dbis_, options_.dir);
   if (!checked.ok()) {
     return checked;  // txn aborts; the handles die with the environment
   }

@@ -165,8 +165,10 @@ constexpr std::array<uint32_t, 256> crc32_lookup = crc32_table();
 
 }  // namespace
 
-uint32_t crc32(std::string_view bytes) noexcept {
-  uint32_t c = 0xFFFFFFFFu;
+uint32_t crc32(std::string_view bytes) noexcept { return crc32_extend(0, bytes); }
+
+uint32_t crc32_extend(uint32_t crc, std::string_view bytes) noexcept {
+  uint32_t c = crc ^ 0xFFFFFFFFu;
   for (char byte : bytes) {
     c = crc32_lookup[(c ^ static_cast<uint8_t>(byte)) & 0xFFu] ^ (c >> 8);
   }

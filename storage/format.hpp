@@ -36,9 +36,55 @@
 //     least 4 + n bytes with 506 < n <= kv_user_key_bytes_max, and SHA-256 of the embedded user
 //     key equals the body. A key of at most 506 bytes is never stored hashed (one form per key).
 //
-// Reserved for the Raft issue (names taken, not created or read yet):
-//   "raft_log"    key: u32_be group_id | u64_be index -> encoded log entry
-//   "raft_state"  key: u32_be group_id -> encoded hard state (term, vote, commit index)
+//   "raft_log"  every Raft group's log entries, ordered by (group, index).
+//     key:    +------------------+------------------+
+//             | u32_be group     | u64_be index     |                       (12 bytes)
+//             +------------------+------------------+
+//             0                  4                  12
+//     value:  +------------+---------+-------------+------------------------+
+//             | u64_be term| u8 type | u32_be crc  | data                   |
+//             +------------+---------+-------------+------------------------+
+//             0            8         9             13                       13+n
+//     type is a raft::entry_type (0 normal, 1 conf_change); data is the entry's payload
+//     (0..raft_entry_data_bytes_max bytes, any byte). crc is crc32 of the 12 key bytes, then
+//     value bytes [0, 9), then data: a record that was torn, garbled or moved to another key
+//     fails it. The entry's index is the key's; index >= 1.
+//     A group's entries are exactly the contiguous range [first index, last index] of that
+//     group (see "first index" below; last index is the highest key of the group): appending
+//     at an existing index deletes every later index of the group in the same transaction.
+//
+//   "raft_state"  per-group Raft records, ordered by (group, kind).
+//     key:    +------------------+---------+
+//             | u32_be group     | u8 kind |                                 (5 bytes)
+//             +------------------+---------+
+//             0                  4         5
+//     kind 0x01 "hard state" (28 bytes):
+//             +------------+------------+---------------+------------+
+//             | u64_be term| u64_be vote| u64_be commit | u32_be crc |
+//             +------------+------------+---------------+------------+
+//             0            8            16              24           28
+//     kind 0x02 "snapshot meta" (28 + 8v + 8l bytes; the snapshot's data is not stored here,
+//     the state machine's tables hold it):
+//             +-------------+------------+------------+--------------+
+//             | u64_be index| u64_be term| u32_be v   | v x u64_be   |
+//             +-------------+------------+------------+--------------+
+//             0             8            16           20
+//             +------------+--------------+------------+
+//             | u32_be l   | l x u64_be   | u32_be crc |
+//             +------------+--------------+------------+
+//             20+8v        24+8v          24+8v+8l     28+8v+8l
+//       index >= 1; v voters then l learners (node ids), each count <= raft_conf_nodes_max.
+//     kind 0x03 "first index" (20 bytes): where the group's log starts, and the term of the
+//     entry just before it (the one the snapshot or a compaction removed):
+//             +--------------------+------------------------+------------+
+//             | u64_be first index | u64_be term(first - 1) | u32_be crc |
+//             +--------------------+------------------------+------------+
+//             0                    8                        16           20
+//       first index >= 1. Absent: the log starts at 1 and term(0) is 0.
+//     In every kind, crc is crc32 of the 5 key bytes followed by the value bytes before it.
+//     A record is valid only if its length is exactly the one drawn and its crc matches.
+//     Across kinds: a snapshot meta exists iff a first index record does (they are written in
+//     one transaction), and first index - 1 <= snapshot index.
 //
 // Identity record (value of meta/"node_identity"), all integers big-endian:
 //   offset  size  field
@@ -62,6 +108,8 @@
 #include <string>
 #include <string_view>
 
+#include "runtime/raft/types.hpp"
+
 namespace ck::storage {
 
 // Version of everything drawn above; stored in meta/"format_version" and checked at open. The
@@ -74,8 +122,13 @@ inline constexpr uint32_t format_version = 1;
 enum class database : uint8_t {
   meta = 0,
   kv = 1,
+  raft_log = 2,
+  raft_state = 3,
 };
-inline constexpr std::size_t database_count = 2;
+inline constexpr std::size_t database_count = 4;
+
+inline constexpr std::string_view database_name_raft_log = "raft_log";
+inline constexpr std::string_view database_name_raft_state = "raft_state";
 
 // The on-disk name of `which`.
 constexpr std::string_view database_name(database which) noexcept {
@@ -84,18 +137,18 @@ constexpr std::string_view database_name(database which) noexcept {
       return "meta";
     case database::kv:
       return "kv";
+    case database::raft_log:
+      return database_name_raft_log;
+    case database::raft_state:
+      return database_name_raft_state;
   }
   return "";
 }
 
-// Reserved database names (see above): present so that no one else takes them.
-inline constexpr std::string_view database_name_raft_log = "raft_log";
-inline constexpr std::string_view database_name_raft_state = "raft_state";
-
-// LMDB's limit on named databases per environment: the two in use, two reserved for Raft, and
-// room for four more before the environment must be reopened with a larger value.
+// LMDB's limit on named databases per environment: the four in use and room for four more
+// before the environment must be reopened with a larger value.
 inline constexpr uint32_t databases_max = 8;
-static_assert(database_count + 2 <= databases_max, "meta, kv, raft_log, raft_state must fit");
+static_assert(database_count <= databases_max, "meta, kv, raft_log, raft_state must fit");
 
 // Keys of the "meta" database. Do not rename.
 inline constexpr std::string_view meta_key_format_version = "format_version";
@@ -200,11 +253,116 @@ struct kv_entry_parts {
 std::optional<kv_entry_parts> kv_entry_decode(std::string_view stored_key,
                                               std::string_view stored_value) noexcept;
 
+// ---- "raft_log" and "raft_state" --------------------------------------------------------------
+
+inline constexpr std::size_t raft_group_prefix_bytes = 4;
+inline constexpr std::size_t raft_log_key_bytes = raft_group_prefix_bytes + 8;
+inline constexpr std::size_t raft_state_key_bytes = raft_group_prefix_bytes + 1;
+// term, type, crc: the bytes of an entry record before its data.
+inline constexpr std::size_t raft_entry_header_bytes = 8 + 1 + 4;
+inline constexpr std::size_t raft_hard_state_record_bytes = 8 + 8 + 8 + 4;
+inline constexpr std::size_t raft_first_index_record_bytes = 8 + 8 + 4;
+// index, term, both counts, crc: a snapshot meta record without its node ids.
+inline constexpr std::size_t raft_snapshot_meta_fixed_bytes = 8 + 8 + 4 + 4 + 4;
+// The largest entry payload: a KV command carries a value of up to kv_value_bytes_max plus its
+// key and framing. Larger entries are invalid_argument before anything is written.
+inline constexpr std::size_t raft_entry_data_bytes_max =
+    kv_value_bytes_max + (std::size_t{1} << 20);
+// Voters and learners each, in a snapshot meta record.
+inline constexpr std::size_t raft_conf_nodes_max = 1024;
+static_assert(raft_log_key_bytes == 12 && raft_state_key_bytes == 5);
+static_assert(raft_entry_header_bytes == 13);
+static_assert(raft_hard_state_record_bytes == 28);
+static_assert(raft_first_index_record_bytes == 20);
+static_assert(raft_snapshot_meta_fixed_bytes == 28);
+static_assert(raft_entry_header_bytes + raft_entry_data_bytes_max <= uint32_t{0xFFFFFFFFu},
+              "an entry record must fit LMDB's 32-bit data size");
+static_assert(sizeof(raft::group_id) == raft_group_prefix_bytes);
+static_assert(static_cast<uint8_t>(raft::entry_type::conf_change) == 1,
+              "entry types are stored as drawn");
+
+// The kind byte at offset 4 of every "raft_state" key. On disk: do not renumber.
+enum class raft_state_kind : uint8_t {
+  hard_state = 0x01,
+  snapshot_meta = 0x02,
+  first_index = 0x03,
+};
+
+// The "first index" record: the log of the group starts at first_index, and the entry before it
+// had term prev_term (the entry a snapshot or compaction removed; 0 before index 1).
+struct raft_first_index {
+  raft::index_t first_index = 1;
+  raft::term_t prev_term = 0;
+
+  friend bool operator==(const raft_first_index& a, const raft_first_index& b) {
+    return a.first_index == b.first_index && a.prev_term == b.prev_term;
+  }
+};
+
+// The stored key of entry `index` of `group` (12 bytes). Requires: index >= 1.
+std::string raft_log_key(raft::group_id group, raft::index_t index);
+// The 4-byte group prefix: every key of `group` in either database is >= it and every key of a
+// lower group is < it.
+std::string raft_group_first_key(raft::group_id group);
+
+struct raft_log_key_parts {
+  raft::group_id group = 0;
+  raft::index_t index = 0;
+};
+// Splits a stored "raft_log" key; nullopt unless it has exactly 12 bytes and index >= 1.
+std::optional<raft_log_key_parts> raft_log_key_decode(std::string_view stored_key) noexcept;
+
+// The 13 bytes that precede the data in the record of `entry` stored under
+// raft_log_key(group, entry.index), crc included. Requires: entry.index >= 1, entry.data.size()
+// <= raft_entry_data_bytes_max, entry.type is a known raft::entry_type.
+std::string raft_entry_header(raft::group_id group, const raft::entry& entry);
+
+// Decodes a stored "raft_log" record (key and value as LMDB holds them) into `out` (index from
+// the key). Returns false (the caller reports corruption) when the key is malformed, the value
+// is shorter than the header or its data longer than raft_entry_data_bytes_max, the type byte
+// is unknown, or the crc does not match.
+bool raft_entry_decode(std::string_view stored_key, std::string_view stored_value,
+                       raft::entry& out);
+// The term of a stored record, checking the same as raft_entry_decode (crc included).
+std::optional<raft::term_t> raft_entry_term(std::string_view stored_key,
+                                            std::string_view stored_value) noexcept;
+
+// The stored "raft_state" key of (group, kind) (5 bytes).
+std::string raft_state_key(raft::group_id group, raft_state_kind kind);
+
+struct raft_state_key_parts {
+  raft::group_id group = 0;
+  raft_state_kind kind = raft_state_kind::hard_state;
+};
+// Splits a stored "raft_state" key; nullopt unless it has exactly 5 bytes and a known kind.
+std::optional<raft_state_key_parts> raft_state_key_decode(std::string_view stored_key) noexcept;
+
+// Record encoders: the value stored under raft_state_key(group, kind) for each kind, crc
+// included (the crc covers the key, so the group is an argument).
+// Requires (snapshot meta): meta.index >= 1; each node list has at most raft_conf_nodes_max ids.
+// Requires (first index): value.first_index >= 1.
+std::string raft_hard_state_encode(raft::group_id group, const raft::hard_state& value);
+std::string raft_snapshot_meta_encode(raft::group_id group, const raft::snapshot_meta& meta);
+std::string raft_first_index_encode(raft::group_id group, const raft_first_index& value);
+
+// Record decoders: nullopt (the caller reports corruption) unless the record has exactly the
+// length drawn, its crc matches for `group`, and (snapshot meta) index >= 1 and both counts
+// <= raft_conf_nodes_max, or (first index) first_index >= 1.
+std::optional<raft::hard_state> raft_hard_state_decode(raft::group_id group,
+                                                       std::string_view stored) noexcept;
+std::optional<raft::snapshot_meta> raft_snapshot_meta_decode(raft::group_id group,
+                                                             std::string_view stored);
+std::optional<raft_first_index> raft_first_index_decode(raft::group_id group,
+                                                        std::string_view stored) noexcept;
+
 // ---- checksums --------------------------------------------------------------------------------
 
 // CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320) of `bytes`; crc32("123456789") is
 // 0xCBF43926.
 uint32_t crc32(std::string_view bytes) noexcept;
+// Continues a CRC-32 over more bytes: crc32_extend(crc32(a), b) == crc32(a + b), and
+// crc32_extend(0, b) == crc32(b).
+uint32_t crc32_extend(uint32_t crc, std::string_view bytes) noexcept;
 
 // SHA-256 of `bytes` (OpenSSL EVP, the digest fetched once per process); sha256("abc") starts
 // ba7816bf. An OpenSSL failure (no SHA-256 provider, no memory) aborts: nothing sensible can be

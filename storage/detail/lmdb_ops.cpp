@@ -164,6 +164,16 @@ int cursor::next(MDB_val& key_out, MDB_val& value_out) noexcept {
   return mdb_cursor_get(handle_, &key_out, &value_out, MDB_NEXT);
 }
 
+int cursor::prev(MDB_val& key_out, MDB_val& value_out) noexcept {
+  CK_STORAGE_ASSERT(handle_ != nullptr);
+  return mdb_cursor_get(handle_, &key_out, &value_out, MDB_PREV);
+}
+
+int cursor::last(MDB_val& key_out, MDB_val& value_out) noexcept {
+  CK_STORAGE_ASSERT(handle_ != nullptr);
+  return mdb_cursor_get(handle_, &key_out, &value_out, MDB_LAST);
+}
+
 int cursor::erase_current() noexcept {
   CK_STORAGE_ASSERT(handle_ != nullptr);
   return mdb_cursor_del(handle_, 0);

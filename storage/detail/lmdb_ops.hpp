@@ -80,6 +80,10 @@ class cursor {
   int seek(std::string_view key, MDB_val& key_out, MDB_val& value_out) noexcept;
   // Moves to the next key; same returns as seek().
   int next(MDB_val& key_out, MDB_val& value_out) noexcept;
+  // Moves to the previous key; same returns as seek().
+  int prev(MDB_val& key_out, MDB_val& value_out) noexcept;
+  // Positions on the last key of the database; same returns as seek().
+  int last(MDB_val& key_out, MDB_val& value_out) noexcept;
   // Deletes the current key; the next next() returns the key after it.
   int erase_current() noexcept;
 

@@ -5,6 +5,7 @@
 
 #include "storage/format.hpp"
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -213,12 +214,127 @@ TEST_CASE("format: crc32 matches the IEEE check value") {
   CHECK(crc32("") == 0u);
 }
 
+TEST_CASE("format: crc32_extend continues a crc over more bytes") {
+  CHECK(crc32_extend(crc32("12345"), "6789") == 0xCBF43926u);
+  CHECK(crc32_extend(0, "123456789") == 0xCBF43926u);
+  CHECK(crc32_extend(crc32("abc"), "") == crc32("abc"));
+}
+
 TEST_CASE("format: database names are the frozen on-disk names") {
   CHECK(database_name(database::meta) == "meta");
   CHECK(database_name(database::kv) == "kv");
+  CHECK(database_name(database::raft_log) == "raft_log");
+  CHECK(database_name(database::raft_state) == "raft_state");
   CHECK(database_name_raft_log == "raft_log");
   CHECK(database_name_raft_state == "raft_state");
   CHECK(format_version == 1);
+}
+
+TEST_CASE("format: raft keys are laid out as drawn and sort by (group, index) / (group, kind)") {
+  CHECK(raft_log_key(0x01020304u, 0x0A0B0C0D0E0F1011ull) ==
+        std::string("\x01\x02\x03\x04\x0A\x0B\x0C\x0D\x0E\x0F\x10\x11", 12));
+  CHECK(raft_state_key(0x01020304u, raft_state_kind::snapshot_meta) ==
+        std::string("\x01\x02\x03\x04\x02", 5));
+  CHECK(raft_group_first_key(7) == std::string("\0\0\0\x07", 4));
+  const std::vector<std::string> ordered = {
+      raft_log_key(0, 1),
+      raft_log_key(0, 255),
+      raft_log_key(0, 256),
+      raft_log_key(1, 1),
+      raft_log_key(256, 1),
+      raft_log_key(0xFFFFFFFFu, 1),
+      raft_log_key(0xFFFFFFFFu, ~uint64_t{0}),
+  };
+  for (std::size_t i = 0; i + 1 < ordered.size(); ++i) {
+    CAPTURE(i);
+    CHECK(ordered[i] < ordered[i + 1]);
+    CHECK(raft_group_first_key(get_u32_be(ordered[i].data())) <= ordered[i]);
+  }
+  const std::optional<raft_log_key_parts> parts = raft_log_key_decode(raft_log_key(9, 77));
+  REQUIRE(parts.has_value());
+  CHECK(parts->group == 9);
+  CHECK(parts->index == 77);
+  CHECK_FALSE(raft_log_key_decode(std::string(12, '\0')).has_value());  // index 0
+  CHECK_FALSE(raft_log_key_decode(raft_log_key(9, 77) + "x").has_value());
+  CHECK(raft_state_key_decode(raft_state_key(3, raft_state_kind::first_index))->kind ==
+        raft_state_kind::first_index);
+  CHECK_FALSE(raft_state_key_decode(std::string("\0\0\0\x03\x04", 5)).has_value());
+  CHECK_FALSE(raft_state_key_decode(std::string("\0\0\0\x03\x00", 5)).has_value());
+}
+
+TEST_CASE("format: a raft entry record is term | type | crc | data and fails on any damage") {
+  raft::entry entry;
+  entry.index = 5;
+  entry.term = 0x0102030405060708ull;
+  entry.type = raft::entry_type::conf_change;
+  entry.data = std::string("pay\0load", 8);
+  const std::string key = raft_log_key(3, 5);
+  const std::string header = raft_entry_header(3, entry);
+  REQUIRE(header.size() == raft_entry_header_bytes);
+  CHECK(header.substr(0, 9) == std::string("\x01\x02\x03\x04\x05\x06\x07\x08\x01", 9));
+  CHECK(get_u32_be(header.data() + 9) == crc32(key + header.substr(0, 9) + entry.data));
+  const std::string stored = header + entry.data;
+  raft::entry decoded;
+  REQUIRE(raft_entry_decode(key, stored, decoded));
+  CHECK(decoded == entry);
+  CHECK(raft_entry_term(key, stored) == entry.term);
+  for (std::size_t i = 0; i < stored.size(); ++i) {  // every flipped bit is caught
+    CAPTURE(i);
+    std::string damaged = stored;
+    damaged[i] = static_cast<char>(damaged[i] ^ 0x04);
+    CHECK_FALSE(raft_entry_decode(key, damaged, decoded));
+  }
+  CHECK_FALSE(raft_entry_decode(raft_log_key(4, 5), stored, decoded));  // moved to another group
+  CHECK_FALSE(raft_entry_decode(raft_log_key(3, 6), stored, decoded));  // or index
+  CHECK_FALSE(raft_entry_decode(key, stored.substr(0, stored.size() - 1), decoded));
+  CHECK_FALSE(raft_entry_decode(key, header.substr(0, 12), decoded));
+  entry.data.clear();
+  entry.type = raft::entry_type::normal;
+  REQUIRE(raft_entry_decode(key, raft_entry_header(3, entry), decoded));
+  CHECK(decoded == entry);
+}
+
+TEST_CASE("format: raft state records round-trip, have the drawn sizes and fail on damage") {
+  const raft::hard_state hard{7, 3, 42};
+  const std::string hard_record = raft_hard_state_encode(2, hard);
+  CHECK(hard_record.size() == 28);
+  CHECK(get_u64_be(hard_record.data() + 16) == 42);
+  CHECK(raft_hard_state_decode(2, hard_record) == hard);
+  CHECK_FALSE(raft_hard_state_decode(3, hard_record).has_value());
+  CHECK_FALSE(raft_hard_state_decode(2, hard_record + "x").has_value());
+
+  raft::snapshot_meta meta;
+  meta.index = 100;
+  meta.term = 9;
+  meta.conf.voters = {1, 2, 3};
+  meta.conf.learners = {0xFFFFFFFFFFull};
+  const std::string meta_record = raft_snapshot_meta_encode(2, meta);
+  CHECK(meta_record.size() == raft_snapshot_meta_fixed_bytes + 8 * 4);
+  CHECK(get_u32_be(meta_record.data() + 16) == 3);
+  CHECK(get_u32_be(meta_record.data() + 20 + 24) == 1);
+  const std::optional<raft::snapshot_meta> decoded = raft_snapshot_meta_decode(2, meta_record);
+  REQUIRE(decoded.has_value());
+  CHECK(decoded->index == 100);
+  CHECK(decoded->term == 9);
+  CHECK(decoded->conf == meta.conf);
+  CHECK_FALSE(raft_snapshot_meta_decode(1, meta_record).has_value());
+  for (std::size_t i = 0; i < meta_record.size(); ++i) {
+    CAPTURE(i);
+    std::string damaged = meta_record;
+    damaged[i] = static_cast<char>(damaged[i] ^ 0x40);
+    CHECK_FALSE(raft_snapshot_meta_decode(2, damaged).has_value());
+  }
+  raft::snapshot_meta empty_conf;
+  empty_conf.index = 1;
+  CHECK(raft_snapshot_meta_encode(0, empty_conf).size() == raft_snapshot_meta_fixed_bytes);
+  CHECK(raft_snapshot_meta_decode(0, raft_snapshot_meta_encode(0, empty_conf))->index == 1);
+
+  const raft_first_index first{101, 9};
+  const std::string first_record = raft_first_index_encode(2, first);
+  CHECK(first_record.size() == 20);
+  CHECK(raft_first_index_decode(2, first_record) == first);
+  CHECK_FALSE(raft_first_index_decode(2, first_record.substr(0, 19)).has_value());
+  CHECK_FALSE(raft_first_index_decode(5, first_record).has_value());
 }
 
 }  // namespace

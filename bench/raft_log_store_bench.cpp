@@ -1,0 +1,153 @@
+// Micro benchmark of the Raft log store's write path: entries appended per second when every
+// transaction carries `per_group` entries (1, 16, 256) for each of 8 groups plus their hard
+// states (one storage flush of the storage writer actor), with sync on (fsync per commit) and
+// off. Each row runs in a fresh environment for a fixed wall time and prints one table line.
+//
+//   raft_log_store_bench [--seconds=2] [--data-bytes=128] [--dir=/tmp]
+//
+// Numbers depend on the disk (fsync latency dominates sync on) and on the two shared cores.
+
+#include <stdlib.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "storage/environment.hpp"
+#include "storage/raft_log_store.hpp"
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+using ck::storage::group_write;
+
+constexpr uint32_t groups_per_txn = 8;
+constexpr uint32_t per_group_sizes[] = {1, 16, 256};
+constexpr uint64_t txns_per_row_max = 1'000'000;
+constexpr double seconds_max = 600;
+constexpr uint64_t data_bytes_max = 1 << 20;
+
+struct settings {
+  double seconds = 2;
+  uint64_t data_bytes = 128;
+  std::string dir = "/tmp";
+};
+
+struct row {
+  bool sync = false;
+  uint32_t per_group = 0;
+  uint64_t txns = 0;
+  uint64_t entries = 0;
+  double seconds = 0;
+  uint64_t map_growths = 0;
+};
+
+bool parse(int argc, char** argv, settings& out) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.rfind("--seconds=", 0) == 0) {
+      out.seconds = std::strtod(arg.c_str() + 10, nullptr);
+    } else if (arg.rfind("--data-bytes=", 0) == 0) {
+      out.data_bytes = std::strtoull(arg.c_str() + 13, nullptr, 10);
+    } else if (arg.rfind("--dir=", 0) == 0) {
+      out.dir = arg.substr(6);
+    } else {
+      return false;
+    }
+  }
+  return out.seconds > 0 && out.seconds <= seconds_max && out.data_bytes <= data_bytes_max;
+}
+
+// One table row: a fresh environment and store, transactions until the time is up.
+bool run_row(const settings& config, bool sync, uint32_t per_group, row& out) {
+  std::string pattern = config.dir + "/ck-raft-bench-XXXXXX";
+  if (mkdtemp(pattern.data()) == nullptr) {
+    std::perror("mkdtemp");
+    return false;
+  }
+  ck::storage::environment_options options;
+  options.dir = pattern;
+  options.map_size_bytes = uint64_t{1} << 30;  // no growth inside the measurement
+  options.sync = sync;
+  {
+    auto env = ck::storage::environment::open(options);
+    if (!env.ok()) {
+      std::fprintf(stderr, "open: %s\n", env.status().to_string().c_str());
+      return false;
+    }
+    auto store = ck::storage::raft_log_store::open(*env.value());
+    if (!store.ok()) {
+      std::fprintf(stderr, "open store: %s\n", store.status().to_string().c_str());
+      return false;
+    }
+    const std::string data(config.data_bytes, 'x');
+    std::vector<group_write> batch(groups_per_txn);
+    ck::raft::index_t next_index = 1;
+    const clock_type::time_point started = clock_type::now();
+    const auto budget = std::chrono::duration<double>(config.seconds);
+    out = row{sync, per_group, 0, 0, 0, 0};
+    while (clock_type::now() - started < budget && out.txns < txns_per_row_max) {
+      for (uint32_t g = 0; g < groups_per_txn; ++g) {
+        batch[g].group = g + 1;
+        batch[g].entries.clear();
+        for (uint32_t i = 0; i < per_group; ++i) {
+          batch[g].entries.push_back(
+              ck::raft::entry{1, next_index + i, ck::raft::entry_type::normal, data});
+        }
+        batch[g].hard = ck::raft::hard_state{1, 1, next_index + per_group - 1};
+      }
+      const ck::storage::status written = store.value()->write(batch);
+      if (!written.ok()) {
+        std::fprintf(stderr, "write: %s\n", written.to_string().c_str());
+        return false;
+      }
+      next_index += per_group;
+      ++out.txns;
+      out.entries += uint64_t{per_group} * groups_per_txn;
+    }
+    out.seconds = std::chrono::duration<double>(clock_type::now() - started).count();
+    out.map_growths = env.value()->stats().map_growth_count;
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(pattern, ignored);
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  settings config;
+  if (!parse(argc, argv, config)) {
+    std::fprintf(stderr,
+                 "usage: raft_log_store_bench [--seconds=S (0..%g]] [--data-bytes=N (<= %llu)] "
+                 "[--dir=PATH]\n",
+                 seconds_max, static_cast<unsigned long long>(data_bytes_max));
+    return 2;
+  }
+  std::printf(
+      "raft_log_store_bench: %u groups per transaction, %llu-byte entries, %.1f s per "
+      "row, in %s\n\n",
+      groups_per_txn, static_cast<unsigned long long>(config.data_bytes), config.seconds,
+      config.dir.c_str());
+  std::printf("| sync | entries/group/txn | txns/s   | entries/s  | MiB/s  |\n");
+  std::printf("|------|-------------------|----------|------------|--------|\n");
+  for (const bool sync : {true, false}) {
+    for (const uint32_t per_group : per_group_sizes) {
+      row result;
+      if (!run_row(config, sync, per_group, result)) {
+        return 1;
+      }
+      const double entries_per_second = static_cast<double>(result.entries) / result.seconds;
+      std::printf("| %-4s | %17u | %8.0f | %10.0f | %6.1f |\n", sync ? "on" : "off", per_group,
+                  static_cast<double>(result.txns) / result.seconds, entries_per_second,
+                  entries_per_second * static_cast<double>(config.data_bytes) / (1 << 20));
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,191 @@
+#include "storage/detail/raft_group_view.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "storage/environment.hpp"
+
+namespace ck::storage::detail {
+
+namespace {
+
+// raft::log_storage has no way to report a storage failure; going on with a wrong answer could
+// break Raft's guarantees, so the node stops here and says why.
+[[noreturn]] void read_failed(const char* call, raft::group_id group, const status& failure) {
+  std::fprintf(stderr,
+               "clusterkit storage: raft log store: %s of raft group %u failed, stopping: %s\n",
+               call, static_cast<unsigned>(group), failure.to_string().c_str());
+  std::fflush(stderr);
+  std::abort();
+}
+
+}  // namespace
+
+raft_group_view::raft_group_view(environment& env, raft::group_id group,
+                                 const raft_log_store_options& options)
+    : env_(env), group_(group), cache_(options.cache_entries_max, options.cache_bytes_max) {}
+
+raft::hard_state raft_group_view::initial_hard_state() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return state_.hard;
+}
+
+raft::conf_state raft_group_view::initial_conf_state() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return state_.snapshot.conf;
+}
+
+raft::log_error raft_group_view::entries(raft::index_t lo, raft::index_t hi, uint64_t bytes_max,
+                                         std::vector<raft::entry>& out) const {
+  result<raft::log_error> read = read_entries(lo, hi, bytes_max, out);
+  if (!read.ok()) {
+    read_failed("entries()", group_, read.status());
+  }
+  return read.value();
+}
+
+raft::log_error raft_group_view::term(raft::index_t index, raft::term_t& out) const {
+  result<raft::log_error> read = read_term(index, out);
+  if (!read.ok()) {
+    read_failed("term()", group_, read.status());
+  }
+  return read.value();
+}
+
+raft::index_t raft_group_view::first_index() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return state_.first.first_index;
+}
+
+raft::index_t raft_group_view::last_index() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return state_.last_index;
+}
+
+raft::snapshot raft_group_view::current_snapshot() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  raft::snapshot snapshot;
+  snapshot.meta = state_.snapshot;
+  return snapshot;
+}
+
+result<raft::log_error> raft_group_view::read_entries(raft::index_t lo, raft::index_t hi,
+                                                      uint64_t bytes_max,
+                                                      std::vector<raft::entry>& out) const {
+  CK_STORAGE_ASSERT_LE(lo, hi);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (lo < state_.first.first_index) {
+      return raft::log_error::compacted;
+    }
+    if (hi > state_.last_index + 1) {
+      return raft::log_error::unavailable;
+    }
+    if (lo == hi) {
+      return raft::log_error::none;
+    }
+    if (cache_.contains(lo)) {
+      // The cache ends at the last index, so it holds all of [lo, hi).
+      uint64_t bytes = 0;
+      for (raft::index_t index = lo; index < hi; ++index) {
+        const raft::entry& entry = cache_.at(index);
+        bytes += raft::entry_bytes(entry);
+        if (index > lo && bytes > bytes_max) {
+          break;  // the first entry always goes, so a huge entry cannot stall replication
+        }
+        out.push_back(entry);
+      }
+      return raft::log_error::none;
+    }
+  }
+  result<read_txn> txn = env_.begin_read();
+  if (!txn.ok()) {
+    return txn.status();
+  }
+  return detail::read_entries(txn.value(), group_, lo, hi, bytes_max, out);
+}
+
+result<raft::log_error> raft_group_view::read_term(raft::index_t index, raft::term_t& out) const {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (index + 1 == state_.first.first_index) {
+      out = state_.first.prev_term;
+      return raft::log_error::none;
+    }
+    if (index < state_.first.first_index) {
+      return raft::log_error::compacted;
+    }
+    if (index > state_.last_index) {
+      return raft::log_error::unavailable;
+    }
+    if (index == state_.last_index) {
+      out = state_.last_term;
+      return raft::log_error::none;
+    }
+    if (cache_.contains(index)) {
+      out = cache_.at(index).term;
+      return raft::log_error::none;
+    }
+  }
+  result<read_txn> txn = env_.begin_read();
+  if (!txn.ok()) {
+    return txn.status();
+  }
+  return detail::read_term(txn.value(), group_, index, out);
+}
+
+raft_group_state raft_group_view::state() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return state_;
+}
+
+void raft_group_view::load(const raft_group_state& state, const std::vector<raft::entry>& tail) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  state_ = state;
+  cache_.clear();
+  for (const raft::entry& entry : tail) {
+    cache_.append(entry);
+  }
+  check_cache();
+}
+
+void raft_group_view::publish(const raft_group_state& state,
+                              const std::vector<applied_write>& changes) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& [change, kept] : changes) {
+    CK_STORAGE_ASSERT_EQ(change->group, group_);
+    if (change->snapshot) {
+      if (kept) {
+        cache_.drop_through(change->snapshot->index);
+      } else {
+        cache_.clear();
+      }
+    }
+    if (!change->entries.empty()) {
+      cache_.truncate_from(change->entries.front().index);
+      for (const raft::entry& entry : change->entries) {
+        cache_.append(entry);
+      }
+    }
+  }
+  cache_.drop_through(state.first.first_index - 1);  // compact() moves the first index only
+  state_ = state;
+  check_cache();
+}
+
+void raft_group_view::reset() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  state_ = raft_group_state{};
+  cache_.clear();
+}
+
+void raft_group_view::check_cache() const {
+  check_invariants(state_);
+  if (!cache_.empty()) {
+    CK_STORAGE_ASSERT_EQ(cache_.last_index(), state_.last_index);
+    CK_STORAGE_ASSERT_GE(cache_.first_index(), state_.first.first_index);
+    CK_STORAGE_ASSERT_EQ(cache_.at(cache_.last_index()).term, state_.last_term);
+  }
+}
+
+}  // namespace ck::storage::detail
