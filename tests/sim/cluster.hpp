@@ -1,0 +1,116 @@
+#pragma once
+
+// The simulated cluster and its scheduler. One run: found a group of 3 to 7 members, then for
+// `steps` steps let the seed pick one main action per step (deliver a message, run one shell
+// phase of one node, or tick one node) plus rare actions (client proposals and reads, crashes
+// and restarts, partitions forming and healing, membership changes, leadership transfers),
+// and run the checker after every step. Then heal everything and require progress (see
+// liveness.cpp). Everything is a function of the seed: one generator, no clock, no threads.
+
+#include "tests/sim/checker.hpp"
+#include "tests/sim/fault_plan.hpp"
+#include "tests/sim/network.hpp"
+#include "tests/sim/replica.hpp"
+#include "tests/sim/rng.hpp"
+#include "tests/sim/trace.hpp"
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace ck::sim {
+
+struct run_options {
+  uint64_t seed = 1;
+  uint64_t steps = 3000;
+  uint32_t nodes = 0;  // founding members; 0: drawn from the seed in [3, 7]
+  bool verbose = false;
+};
+
+struct run_stats {
+  uint64_t committed = 0;
+  uint64_t leader_terms = 0;
+  uint64_t crashes = 0;
+  uint64_t partitions = 0;
+  uint64_t conf_changes_proposed = 0;
+  uint64_t transfers = 0;
+  uint64_t proposals_accepted = 0;
+  uint64_t reads_requested = 0;
+  uint64_t liveness_rounds = 0;
+};
+
+struct run_result {
+  bool passed = true;
+  uint64_t digest = 0;
+  uint64_t failed_step = 0;
+  std::string property;
+  std::string detail;
+  run_stats stats;
+};
+
+class cluster {
+ public:
+  /// Members never exceed this, nor fall below members_min voters.
+  static constexpr size_t members_max = 7;
+  static constexpr size_t voters_min = 3;
+  /// Fresh ids are never reused (Raft forbids a removed id to come back); this bounds them.
+  static constexpr raft::node_id node_id_max = 24;
+
+  explicit cluster(const run_options& options);
+  run_result run();
+  const trace& events() const { return events_; }
+
+ private:
+  // Scheduler (cluster.cpp).
+  void found_group();
+  void step_chaos();
+  bool deliver_one();
+  bool shell_one();
+  void tick_one();
+  void deliver(envelope& e);
+  void drop(const envelope& e, const char* reason);
+  void after_step();
+  void update_membership();
+  replica* find_up(raft::node_id id);
+  replica* current_leader();
+  std::vector<replica*> up_replicas();
+  shell_context context();
+
+  // Client and chaos actions (chaos.cpp).
+  void client_propose();
+  void client_read();
+  void crash_one();
+  void restart_one();
+  void partition_some();
+  void heal_some();
+  void change_membership();
+  void transfer_leadership();
+
+  // Liveness (liveness.cpp).
+  void calm_down();
+  void stabilize();
+  bool probe_applied_everywhere() const;
+  void run_liveness();
+
+  const run_options options_;
+  rng random_;
+  trace events_;
+  checker check_;
+  network net_;
+  replica_settings settings_;
+  fault_plan plan_;
+  std::map<raft::node_id, std::unique_ptr<replica>> replicas_;
+  std::set<raft::node_id> was_member_;
+  raft::index_t membership_index_ = 0;  // applied index of the membership below
+  raft::conf_state membership_;         // the latest applied (hence committed) membership
+  raft::node_id next_id_ = 1;
+  uint64_t now_ = 0;
+  uint64_t payload_counter_ = 0;
+  uint64_t read_counter_ = 0;
+  run_stats stats_;
+};
+
+}  // namespace ck::sim
