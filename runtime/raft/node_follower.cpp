@@ -104,14 +104,9 @@ bool node::impl::restore(const snapshot& snap) {
   if (snap.meta.index <= log.committed()) {
     return false;  // old news: we have it all committed
   }
-  const conf_state& conf = snap.meta.conf;
-  const bool member =
-      std::find(conf.voters.begin(), conf.voters.end(), cfg.id) != conf.voters.end() ||
-      std::find(conf.learners.begin(), conf.learners.end(), cfg.id) != conf.learners.end();
-  if (!member) {
-    log_line("ignored a snapshot whose membership does not include this node");
-    return false;
-  }
+  // Unlike etcd, a snapshot whose membership lacks this node is accepted: a learner added
+  // after the leader's latest snapshot needs that snapshot and then the entries that add it
+  // (only a leader that tracks this node as a member sends it one).
   if (log.match_term(snap.meta.index, snap.meta.term)) {
     // We hold the snapshot's last entry, so all before it (Log Matching): just commit.
     log.commit_to(snap.meta.index);

@@ -139,3 +139,23 @@ TEST_CASE("4.2.2 a leader removed from the configuration steps down after applyi
   CHECK(applied_data(net.get(5 - leader)) == std::vector<std::string>{"x"});
   CHECK(net.at(1).status().conf.voters == std::vector<node_id>{2, 3});
 }
+
+TEST_CASE("4.1 a joiner catches up from a snapshot taken before it was added") {
+  network net(3);
+  net.add(4, {});
+  net.elect(1);
+  net.propose(1, "x");
+  const index_t snap_index = snapshot_and_compact(net, 1);  // membership {1, 2, 3}
+
+  REQUIRE(net.at(1).propose_conf_change(change_of(conf_change_type::add_learner, 4)) ==
+          propose_result::ok);
+  net.stabilize();
+  net.tick(1);
+  net.stabilize();
+  net.propose(1, "y");
+
+  CHECK(net.get(4).snapshot_index == snap_index);
+  CHECK(net.at(4).status().conf.learners == std::vector<node_id>{4});
+  CHECK(net.at(4).status().conf.voters == std::vector<node_id>{1, 2, 3});
+  CHECK(applied_data(net.get(4)) == std::vector<std::string>{"y"});
+}

@@ -1,8 +1,9 @@
 // A small randomized run (the full chaos simulator lives in tests/sim): partitions, message
-// loss and reordering, restarts, snapshots, transfers and voter promotions/demotions among
-// five replicas. Checked after every round: each node's invariants and State Machine Safety
-// (no two replicas apply different entries at one index); at the end, that the group heals
-// and commits again. Deterministic per seed; a failure names its seed.
+// loss and reordering, restarts, snapshots, transfers, ReadIndex, and membership churn
+// (fresh learners, promotions, demotions, removals) starting from five founders. Checked after
+// every round: each node's invariants and State Machine Safety (no two replicas apply different
+// entries at one index); at the end, that the group heals and commits again. Deterministic per
+// seed; a failure names its seed.
 
 #include "raft_test_network.hpp"
 
@@ -28,7 +29,7 @@ struct chaos {
     net.filter = [this](const message&) { return random() % 100 >= drop_percent; };
   }
 
-  node_id any_node() { return 1 + random() % 5; }
+  node_id any_node() { return 1 + random() % (next_fresh - 1); }
 
   void act(int round) {
     const uint64_t dice = random() % 100;
@@ -64,19 +65,33 @@ struct chaos {
     r.storage->compact(applied);
   }
 
-  // Promote or demote among the five founders, keeping at least three voters.
+  // Promote, demote, remove, or add a fresh learner; at least three voters stay.
   void change_membership(node_id leader) {
     const conf_state conf = net.at(leader).status().conf;
     conf_change change;
+    const uint64_t dice = random() % 4;
+    if (dice == 0 && next_fresh <= 9) {
+      change.type = conf_change_type::add_learner;
+      change.node = next_fresh;
+      if (net.at(leader).propose_conf_change(change) == propose_result::ok) {
+        net.add(next_fresh++, {});
+      }
+      return;
+    }
     change.node = any_node();
     const bool voter = std::count(conf.voters.begin(), conf.voters.end(), change.node) > 0;
     if (voter && conf.voters.size() <= 3) {
       return;
     }
-    change.type = voter ? conf_change_type::add_learner : conf_change_type::add_voter;
+    if (dice == 1) {
+      change.type = conf_change_type::remove_node;
+    } else {
+      change.type = voter ? conf_change_type::add_learner : conf_change_type::add_voter;
+    }
     net.at(leader).propose_conf_change(change);
   }
 
+  node_id next_fresh = 6;
   void deliver() {
     net.collect();
     auto& queued = net.queued();
@@ -113,9 +128,11 @@ TEST_CASE("randomized faults keep State Machine Safety and the group heals") {
         continue;
       }
       run.net.stabilize();
+      // Every member catches up; removed nodes are left behind, as they should be.
+      const status_info led = run.net.at(leader).status();
       done = true;
-      for (auto& [id, r] : run.net.replicas()) {
-        done = done && r.raft->status().commit == run.net.at(leader).status().commit;
+      for (const progress_status& member : led.progress) {
+        done = done && run.net.at(member.id).status().commit == led.commit;
       }
     }
     if (!done) {
