@@ -1,9 +1,9 @@
 // A small randomized run (the full chaos simulator lives in tests/sim): partitions, message
 // loss and reordering, restarts, snapshots, transfers, ReadIndex, and membership churn
-// (fresh learners, promotions, demotions, removals) starting from five founders. Checked after
-// every round: each node's invariants and State Machine Safety (no two replicas apply different
-// entries at one index); at the end, that the group heals and commits again. Deterministic per
-// seed; a failure names its seed.
+// (fresh learners, promotions, demotions, removals) starting from five founders. Checked
+// after every round: each node's invariants and State Machine Safety (no two replicas apply
+// different entries at one index); at the end, that the group heals and every member commits
+// again. Deterministic per seed; a failure names its seed.
 
 #include "raft_test_network.hpp"
 
