@@ -5,6 +5,7 @@
 #include "runtime/assert.hpp"
 
 #include <cinttypes>
+#include <limits>
 
 namespace ck::raft {
 
@@ -136,7 +137,10 @@ void node::impl::step_candidate(const message& m) {
 }
 
 void node::impl::tick_election() {
-  ++election_elapsed;
+  // Saturates: a learner never campaigns, and a wrapped count would look like a fresh lease.
+  if (election_elapsed < std::numeric_limits<uint32_t>::max()) {
+    ++election_elapsed;
+  }
   if (promotable() && election_elapsed >= randomized_election_ticks) {
     election_elapsed = 0;
     campaign(cfg.pre_vote ? campaign_kind::pre_election : campaign_kind::election);
