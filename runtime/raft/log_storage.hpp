@@ -27,6 +27,9 @@ class log_storage {
 
   /// The state persisted at the last start (hard state and membership).
   virtual hard_state initial_hard_state() const = 0;
+  /// The membership as of any index from first_index() - 1 up to config::applied: the
+  /// snapshot's, or the one node::apply_conf_change last returned. The node replays the conf
+  /// changes the log holds up to config::applied on top of it, so either is right.
   virtual conf_state initial_conf_state() const = 0;
 
   /// Entries in [lo, hi), at least one when lo < hi and lo is available, then as many as fit

@@ -50,7 +50,7 @@ node::impl::impl(config c, const log_storage& s)
   if (cfg.applied > log.applied()) {
     log.applied_to(cfg.applied);  // asserts applied <= commit: apply follows persistence
   }
-  tracker.reset(storage.initial_conf_state(), log.last_index() + 1);
+  restore_membership(storage.initial_conf_state());
   become_follower(term, no_node);
   prev_hard = persisted;
   prev_soft = soft();

@@ -101,6 +101,8 @@ struct node::impl {
   void handle_read_ack(const message& m);
 
   // --- node_membership.cpp ------------------------------------------------------------
+  /// At start: the stored membership, then every conf change in [first_index, applied].
+  void restore_membership(const conf_state& stored);
   propose_result propose_conf_change(const conf_change& change);
   conf_state apply_conf_change(const conf_change& change);
   propose_result transfer_leadership(node_id to);

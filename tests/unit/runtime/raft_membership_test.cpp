@@ -159,3 +159,21 @@ TEST_CASE("4.1 a joiner catches up from a snapshot taken before it was added") {
   CHECK(net.at(4).status().conf.voters == std::vector<node_id>{1, 2, 3});
   CHECK(applied_data(net.get(4)) == std::vector<std::string>{"y"});
 }
+
+TEST_CASE("4.1 a restarted node replays conf changes its stored membership predates") {
+  network net(3);
+  net.add(4, {});
+  net.elect(1);
+  REQUIRE(net.at(1).propose_conf_change(change_of(conf_change_type::add_learner, 4)) ==
+          propose_result::ok);
+  net.stabilize();
+  REQUIRE(net.at(2).status().conf.learners == std::vector<node_id>{4});
+  // A storage that keeps only the snapshot's membership (as the LMDB store does): the
+  // change above, applied before the restart, is not in it.
+  net.get(2).storage->set_conf_state(voters_of({1, 2, 3}));
+
+  net.restart(2);  // with applied = the conf change's index
+
+  CHECK(net.at(2).status().conf.voters == std::vector<node_id>{1, 2, 3});
+  CHECK(net.at(2).status().conf.learners == std::vector<node_id>{4});
+}
