@@ -176,22 +176,14 @@ bool node::impl::promotable() const {
 }
 
 bool node::impl::has_unapplied_conf_changes() const {
-  index_t lo = log.applied() + 1;
-  const index_t hi = log.committed() + 1;
-  // Bounded by the commit backlog; each page holds at least one entry.
-  while (lo < hi) {
-    std::vector<entry> page;
-    if (log.slice(lo, hi, cfg.committed_bytes_max, page) != log_error::none) {
-      return true;  // cannot tell: do not campaign on a possibly stale membership
-    }
-    for (const entry& e : page) {
-      if (e.type == entry_type::conf_change) {
-        return true;
-      }
-    }
-    lo += page.size();
-  }
-  return false;
+  bool found = false;
+  const log_error error = log.scan(log.applied() + 1, log.committed() + 1, cfg.committed_bytes_max,
+                                   [&found](const entry& e) {
+                                     found = e.type == entry_type::conf_change;
+                                     return !found;
+                                   });
+  // When the log cannot tell, do not campaign on a possibly stale membership.
+  return found || error != log_error::none;
 }
 
 void node::impl::campaign(campaign_kind kind) {

@@ -32,23 +32,18 @@ void node::impl::restore_membership(const conf_state& stored) {
   // the log holds up to `applied` serves both: each change sets its node's status outright,
   // so the last change per node wins whatever the starting point. Entries after `applied`
   // come back through ready::committed. Cost: one pass over the log up to `applied`.
-  index_t lo = log.first_index();
-  const index_t hi = log.applied() + 1;
   size_t replayed = 0;
-  while (lo < hi) {  // bounded by the log; each page holds at least one entry
-    std::vector<entry> page;
-    const log_error error = log.slice(lo, hi, cfg.committed_bytes_max, page);
-    CK_ASSERT(error == log_error::none);  // applied entries are in the log or the snapshot
-    for (const entry& e : page) {
-      conf_change change;
-      if (e.type == entry_type::conf_change && decode_conf_change(e.data, change) &&
-          tracker.check_change(change) == conf_check::ok) {
-        tracker.apply_change(change, log.last_index() + 1);
-        ++replayed;
-      }
-    }
-    lo += page.size();
-  }
+  const log_error error =
+      log.scan(log.first_index(), log.applied() + 1, cfg.committed_bytes_max, [&](const entry& e) {
+        conf_change change;
+        if (e.type == entry_type::conf_change && decode_conf_change(e.data, change) &&
+            tracker.check_change(change) == conf_check::ok) {
+          tracker.apply_change(change, log.last_index() + 1);
+          ++replayed;
+        }
+        return true;
+      });
+  CK_ASSERT(error == log_error::none);  // applied entries are in the log or the snapshot
   if (replayed > 0) {
     log_line("replayed %zu applied conf changes over the stored membership", replayed);
   }

@@ -174,6 +174,24 @@ log_error raft_log::slice(index_t lo, index_t hi, uint64_t bytes_max,
   return log_error::none;
 }
 
+log_error raft_log::scan(index_t lo, index_t hi, uint64_t page_bytes,
+                         const std::function<bool(const entry&)>& visit) const {
+  while (lo < hi) {  // bounded by hi - lo: each page holds at least one entry
+    std::vector<entry> page;
+    const log_error error = slice(lo, hi, page_bytes, page);
+    if (error != log_error::none) {
+      return error;
+    }
+    for (const entry& e : page) {
+      if (!visit(e)) {
+        return log_error::none;
+      }
+    }
+    lo += page.size();
+  }
+  return log_error::none;
+}
+
 index_t raft_log::apply_limit() const {
   if (unstable_.pending_snapshot()) {
     return applied_;  // the snapshot is applied first, then what follows it

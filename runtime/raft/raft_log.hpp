@@ -14,6 +14,7 @@
 #include "runtime/raft/log_storage.hpp"
 #include "runtime/raft/unstable_log.hpp"
 
+#include <functional>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -71,6 +72,10 @@ class raft_log {
   /// Copies entries in [lo, hi) into `out` (empty), at least one, then while they fit in
   /// bytes_max. Errors: compacted (lo < first_index()), unavailable (hi > last_index() + 1).
   log_error slice(index_t lo, index_t hi, uint64_t bytes_max, std::vector<entry>& out) const;
+  /// Calls visit(e) for each entry in [lo, hi), reading pages of at most page_bytes, until
+  /// visit returns false. Errors as slice(); none when all were visited or visit stopped.
+  log_error scan(index_t lo, index_t hi, uint64_t page_bytes,
+                 const std::function<bool(const entry&)>& visit) const;
   /// Whether committed entries wait to be handed out for applying.
   bool has_entries_to_apply() const;
   /// The next committed, durable, unapplied entries: (applied, min(committed, stable_last)].

@@ -252,3 +252,19 @@ TEST_CASE("config: validate names the bad field") {
   CHECK(to_string(role::pre_candidate) == "pre_candidate");
   CHECK(to_string(message_type::timeout_now) == "timeout_now");
 }
+
+TEST_CASE("raft_log: scan visits stable and unstable entries in pages and can stop") {
+  memory_log_storage storage;
+  storage.append(entries_of(1, {1, 1, 1}));
+  raft_log log(storage);
+  REQUIRE(log.maybe_append(3, 1, 0, entries_of(4, {2, 2})).has_value());
+  std::vector<index_t> seen;
+
+  REQUIRE(log.scan(1, 6, 1, [&seen](const entry& e) {  // one entry per page
+    seen.push_back(e.index);
+    return e.index < 4;
+  }) == log_error::none);
+
+  CHECK(seen == std::vector<index_t>{1, 2, 3, 4});
+  CHECK(log.scan(2, 9, 1000, [](const entry&) { return true; }) == log_error::unavailable);
+}
