@@ -156,7 +156,10 @@ struct apply_result {
 };
 
 /// Applies one committed command. Deterministic: same state + same command = same result on
-/// every replica. Refusals leave `state` untouched. Postcondition: check_invariants(state).
+/// every replica. Refusals and no-ops leave `state` untouched (version included).
+/// Postcondition: find_invariant_violation(state) is "" (checked in debug builds; the full
+/// check costs O(partitions x replicas)). Call it as `cluster::apply`: on a `command`
+/// (a std::variant) an unqualified call also finds std::apply by ADL and is ambiguous.
 apply_result apply(meta_state& state, const command& cmd);
 
 // Validation, also for the HTTP layer to answer 400 before proposing. Each returns "" when
