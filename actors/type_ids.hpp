@@ -6,6 +6,7 @@
 
 #include "actors/errc.hpp"
 #include "actors/messages.hpp"
+#include "actors/raft_wire.hpp"
 
 #include <caf/atom.hpp>
 #include <caf/type_id.hpp>
@@ -30,6 +31,30 @@ CAF_BEGIN_TYPE_ID_BLOCK(clusterkit, caf::first_custom_type_id)
   CAF_ADD_ATOM(clusterkit, ck::atoms, kv_stats_atom, "kv_stats")
   CAF_ADD_ATOM(clusterkit, ck::atoms, flush_atom, "flush")
   CAF_ADD_ATOM(clusterkit, ck::atoms, view_atom, "view")
+
+  // Raft (appended: entries above keep their type ids).
+  CAF_ADD_TYPE_ID(clusterkit, (ck::raft::entry))
+  CAF_ADD_TYPE_ID(clusterkit, (ck::raft::hard_state))
+  CAF_ADD_TYPE_ID(clusterkit, (ck::raft::conf_state))
+  CAF_ADD_TYPE_ID(clusterkit, (ck::raft::snapshot_meta))
+  CAF_ADD_TYPE_ID(clusterkit, (ck::raft::snapshot))
+  CAF_ADD_TYPE_ID(clusterkit, (ck::raft::message))
+  CAF_ADD_TYPE_ID(clusterkit, (ck::raft::progress_status))
+  CAF_ADD_TYPE_ID(clusterkit, (ck::raft::status_info))
+  CAF_ADD_TYPE_ID(clusterkit, (ck::actors::raft_batch))
+  CAF_ADD_TYPE_ID(clusterkit, (ck::actors::raft_propose_reply))
+
+  CAF_ADD_ATOM(clusterkit, ck::atoms, raft_step_atom, "raft_step")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, raft_propose_atom, "raft_prop")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, raft_read_atom, "raft_read")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, raft_status_atom, "raft_stat")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, raft_persist_atom, "raft_pers")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, raft_snapshot_atom, "raft_snap")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, raft_send_atom, "raft_send")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, raft_tick_atom, "raft_tick")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, raft_ready_atom, "raft_ready")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, raft_register_atom, "raft_reg")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, raft_drop_atom, "raft_drop")
 CAF_END_TYPE_ID_BLOCK(clusterkit)
 
 namespace caf {

@@ -1,0 +1,57 @@
+#include "actors/local_transport.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <map>
+#include <set>
+#include <utility>
+
+namespace ck::actors {
+
+namespace {
+
+struct local_transport_state {
+  static inline const char* name = "local_transport";
+  std::map<std::pair<raft::group_id, raft::node_id>, raft_group_actor> routes;
+  std::set<raft::node_id> isolated;
+};
+
+using local_transport_pointer = local_transport_actor::stateful_pointer<local_transport_state>;
+
+void deliver(local_transport_pointer self, raft_batch& batch) {
+  auto& st = self->state;
+  for (auto& m : batch.messages) {
+    if (st.isolated.count(m.from) > 0 || st.isolated.count(m.to) > 0) {
+      continue;
+    }
+    auto route = st.routes.find({m.group, m.to});
+    if (route == st.routes.end()) {
+      continue;  // like a network message to a replica that is not there: lost
+    }
+    self->send(route->second, atoms::raft_step_atom_v, std::move(m));
+  }
+}
+
+local_transport_actor::behavior_type local_transport(local_transport_pointer self) {
+  return {
+      [=](atoms::raft_send_atom, raft_batch& batch) { deliver(self, batch); },
+      [=](atoms::raft_register_atom, raft::group_id group, raft::node_id id,
+          raft_group_actor& target) { self->state.routes[{group, id}] = std::move(target); },
+      [=](atoms::raft_drop_atom, raft::node_id id, bool drop) {
+        if (drop) {
+          self->state.isolated.insert(id);
+        } else {
+          self->state.isolated.erase(id);
+        }
+      },
+  };
+}
+
+}  // namespace
+
+local_transport_actor spawn_local_transport(caf::actor_system& sys) {
+  return sys.spawn(local_transport);
+}
+
+}  // namespace ck::actors

@@ -1,0 +1,156 @@
+#include "actors/raft_group.hpp"
+
+#include "actors/errc.hpp"
+#include "actors/raft_group_state.hpp"
+#include "runtime/assert.hpp"
+#include "runtime/log.hpp"
+#include "storage/raft_log_store.hpp"
+
+#include <caf/actor_system.hpp>
+
+#include <string>
+#include <utility>
+
+namespace ck::actors {
+
+namespace {
+
+using detail::raft_group_pointer;
+
+caf::error no_leader_error(const raft::node& node, const char* what) {
+  return caf::make_error(errc::no_leader,
+                         std::string(what) + "; leader hint " + std::to_string(node.status().leader));
+}
+
+void arm_tick(raft_group_pointer self) {
+  self->delayed_send(self, self->state.options.tick_interval, atoms::raft_tick_atom_v,
+                     self->state.tick_generation);
+}
+
+// Builds the node and restores what a restart needs: the applied index, and the image of the
+// store's snapshot (the store keeps only its meta; a durable state machine that applied
+// exactly up to it can give it again, one that applied more takes a newer snapshot).
+void start_node(raft_group_pointer self) {
+  auto& st = self->state;
+  raft::config cfg = st.options.raft;
+  cfg.seed = cfg.id * 0x9e3779b97f4a7c15ull + cfg.group;
+  cfg.applied = st.options.applied;
+  cfg.logger = [](std::string_view line) { CK_LOG_DEBUG("raft: {}", line); };
+  const raft::log_storage& log = st.store->group(cfg.group);
+  const raft::snapshot_meta stored = log.current_snapshot().meta;
+  CK_ASSERT(st.options.applied >= stored.index);  // the state machine must cover the snapshot
+  st.node = std::make_unique<raft::node>(cfg, log);
+  st.applied = st.node->status().applied;
+  raft::term_t term = 0;
+  CK_ASSERT(log.term(st.applied, term) == raft::log_error::none);
+  st.applied_term = term;
+  st.snapshot_index = stored.index;
+  if (stored.index > 0 && st.applied == stored.index) {
+    st.images.emplace(stored.index, st.sm->snapshot());
+  } else if (stored.index > 0) {
+    detail::take_snapshot(self);  // nobody holds the stored snapshot's image any more
+  }
+}
+
+caf::typed_response_promise<raft_propose_reply> on_propose(raft_group_pointer self,
+                                                           std::string& data) {
+  auto& st = self->state;
+  auto promise = self->make_response_promise<raft_propose_reply>();
+  if (data.empty()) {
+    // Empty data is the leader's no-op in the log: it never reaches the state machine.
+    promise.deliver(caf::make_error(errc::invalid_argument, "empty command"));
+    return promise;
+  }
+  switch (st.node->propose(std::move(data))) {
+    case raft::propose_result::ok: {
+      // The leader appended the entry at its last index in its current term; it is ours iff
+      // the entry applied at that index later carries the same term.
+      const raft::status_info s = st.node->status();
+      st.proposals[s.last_index] = {s.term, promise};
+      detail::schedule_ready(self);
+      break;
+    }
+    case raft::propose_result::not_leader:
+      promise.deliver(no_leader_error(*st.node, "not the leader"));
+      break;
+    case raft::propose_result::dropped:
+      promise.deliver(no_leader_error(*st.node, "proposal dropped (transfer or backlog)"));
+      break;
+    case raft::propose_result::invalid:
+      promise.deliver(caf::make_error(errc::invalid_argument, "proposal rejected by raft"));
+      break;
+  }
+  return promise;
+}
+
+caf::typed_response_promise<raft::index_t> on_read(raft_group_pointer self) {
+  auto& st = self->state;
+  auto promise = self->make_response_promise<raft::index_t>();
+  std::string context = "r" + std::to_string(++st.read_sequence);
+  switch (st.node->read_index(context)) {
+    case raft::propose_result::ok:
+      st.reads_unconfirmed.emplace(std::move(context), promise);
+      detail::schedule_ready(self);
+      break;
+    case raft::propose_result::not_leader:
+      promise.deliver(no_leader_error(*st.node, "not the leader"));
+      break;
+    case raft::propose_result::dropped:
+    case raft::propose_result::invalid:
+      promise.deliver(no_leader_error(*st.node, "read dropped, retry"));
+      break;
+  }
+  return promise;
+}
+
+raft_group_actor::behavior_type raft_group(raft_group_pointer self, raft_group_options options,
+                                           std::shared_ptr<storage::raft_log_store> store,
+                                           raft_log_writer_actor writer,
+                                           raft_transport_actor transport,
+                                           std::shared_ptr<replicated_state_machine> sm) {
+  CK_ASSERT(store != nullptr);
+  CK_ASSERT(sm != nullptr);
+  auto& st = self->state;
+  st.options = std::move(options);
+  st.store = std::move(store);
+  st.writer = std::move(writer);
+  st.transport = std::move(transport);
+  st.sm = std::move(sm);
+  start_node(self);
+  arm_tick(self);
+  // Waiting clients get an answer when the replica stops, instead of only their timeout.
+  self->set_exit_handler([=](caf::exit_msg& msg) {
+    detail::fail_waiting(self, "replica stopping", true);
+    self->quit(msg.reason);
+  });
+  return {
+      [=](atoms::raft_step_atom, const raft::message& m) {
+        self->state.node->step(m);
+        detail::schedule_ready(self);
+      },
+      [=](atoms::raft_propose_atom, std::string& data) { return on_propose(self, data); },
+      [=](atoms::raft_read_atom) { return on_read(self); },
+      [=](atoms::raft_status_atom) { return self->state.node->status(); },
+      [=](atoms::raft_tick_atom, uint64_t generation) {
+        if (generation != self->state.tick_generation) {
+          return;
+        }
+        self->state.node->tick();
+        detail::schedule_ready(self);
+        arm_tick(self);
+      },
+      [=](atoms::raft_ready_atom) { detail::start_ready(self); },
+  };
+}
+
+}  // namespace
+
+raft_group_actor spawn_raft_group(caf::actor_system& sys, raft_group_options options,
+                                  std::shared_ptr<storage::raft_log_store> store,
+                                  raft_log_writer_actor writer, raft_transport_actor transport,
+                                  std::shared_ptr<replicated_state_machine> sm) {
+  return sys.spawn(raft_group, std::move(options), std::move(store), std::move(writer),
+                   std::move(transport), std::move(sm));
+}
+
+}  // namespace ck::actors

@@ -1,0 +1,80 @@
+#pragma once
+
+// The Raft group actor: one per (group, local replica). It owns a raft::node over the group's
+// view of the node's storage::raft_log_store and drives it with real time and real storage:
+//
+//   tick timer ---> node.tick()          transport ---> (raft_step_atom, message) -> node.step()
+//   clients -----> propose / read_index  -> parked promises, answered once applied
+//   ready loop:  get_ready -> raft_log_writer persists {snap meta, entries, hard} and replies
+//                -> send the ready's messages (one raft_batch) -> apply snap / committed
+//                entries to the replicated_state_machine (conf changes to the node)
+//                -> answer reads -> advance -> again while has_ready() (self-queued, so a
+//                burst of proposals shares one ready, one fsync and one transport message).
+// While the log writer works, steps, ticks and proposals go on; the core holds their output
+// for the next ready (node.hpp).
+//
+// Snapshots: every snapshot_every_entries applied entries the actor takes sm.snapshot(),
+// records its meta in the store (the store keeps no snapshot data) and compacts the log up to
+// snapshot_keep_entries below it; it keeps the image in memory to fill install_snapshot
+// messages. After handing an install_snapshot to the (fire-and-forget) transport it reports
+// success at once; a follower that did not get it answers the next probe with a rejection and
+// the leader sends the snapshot again.
+
+#include "actors/raft_log_writer.hpp"
+#include "actors/raft_transport.hpp"
+#include "actors/state_machine.hpp"
+#include "actors/type_ids.hpp"
+
+#include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace ck::actors {
+
+/// raft_propose: answered once the command is committed and applied here; errc::no_leader
+///   (message names the leader hint) when this replica is not the leader, when leadership is
+///   lost before the entry is applied, or when the entry was overwritten.
+/// raft_read: a linearizable read barrier (ReadIndex); answers the read index once this
+///   replica applied it; errc::no_leader as for proposals.
+/// raft_tick and raft_ready are the actor's own timer and loop messages (a typed actor can only
+///   send itself what its interface lists); nobody else sends them.
+using raft_group_actor = caf::typed_actor<
+    caf::reacts_to<atoms::raft_step_atom, raft::message>,
+    caf::replies_to<atoms::raft_propose_atom, std::string>::with<raft_propose_reply>,
+    caf::replies_to<atoms::raft_read_atom>::with<raft::index_t>,
+    caf::replies_to<atoms::raft_status_atom>::with<raft::status_info>,
+    caf::reacts_to<atoms::raft_tick_atom, uint64_t>, caf::reacts_to<atoms::raft_ready_atom>>;
+
+struct raft_group_options {
+  /// id, group, ticks and limits of the core. `seed` is replaced by a value derived from the
+  /// id; `applied` by the field below.
+  raft::config raft;
+  /// This node's name, as raft_batch::from_node.
+  std::string node_name;
+  /// One logical tick of the core (heartbeat = raft.heartbeat_ticks ticks).
+  std::chrono::milliseconds tick_interval{100};
+  /// The last index the state machine already reflects (a durable state machine restarting);
+  /// 0 for an empty one. Requires: >= the store's snapshot index for the group.
+  raft::index_t applied = 0;
+  /// Entries applied between two snapshots; 0: never snapshot.
+  uint64_t snapshot_every_entries = 10'000;
+  /// Entries kept in the log below a new snapshot, so a follower slightly behind still gets
+  /// entries instead of a whole snapshot. Costs that much disk per group.
+  uint64_t snapshot_keep_entries = 1'000;
+  /// Longest wait for the log writer; past it the actor stops (its ready cannot go on).
+  std::chrono::milliseconds persist_timeout{30'000};
+};
+
+/// Spawns the group actor. `store` holds the group's log (a founder's bootstrap already
+/// persisted); `sm` reflects `options.applied` and is used only by this actor while it runs.
+raft_group_actor spawn_raft_group(caf::actor_system& sys, raft_group_options options,
+                                  std::shared_ptr<storage::raft_log_store> store,
+                                  raft_log_writer_actor writer, raft_transport_actor transport,
+                                  std::shared_ptr<replicated_state_machine> sm);
+
+}  // namespace ck::actors

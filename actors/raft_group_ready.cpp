@@ -1,0 +1,248 @@
+// The group actor's ready loop, in the order raft::ready documents (runtime/raft/node.hpp):
+// persist, then send, then apply, then answer reads, then advance.
+
+#include "actors/errc.hpp"
+#include "actors/raft_group_state.hpp"
+#include "runtime/assert.hpp"
+#include "runtime/log.hpp"
+#include "storage/raft_log_store.hpp"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ck::actors::detail {
+
+namespace {
+
+// Hands the ready's messages to the transport in one raft_batch. install_snapshot messages
+// leave the core with the store's meta only: the image comes from this actor's memory.
+void send_messages(raft_group_pointer self, std::vector<raft::message>& messages) {
+  auto& st = self->state;
+  raft_batch batch;
+  batch.from_node = st.options.node_name;
+  batch.messages.reserve(messages.size());
+  std::vector<raft::node_id> snapshot_targets;
+  for (auto& m : messages) {
+    if (m.type == raft::message_type::install_snapshot) {
+      auto image = st.images.find(m.snap.meta.index);
+      if (image == st.images.end()) {
+        CK_LOG_WARN("raft: g={} no image of snapshot {} for node {}", st.options.raft.group,
+                    m.snap.meta.index, m.to);
+        st.node->report_snapshot(m.to, false);
+        continue;
+      }
+      m.snap.data = image->second;
+      snapshot_targets.push_back(m.to);
+    }
+    batch.messages.push_back(std::move(m));
+  }
+  if (!batch.messages.empty()) {
+    self->send(st.transport, atoms::raft_send_atom_v, std::move(batch));
+  }
+  // The transport cannot tell whether the follower installed it: report success now; a
+  // follower that lost it rejects the next probe and the core sends the snapshot again.
+  for (auto to : snapshot_targets) {
+    st.node->report_snapshot(to, true);
+  }
+}
+
+void install_snapshot(raft_group_pointer self, raft::snapshot& snap) {
+  auto& st = self->state;
+  st.sm->restore(snap.data);
+  st.applied = snap.meta.index;
+  st.applied_term = snap.meta.term;
+  // The store's snapshot is now this one (persisted before this step); keep its image to
+  // serve followers should this replica lead.
+  st.images.clear();
+  st.images.emplace(snap.meta.index, std::move(snap.data));
+  st.snapshot_index = snap.meta.index;
+  while (!st.proposals.empty() && st.proposals.begin()->first <= snap.meta.index) {
+    st.proposals.begin()->second.promise.deliver(
+        caf::make_error(errc::no_leader, "entry replaced by a snapshot"));
+    st.proposals.erase(st.proposals.begin());
+  }
+}
+
+// Answers the proposals parked at or below `e.index`: the one at e.index is ours iff its term
+// matches; any other was overwritten by another leader's entry.
+void complete_proposals(raft_group_pointer self, const raft::entry& e, std::string& result) {
+  auto& proposals = self->state.proposals;
+  while (!proposals.empty() && proposals.begin()->first <= e.index) {
+    auto& parked = proposals.begin()->second;
+    if (proposals.begin()->first == e.index && parked.term == e.term) {
+      parked.promise.deliver(raft_propose_reply{e.index, std::move(result)});
+    } else {
+      parked.promise.deliver(caf::make_error(errc::no_leader, "entry overwritten"));
+    }
+    proposals.erase(proposals.begin());
+  }
+}
+
+// Conf changes take effect in the node; the membership needs no write of its own: the store
+// keeps the latest snapshot's membership and the core replays the log's conf changes up to
+// config::applied at a restart (log_storage.hpp).
+void apply_committed(raft_group_pointer self, std::vector<raft::entry>& committed) {
+  auto& st = self->state;
+  for (auto& e : committed) {
+    if (e.index <= st.applied) {
+      continue;  // covered by the snapshot installed in this ready
+    }
+    CK_ASSERT(e.index == st.applied + 1);
+    std::string result;
+    if (e.type == raft::entry_type::conf_change) {
+      raft::conf_change change;
+      CK_ASSERT(raft::decode_conf_change(e.data, change));
+      st.node->apply_conf_change(change);
+    } else if (!e.data.empty()) {
+      result = st.sm->apply(e.index, e.data);
+    }
+    st.applied = e.index;
+    st.applied_term = e.term;
+    complete_proposals(self, e, result);
+  }
+}
+
+void answer_reads(raft_group_pointer self, std::vector<raft::read_state>& reads) {
+  auto& st = self->state;
+  for (auto& r : reads) {
+    auto waiting = st.reads_unconfirmed.find(r.context);
+    if (waiting != st.reads_unconfirmed.end()) {
+      st.reads_confirmed.emplace(r.index, std::move(waiting->second));
+      st.reads_unconfirmed.erase(waiting);
+    }
+  }
+  while (!st.reads_confirmed.empty() && st.reads_confirmed.begin()->first <= st.applied) {
+    st.reads_confirmed.begin()->second.deliver(st.reads_confirmed.begin()->first);
+    st.reads_confirmed.erase(st.reads_confirmed.begin());
+  }
+}
+
+void on_storage_failure(raft_group_pointer self, const caf::error& err, const char* what) {
+  // The ready contract cannot be carried out: stop rather than send or apply what may not be
+  // durable. The replica restarts from what the store holds.
+  CK_LOG_ERROR("raft: g={} n={} {} failed: {}", self->state.options.raft.group,
+               self->state.options.raft.id, what, to_string(err));
+  fail_waiting(self, "storage failure", true);
+  self->quit(err);
+}
+
+void finish_ready(raft_group_pointer self) {
+  auto& st = self->state;
+  CK_ASSERT(st.ready_outstanding);
+  CK_ASSERT(st.current.has_value());
+  raft::ready rd = std::move(*st.current);
+  st.current.reset();
+  send_messages(self, rd.messages);
+  if (rd.snap) {
+    install_snapshot(self, *rd.snap);
+  }
+  apply_committed(self, rd.committed);
+  answer_reads(self, rd.reads);
+  maybe_snapshot(self);
+  st.node->advance();
+  st.ready_outstanding = false;
+  schedule_ready(self);
+}
+
+}  // namespace
+
+void schedule_ready(raft_group_pointer self) {
+  auto& st = self->state;
+  if (st.ready_scheduled || st.ready_outstanding || !st.node->has_ready()) {
+    return;
+  }
+  // Queued behind what the mailbox already holds, so a burst of steps and proposals is
+  // drained into one ready.
+  st.ready_scheduled = true;
+  self->send(self, atoms::raft_ready_atom_v);
+}
+
+void start_ready(raft_group_pointer self) {
+  auto& st = self->state;
+  st.ready_scheduled = false;
+  if (st.ready_outstanding || !st.node->has_ready()) {
+    return;
+  }
+  st.ready_outstanding = true;
+  raft::ready rd = st.node->get_ready();
+  if (rd.soft) {
+    const bool was_leader = st.leader;
+    st.leader = rd.soft->state == raft::role::leader;
+    if (was_leader && !st.leader) {
+      fail_waiting(self, "leadership lost", false);
+    }
+  }
+  storage::group_write write;
+  write.group = st.options.raft.group;
+  write.entries = std::move(rd.entries);
+  write.hard = rd.hard;
+  if (rd.snap) {
+    write.snapshot = rd.snap->meta;
+  }
+  st.current = std::move(rd);
+  if (write.entries.empty() && !write.hard && !write.snapshot) {
+    finish_ready(self);  // nothing to persist: no writer round trip
+    return;
+  }
+  self->request(st.writer, st.options.persist_timeout, atoms::raft_persist_atom_v,
+                std::move(write))
+      .then([=](uint64_t) { finish_ready(self); },
+            [=](caf::error& err) { on_storage_failure(self, err, "log persist"); });
+}
+
+void fail_waiting(raft_group_pointer self, const std::string& why, bool stopping) {
+  auto& st = self->state;
+  const std::string hint = why + "; leader hint " + std::to_string(st.node->status().leader);
+  for (auto& [index, parked] : st.proposals) {
+    parked.promise.deliver(caf::make_error(errc::no_leader, hint));
+  }
+  st.proposals.clear();
+  for (auto& [context, promise] : st.reads_unconfirmed) {
+    promise.deliver(caf::make_error(errc::no_leader, hint));
+  }
+  st.reads_unconfirmed.clear();
+  if (!stopping) {
+    return;  // a confirmed read stays linearizable: it is answered once applied
+  }
+  for (auto& [index, promise] : st.reads_confirmed) {
+    promise.deliver(caf::make_error(errc::no_leader, hint));
+  }
+  st.reads_confirmed.clear();
+}
+
+void maybe_snapshot(raft_group_pointer self) {
+  auto& st = self->state;
+  const uint64_t every = st.options.snapshot_every_entries;
+  if (every == 0 || st.snapshot_recording || st.applied <= st.snapshot_index ||
+      st.applied - st.snapshot_index < every) {
+    return;
+  }
+  take_snapshot(self);
+}
+
+void take_snapshot(raft_group_pointer self) {
+  auto& st = self->state;
+  CK_ASSERT(st.applied > st.snapshot_index);
+  CK_ASSERT(!st.snapshot_recording);
+  // status().conf is the membership as of `applied`: conf changes take effect when applied.
+  raft::snapshot_meta meta{st.applied, st.applied_term, st.node->status().conf};
+  st.images.emplace(meta.index, st.sm->snapshot());
+  st.snapshot_index = meta.index;
+  st.snapshot_recording = true;
+  const uint64_t keep = st.options.snapshot_keep_entries;
+  const raft::index_t compact_index = meta.index + 1 > keep ? meta.index + 1 - keep : 0;
+  const raft::index_t recorded = meta.index;
+  self->request(st.writer, st.options.persist_timeout, atoms::raft_snapshot_atom_v,
+                st.options.raft.group, std::move(meta), compact_index)
+      .then(
+          [=](uint64_t) {
+            auto& images = self->state.images;
+            self->state.snapshot_recording = false;
+            // The store now serves `recorded`: older images are no longer asked for.
+            images.erase(images.begin(), images.lower_bound(recorded));
+          },
+          [=](caf::error& err) { on_storage_failure(self, err, "snapshot record"); });
+}
+
+}  // namespace ck::actors::detail

@@ -1,0 +1,150 @@
+#include "actors/raft_log_writer.hpp"
+
+#include "actors/errc.hpp"
+#include "runtime/assert.hpp"
+#include "runtime/log.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include <variant>
+#include <vector>
+
+namespace ck::actors {
+
+namespace {
+
+struct snapshot_record {
+  raft::group_id group = 0;
+  raft::snapshot_meta meta;
+  raft::index_t compact_index = 0;
+};
+
+struct pending_request {
+  std::variant<storage::group_write, snapshot_record> operation;
+  caf::typed_response_promise<uint64_t> promise;
+};
+
+struct raft_writer_state {
+  static inline const char* name = "raft_log_writer";
+  std::shared_ptr<storage::raft_log_store> store;
+  std::vector<pending_request> pending;
+  bool flush_scheduled = false;
+};
+
+using raft_writer_pointer = raft_log_writer_actor::stateful_pointer<raft_writer_state>;
+
+storage::status record(storage::raft_log_store& store, const snapshot_record& r) {
+  auto st = store.record_snapshot(r.group, r.meta);
+  if (st.ok() && r.compact_index > 0) {
+    st = store.compact(r.group, r.compact_index);
+  }
+  return st;
+}
+
+// Carries out `batch` in arrival order: each run of consecutive persists is one store write
+// (the group commit); a snapshot record between them is its own transaction, so it lands
+// after the persists that preceded it and before those that followed.
+void run_batch(storage::raft_log_store& store, std::vector<pending_request>& batch) {
+  std::vector<storage::group_write> run;
+  size_t run_begin = 0;
+  auto finish = [&](size_t end, const storage::status& st, uint64_t count) {
+    for (size_t k = run_begin; k < end; ++k) {
+      if (st.ok()) {
+        batch[k].promise.deliver(count);
+      } else {
+        batch[k].promise.deliver(caf::make_error(errc::storage_failure, st.to_string()));
+      }
+    }
+    run_begin = end;
+  };
+  auto write_run = [&](size_t end) {
+    if (run.empty()) {
+      return;
+    }
+    auto st = store.write(run);
+    if (!st.ok()) {
+      CK_LOG_ERROR("raft: log write of {} groups failed: {}", run.size(), st.to_string());
+    }
+    finish(end, st, run.size());
+    run.clear();
+  };
+  for (size_t k = 0; k < batch.size(); ++k) {
+    if (auto* write = std::get_if<storage::group_write>(&batch[k].operation)) {
+      run.push_back(std::move(*write));
+      continue;
+    }
+    write_run(k);
+    auto st = record(store, std::get<snapshot_record>(batch[k].operation));
+    if (!st.ok()) {
+      CK_LOG_ERROR("raft: snapshot record failed: {}", st.to_string());
+    }
+    finish(k + 1, st, 1);
+  }
+  write_run(batch.size());
+}
+
+void flush(raft_writer_pointer self) {
+  auto& st = self->state;
+  st.flush_scheduled = false;
+  if (st.pending.empty()) {
+    return;
+  }
+  const size_t take = std::min(st.pending.size(), raft_write_batch_max);
+  std::vector<pending_request> batch;
+  batch.reserve(take);
+  auto end = st.pending.begin() + static_cast<std::ptrdiff_t>(take);
+  std::move(st.pending.begin(), end, std::back_inserter(batch));
+  st.pending.erase(st.pending.begin(), end);
+  if (!st.pending.empty()) {
+    st.flush_scheduled = true;
+    self->send(self, atoms::flush_atom_v);
+  }
+  run_batch(*st.store, batch);
+}
+
+template <class Operation>
+caf::typed_response_promise<uint64_t> enqueue(raft_writer_pointer self, Operation&& operation) {
+  auto promise = self->make_response_promise<uint64_t>();
+  self->state.pending.push_back({std::forward<Operation>(operation), promise});
+  if (!self->state.flush_scheduled) {
+    // The flush message queues behind every request already in the mailbox, so all of them
+    // join this batch: group commit without a timer.
+    self->state.flush_scheduled = true;
+    self->send(self, atoms::flush_atom_v);
+  }
+  return promise;
+}
+
+raft_log_writer_actor::behavior_type raft_writer(raft_writer_pointer self,
+                                                 std::shared_ptr<storage::raft_log_store> store) {
+  CK_ASSERT(store != nullptr);
+  self->state.store = std::move(store);
+  // A stop still commits what was accepted: the group actors wait for those answers.
+  self->set_exit_handler([=](caf::exit_msg& msg) {
+    while (!self->state.pending.empty()) {
+      flush(self);
+    }
+    self->quit(msg.reason);
+  });
+  return {
+      [=](atoms::raft_persist_atom, storage::group_write& write) {
+        return enqueue(self, std::move(write));
+      },
+      [=](atoms::raft_snapshot_atom, raft::group_id group, raft::snapshot_meta& meta,
+          raft::index_t compact_index) {
+        return enqueue(self, snapshot_record{group, std::move(meta), compact_index});
+      },
+      [=](atoms::flush_atom) { flush(self); },
+  };
+}
+
+}  // namespace
+
+raft_log_writer_actor spawn_raft_log_writer(caf::actor_system& sys,
+                                            std::shared_ptr<storage::raft_log_store> store) {
+  return sys.spawn<caf::detached>(raft_writer, std::move(store));
+}
+
+}  // namespace ck::actors

@@ -1,0 +1,49 @@
+#pragma once
+
+// The Raft log writer: the one actor that writes a node's storage::raft_log_store. Every Raft
+// group actor of the node hands it the contents of its ready (raft_persist_atom, group_write);
+// it commits everything that queued up meanwhile, of all groups, in ONE store write (one LMDB
+// transaction, one fsync), then answers each request. Detached: a commit blocks on fsync.
+//
+// Contract: a reply is sent only after the request's transaction committed. Requests of one
+// sender are carried out in the order they arrived (a snapshot record never overtakes an
+// earlier persist of its group, nor the reverse). On a storage failure every request of the
+// failed transaction is answered with errc::storage_failure and none of it is on disk.
+//
+// group_write travels only inside the process: it has no type id and no inspect, and is
+// whitelisted as an unsafe message type below, so CAF copies it between local actors but
+// cannot serialize it (a send to another node fails instead of sending garbage).
+
+#include "actors/type_ids.hpp"
+#include "storage/raft_log_store.hpp"
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <cstdint>
+#include <memory>
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ck::storage::group_write)
+
+namespace ck::actors {
+
+/// Replies: how many requests the transaction that carried this one committed (>= 1).
+using raft_log_writer_actor = caf::typed_actor<
+    caf::replies_to<atoms::raft_persist_atom, storage::group_write>::with<uint64_t>,
+    /// Records a snapshot the group's state machine took (record_snapshot), then drops the
+    /// entries below compact_index (compact; no-op when 0).
+    caf::replies_to<atoms::raft_snapshot_atom, raft::group_id, raft::snapshot_meta,
+                    raft::index_t>::with<uint64_t>,
+    caf::reacts_to<atoms::flush_atom>>;
+
+/// Requests carried out in one flush at most; the rest wait for the next one. Bounds the
+/// latency a burst adds to the requests at its head.
+constexpr size_t raft_write_batch_max = 4096;
+
+/// Spawns the writer (detached). `store` must outlive the actor (the shared_ptr keeps it).
+raft_log_writer_actor spawn_raft_log_writer(caf::actor_system& sys,
+                                            std::shared_ptr<storage::raft_log_store> store);
+
+}  // namespace ck::actors

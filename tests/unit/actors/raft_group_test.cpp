@@ -1,0 +1,377 @@
+// Three replicas of one Raft group on a real actor system (2 scheduler threads), each with its
+// own LMDB environment, raft_log_store and raft_log_writer, talking through the in-process
+// transport: election, many proposals in flight, leader loss, restart from disk, snapshots
+// to a lagging follower, reads, and the not-the-leader answer. Every wait is bounded by a
+// deadline and fails with a message saying what did not happen.
+
+#include "actors/errc.hpp"
+#include "actors/local_transport.hpp"
+#include "actors/raft_group.hpp"
+#include "actors/raft_log_writer.hpp"
+#include "actors/type_ids.hpp"
+#include "runtime/raft/bootstrap.hpp"
+#include "storage/environment.hpp"
+#include "storage/raft_log_store.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+#include <doctest/doctest.h>
+
+#include <array>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+
+using namespace ck;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr raft::group_id test_group = 1;
+constexpr auto wait_max = 15s;  // generous for a loaded 2-core machine; a pass takes far less
+
+// Appends each command; the result is the index as text. Guarded by a mutex because the test
+// thread reads it while the group actor applies.
+class vector_machine final : public actors::replicated_state_machine {
+ public:
+  std::string apply(raft::index_t index, const std::string& command) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    applied_.push_back(std::to_string(index) + ":" + command);
+    return std::to_string(index);
+  }
+  std::string snapshot() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::string image;
+    for (auto& line : applied_) {
+      image += line + "\n";
+    }
+    return image;
+  }
+  void restore(const std::string& image) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    applied_.clear();
+    std::istringstream in(image);
+    for (std::string line; std::getline(in, line);) {
+      applied_.push_back(line);
+    }
+    ++restores_;
+  }
+  std::vector<std::string> sequence() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return applied_;
+  }
+  int restores() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return restores_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::string> applied_;  // "index:command"
+  int restores_ = 0;
+};
+
+struct replica {
+  raft::node_id id = 0;
+  std::filesystem::path dir;
+  std::shared_ptr<storage::environment> env;
+  std::shared_ptr<storage::raft_log_store> store;
+  std::shared_ptr<vector_machine> sm;
+  actors::raft_log_writer_actor writer;
+  actors::raft_group_actor group;
+};
+
+struct cluster_fixture {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  actors::local_transport_actor transport;
+  std::array<replica, 3> replicas;
+  uint64_t snapshot_every_entries = 0;
+  uint64_t snapshot_keep_entries = 0;
+
+  cluster_fixture() {
+    cfg.set("scheduler.max-threads", 2);
+    actors::register_types(cfg);
+    sys = std::make_unique<caf::actor_system>(cfg);
+    transport = actors::spawn_local_transport(*sys);
+    for (size_t k = 0; k < replicas.size(); ++k) {
+      char pattern[] = "/tmp/ck-raft-group-XXXXXX";
+      replicas[k].id = k + 1;
+      replicas[k].dir = ::mkdtemp(pattern);
+    }
+  }
+
+  ~cluster_fixture() {
+    for (auto& r : replicas) {
+      stop(r);
+    }
+    {
+      caf::scoped_actor self{*sys};
+      self->send_exit(transport, caf::exit_reason::user_shutdown);
+      self->wait_for(transport);
+    }  // the scoped actor must be gone too: ~actor_system waits for every actor
+    transport = nullptr;
+    sys.reset();
+    for (auto& r : replicas) {
+      std::filesystem::remove_all(r.dir);
+    }
+  }
+
+  // Opens the replica's environment and store; a founder's empty store gets the bootstrap.
+  void open_storage(replica& r) {
+    storage::environment_options options;
+    options.dir = r.dir.string();
+    options.sync = false;  // durability across a process crash is the store's own tests' job
+    auto env = storage::environment::open(options);
+    REQUIRE_MESSAGE(env.ok(), env.status().to_string());
+    r.env = std::move(env.value());
+    auto store = storage::raft_log_store::open(*r.env);
+    REQUIRE_MESSAGE(store.ok(), store.status().to_string());
+    r.store = std::move(store.value());
+    if (r.store->group(test_group).last_index() == 0) {
+      auto boot = raft::make_bootstrap(raft::conf_state{{1, 2, 3}, {}});
+      storage::group_write write;
+      write.group = test_group;
+      write.entries = boot.entries;
+      write.hard = boot.hard;
+      auto st = r.store->write({write});
+      REQUIRE_MESSAGE(st.ok(), st.to_string());
+    }
+  }
+
+  // Spawns writer and group actor over the replica's storage with an empty state machine
+  // (applied 0: it replays the log from the start).
+  void start(replica& r) {
+    open_storage(r);
+    r.sm = std::make_shared<vector_machine>();
+    r.writer = actors::spawn_raft_log_writer(*sys, r.store);
+    actors::raft_group_options options;
+    options.raft.id = r.id;
+    options.raft.group = test_group;
+    options.node_name = "node-" + std::to_string(r.id);
+    options.tick_interval = 10ms;  // elections within ~100-200 ms keep the test short
+    options.snapshot_every_entries = snapshot_every_entries;
+    options.snapshot_keep_entries = snapshot_keep_entries;
+    r.group = actors::spawn_raft_group(*sys, options, r.store, r.writer,
+                                       caf::actor_cast<actors::raft_transport_actor>(transport),
+                                       r.sm);
+    caf::anon_send(transport, atoms::raft_register_atom_v, test_group, r.id, r.group);
+  }
+
+  void start_all() {
+    for (auto& r : replicas) {
+      start(r);
+    }
+  }
+
+  // Stops the replica's actors and closes its storage (the directory stays).
+  void stop(replica& r) {
+    if (r.group) {
+      caf::scoped_actor self{*sys};
+      self->send_exit(r.group, caf::exit_reason::user_shutdown);
+      self->send_exit(r.writer, caf::exit_reason::user_shutdown);
+      self->wait_for(r.group, r.writer);
+    }
+    r.group = nullptr;
+    r.writer = nullptr;
+    r.store.reset();
+    r.env.reset();
+  }
+
+  std::optional<raft::status_info> status(replica& r) {
+    std::optional<raft::status_info> out;
+    caf::scoped_actor self{*sys};
+    self->request(r.group, 2s, atoms::raft_status_atom_v)
+        .receive([&](raft::status_info& s) { out = std::move(s); }, [](caf::error&) {});
+    return out;
+  }
+
+  // The replica that leads the highest term among the running ones, once one does.
+  replica& wait_for_leader() {
+    const auto deadline = std::chrono::steady_clock::now() + wait_max;
+    while (std::chrono::steady_clock::now() < deadline) {
+      replica* best = nullptr;
+      raft::term_t best_term = 0;
+      for (auto& r : replicas) {
+        auto s = r.group ? status(r) : std::nullopt;
+        if (s && s->state == raft::role::leader && s->term >= best_term) {
+          best = &r;
+          best_term = s->term;
+        }
+      }
+      if (best != nullptr) {
+        return *best;
+      }
+      std::this_thread::sleep_for(10ms);  // poll pace, bounded by the deadline
+    }
+    FAIL("no leader elected within " << wait_max.count() << " s");
+    throw std::logic_error("unreachable");
+  }
+
+  // Sends `count` proposals at once (all in flight), then collects every answer.
+  std::vector<actors::raft_propose_reply> propose_many(replica& leader, int count,
+                                                      const std::string& prefix) {
+    caf::scoped_actor self{*sys};
+    for (int i = 0; i < count; ++i) {
+      self->send(leader.group, atoms::raft_propose_atom_v, prefix + std::to_string(i));
+    }
+    std::vector<actors::raft_propose_reply> replies;
+    int received = 0;
+    self->receive_for(received, count)(
+        [&](actors::raft_propose_reply& r) { replies.push_back(std::move(r)); },
+        [&](caf::error& e) { FAIL("proposal failed: " << to_string(e)); },
+        caf::after(wait_max) >> [&] { FAIL("only " << received << " of " << count << " answers"); });
+    return replies;
+  }
+
+  // Waits until every running replica applied the same sequence of `length` commands.
+  void wait_for_same_sequence(size_t length) {
+    const auto deadline = std::chrono::steady_clock::now() + wait_max;
+    std::string last_problem;
+    while (std::chrono::steady_clock::now() < deadline) {
+      last_problem = sequence_problem(length);
+      if (last_problem.empty()) {
+        return;
+      }
+      std::this_thread::sleep_for(10ms);  // poll pace, bounded by the deadline
+    }
+    FAIL("replicas did not converge within " << wait_max.count() << " s: " << last_problem);
+  }
+
+  std::string sequence_problem(size_t length) {
+    const replica* first = nullptr;
+    for (auto& r : replicas) {
+      if (!r.group) {
+        continue;
+      }
+      auto seq = r.sm->sequence();
+      if (seq.size() != length) {
+        return "node " + std::to_string(r.id) + " applied " + std::to_string(seq.size()) +
+               " of " + std::to_string(length);
+      }
+      if (first == nullptr) {
+        first = &r;
+      } else if (seq != first->sm->sequence()) {
+        return "node " + std::to_string(r.id) + " applied another sequence";
+      }
+    }
+    return "";
+  }
+
+  template <class Predicate>
+  void wait_until(Predicate done, const char* failure) {
+    const auto deadline = std::chrono::steady_clock::now() + wait_max;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        FAIL(failure << " within " << wait_max.count() << " s");
+      }
+      std::this_thread::sleep_for(10ms);  // poll pace, bounded by the deadline
+    }
+  }
+
+  replica& a_follower(const replica& leader) {
+    return replicas[leader.id == 1 ? 1 : 0];
+  }
+};
+
+}  // namespace
+
+TEST_CASE_FIXTURE(cluster_fixture, "raft group: elects a leader, commits 200 proposals in flight") {
+  start_all();
+  replica& leader = wait_for_leader();
+  auto replies = propose_many(leader, 200, "cmd-");
+  REQUIRE(replies.size() == 200);
+  std::set<raft::index_t> indexes;
+  for (auto& r : replies) {
+    CHECK(r.result == std::to_string(r.index));  // the state machine's answer reached us
+    indexes.insert(r.index);
+  }
+  CHECK(indexes.size() == 200);
+  wait_for_same_sequence(200);
+  // Proposals were applied in the order they were sent (one sender, one leader).
+  auto seq = leader.sm->sequence();
+  CHECK(seq.front().substr(seq.front().find(':') + 1) == "cmd-0");
+  CHECK(seq.back().substr(seq.back().find(':') + 1) == "cmd-199");
+}
+
+TEST_CASE_FIXTURE(cluster_fixture, "raft group: a follower answers a proposal with no_leader") {
+  start_all();
+  replica& leader = wait_for_leader();
+  replica& follower = a_follower(leader);
+  caf::scoped_actor self{*sys};
+  bool failed = false;
+  const auto sent = std::chrono::steady_clock::now();
+  self->request(follower.group, 2s, atoms::raft_propose_atom_v, std::string("x"))
+      .receive([&](actors::raft_propose_reply&) { FAIL("a follower accepted a proposal"); },
+               [&](caf::error& e) {
+                 CHECK(errc_of(e) == errc::no_leader);
+                 failed = true;
+               });
+  CHECK(failed);
+  CHECK(std::chrono::steady_clock::now() - sent < 1s);  // at once, not by a timeout
+  self->request(follower.group, 2s, atoms::raft_read_atom_v)
+      .receive([&](raft::index_t) { FAIL("a follower served a read index"); },
+               [&](caf::error& e) { CHECK(errc_of(e) == errc::no_leader); });
+}
+
+TEST_CASE_FIXTURE(cluster_fixture, "raft group: a read index covers every acknowledged write") {
+  start_all();
+  replica& leader = wait_for_leader();
+  auto replies = propose_many(leader, 20, "w-");
+  raft::index_t last = 0;
+  for (auto& r : replies) {
+    last = std::max(last, r.index);
+  }
+  caf::scoped_actor self{*sys};
+  self->request(leader.group, wait_max, atoms::raft_read_atom_v)
+      .receive([&](raft::index_t index) { CHECK(index >= last); },
+               [&](caf::error& e) { FAIL("read failed: " << to_string(e)); });
+}
+
+TEST_CASE_FIXTURE(cluster_fixture, "raft group: losing the leader elects another that commits") {
+  start_all();
+  replica& old_leader = wait_for_leader();
+  REQUIRE(propose_many(old_leader, 50, "before-").size() == 50);
+  wait_for_same_sequence(50);
+  stop(old_leader);
+  replica& leader = wait_for_leader();
+  CHECK(leader.id != old_leader.id);
+  REQUIRE(propose_many(leader, 50, "after-").size() == 50);
+  wait_for_same_sequence(100);  // the two running replicas
+}
+
+TEST_CASE_FIXTURE(cluster_fixture, "raft group: a restarted replica catches up from its disk") {
+  start_all();
+  replica& leader = wait_for_leader();
+  REQUIRE(propose_many(leader, 50, "first-").size() == 50);
+  wait_for_same_sequence(50);
+  replica& follower = a_follower(leader);
+  stop(follower);
+  REQUIRE(propose_many(leader, 50, "while-down-").size() == 50);
+  start(follower);  // same directory: log, hard state and membership from LMDB
+  wait_for_same_sequence(100);
+  REQUIRE(propose_many(wait_for_leader(), 10, "after-").size() == 10);
+  wait_for_same_sequence(110);
+}
+
+TEST_CASE_FIXTURE(cluster_fixture, "raft group: a lagging follower catches up by snapshot") {
+  snapshot_every_entries = 20;
+  snapshot_keep_entries = 0;  // compact everything a snapshot covers: lag means a snapshot
+  start_all();
+  replica& leader = wait_for_leader();
+  replica& follower = a_follower(leader);
+  caf::anon_send(transport, atoms::raft_drop_atom_v, follower.id, true);
+  REQUIRE(propose_many(leader, 100, "s-").size() == 100);
+  // The leader records its snapshots after answering the proposals: wait for the compaction.
+  wait_until([&] { return leader.store->group(test_group).first_index() > 50; },
+             "the leader's log was not compacted past index 50");
+  caf::anon_send(transport, atoms::raft_drop_atom_v, follower.id, false);
+  wait_for_same_sequence(100);
+  CHECK(follower.sm->restores() >= 1);
+}
