@@ -38,11 +38,13 @@ void start_node(raft_group_pointer self) {
   cfg.logger = [](std::string_view line) { CK_LOG_DEBUG("raft: {}", line); };
   const raft::log_storage& log = st.store->group(cfg.group);
   const raft::snapshot_meta stored = log.current_snapshot().meta;
-  CK_ASSERT(st.options.applied >= stored.index);  // the state machine must cover the snapshot
+  // The store keeps no snapshot data: the state machine must already cover the snapshot.
+  CK_ASSERT_GE(st.options.applied, stored.index);
   st.node = std::make_unique<raft::node>(cfg, log);
   st.applied = st.node->status().applied;
   raft::term_t term = 0;
-  CK_ASSERT(log.term(st.applied, term) == raft::log_error::none);
+  const raft::log_error found = log.term(st.applied, term);
+  CK_ASSERT(found == raft::log_error::none);  // applied is in [first_index() - 1, commit]
   st.applied_term = term;
   st.snapshot_index = stored.index;
   if (stored.index > 0 && st.applied == stored.index) {

@@ -88,11 +88,12 @@ void apply_committed(raft_group_pointer self, std::vector<raft::entry>& committe
     if (e.index <= st.applied) {
       continue;  // covered by the snapshot installed in this ready
     }
-    CK_ASSERT(e.index == st.applied + 1);
+    CK_ASSERT_EQ(e.index, st.applied + 1);
     std::string result;
     if (e.type == raft::entry_type::conf_change) {
       raft::conf_change change;
-      CK_ASSERT(raft::decode_conf_change(e.data, change));
+      const bool decoded = raft::decode_conf_change(e.data, change);
+      CK_ASSERT(decoded);  // the core accepted only encoded conf changes into the log
       st.node->apply_conf_change(change);
     } else if (!e.data.empty()) {
       result = st.sm->apply(e.index, e.data);

@@ -145,11 +145,14 @@ struct cluster_fixture {
     }
   }
 
-  // Spawns writer and group actor over the replica's storage with an empty state machine
-  // (applied 0: it replays the log from the start).
-  void start(replica& r) {
+  // Spawns writer and group actor over the replica's storage. By default with an empty state
+  // machine (applied 0: it replays the log from the start); `applied` > 0 keeps the replica's
+  // state machine, as a durable one would survive a restart, having applied that far.
+  void start(replica& r, raft::index_t applied = 0) {
     open_storage(r);
-    r.sm = std::make_shared<vector_machine>();
+    if (applied == 0 || r.sm == nullptr) {
+      r.sm = std::make_shared<vector_machine>();
+    }
     r.writer = actors::spawn_raft_log_writer(*sys, r.store);
     actors::raft_group_options options;
     options.raft.id = r.id;
@@ -158,6 +161,7 @@ struct cluster_fixture {
     options.tick_interval = 10ms;  // elections within ~100-200 ms keep the test short
     options.snapshot_every_entries = snapshot_every_entries;
     options.snapshot_keep_entries = snapshot_keep_entries;
+    options.applied = applied;
     r.group = actors::spawn_raft_group(*sys, options, r.store, r.writer,
                                        caf::actor_cast<actors::raft_transport_actor>(transport),
                                        r.sm);
@@ -374,4 +378,45 @@ TEST_CASE_FIXTURE(cluster_fixture, "raft group: a lagging follower catches up by
   caf::anon_send(transport, atoms::raft_drop_atom_v, follower.id, false);
   wait_for_same_sequence(100);
   CHECK(follower.sm->restores() >= 1);
+}
+
+TEST_CASE_FIXTURE(cluster_fixture, "raft group: a durable state machine restarts after snapshots") {
+  snapshot_every_entries = 20;
+  snapshot_keep_entries = 0;
+  start_all();
+  replica& leader = wait_for_leader();
+  REQUIRE(propose_many(leader, 100, "d-").size() == 100);
+  wait_for_same_sequence(100);
+  replica& follower = a_follower(leader);
+  wait_until([&] { return follower.store->group(test_group).first_index() > 50; },
+             "the follower did not compact its log");
+  // The group is idle (heartbeats add no entries), so this is the applied index at the stop.
+  auto before = status(follower);
+  REQUIRE(before.has_value());
+  stop(follower);
+  start(follower, before->applied);  // the store has only the snapshot's meta: no replay
+  REQUIRE(propose_many(wait_for_leader(), 30, "e-").size() == 30);
+  wait_for_same_sequence(130);
+  CHECK(follower.sm->restores() == 0);  // caught up by entries, kept its own state
+}
+
+TEST_CASE_FIXTURE(cluster_fixture, "raft group: proposals to a cut-off leader fail with no_leader") {
+  start_all();
+  replica& leader = wait_for_leader();
+  caf::anon_send(transport, atoms::raft_drop_atom_v, leader.id, true);
+  caf::scoped_actor self{*sys};
+  constexpr int count = 5;
+  for (int i = 0; i < count; ++i) {
+    self->send(leader.group, atoms::raft_propose_atom_v, "lost-" + std::to_string(i));
+  }
+  // CheckQuorum makes the cut-off leader step down after an election timeout; its parked
+  // proposals are then answered instead of waiting for the client's own timeout.
+  int received = 0;
+  self->receive_for(received, count)(
+      [&](actors::raft_propose_reply&) { FAIL("a proposal without a quorum committed"); },
+      [&](caf::error& e) { CHECK(errc_of(e) == errc::no_leader); },
+      caf::after(wait_max) >> [&] { FAIL("only " << received << " of " << count << " answers"); });
+  caf::anon_send(transport, atoms::raft_drop_atom_v, leader.id, false);
+  REQUIRE(propose_many(wait_for_leader(), 10, "healed-").size() == 10);
+  wait_for_same_sequence(10);
 }
