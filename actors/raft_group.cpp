@@ -54,16 +54,11 @@ void start_node(raft_group_pointer self) {
   }
 }
 
-caf::typed_response_promise<raft_propose_reply> on_propose(raft_group_pointer self,
-                                                           std::string& data) {
+// Parks `promise` for the entry a successful propose just appended, or answers it now.
+void park_or_answer(raft_group_pointer self, raft::propose_result result,
+                    caf::typed_response_promise<raft_propose_reply>& promise) {
   auto& st = self->state;
-  auto promise = self->make_response_promise<raft_propose_reply>();
-  if (data.empty()) {
-    // Empty data is the leader's no-op in the log: it never reaches the state machine.
-    promise.deliver(caf::make_error(errc::invalid_argument, "empty command"));
-    return promise;
-  }
-  switch (st.node->propose(std::move(data))) {
+  switch (result) {
     case raft::propose_result::ok: {
       // The leader appended the entry at its last index in its current term; it is ours iff
       // the entry applied at that index later carries the same term.
@@ -76,13 +71,46 @@ caf::typed_response_promise<raft_propose_reply> on_propose(raft_group_pointer se
       promise.deliver(no_leader_error(*st.node, "not the leader"));
       break;
     case raft::propose_result::dropped:
-      promise.deliver(no_leader_error(*st.node, "proposal dropped (transfer or backlog)"));
+      promise.deliver(no_leader_error(*st.node, "dropped (transfer, pending change or backlog)"));
       break;
     case raft::propose_result::invalid:
       promise.deliver(caf::make_error(errc::invalid_argument, "proposal rejected by raft"));
       break;
   }
+}
+
+caf::typed_response_promise<raft_propose_reply> on_propose(raft_group_pointer self,
+                                                           std::string& data) {
+  auto promise = self->make_response_promise<raft_propose_reply>();
+  if (data.empty()) {
+    // Empty data is the leader's no-op in the log: it never reaches the state machine.
+    promise.deliver(caf::make_error(errc::invalid_argument, "empty command"));
+    return promise;
+  }
+  park_or_answer(self, self->state.node->propose(std::move(data)), promise);
   return promise;
+}
+
+caf::typed_response_promise<raft_propose_reply> on_conf_change(raft_group_pointer self,
+                                                               const raft::conf_change& change) {
+  auto promise = self->make_response_promise<raft_propose_reply>();
+  park_or_answer(self, self->state.node->propose_conf_change(change), promise);
+  return promise;
+}
+
+caf::result<raft::node_id> on_transfer(raft_group_pointer self, raft::node_id to) {
+  auto& node = *self->state.node;
+  switch (node.transfer_leadership(to)) {
+    case raft::propose_result::ok:
+      detail::schedule_ready(self);
+      return to;
+    case raft::propose_result::invalid:
+      return caf::make_error(errc::invalid_argument, "transfer target is not a voter");
+    case raft::propose_result::not_leader:
+    case raft::propose_result::dropped:
+      break;
+  }
+  return no_leader_error(node, "not the leader");
 }
 
 caf::typed_response_promise<raft::index_t> on_read(raft_group_pointer self) {
@@ -131,6 +159,10 @@ raft_group_actor::behavior_type raft_group(raft_group_pointer self, raft_group_o
         detail::schedule_ready(self);
       },
       [=](atoms::raft_propose_atom, std::string& data) { return on_propose(self, data); },
+      [=](atoms::raft_conf_atom, const raft::conf_change& change) {
+        return on_conf_change(self, change);
+      },
+      [=](atoms::raft_transfer_atom, raft::node_id to) { return on_transfer(self, to); },
       [=](atoms::raft_read_atom) { return on_read(self); },
       [=](atoms::raft_status_atom) { return self->state.node->status(); },
       [=](atoms::raft_tick_atom, uint64_t generation) {

@@ -39,6 +39,12 @@ namespace ck::actors {
 /// raft_propose: answered once the command is committed and applied here; errc::no_leader
 ///   (message names the leader hint) when this replica is not the leader, when leadership is
 ///   lost before the entry is applied, or when the entry was overwritten.
+/// raft_conf: one membership change (add_learner, add_voter, remove_node), answered like a
+///   proposal once the change is applied here (the result is empty); errc::no_leader also
+///   while an earlier change is pending (retry), errc::invalid_argument for a change that
+///   would remove the last voter.
+/// raft_transfer: asks the leader to hand leadership to a voter; answers the target at once
+///   (the transfer completes, or is abandoned after an election timeout, on its own).
 /// raft_read: a linearizable read barrier (ReadIndex); answers the read index once this
 ///   replica applied it; errc::no_leader as for proposals.
 /// raft_tick and raft_ready are the actor's own timer and loop messages (a typed actor can only
@@ -46,6 +52,8 @@ namespace ck::actors {
 using raft_group_actor = caf::typed_actor<
     caf::reacts_to<atoms::raft_step_atom, raft::message>,
     caf::replies_to<atoms::raft_propose_atom, std::string>::with<raft_propose_reply>,
+    caf::replies_to<atoms::raft_conf_atom, raft::conf_change>::with<raft_propose_reply>,
+    caf::replies_to<atoms::raft_transfer_atom, raft::node_id>::with<raft::node_id>,
     caf::replies_to<atoms::raft_read_atom>::with<raft::index_t>,
     caf::replies_to<atoms::raft_status_atom>::with<raft::status_info>,
     caf::reacts_to<atoms::raft_tick_atom, uint64_t>, caf::reacts_to<atoms::raft_ready_atom>>;

@@ -31,6 +31,11 @@ typename Inspector::result_type inspect(Inspector& f, conf_state& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, conf_change& x) {
+  return f(caf::meta::type_name("ck::raft::conf_change"), x.type, x.node, x.context);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, snapshot_meta& x) {
   return f(caf::meta::type_name("ck::raft::snapshot_meta"), x.index, x.term, x.conf);
 }

@@ -43,6 +43,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(clusterkit, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(clusterkit, (ck::raft::status_info))
   CAF_ADD_TYPE_ID(clusterkit, (ck::actors::raft_batch))
   CAF_ADD_TYPE_ID(clusterkit, (ck::actors::raft_propose_reply))
+  CAF_ADD_TYPE_ID(clusterkit, (ck::raft::conf_change))
 
   CAF_ADD_ATOM(clusterkit, ck::atoms, raft_step_atom, "raft_step")
   CAF_ADD_ATOM(clusterkit, ck::atoms, raft_propose_atom, "raft_prop")
@@ -55,6 +56,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(clusterkit, caf::first_custom_type_id)
   CAF_ADD_ATOM(clusterkit, ck::atoms, raft_ready_atom, "raft_ready")
   CAF_ADD_ATOM(clusterkit, ck::atoms, raft_register_atom, "raft_reg")
   CAF_ADD_ATOM(clusterkit, ck::atoms, raft_drop_atom, "raft_drop")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, raft_conf_atom, "raft_conf")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, raft_transfer_atom, "raft_xfer")
 CAF_END_TYPE_ID_BLOCK(clusterkit)
 
 namespace caf {

@@ -95,12 +95,16 @@ void check_equal(const raft::message& a, const raft::message& b) {
 
 }  // namespace
 
-TEST_CASE_FIXTURE(wire_fixture, "raft wire: entry, hard state and conf state round-trip") {
+TEST_CASE_FIXTURE(wire_fixture, "raft wire: entry, hard state, conf state and conf change round-trip") {
   CHECK(round_trip(sample_entry(5)) == sample_entry(5));
   raft::hard_state hard{9, 3, 120};
   CHECK(round_trip(hard) == hard);
   raft::conf_state conf{{1, 2, 3}, {4}};
   CHECK(round_trip(conf) == conf);
+  auto change = round_trip(raft::conf_change{raft::conf_change_type::remove_node, 5, "addr"});
+  CHECK(change.type == raft::conf_change_type::remove_node);
+  CHECK(change.node == 5);
+  CHECK(change.context == "addr");
 }
 
 TEST_CASE_FIXTURE(wire_fixture, "raft wire: snapshot meta and snapshot round-trip") {
