@@ -6,6 +6,7 @@
 
 #include "actors/errc.hpp"
 #include "actors/messages.hpp"
+#include "actors/net_transport_stats.hpp"
 #include "actors/raft_wire.hpp"
 
 #include <caf/atom.hpp>
@@ -58,6 +59,16 @@ CAF_BEGIN_TYPE_ID_BLOCK(clusterkit, caf::first_custom_type_id)
   CAF_ADD_ATOM(clusterkit, ck::atoms, raft_drop_atom, "raft_drop")
   CAF_ADD_ATOM(clusterkit, ck::atoms, raft_conf_atom, "raft_conf")
   CAF_ADD_ATOM(clusterkit, ck::atoms, raft_transfer_atom, "raft_xfer")
+
+  // Net transport (appended).
+  CAF_ADD_TYPE_ID(clusterkit, (ck::actors::transport_peer_stats))
+  CAF_ADD_TYPE_ID(clusterkit, (ck::actors::transport_stats))
+
+  CAF_ADD_ATOM(clusterkit, ck::atoms, transport_peer_atom, "tr_peer")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, transport_forget_atom, "tr_forget")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, transport_stats_atom, "tr_stats")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, transport_flush_atom, "tr_flush")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, transport_connect_atom, "tr_conn")
 CAF_END_TYPE_ID_BLOCK(clusterkit)
 
 namespace caf {

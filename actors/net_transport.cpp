@@ -1,0 +1,376 @@
+#include "actors/net_transport.hpp"
+
+#include "runtime/log.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/io/middleman_actor.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <random>
+#include <set>
+#include <utility>
+
+namespace ck::actors {
+
+namespace {
+
+struct peer {
+  std::string name;
+  std::string host;
+  uint16_t port = 0;
+  caf::actor handle;     // the remote endpoint while connected
+  bool connecting = false;
+  uint64_t generation = 0;  // bumps on every (re)connect decision; stale timers are ignored
+  std::chrono::milliseconds backoff{0};
+  std::deque<raft::message> queue;
+  transport_peer_stats stats;
+};
+
+struct net_transport_state {
+  static inline const char* name = "net_transport";
+  net_transport_options options;
+  uint16_t port = 0;
+  std::map<std::pair<raft::group_id, raft::node_id>, raft_group_actor> routes;
+  std::map<std::string, peer> peers;              // by node name
+  std::map<raft::node_id, std::string> replicas;  // raft replica id -> node name
+  bool flush_pending = false;
+  std::mt19937_64 rng;
+  uint64_t received_batches = 0;
+  uint64_t received_messages = 0;
+  uint64_t unroutable = 0;
+};
+
+using pointer = caf::stateful_actor<net_transport_state>*;
+
+std::string address_of(const peer& p) {
+  return p.host + ":" + std::to_string(p.port);
+}
+
+// Rough wire size of a message, for the batch byte bound.
+size_t approx_size(const raft::message& m) {
+  size_t n = 96 + m.context.size() + m.snap.data.size();
+  for (auto& e : m.entries) {
+    n += 32 + e.data.size();
+  }
+  return n;
+}
+
+void schedule_flush(pointer self) {
+  if (!self->state.flush_pending) {
+    self->state.flush_pending = true;
+    self->send(self, atoms::transport_flush_atom_v);
+  }
+}
+
+void connect(pointer self, const std::string& name);
+
+void schedule_connect(pointer self, peer& p) {
+  auto& st = self->state;
+  auto& o = st.options;
+  if (p.backoff.count() == 0) {
+    p.backoff = o.backoff_min;
+  }
+  auto base = p.backoff;
+  std::uniform_int_distribution<int64_t> jitter(0, std::max<int64_t>(base.count() / 2, 1));
+  auto delay = base + std::chrono::milliseconds(jitter(st.rng));
+  p.backoff = std::min(o.backoff_max, base * 2);
+  ++p.generation;
+  self->delayed_send(self, delay, atoms::transport_connect_atom_v, p.name, p.generation);
+}
+
+void connect(pointer self, const std::string& name) {
+  auto& st = self->state;
+  auto it = st.peers.find(name);
+  if (it == st.peers.end() || it->second.handle || it->second.connecting) {
+    return;
+  }
+  auto& p = it->second;
+  p.connecting = true;
+  auto generation = ++p.generation;
+  auto mm = self->system().middleman().actor_handle();
+  self->request(mm, st.options.connect_timeout, caf::connect_atom::value, p.host, p.port)
+      .then(
+          [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
+            auto i = self->state.peers.find(name);
+            if (i == self->state.peers.end() || i->second.generation != generation) {
+              return;  // forgotten or re-addressed meanwhile
+            }
+            auto& q = i->second;
+            q.connecting = false;
+            if (!ptr) {
+              CK_LOG_DEBUG("transport: nothing published at {} ({})", address_of(q), name);
+              schedule_connect(self, q);
+              return;
+            }
+            q.handle = caf::actor_cast<caf::actor>(std::move(ptr));
+            self->monitor(q.handle);
+            q.backoff = std::chrono::milliseconds{0};
+            q.stats.connected = true;
+            ++q.stats.connects;
+            CK_LOG_INFO("transport: connected to {} at {}", name, address_of(q));
+            if (!q.queue.empty()) {
+              schedule_flush(self);
+            }
+          },
+          [=](caf::error& err) {
+            auto i = self->state.peers.find(name);
+            if (i == self->state.peers.end() || i->second.generation != generation) {
+              return;
+            }
+            auto& q = i->second;
+            q.connecting = false;
+            CK_LOG_DEBUG("transport: connect to {} at {} failed: {}", name, address_of(q),
+                         to_string(err));
+            schedule_connect(self, q);
+          });
+}
+
+void enqueue(pointer self, peer& p, raft::message&& m) {
+  auto& o = self->state.options;
+  p.queue.push_back(std::move(m));
+  while (p.queue.size() > o.max_queue_messages) {
+    p.queue.pop_front();
+    ++p.stats.dropped;
+  }
+}
+
+void route(pointer self, raft_batch& batch) {
+  auto& st = self->state;
+  bool queued = false;
+  for (auto& m : batch.messages) {
+    auto local = st.routes.find({m.group, m.to});
+    if (local != st.routes.end()) {
+      self->send(local->second, atoms::raft_step_atom_v, std::move(m));
+      continue;
+    }
+    auto node = st.replicas.find(m.to);
+    if (node == st.replicas.end()) {
+      ++st.unroutable;
+      continue;
+    }
+    enqueue(self, st.peers[node->second], std::move(m));
+    queued = true;
+  }
+  if (queued) {
+    schedule_flush(self);
+  }
+}
+
+void flush(pointer self) {
+  auto& st = self->state;
+  st.flush_pending = false;
+  bool more = false;
+  for (auto& [name, p] : st.peers) {
+    if (!p.handle || p.queue.empty()) {
+      continue;
+    }
+    raft_batch batch;
+    batch.from_node = st.options.node_name;
+    size_t bytes = 0;
+    while (!p.queue.empty() && batch.messages.size() < st.options.max_batch_messages) {
+      auto size = approx_size(p.queue.front());
+      if (!batch.messages.empty() && bytes + size > st.options.max_batch_bytes) {
+        break;
+      }
+      bytes += size;
+      batch.messages.push_back(std::move(p.queue.front()));
+      p.queue.pop_front();
+    }
+    ++p.stats.sent_batches;
+    p.stats.sent_messages += batch.messages.size();
+    self->send(p.handle, atoms::raft_step_atom_v, std::move(batch));
+    more = more || !p.queue.empty();
+  }
+  if (more) {
+    schedule_flush(self);
+  }
+}
+
+void deliver(pointer self, raft_batch& batch) {
+  auto& st = self->state;
+  ++st.received_batches;
+  st.received_messages += batch.messages.size();
+  for (auto& m : batch.messages) {
+    auto local = st.routes.find({m.group, m.to});
+    if (local == st.routes.end()) {
+      ++st.unroutable;  // a replica not (or no longer) here: lost, as on a network
+      continue;
+    }
+    self->send(local->second, atoms::raft_step_atom_v, std::move(m));
+  }
+}
+
+void drop_connection(pointer self, peer& p) {
+  if (p.handle) {
+    self->demonitor(p.handle);
+    p.handle = nullptr;
+  }
+  p.connecting = false;
+  p.stats.connected = false;
+  p.backoff = std::chrono::milliseconds{0};
+}
+
+caf::behavior net_transport_impl(pointer self, net_transport_options options) {
+  self->state.rng.seed(options.seed);
+  self->state.options = std::move(options);
+  self->set_down_handler([=](caf::down_msg& msg) {
+    for (auto& [name, p] : self->state.peers) {
+      if (p.handle && p.handle.address() == msg.source) {
+        p.handle = nullptr;
+        p.stats.connected = false;
+        ++p.stats.disconnects;
+        CK_LOG_WARN("transport: lost {} ({})", name, to_string(msg.reason));
+        schedule_connect(self, p);
+      }
+    }
+  });
+  self->set_default_handler(caf::drop);
+  return {
+      [=](atoms::raft_send_atom, raft_batch& batch) { route(self, batch); },
+      [=](atoms::raft_step_atom, raft_batch& batch) { deliver(self, batch); },
+      [=](atoms::raft_register_atom, raft::group_id group, raft::node_id id,
+          raft_group_actor& target) { self->state.routes[{group, id}] = std::move(target); },
+      [=](atoms::transport_peer_atom, std::string& name, std::vector<raft::node_id>& ids,
+          std::string& host, uint16_t port) {
+        auto& st = self->state;
+        for (auto i = st.replicas.begin(); i != st.replicas.end();) {
+          i = i->second == name ? st.replicas.erase(i) : std::next(i);
+        }
+        for (auto id : ids) {
+          st.replicas[id] = name;
+        }
+        auto& p = st.peers[name];
+        p.name = name;
+        p.stats.name = name;
+        if (p.host != host || p.port != port) {
+          drop_connection(self, p);
+          ++p.generation;
+          p.host = std::move(host);
+          p.port = port;
+          p.stats.address = address_of(p);
+          connect(self, name);
+        }
+      },
+      [=](atoms::transport_forget_atom, const std::string& name) {
+        auto& st = self->state;
+        auto it = st.peers.find(name);
+        if (it == st.peers.end()) {
+          return;
+        }
+        drop_connection(self, it->second);
+        st.peers.erase(it);
+        for (auto i = st.replicas.begin(); i != st.replicas.end();) {
+          i = i->second == name ? st.replicas.erase(i) : std::next(i);
+        }
+      },
+      [=](atoms::transport_stats_atom) {
+        auto& st = self->state;
+        transport_stats out;
+        out.node_name = st.options.node_name;
+        out.port = st.port;
+        out.received_batches = st.received_batches;
+        out.received_messages = st.received_messages;
+        out.unroutable = st.unroutable;
+        for (auto& [name, p] : st.peers) {
+          auto row = p.stats;
+          row.queued = p.queue.size();
+          out.peers.push_back(std::move(row));
+        }
+        return out;
+      },
+      [=](atoms::transport_flush_atom) { flush(self); },
+      [=](atoms::transport_connect_atom, const std::string& name, uint64_t generation) {
+        auto it = self->state.peers.find(name);
+        if (it != self->state.peers.end() && it->second.generation == generation) {
+          connect(self, name);
+        }
+      },
+      [=](uint16_t port) { self->state.port = port; },  // from spawn_net_transport
+  };
+}
+
+template <class T>
+bool round_trips(caf::actor_system& sys, T value) {
+  std::vector<char> first;
+  caf::binary_serializer sink{sys, first};
+  if (sink(value)) {
+    return false;
+  }
+  T copy;
+  caf::binary_deserializer source{sys, first};
+  if (source(copy)) {
+    return false;
+  }
+  std::vector<char> second;
+  caf::binary_serializer again{sys, second};
+  if (again(copy)) {
+    return false;
+  }
+  return first == second;
+}
+
+}  // namespace
+
+caf::expected<net_transport> spawn_net_transport(caf::actor_system& sys,
+                                                 net_transport_options options) {
+  auto host = options.host;
+  auto want = options.port;
+  auto name = options.node_name;
+  auto handle = sys.spawn(net_transport_impl, std::move(options));
+  auto port = sys.middleman().publish(handle, want, host.c_str(), true);
+  if (!port) {
+    caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
+    return std::move(port.error());
+  }
+  caf::anon_send(handle, *port);
+  CK_LOG_INFO("transport: {} listening at {}:{}", name, host, *port);
+  return net_transport{caf::actor_cast<net_transport_actor>(handle), *port};
+}
+
+bool check_wire_types(caf::actor_system& sys) {
+  raft::entry e;
+  e.term = 3;
+  e.index = 7;
+  e.data = "payload";
+  raft::message m;
+  m.group = 5;
+  m.from = 1;
+  m.to = 2;
+  m.term = 3;
+  m.log_term = 2;
+  m.index = 6;
+  m.commit = 4;
+  m.entries = {e, e};
+  m.reject = true;
+  m.reject_hint = 1;
+  m.reject_hint_term = 1;
+  m.snap.data = "image";
+  m.context = "ctx";
+  raft_batch batch;
+  batch.from_node = "node-1";
+  batch.messages = {m, m};
+  raft::hard_state hard;
+  hard.term = 9;
+  hard.vote = 2;
+  hard.commit = 8;
+  transport_stats stats;
+  stats.node_name = "node-1";
+  stats.peers.resize(2);
+  stats.peers[0].name = "node-2";
+  return round_trips(sys, e) && round_trips(sys, m) && round_trips(sys, batch) &&
+         round_trips(sys, hard) && round_trips(sys, raft::conf_state{}) &&
+         round_trips(sys, raft::snapshot_meta{}) && round_trips(sys, raft::snapshot{}) &&
+         round_trips(sys, raft::conf_change{}) && round_trips(sys, raft_propose_reply{1, "r"}) &&
+         round_trips(sys, raft::status_info{}) && round_trips(sys, stats);
+}
+
+}  // namespace ck::actors

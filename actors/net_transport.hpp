@@ -1,0 +1,89 @@
+#pragma once
+
+// The node-to-node raft transport over CAF's network layer (BASP over TCP, CAF 0.17.6).
+//
+// Each node runs one net_transport actor and publishes it on the node's raft address (the
+// endpoint). Groups hand it (raft_send_atom, raft_batch) like the local transport; it routes
+// every message to a local group actor registered for (group, to), or queues it for the peer
+// node that hosts replica `to`. Queues are drained by a self-sent flush: everything the groups
+// hand over in one burst goes to a peer as ONE remote message, (raft_step_atom, raft_batch),
+// bounded by `max_batch_messages` / `max_batch_bytes`. A peer's queue is bounded by
+// `max_queue_messages`; beyond it the oldest message is dropped and counted (Raft retries).
+//
+// Connecting never blocks a scheduler thread or this actor: it requests the middleman actor
+// (connect_atom, host, port) with `connect_timeout`, retries with exponential backoff and
+// jitter, monitors the remote endpoint and reconnects after its down_msg (a restarted peer
+// publishes a new endpoint). Note: CAF's middleman itself connects with a blocking syscall on
+// its own thread, so a black-holed peer delays other connects (caf-notes 2.5).
+//
+// The node assembly MUST, on every node and with identical values (caf-notes 2.4, 8.3):
+//   cfg.load<caf::io::middleman>();
+//   cfg.set("middleman.heartbeat-interval", <e.g. 1s>);   // 0 (default) = no failure detection
+//   cfg.set("middleman.connection-timeout", <e.g. 5s>);   // > heartbeat interval
+//   actors::register_types(cfg);                           // every remote type announced
+// and before destroying the actor system send an exit to the transport (it is published, and
+// ~actor_system waits for it).
+
+#include "actors/raft_group.hpp"
+#include "actors/raft_transport.hpp"
+#include "actors/type_ids.hpp"
+
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ck::actors {
+
+using net_transport_actor = raft_transport_actor::extend<
+    /// Routes incoming messages for (group, replica) to the actor; replaces an earlier one.
+    caf::reacts_to<atoms::raft_register_atom, raft::group_id, raft::node_id, raft_group_actor>,
+    /// Adds or updates a peer node: its name, the raft replica ids it hosts, host and port of
+    /// its endpoint. A changed address drops the connection and connects to the new one.
+    caf::reacts_to<atoms::transport_peer_atom, std::string, std::vector<raft::node_id>,
+                   std::string, uint16_t>,
+    /// Removes a peer node (its queue is dropped).
+    caf::reacts_to<atoms::transport_forget_atom, std::string>,
+    caf::replies_to<atoms::transport_stats_atom>::with<transport_stats>,
+    /// A batch from a remote node's transport (the endpoint side).
+    caf::reacts_to<atoms::raft_step_atom, raft_batch>>;
+
+struct net_transport_options {
+  /// This node's name (raft_batch::from_node, log lines).
+  std::string node_name;
+  /// Where the endpoint listens; port 0 picks a free one (see net_transport::port).
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  std::chrono::milliseconds connect_timeout{2'000};
+  std::chrono::milliseconds backoff_min{100};
+  std::chrono::milliseconds backoff_max{5'000};
+  /// Seeds the backoff jitter.
+  uint64_t seed = 1;
+  /// Bounds of one remote message; a longer queue goes out in several flushes.
+  size_t max_batch_messages = 4'096;
+  size_t max_batch_bytes = 8u << 20;
+  /// Messages kept per peer (connected or not); beyond it the oldest is dropped.
+  size_t max_queue_messages = 16'384;
+};
+
+struct net_transport {
+  net_transport_actor actor;
+  uint16_t port = 0;  // where the endpoint listens
+};
+
+/// Spawns the transport and publishes it on options.host:options.port (reuse_addr). Call it
+/// from a thread that is not an actor (it waits for the middleman). The error if publishing
+/// fails (the actor is stopped then).
+caf::expected<net_transport> spawn_net_transport(caf::actor_system& sys,
+                                                 net_transport_options options);
+
+/// Round-trips a sample of every raft wire type through binary_serializer/deserializer and
+/// compares the bytes: false if any type loses data (a node's startup self-test).
+bool check_wire_types(caf::actor_system& sys);
+
+}  // namespace ck::actors

@@ -1,0 +1,506 @@
+// The net transport over real loopback TCP: two or three caf::actor_systems in this process,
+// each with its own net_transport published on 127.0.0.1. A 3-replica Raft group over the
+// network, connecting to a peer that starts late, a peer restart on the same port, batching
+// per peer, and the wire-type self-test. Every wait is bounded by a deadline and fails with a
+// message saying what did not happen.
+
+#include "actors/net_transport.hpp"
+#include "actors/raft_group.hpp"
+#include "actors/raft_log_writer.hpp"
+#include "actors/type_ids.hpp"
+#include "runtime/raft/bootstrap.hpp"
+#include "storage/environment.hpp"
+#include "storage/raft_log_store.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+using namespace ck;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr raft::group_id test_group = 1;
+constexpr auto wait_max = 20s;  // generous for a loaded 2-core machine; a pass takes far less
+
+// A port nothing listens on right now (bound to 0, then closed).
+uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  socklen_t len = sizeof(addr);
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// Polls `done` every 10 ms until it holds or the deadline passes.
+bool eventually(const std::function<bool()>& done, std::chrono::seconds limit = wait_max) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) {
+      return true;
+    }
+    std::this_thread::sleep_for(10ms);  // poll pace, bounded by the deadline
+  }
+  return done();
+}
+
+class vector_machine final : public actors::replicated_state_machine {
+ public:
+  std::string apply(raft::index_t index, const std::string& command) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    applied_.push_back(std::to_string(index) + ":" + command);
+    return std::to_string(index);
+  }
+  std::string snapshot() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::string image;
+    for (auto& line : applied_) {
+      image += line + "\n";
+    }
+    return image;
+  }
+  void restore(const std::string& image) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    applied_.clear();
+    std::string line;
+    for (char c : image) {
+      if (c == '\n') {
+        applied_.push_back(line);
+        line.clear();
+      } else {
+        line += c;
+      }
+    }
+  }
+  std::vector<std::string> sequence() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return applied_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::string> applied_;
+};
+
+// One node: an actor system with its transport and (optionally) one replica of test_group.
+struct node {
+  std::string name;
+  raft::node_id id = 0;
+  uint16_t port = 0;
+  std::filesystem::path dir;
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  actors::net_transport_actor transport;
+  std::shared_ptr<storage::environment> env;
+  std::shared_ptr<storage::raft_log_store> store;
+  std::shared_ptr<vector_machine> sm;
+  actors::raft_log_writer_actor writer;
+  actors::raft_group_actor group;
+
+  explicit node(raft::node_id k) : name("node-" + std::to_string(k)), id(k) {
+    char pattern[] = "/tmp/ck-net-transport-XXXXXX";
+    dir = ::mkdtemp(pattern);
+    cfg.load<caf::io::middleman>();
+    cfg.set("scheduler.max-threads", 2);
+    // Identical on every node (see net_transport.hpp).
+    cfg.set("middleman.heartbeat-interval", caf::timespan{200ms});
+    cfg.set("middleman.connection-timeout", caf::timespan{3s});
+    actors::register_types(cfg);
+  }
+
+  ~node() {
+    down();
+    std::filesystem::remove_all(dir);
+  }
+
+  // Starts the system and the transport on `port` (0: any free one; the chosen one is kept).
+  void up(uint16_t want, actors::net_transport_options options = {}) {
+    sys = std::make_unique<caf::actor_system>(cfg);
+    options.node_name = name;
+    options.port = want;
+    options.seed = id;
+    auto tr = actors::spawn_net_transport(*sys, options);
+    REQUIRE_MESSAGE(tr, name << ": publish failed: " << sys->render(tr.error()));
+    transport = tr->actor;
+    port = tr->port;
+  }
+
+  void add_peer(const node& other) {
+    caf::anon_send(transport, atoms::transport_peer_atom_v, other.name,
+                   std::vector<raft::node_id>{other.id}, std::string{"127.0.0.1"}, other.port);
+  }
+
+  void start_replica() {
+    storage::environment_options options;
+    options.dir = dir.string();
+    options.sync = false;
+    auto e = storage::environment::open(options);
+    REQUIRE_MESSAGE(e.ok(), e.status().to_string());
+    env = std::move(e.value());
+    auto s = storage::raft_log_store::open(*env);
+    REQUIRE_MESSAGE(s.ok(), s.status().to_string());
+    store = std::move(s.value());
+    if (store->group(test_group).last_index() == 0) {
+      auto boot = raft::make_bootstrap(raft::conf_state{{1, 2, 3}, {}});
+      storage::group_write write;
+      write.group = test_group;
+      write.entries = boot.entries;
+      write.hard = boot.hard;
+      auto st = store->write({write});
+      REQUIRE_MESSAGE(st.ok(), st.to_string());
+    }
+    sm = std::make_shared<vector_machine>();
+    writer = actors::spawn_raft_log_writer(*sys, store);
+    actors::raft_group_options go;
+    go.raft.id = id;
+    go.raft.group = test_group;
+    go.node_name = name;
+    go.tick_interval = 20ms;
+    go.snapshot_every_entries = 0;
+    group = actors::spawn_raft_group(*sys, go, store, writer,
+                                     caf::actor_cast<actors::raft_transport_actor>(transport), sm);
+    caf::anon_send(transport, atoms::raft_register_atom_v, test_group, id, group);
+  }
+
+  // Stops everything and destroys the system (the storage directory stays).
+  void down() {
+    if (!sys) {
+      return;
+    }
+    {
+      caf::scoped_actor self{*sys};
+      if (group) {
+        self->send_exit(group, caf::exit_reason::user_shutdown);
+        self->send_exit(writer, caf::exit_reason::user_shutdown);
+        self->wait_for(group, writer);
+      }
+      self->send_exit(transport, caf::exit_reason::user_shutdown);
+      self->wait_for(transport);
+    }  // the scoped actor must be gone too: ~actor_system waits for every actor
+    group = nullptr;
+    writer = nullptr;
+    transport = nullptr;
+    store.reset();
+    env.reset();
+    sys.reset();
+  }
+
+  std::optional<actors::transport_stats> stats() {
+    std::optional<actors::transport_stats> out;
+    caf::scoped_actor self{*sys};
+    self->request(transport, 2s, atoms::transport_stats_atom_v)
+        .receive([&](actors::transport_stats& s) { out = std::move(s); }, [](caf::error&) {});
+    return out;
+  }
+
+  std::optional<actors::transport_peer_stats> peer_stats(const std::string& peer) {
+    auto s = stats();
+    if (s) {
+      for (auto& p : s->peers) {
+        if (p.name == peer) {
+          return p;
+        }
+      }
+    }
+    return std::nullopt;
+  }
+
+  bool connected_to(const std::string& peer) {
+    auto p = peer_stats(peer);
+    return p && p->connected;
+  }
+
+  std::optional<raft::status_info> status() {
+    std::optional<raft::status_info> out;
+    if (!group) {
+      return out;
+    }
+    caf::scoped_actor self{*sys};
+    self->request(group, 2s, atoms::raft_status_atom_v)
+        .receive([&](raft::status_info& s) { out = std::move(s); }, [](caf::error&) {});
+    return out;
+  }
+};
+
+void connect_all(std::array<std::unique_ptr<node>, 3>& nodes) {
+  for (auto& a : nodes) {
+    for (auto& b : nodes) {
+      if (a != b) {
+        a->add_peer(*b);
+      }
+    }
+  }
+}
+
+node& wait_for_leader(std::array<std::unique_ptr<node>, 3>& nodes) {
+  node* leader = nullptr;
+  bool found = eventually([&] {
+    raft::term_t best = 0;
+    leader = nullptr;
+    for (auto& n : nodes) {
+      auto s = n->status();
+      if (s && s->state == raft::role::leader && s->term >= best) {
+        leader = n.get();
+        best = s->term;
+      }
+    }
+    return leader != nullptr;
+  });
+  REQUIRE_MESSAGE(found, "no leader elected over the network within " << wait_max.count() << " s");
+  return *leader;
+}
+
+void propose_many(node& leader, int count, const std::string& prefix) {
+  caf::scoped_actor self{*leader.sys};
+  for (int i = 0; i < count; ++i) {
+    self->send(leader.group, atoms::raft_propose_atom_v, prefix + std::to_string(i));
+  }
+  int received = 0;
+  self->receive_for(received, count)(
+      [&](actors::raft_propose_reply&) {},
+      [&](caf::error& e) { FAIL("proposal failed: " << leader.sys->render(e)); },
+      caf::after(wait_max) >> [&] { FAIL("only " << received << " of " << count << " answers"); });
+}
+
+// Every node applied the same `length` commands.
+void wait_for_same_sequence(std::array<std::unique_ptr<node>, 3>& nodes, size_t length) {
+  std::string problem;
+  bool same = eventually([&] {
+    auto first = nodes[0]->sm->sequence();
+    for (auto& n : nodes) {
+      auto seq = n->sm->sequence();
+      if (seq.size() != length) {
+        problem = n->name + " applied " + std::to_string(seq.size()) + " of " +
+                  std::to_string(length);
+        return false;
+      }
+      if (seq != first) {
+        problem = n->name + " applied a different sequence";
+        return false;
+      }
+    }
+    return true;
+  });
+  REQUIRE_MESSAGE(same, "replicas did not converge within " << wait_max.count() << " s: " << problem);
+}
+
+}  // namespace
+
+TEST_CASE("net transport: wire types round-trip through binary_serializer") {
+  node n{1};
+  n.up(0);
+  CHECK(actors::check_wire_types(*n.sys));
+}
+
+TEST_CASE("net transport: 3 replicas over loopback elect, commit 100, survive a restart") {
+  std::array<std::unique_ptr<node>, 3> nodes{std::make_unique<node>(1), std::make_unique<node>(2),
+                                             std::make_unique<node>(3)};
+  for (auto& n : nodes) {
+    n->up(0);
+  }
+  connect_all(nodes);
+  for (auto& n : nodes) {
+    n->start_replica();
+  }
+  REQUIRE_MESSAGE(eventually([&] {
+                    for (auto& a : nodes) {
+                      for (auto& b : nodes) {
+                        if (a != b && !a->connected_to(b->name)) {
+                          return false;
+                        }
+                      }
+                    }
+                    return true;
+                  }),
+                  "the three transports did not all connect");
+  auto& leader = wait_for_leader(nodes);
+  propose_many(leader, 100, "a");
+  wait_for_same_sequence(nodes, 100);
+  auto s = leader.stats();
+  REQUIRE(s);
+  for (auto& p : s->peers) {
+    INFO(p.name);
+    CHECK(p.sent_batches > 0);
+    CHECK(p.sent_messages >= p.sent_batches);
+  }
+
+  // Restart a follower: destroy its actor system, start a new one on the same port.
+  node* follower = nodes[0].get() == &leader ? nodes[1].get() : nodes[0].get();
+  const auto port = follower->port;
+  follower->down();
+  for (auto& n : nodes) {
+    if (n.get() != follower) {
+      REQUIRE_MESSAGE(eventually([&] { return !n->connected_to(follower->name); }),
+                      n->name << " did not notice that " << follower->name << " went down");
+    }
+  }
+  follower->up(port);
+  REQUIRE(follower->port == port);
+  for (auto& n : nodes) {
+    if (n.get() != follower) {
+      follower->add_peer(*n);
+    }
+  }
+  follower->start_replica();
+  for (auto& n : nodes) {
+    if (n.get() != follower) {
+      REQUIRE_MESSAGE(eventually([&] { return n->connected_to(follower->name); }),
+                      n->name << " did not reconnect to the restarted " << follower->name);
+      auto p = n->peer_stats(follower->name);
+      REQUIRE(p);
+      CHECK(p->connects >= 2);
+      CHECK(p->disconnects >= 1);
+    }
+  }
+  auto& leader2 = wait_for_leader(nodes);
+  propose_many(leader2, 10, "b");
+  wait_for_same_sequence(nodes, 110);
+}
+
+TEST_CASE("net transport: connects to a peer that starts late; one flush, one batch") {
+  node a{1};
+  node b{2};
+  a.up(0);
+  b.port = free_port();
+  a.add_peer(b);  // b is not listening yet: a keeps retrying
+
+  // 50 groups' messages to replica 2 while it is unreachable: queued, not lost.
+  constexpr int groups = 50;
+  for (int g = 1; g <= groups; ++g) {
+    actors::raft_batch batch;
+    batch.from_node = a.name;
+    raft::message m;
+    m.group = static_cast<raft::group_id>(g);
+    m.from = 1;
+    m.to = 2;
+    batch.messages.push_back(m);
+    caf::anon_send(a.transport, atoms::raft_send_atom_v, std::move(batch));
+  }
+  REQUIRE_MESSAGE(eventually([&] {
+                    auto p = a.peer_stats(b.name);
+                    return p && p->queued == groups;
+                  }),
+                  "the messages for the unreachable peer were not queued");
+  CHECK_FALSE(a.connected_to(b.name));
+
+  b.up(b.port);
+  std::atomic<int> delivered{0};
+  auto sink = b.sys->spawn([&delivered](caf::event_based_actor*) -> caf::behavior {
+    return {[&delivered](atoms::raft_step_atom, const raft::message&) { ++delivered; }};
+  });
+  for (int g = 1; g <= groups; ++g) {
+    caf::anon_send(b.transport, atoms::raft_register_atom_v, static_cast<raft::group_id>(g),
+                   raft::node_id{2}, caf::actor_cast<actors::raft_group_actor>(sink));
+  }
+  // Registrations first (same sender, kept order), then b can be reached.
+  REQUIRE_MESSAGE(eventually([&] { return a.connected_to(b.name); }),
+                  "a did not connect to the late peer within " << wait_max.count() << " s");
+  REQUIRE_MESSAGE(eventually([&] { return delivered.load() == groups; }),
+                  "only " << delivered.load() << " of " << groups << " messages delivered");
+  auto p = a.peer_stats(b.name);
+  REQUIRE(p);
+  CHECK(p->sent_batches == 1);
+  CHECK(p->sent_messages == groups);
+  CHECK(p->dropped == 0);
+  auto bs = b.stats();
+  REQUIRE(bs);
+  CHECK(bs->received_batches == 1);
+  CHECK(bs->received_messages == groups);
+  caf::scoped_actor self{*b.sys};  // the sink uses locals of this test: wait until it is gone
+  self->send_exit(sink, caf::exit_reason::user_shutdown);
+  self->wait_for(sink);
+}
+
+TEST_CASE("net transport: bounded queue drops the oldest; batches are bounded") {
+  node a{1};
+  node b{2};
+  actors::net_transport_options options;
+  options.max_queue_messages = 10;
+  options.max_batch_messages = 4;
+  a.up(0, options);
+  b.port = free_port();
+  a.add_peer(b);
+  for (int i = 1; i <= 25; ++i) {
+    actors::raft_batch batch;
+    raft::message m;
+    m.group = test_group;
+    m.from = 1;
+    m.to = 2;
+    m.index = static_cast<raft::index_t>(i);
+    batch.messages.push_back(m);
+    caf::anon_send(a.transport, atoms::raft_send_atom_v, std::move(batch));
+  }
+  // A message for a replica no peer hosts is counted, not queued.
+  actors::raft_batch stray;
+  raft::message m;
+  m.group = test_group;
+  m.to = 9;
+  stray.messages.push_back(m);
+  caf::anon_send(a.transport, atoms::raft_send_atom_v, std::move(stray));
+  REQUIRE_MESSAGE(eventually([&] {
+                    auto s = a.stats();
+                    return s && s->unroutable == 1;
+                  }),
+                  "the stray message was not counted");
+  auto p = a.peer_stats(b.name);
+  REQUIRE(p);
+  CHECK(p->queued == 10);
+  CHECK(p->dropped == 15);
+
+  b.up(b.port);
+  std::mutex mutex;
+  std::vector<raft::index_t> seen;
+  auto sink = b.sys->spawn([&](caf::event_based_actor*) -> caf::behavior {
+    return {[&](atoms::raft_step_atom, const raft::message& msg) {
+      std::lock_guard<std::mutex> lock(mutex);
+      seen.push_back(msg.index);
+    }};
+  });
+  caf::anon_send(b.transport, atoms::raft_register_atom_v, test_group, raft::node_id{2},
+                 caf::actor_cast<actors::raft_group_actor>(sink));
+  REQUIRE_MESSAGE(eventually([&] {
+                    std::lock_guard<std::mutex> lock(mutex);
+                    return seen.size() == 10;
+                  }),
+                  "the 10 queued messages did not arrive");
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    std::vector<raft::index_t> expected;
+    for (raft::index_t i = 16; i <= 25; ++i) {
+      expected.push_back(i);
+    }
+    CHECK(seen == expected);  // the newest 10, in order
+  }
+  p = a.peer_stats(b.name);
+  REQUIRE(p);
+  CHECK(p->sent_batches == 3);  // 4 + 4 + 2
+  CHECK(p->sent_messages == 10);
+  caf::scoped_actor self{*b.sys};  // the sink uses locals of this test: wait until it is gone
+  self->send_exit(sink, caf::exit_reason::user_shutdown);
+  self->wait_for(sink);
+}
