@@ -19,6 +19,8 @@
 #include <caf/scoped_actor.hpp>
 #include <doctest/doctest.h>
 
+#include "tests/unit/actors/vector_machine.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -35,6 +37,7 @@
 #include <thread>
 
 using namespace ck;
+using ck::test::vector_machine;
 using namespace std::chrono_literals;
 
 namespace {
@@ -68,44 +71,6 @@ bool eventually(const std::function<bool()>& done, std::chrono::seconds limit = 
   }
   return done();
 }
-
-class vector_machine final : public actors::replicated_state_machine {
- public:
-  std::string apply(raft::index_t index, const std::string& command) override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    applied_.push_back(std::to_string(index) + ":" + command);
-    return std::to_string(index);
-  }
-  std::string snapshot() override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    std::string image;
-    for (auto& line : applied_) {
-      image += line + "\n";
-    }
-    return image;
-  }
-  void restore(const std::string& image) override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    applied_.clear();
-    std::string line;
-    for (char c : image) {
-      if (c == '\n') {
-        applied_.push_back(line);
-        line.clear();
-      } else {
-        line += c;
-      }
-    }
-  }
-  std::vector<std::string> sequence() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return applied_;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<std::string> applied_;
-};
 
 // One node: an actor system with its transport and (optionally) one replica of test_group.
 struct node {

@@ -18,6 +18,8 @@
 #include <caf/scoped_actor.hpp>
 #include <doctest/doctest.h>
 
+#include "tests/unit/actors/vector_machine.hpp"
+
 #include <array>
 #include <chrono>
 #include <cstdlib>
@@ -29,53 +31,13 @@
 #include <thread>
 
 using namespace ck;
+using ck::test::vector_machine;
 using namespace std::chrono_literals;
 
 namespace {
 
 constexpr raft::group_id test_group = 1;
 constexpr auto wait_max = 15s;  // generous for a loaded 2-core machine; a pass takes far less
-
-// Appends each command; the result is the index as text. Guarded by a mutex because the test
-// thread reads it while the group actor applies.
-class vector_machine final : public actors::replicated_state_machine {
- public:
-  std::string apply(raft::index_t index, const std::string& command) override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    applied_.push_back(std::to_string(index) + ":" + command);
-    return std::to_string(index);
-  }
-  std::string snapshot() override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    std::string image;
-    for (auto& line : applied_) {
-      image += line + "\n";
-    }
-    return image;
-  }
-  void restore(const std::string& image) override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    applied_.clear();
-    std::istringstream in(image);
-    for (std::string line; std::getline(in, line);) {
-      applied_.push_back(line);
-    }
-    ++restores_;
-  }
-  std::vector<std::string> sequence() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return applied_;
-  }
-  int restores() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return restores_;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<std::string> applied_;  // "index:command"
-  int restores_ = 0;
-};
 
 struct replica {
   raft::node_id id = 0;

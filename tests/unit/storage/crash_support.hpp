@@ -152,4 +152,36 @@ inline std::optional<uint64_t> env_number(const char* name) {
   return std::strtoull(text, nullptr, 10);
 }
 
+// Parent side of one round, shared by both crash tests: waits for the child's "ready" (unless
+// the round kills it before that), lets it run for `kill_delay_us`, SIGKILLs it, drains the
+// acknowledgements it sent. Sets `last_ack` to the last acknowledged number; returns "" or
+// what went wrong with the harness itself (not with the storage under test).
+inline std::string kill_after_delay(ack_reader& acks, child_process& child, bool early_kill,
+                                    uint64_t kill_delay_us, std::optional<uint64_t>& last_ack) {
+  constexpr std::chrono::milliseconds child_ready_wait_max{10'000};
+  constexpr std::chrono::milliseconds drain_wait_max{5'000};
+  if (!early_kill) {
+    if (!acks.read_until(crash_clock::now() + child_ready_wait_max, true) || !acks.last()) {
+      return "child did not report ready";
+    }
+  }
+  const crash_clock::time_point kill_at =
+      crash_clock::now() + std::chrono::microseconds(kill_delay_us);
+  const bool read_ok = acks.read_until(kill_at, false);
+  const std::optional<int> wait_status = child.kill_and_reap();
+  const bool drained = acks.read_until(crash_clock::now() + drain_wait_max, false) && acks.eof();
+  last_ack = acks.last();
+  if (!read_ok || !drained) {
+    return "acknowledgements unreadable or out of sequence";
+  }
+  if (!wait_status) {
+    return "child could not be reaped";
+  }
+  if (!(WIFSIGNALED(*wait_status) && WTERMSIG(*wait_status) == SIGKILL) &&
+      !(WIFEXITED(*wait_status) && WEXITSTATUS(*wait_status) == 0)) {
+    return "child failed by itself (see its stderr), wait status " + std::to_string(*wait_status);
+  }
+  return "";
+}
+
 }  // namespace ck::storage::test

@@ -65,8 +65,6 @@ constexpr uint64_t child_txn_max = 1'000'000;  // the child stops by itself afte
 constexpr uint32_t early_kill_percent = 10;    // rounds killed before the child is ready
 constexpr uint64_t early_kill_delay_us_max = 3'000;
 constexpr uint64_t kill_delay_us_max = 400'000;  // after "ready"
-constexpr std::chrono::milliseconds child_ready_wait_max{10'000};
-constexpr std::chrono::milliseconds drain_wait_max{5'000};
 
 // The workload's shape: few enough keys that overwrites and erases are frequent, a quarter of
 // them longer than the inline key limit (stored hashed), values up to a few KiB so that some go
@@ -346,28 +344,8 @@ void run_writer_and_kill(const std::string& dir, uint64_t seed, round_report& re
   REQUIRE(fcntl(fds[0], F_SETFL, O_NONBLOCK) == 0);
   ack_reader acks(fds[0]);
   child_process child(pid);
-  const clock_type::time_point started = clock_type::now();
-  if (!report.early_kill) {
-    if (!acks.read_until(started + child_ready_wait_max, true) || !acks.last()) {
-      report.failure = "child did not report ready";
-      return;
-    }
-  }
-  const clock_type::time_point kill_at =
-      clock_type::now() + std::chrono::microseconds(report.kill_delay_us);
-  const bool read_ok = acks.read_until(kill_at, false);
-  const std::optional<int> wait_status = child.kill_and_reap();
-  const bool drained = acks.read_until(clock_type::now() + drain_wait_max, false) && acks.eof();
-  report.last_ack = acks.last();
-  if (!read_ok || !drained) {
-    report.failure = "acknowledgements unreadable or out of sequence";
-  } else if (!wait_status) {
-    report.failure = "child could not be reaped";
-  } else if (!(WIFSIGNALED(*wait_status) && WTERMSIG(*wait_status) == SIGKILL) &&
-             !(WIFEXITED(*wait_status) && WEXITSTATUS(*wait_status) == 0)) {
-    report.failure =
-        "child failed by itself (see its stderr), wait status " + std::to_string(*wait_status);
-  }
+  report.failure = test::kill_after_delay(acks, child, report.early_kill, report.kill_delay_us,
+                                         report.last_ack);
 }
 
 round_report run_round(uint64_t seed) {
