@@ -1,0 +1,142 @@
+#include "actors/meta_state_machine.hpp"
+
+#include "runtime/assert.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace ck::actors {
+
+namespace {
+
+void put_u8(std::string& out, uint8_t value) {
+  out.push_back(static_cast<char>(value));
+}
+
+void put_be(std::string& out, uint64_t value, size_t bytes) {
+  for (size_t k = bytes; k > 0; --k) {
+    out.push_back(static_cast<char>((value >> (8 * (k - 1))) & 0xffu));
+  }
+}
+
+uint64_t get_be(std::string_view bytes, size_t offset, size_t count) {
+  uint64_t value = 0;
+  for (size_t k = 0; k < count; ++k) {
+    value = (value << 8) | static_cast<uint8_t>(bytes[offset + k]);
+  }
+  return value;
+}
+
+constexpr auto outcome_max = static_cast<uint8_t>(cluster::apply_outcome::not_bootstrapped);
+
+}  // namespace
+
+std::string encode_meta_apply_result(const cluster::apply_result& result) {
+  const size_t message_bytes = std::min(result.message.size(), meta_result_message_bytes_max);
+  std::string out;
+  out.reserve(meta_result_fixed_bytes + message_bytes);
+  put_u8(out, meta_result_version);
+  put_u8(out, static_cast<uint8_t>(result.outcome));
+  put_be(out, result.raft_id, 8);
+  put_be(out, message_bytes, 4);
+  out.append(result.message, 0, message_bytes);
+  CK_ASSERT_EQ(out.size(), meta_result_fixed_bytes + message_bytes);
+  return out;
+}
+
+bool decode_meta_apply_result(std::string_view bytes, cluster::apply_result& out,
+                              std::string& error) {
+  if (bytes.size() < meta_result_fixed_bytes) {
+    error = "meta apply result: " + std::to_string(bytes.size()) + " bytes, below the " +
+            std::to_string(meta_result_fixed_bytes) + " of the fixed part";
+    return false;
+  }
+  const auto version = static_cast<uint8_t>(bytes[0]);
+  if (version != meta_result_version) {
+    error = "meta apply result: unknown version " + std::to_string(version);
+    return false;
+  }
+  const auto outcome = static_cast<uint8_t>(bytes[1]);
+  if (outcome > outcome_max) {
+    error = "meta apply result: unknown outcome " + std::to_string(outcome);
+    return false;
+  }
+  const uint64_t raft_id = get_be(bytes, 2, 8);
+  const uint64_t message_bytes = get_be(bytes, 10, 4);
+  if (message_bytes > meta_result_message_bytes_max) {
+    error = "meta apply result: message of " + std::to_string(message_bytes) + " bytes";
+    return false;
+  }
+  if (bytes.size() != meta_result_fixed_bytes + message_bytes) {
+    error = "meta apply result: " + std::to_string(bytes.size()) + " bytes, expected " +
+            std::to_string(meta_result_fixed_bytes + message_bytes);
+    return false;
+  }
+  out.outcome = static_cast<cluster::apply_outcome>(outcome);
+  out.raft_id = raft_id;
+  out.message.assign(bytes.substr(meta_result_fixed_bytes));
+  return true;
+}
+
+std::string meta_state_machine::apply(raft::index_t index, const std::string& command) {
+  cluster::command decoded;
+  std::string error;
+  const bool valid = cluster::decode_command(command, decoded, error);
+  cluster::apply_result result;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    CK_ASSERT_GT(index, applied_index_);
+    applied_index_ = index;
+    if (valid) {
+      result = cluster::apply(state_, decoded);
+    } else {
+      result.outcome = cluster::apply_outcome::invalid;
+      result.message = "not a meta command: " + error;
+    }
+  }
+  if (on_applied_) {
+    on_applied_(index, valid ? &decoded : nullptr, result);
+  }
+  return encode_meta_apply_result(result);
+}
+
+std::string meta_state_machine::snapshot() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return cluster::encode_snapshot(state_);
+}
+
+void meta_state_machine::restore(const std::string& image) {
+  cluster::meta_state decoded;
+  std::string error;
+  const bool valid = cluster::decode_snapshot(image, decoded, error);
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!valid) {
+    last_restore_error_ = error.empty() ? "corrupt meta snapshot" : error;
+    ++restore_failures_;
+    return;
+  }
+  state_ = std::move(decoded);
+  last_restore_error_.clear();
+}
+
+cluster::meta_state meta_state_machine::current() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return state_;
+}
+
+raft::index_t meta_state_machine::applied_index() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return applied_index_;
+}
+
+std::string meta_state_machine::last_restore_error() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return last_restore_error_;
+}
+
+uint64_t meta_state_machine::restore_failures() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return restore_failures_;
+}
+
+}  // namespace ck::actors
