@@ -20,6 +20,8 @@
 #include <caf/scoped_actor.hpp>
 #include <doctest/doctest.h>
 
+#include "tests/unit/actors/raft_cluster_fixture.hpp"
+
 #include <array>
 #include <chrono>
 #include <cstdlib>
@@ -34,7 +36,7 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr raft::group_id meta_group = 0;
-constexpr auto wait_max = 15s;  // generous for a loaded 2-core machine; a pass takes far less
+constexpr auto wait_max = test::raft_wait_max;
 
 cluster::node_record make_node(int number, int raft_port) {
   cluster::node_record node;
@@ -61,139 +63,18 @@ std::string join_bytes(int number, int raft_port, int64_t at_unix_ms) {
   return cluster::encode_command(cluster::join_command{make_node(number, raft_port), at_unix_ms});
 }
 
-struct replica {
-  raft::node_id id = 0;
-  std::filesystem::path dir;
-  std::shared_ptr<storage::environment> env;
-  std::shared_ptr<storage::raft_log_store> store;
-  std::shared_ptr<actors::meta_state_machine> sm;
-  actors::raft_log_writer_actor writer;
-  actors::raft_group_actor group;
-};
+using replica = test::raft_replica<actors::meta_state_machine>;
 
-struct meta_fixture {
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  actors::local_transport_actor transport;
-  std::array<replica, 3> replicas;
-  uint64_t snapshot_every_entries = 0;
-  uint64_t snapshot_keep_entries = 0;
-
-  meta_fixture() {
-    cfg.set("scheduler.max-threads", 2);
-    actors::register_types(cfg);
-    sys = std::make_unique<caf::actor_system>(cfg);
-    transport = actors::spawn_local_transport(*sys);
-    for (size_t k = 0; k < replicas.size(); ++k) {
-      char pattern[] = "/tmp/ck-meta-sm-XXXXXX";
-      replicas[k].id = k + 1;
-      replicas[k].dir = ::mkdtemp(pattern);
-    }
-  }
+struct meta_fixture : test::raft_cluster_fixture<actors::meta_state_machine, 3> {
+  meta_fixture() : raft_cluster_fixture(meta_group, "ck-meta-sm") {}
 
   ~meta_fixture() {
+    stop_all();
     for (auto& r : replicas) {
-      stop(r);
       if (r.sm) {
         cluster::check_invariants(r.sm->current());
       }
     }
-    {
-      caf::scoped_actor self{*sys};
-      self->send_exit(transport, caf::exit_reason::user_shutdown);
-      self->wait_for(transport);
-    }  // the scoped actor must be gone too: ~actor_system waits for every actor
-    transport = nullptr;
-    sys.reset();
-    for (auto& r : replicas) {
-      std::filesystem::remove_all(r.dir);
-    }
-  }
-
-  // Opens the replica's environment and store; an empty store gets the group's bootstrap.
-  void open_storage(replica& r) {
-    storage::environment_options options;
-    options.dir = r.dir.string();
-    options.sync = false;  // durability across a machine crash is the store's own tests' job
-    auto env = storage::environment::open(options);
-    REQUIRE_MESSAGE(env.ok(), env.status().to_string());
-    r.env = std::move(env.value());
-    auto store = storage::raft_log_store::open(*r.env);
-    REQUIRE_MESSAGE(store.ok(), store.status().to_string());
-    r.store = std::move(store.value());
-    if (r.store->group(meta_group).last_index() == 0) {
-      auto boot = raft::make_bootstrap(raft::conf_state{{1, 2, 3}, {}});
-      storage::group_write write;
-      write.group = meta_group;
-      write.entries = boot.entries;
-      write.hard = boot.hard;
-      auto st = r.store->write({write});
-      REQUIRE_MESSAGE(st.ok(), st.to_string());
-    }
-  }
-
-  // Spawns writer and group actor. `applied` > 0 keeps r.sm (a durable state machine that
-  // reflects that index); 0 starts from an empty machine that replays the log.
-  void start(replica& r, raft::index_t applied = 0) {
-    open_storage(r);
-    if (applied == 0 || r.sm == nullptr) {
-      r.sm = std::make_shared<actors::meta_state_machine>();
-    }
-    r.writer = actors::spawn_raft_log_writer(*sys, r.store);
-    actors::raft_group_options options;
-    options.raft.id = r.id;
-    options.raft.group = meta_group;
-    options.node_name = "node-" + std::to_string(r.id);
-    options.tick_interval = 10ms;
-    options.snapshot_every_entries = snapshot_every_entries;
-    options.snapshot_keep_entries = snapshot_keep_entries;
-    options.applied = applied;
-    r.group = actors::spawn_raft_group(*sys, options, r.store, r.writer,
-                                       caf::actor_cast<actors::raft_transport_actor>(transport),
-                                       r.sm);
-    caf::anon_send(transport, atoms::raft_register_atom_v, meta_group, r.id, r.group);
-  }
-
-  void stop(replica& r) {
-    if (r.group) {
-      caf::scoped_actor self{*sys};
-      self->send_exit(r.group, caf::exit_reason::user_shutdown);
-      self->send_exit(r.writer, caf::exit_reason::user_shutdown);
-      self->wait_for(r.group, r.writer);
-    }
-    r.group = nullptr;
-    r.writer = nullptr;
-    r.store.reset();
-    r.env.reset();
-  }
-
-  std::optional<raft::status_info> status(replica& r) {
-    std::optional<raft::status_info> out;
-    caf::scoped_actor self{*sys};
-    self->request(r.group, 2s, atoms::raft_status_atom_v)
-        .receive([&](raft::status_info& s) { out = std::move(s); }, [](caf::error&) {});
-    return out;
-  }
-
-  replica& wait_for_leader() {
-    const auto deadline = std::chrono::steady_clock::now() + wait_max;
-    while (std::chrono::steady_clock::now() < deadline) {
-      replica* best = nullptr;
-      raft::term_t best_term = 0;
-      for (auto& r : replicas) {
-        auto s = r.group ? status(r) : std::nullopt;
-        if (s && s->state == raft::role::leader && s->term >= best_term) {
-          best = &r;
-          best_term = s->term;
-        }
-      }
-      if (best != nullptr) {
-        return *best;
-      }
-      std::this_thread::sleep_for(10ms);  // poll pace, bounded by the deadline
-    }
-    FAIL("no leader elected within " << wait_max.count() << " s");
-    throw std::logic_error("unreachable");
   }
 
   // Proposes through the current leader; returns the decoded result once applied there.

@@ -18,6 +18,7 @@
 #include <caf/scoped_actor.hpp>
 #include <doctest/doctest.h>
 
+#include "tests/unit/actors/raft_cluster_fixture.hpp"
 #include "tests/unit/actors/vector_machine.hpp"
 
 #include <array>
@@ -37,150 +38,13 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr raft::group_id test_group = 1;
-constexpr auto wait_max = 15s;  // generous for a loaded 2-core machine; a pass takes far less
+constexpr auto wait_max = test::raft_wait_max;
 
-struct replica {
-  raft::node_id id = 0;
-  std::filesystem::path dir;
-  std::shared_ptr<storage::environment> env;
-  std::shared_ptr<storage::raft_log_store> store;
-  std::shared_ptr<vector_machine> sm;
-  actors::raft_log_writer_actor writer;
-  actors::raft_group_actor group;
-};
+using replica = test::raft_replica<vector_machine>;
 
-struct cluster_fixture {
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  actors::local_transport_actor transport;
-  std::array<replica, 4> replicas;  // 1-3 found the group; 4 may join it
-  static constexpr size_t founders = 3;
-  uint64_t snapshot_every_entries = 0;
-  uint64_t snapshot_keep_entries = 0;
-  bool sync = false;  // durability across a machine crash is the store's own tests' job
-
-  cluster_fixture() {
-    cfg.set("scheduler.max-threads", 2);
-    actors::register_types(cfg);
-    sys = std::make_unique<caf::actor_system>(cfg);
-    transport = actors::spawn_local_transport(*sys);
-    for (size_t k = 0; k < replicas.size(); ++k) {
-      char pattern[] = "/tmp/ck-raft-group-XXXXXX";
-      replicas[k].id = k + 1;
-      replicas[k].dir = ::mkdtemp(pattern);
-    }
-  }
-
-  ~cluster_fixture() {
-    for (auto& r : replicas) {
-      stop(r);
-    }
-    {
-      caf::scoped_actor self{*sys};
-      self->send_exit(transport, caf::exit_reason::user_shutdown);
-      self->wait_for(transport);
-    }  // the scoped actor must be gone too: ~actor_system waits for every actor
-    transport = nullptr;
-    sys.reset();
-    for (auto& r : replicas) {
-      std::filesystem::remove_all(r.dir);
-    }
-  }
-
-  // Opens the replica's environment and store; a founder's empty store gets the bootstrap.
-  void open_storage(replica& r) {
-    storage::environment_options options;
-    options.dir = r.dir.string();
-    options.sync = sync;
-    auto env = storage::environment::open(options);
-    REQUIRE_MESSAGE(env.ok(), env.status().to_string());
-    r.env = std::move(env.value());
-    auto store = storage::raft_log_store::open(*r.env);
-    REQUIRE_MESSAGE(store.ok(), store.status().to_string());
-    r.store = std::move(store.value());
-    if (r.id <= founders && r.store->group(test_group).last_index() == 0) {
-      auto boot = raft::make_bootstrap(raft::conf_state{{1, 2, 3}, {}});
-      storage::group_write write;
-      write.group = test_group;
-      write.entries = boot.entries;
-      write.hard = boot.hard;
-      auto st = r.store->write({write});
-      REQUIRE_MESSAGE(st.ok(), st.to_string());
-    }
-  }
-
-  // Spawns writer and group actor over the replica's storage. By default with an empty state
-  // machine (applied 0: it replays the log from the start); `applied` > 0 keeps the replica's
-  // state machine, as a durable one would survive a restart, having applied that far.
-  void start(replica& r, raft::index_t applied = 0) {
-    open_storage(r);
-    if (applied == 0 || r.sm == nullptr) {
-      r.sm = std::make_shared<vector_machine>();
-    }
-    r.writer = actors::spawn_raft_log_writer(*sys, r.store);
-    actors::raft_group_options options;
-    options.raft.id = r.id;
-    options.raft.group = test_group;
-    options.node_name = "node-" + std::to_string(r.id);
-    options.tick_interval = 10ms;  // elections within ~100-200 ms keep the test short
-    options.snapshot_every_entries = snapshot_every_entries;
-    options.snapshot_keep_entries = snapshot_keep_entries;
-    options.applied = applied;
-    r.group = actors::spawn_raft_group(*sys, options, r.store, r.writer,
-                                       caf::actor_cast<actors::raft_transport_actor>(transport),
-                                       r.sm);
-    caf::anon_send(transport, atoms::raft_register_atom_v, test_group, r.id, r.group);
-  }
-
-  void start_all() {
-    for (size_t k = 0; k < founders; ++k) {
-      start(replicas[k]);
-    }
-  }
-
-  // Stops the replica's actors and closes its storage (the directory stays).
-  void stop(replica& r) {
-    if (r.group) {
-      caf::scoped_actor self{*sys};
-      self->send_exit(r.group, caf::exit_reason::user_shutdown);
-      self->send_exit(r.writer, caf::exit_reason::user_shutdown);
-      self->wait_for(r.group, r.writer);
-    }
-    r.group = nullptr;
-    r.writer = nullptr;
-    r.store.reset();
-    r.env.reset();
-  }
-
-  std::optional<raft::status_info> status(replica& r) {
-    std::optional<raft::status_info> out;
-    caf::scoped_actor self{*sys};
-    self->request(r.group, 2s, atoms::raft_status_atom_v)
-        .receive([&](raft::status_info& s) { out = std::move(s); }, [](caf::error&) {});
-    return out;
-  }
-
-  // The replica that leads the highest term among the running ones, once one does.
-  replica& wait_for_leader() {
-    const auto deadline = std::chrono::steady_clock::now() + wait_max;
-    while (std::chrono::steady_clock::now() < deadline) {
-      replica* best = nullptr;
-      raft::term_t best_term = 0;
-      for (auto& r : replicas) {
-        auto s = r.group ? status(r) : std::nullopt;
-        if (s && s->state == raft::role::leader && s->term >= best_term) {
-          best = &r;
-          best_term = s->term;
-        }
-      }
-      if (best != nullptr) {
-        return *best;
-      }
-      std::this_thread::sleep_for(10ms);  // poll pace, bounded by the deadline
-    }
-    FAIL("no leader elected within " << wait_max.count() << " s");
-    throw std::logic_error("unreachable");
-  }
+// Replicas 1-3 found the group; 4 may join it.
+struct cluster_fixture : test::raft_cluster_fixture<vector_machine, 4> {
+  cluster_fixture() : raft_cluster_fixture(test_group, "ck-raft-group") {}
 
   // Sends `count` proposals at once (all in flight), then collects every answer.
   std::vector<actors::raft_propose_reply> propose_many(replica& leader, int count,
