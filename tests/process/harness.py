@@ -24,8 +24,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_until(predicate, timeout_s, what):
-    """Polls `predicate` until it returns a truthy value or `timeout_s` passes."""
+def wait_until(predicate, timeout_s, what, interval_s=0.05, describe=None):
+    """Polls `predicate` until it returns a truthy value or `timeout_s` passes. On time-out the
+    message names `what` and, with `describe` (a callable returning text), what was last seen."""
     deadline = time.monotonic() + timeout_s
     last_error = None
     while time.monotonic() < deadline:
@@ -35,8 +36,14 @@ def wait_until(predicate, timeout_s, what):
                 return value
         except (OSError, http.client.HTTPException) as e:
             last_error = e
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what} (last error: {last_error})")
+        time.sleep(interval_s)
+    detail = ""
+    if describe is not None:
+        try:
+            detail = "\n" + describe()
+        except Exception as e:  # the description must never hide the time-out itself
+            detail = f"\n(describe failed: {e!r})"
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what} (last error: {last_error}){detail}")
 
 
 class Response:
@@ -97,7 +104,7 @@ class Client:
 class Node:
     """One clusterkit process with its own data dir and ports."""
 
-    def __init__(self, node_id="node-1", data_dir=None, env=None, args=None, bootstrap=True):
+    def __init__(self, node_id="node-1", data_dir=None, env=None, args=None, bootstrap=True, join=None):
         if not BINARY or not os.path.exists(BINARY):
             raise RuntimeError("CLUSTERKIT_BIN must name the built clusterkit binary")
         self.node_id = node_id
@@ -109,6 +116,11 @@ class Node:
         self.extra_env = dict(env or {})
         self.args = list(args or [])
         self.bootstrap = bootstrap
+        # join=[node or "host:port", ...]: JOIN_ADDR lists those members' HTTP addresses, no BOOTSTRAP.
+        self.join = list(join or [])
+        if self.join:
+            self.bootstrap = False
+        self._client = None
         self.proc = None
         self.log_path = self.data_dir.rstrip("/") + ".log"
         self.log_file = None
@@ -126,6 +138,8 @@ class Node:
         })
         if self.bootstrap:
             env["BOOTSTRAP"] = "true"
+        if self.join:
+            env["JOIN_ADDR"] = ",".join(m.http_addr if isinstance(m, Node) else str(m) for m in self.join)
         env.update(self.extra_env)
         return env
 
@@ -196,6 +210,97 @@ class Node:
     def api(self):
         return Client(self.http_port)
 
+    # --- additions for multi-node tests -------------------------------------------------------
+
+    @property
+    def http_addr(self):
+        return f"127.0.0.1:{self.http_port}"
+
+    @property
+    def kv_addr(self):
+        return f"127.0.0.1:{self.kv_port}"
+
+    @property
+    def raft_addr(self):
+        return f"127.0.0.1:{self.raft_port}"
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def assert_running(self):
+        """Raises AssertionError (which wait_until does not swallow) if the process has exited."""
+        if self.proc is None:
+            raise AssertionError(f"{self.node_id} is not started")
+        if self.proc.poll() is not None:
+            raise AssertionError(f"{self.node_id} exited with {self.proc.returncode}; log tail:\n"
+                                 f"{self.log_tail()}")
+
+    def restart_as_member(self, wait=True):
+        """Starts the node again on its DATA_DIR and ports with neither BOOTSTRAP nor JOIN_ADDR."""
+        self.bootstrap = False
+        self.join = []
+        return self.start(wait=wait)
+
+    def get_json(self, path, timeout_s=3):
+        """GET on the cluster API with a cached keep-alive client: (status, body or None when the
+        body is not JSON). Connection errors propagate (wait_until records them)."""
+        return self.request_json("GET", path, timeout_s=timeout_s)
+
+    def request_json(self, method, path, body=None, headers=None, timeout_s=3):
+        if self._client is None or self._client.timeout_s != timeout_s:
+            if self._client is not None:
+                self._client.close()
+            self._client = Client(self.http_port, timeout_s=timeout_s)
+        try:
+            r = self._client.request(method, path, body=body, headers=headers)
+        except Exception:
+            self._client.close()  # a timed-out connection is unusable; the next call reconnects
+            raise
+        try:
+            return r.status, r.json()
+        except ValueError:
+            return r.status, None
+
+    def signal(self, sig):
+        """Sends `sig` to the process by PID without waiting."""
+        if self.running():
+            self.proc.send_signal(sig)
+
+    def wait_stopped(self, timeout_s=20):
+        """Waits for a signalled process to exit; SIGKILL and raise if it does not in time."""
+        if self.proc is None:
+            return None
+        try:
+            self.proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            raise AssertionError(f"{self.node_id} did not stop within {timeout_s}s; log tail:\n"
+                                 f"{self.log_tail()}")
+        finally:
+            if self._client is not None:
+                self._client.close()
+        code = self.proc.returncode
+        self.proc = None
+        if self.log_file:
+            self.log_file.close()
+            self.log_file = None
+        return code
+
+    def full_log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def log_tail(self, lines=20):
+        return "\n".join(self.full_log().splitlines()[-lines:])
+
+    def log_lines(self, word):
+        """The log lines containing `word`, case-insensitively."""
+        return [l for l in self.full_log().splitlines() if word.lower() in l.lower()]
+
     def kv(self):
         return Client(self.kv_port)
 
@@ -207,3 +312,118 @@ def run_binary(env, args=(), timeout_s=20):
     full_env.update(env)
     p = subprocess.run([BINARY] + list(args), env=full_env, capture_output=True, timeout=timeout_s)
     return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+
+
+# --- multi-node clusters ----------------------------------------------------------------------
+
+# Short failure-detector thresholds so suspect/dead show up within seconds (defaults 3000/30000).
+FAST_FAILURE_ENV = {"FAILURE_SUSPECT_AFTER_MS": "1500", "FAILURE_DEAD_AFTER_MS": "5000"}
+
+
+def stop_all(nodes, sig=signal.SIGTERM, timeout_s=20):
+    """Signals every running node first, then waits for each: {node_id: exit code}."""
+    for n in nodes:
+        n.signal(sig)
+    return {n.node_id: n.wait_stopped(timeout_s) for n in nodes}
+
+
+class Cluster:
+    """Nodes sharing one temporary directory (DATA_DIR <dir>/<id>, log <dir>/<id>.log) and a common
+    environment. cleanup() kills what is still running by PID and removes the directory, unless
+    CLUSTERKIT_KEEP_LOGS is set."""
+
+    def __init__(self, env=None):
+        self.env = dict(FAST_FAILURE_ENV)
+        self.env.update(env or {})
+        self.dir = tempfile.mkdtemp(prefix="ck-cluster-")
+        self.nodes = []
+        self.last_views = {}
+
+    def add(self, node_id, bootstrap=False, join=None, start=True, wait=True, env=None):
+        """A new node; node-1 style bootstrap with bootstrap=True, else join=[members]."""
+        full_env = dict(self.env)
+        full_env.update(env or {})
+        node = Node(node_id, data_dir=os.path.join(self.dir, node_id), env=full_env,
+                    bootstrap=bootstrap, join=join)
+        self.nodes.append(node)
+        if start:
+            node.start(wait=wait)
+        return node
+
+    def node(self, node_id):
+        for n in self.nodes:
+            if n.node_id == node_id:
+                return n
+        raise KeyError(node_id)
+
+    def running(self):
+        return [n for n in self.nodes if n.running()]
+
+    def views(self, nodes=None, path="/cluster"):
+        """{node_id: body} of GET `path` on each node (None for a non-200 answer or no answer)."""
+        out = {}
+        for n in (self.nodes if nodes is None else nodes):
+            n.assert_running()
+            try:
+                status, body = n.get_json(path)
+            except (OSError, http.client.HTTPException) as e:
+                status, body = None, f"{type(e).__name__}: {e}"
+            out[n.node_id] = body if status == 200 else None
+            self.last_views[n.node_id] = (status, body)
+        return out
+
+    def converged(self, expected_ids, nodes=None):
+        """The /cluster views when every node in `nodes` (default: all) lists exactly
+        `expected_ids`, each once and `alive`, and all agree on a non-empty leader_id and
+        cluster_id; else False."""
+        expected = sorted(expected_ids)
+        views = self.views(nodes)
+        leaders, clusters = set(), set()
+        for body in views.values():
+            if not isinstance(body, dict):
+                return False
+            members = body.get("nodes") or []
+            ids = [m.get("id") for m in members]
+            if sorted(ids) != expected:
+                return False
+            if any(m.get("status") != "alive" for m in members):
+                return False
+            leaders.add(body.get("leader_id"))
+            clusters.add(body.get("cluster_id"))
+        if len(leaders) != 1 or len(clusters) != 1 or "" in leaders | clusters or None in leaders | clusters:
+            return False
+        return views
+
+    def wait_converged(self, expected_ids, timeout_s, nodes=None, what=None):
+        what = what or f"{sorted(expected_ids)} alive with one agreed leader on every node"
+        return wait_until(lambda: self.converged(expected_ids, nodes), timeout_s, what,
+                          interval_s=0.1, describe=lambda: self.describe(nodes))
+
+    def describe(self, nodes=None, log_lines=12):
+        """What each node last answered (compact) and the tail of its log."""
+        out = []
+        for n in (self.nodes if nodes is None else nodes):
+            status, body = self.last_views.get(n.node_id, (None, None))
+            if isinstance(body, dict) and "nodes" in body:
+                body = {"leader_id": body.get("leader_id"), "term": body.get("term"),
+                        "cluster_id": body.get("cluster_id"),
+                        "nodes": [(m.get("id"), m.get("status"), m.get("meta_role"))
+                                  for m in body.get("nodes") or []]}
+            state = "running" if n.running() else "stopped"
+            out.append(f"--- {n.node_id} ({state}, http {n.http_addr}, raft {n.raft_addr}) "
+                       f"last answer: {status} {json.dumps(body)[:600] if body is not None else ''}")
+            out.append(n.log_tail(log_lines))
+        return "\n".join(out)
+
+    def cleanup(self):
+        for n in self.nodes:
+            try:
+                if n._client is not None:
+                    n._client.close()
+                n.cleanup()  # kills by PID if still running; the directory is ours
+            except Exception:
+                pass
+        if os.environ.get("CLUSTERKIT_KEEP_LOGS"):
+            print(f"cluster logs kept in {self.dir}")
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
