@@ -20,7 +20,8 @@ YAML: the key is the flag without "--", nested by section (cluster: {partitions:
 (cluster.partitions: 64). Unknown keys are errors; see config/node.example.yaml.
 Environment: an empty variable counts as unset. Beyond the ClusterKit variables (NODE_ID ...
 CLUSTERKIT_TOKEN) each variable is the YAML key upper-cased with dots as underscores:
-limits.key_bytes_max is LIMITS_KEY_BYTES_MAX, log.level is LOG_LEVEL; runtime.threads is THREADS.
+limits.key_bytes_max is LIMITS_KEY_BYTES_MAX, log.level is LOG_LEVEL; runtime.threads is THREADS
+and cluster.meta_voters_max is META_VOTERS_MAX.
 Values: BOOL is true/false, 1/0 or yes/no (any case). SIZE is bytes or a number with a 1024-based
 suffix K/KiB, M/MiB, G/GiB, T/TiB. HOST:PORT has an empty host for all interfaces (:8080) and
 IPv6 in brackets ([::1]:8080). LIST is comma-separated HOST:PORT.

@@ -61,6 +61,30 @@ struct storage_config {
   bool sync = true;  // fsync each commit; false may lose acknowledged writes on power loss
 };
 
+// How this node judges its peers and sizes the meta group. Times are milliseconds of silence
+// (no message received from the peer). validate() requires
+// 100 <= suspect_after_ms < dead_after_ms and 1 <= meta_voters_max <= 7.
+struct membership_config {
+  // Silence before a peer is suspect. Lower notices a failure sooner but also flags peers that
+  // are only slow (a loaded network, a long pause).
+  uint32_t suspect_after_ms = 3000;
+  // Silence before a peer is dead. Lower gives up on a failed peer sooner, at the price of
+  // declaring dead a peer that was only briefly cut off.
+  uint32_t dead_after_ms = 30000;
+  // Voters of the meta group; further members are learners. More voters survive more failures
+  // but make every meta commit wait for a larger quorum.
+  uint32_t meta_voters_max = 5;
+};
+
+// Raft timing: time in the Raft core is counted in ticks of tick_ms (STYLE rule 1).
+// validate() requires 10 <= tick_ms <= 10000, heartbeat_ticks >= 1 and
+// election_ticks > heartbeat_ticks (else a follower campaigns before a heartbeat can arrive).
+struct raft_timing_config {
+  uint32_t tick_ms = 100;        // one logical tick; lower reacts faster and costs more CPU
+  uint32_t heartbeat_ticks = 1;  // ticks between a leader's heartbeats
+  uint32_t election_ticks = 10;  // ticks without a leader before a follower campaigns
+};
+
 struct node_config {
   std::string node_id;            // required, [A-Za-z0-9._-]{1,64}
   std::string node_name;          // load() defaults it to node_id; <= 128 bytes
@@ -75,6 +99,8 @@ struct node_config {
   std::vector<host_port> join_addrs;  // HTTP addresses of members to join through
   uint32_t partitions = 64;           // 1..4096, fixed when the cluster is created
   uint32_t replication_factor = 3;    // 1..7
+  membership_config membership;
+  raft_timing_config raft_timing;
   storage_config storage;
   std::string token;               // when non-empty, mutating endpoints need it
   std::string log_level = "info";  // trace|debug|info|warn|error|off

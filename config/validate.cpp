@@ -19,6 +19,11 @@ constexpr std::size_t join_addrs_max = 64;
 constexpr uint32_t threads_max = 1024;
 constexpr std::size_t token_bytes_max = 4096;  // it travels in one request header
 constexpr uint64_t map_size_min_bytes = mib;   // LMDB needs room for its meta pages and a tree
+constexpr uint32_t meta_voters_cap = 7;  // as replication_factor_max: more voters only add latency
+// Below this a peer is judged on scheduling jitter and single lost messages, not on failures.
+constexpr uint32_t failure_after_min_ms = 100;
+constexpr uint32_t raft_tick_min_ms = 10;
+constexpr uint32_t raft_tick_max_ms = 10000;
 
 using result = std::optional<validation_error>;
 
@@ -118,6 +123,41 @@ result validate_cluster(const node_config& c) {
   return std::nullopt;
 }
 
+result validate_membership(const node_config& c) {
+  const membership_config& m = c.membership;
+  if (m.meta_voters_max == 0 || m.meta_voters_max > meta_voters_cap) {
+    return fail(c, "cluster.meta_voters_max", "must be in 1..7");
+  }
+  if (m.suspect_after_ms < failure_after_min_ms) {
+    return fail(c, "failure.suspect_after_ms", "must be at least 100");
+  }
+  if (m.dead_after_ms < failure_after_min_ms) {
+    return fail(c, "failure.dead_after_ms", "must be at least 100");
+  }
+  if (m.dead_after_ms <= m.suspect_after_ms) {
+    return fail(c, "failure.dead_after_ms",
+                "must be greater than FAILURE_SUSPECT_AFTER_MS (failure.suspect_after_ms) " +
+                    quote(std::to_string(m.suspect_after_ms)));
+  }
+  return std::nullopt;
+}
+
+result validate_raft_timing(const node_config& c) {
+  const raft_timing_config& r = c.raft_timing;
+  if (r.tick_ms < raft_tick_min_ms || r.tick_ms > raft_tick_max_ms) {
+    return fail(c, "raft.tick_ms", "must be in 10..10000");
+  }
+  if (r.heartbeat_ticks == 0) {
+    return fail(c, "raft.heartbeat_ticks", "must be at least 1");
+  }
+  if (r.election_ticks <= r.heartbeat_ticks) {
+    return fail(c, "raft.election_ticks",
+                "must be greater than RAFT_HEARTBEAT_TICKS (raft.heartbeat_ticks) " +
+                    quote(std::to_string(r.heartbeat_ticks)));
+  }
+  return std::nullopt;
+}
+
 result validate_storage(const node_config& c) {
   if (c.storage.dir.empty()) {
     return fail(c, "storage.dir", "must be set");
@@ -197,9 +237,9 @@ result validate_limits(const node_config& c) {
 
 std::optional<validation_error> validate_detail(const node_config& c) {
   using check = result (*)(const node_config&);
-  static constexpr std::array<check, 6> checks{validate_identity, validate_addresses,
-                                               validate_cluster,  validate_storage,
-                                               validate_runtime,  validate_limits};
+  static constexpr std::array<check, 8> checks{
+      validate_identity,    validate_addresses, validate_cluster, validate_membership,
+      validate_raft_timing, validate_storage,   validate_runtime, validate_limits};
   for (check run : checks) {
     if (result error = run(c)) {
       return error;

@@ -86,9 +86,10 @@
 //     Across kinds: a snapshot meta exists iff a first index record does (they are written in
 //     one transaction), and first index - 1 <= snapshot index.
 //
-// Identity record (value of meta/"node_identity"), all integers big-endian:
+// Identity record (value of meta/"node_identity"), all integers big-endian. Version 2, the only
+// one written:
 //   offset  size  field
-//   0       1     u8  record version = identity_record_version (1)
+//   0       1     u8  record version = identity_record_version (2)
 //   1       4     u32 node_id length n (1..identity_id_bytes_max)
 //   5       n     node_id bytes
 //   5+n     4     u32 cluster_id length c (1..identity_id_bytes_max)
@@ -96,10 +97,16 @@
 //   9+n+c   4     u32 partition_count (>= 1)
 //   13+n+c  4     u32 replication_factor (>= 1)
 //   17+n+c  8     u64 created_unix_ms
-//   25+n+c  4     u32 crc32 of bytes [0, 25+n+c)
+//   25+n+c  8     u64 meta_raft_id (>= 1): this node's replica id in the meta Raft group
+//   33+n+c  4     u32 crc32 of bytes [0, 33+n+c)
 //   The crc32 (IEEE) covers every byte before it. A record is valid only if its length is exactly
-//   identity_record_fixed_bytes + both string lengths, its version is 1, the crc matches, the
-//   strings are 1..*_bytes_max long and both counts are >= 1.
+//   identity_record_fixed_bytes + both string lengths, its version is 2, the crc matches, the
+//   strings are 1..*_bytes_max long and the counts and meta_raft_id are >= 1.
+// Version 1 (identity_record_v1_version) is still read: the same layout without meta_raft_id, so
+//   its crc32 sits at 25+n+c and its length is identity_record_v1_fixed_bytes + both string
+//   lengths. Only bootstrapping single-node builds wrote it, and such a node founded the meta
+//   group, so decoding it yields meta_raft_id = 1. Because the record carries its own version
+//   and both versions decode, format_version stays 1.
 
 #include <array>
 #include <cstddef>
@@ -188,11 +195,14 @@ enum class kv_key_form : uint8_t {
   hashed_key = 0x01,  // body is SHA-256 of the user key; the value embeds the user key
 };
 
-// Identity record limits and layout (see the diagram).
-inline constexpr uint8_t identity_record_version = 1;
+// Identity record limits and layout (see the diagram). Do not reuse a version number.
+inline constexpr uint8_t identity_record_version = 2;      // written and read
+inline constexpr uint8_t identity_record_v1_version = 1;   // read only
 inline constexpr std::size_t identity_id_bytes_max = 255;  // node_id and cluster_id each
-inline constexpr std::size_t identity_record_fixed_bytes = 1 + 4 + 4 + 4 + 4 + 8 + 4;
-static_assert(identity_record_fixed_bytes == 29);
+inline constexpr std::size_t identity_record_fixed_bytes = 1 + 4 + 4 + 4 + 4 + 8 + 8 + 4;
+inline constexpr std::size_t identity_record_v1_fixed_bytes = 1 + 4 + 4 + 4 + 4 + 8 + 4;
+static_assert(identity_record_fixed_bytes == 37);
+static_assert(identity_record_v1_fixed_bytes + 8 == identity_record_fixed_bytes);
 
 // ---- big-endian integers ----------------------------------------------------------------------
 

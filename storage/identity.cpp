@@ -24,6 +24,9 @@ status validate(const node_identity& identity) {
   if (identity.replication_factor == 0) {
     return status::invalid_argument("node_identity.replication_factor must be at least 1");
   }
+  if (identity.meta_raft_id == 0) {
+    return status::invalid_argument("node_identity.meta_raft_id must be at least 1");
+  }
   return status::success();
 }
 
@@ -40,6 +43,7 @@ std::string encode_identity_record(const node_identity& identity) {
   append_u32_be(record, identity.partition_count);
   append_u32_be(record, identity.replication_factor);
   append_u64_be(record, identity.created_unix_ms);
+  append_u64_be(record, identity.meta_raft_id);
   append_u32_be(record, crc32(record));
   CK_STORAGE_ASSERT_EQ(record.size(), identity_record_fixed_bytes + identity.node_id.size() +
                                           identity.cluster_id.size());
@@ -70,23 +74,28 @@ status record_corruption(std::string_view reason) {
 }  // namespace
 
 result<node_identity> decode_identity_record(std::string_view record) {
-  if (record.size() < identity_record_fixed_bytes) {
+  if (record.size() < identity_record_v1_fixed_bytes) {
     return record_corruption(fmt::format("is truncated ({} bytes)", record.size()));
   }
   const std::size_t crc_offset = record.size() - sizeof(uint32_t);
   if (crc32(record.substr(0, crc_offset)) != get_u32_be(record.data() + crc_offset)) {
     return record_corruption("fails its checksum");
   }
-  if (static_cast<uint8_t>(record[0]) != identity_record_version) {
-    return record_corruption(fmt::format("has version {}, expected {}",
-                                         static_cast<uint8_t>(record[0]), identity_record_version));
+  const auto version = static_cast<uint8_t>(record[0]);
+  if (version != identity_record_version && version != identity_record_v1_version) {
+    return record_corruption(fmt::format("has version {}, expected {} or {}", version,
+                                         identity_record_v1_version, identity_record_version));
   }
+  // After the two strings: partition_count, replication_factor, created_unix_ms and, from
+  // version 2 on, meta_raft_id.
+  const bool has_meta_raft_id = version == identity_record_version;
+  const std::size_t tail_bytes = 4 + 4 + 8 + (has_meta_raft_id ? 8 : 0);
   const std::string_view body = record.substr(0, crc_offset);
   std::size_t offset = 1;
   node_identity identity;
   std::optional<std::string> node_id = read_id(body, offset);
   std::optional<std::string> cluster_id = node_id ? read_id(body, offset) : std::nullopt;
-  if (!node_id || !cluster_id || body.size() - offset != 4 + 4 + 8) {
+  if (!node_id || !cluster_id || body.size() - offset != tail_bytes) {
     return record_corruption("has inconsistent lengths");
   }
   identity.node_id = std::move(*node_id);
@@ -94,6 +103,8 @@ result<node_identity> decode_identity_record(std::string_view record) {
   identity.partition_count = get_u32_be(body.data() + offset);
   identity.replication_factor = get_u32_be(body.data() + offset + 4);
   identity.created_unix_ms = get_u64_be(body.data() + offset + 8);
+  // Version 1 was written only by bootstrapping single-node builds: the meta group's founder.
+  identity.meta_raft_id = has_meta_raft_id ? get_u64_be(body.data() + offset + 16) : 1;
   if (status valid = validate(identity); !valid.ok()) {
     return record_corruption(fmt::format("holds invalid fields ({})", valid.message()));
   }

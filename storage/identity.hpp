@@ -19,11 +19,14 @@ struct node_identity {
   uint32_t partition_count = 0;     // >= 1
   uint32_t replication_factor = 0;  // >= 1
   uint64_t created_unix_ms = 0;
+  // This node's replica id in the meta Raft group (group 0); >= 1, and 1 for the node that
+  // bootstrapped the cluster. Fixed for the life of the identity.
+  uint64_t meta_raft_id = 0;
 
   friend bool operator==(const node_identity& a, const node_identity& b) {
     return a.node_id == b.node_id && a.cluster_id == b.cluster_id &&
            a.partition_count == b.partition_count && a.replication_factor == b.replication_factor &&
-           a.created_unix_ms == b.created_unix_ms;
+           a.created_unix_ms == b.created_unix_ms && a.meta_raft_id == b.meta_raft_id;
   }
   friend bool operator!=(const node_identity& a, const node_identity& b) { return !(a == b); }
 };
@@ -43,10 +46,12 @@ result<std::optional<node_identity>> load_identity(environment& env);
 // Requires: the caller holds no transaction of `env` (it goes through the writer).
 status save_identity(environment& env, const node_identity& identity);
 
-// The record bytes of `identity` (format.hpp). Requires: validate(identity).ok().
+// The record bytes of `identity` (format.hpp), always in the current version (2).
+// Requires: validate(identity).ok().
 std::string encode_identity_record(const node_identity& identity);
 
-// Parses a record. Returns the identity, or corruption saying what is wrong with the bytes.
+// Parses a record of version 2, or of version 1, which yields meta_raft_id = 1 (format.hpp says
+// why). Returns the identity, or corruption saying what is wrong with the bytes.
 result<node_identity> decode_identity_record(std::string_view record);
 
 }  // namespace ck::storage

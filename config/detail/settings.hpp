@@ -9,8 +9,9 @@
 // variable is the one API.md fixes (NODE_ID, JOIN_ADDR, ...) and, for settings API.md does not
 // name, the YAML key upper-cased with dots as underscores (limits.key_bytes_max ->
 // LIMITS_KEY_BYTES_MAX, storage.map_size -> STORAGE_MAP_SIZE, log.level -> LOG_LEVEL), except
-// runtime.threads -> THREADS. The --config flag / CONFIG variable is not in the table: it names
-// the YAML file and so cannot be set inside it.
+// runtime.threads -> THREADS and cluster.meta_voters_max -> META_VOTERS_MAX. The --config
+// flag / CONFIG variable is not in the table: it names the YAML file and so cannot be set inside
+// it.
 
 #include <cstddef>
 #include <string>

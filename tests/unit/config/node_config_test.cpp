@@ -32,10 +32,16 @@ constexpr sample samples[] = {
     {"http.addr", "127.0.0.1:18080", "127.0.0.1:18080"},
     {"kv.addr", "[::1]:19080", "[::1]:19080"},
     {"raft.addr", "node7:19001", "node7:19001"},
+    {"raft.tick_ms", "50", "50"},
+    {"raft.heartbeat_ticks", "2", "2"},
+    {"raft.election_ticks", "20", "20"},
     {"cluster.bootstrap", "yes", "true"},
     {"cluster.join", "n2:8080, n3:8080", "n2:8080,n3:8080"},
     {"cluster.partitions", "128", "128"},
     {"cluster.replication_factor", "5", "5"},
+    {"cluster.meta_voters_max", "3", "3"},
+    {"failure.suspect_after_ms", "1000", "1000"},
+    {"failure.dead_after_ms", "60000", "60000"},
     {"storage.dir", "/var/lib/ck", "/var/lib/ck"},
     {"storage.sync", "false", "false"},
     {"storage.map_size", "512MiB", "512MiB"},
@@ -91,6 +97,12 @@ TEST_CASE("load: with only NODE_ID set every setting has its documented default"
   CHECK(c.join_addrs.empty());
   CHECK(c.partitions == 64);
   CHECK(c.replication_factor == 3);
+  CHECK(c.membership.suspect_after_ms == 3000);
+  CHECK(c.membership.dead_after_ms == 30000);
+  CHECK(c.membership.meta_voters_max == 5);
+  CHECK(c.raft_timing.tick_ms == 100);
+  CHECK(c.raft_timing.heartbeat_ticks == 1);
+  CHECK(c.raft_timing.election_ticks == 10);
   CHECK(c.storage.dir == "./data/node-1");
   CHECK(c.storage.map_size_bytes == 256ull << 20);
   CHECK(c.storage.map_size_max_bytes == 1ull << 40);

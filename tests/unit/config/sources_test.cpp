@@ -150,6 +150,34 @@ TEST_CASE("load: a validation error says where the bad value came from") {
         "match [A-Za-z0-9._-]{1,64}");
 }
 
+TEST_CASE("load: bad failure, meta group and Raft timing values stop the node with one line") {
+  temp_yaml file("node:\n  id: n1\nraft:\n  addr: \":9001\"\n  election_ticks: 1\n");
+  CHECK(load_with({"--config", file.path()}).message ==
+        "invalid setting RAFT_ELECTION_TICKS (raft.election_ticks): \"1\" must be greater than "
+        "RAFT_HEARTBEAT_TICKS (raft.heartbeat_ticks) \"1\" (from " +
+            file.path() + " line 5)");
+  CHECK(load_with({}, {{"NODE_ID", "n1"}, {"FAILURE_DEAD_AFTER_MS", "2000"}}).message ==
+        "invalid setting FAILURE_DEAD_AFTER_MS (failure.dead_after_ms): \"2000\" must be "
+        "greater than FAILURE_SUSPECT_AFTER_MS (failure.suspect_after_ms) \"3000\" (from the "
+        "environment)");
+  CHECK(load_with({"--node.id=n1", "--cluster-meta-voters-max=9"}).message ==
+        "invalid setting META_VOTERS_MAX (cluster.meta_voters_max): \"9\" must be in 1..7 (from "
+        "the command line)");
+  CHECK(load_with({"--node.id=n1", "--raft.tick_ms=fast"}).message ==
+        "invalid setting RAFT_TICK_MS (raft.tick_ms): \"fast\" must be an integer in "
+        "0..4294967295 (from the command line)");
+  const load_result both =
+      load_with({"--node.id=n1", "--failure.suspect_after_ms=500", "--failure.dead_after_ms=1000",
+                 "--raft.heartbeat_ticks=3", "--raft.election_ticks=30", "--raft.tick_ms=20"});
+  INFO(both.message);
+  REQUIRE(both.status == load_status::ok);
+  CHECK(both.config.membership.suspect_after_ms == 500);
+  CHECK(both.config.membership.dead_after_ms == 1000);
+  CHECK(both.config.raft_timing.heartbeat_ticks == 3);
+  CHECK(both.config.raft_timing.election_ticks == 30);
+  CHECK(both.config.raft_timing.tick_ms == 20);
+}
+
 TEST_CASE("load: an error line stays one line whatever the bad value holds") {
   const load_result r = load_with({}, {{"NODE_ID", "a\nb\"c"}});
   REQUIRE(r.status == load_status::invalid);

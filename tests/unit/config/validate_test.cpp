@@ -101,6 +101,76 @@ TEST_CASE("validate: replication_factor must be in 1..7") {
   CHECK(validate(c) == "");
 }
 
+TEST_CASE("validate: meta_voters_max must be in 1..7") {
+  node_config c = valid_config();
+  c.membership.meta_voters_max = 0;
+  CHECK(rejected(c, "META_VOTERS_MAX (cluster.meta_voters_max)") ==
+        "invalid setting META_VOTERS_MAX (cluster.meta_voters_max): \"0\" must be in 1..7");
+  c.membership.meta_voters_max = 8;
+  rejected(c, "META_VOTERS_MAX (cluster.meta_voters_max)");
+  c.membership.meta_voters_max = 1;
+  CHECK(validate(c) == "");
+  c.membership.meta_voters_max = 7;
+  CHECK(validate(c) == "");
+}
+
+TEST_CASE("validate: suspect_after_ms and dead_after_ms must each be at least 100") {
+  node_config c = valid_config();
+  c.membership.suspect_after_ms = 99;
+  CHECK(rejected(c, "FAILURE_SUSPECT_AFTER_MS (failure.suspect_after_ms)") ==
+        "invalid setting FAILURE_SUSPECT_AFTER_MS (failure.suspect_after_ms): \"99\" must be at "
+        "least 100");
+  c.membership.suspect_after_ms = 100;
+  CHECK(validate(c) == "");
+  c.membership.dead_after_ms = 99;
+  rejected(c, "FAILURE_DEAD_AFTER_MS (failure.dead_after_ms)");
+}
+
+TEST_CASE("validate: dead_after_ms must be greater than suspect_after_ms") {
+  node_config c = valid_config();
+  c.membership.suspect_after_ms = 5000;
+  c.membership.dead_after_ms = 5000;
+  CHECK(rejected(c, "FAILURE_DEAD_AFTER_MS (failure.dead_after_ms)") ==
+        "invalid setting FAILURE_DEAD_AFTER_MS (failure.dead_after_ms): \"5000\" must be greater "
+        "than FAILURE_SUSPECT_AFTER_MS (failure.suspect_after_ms) \"5000\"");
+  c.membership.suspect_after_ms = 40000;
+  rejected(c, "FAILURE_DEAD_AFTER_MS (failure.dead_after_ms)");
+  c.membership.suspect_after_ms = 4999;
+  CHECK(validate(c) == "");
+}
+
+TEST_CASE("validate: raft.tick_ms must be in 10..10000") {
+  node_config c = valid_config();
+  c.raft_timing.tick_ms = 9;
+  CHECK(rejected(c, "RAFT_TICK_MS (raft.tick_ms)") ==
+        "invalid setting RAFT_TICK_MS (raft.tick_ms): \"9\" must be in 10..10000");
+  c.raft_timing.tick_ms = 10001;
+  rejected(c, "RAFT_TICK_MS (raft.tick_ms)");
+  c.raft_timing.tick_ms = 10;
+  CHECK(validate(c) == "");
+  c.raft_timing.tick_ms = 10000;
+  CHECK(validate(c) == "");
+}
+
+TEST_CASE("validate: raft.heartbeat_ticks must be at least 1") {
+  node_config c = valid_config();
+  c.raft_timing.heartbeat_ticks = 0;
+  rejected(c, "RAFT_HEARTBEAT_TICKS (raft.heartbeat_ticks)");
+}
+
+TEST_CASE("validate: raft.election_ticks must be greater than raft.heartbeat_ticks") {
+  node_config c = valid_config();
+  c.raft_timing.heartbeat_ticks = 10;
+  c.raft_timing.election_ticks = 10;
+  CHECK(rejected(c, "RAFT_ELECTION_TICKS (raft.election_ticks)") ==
+        "invalid setting RAFT_ELECTION_TICKS (raft.election_ticks): \"10\" must be greater than "
+        "RAFT_HEARTBEAT_TICKS (raft.heartbeat_ticks) \"10\"");
+  c.raft_timing.election_ticks = 11;
+  CHECK(validate(c) == "");
+  c.raft_timing.heartbeat_ticks = 12;
+  rejected(c, "RAFT_ELECTION_TICKS (raft.election_ticks)");
+}
+
 TEST_CASE("validate: bootstrap together with join is rejected") {
   node_config c = valid_config();
   c.bootstrap = true;
