@@ -25,6 +25,8 @@ std::string to_string(errc x) {
       return "not_ready";
     case errc::internal:
       return "internal";
+    case errc::conflict:
+      return "conflict";
   }
   return "unknown";
 }

@@ -23,6 +23,7 @@ enum class errc : uint8_t {
   shutting_down = 6,     // the node is stopping (503)
   not_ready = 7,         // the node is not (yet) a working member (503)
   internal = 8,          // a bug: an invariant did not hold (500)
+  conflict = 9,          // refused by the current state, e.g. a node id in use elsewhere (409)
 };
 
 std::string to_string(errc x);

@@ -7,6 +7,7 @@
 #include <caf/meta/type_name.hpp>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -88,6 +89,11 @@ struct node_view {
   uint32_t partitions_hosted = 0;
   uint32_t partitions_led = 0;
   int64_t joined_unix_ms = 0;
+  uint64_t raft_id = 0;          // its replica id in the meta group
+  std::string meta_role;         // voter | learner | "" (not a member of the meta group yet)
+  int64_t last_seen_ms_ago = -1;  // as this node last heard from it; -1 unknown (or self)
+  bool connected = false;        // this node has a live connection to it (always true for self)
+  uint64_t match_index = 0;      // meta leader only: its replicated meta log index
 };
 
 struct partition_view {
@@ -114,7 +120,39 @@ struct cluster_view {
   uint32_t replication_factor = 0;
   std::vector<node_view> nodes;
   std::vector<partition_view> partitions;
+  uint64_t last_index = 0;
   std::vector<std::string> not_ready_reasons;  // empty when ready
+};
+
+// ---- membership --------------------------------------------------------------------------
+
+/// POST /join: who wants in and how it is reached. Validated by the HTTP layer (400) and again
+/// by the meta state machine.
+struct join_request {
+  std::string id;
+  std::string name;
+  std::string raft_addr;  // host:port of its CAF endpoint
+  std::string http_addr;
+  std::string kv_addr;
+  std::map<std::string, std::string> services;
+};
+
+/// One member as a joiner needs it to reach the meta group.
+struct join_member {
+  std::string id;
+  uint64_t raft_id = 0;
+  std::string raft_addr;
+};
+
+/// The meta leader's answer to a join that it committed.
+struct join_reply {
+  std::string outcome;  // joined | rejoined | replaced | unchanged
+  uint64_t raft_id = 0;  // the joiner's replica id in the meta group
+  std::string cluster_id;
+  std::string cluster_name;
+  uint32_t partition_count = 0;
+  uint32_t replication_factor = 0;
+  std::vector<join_member> members;  // every node, the joiner included
 };
 
 template <class Inspector>
@@ -155,7 +193,8 @@ typename Inspector::result_type inspect(Inspector& f, kv_stats_reply& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_view& x) {
   return f(caf::meta::type_name("node_view"), x.id, x.name, x.status, x.raft_addr, x.http_addr,
-           x.kv_addr, x.is_leader, x.partitions_hosted, x.partitions_led, x.joined_unix_ms);
+           x.kv_addr, x.is_leader, x.partitions_hosted, x.partitions_led, x.joined_unix_ms,
+           x.raft_id, x.meta_role, x.last_seen_ms_ago, x.connected, x.match_index);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, partition_view& x) {
@@ -166,7 +205,21 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_view& x) {
   return f(caf::meta::type_name("cluster_view"), x.cluster_id, x.name, x.self_id, x.leader_id,
            x.raft_state, x.term, x.commit_index, x.applied_index, x.partition_count,
-           x.replication_factor, x.nodes, x.partitions, x.not_ready_reasons);
+           x.replication_factor, x.nodes, x.partitions, x.last_index, x.not_ready_reasons);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, join_request& x) {
+  return f(caf::meta::type_name("join_request"), x.id, x.name, x.raft_addr, x.http_addr,
+           x.kv_addr, x.services);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, join_member& x) {
+  return f(caf::meta::type_name("join_member"), x.id, x.raft_id, x.raft_addr);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, join_reply& x) {
+  return f(caf::meta::type_name("join_reply"), x.outcome, x.raft_id, x.cluster_id,
+           x.cluster_name, x.partition_count, x.replication_factor, x.members);
 }
 
 }  // namespace ck::actors

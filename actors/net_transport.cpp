@@ -1,5 +1,6 @@
 #include "actors/net_transport.hpp"
 
+#include "actors/errc.hpp"
 #include "runtime/log.hpp"
 
 #include <caf/actor_system.hpp>
@@ -15,6 +16,7 @@
 #include <algorithm>
 #include <deque>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <utility>
@@ -33,6 +35,8 @@ struct peer {
   std::chrono::milliseconds backoff{0};
   std::deque<raft::message> queue;
   transport_peer_stats stats;
+  std::optional<std::chrono::steady_clock::time_point> heard;  // its last batch arrived
+  std::chrono::steady_clock::time_point sent;                   // our last batch to it
 };
 
 struct net_transport_state {
@@ -47,6 +51,7 @@ struct net_transport_state {
   uint64_t received_batches = 0;
   uint64_t received_messages = 0;
   uint64_t unroutable = 0;
+  join_handler_actor join_handler;  // answers joins relayed to this endpoint
 };
 
 using pointer = caf::stateful_actor<net_transport_state>*;
@@ -187,6 +192,7 @@ void flush(pointer self) {
     }
     ++p.stats.sent_batches;
     p.stats.sent_messages += batch.messages.size();
+    p.sent = std::chrono::steady_clock::now();
     self->send(p.handle, atoms::raft_step_atom_v, std::move(batch));
     more = more || !p.queue.empty();
   }
@@ -195,10 +201,47 @@ void flush(pointer self) {
   }
 }
 
+// Sends an empty batch to every connected peer that got nothing for a heartbeat interval.
+void heartbeat(pointer self) {
+  auto& st = self->state;
+  const auto now = std::chrono::steady_clock::now();
+  for (auto& [name, p] : st.peers) {
+    if (p.handle && now - p.sent >= st.options.heartbeat_interval) {
+      raft_batch empty;
+      empty.from_node = st.options.node_name;
+      p.sent = now;
+      self->send(p.handle, atoms::raft_step_atom_v, std::move(empty));
+    }
+  }
+  self->delayed_send(self, st.options.heartbeat_interval / 2, atoms::transport_heartbeat_atom_v);
+}
+
 void deliver(pointer self, raft_batch& batch) {
   auto& st = self->state;
-  ++st.received_batches;
-  st.received_messages += batch.messages.size();
+  if (!batch.messages.empty()) {  // empty ones are heartbeats
+    ++st.received_batches;
+    st.received_messages += batch.messages.size();
+  }
+  if (auto from = st.peers.find(batch.from_node); from != st.peers.end()) {
+    auto& p = from->second;
+    p.heard = std::chrono::steady_clock::now();  // the failure detector's input
+    // The sender is the peer's endpoint: a peer that restarted (or came up while we were
+    // backing off) is reachable again at once, without waiting for the next connect attempt.
+    auto sender = caf::actor_cast<caf::actor>(self->current_sender());
+    if (!p.handle && sender) {
+      ++p.generation;  // a connect in flight is superseded
+      p.connecting = false;
+      p.handle = std::move(sender);
+      self->monitor(p.handle);
+      p.backoff = std::chrono::milliseconds{0};
+      p.stats.connected = true;
+      ++p.stats.connects;
+      CK_LOG_INFO("transport: connected to {} (it reached us first)", p.name);
+      if (!p.queue.empty()) {
+        schedule_flush(self);
+      }
+    }
+  }
   for (auto& m : batch.messages) {
     auto local = st.routes.find({m.group, m.to});
     if (local == st.routes.end()) {
@@ -234,6 +277,9 @@ caf::behavior net_transport_impl(pointer self, net_transport_options options) {
     }
   });
   self->set_default_handler(caf::drop);
+  if (self->state.options.heartbeat_interval.count() > 0) {
+    self->send(self, atoms::transport_heartbeat_atom_v);
+  }
   return {
       [=](atoms::raft_send_atom, raft_batch& batch) { route(self, batch); },
       [=](atoms::raft_step_atom, raft_batch& batch) { deliver(self, batch); },
@@ -280,19 +326,43 @@ caf::behavior net_transport_impl(pointer self, net_transport_options options) {
         out.received_batches = st.received_batches;
         out.received_messages = st.received_messages;
         out.unroutable = st.unroutable;
+        const auto now = std::chrono::steady_clock::now();
         for (auto& [name, p] : st.peers) {
           auto row = p.stats;
           row.queued = p.queue.size();
+          if (p.heard) {
+            row.last_heard_ms_ago =
+                std::chrono::duration_cast<std::chrono::milliseconds>(now - *p.heard).count();
+          }
           out.peers.push_back(std::move(row));
         }
         return out;
       },
       [=](atoms::transport_flush_atom) { flush(self); },
+      [=](atoms::transport_heartbeat_atom) { heartbeat(self); },
       [=](atoms::transport_connect_atom, const std::string& name, uint64_t generation) {
         auto it = self->state.peers.find(name);
         if (it != self->state.peers.end() && it->second.generation == generation) {
           connect(self, name);
         }
+      },
+      [=](atoms::member_attach_atom, join_handler_actor& handler) {
+        self->state.join_handler = std::move(handler);
+      },
+      [=](atoms::transport_relay_atom, const std::string& name,
+          join_request& request) -> caf::result<join_reply> {
+        auto it = self->state.peers.find(name);
+        if (it == self->state.peers.end() || !it->second.handle) {
+          return caf::make_error(errc::no_leader, "no connection to " + name + " yet");
+        }
+        return self->delegate(caf::actor_cast<join_handler_actor>(it->second.handle),
+                              atoms::join_atom_v, std::move(request));
+      },
+      [=](atoms::join_atom, join_request& request) -> caf::result<join_reply> {
+        if (!self->state.join_handler) {
+          return caf::make_error(errc::not_ready, "this node is not serving joins yet");
+        }
+        return self->delegate(self->state.join_handler, atoms::join_atom_v, std::move(request));
       },
       [=](uint16_t port) { self->state.port = port; },  // from spawn_net_transport
   };
@@ -326,7 +396,8 @@ caf::expected<net_transport> spawn_net_transport(caf::actor_system& sys,
   auto want = options.port;
   auto name = options.node_name;
   auto handle = sys.spawn(net_transport_impl, std::move(options));
-  auto port = sys.middleman().publish(handle, want, host.c_str(), true);
+  // An empty host listens on every interface (RAFT_ADDR ":9001").
+  auto port = sys.middleman().publish(handle, want, host.empty() ? nullptr : host.c_str(), true);
   if (!port) {
     caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
     return std::move(port.error());

@@ -24,6 +24,7 @@
 // and before destroying the actor system send an exit to the transport (it is published, and
 // ~actor_system waits for it).
 
+#include "actors/join_handler.hpp"
 #include "actors/raft_group.hpp"
 #include "actors/raft_transport.hpp"
 #include "actors/type_ids.hpp"
@@ -51,7 +52,15 @@ using net_transport_actor = raft_transport_actor::extend<
     caf::reacts_to<atoms::transport_forget_atom, std::string>,
     caf::replies_to<atoms::transport_stats_atom>::with<transport_stats>,
     /// A batch from a remote node's transport (the endpoint side).
-    caf::reacts_to<atoms::raft_step_atom, raft_batch>>;
+    caf::reacts_to<atoms::raft_step_atom, raft_batch>,
+    /// Sets the local actor that answers joins arriving at this endpoint.
+    caf::reacts_to<atoms::member_attach_atom, join_handler_actor>,
+    /// Hands a join to the peer node's endpoint (the reply goes straight back to the
+    /// requester); errc::no_leader while there is no connection to that peer.
+    caf::replies_to<atoms::transport_relay_atom, std::string, join_request>::with<join_reply>,
+    /// A join relayed by a remote node (the endpoint side): handed to the attached handler;
+    /// errc::not_ready while none is attached.
+    caf::replies_to<atoms::join_atom, join_request>::with<join_reply>>;
 
 struct net_transport_options {
   /// This node's name (raft_batch::from_node, log lines).
@@ -61,7 +70,7 @@ struct net_transport_options {
   uint16_t port = 0;
   std::chrono::milliseconds connect_timeout{2'000};
   std::chrono::milliseconds backoff_min{100};
-  std::chrono::milliseconds backoff_max{5'000};
+  std::chrono::milliseconds backoff_max{1'000};
   /// Seeds the backoff jitter.
   uint64_t seed = 1;
   /// Bounds of one remote message; a longer queue goes out in several flushes.
@@ -69,6 +78,10 @@ struct net_transport_options {
   size_t max_batch_bytes = 8u << 20;
   /// Messages kept per peer (connected or not); beyond it the oldest is dropped.
   size_t max_queue_messages = 16'384;
+  /// A connected peer that was sent nothing for this long gets an empty batch, so every node
+  /// hears from every other (last_heard_ms_ago, the failure detector's input) even where Raft
+  /// has nothing to say (between two followers). 0: off.
+  std::chrono::milliseconds heartbeat_interval{500};
 };
 
 struct net_transport {

@@ -21,13 +21,14 @@ struct transport_peer_stats {
   uint64_t dropped = 0;        // raft messages dropped (queue full, peer forgotten)
   uint64_t connects = 0;       // connections established
   uint64_t disconnects = 0;    // connections lost
+  int64_t last_heard_ms_ago = -1;  // since its last batch arrived; -1 never
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, transport_peer_stats& x) {
   return f(caf::meta::type_name("ck::actors::transport_peer_stats"), x.name, x.address,
            x.connected, x.queued, x.sent_batches, x.sent_messages, x.dropped, x.connects,
-           x.disconnects);
+           x.disconnects, x.last_heard_ms_ago);
 }
 
 struct transport_stats {

@@ -69,6 +69,18 @@ CAF_BEGIN_TYPE_ID_BLOCK(clusterkit, caf::first_custom_type_id)
   CAF_ADD_ATOM(clusterkit, ck::atoms, transport_stats_atom, "tr_stats")
   CAF_ADD_ATOM(clusterkit, ck::atoms, transport_flush_atom, "tr_flush")
   CAF_ADD_ATOM(clusterkit, ck::atoms, transport_connect_atom, "tr_conn")
+
+  // Membership (appended).
+  CAF_ADD_TYPE_ID(clusterkit, (ck::actors::join_request))
+  CAF_ADD_TYPE_ID(clusterkit, (ck::actors::join_member))
+  CAF_ADD_TYPE_ID(clusterkit, (ck::actors::join_reply))
+
+  CAF_ADD_ATOM(clusterkit, ck::atoms, join_atom, "join")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, member_tick_atom, "mem_tick")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, meta_applied_atom, "meta_appl")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, transport_relay_atom, "tr_relay")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, member_attach_atom, "mem_attach")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, transport_heartbeat_atom, "tr_beat")
 CAF_END_TYPE_ID_BLOCK(clusterkit)
 
 namespace caf {

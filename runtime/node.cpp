@@ -1,16 +1,21 @@
 #include "runtime/node.hpp"
 
+#include "actors/cluster_member.hpp"
 #include "actors/kv_service.hpp"
-#include "actors/node_actor.hpp"
+#include "actors/net_transport.hpp"
+#include "actors/raft_log_writer.hpp"
 #include "actors/storage_writer.hpp"
 #include "actors/type_ids.hpp"
 #include "http/api/cluster_api.hpp"
 #include "http/api/kv_api.hpp"
 #include "http/server.hpp"
+#include "runtime/join_cluster.hpp"
 #include "runtime/log.hpp"
 #include "runtime/metrics.hpp"
 #include "runtime/node_identity.hpp"
+#include "runtime/raft/bootstrap.hpp"
 #include "storage/environment.hpp"
+#include "storage/raft_log_store.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -34,12 +39,16 @@ void fail_line(const std::string& line) {
 }
 
 // CAF settings fixed by the project (caf-notes.md): no more scheduler threads than cores,
-// no stray INI file, every message type announced.
+// no stray INI file, every message type announced, and BASP heartbeats with the same values
+// on every node (without them a frozen peer is never detected; with them on only some nodes,
+// idle links flap).
 void configure_actor_system(caf::actor_system_config& cfg, const config::node_config& node) {
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   const size_t threads = node.threads == 0 ? cores : node.threads;
   cfg.set("scheduler.max-threads", threads);
   cfg.set("logger.verbosity", caf::atom("quiet"));
+  cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
+  cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(5)});
   cfg.load<caf::io::middleman>();
   actors::register_types(cfg);
 }
@@ -77,7 +86,9 @@ http::server_options server_options_for(const config::node_config& node,
 struct running_node {
   actors::storage_writer_actor writer;
   actors::kv_service_actor kv;
-  actors::node_actor node;
+  actors::raft_log_writer_actor raft_writer;
+  actors::net_transport_actor transport;
+  actors::cluster_member_actor member;
   std::vector<caf::actor> servers;
 };
 
@@ -132,12 +143,81 @@ void stop_node(caf::actor_system& sys, running_node& node) {
                  [](caf::error& e) { CK_LOG_WARN("http: drain did not finish: {}", to_string(e)); });
     self->send_exit(server, caf::exit_reason::user_shutdown);
   }
-  for (const caf::actor& a : {caf::actor_cast<caf::actor>(node.kv),
-                              caf::actor_cast<caf::actor>(node.node),
+  // The member takes its (linked) meta group replica with it; the transport is published, so
+  // ~actor_system would wait for it forever if it were left running.
+  for (const caf::actor& a : {caf::actor_cast<caf::actor>(node.member),
+                              caf::actor_cast<caf::actor>(node.raft_writer),
+                              caf::actor_cast<caf::actor>(node.transport),
+                              caf::actor_cast<caf::actor>(node.kv),
                               caf::actor_cast<caf::actor>(node.writer)}) {
-    self->send_exit(a, caf::exit_reason::user_shutdown);
-    self->wait_for(a);
+    if (a) {
+      self->send_exit(a, caf::exit_reason::user_shutdown);
+      self->wait_for(a);
+    }
   }
+}
+
+
+// Writes the founding membership of the meta group (voter: raft id 1) into the founder's
+// empty log. Idempotent: a founder that crashed before its first write does it on restart.
+bool persist_meta_bootstrap(storage::raft_log_store& store, const std::string& dir) {
+  if (store.group(0).last_index() != 0) {
+    return true;
+  }
+  const auto boot = raft::make_bootstrap(raft::conf_state{{1}, {}});
+  storage::group_write write;
+  write.group = 0;
+  write.entries = boot.entries;
+  write.hard = boot.hard;
+  auto written = store.write({write});
+  if (!written.ok()) {
+    fail_line("cannot write the meta group's bootstrap to " + dir + ": " + written.to_string());
+    return false;
+  }
+  return true;
+}
+
+actors::join_request join_request_for(const config::node_config& cfg) {
+  actors::join_request self;
+  self.id = cfg.node_id;
+  self.name = cfg.node_name;
+  self.raft_addr = advertised(cfg, cfg.raft_addr);
+  self.http_addr = advertised(cfg, cfg.http_addr);
+  self.kv_addr = advertised(cfg, cfg.kv_addr);
+  self.services = {{"kv", self.kv_addr}};
+  return self;
+}
+
+actors::cluster_member_options member_options(const config::node_config& cfg,
+                                              const storage::node_identity& identity,
+                                              std::vector<actors::join_member> seed_members) {
+  actors::cluster_member_options o;
+  const auto self = join_request_for(cfg);
+  o.node_id = self.id;
+  o.node_name = self.name;
+  o.raft_addr = self.raft_addr;
+  o.http_addr = self.http_addr;
+  o.kv_addr = self.kv_addr;
+  o.services = self.services;
+  o.cluster_id = identity.cluster_id;
+  o.partition_count = identity.partition_count;
+  o.replication_factor = identity.replication_factor;
+  o.founder = identity.meta_raft_id == 1;
+  o.seed_members = std::move(seed_members);
+  o.liveness.suspect_after_ms = cfg.membership.suspect_after_ms;
+  o.liveness.dead_after_ms = cfg.membership.dead_after_ms;
+  o.meta_voters_max = cfg.membership.meta_voters_max;
+  o.tick_interval = std::chrono::milliseconds(std::max<uint32_t>(cfg.raft_timing.tick_ms * 2, 50));
+  o.meta_group.raft.id = identity.meta_raft_id;
+  o.meta_group.raft.group = 0;
+  o.meta_group.raft.heartbeat_ticks = cfg.raft_timing.heartbeat_ticks;
+  o.meta_group.raft.election_ticks = cfg.raft_timing.election_ticks;
+  o.meta_group.node_name = cfg.node_id;
+  o.meta_group.tick_interval = std::chrono::milliseconds(cfg.raft_timing.tick_ms);
+  // The meta state machine lives in memory and is rebuilt from the log at every start, so
+  // the meta log is never compacted (meta commands are rare: joins, status changes).
+  o.meta_group.snapshot_every_entries = 0;
+  return o;
 }
 
 }  // namespace
@@ -160,6 +240,13 @@ exit_code run_node(const config::node_config& cfg) {
     fail_line(identity.error_line);
     return identity.code;
   }
+  auto raft_store = storage::raft_log_store::open(*env);
+  if (!raft_store.ok()) {
+    fail_line("cannot open the raft log in " + cfg.storage.dir + ": " +
+              raft_store.status().to_string());
+    return exit_code::start_failed;
+  }
+  std::shared_ptr<storage::raft_log_store> store = std::move(raft_store.value());
   node_metrics metrics;
   exit_code result = exit_code::ok;
   {
@@ -167,22 +254,61 @@ exit_code run_node(const config::node_config& cfg) {
     configure_actor_system(caf_cfg, cfg);
     caf::actor_system sys{caf_cfg};
     running_node node;
+    if (!actors::check_wire_types(sys)) {
+      fail_line("internal error: a message type does not survive serialization");
+      return exit_code::start_failed;
+    }
+    actors::net_transport_options transport_options;
+    transport_options.node_name = cfg.node_id;
+    transport_options.host = cfg.raft_addr.host;
+    transport_options.port = cfg.raft_addr.port;
+    transport_options.seed = std::hash<std::string>{}(cfg.node_id);
+    auto transport = actors::spawn_net_transport(sys, transport_options);
+    if (!transport) {
+      fail_line("cannot listen on RAFT_ADDR " + cfg.raft_addr.to_string() + ": " +
+                sys.render(transport.error()));
+      return exit_code::start_failed;
+    }
+    node.transport = transport->actor;
+
+    std::vector<actors::join_member> seed_members;
+    bool stopped = false;
+    if (identity.needs_join) {
+      auto joined = join_cluster(cfg, join_request_for(cfg));
+      if (joined.ok) {
+        identity = save_joined_identity(*env, cfg, joined.reply.cluster_id,
+                                        joined.reply.partition_count,
+                                        joined.reply.replication_factor, joined.reply.raft_id);
+        seed_members = std::move(joined.reply.members);
+        if (!identity.ok) {
+          fail_line(identity.error_line);
+          result = identity.code;
+        }
+      } else if (joined.stopped) {
+        CK_LOG_INFO("node: stop signal received while joining");
+        stopped = true;
+      } else {
+        fail_line(joined.error_line);
+        result = joined.code;
+      }
+    } else if (identity.value.meta_raft_id == 1 &&
+               !persist_meta_bootstrap(*store, cfg.storage.dir)) {
+      result = exit_code::start_failed;
+    }
+    if (stopped || result != exit_code::ok) {
+      stop_node(sys, node);
+      return result;
+    }
+
     node.writer = actors::spawn_storage_writer(sys, env, &metrics);
     actors::kv_service_options kv_options;
     kv_options.partition_count = identity.value.partition_count;
     kv_options.data_dir = cfg.storage.dir;
     node.kv = actors::spawn_kv_service(sys, kv_options, env, node.writer, &metrics);
-    actors::node_identity_view self_view;
-    self_view.node_id = cfg.node_id;
-    self_view.node_name = cfg.node_name;
-    self_view.cluster_id = identity.value.cluster_id;
-    self_view.raft_addr = advertised(cfg, cfg.raft_addr);
-    self_view.http_addr = advertised(cfg, cfg.http_addr);
-    self_view.kv_addr = advertised(cfg, cfg.kv_addr);
-    self_view.partition_count = identity.value.partition_count;
-    self_view.replication_factor = identity.value.replication_factor;
-    self_view.joined_unix_ms = static_cast<int64_t>(identity.value.created_unix_ms);
-    node.node = actors::spawn_node_actor(sys, self_view);
+    node.raft_writer = actors::spawn_raft_log_writer(sys, store);
+    node.member = actors::spawn_cluster_member(
+        sys, member_options(cfg, identity.value, std::move(seed_members)), store,
+        node.raft_writer, node.transport);
 
     auto context = std::make_shared<http::api::api_context>();
     context->node_id = cfg.node_id;
@@ -193,12 +319,14 @@ exit_code run_node(const config::node_config& cfg) {
     context->request_timeout = std::chrono::milliseconds(cfg.limits.request_timeout_ms);
     context->token = cfg.token;
     context->kv = node.kv;
-    context->node = node.node;
+    context->node = caf::actor_cast<actors::node_actor>(node.member);
+    context->join = caf::actor_cast<actors::join_handler_actor>(node.member);
     context->metrics = &metrics;
     if (start_servers(sys, cfg, context, metrics, node)) {
-      CK_LOG_INFO("node: {} ({}) serving cluster API on {}, KV API on {}, cluster {}, data in {}",
+      CK_LOG_INFO("node: {} ({}) serving cluster API on {}, KV API on {}, raft on {}, cluster {}, "
+                  "data in {}",
                   cfg.node_id, cfg.node_name, cfg.http_addr.to_string(), cfg.kv_addr.to_string(),
-                  identity.value.cluster_id, cfg.storage.dir);
+                  cfg.raft_addr.to_string(), identity.value.cluster_id, cfg.storage.dir);
       const int signal = wait_for_stop_signal();
       CK_LOG_INFO("node: {} received, stopping", signal == SIGTERM ? "SIGTERM" : "SIGINT");
     } else {
@@ -210,6 +338,7 @@ exit_code run_node(const config::node_config& cfg) {
   if (!synced.ok()) {
     CK_LOG_ERROR("storage: final sync failed: {}", synced.to_string());
   }
+  store.reset();
   env.reset();
   CK_LOG_INFO("node: stopped");
   return result;

@@ -25,12 +25,8 @@ identity_outcome failure(exit_code code, std::string line) {
   return out;
 }
 
-identity_outcome create_identity(storage::environment& env, const config::node_config& cfg) {
-  storage::node_identity id;
-  id.node_id = cfg.node_id;
-  id.cluster_id = new_cluster_id();
-  id.partition_count = cfg.partitions;
-  id.replication_factor = cfg.replication_factor;
+identity_outcome store_identity(storage::environment& env, const config::node_config& cfg,
+                                storage::node_identity id) {
   id.created_unix_ms = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(
           std::chrono::system_clock::now().time_since_epoch())
@@ -41,11 +37,24 @@ identity_outcome create_identity(storage::environment& env, const config::node_c
                    "cannot store the node identity in " + cfg.storage.dir + ": " +
                        saved.to_string());
   }
-  CK_LOG_INFO("node: bootstrapped cluster {} with {} partitions, replication factor {}",
-              id.cluster_id, id.partition_count, id.replication_factor);
   identity_outcome out;
   out.ok = true;
   out.value = std::move(id);
+  return out;
+}
+
+identity_outcome create_identity(storage::environment& env, const config::node_config& cfg) {
+  storage::node_identity id;
+  id.node_id = cfg.node_id;
+  id.cluster_id = new_cluster_id();
+  id.partition_count = cfg.partitions;
+  id.replication_factor = cfg.replication_factor;
+  id.meta_raft_id = 1;  // the founder's replica of the meta group (raft::make_bootstrap)
+  auto out = store_identity(env, cfg, std::move(id));
+  if (out.ok) {
+    CK_LOG_INFO("node: bootstrapping cluster {} with {} partitions, replication factor {}",
+                out.value.cluster_id, out.value.partition_count, out.value.replication_factor);
+  }
   return out;
 }
 
@@ -78,13 +87,26 @@ identity_outcome establish_identity(storage::environment& env, const config::nod
     return create_identity(env, cfg);
   }
   if (!cfg.join_addrs.empty()) {
-    return failure(exit_code::bad_config,
-                   "JOIN_ADDR: joining an existing cluster is not available in this build yet "
-                   "(single-node stage); start with BOOTSTRAP=true");
+    identity_outcome out;
+    out.ok = true;
+    out.needs_join = true;
+    return out;
   }
   return failure(exit_code::bad_config,
                  "DATA_DIR " + cfg.storage.dir +
                      " holds no cluster: set BOOTSTRAP=true to create one or JOIN_ADDR to join one");
+}
+
+identity_outcome save_joined_identity(storage::environment& env, const config::node_config& cfg,
+                                      const std::string& cluster_id, uint32_t partition_count,
+                                      uint32_t replication_factor, uint64_t meta_raft_id) {
+  storage::node_identity id;
+  id.node_id = cfg.node_id;
+  id.cluster_id = cluster_id;
+  id.partition_count = partition_count;
+  id.replication_factor = replication_factor;
+  id.meta_raft_id = meta_raft_id;
+  return store_identity(env, cfg, std::move(id));
 }
 
 }  // namespace ck::runtime

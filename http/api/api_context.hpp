@@ -4,6 +4,7 @@
 // the metrics they update. Built once by the node assembly and shared read-only by every
 // connection broker (all on the I/O thread).
 
+#include "actors/join_handler.hpp"
 #include "actors/kv_service.hpp"
 #include "actors/node_actor.hpp"
 #include "http/router.hpp"
@@ -36,6 +37,7 @@ struct api_context {
   std::string token;  // when set, mutating endpoints need "Authorization: Bearer <token>"
   actors::kv_service_actor kv;
   actors::node_actor node;
+  actors::join_handler_actor join;  // POST /join
   runtime::node_metrics* metrics = nullptr;
 };
 

@@ -1,6 +1,7 @@
 #include "http/api/cluster_api.hpp"
 
 #include "http/api/error_mapping.hpp"
+#include "http/api/join_json.hpp"
 #include "http/api/metrics_json.hpp"
 #include "http/api/params.hpp"
 #include "http/api/view_json.hpp"
@@ -64,7 +65,15 @@ json detailed_health(const api_context& ctx, const cluster_view& view,
       hosted = node.partitions_hosted;
       led = node.partitions_led;
     } else {
-      peers.push_back({{"id", node.id}, {"status", node.status}, {"last_seen_ms_ago", nullptr}});
+      json seen = nullptr;
+      if (node.last_seen_ms_ago >= 0) {
+        seen = node.last_seen_ms_ago;
+      }
+      peers.push_back({{"id", node.id},
+                       {"status", node.status},
+                       {"connected", node.connected},
+                       {"meta_role", node.meta_role},
+                       {"last_seen_ms_ago", std::move(seen)}});
     }
   }
   uint32_t without_leader = 0;
@@ -203,12 +212,32 @@ void handle_consensus_leader(const context_ptr& ctx, caf::io::broker* self, requ
 void handle_consensus_stats(const context_ptr& ctx, caf::io::broker* self, request&,
                             responder reply) {
   with_view(ctx, self, reply, [](cluster_view& view, responder& out) {
-    out.send(response::json(200, {{"state", view.raft_state},
+    json peers = json::array();
+    size_t voters = 0;
+    size_t learners = 0;
+    for (const auto& node : view.nodes) {
+      voters += node.meta_role == "voter" ? 1 : 0;
+      learners += node.meta_role == "learner" ? 1 : 0;
+      if (node.id != view.self_id) {
+        peers.push_back({{"id", node.id},
+                         {"raft_id", node.raft_id},
+                         {"meta_role", node.meta_role},
+                         {"match_index", node.match_index},
+                         {"connected", node.connected}});
+      }
+    }
+    out.send(response::json(200, {{"group", 0},
+                                  {"node_id", view.self_id},
+                                  {"state", view.raft_state},
                                   {"term", view.term},
                                   {"leader", view.leader_id},
                                   {"commit_index", view.commit_index},
                                   {"applied_index", view.applied_index},
-                                  {"num_peers", view.nodes.empty() ? 0 : view.nodes.size() - 1}}));
+                                  {"last_index", view.last_index},
+                                  {"voters", voters},
+                                  {"learners", learners},
+                                  {"num_peers", view.nodes.empty() ? 0 : view.nodes.size() - 1},
+                                  {"peers", std::move(peers)}}));
   });
 }
 
@@ -229,6 +258,22 @@ void handle_metrics_prometheus(const context_ptr& ctx, caf::io::broker* self, re
   });
 }
 
+void handle_join(const context_ptr& ctx, caf::io::broker* self, request& req, responder reply) {
+  actors::join_request join;
+  const std::string bad = parse_join_body(req.body, join);
+  if (!bad.empty()) {
+    reply.send(response::error(400, "invalid_join", bad));
+    return;
+  }
+  const std::string id = join.id;
+  self->request(ctx->join, ctx->request_timeout, atoms::join_atom_v, std::move(join))
+      .then(
+          [reply, id](actors::join_reply& joined) mutable {
+            reply.send(response::json(200, join_reply_json(id, joined)));
+          },
+          [reply](caf::error& error) mutable { reply.send(error_response(error)); });
+}
+
 }  // namespace
 
 void add_cluster_routes(router& routes, std::shared_ptr<const api_context> context) {
@@ -245,6 +290,7 @@ void add_cluster_routes(router& routes, std::shared_ptr<const api_context> conte
   routes.add("GET", "/consensus/stats", bind(handle_consensus_stats));
   routes.add("GET", "/metrics", bind(handle_metrics));
   routes.add("GET", "/metrics/prometheus", bind(handle_metrics_prometheus));
+  routes.add("POST", "/join", bind(handle_join));
 }
 
 }  // namespace ck::http::api

@@ -15,6 +15,8 @@ int status_of(errc code) {
       return 400;
     case errc::not_found:
       return 404;
+    case errc::conflict:
+      return 409;
     case errc::no_leader:
     case errc::shutting_down:
     case errc::not_ready:
@@ -46,7 +48,11 @@ response error_response(const caf::error& error) {
   } else {
     message = to_string(code);
   }
-  return response::error(status_of(code), to_string(code), message);
+  auto rsp = response::error(status_of(code), to_string(code), message);
+  if (rsp.status == 503) {
+    rsp.headers.emplace_back("Retry-After", "1");  // no leader / not ready: usually brief
+  }
+  return rsp;
 }
 
 }  // namespace ck::http::api

@@ -19,7 +19,9 @@ json node_json(const actors::node_view& node) {
           {"services", {{"kv", node.kv_addr}}},
           {"partitions_hosted", node.partitions_hosted},
           {"partitions_led", node.partitions_led},
-          {"joined_unix_ms", node.joined_unix_ms}};
+          {"joined_unix_ms", node.joined_unix_ms},
+          {"raft_id", node.raft_id},
+          {"meta_role", node.meta_role}};
 }
 
 json partition_json(const actors::cluster_view&, const actors::partition_view& p) {

@@ -117,4 +117,24 @@ std::optional<int64_t> liveness_detector::silent_ms(const std::string& node, int
   return now_ms - found->second.heard_ms;
 }
 
+std::optional<node_status> replicated_status_change(node_status replicated,
+                                                    std::optional<node_status> detected,
+                                                    bool heard_since_leading) {
+  if (replicated == node_status::leaving || !detected || *detected == replicated) {
+    return std::nullopt;
+  }
+  switch (*detected) {
+    case node_status::alive:
+      return heard_since_leading ? std::optional{node_status::alive} : std::nullopt;
+    case node_status::suspect:
+      return replicated == node_status::alive ? std::optional{node_status::suspect}
+                                              : std::nullopt;
+    case node_status::dead:
+      return node_status::dead;
+    case node_status::leaving:
+      return std::nullopt;  // the detector never reports it
+  }
+  return std::nullopt;
+}
+
 }  // namespace ck::cluster

@@ -92,4 +92,16 @@ class liveness_detector {
   int64_t evaluated_ms_ = std::numeric_limits<int64_t>::min();
 };
 
+/// What the meta leader replicates for one member, given the status the meta state holds and
+/// what its own detector says: the new status, or nullopt to leave the member alone.
+///   - `leaving` is never touched here (decommissioning owns it);
+///   - alive is replicated only for a member heard since this leader took over: a fresh
+///     leader's detector starts every member as alive (a grace period), which is no proof
+///     that a dead member came back;
+///   - suspect only demotes an alive member (a dead one stays dead until heard);
+///   - dead is replicated as soon as the detector says so.
+std::optional<node_status> replicated_status_change(node_status replicated,
+                                                    std::optional<node_status> detected,
+                                                    bool heard_since_leading);
+
 }  // namespace ck::cluster

@@ -374,8 +374,8 @@ class Cluster:
 
     def converged(self, expected_ids, nodes=None):
         """The /cluster views when every node in `nodes` (default: all) lists exactly
-        `expected_ids`, each once and `alive`, and all agree on a non-empty leader_id and
-        cluster_id; else False."""
+        `expected_ids`, each once and `alive`, with min(5, n) voters and the rest learners in
+        the meta group, and all agree on a non-empty leader_id and cluster_id; else False."""
         expected = sorted(expected_ids)
         views = self.views(nodes)
         leaders, clusters = set(), set()
@@ -387,6 +387,12 @@ class Cluster:
             if sorted(ids) != expected:
                 return False
             if any(m.get("status") != "alive" for m in members):
+                return False
+            # The meta group settled too: up to 5 members are all voters (the default
+            # META_VOTERS_MAX); beyond, 5 voters and the rest learners.
+            roles = [m.get("meta_role") for m in members]
+            if roles.count("voter") != min(5, len(expected)) or \
+                    roles.count("learner") != len(expected) - min(5, len(expected)):
                 return False
             leaders.add(body.get("leader_id"))
             clusters.add(body.get("cluster_id"))

@@ -192,6 +192,8 @@ class SingleNode(unittest.TestCase):
             self.assertEqual(json.loads(bodies[5 + i][1])["value"], str(i))
 
     def test_cluster_api_describes_the_single_node(self):
+        # The founder elects itself and commits the cluster's creation first (bounded).
+        wait_until(lambda: self.api.get("/ready").status == 200, 10, "node-1 /ready 200")
         cluster = self.api.get("/cluster").json()
         self.assertEqual(len(cluster["nodes"]), 1)
         self.assertEqual(cluster["nodes"][0]["id"], "node-1")

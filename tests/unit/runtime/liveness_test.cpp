@@ -137,3 +137,24 @@ TEST_CASE("custom thresholds are honoured") {
   CHECK(detector.evaluate(200).size() == 1);
   CHECK(detector.status_of("node-2") == node_status::dead);
 }
+
+TEST_CASE("the meta leader replicates alive only when heard, suspect only from alive") {
+  const auto alive = node_status::alive;
+  const auto suspect = node_status::suspect;
+  const auto dead = node_status::dead;
+  const auto leaving = node_status::leaving;
+  // Agreement, unknown members and leaving members: nothing to replicate.
+  CHECK_FALSE(replicated_status_change(alive, alive, true));
+  CHECK_FALSE(replicated_status_change(dead, std::nullopt, true));
+  CHECK_FALSE(replicated_status_change(leaving, dead, true));
+  // A fresh leader's grace period is no proof of life.
+  CHECK_FALSE(replicated_status_change(dead, alive, false));
+  CHECK_FALSE(replicated_status_change(suspect, alive, false));
+  CHECK(replicated_status_change(dead, alive, true) == alive);
+  CHECK(replicated_status_change(suspect, alive, true) == alive);
+  // Suspect demotes only an alive member; dead wins from anywhere.
+  CHECK(replicated_status_change(alive, suspect, false) == suspect);
+  CHECK_FALSE(replicated_status_change(dead, suspect, true));
+  CHECK(replicated_status_change(alive, dead, false) == dead);
+  CHECK(replicated_status_change(suspect, dead, false) == dead);
+}

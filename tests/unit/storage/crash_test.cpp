@@ -86,6 +86,7 @@ node_identity crash_identity() {
   identity.partition_count = 4;
   identity.replication_factor = 1;
   identity.created_unix_ms = 42;
+  identity.meta_raft_id = 1;
   return identity;
 }
 

@@ -1,0 +1,511 @@
+#include "actors/cluster_member.hpp"
+
+#include "actors/cluster_member_state.hpp"
+#include "actors/errc.hpp"
+#include "runtime/assert.hpp"
+#include "runtime/cluster/meta_membership.hpp"
+#include "runtime/log.hpp"
+#include "storage/raft_log_store.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+
+#include <algorithm>
+#include <chrono>
+
+namespace ck::actors {
+
+namespace detail {
+
+int64_t steady_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t unix_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::member_pointer;
+using detail::steady_now_ms;
+using detail::unix_now_ms;
+
+// How long the member waits for its own group or transport; past it the tick is skipped.
+constexpr auto local_request_timeout = std::chrono::seconds(2);
+// How long a proposal may take before its caller hears a timeout.
+constexpr auto proposal_timeout = std::chrono::seconds(5);
+
+bool is_leader(const detail::cluster_member_state& st) {
+  return st.status && st.status->state == raft::role::leader;
+}
+
+// "host:port" (or "[v6]:port") -> host and port; false for anything else.
+bool split_address(const std::string& address, std::string& host, uint16_t& port) {
+  const auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 >= address.size()) {
+    return false;
+  }
+  host = address.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  unsigned long value = 0;
+  for (char c : address.substr(colon + 1)) {
+    if (c < '0' || c > '9' || value > 65535) {
+      return false;
+    }
+    value = value * 10 + static_cast<unsigned long>(c - '0');
+  }
+  if (value == 0 || value > 65535) {
+    return false;
+  }
+  port = static_cast<uint16_t>(value);
+  return true;
+}
+
+// Tells the transport about one peer when its raft id or address changed.
+void sync_peer(member_pointer self, const std::string& id, raft::node_id raft_id,
+               const std::string& raft_addr) {
+  auto& synced = self->state.synced_peers[id];
+  if (synced == std::make_pair(raft_id, raft_addr)) {
+    return;
+  }
+  std::string host;
+  uint16_t port = 0;
+  if (!split_address(raft_addr, host, port)) {
+    CK_LOG_WARN("node: {} has an unusable raft address \"{}\"", id, raft_addr);
+    return;
+  }
+  synced = {raft_id, raft_addr};
+  self->send(self->state.transport, atoms::transport_peer_atom_v, id,
+             std::vector<raft::node_id>{raft_id}, host, port);
+}
+
+// Makes the transport's peers the meta state's members (other than this node).
+void sync_peers(member_pointer self) {
+  auto& st = self->state;
+  const cluster::meta_state meta = st.sm->current();
+  if (!meta.bootstrapped()) {
+    for (const auto& m : st.options.seed_members) {
+      if (m.id != st.options.node_id) {
+        sync_peer(self, m.id, m.raft_id, m.raft_addr);
+      }
+    }
+    return;
+  }
+  for (const auto& [id, node] : meta.nodes) {
+    if (id != st.options.node_id) {
+      sync_peer(self, id, node.raft_id, node.raft_addr);
+    }
+  }
+  for (auto it = st.synced_peers.begin(); it != st.synced_peers.end();) {
+    if (meta.nodes.count(it->first) == 0) {
+      self->send(st.transport, atoms::transport_forget_atom_v, it->first);
+      CK_LOG_INFO("node: {} is no longer a member; connection dropped", it->first);
+      it = st.synced_peers.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+cluster::node_record self_record(const cluster_member_options& o) {
+  cluster::node_record r;
+  r.id = o.node_id;
+  r.name = o.node_name;
+  r.raft_addr = o.raft_addr;
+  r.http_addr = o.http_addr;
+  r.kv_addr = o.kv_addr;
+  r.services = o.services;
+  return r;
+}
+
+// Proposes `command` on the meta group; `then(result)` runs with the decoded apply result, or
+// `failed(error)` with why it did not apply.
+template <class Then, class Failed>
+void propose(member_pointer self, const cluster::command& command, Then then, Failed failed) {
+  self->request(self->state.group, proposal_timeout, atoms::raft_propose_atom_v,
+                cluster::encode_command(command))
+      .then(
+          [then, failed](raft_propose_reply& reply) mutable {
+            cluster::apply_result result;
+            std::string error;
+            if (!decode_meta_apply_result(reply.result, result, error)) {
+              failed(caf::make_error(errc::internal, "undecodable meta result: " + error));
+              return;
+            }
+            then(result);
+          },
+          [failed](caf::error& error) mutable { failed(error); });
+}
+
+// ---- leader duties -----------------------------------------------------------------------
+
+void propose_bootstrap(member_pointer self) {
+  auto& st = self->state;
+  if (!st.options.founder || st.bootstrap_in_flight || st.sm->current().bootstrapped()) {
+    return;
+  }
+  cluster::bootstrap_command cmd;
+  cmd.cluster_id = st.options.cluster_id;
+  cmd.cluster_name = st.options.cluster_name;
+  cmd.partition_count = st.options.partition_count;
+  cmd.replication_factor = st.options.replication_factor;
+  cmd.first = self_record(st.options);
+  cmd.at_unix_ms = unix_now_ms();
+  st.bootstrap_in_flight = true;
+  propose(
+      self, cmd,
+      [self](const cluster::apply_result& result) {
+        self->state.bootstrap_in_flight = false;
+        if (result.outcome != cluster::apply_outcome::ok) {
+          CK_LOG_ERROR("node: bootstrap command refused: {} ({})", to_string(result.outcome),
+                       result.message);
+        }
+      },
+      [self](const caf::error& error) {
+        self->state.bootstrap_in_flight = false;
+        CK_LOG_DEBUG("node: bootstrap proposal not applied yet: {}", to_string(error));
+      });
+}
+
+// Feeds the detector what the transport saw since the last tick (only while leading: a
+// follower hears only from the leader, so its figures say nothing about the others).
+void observe_peers(member_pointer self, int64_t now) {
+  auto& st = self->state;
+  for (const auto& peer : st.peers.peers) {
+    auto& seen = st.disconnects_seen[peer.name];
+    const bool lost = peer.disconnects > seen;
+    seen = peer.disconnects;
+    if (!st.detector) {
+      continue;
+    }
+    if (peer.last_heard_ms_ago >= 0) {
+      const int64_t heard = now - peer.last_heard_ms_ago;
+      if (heard >= st.leading_since_ms) {
+        st.detector->record_heartbeat(peer.name, heard);
+        st.heard_since_leading.insert(peer.name);
+      }
+    }
+    if (lost && !peer.connected) {
+      st.detector->record_disconnect(peer.name, now);
+    }
+  }
+}
+
+void replicate_statuses(member_pointer self, const cluster::meta_state& meta, int64_t now) {
+  auto& st = self->state;
+  for (const auto& [id, node] : meta.nodes) {
+    std::optional<cluster::node_status> change;
+    if (id == st.options.node_id) {
+      // The leader is alive by definition (a restarted leader may find itself marked dead).
+      if (node.status != cluster::node_status::alive &&
+          node.status != cluster::node_status::leaving) {
+        change = cluster::node_status::alive;
+      }
+    } else {
+      st.detector->track(id, st.leading_since_ms);
+      change = cluster::replicated_status_change(node.status, st.detector->status_of(id),
+                                                 st.heard_since_leading.count(id) > 0);
+    }
+    if (!change || st.status_in_flight.count(id) > 0) {
+      continue;
+    }
+    st.status_in_flight.insert(id);
+    cluster::set_status_command cmd{id, *change, unix_now_ms()};
+    propose(
+        self, cmd, [self, id](const cluster::apply_result&) { self->state.status_in_flight.erase(id); },
+        [self, id](const caf::error& error) {
+          self->state.status_in_flight.erase(id);
+          CK_LOG_DEBUG("node: status proposal for {} failed: {}", id, to_string(error));
+        });
+  }
+  (void)now;
+}
+
+std::string describe(const raft::conf_change& change) {
+  switch (change.type) {
+    case raft::conf_change_type::add_learner:
+      return "add learner " + std::to_string(change.node);
+    case raft::conf_change_type::add_voter:
+      return "add voter " + std::to_string(change.node);
+    case raft::conf_change_type::remove_node:
+      return "remove " + std::to_string(change.node);
+  }
+  return "?";
+}
+
+// One membership change of the meta group toward plan_meta_voters, when none is pending.
+void manage_voters(member_pointer self, const cluster::meta_state& meta) {
+  auto& st = self->state;
+  if (st.conf_in_flight || !st.status) {
+    return;
+  }
+  const auto& status = *st.status;
+  const auto plan = cluster::plan_meta_voters(meta, status.conf, st.options.meta_voters_max);
+  const auto change = cluster::next_meta_conf_change(status.conf, plan);
+  if (!change) {
+    return;
+  }
+  if (change->type == raft::conf_change_type::add_voter) {
+    // Promote only a learner that caught up, so the new voter cannot stall commits.
+    auto p = std::find_if(status.progress.begin(), status.progress.end(),
+                          [&](const raft::progress_status& x) { return x.id == change->node; });
+    if (p == status.progress.end() || p->match + st.options.promote_lag_max < status.last_index) {
+      return;
+    }
+  }
+  const bool demotes_self = change->node == status.id &&
+                            (change->type == raft::conf_change_type::remove_node ||
+                             change->type == raft::conf_change_type::add_learner);
+  if (demotes_self) {
+    // Hand leadership to the most caught-up other voter first; its leader takes it from there.
+    raft::node_id best = raft::no_node;
+    raft::index_t best_match = 0;
+    for (const auto& p : status.progress) {
+      const bool voter = std::find(status.conf.voters.begin(), status.conf.voters.end(), p.id) !=
+                         status.conf.voters.end();
+      if (voter && p.id != status.id && (best == raft::no_node || p.match > best_match)) {
+        best = p.id;
+        best_match = p.match;
+      }
+    }
+    if (best != raft::no_node) {
+      CK_LOG_INFO("raft: meta leader steps aside for {} before it leaves the voters", best);
+      self->request(st.group, local_request_timeout, atoms::raft_transfer_atom_v, best)
+          .then([](raft::node_id) {}, [](caf::error&) {});
+    }
+    return;
+  }
+  st.conf_in_flight = true;
+  const auto what = describe(*change);
+  self->request(st.group, proposal_timeout, atoms::raft_conf_atom_v, *change)
+      .then(
+          [self, what](raft_propose_reply&) {
+            self->state.conf_in_flight = false;
+            CK_LOG_INFO("raft: meta group membership change applied: {}", what);
+          },
+          [self, what](caf::error& error) {
+            self->state.conf_in_flight = false;
+            CK_LOG_DEBUG("raft: meta group membership change {} not applied: {}", what,
+                         to_string(error));
+          });
+}
+
+void lead(member_pointer self) {
+  auto& st = self->state;
+  const int64_t now = steady_now_ms();
+  if (st.leading_term != st.status->term) {
+    st.leading_term = st.status->term;
+    st.leading_since_ms = now;
+    st.detector.emplace(st.options.node_id, st.options.liveness);
+    st.heard_since_leading.clear();
+  }
+  observe_peers(self, now);
+  const cluster::meta_state meta = st.sm->current();
+  if (!meta.bootstrapped()) {
+    propose_bootstrap(self);
+    return;
+  }
+  st.detector->evaluate(now);
+  replicate_statuses(self, meta, now);
+  manage_voters(self, meta);
+}
+
+void log_role_change(member_pointer self) {
+  auto& st = self->state;
+  const auto& s = *st.status;
+  if (s.state == st.logged_role && s.leader == st.logged_leader) {
+    return;
+  }
+  const auto meta = st.sm->current();
+  auto name_of = [&meta](raft::node_id id) -> std::string {
+    const auto* node = cluster::find_by_raft_id(meta, id);
+    return node != nullptr ? node->id : "raft id " + std::to_string(id);
+  };
+  if (s.state == raft::role::leader) {
+    CK_LOG_INFO("raft: meta group: this node won the election, leader at term {}", s.term);
+  } else if (st.logged_role == raft::role::leader) {
+    CK_LOG_INFO("raft: meta group: this node lost leadership at term {}", s.term);
+  }
+  if (s.leader != st.logged_leader && s.state != raft::role::leader) {
+    if (s.leader == raft::no_node) {
+      CK_LOG_INFO("raft: meta group: no leader at term {}", s.term);
+    } else {
+      CK_LOG_INFO("raft: meta group: leader is {} at term {}", name_of(s.leader), s.term);
+    }
+  }
+  st.logged_role = s.state;
+  st.logged_leader = s.leader;
+}
+
+void finish_tick(member_pointer self) {
+  self->state.tick_running = false;
+  self->delayed_send(self, self->state.options.tick_interval, atoms::member_tick_atom_v);
+}
+
+void on_tick(member_pointer self) {
+  if (self->state.tick_running) {
+    return;
+  }
+  self->state.tick_running = true;
+  self->request(self->state.group, local_request_timeout, atoms::raft_status_atom_v)
+      .then(
+          [self](raft::status_info& status) {
+            self->state.status = std::move(status);
+            log_role_change(self);
+            self->request(self->state.transport, local_request_timeout,
+                          atoms::transport_stats_atom_v)
+                .then(
+                    [self](transport_stats& stats) {
+                      auto& st = self->state;
+                      st.peers = std::move(stats);
+                      if (is_leader(st)) {
+                        lead(self);
+                      } else {
+                        st.leading_term = 0;
+                        st.detector.reset();
+                        observe_peers(self, steady_now_ms());
+                      }
+                      finish_tick(self);
+                    },
+                    [self](caf::error&) { finish_tick(self); });
+          },
+          [self](caf::error& error) {
+            CK_LOG_WARN("raft: meta group replica does not answer: {}", to_string(error));
+            finish_tick(self);
+          });
+}
+
+// ---- joins -------------------------------------------------------------------------------
+
+join_reply reply_for(const cluster::meta_state& meta, const cluster::apply_result& result) {
+  join_reply reply;
+  reply.outcome = std::string{to_string(result.outcome)};
+  reply.raft_id = result.raft_id;
+  reply.cluster_id = meta.cluster_id;
+  reply.cluster_name = meta.cluster_name;
+  reply.partition_count = meta.partition_count;
+  reply.replication_factor = meta.replication_factor;
+  for (const auto& [id, node] : meta.nodes) {
+    reply.members.push_back(join_member{id, node.raft_id, node.raft_addr});
+  }
+  return reply;
+}
+
+caf::result<join_reply> on_join(member_pointer self, join_request& request) {
+  auto& st = self->state;
+  if (!st.status) {
+    return caf::make_error(errc::no_leader, "the meta group is starting");
+  }
+  if (!is_leader(st)) {
+    const auto meta = st.sm->current();
+    const auto* leader = cluster::find_by_raft_id(meta, st.status->leader);
+    if (leader == nullptr || leader->id == st.options.node_id) {
+      return caf::make_error(errc::no_leader, "no meta leader known yet");
+    }
+    CK_LOG_DEBUG("join: forwarding {} to the meta leader {}", request.id, leader->id);
+    return self->delegate(st.transport, atoms::transport_relay_atom_v, leader->id,
+                          std::move(request));
+  }
+  if (!st.sm->current().bootstrapped()) {
+    return caf::make_error(errc::no_leader, "the cluster is being created");
+  }
+  cluster::join_command cmd;
+  cmd.node.id = request.id;
+  cmd.node.name = request.name;
+  cmd.node.raft_addr = request.raft_addr;
+  cmd.node.http_addr = request.http_addr;
+  cmd.node.kv_addr = request.kv_addr;
+  cmd.node.services = request.services;
+  cmd.at_unix_ms = unix_now_ms();
+  auto promise = self->make_response_promise<join_reply>();
+  propose(
+      self, cmd,
+      [self, promise](const cluster::apply_result& result) mutable {
+        using cluster::apply_outcome;
+        switch (result.outcome) {
+          case apply_outcome::joined:
+          case apply_outcome::rejoined:
+          case apply_outcome::replaced:
+          case apply_outcome::unchanged:
+          case apply_outcome::ok:
+            promise.deliver(reply_for(self->state.sm->current(), result));
+            return;
+          case apply_outcome::conflict:
+            promise.deliver(caf::make_error(errc::conflict, result.message));
+            return;
+          case apply_outcome::invalid:
+            promise.deliver(caf::make_error(errc::invalid_argument, result.message));
+            return;
+          case apply_outcome::not_found:
+          case apply_outcome::not_bootstrapped:
+            promise.deliver(caf::make_error(errc::no_leader, result.message));
+            return;
+        }
+      },
+      [promise](const caf::error& error) mutable { promise.deliver(error); });
+  return promise;
+}
+
+cluster_member_actor::behavior_type cluster_member(
+    member_pointer self, cluster_member_options options,
+    std::shared_ptr<storage::raft_log_store> store, raft_log_writer_actor writer,
+    net_transport_actor transport) {
+  auto& st = self->state;
+  st.options = std::move(options);
+  st.transport = std::move(transport);
+  // Entries committed before this start were logged when they happened: replaying them must
+  // not log them again.
+  const raft::index_t replayed_up_to = store->group(0).initial_hard_state().commit;
+  caf::weak_actor_ptr weak_self = self->ctrl();
+  st.sm = std::make_shared<meta_state_machine>(
+      [weak_self, replayed_up_to](raft::index_t index, const cluster::command* command,
+                                  const cluster::apply_result& result) {
+        if (command != nullptr && index > replayed_up_to) {
+          detail::log_meta_event(*command, result);
+        }
+        if (auto strong = weak_self.lock()) {
+          caf::anon_send(caf::actor_cast<cluster_member_actor>(strong),
+                         atoms::meta_applied_atom_v);
+        }
+      });
+  auto group_options = st.options.meta_group;
+  CK_ASSERT_EQ(group_options.raft.group, 0u);
+  st.group = spawn_raft_group(self->system(), group_options, std::move(store), std::move(writer),
+                              caf::actor_cast<raft_transport_actor>(st.transport), st.sm);
+  self->link_to(st.group);
+  self->send(st.transport, atoms::raft_register_atom_v, raft::group_id{0},
+             group_options.raft.id, st.group);
+  self->send(st.transport, atoms::member_attach_atom_v,
+             caf::actor_cast<join_handler_actor>(self));
+  sync_peers(self);
+  self->send(self, atoms::member_tick_atom_v);
+  return {
+      [self](atoms::join_atom, join_request& request) { return on_join(self, request); },
+      [self](atoms::view_atom) { return detail::build_view(self->state); },
+      [self](atoms::member_tick_atom) { on_tick(self); },
+      [self](atoms::meta_applied_atom) { sync_peers(self); },
+  };
+}
+
+}  // namespace
+
+cluster_member_actor spawn_cluster_member(caf::actor_system& sys, cluster_member_options options,
+                                          std::shared_ptr<storage::raft_log_store> store,
+                                          raft_log_writer_actor writer,
+                                          net_transport_actor transport) {
+  CK_ASSERT(!options.node_id.empty());
+  CK_ASSERT_GT(options.meta_group.raft.id, 0u);
+  return sys.spawn(cluster_member, std::move(options), std::move(store), std::move(writer),
+                   std::move(transport));
+}
+
+}  // namespace ck::actors

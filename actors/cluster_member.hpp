@@ -1,0 +1,89 @@
+#pragma once
+
+// The cluster member actor: this node's part in the cluster. It owns the node's replica of the
+// meta Raft group (group 0, hosting a meta_state_machine) and, on every node:
+//   - keeps the net transport's peer table equal to the meta state's members;
+//   - answers the cluster API's view (from the replicated meta state, the meta group's Raft
+//     status and the transport's per-peer figures) and joins (POST /join);
+//   - logs one line per meaningful event (raft role/leader changes, node joined/suspect/dead/
+//     back), greppable by "raft", "join", "node".
+// On the meta leader only (every member_tick):
+//   - the founder proposes the bootstrap command while the meta state is empty;
+//   - liveness: the transport's "last heard" per peer and its disconnects feed a
+//     cluster::liveness_detector; differences from the replicated statuses become set_status
+//     proposals (cluster::replicated_status_change decides which);
+//   - meta voters: cluster::plan_meta_voters / next_meta_conf_change, one change at a time;
+//     a learner is promoted only once caught up, and leadership moves away before the leader
+//     itself would be demoted or removed.
+// A joined node is proposed by whoever is leader; a follower hands a join to the leader's node
+// through the transport (the reply goes straight back to the requester).
+
+#include "actors/join_handler.hpp"
+#include "actors/net_transport.hpp"
+#include "actors/raft_group.hpp"
+#include "actors/raft_log_writer.hpp"
+#include "actors/type_ids.hpp"
+#include "runtime/cluster/liveness.hpp"
+
+#include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ck::storage {
+class raft_log_store;
+}
+
+namespace ck::actors {
+
+using cluster_member_actor = join_handler_actor::extend<
+    caf::replies_to<atoms::view_atom>::with<cluster_view>,
+    /// Its own timer (leader duties, status refresh).
+    caf::reacts_to<atoms::member_tick_atom>,
+    /// From the meta state machine: something was applied (sync peers, log the event).
+    caf::reacts_to<atoms::meta_applied_atom>>;
+
+struct cluster_member_options {
+  // This node, as other nodes and clients reach it (advertised addresses).
+  std::string node_id;
+  std::string node_name;
+  std::string raft_addr;
+  std::string http_addr;
+  std::string kv_addr;
+  std::map<std::string, std::string> services;
+  // The cluster as the node's identity records it (used before the meta state is replayed,
+  // and by the founder's bootstrap command).
+  std::string cluster_id;
+  std::string cluster_name = "clusterkit";
+  uint32_t partition_count = 0;
+  uint32_t replication_factor = 0;
+  /// True on the node that created the cluster: while the meta state is empty and this node
+  /// leads the meta group, it proposes the bootstrap command.
+  bool founder = false;
+  /// The members a joiner learned from its join reply: transport peers until the meta state
+  /// is replayed.
+  std::vector<join_member> seed_members;
+  cluster::liveness_config liveness;
+  size_t meta_voters_max = 5;
+  /// A learner is promoted once its match is within this many entries of the leader's log.
+  uint64_t promote_lag_max = 64;
+  std::chrono::milliseconds tick_interval{200};
+  /// The meta group replica (raft.id = this node's meta raft id, raft.group = 0).
+  raft_group_options meta_group;
+};
+
+/// Spawns the member and, linked to it, the meta group replica over `store` (a founder's
+/// bootstrap already persisted), registered with `transport` for group 0; attaches itself to
+/// the transport as the join handler.
+cluster_member_actor spawn_cluster_member(caf::actor_system& sys, cluster_member_options options,
+                                          std::shared_ptr<storage::raft_log_store> store,
+                                          raft_log_writer_actor writer,
+                                          net_transport_actor transport);
+
+}  // namespace ck::actors

@@ -1,0 +1,66 @@
+#pragma once
+
+// Internal to the cluster member actor (cluster_member*.cpp): its state and the helpers its
+// files share. Not for other users.
+
+#include "actors/cluster_member.hpp"
+#include "actors/meta_state_machine.hpp"
+#include "runtime/cluster/liveness.hpp"
+#include "runtime/cluster/meta_state.hpp"
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+
+namespace ck::actors::detail {
+
+struct cluster_member_state {
+  static inline const char* name = "cluster_member";
+
+  cluster_member_options options;
+  std::shared_ptr<meta_state_machine> sm;
+  raft_group_actor group;
+  net_transport_actor transport;
+
+  // Refreshed every tick.
+  std::optional<raft::status_info> status;
+  transport_stats peers;
+
+  // Leader duties; reset whenever this node starts (or stops) leading.
+  raft::term_t leading_term = 0;  // 0: not leading
+  int64_t leading_since_ms = 0;
+  std::optional<cluster::liveness_detector> detector;
+  std::set<std::string> heard_since_leading;
+  std::set<std::string> status_in_flight;
+  bool conf_in_flight = false;
+  bool bootstrap_in_flight = false;
+
+  // Connection losses already fed to the detector, per peer.
+  std::map<std::string, uint64_t> disconnects_seen;
+  // What the transport was told: node id -> (raft id, raft address).
+  std::map<std::string, std::pair<raft::node_id, std::string>> synced_peers;
+  // For "raft:" log lines on changes only.
+  raft::role logged_role = raft::role::follower;
+  raft::node_id logged_leader = raft::no_node;
+  bool tick_running = false;
+};
+
+using member_pointer = cluster_member_actor::stateful_pointer<cluster_member_state>;
+
+/// Milliseconds of the steady clock (the detector's time base).
+int64_t steady_now_ms();
+/// Milliseconds since the Unix epoch (times stamped into meta commands).
+int64_t unix_now_ms();
+
+/// The cluster view the API serves, from the member's current knowledge.
+cluster_view build_view(const cluster_member_state& st);
+
+/// One log line for a meta command applied at `index` (joins, status changes, removals).
+void log_meta_event(const cluster::command& command, const cluster::apply_result& result);
+
+}  // namespace ck::actors::detail

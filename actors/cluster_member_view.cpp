@@ -1,0 +1,193 @@
+// What the cluster member tells the API and the log: the cluster view built from the
+// replicated meta state, the meta group's Raft status and the transport's per-peer figures,
+// and one log line per applied meta event.
+
+#include "actors/cluster_member_state.hpp"
+#include "runtime/log.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <type_traits>
+
+namespace ck::actors::detail {
+
+namespace {
+
+bool contains(const std::vector<raft::node_id>& ids, raft::node_id id) {
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
+}
+
+std::string role_word(raft::role role) {
+  switch (role) {
+    case raft::role::leader:
+      return "leader";
+    case raft::role::candidate:
+    case raft::role::pre_candidate:
+      return "candidate";
+    case raft::role::follower:
+      return "follower";
+  }
+  return "follower";
+}
+
+// Until the partitions are Raft groups of their own, each node serves every partition from
+// its local store: it hosts and leads them all, and none is replicated.
+void add_local_partitions(cluster_view& view, const std::string& self_id, uint32_t count,
+                          uint32_t replication_factor) {
+  const bool complete = replication_factor <= 1;
+  view.partitions.reserve(count);
+  for (uint32_t index = 0; index < count; ++index) {
+    partition_view partition;
+    partition.index = index;
+    partition.leader = self_id;
+    partition.status = complete ? "healthy" : "under_replicated";
+    view.partitions.push_back(std::move(partition));
+  }
+}
+
+}  // namespace
+
+cluster_view build_view(const cluster_member_state& st) {
+  const auto& o = st.options;
+  const cluster::meta_state meta = st.sm->current();
+  cluster_view view;
+  view.self_id = o.node_id;
+  view.cluster_id = meta.bootstrapped() ? meta.cluster_id : o.cluster_id;
+  view.name = meta.bootstrapped() ? meta.cluster_name : o.cluster_name;
+  view.partition_count = meta.bootstrapped() ? meta.partition_count : o.partition_count;
+  view.replication_factor = meta.bootstrapped() ? meta.replication_factor : o.replication_factor;
+  raft::status_info status;
+  if (st.status) {
+    status = *st.status;
+  }
+  const auto* leader = cluster::find_by_raft_id(meta, status.leader);
+  view.leader_id = leader != nullptr ? leader->id : "";
+  view.raft_state = role_word(status.state);
+  view.term = status.term;
+  view.commit_index = status.commit;
+  view.applied_index = status.applied;
+  view.last_index = status.last_index;
+  for (const auto& [id, node] : meta.nodes) {
+    node_view n;
+    n.id = id;
+    n.name = node.name;
+    n.status = std::string{cluster::to_string(node.status)};
+    n.raft_addr = node.raft_addr;
+    n.http_addr = node.http_addr;
+    n.kv_addr = node.kv_addr;
+    n.is_leader = leader != nullptr && leader->id == id;
+    n.joined_unix_ms = node.joined_unix_ms;
+    n.raft_id = node.raft_id;
+    n.meta_role = contains(status.conf.voters, node.raft_id)     ? "voter"
+                  : contains(status.conf.learners, node.raft_id) ? "learner"
+                                                                 : "";
+    if (id == o.node_id) {
+      n.last_seen_ms_ago = 0;
+      n.connected = true;
+      n.partitions_hosted = view.partition_count;
+      n.partitions_led = view.partition_count;
+    } else {
+      for (const auto& peer : st.peers.peers) {
+        if (peer.name == id) {
+          n.last_seen_ms_ago = peer.last_heard_ms_ago;
+          n.connected = peer.connected;
+        }
+      }
+    }
+    for (const auto& p : status.progress) {
+      if (p.id == node.raft_id) {
+        n.match_index = p.match;
+      }
+    }
+    view.nodes.push_back(std::move(n));
+  }
+  add_local_partitions(view, o.node_id, view.partition_count, view.replication_factor);
+
+  if (!st.status) {
+    view.not_ready_reasons.push_back("the meta group replica is starting");
+  } else if (status.leader == raft::no_node) {
+    view.not_ready_reasons.push_back("the meta group has no leader");
+  }
+  if (!meta.bootstrapped()) {
+    view.not_ready_reasons.push_back("the cluster state has not been replicated here yet");
+  } else if (meta.nodes.count(o.node_id) == 0) {
+    view.not_ready_reasons.push_back("this node is not a member of the cluster yet");
+  }
+  const auto restore_error = st.sm->last_restore_error();
+  if (!restore_error.empty()) {
+    view.not_ready_reasons.push_back("the meta state could not be restored: " + restore_error);
+  }
+  return view;
+}
+
+namespace {
+
+// Events older than this when applied here are history this node is catching up on (a
+// restart or a join replays the log): logged at debug level, not as news.
+constexpr int64_t news_age_max_ms = 5000;
+
+template <class Command>
+int64_t stamped_at(const Command& cmd) {
+  if constexpr (std::is_same_v<Command, cluster::remove_node_command> ||
+                std::is_same_v<Command, cluster::set_placement_command>) {
+    return 0;
+  } else {
+    return cmd.at_unix_ms;
+  }
+}
+
+std::string describe_event(const cluster::command& command, const cluster::apply_result& result) {
+  using cluster::apply_outcome;
+  return std::visit(
+      [&result](const auto& cmd) -> std::string {
+        using T = std::decay_t<decltype(cmd)>;
+        const bool ok = result.outcome == apply_outcome::ok;
+        if constexpr (std::is_same_v<T, cluster::bootstrap_command>) {
+          return !ok ? "" : fmt::format("node: cluster {} created by {} ({} partitions, "
+                                        "replication factor {})",
+                                        cmd.cluster_id, cmd.first.id, cmd.partition_count,
+                                        cmd.replication_factor);
+        } else if constexpr (std::is_same_v<T, cluster::join_command>) {
+          switch (result.outcome) {
+            case apply_outcome::joined:
+              return fmt::format("join: node {} joined from {} (meta raft id {})", cmd.node.id,
+                                 cmd.node.raft_addr, result.raft_id);
+            case apply_outcome::rejoined:
+            case apply_outcome::unchanged:
+              return fmt::format("join: node {} rejoined from {}", cmd.node.id,
+                                 cmd.node.raft_addr);
+            case apply_outcome::replaced:
+              return fmt::format("join: node {} replaced its dead predecessor, now at {} (meta "
+                                 "raft id {})",
+                                 cmd.node.id, cmd.node.raft_addr, result.raft_id);
+            default:
+              return fmt::format("join: node {} refused: {}", cmd.node.id, result.message);
+          }
+        } else if constexpr (std::is_same_v<T, cluster::set_status_command>) {
+          return !ok ? "" : fmt::format("node: {} is {}", cmd.id, cluster::to_string(cmd.status));
+        } else if constexpr (std::is_same_v<T, cluster::remove_node_command>) {
+          return !ok ? "" : fmt::format("node: {} removed from the cluster", cmd.id);
+        } else {
+          return "";
+        }
+      },
+      command);
+}
+
+}  // namespace
+
+void log_meta_event(const cluster::command& command, const cluster::apply_result& result) {
+  const std::string line = describe_event(command, result);
+  if (line.empty()) {
+    return;
+  }
+  const int64_t at = std::visit([](const auto& cmd) { return stamped_at(cmd); }, command);
+  if (at > 0 && unix_now_ms() - at > news_age_max_ms) {
+    CK_LOG_DEBUG("{} (earlier, replayed here)", line);
+  } else {
+    CK_LOG_INFO("{}", line);
+  }
+}
+
+}  // namespace ck::actors::detail

@@ -1,0 +1,19 @@
+#pragma once
+
+// Who answers a join: the node's cluster member actor. The net transport knows it only by
+// this interface, so a follower can hand a join to the meta leader's node through the
+// leader's transport endpoint (the one actor each node publishes).
+
+#include "actors/type_ids.hpp"
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+namespace ck::actors {
+
+/// (join_atom, request): answered once the meta leader committed the join; errc::conflict,
+/// errc::invalid_argument or errc::no_leader (retry) otherwise.
+using join_handler_actor =
+    caf::typed_actor<caf::replies_to<atoms::join_atom, join_request>::with<join_reply>>;
+
+}  // namespace ck::actors
