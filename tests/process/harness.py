@@ -7,6 +7,7 @@ Every wait is bounded and fails with a message that says what was awaited.
 import http.client
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -17,11 +18,38 @@ import time
 BINARY = os.environ.get("CLUSTERKIT_BIN", "")
 
 
+def _ephemeral_range():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(x) for x in f.read().split())
+            return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+_port_rng = random.Random(os.getpid() ^ int(time.time() * 1000))
+_ports_handed_out = set()
+
+
 def free_port():
-    """A port that was free a moment ago on 127.0.0.1 (the node retries are the caller's)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port that was free a moment ago on 127.0.0.1, chosen OUTSIDE the kernel's ephemeral
+    range: a port from bind(0) is ephemeral, and the nodes' own outgoing connections (to each
+    other) take ephemeral ports too, so such a port may be taken before the node listens on it.
+    Never hands out the same port twice in one process."""
+    low, high = _ephemeral_range()
+    candidates = (10000, low - 1) if low - 1 - 10000 >= 1000 else (high + 1, 65535)
+    for _ in range(1000):
+        port = _port_rng.randint(*candidates)
+        if port in _ports_handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _ports_handed_out.add(port)
+        return port
+    raise RuntimeError("no free port found outside the ephemeral range")
 
 
 def wait_until(predicate, timeout_s, what, interval_s=0.05, describe=None):
