@@ -3,7 +3,9 @@
 #include "actors/cluster_member_state.hpp"
 #include "actors/errc.hpp"
 #include "runtime/assert.hpp"
+#include "runtime/cluster/membership_step.hpp"
 #include "runtime/cluster/meta_membership.hpp"
+#include "runtime/cluster/placement.hpp"
 #include "runtime/log.hpp"
 #include "storage/raft_log_store.hpp"
 
@@ -12,6 +14,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <mutex>
 
 namespace ck::actors {
 
@@ -230,63 +233,27 @@ void replicate_statuses(member_pointer self, const cluster::meta_state& meta, in
   (void)now;
 }
 
-std::string describe(const raft::conf_change& change) {
-  switch (change.type) {
-    case raft::conf_change_type::add_learner:
-      return "add learner " + std::to_string(change.node);
-    case raft::conf_change_type::add_voter:
-      return "add voter " + std::to_string(change.node);
-    case raft::conf_change_type::remove_node:
-      return "remove " + std::to_string(change.node);
-  }
-  return "?";
-}
-
 // One membership change of the meta group toward plan_meta_voters, when none is pending.
 void manage_voters(member_pointer self, const cluster::meta_state& meta) {
   auto& st = self->state;
   if (st.conf_in_flight || !st.status) {
     return;
   }
-  const auto& status = *st.status;
-  const auto plan = cluster::plan_meta_voters(meta, status.conf, st.options.meta_voters_max);
-  const auto change = cluster::next_meta_conf_change(status.conf, plan);
-  if (!change) {
+  const auto plan = cluster::plan_meta_voters(meta, st.status->conf, st.options.meta_voters_max);
+  const auto step = cluster::next_membership_step(*st.status, plan, st.options.promote_lag_max);
+  if (step.transfer_to != raft::no_node) {
+    CK_LOG_INFO("raft: meta leader steps aside for raft id {} before it leaves the voters",
+                step.transfer_to);
+    self->request(st.group, local_request_timeout, atoms::raft_transfer_atom_v, step.transfer_to)
+        .then([](raft::node_id) {}, [](caf::error&) {});
     return;
   }
-  if (change->type == raft::conf_change_type::add_voter) {
-    // Promote only a learner that caught up, so the new voter cannot stall commits.
-    auto p = std::find_if(status.progress.begin(), status.progress.end(),
-                          [&](const raft::progress_status& x) { return x.id == change->node; });
-    if (p == status.progress.end() || p->match + st.options.promote_lag_max < status.last_index) {
-      return;
-    }
-  }
-  const bool demotes_self = change->node == status.id &&
-                            (change->type == raft::conf_change_type::remove_node ||
-                             change->type == raft::conf_change_type::add_learner);
-  if (demotes_self) {
-    // Hand leadership to the most caught-up other voter first; its leader takes it from there.
-    raft::node_id best = raft::no_node;
-    raft::index_t best_match = 0;
-    for (const auto& p : status.progress) {
-      const bool voter = std::find(status.conf.voters.begin(), status.conf.voters.end(), p.id) !=
-                         status.conf.voters.end();
-      if (voter && p.id != status.id && (best == raft::no_node || p.match > best_match)) {
-        best = p.id;
-        best_match = p.match;
-      }
-    }
-    if (best != raft::no_node) {
-      CK_LOG_INFO("raft: meta leader steps aside for {} before it leaves the voters", best);
-      self->request(st.group, local_request_timeout, atoms::raft_transfer_atom_v, best)
-          .then([](raft::node_id) {}, [](caf::error&) {});
-    }
+  if (!step.change) {
     return;
   }
   st.conf_in_flight = true;
-  const auto what = describe(*change);
-  self->request(st.group, proposal_timeout, atoms::raft_conf_atom_v, *change)
+  const auto what = cluster::describe(*step.change);
+  self->request(st.group, proposal_timeout, atoms::raft_conf_atom_v, *step.change)
       .then(
           [self, what](raft_propose_reply&) {
             self->state.conf_in_flight = false;
@@ -297,6 +264,29 @@ void manage_voters(member_pointer self, const cluster::meta_state& meta) {
             CK_LOG_DEBUG("raft: meta group membership change {} not applied: {}", what,
                          to_string(error));
           });
+}
+
+// Moves the replicated placement toward plan_placement, a few partitions per tick (the
+// partition leaders then move their groups to it).
+void propose_placement(member_pointer self, const cluster::meta_state& meta) {
+  auto& st = self->state;
+  if (st.placement_in_flight > 0) {
+    return;
+  }
+  const auto target = cluster::plan_placement(meta);
+  for (auto& cmd : cluster::placement_changes(meta, target, st.options.placement_changes_per_tick)) {
+    ++st.placement_in_flight;
+    const uint32_t index = cmd.index;
+    propose(
+        self, cmd,
+        [self, index](const cluster::apply_result& result) {
+          --self->state.placement_in_flight;
+          if (result.outcome == cluster::apply_outcome::ok) {
+            CK_LOG_DEBUG("node: placement of partition-{} changed", index);
+          }
+        },
+        [self](const caf::error&) { --self->state.placement_in_flight; });
+  }
 }
 
 void lead(member_pointer self) {
@@ -317,6 +307,7 @@ void lead(member_pointer self) {
   st.detector->evaluate(now);
   replicate_statuses(self, meta, now);
   manage_voters(self, meta);
+  propose_placement(self, meta);
 }
 
 void log_role_change(member_pointer self) {
@@ -458,30 +449,19 @@ caf::result<join_reply> on_join(member_pointer self, join_request& request) {
 cluster_member_actor::behavior_type cluster_member(
     member_pointer self, cluster_member_options options,
     std::shared_ptr<storage::raft_log_store> store, raft_log_writer_actor writer,
-    net_transport_actor transport) {
+    net_transport_actor transport, std::shared_ptr<meta_state_machine> sm,
+    partition_host_actor host) {
   auto& st = self->state;
   st.options = std::move(options);
   st.transport = std::move(transport);
-  // Entries committed before this start were logged when they happened: replaying them must
-  // not log them again.
-  const raft::index_t replayed_up_to = store->group(0).initial_hard_state().commit;
-  caf::weak_actor_ptr weak_self = self->ctrl();
-  st.sm = std::make_shared<meta_state_machine>(
-      [weak_self, replayed_up_to](raft::index_t index, const cluster::command* command,
-                                  const cluster::apply_result& result) {
-        if (command != nullptr && index > replayed_up_to) {
-          detail::log_meta_event(*command, result);
-        }
-        if (auto strong = weak_self.lock()) {
-          caf::anon_send(caf::actor_cast<cluster_member_actor>(strong),
-                         atoms::meta_applied_atom_v);
-        }
-      });
+  st.sm = std::move(sm);
+  st.host = std::move(host);
   auto group_options = st.options.meta_group;
   CK_ASSERT_EQ(group_options.raft.group, 0u);
   st.group = spawn_raft_group(self->system(), group_options, std::move(store), std::move(writer),
                               caf::actor_cast<raft_transport_actor>(st.transport), st.sm);
   self->link_to(st.group);
+  self->link_to(st.host);
   self->send(st.transport, atoms::raft_register_atom_v, raft::group_id{0},
              group_options.raft.id, st.group);
   self->send(st.transport, atoms::member_attach_atom_v,
@@ -490,22 +470,67 @@ cluster_member_actor::behavior_type cluster_member(
   self->send(self, atoms::member_tick_atom_v);
   return {
       [self](atoms::join_atom, join_request& request) { return on_join(self, request); },
-      [self](atoms::view_atom) { return detail::build_view(self->state); },
+      [self](atoms::view_atom) {
+        auto promise = self->make_response_promise<cluster_view>();
+        self->request(self->state.host, local_request_timeout, atoms::partitions_atom_v)
+            .then(
+                [self, promise](std::vector<partition_view>& partitions) mutable {
+                  promise.deliver(detail::build_view(self->state, std::move(partitions)));
+                },
+                [self, promise](caf::error&) mutable {
+                  promise.deliver(detail::build_view(self->state, {}));
+                });
+        return promise;
+      },
       [self](atoms::member_tick_atom) { on_tick(self); },
       [self](atoms::meta_applied_atom) { sync_peers(self); },
   };
 }
 
+// The meta state machine tells these actors about every apply (weak: they may be gone).
+struct meta_listeners {
+  std::mutex mutex;
+  std::vector<caf::weak_actor_ptr> actors;
+};
+
 }  // namespace
 
-cluster_member_actor spawn_cluster_member(caf::actor_system& sys, cluster_member_options options,
-                                          std::shared_ptr<storage::raft_log_store> store,
-                                          raft_log_writer_actor writer,
-                                          net_transport_actor transport) {
+cluster_member_handles spawn_cluster_member(caf::actor_system& sys, cluster_member_options options,
+                                            std::shared_ptr<storage::environment> env,
+                                            std::shared_ptr<storage::raft_log_store> store,
+                                            raft_log_writer_actor writer,
+                                            net_transport_actor transport, kv_service_actor kv) {
   CK_ASSERT(!options.node_id.empty());
   CK_ASSERT_GT(options.meta_group.raft.id, 0u);
-  return sys.spawn(cluster_member, std::move(options), std::move(store), std::move(writer),
-                   std::move(transport));
+  // Entries committed before this start were logged when they happened: replaying them must
+  // not log them again.
+  const raft::index_t replayed_up_to = store->group(0).initial_hard_state().commit;
+  auto listeners = std::make_shared<meta_listeners>();
+  auto sm = std::make_shared<meta_state_machine>(
+      [listeners, replayed_up_to](raft::index_t index, const cluster::command* command,
+                                  const cluster::apply_result& result) {
+        if (command != nullptr && index > replayed_up_to) {
+          detail::log_meta_event(*command, result);
+        }
+        std::lock_guard<std::mutex> lock{listeners->mutex};
+        for (const auto& weak : listeners->actors) {
+          if (auto strong = weak.lock()) {
+            caf::anon_send(caf::actor_cast<caf::actor>(strong), atoms::meta_applied_atom_v);
+          }
+        }
+      });
+  partition_host_options host_options = options.partitions;
+  host_options.node_id = options.node_id;
+  host_options.raft_id = options.meta_group.raft.id;
+  cluster_member_handles out;
+  out.host = spawn_partition_host(sys, host_options, std::move(env), store, writer, transport, sm,
+                                  std::move(kv));
+  out.member = sys.spawn(cluster_member, std::move(options), std::move(store), std::move(writer),
+                         std::move(transport), sm, out.host);
+  std::lock_guard<std::mutex> lock{listeners->mutex};
+  listeners->actors.push_back(caf::actor_cast<caf::weak_actor_ptr>(out.member));
+  listeners->actors.push_back(caf::actor_cast<caf::weak_actor_ptr>(out.host));
+  return out;
 }
 
 }  // namespace ck::actors

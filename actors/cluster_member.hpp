@@ -19,7 +19,9 @@
 // through the transport (the reply goes straight back to the requester).
 
 #include "actors/join_handler.hpp"
+#include "actors/kv_service.hpp"
 #include "actors/net_transport.hpp"
+#include "actors/partition_host.hpp"
 #include "actors/raft_group.hpp"
 #include "actors/raft_log_writer.hpp"
 #include "actors/type_ids.hpp"
@@ -37,8 +39,9 @@
 #include <vector>
 
 namespace ck::storage {
+class environment;
 class raft_log_store;
-}
+}  // namespace ck::storage
 
 namespace ck::actors {
 
@@ -76,14 +79,25 @@ struct cluster_member_options {
   std::chrono::milliseconds tick_interval{200};
   /// The meta group replica (raft.id = this node's meta raft id, raft.group = 0).
   raft_group_options meta_group;
+  /// The partition host the member spawns beside itself (node_id and raft_id filled in).
+  partition_host_options partitions;
+  /// Placement changes (set_placement commands) the meta leader proposes per tick.
+  size_t placement_changes_per_tick = 8;
+};
+
+struct cluster_member_handles {
+  cluster_member_actor member;
+  partition_host_actor host;  // the KV front door and the partitions' replicas
 };
 
 /// Spawns the member and, linked to it, the meta group replica over `store` (a founder's
 /// bootstrap already persisted), registered with `transport` for group 0; attaches itself to
-/// the transport as the join handler.
-cluster_member_actor spawn_cluster_member(caf::actor_system& sys, cluster_member_options options,
-                                          std::shared_ptr<storage::raft_log_store> store,
-                                          raft_log_writer_actor writer,
-                                          net_transport_actor transport);
+/// the transport as the join handler. Also spawns the partition host, which reads the same
+/// meta state and hears of every change; `kv` answers its list and stats requests.
+cluster_member_handles spawn_cluster_member(caf::actor_system& sys, cluster_member_options options,
+                                            std::shared_ptr<storage::environment> env,
+                                            std::shared_ptr<storage::raft_log_store> store,
+                                            raft_log_writer_actor writer,
+                                            net_transport_actor transport, kv_service_actor kv);
 
 }  // namespace ck::actors

@@ -26,6 +26,7 @@ struct cluster_member_state {
   std::shared_ptr<meta_state_machine> sm;
   raft_group_actor group;
   net_transport_actor transport;
+  partition_host_actor host;
 
   // Refreshed every tick.
   std::optional<raft::status_info> status;
@@ -39,6 +40,7 @@ struct cluster_member_state {
   std::set<std::string> status_in_flight;
   bool conf_in_flight = false;
   bool bootstrap_in_flight = false;
+  size_t placement_in_flight = 0;
 
   // Connection losses already fed to the detector, per peer.
   std::map<std::string, uint64_t> disconnects_seen;
@@ -57,8 +59,9 @@ int64_t steady_now_ms();
 /// Milliseconds since the Unix epoch (times stamped into meta commands).
 int64_t unix_now_ms();
 
-/// The cluster view the API serves, from the member's current knowledge.
-cluster_view build_view(const cluster_member_state& st);
+/// The cluster view the API serves, from the member's current knowledge and the partition
+/// host's view of the partitions.
+cluster_view build_view(const cluster_member_state& st, std::vector<partition_view> partitions);
 
 /// One log line for a meta command applied at `index` (joins, status changes, removals).
 void log_meta_event(const cluster::command& command, const cluster::apply_result& result);

@@ -31,24 +31,9 @@ std::string role_word(raft::role role) {
   return "follower";
 }
 
-// Until the partitions are Raft groups of their own, each node serves every partition from
-// its local store: it hosts and leads them all, and none is replicated.
-void add_local_partitions(cluster_view& view, const std::string& self_id, uint32_t count,
-                          uint32_t replication_factor) {
-  const bool complete = replication_factor <= 1;
-  view.partitions.reserve(count);
-  for (uint32_t index = 0; index < count; ++index) {
-    partition_view partition;
-    partition.index = index;
-    partition.leader = self_id;
-    partition.status = complete ? "healthy" : "under_replicated";
-    view.partitions.push_back(std::move(partition));
-  }
-}
-
 }  // namespace
 
-cluster_view build_view(const cluster_member_state& st) {
+cluster_view build_view(const cluster_member_state& st, std::vector<partition_view> partitions) {
   const auto& o = st.options;
   const cluster::meta_state meta = st.sm->current();
   cluster_view view;
@@ -82,11 +67,16 @@ cluster_view build_view(const cluster_member_state& st) {
     n.meta_role = contains(status.conf.voters, node.raft_id)     ? "voter"
                   : contains(status.conf.learners, node.raft_id) ? "learner"
                                                                  : "";
+    for (const auto& p : partitions) {
+      n.partitions_led += p.leader == id ? 1u : 0u;
+      n.partitions_hosted +=
+          p.leader == id || std::find(p.replicas.begin(), p.replicas.end(), id) != p.replicas.end()
+              ? 1u
+              : 0u;
+    }
     if (id == o.node_id) {
       n.last_seen_ms_ago = 0;
       n.connected = true;
-      n.partitions_hosted = view.partition_count;
-      n.partitions_led = view.partition_count;
     } else {
       for (const auto& peer : st.peers.peers) {
         if (peer.name == id) {
@@ -102,7 +92,14 @@ cluster_view build_view(const cluster_member_state& st) {
     }
     view.nodes.push_back(std::move(n));
   }
-  add_local_partitions(view, o.node_id, view.partition_count, view.replication_factor);
+  view.partitions = std::move(partitions);
+  uint32_t without_leader = 0;
+  for (const auto& p : view.partitions) {
+    if (p.leader == o.node_id || std::find(p.replicas.begin(), p.replicas.end(), o.node_id) !=
+                                     p.replicas.end()) {
+      without_leader += p.leader.empty() ? 1u : 0u;
+    }
+  }
 
   if (!st.status) {
     view.not_ready_reasons.push_back("the meta group replica is starting");
@@ -113,6 +110,10 @@ cluster_view build_view(const cluster_member_state& st) {
     view.not_ready_reasons.push_back("the cluster state has not been replicated here yet");
   } else if (meta.nodes.count(o.node_id) == 0) {
     view.not_ready_reasons.push_back("this node is not a member of the cluster yet");
+  }
+  if (without_leader > 0) {
+    view.not_ready_reasons.push_back(std::to_string(without_leader) +
+                                     " hosted partition(s) have no leader");
   }
   const auto restore_error = st.sm->last_restore_error();
   if (!restore_error.empty()) {

@@ -17,3 +17,12 @@ using join_handler_actor =
     caf::typed_actor<caf::replies_to<atoms::join_atom, join_request>::with<join_reply>>;
 
 }  // namespace ck::actors
+
+namespace ck::actors {
+
+/// (kv_route_atom, request): runs a routed KV operation on this node's replica of the
+/// partition (the partition host); answers not_leader / not_hosted with a leader hint.
+using kv_route_handler_actor =
+    caf::typed_actor<caf::replies_to<atoms::kv_route_atom, kv_routed_request>::with<kv_routed_reply>>;
+
+}  // namespace ck::actors

@@ -76,6 +76,29 @@ struct kv_stats_reply {
   uint64_t bytes_written = 0;
 };
 
+/// A KV operation routed to the node that should run it (the partition's leader). The node
+/// that receives it runs it on its own replica only; the origin retries elsewhere.
+struct kv_routed_request {
+  uint32_t partition = 0;
+  uint8_t op = 0;  // kv_op_set | kv_op_delete | kv_op_get
+  std::string key;
+  std::string value;
+  bool stale = false;  // get: any replica may answer from its own data
+};
+inline constexpr uint8_t kv_op_set = 1;
+inline constexpr uint8_t kv_op_delete = 2;
+inline constexpr uint8_t kv_op_get = 3;
+
+struct kv_routed_reply {
+  uint8_t status = 0;            // kv_route_ok | kv_route_not_leader | kv_route_not_hosted
+  uint64_t leader_hint = 0;      // raft id of the leader as the replica knows it (0 unknown)
+  bool flag = false;             // set/delete: the key existed; get: found
+  std::string value;             // get
+};
+inline constexpr uint8_t kv_route_ok = 0;
+inline constexpr uint8_t kv_route_not_leader = 1;
+inline constexpr uint8_t kv_route_not_hosted = 2;
+
 // ---- cluster view ------------------------------------------------------------------------
 
 struct node_view {
@@ -189,6 +212,14 @@ typename Inspector::result_type inspect(Inspector& f, kv_stats_reply& x) {
   return f(caf::meta::type_name("kv_stats_reply"), x.local_keys, x.partitions_hosted,
            x.partitions_led, x.sets, x.gets, x.deletes, x.data_dir, x.used_bytes,
            x.map_size_bytes, x.commits, x.fsyncs, x.bytes_written);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, kv_routed_request& x) {
+  return f(caf::meta::type_name("kv_routed_request"), x.partition, x.op, x.key, x.value, x.stale);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, kv_routed_reply& x) {
+  return f(caf::meta::type_name("kv_routed_reply"), x.status, x.leader_hint, x.flag, x.value);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_view& x) {

@@ -52,6 +52,7 @@ struct net_transport_state {
   uint64_t received_messages = 0;
   uint64_t unroutable = 0;
   join_handler_actor join_handler;  // answers joins relayed to this endpoint
+  kv_route_handler_actor kv_handler;  // runs KV operations relayed to this endpoint
 };
 
 using pointer = caf::stateful_actor<net_transport_state>*;
@@ -363,6 +364,24 @@ caf::behavior net_transport_impl(pointer self, net_transport_options options) {
           return caf::make_error(errc::not_ready, "this node is not serving joins yet");
         }
         return self->delegate(self->state.join_handler, atoms::join_atom_v, std::move(request));
+      },
+      [=](atoms::kv_attach_atom, kv_route_handler_actor& handler) {
+        self->state.kv_handler = std::move(handler);
+      },
+      [=](atoms::transport_kv_relay_atom, const std::string& name,
+          kv_routed_request& request) -> caf::result<kv_routed_reply> {
+        auto it = self->state.peers.find(name);
+        if (it == self->state.peers.end() || !it->second.handle) {
+          return caf::make_error(errc::no_leader, "no connection to " + name + " yet");
+        }
+        return self->delegate(caf::actor_cast<kv_route_handler_actor>(it->second.handle),
+                              atoms::kv_route_atom_v, std::move(request));
+      },
+      [=](atoms::kv_route_atom, kv_routed_request& request) -> caf::result<kv_routed_reply> {
+        if (!self->state.kv_handler) {
+          return caf::make_error(errc::not_ready, "this node is not serving partitions yet");
+        }
+        return self->delegate(self->state.kv_handler, atoms::kv_route_atom_v, std::move(request));
       },
       [=](uint16_t port) { self->state.port = port; },  // from spawn_net_transport
   };

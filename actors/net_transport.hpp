@@ -60,7 +60,12 @@ using net_transport_actor = raft_transport_actor::extend<
     caf::replies_to<atoms::transport_relay_atom, std::string, join_request>::with<join_reply>,
     /// A join relayed by a remote node (the endpoint side): handed to the attached handler;
     /// errc::not_ready while none is attached.
-    caf::replies_to<atoms::join_atom, join_request>::with<join_reply>>;
+    caf::replies_to<atoms::join_atom, join_request>::with<join_reply>,
+    /// The same pair for routed KV operations (attached handler: the partition host).
+    caf::reacts_to<atoms::kv_attach_atom, kv_route_handler_actor>,
+    caf::replies_to<atoms::transport_kv_relay_atom, std::string, kv_routed_request>::with<
+        kv_routed_reply>,
+    caf::replies_to<atoms::kv_route_atom, kv_routed_request>::with<kv_routed_reply>>;
 
 struct net_transport_options {
   /// This node's name (raft_batch::from_node, log lines).

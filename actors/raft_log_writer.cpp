@@ -1,5 +1,7 @@
 #include "actors/raft_log_writer.hpp"
 
+#include "storage/environment.hpp"
+
 #include "actors/errc.hpp"
 #include "runtime/assert.hpp"
 #include "runtime/log.hpp"
@@ -29,6 +31,7 @@ struct pending_request {
 struct raft_writer_state {
   static inline const char* name = "raft_log_writer";
   std::shared_ptr<storage::raft_log_store> store;
+  std::shared_ptr<storage::environment> sync_env;  // null: the environment syncs every commit
   std::vector<pending_request> pending;
   bool flush_scheduled = false;
 };
@@ -46,16 +49,15 @@ storage::status record(storage::raft_log_store& store, const snapshot_record& r)
 // Carries out `batch` in arrival order: each run of consecutive persists is one store write
 // (the group commit); a snapshot record between them is its own transaction, so it lands
 // after the persists that preceded it and before those that followed.
-void run_batch(storage::raft_log_store& store, std::vector<pending_request>& batch) {
+void run_batch(storage::raft_log_store& store, storage::environment* sync_env,
+               std::vector<pending_request>& batch) {
   std::vector<storage::group_write> run;
   size_t run_begin = 0;
+  // Answers wait until the whole batch is written (and synced, below).
+  std::vector<std::pair<storage::status, uint64_t>> outcomes(batch.size());
   auto finish = [&](size_t end, const storage::status& st, uint64_t count) {
     for (size_t k = run_begin; k < end; ++k) {
-      if (st.ok()) {
-        batch[k].promise.deliver(count);
-      } else {
-        batch[k].promise.deliver(caf::make_error(errc::storage_failure, st.to_string()));
-      }
+      outcomes[k] = {st, count};
     }
     run_begin = end;
   };
@@ -83,6 +85,24 @@ void run_batch(storage::raft_log_store& store, std::vector<pending_request>& bat
     finish(k + 1, st, 1);
   }
   write_run(batch.size());
+  // With the environment in no-sync mode, this one fsync makes every commit of the batch (and
+  // every state machine write committed before it) durable before anyone hears "persisted".
+  storage::status synced;
+  if (sync_env != nullptr) {
+    synced = sync_env->sync_now();
+    if (!synced.ok()) {
+      CK_LOG_ERROR("raft: sync after a log write failed: {}", synced.to_string());
+    }
+  }
+  for (size_t k = 0; k < batch.size(); ++k) {
+    const auto& [st, count] = outcomes[k];
+    const storage::status& failure = st.ok() ? synced : st;
+    if (failure.ok()) {
+      batch[k].promise.deliver(count);
+    } else {
+      batch[k].promise.deliver(caf::make_error(errc::storage_failure, failure.to_string()));
+    }
+  }
 }
 
 void flush(raft_writer_pointer self) {
@@ -101,7 +121,7 @@ void flush(raft_writer_pointer self) {
     st.flush_scheduled = true;
     self->send(self, atoms::flush_atom_v);
   }
-  run_batch(*st.store, batch);
+  run_batch(*st.store, st.sync_env.get(), batch);
 }
 
 template <class Operation>
@@ -118,9 +138,11 @@ caf::typed_response_promise<uint64_t> enqueue(raft_writer_pointer self, Operatio
 }
 
 raft_log_writer_actor::behavior_type raft_writer(raft_writer_pointer self,
-                                                 std::shared_ptr<storage::raft_log_store> store) {
+                                                 std::shared_ptr<storage::raft_log_store> store,
+                                                 std::shared_ptr<storage::environment> sync_env) {
   CK_ASSERT(store != nullptr);
   self->state.store = std::move(store);
+  self->state.sync_env = std::move(sync_env);
   // A stop still commits what was accepted: the group actors wait for those answers.
   self->set_exit_handler([=](caf::exit_msg& msg) {
     while (!self->state.pending.empty()) {
@@ -143,8 +165,9 @@ raft_log_writer_actor::behavior_type raft_writer(raft_writer_pointer self,
 }  // namespace
 
 raft_log_writer_actor spawn_raft_log_writer(caf::actor_system& sys,
-                                            std::shared_ptr<storage::raft_log_store> store) {
-  return sys.spawn<caf::detached>(raft_writer, std::move(store));
+                                            std::shared_ptr<storage::raft_log_store> store,
+                                            std::shared_ptr<storage::environment> sync_env) {
+  return sys.spawn<caf::detached>(raft_writer, std::move(store), std::move(sync_env));
 }
 
 }  // namespace ck::actors

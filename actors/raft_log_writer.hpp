@@ -27,6 +27,10 @@
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ck::storage::group_write)
 
+namespace ck::storage {
+class environment;
+}
+
 namespace ck::actors {
 
 /// Replies: how many requests the transaction that carried this one committed (>= 1).
@@ -43,7 +47,11 @@ using raft_log_writer_actor = caf::typed_actor<
 constexpr size_t raft_write_batch_max = 4096;
 
 /// Spawns the writer (detached). `store` must outlive the actor (the shared_ptr keeps it).
-raft_log_writer_actor spawn_raft_log_writer(caf::actor_system& sys,
-                                            std::shared_ptr<storage::raft_log_store> store);
+/// With `sync_env` (the store's environment, opened without per-commit sync), every flush
+/// ends with one sync_now() before any request hears "persisted": the node runs LMDB in
+/// no-sync mode so that state machine writes cost no fsync, and this is the durability point.
+raft_log_writer_actor spawn_raft_log_writer(
+    caf::actor_system& sys, std::shared_ptr<storage::raft_log_store> store,
+    std::shared_ptr<storage::environment> sync_env = nullptr);
 
 }  // namespace ck::actors

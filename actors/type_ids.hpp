@@ -81,6 +81,18 @@ CAF_BEGIN_TYPE_ID_BLOCK(clusterkit, caf::first_custom_type_id)
   CAF_ADD_ATOM(clusterkit, ck::atoms, transport_relay_atom, "tr_relay")
   CAF_ADD_ATOM(clusterkit, ck::atoms, member_attach_atom, "mem_attach")
   CAF_ADD_ATOM(clusterkit, ck::atoms, transport_heartbeat_atom, "tr_beat")
+
+  // Partitions (appended).
+  CAF_ADD_TYPE_ID(clusterkit, (ck::actors::kv_routed_request))
+  CAF_ADD_TYPE_ID(clusterkit, (ck::actors::kv_routed_reply))
+  CAF_ADD_TYPE_ID(clusterkit, (std::vector<ck::actors::partition_view>))
+
+  CAF_ADD_ATOM(clusterkit, ck::atoms, kv_route_atom, "kv_route")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, transport_kv_relay_atom, "tr_kvrelay")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, kv_attach_atom, "kv_attach")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, partition_tick_atom, "part_tick")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, partitions_atom, "parts")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, kv_retry_atom, "kv_retry")
 CAF_END_TYPE_ID_BLOCK(clusterkit)
 
 namespace caf {

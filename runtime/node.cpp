@@ -89,6 +89,7 @@ struct running_node {
   actors::raft_log_writer_actor raft_writer;
   actors::net_transport_actor transport;
   actors::cluster_member_actor member;
+  actors::partition_host_actor host;
   std::vector<caf::actor> servers;
 };
 
@@ -146,6 +147,7 @@ void stop_node(caf::actor_system& sys, running_node& node) {
   // The member takes its (linked) meta group replica with it; the transport is published, so
   // ~actor_system would wait for it forever if it were left running.
   for (const caf::actor& a : {caf::actor_cast<caf::actor>(node.member),
+                              caf::actor_cast<caf::actor>(node.host),
                               caf::actor_cast<caf::actor>(node.raft_writer),
                               caf::actor_cast<caf::actor>(node.transport),
                               caf::actor_cast<caf::actor>(node.kv),
@@ -158,20 +160,29 @@ void stop_node(caf::actor_system& sys, running_node& node) {
 }
 
 
-// Writes the founding membership of the meta group (voter: raft id 1) into the founder's
-// empty log. Idempotent: a founder that crashed before its first write does it on restart.
-bool persist_meta_bootstrap(storage::raft_log_store& store, const std::string& dir) {
-  if (store.group(0).last_index() != 0) {
+// Writes the founding membership (voter: raft id 1) of the meta group and of every partition
+// group into the founder's empty logs, in one transaction. Idempotent: a founder that crashed
+// before its first write does it on restart; groups that already have a log are left alone.
+bool persist_founding(storage::raft_log_store& store, uint32_t partition_count,
+                      const std::string& dir) {
+  const auto boot = raft::make_bootstrap(raft::conf_state{{1}, {}});
+  std::vector<storage::group_write> writes;
+  for (raft::group_id group = 0; group <= partition_count; ++group) {
+    if (store.group(group).last_index() != 0) {
+      continue;
+    }
+    storage::group_write write;
+    write.group = group;
+    write.entries = boot.entries;
+    write.hard = boot.hard;
+    writes.push_back(std::move(write));
+  }
+  if (writes.empty()) {
     return true;
   }
-  const auto boot = raft::make_bootstrap(raft::conf_state{{1}, {}});
-  storage::group_write write;
-  write.group = 0;
-  write.entries = boot.entries;
-  write.hard = boot.hard;
-  auto written = store.write({write});
+  auto written = store.write(writes);
   if (!written.ok()) {
-    fail_line("cannot write the meta group's bootstrap to " + dir + ": " + written.to_string());
+    fail_line("cannot write the founding Raft state to " + dir + ": " + written.to_string());
     return false;
   }
   return true;
@@ -217,6 +228,12 @@ actors::cluster_member_options member_options(const config::node_config& cfg,
   // The meta state machine lives in memory and is rebuilt from the log at every start, so
   // the meta log is never compacted (meta commands are rare: joins, status changes).
   o.meta_group.snapshot_every_entries = 0;
+  o.partitions.group.raft.heartbeat_ticks = cfg.raft_timing.heartbeat_ticks;
+  o.partitions.group.raft.election_ticks = cfg.raft_timing.election_ticks;
+  o.partitions.group.node_name = cfg.node_id;
+  o.partitions.group.tick_interval = std::chrono::milliseconds(cfg.raft_timing.tick_ms);
+  o.partitions.request_deadline =
+      std::chrono::milliseconds(std::max<uint32_t>(cfg.limits.request_timeout_ms, 1000) - 500);
   return o;
 }
 
@@ -227,7 +244,7 @@ exit_code run_node(const config::node_config& cfg) {
   env_options.dir = cfg.storage.dir;
   env_options.map_size_bytes = cfg.storage.map_size_bytes;
   env_options.map_size_max_bytes = cfg.storage.map_size_max_bytes;
-  env_options.sync = cfg.storage.sync;
+  env_options.sync = false;  // see the raft log writer below
   auto opened = storage::environment::open(env_options);
   if (!opened.ok()) {
     fail_line("cannot open storage (DATA_DIR " + cfg.storage.dir + "): " +
@@ -292,8 +309,16 @@ exit_code run_node(const config::node_config& cfg) {
         result = joined.code;
       }
     } else if (identity.value.meta_raft_id == 1 &&
-               !persist_meta_bootstrap(*store, cfg.storage.dir)) {
+               !persist_founding(*store, identity.value.partition_count, cfg.storage.dir)) {
       result = exit_code::start_failed;
+    }
+    if (result == exit_code::ok && !stopped) {
+      // The environment runs without per-commit sync: make the identity durable now.
+      auto synced = env->sync_now();
+      if (!synced.ok()) {
+        fail_line("cannot sync DATA_DIR " + cfg.storage.dir + ": " + synced.to_string());
+        result = exit_code::start_failed;
+      }
     }
     if (stopped || result != exit_code::ok) {
       stop_node(sys, node);
@@ -305,10 +330,14 @@ exit_code run_node(const config::node_config& cfg) {
     kv_options.partition_count = identity.value.partition_count;
     kv_options.data_dir = cfg.storage.dir;
     node.kv = actors::spawn_kv_service(sys, kv_options, env, node.writer, &metrics);
-    node.raft_writer = actors::spawn_raft_log_writer(sys, store);
-    node.member = actors::spawn_cluster_member(
-        sys, member_options(cfg, identity.value, std::move(seed_members)), store,
-        node.raft_writer, node.transport);
+    // The log writer's sync after each flush is the node's durability point (LMDB itself
+    // runs without per-commit sync, so state machine applies cost no fsync).
+    node.raft_writer = actors::spawn_raft_log_writer(sys, store, cfg.storage.sync ? env : nullptr);
+    auto member = actors::spawn_cluster_member(
+        sys, member_options(cfg, identity.value, std::move(seed_members)), env, store,
+        node.raft_writer, node.transport, node.kv);
+    node.member = member.member;
+    node.host = member.host;
 
     auto context = std::make_shared<http::api::api_context>();
     context->node_id = cfg.node_id;
@@ -318,7 +347,7 @@ exit_code run_node(const config::node_config& cfg) {
     context->limits.value_bytes_max = cfg.limits.value_bytes_max;
     context->request_timeout = std::chrono::milliseconds(cfg.limits.request_timeout_ms);
     context->token = cfg.token;
-    context->kv = node.kv;
+    context->kv = caf::actor_cast<actors::kv_service_actor>(node.host);
     context->node = caf::actor_cast<actors::node_actor>(node.member);
     context->join = caf::actor_cast<actors::join_handler_actor>(node.member);
     context->metrics = &metrics;

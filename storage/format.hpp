@@ -9,6 +9,8 @@
 //   "meta"  node-level records; keys are the ASCII names below, values as drawn.
 //     "format_version" -> u32_be version                   (4 bytes; must equal format_version)
 //     "node_identity"  -> identity record                  (see "Identity record" below)
+//     "applied:" u32_be group -> u64_be index   the last Raft index of a partition group whose
+//                                               command the "kv" data reflects (8 bytes)
 //
 //   "kv"    the KV data of every partition hosted on this node, ordered by (partition, form, body).
 //     key:    +------------------+---------+------------------------------------------+

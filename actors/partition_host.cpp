@@ -1,0 +1,357 @@
+#include "actors/partition_host.hpp"
+
+#include "actors/errc.hpp"
+#include "actors/partition_host_state.hpp"
+#include "runtime/assert.hpp"
+#include "runtime/cluster/membership_step.hpp"
+#include "runtime/cluster/partition_hash.hpp"
+#include "runtime/cluster/placement.hpp"
+#include "runtime/log.hpp"
+#include "storage/raft_log_store.hpp"
+
+#include <caf/actor_system.hpp>
+
+#include <algorithm>
+
+namespace ck::actors {
+
+namespace {
+
+using detail::group_of;
+using detail::host_pointer;
+using namespace std::chrono_literals;
+
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+bool contains(const std::vector<std::string>& ids, const std::string& id) {
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
+}
+
+bool is_member(const raft::conf_state& conf, raft::node_id id) {
+  return std::find(conf.voters.begin(), conf.voters.end(), id) != conf.voters.end() ||
+         std::find(conf.learners.begin(), conf.learners.end(), id) != conf.learners.end();
+}
+
+// ---- hosting -----------------------------------------------------------------------------
+
+void start_replica(host_pointer self, uint32_t partition) {
+  auto& st = self->state;
+  const raft::group_id group = group_of(partition);
+  auto sm = std::make_shared<kv_state_machine>(st.env, partition, static_cast<uint32_t>(group));
+  raft_group_options options = st.options.group;
+  options.raft.id = st.options.raft_id;
+  options.raft.group = group;
+  options.applied = sm->stored_applied();
+  // Partition logs are not compacted in this version (snapshots would be whole images in
+  // memory): a new replica catches up from the log.
+  options.snapshot_every_entries = 0;
+  auto actor = spawn_raft_group(self->system(), options, st.store, st.writer,
+                                caf::actor_cast<raft_transport_actor>(st.transport), sm);
+  self->link_to(actor);
+  self->send(st.transport, atoms::raft_register_atom_v, group, st.options.raft_id, actor);
+  detail::hosted_replica replica;
+  replica.group = std::move(actor);
+  replica.sm = std::move(sm);
+  st.replicas.emplace(partition, std::move(replica));
+  CK_LOG_DEBUG("partition: replica of partition-{} started (applied {})", partition,
+               options.applied);
+}
+
+void stop_replica(host_pointer self, uint32_t partition) {
+  auto& st = self->state;
+  auto it = st.replicas.find(partition);
+  if (it == st.replicas.end()) {
+    return;
+  }
+  self->unlink_from(it->second.group);
+  self->send_exit(it->second.group, caf::exit_reason::user_shutdown);
+  it->second.sm->erase_all();
+  st.replicas.erase(it);
+  CK_LOG_INFO("partition: replica of partition-{} left this node (data removed)", partition);
+}
+
+// Starts the replicas the placement names here; stops those the placement dropped once their
+// group removed them. At the first run also starts replicas that still have a log (a restart
+// in the middle of a move: they serve until their group removes them).
+void reconcile(host_pointer self) {
+  auto& st = self->state;
+  const auto meta = st.meta->current();
+  if (!meta.bootstrapped()) {
+    return;
+  }
+  for (const auto& placement : meta.placement) {
+    const uint32_t p = placement.index;
+    const bool wanted = contains(placement.replicas, st.options.node_id);
+    auto it = st.replicas.find(p);
+    if (it == st.replicas.end()) {
+      const bool has_log = st.store->group(group_of(p)).last_index() > 0;
+      if (wanted || (!st.started && has_log)) {
+        start_replica(self, p);
+      }
+      continue;
+    }
+    const auto& status = it->second.status;
+    if (!wanted && status && !status->conf.voters.empty() &&
+        !is_member(status->conf, st.options.raft_id)) {
+      stop_replica(self, p);
+    }
+  }
+  st.started = true;
+}
+
+// ---- leader duties -----------------------------------------------------------------------
+
+void lead_partition(host_pointer self, const cluster::meta_state& meta, uint32_t partition,
+                    detail::hosted_replica& replica) {
+  auto& st = self->state;
+  const auto& status = *replica.status;
+  if (partition >= meta.placement.size() || meta.placement[partition].replicas.empty() ||
+      replica.conf_in_flight) {
+    return;
+  }
+  const auto& target = meta.placement[partition];
+  const auto plan = cluster::partition_voter_plan(meta, target);
+  const auto step = cluster::next_membership_step(status, plan, st.options.promote_lag_max);
+  const int64_t now = steady_ms();
+  raft::node_id transfer = step.transfer_to;
+  if (!step.change && transfer == raft::no_node) {
+    auto preferred = meta.nodes.find(target.replicas.front());
+    if (preferred != meta.nodes.end()) {
+      transfer = cluster::leader_balance_transfer(status, preferred->second.raft_id);
+    }
+  }
+  if (transfer != raft::no_node) {
+    if (now - replica.last_transfer_ms >= st.options.transfer_spacing.count()) {
+      replica.last_transfer_ms = now;
+      CK_LOG_DEBUG("partition: partition-{} leadership to raft id {}", partition, transfer);
+      self->request(replica.group, 2s, atoms::raft_transfer_atom_v, transfer)
+          .then([](raft::node_id) {}, [](caf::error&) {});
+    }
+    return;
+  }
+  if (!step.change) {
+    return;
+  }
+  replica.conf_in_flight = true;
+  const auto what = cluster::describe(*step.change);
+  self->request(replica.group, 5s, atoms::raft_conf_atom_v, *step.change)
+      .then(
+          [self, partition, what](raft_propose_reply&) {
+            if (auto it = self->state.replicas.find(partition); it != self->state.replicas.end()) {
+              it->second.conf_in_flight = false;
+            }
+            CK_LOG_INFO("partition: partition-{} membership: {}", partition, what);
+          },
+          [self, partition](caf::error&) {
+            if (auto it = self->state.replicas.find(partition); it != self->state.replicas.end()) {
+              it->second.conf_in_flight = false;
+            }
+          });
+}
+
+void finish_tick(host_pointer self) {
+  auto& st = self->state;
+  st.tick_running = false;
+  reconcile(self);
+  const auto meta = st.meta->current();
+  if (meta.bootstrapped()) {
+    for (auto& [p, replica] : st.replicas) {
+      if (replica.status && replica.status->state == raft::role::leader) {
+        lead_partition(self, meta, p, replica);
+      }
+    }
+  }
+  self->delayed_send(self, st.options.tick_interval, atoms::partition_tick_atom_v);
+}
+
+// Refreshes every replica's status, then runs the duties once all answered (or timed out).
+void on_tick(host_pointer self) {
+  auto& st = self->state;
+  if (st.tick_running) {
+    return;
+  }
+  st.tick_running = true;
+  if (st.replicas.empty()) {
+    finish_tick(self);
+    return;
+  }
+  auto remaining = std::make_shared<size_t>(st.replicas.size());
+  auto one_done = [self, remaining] {
+    if (--*remaining == 0) {
+      finish_tick(self);
+    }
+  };
+  for (auto& [p, replica] : st.replicas) {
+    const uint32_t partition = p;
+    self->request(replica.group, 1s, atoms::raft_status_atom_v)
+        .then(
+            [self, partition, one_done](raft::status_info& status) {
+              if (auto it = self->state.replicas.find(partition);
+                  it != self->state.replicas.end()) {
+                it->second.status = std::move(status);
+              }
+              one_done();
+            },
+            [one_done](caf::error&) { one_done(); });
+  }
+}
+
+// ---- views -------------------------------------------------------------------------------
+
+std::vector<partition_view> partitions_view(host_pointer self) {
+  auto& st = self->state;
+  const auto meta = st.meta->current();
+  std::vector<partition_view> out;
+  out.reserve(meta.placement.size());
+  auto node_of = [&meta](raft::node_id id) -> std::string {
+    const auto* node = cluster::find_by_raft_id(meta, id);
+    return node != nullptr ? node->id : "";
+  };
+  for (const auto& placement : meta.placement) {
+    partition_view view;
+    view.index = placement.index;
+    auto it = st.replicas.find(placement.index);
+    if (it != st.replicas.end() && it->second.status) {
+      const auto& s = *it->second.status;
+      view.leader = node_of(s.leader);
+      view.term = s.term;
+      view.commit_index = s.commit;
+      for (auto id : s.conf.voters) {
+        if (auto name = node_of(id); !name.empty() && name != view.leader) {
+          view.replicas.push_back(name);
+        }
+      }
+      for (auto id : s.conf.learners) {
+        view.learners.push_back(node_of(id));
+      }
+      const size_t voters = s.conf.voters.size();
+      const bool moving = !view.learners.empty() || voters != placement.replicas.size();
+      view.status = view.leader.empty()                          ? "no_leader"
+                    : moving                                     ? "moving"
+                    : voters < std::min<size_t>(meta.replication_factor,
+                                                std::max<size_t>(meta.nodes.size(), 1))
+                        ? "under_replicated"
+                        : "healthy";
+    } else {
+      // Not hosted here: what the placement says (the leader as this node last learned it).
+      auto guess = st.leader_guess.find(placement.index);
+      view.leader = guess != st.leader_guess.end() && !guess->second.empty()
+                        ? guess->second
+                        : (placement.replicas.empty() ? "" : placement.replicas.front());
+      for (const auto& r : placement.replicas) {
+        if (r != view.leader) {
+          view.replicas.push_back(r);
+        }
+      }
+      view.status = placement.replicas.empty() ? "no_leader" : "healthy";
+    }
+    out.push_back(std::move(view));
+  }
+  return out;
+}
+
+kv_routed_request routed(uint32_t partition, uint8_t op, std::string key, std::string value,
+                         bool stale) {
+  kv_routed_request r;
+  r.partition = partition;
+  r.op = op;
+  r.key = std::move(key);
+  r.value = std::move(value);
+  r.stale = stale;
+  return r;
+}
+
+template <class Reply, class Convert>
+caf::typed_response_promise<Reply> route(host_pointer self, kv_routed_request request,
+                                         Convert convert) {
+  auto promise = self->make_response_promise<Reply>();
+  detail::start_kv(
+      self, std::move(request),
+      [promise, convert](kv_routed_reply& reply) mutable { promise.deliver(convert(reply)); },
+      [promise](const caf::error& error) mutable { promise.deliver(error); });
+  return promise;
+}
+
+partition_host_actor::behavior_type partition_host(
+    host_pointer self, partition_host_options options, std::shared_ptr<storage::environment> env,
+    std::shared_ptr<storage::raft_log_store> store, raft_log_writer_actor writer,
+    net_transport_actor transport, std::shared_ptr<const meta_state_machine> meta,
+    kv_service_actor kv) {
+  auto& st = self->state;
+  st.options = std::move(options);
+  st.env = std::move(env);
+  st.store = std::move(store);
+  st.writer = std::move(writer);
+  st.transport = std::move(transport);
+  st.meta = std::move(meta);
+  st.kv = std::move(kv);
+  self->send(st.transport, atoms::kv_attach_atom_v, caf::actor_cast<kv_route_handler_actor>(self));
+  self->send(self, atoms::partition_tick_atom_v);
+  auto write_reply = [](kv_routed_reply& r) { return kv_write_reply{r.flag}; };
+  return {
+      [self](atoms::kv_route_atom, kv_routed_request& request) {
+        auto promise = self->make_response_promise<kv_routed_reply>();
+        detail::run_routed(self, std::move(request),
+                           [promise](kv_routed_reply& reply) mutable { promise.deliver(reply); });
+        return promise;
+      },
+      [self, write_reply](atoms::kv_set_atom, kv_set_request& req) {
+        return route<kv_write_reply>(
+            self, routed(req.partition, kv_op_set, std::move(req.key), std::move(req.value), false),
+            write_reply);
+      },
+      [self, write_reply](atoms::kv_del_atom, kv_delete_request& req) {
+        return route<kv_write_reply>(
+            self, routed(req.partition, kv_op_delete, std::move(req.key), "", false), write_reply);
+      },
+      [self](atoms::kv_get_atom, kv_get_request& req) {
+        return route<kv_get_reply>(
+            self, routed(req.partition, kv_op_get, std::move(req.key), "", req.stale),
+            [](kv_routed_reply& r) { return kv_get_reply{r.flag, std::move(r.value)}; });
+      },
+      [self](atoms::kv_list_atom, kv_list_request& req) {
+        return self->delegate(self->state.kv, atoms::kv_list_atom_v, std::move(req));
+      },
+      [self](atoms::kv_stats_atom) {
+        // The storage figures come from the KV service; hosted and led counts from here.
+        auto promise = self->make_response_promise<kv_stats_reply>();
+        self->request(self->state.kv, 2s, atoms::kv_stats_atom_v)
+            .then(
+                [self, promise](kv_stats_reply& stats) mutable {
+                  stats.partitions_hosted = static_cast<uint32_t>(self->state.replicas.size());
+                  stats.partitions_led = 0;
+                  for (const auto& [p, r] : self->state.replicas) {
+                    stats.partitions_led +=
+                        r.status && r.status->state == raft::role::leader ? 1u : 0u;
+                  }
+                  promise.deliver(std::move(stats));
+                },
+                [promise](caf::error& error) mutable { promise.deliver(error); });
+        return promise;
+      },
+      [self](atoms::partitions_atom) { return partitions_view(self); },
+      [self](atoms::meta_applied_atom) { reconcile(self); },
+      [self](atoms::partition_tick_atom) { on_tick(self); },
+      [self](atoms::kv_retry_atom, uint64_t id) { detail::retry_kv(self, id); },
+  };
+}
+
+}  // namespace
+
+partition_host_actor spawn_partition_host(caf::actor_system& sys, partition_host_options options,
+                                          std::shared_ptr<storage::environment> env,
+                                          std::shared_ptr<storage::raft_log_store> store,
+                                          raft_log_writer_actor writer,
+                                          net_transport_actor transport,
+                                          std::shared_ptr<const meta_state_machine> meta,
+                                          kv_service_actor kv) {
+  CK_ASSERT_GT(options.raft_id, 0u);
+  return sys.spawn(partition_host, std::move(options), std::move(env), std::move(store),
+                   std::move(writer), std::move(transport), std::move(meta), std::move(kv));
+}
+
+}  // namespace ck::actors

@@ -1,0 +1,86 @@
+#pragma once
+
+// The partition host: one per node. It runs this node's replicas of the partitions (one Raft
+// group actor per replica, group id = partition index + 1, hosting a kv_state_machine), and it
+// is the node's KV front door: the KV API's set/get/delete come here and are routed to the
+// partition's leader, on this node or on another one through the transport.
+//
+//   KV API --> partition_host --(local replica)--> raft_group: propose / read_index
+//                     |
+//                     +--(leader elsewhere)--> transport --relay--> that node's host --> ...
+//
+// Routing: the origin node keeps a leader guess per partition (its replica's status, then the
+// hints in replies, then the placement's preferred leader) and retries on "not leader" /
+// "not hosted" / a lost connection until the request's deadline, then answers no_leader
+// (HTTP 503). A node that runs a routed request never forwards it further.
+//
+// Hosting follows the replicated placement (meta state): a replica starts when the placement
+// names this node (empty log: the leader adds it as a learner and catches it up), and stops
+// (its data erased) once the placement no longer names it and its group removed it.
+// On every tick, each replica that leads moves its group toward the placement one change at a
+// time (cluster::next_membership_step) and hands leadership to the placement's preferred
+// leader once that one is caught up (leaders spread evenly).
+
+#include "actors/join_handler.hpp"
+#include "actors/kv_service.hpp"
+#include "actors/meta_state_machine.hpp"
+#include "actors/net_transport.hpp"
+#include "actors/raft_group.hpp"
+#include "actors/raft_log_writer.hpp"
+#include "actors/type_ids.hpp"
+
+#include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ck::storage {
+class environment;
+class raft_log_store;
+}  // namespace ck::storage
+
+namespace ck::actors {
+
+using partition_host_actor = kv_route_handler_actor::extend<
+    caf::replies_to<atoms::kv_set_atom, kv_set_request>::with<kv_write_reply>,
+    caf::replies_to<atoms::kv_del_atom, kv_delete_request>::with<kv_write_reply>,
+    caf::replies_to<atoms::kv_get_atom, kv_get_request>::with<kv_get_reply>,
+    caf::replies_to<atoms::kv_list_atom, kv_list_request>::with<kv_list_reply>,
+    caf::replies_to<atoms::kv_stats_atom>::with<kv_stats_reply>,
+    /// The partitions as this node sees them (leaders, voters, learners, terms).
+    caf::replies_to<atoms::partitions_atom>::with<std::vector<partition_view>>,
+    /// The meta state changed: start or stop replicas.
+    caf::reacts_to<atoms::meta_applied_atom>,
+    caf::reacts_to<atoms::partition_tick_atom>,
+    caf::reacts_to<atoms::kv_retry_atom, uint64_t>>;
+
+struct partition_host_options {
+  std::string node_id;
+  raft::node_id raft_id = raft::no_node;  // this node's replica id in every group it joins
+  /// Template for each replica's group options (ticks, timing); id and group are set per
+  /// replica.
+  raft_group_options group;
+  /// How long a KV operation may keep retrying before it answers no_leader.
+  std::chrono::milliseconds request_deadline{4'500};
+  std::chrono::milliseconds tick_interval{300};
+  uint64_t promote_lag_max = 256;
+  /// The least time between two leadership transfers of one partition (leader balancing).
+  std::chrono::milliseconds transfer_spacing{3'000};
+};
+
+/// Spawns the host. `meta` is the node's meta state machine (read with current()); `kv`
+/// answers list and stats from the node's LMDB. Registers with `transport` for relayed KV
+/// operations and for every replica it starts.
+partition_host_actor spawn_partition_host(caf::actor_system& sys, partition_host_options options,
+                                          std::shared_ptr<storage::environment> env,
+                                          std::shared_ptr<storage::raft_log_store> store,
+                                          raft_log_writer_actor writer,
+                                          net_transport_actor transport,
+                                          std::shared_ptr<const meta_state_machine> meta,
+                                          kv_service_actor kv);
+
+}  // namespace ck::actors

@@ -1,0 +1,71 @@
+#pragma once
+
+// Internal to the partition host (partition_host*.cpp): its state and shared helpers.
+
+#include "actors/kv_state_machine.hpp"
+#include "actors/partition_host.hpp"
+#include "runtime/cluster/meta_state.hpp"
+
+#include <caf/response_promise.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace ck::actors::detail {
+
+struct hosted_replica {
+  raft_group_actor group;
+  std::shared_ptr<kv_state_machine> sm;
+  std::optional<raft::status_info> status;  // refreshed every tick
+  int64_t last_transfer_ms = 0;
+  bool conf_in_flight = false;
+};
+
+/// A KV operation waiting for its answer at the origin node (retries until its deadline).
+struct pending_kv {
+  kv_routed_request request;
+  std::chrono::steady_clock::time_point deadline;
+  std::function<void(kv_routed_reply&)> done;
+  std::function<void(const caf::error&)> fail;
+  uint32_t attempts = 0;
+};
+
+struct partition_host_state {
+  static inline const char* name = "partition_host";
+
+  partition_host_options options;
+  std::shared_ptr<storage::environment> env;
+  std::shared_ptr<storage::raft_log_store> store;
+  raft_log_writer_actor writer;
+  net_transport_actor transport;
+  std::shared_ptr<const meta_state_machine> meta;
+  kv_service_actor kv;
+
+  std::map<uint32_t, hosted_replica> replicas;  // by partition index
+  bool started = false;                         // the first reconcile ran
+  // Where the origin sends a partition's operations next: a node id ("" unknown).
+  std::map<uint32_t, std::string> leader_guess;
+  std::map<uint64_t, pending_kv> pending;
+  uint64_t next_pending = 1;
+  bool tick_running = false;
+};
+
+using host_pointer = partition_host_actor::stateful_pointer<partition_host_state>;
+
+inline raft::group_id group_of(uint32_t partition) { return partition + 1; }
+
+/// Starts a KV operation at the origin: routes and retries until done or the deadline.
+void start_kv(host_pointer self, kv_routed_request request,
+              std::function<void(kv_routed_reply&)> done,
+              std::function<void(const caf::error&)> fail);
+/// One more attempt of a pending operation (the retry timer).
+void retry_kv(host_pointer self, uint64_t id);
+/// Runs a routed operation on this node's replica only (no forwarding).
+void run_routed(host_pointer self, kv_routed_request request,
+                std::function<void(kv_routed_reply&)> done);
+
+}  // namespace ck::actors::detail

@@ -1,0 +1,67 @@
+#include "storage/partition_state.hpp"
+
+#include "storage/detail/lmdb_ops.hpp"
+#include "storage/environment.hpp"
+
+#include <fmt/format.h>
+
+#include <string>
+
+namespace ck::storage {
+
+namespace {
+
+constexpr std::string_view applied_key_prefix = "applied:";
+
+std::string applied_key(uint32_t group) {
+  std::string key{applied_key_prefix};
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    key.push_back(static_cast<char>((group >> shift) & 0xffu));
+  }
+  return key;
+}
+
+}  // namespace
+
+result<uint64_t> load_partition_applied(environment& env, uint32_t group) {
+  result<read_txn> txn = env.begin_read();
+  if (!txn.ok()) {
+    return txn.status();
+  }
+  const auto what = fmt::format("cannot read the applied index of group {} in {}", group,
+                                detail::txn_access::dir(txn.value()));
+  auto value = detail::get_copy(detail::txn_access::handle(txn.value()),
+                                detail::txn_access::dbi(txn.value(), database::meta),
+                                applied_key(group), what);
+  if (!value.ok()) {
+    return value.status();
+  }
+  if (!value.value().has_value()) {
+    return uint64_t{0};
+  }
+  const std::string& bytes = *value.value();
+  if (bytes.size() != 8) {
+    return status::corruption(fmt::format("applied index of group {} has {} bytes, not 8",
+                                          group, bytes.size()));
+  }
+  uint64_t index = 0;
+  for (char c : bytes) {
+    index = (index << 8) | static_cast<uint8_t>(c);
+  }
+  return index;
+}
+
+status save_partition_applied(write_txn& txn, uint32_t group, uint64_t index) {
+  std::string bytes;
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    bytes.push_back(static_cast<char>((index >> shift) & 0xffu));
+  }
+  return detail::put(txn, database::meta, applied_key(group), bytes);
+}
+
+status erase_partition_applied(write_txn& txn, uint32_t group) {
+  auto erased = detail::erase(txn, database::meta, applied_key(group));
+  return erased.ok() ? status{} : erased.status();
+}
+
+}  // namespace ck::storage
