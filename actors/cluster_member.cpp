@@ -289,6 +289,27 @@ void propose_placement(member_pointer self, const cluster::meta_state& meta) {
   }
 }
 
+// A leaving node that no placement names any more is removed from the cluster.
+void remove_drained(member_pointer self, const cluster::meta_state& meta) {
+  for (const auto& [id, node] : meta.nodes) {
+    if (node.status != cluster::node_status::leaving || id == self->state.options.node_id ||
+        self->state.status_in_flight.count(id) > 0) {
+      continue;
+    }
+    const bool hosts = std::any_of(meta.placement.begin(), meta.placement.end(), [&](const auto& p) {
+      return std::find(p.replicas.begin(), p.replicas.end(), id) != p.replicas.end();
+    });
+    if (hosts) {
+      continue;
+    }
+    self->state.status_in_flight.insert(id);
+    propose(
+        self, cluster::remove_node_command{id},
+        [self, id](const cluster::apply_result&) { self->state.status_in_flight.erase(id); },
+        [self, id](const caf::error&) { self->state.status_in_flight.erase(id); });
+  }
+}
+
 void lead(member_pointer self) {
   auto& st = self->state;
   const int64_t now = steady_now_ms();
@@ -308,6 +329,7 @@ void lead(member_pointer self) {
   replicate_statuses(self, meta, now);
   manage_voters(self, meta);
   propose_placement(self, meta);
+  remove_drained(self, meta);
 }
 
 void log_role_change(member_pointer self) {
@@ -446,12 +468,30 @@ caf::result<join_reply> on_join(member_pointer self, join_request& request) {
   return promise;
 }
 
+caf::result<raft_propose_reply> on_meta_command(member_pointer self, std::string& command) {
+  auto& st = self->state;
+  if (!st.status) {
+    return caf::make_error(errc::no_leader, "the meta group is starting");
+  }
+  if (!is_leader(st)) {
+    const auto meta = st.sm->current();
+    const auto* leader = cluster::find_by_raft_id(meta, st.status->leader);
+    if (leader == nullptr || leader->id == st.options.node_id) {
+      return caf::make_error(errc::no_leader, "no meta leader known yet");
+    }
+    return self->delegate(st.transport, atoms::transport_relay_atom_v, leader->id,
+                          std::move(command));
+  }
+  return self->delegate(st.group, atoms::raft_propose_atom_v, std::move(command));
+}
+
 cluster_member_actor::behavior_type cluster_member(
     member_pointer self, cluster_member_options options,
     std::shared_ptr<storage::raft_log_store> store, raft_log_writer_actor writer,
     net_transport_actor transport, std::shared_ptr<meta_state_machine> sm,
-    partition_host_actor host) {
+    partition_host_actor host, std::shared_ptr<std::atomic<uint64_t>> moves_done) {
   auto& st = self->state;
+  st.moves_done = std::move(moves_done);
   st.options = std::move(options);
   st.transport = std::move(transport);
   st.sm = std::move(sm);
@@ -470,6 +510,9 @@ cluster_member_actor::behavior_type cluster_member(
   self->send(self, atoms::member_tick_atom_v);
   return {
       [self](atoms::join_atom, join_request& request) { return on_join(self, request); },
+      [self](atoms::meta_command_atom, std::string& command) {
+        return on_meta_command(self, command);
+      },
       [self](atoms::view_atom) {
         auto promise = self->make_response_promise<cluster_view>();
         self->request(self->state.host, local_request_timeout, atoms::partitions_atom_v)
@@ -506,11 +549,17 @@ cluster_member_handles spawn_cluster_member(caf::actor_system& sys, cluster_memb
   // not log them again.
   const raft::index_t replayed_up_to = store->group(0).initial_hard_state().commit;
   auto listeners = std::make_shared<meta_listeners>();
+  auto moves_done = std::make_shared<std::atomic<uint64_t>>(0);
   auto sm = std::make_shared<meta_state_machine>(
-      [listeners, replayed_up_to](raft::index_t index, const cluster::command* command,
-                                  const cluster::apply_result& result) {
+      [listeners, replayed_up_to, moves_done](raft::index_t index,
+                                              const cluster::command* command,
+                                              const cluster::apply_result& result) {
         if (command != nullptr && index > replayed_up_to) {
           detail::log_meta_event(*command, result);
+          if (std::holds_alternative<cluster::set_placement_command>(*command) &&
+              result.outcome == cluster::apply_outcome::ok) {
+            moves_done->fetch_add(1);
+          }
         }
         std::lock_guard<std::mutex> lock{listeners->mutex};
         for (const auto& weak : listeners->actors) {
@@ -526,7 +575,7 @@ cluster_member_handles spawn_cluster_member(caf::actor_system& sys, cluster_memb
   out.host = spawn_partition_host(sys, host_options, std::move(env), store, writer, transport, sm,
                                   std::move(kv));
   out.member = sys.spawn(cluster_member, std::move(options), std::move(store), std::move(writer),
-                         std::move(transport), sm, out.host);
+                         std::move(transport), sm, out.host, moves_done);
   std::lock_guard<std::mutex> lock{listeners->mutex};
   listeners->actors.push_back(caf::actor_cast<caf::weak_actor_ptr>(out.member));
   listeners->actors.push_back(caf::actor_cast<caf::weak_actor_ptr>(out.host));

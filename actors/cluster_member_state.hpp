@@ -11,7 +11,9 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <atomic>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -50,6 +52,8 @@ struct cluster_member_state {
   raft::role logged_role = raft::role::follower;
   raft::node_id logged_leader = raft::no_node;
   bool tick_running = false;
+  // Placement changes applied since start (counted by the meta state machine's observer).
+  std::shared_ptr<std::atomic<uint64_t>> moves_done;
 };
 
 using member_pointer = cluster_member_actor::stateful_pointer<cluster_member_state>;

@@ -3,6 +3,7 @@
 // and one log line per applied meta event.
 
 #include "actors/cluster_member_state.hpp"
+#include "runtime/cluster/placement.hpp"
 #include "runtime/log.hpp"
 
 #include <fmt/format.h>
@@ -29,6 +30,51 @@ std::string role_word(raft::role role) {
       return "follower";
   }
   return "follower";
+}
+
+bool has(const std::vector<std::string>& ids, const std::string& id) {
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
+}
+
+// Moves still planned (the placement is not at plan_placement yet) and moves under way (a
+// partition's group differs from its placement).
+void add_moves(cluster_view& view, const cluster::meta_state& meta) {
+  if (!meta.bootstrapped()) {
+    return;
+  }
+  const auto target = cluster::plan_placement(meta);
+  for (size_t i = 0; i < target.size() && i < meta.placement.size(); ++i) {
+    const auto& now = meta.placement[i].replicas;
+    const auto& want = target[i].replicas;
+    std::vector<std::string> out, in;
+    for (const auto& r : now) {
+      if (!has(want, r)) out.push_back(r);
+    }
+    for (const auto& r : want) {
+      if (!has(now, r)) in.push_back(r);
+    }
+    for (size_t k = 0; k < std::max(out.size(), in.size()); ++k) {
+      view.moves.push_back(partition_move{static_cast<uint32_t>(i), k < out.size() ? out[k] : "",
+                                          k < in.size() ? in[k] : "", "planned"});
+    }
+  }
+  for (const auto& p : view.partitions) {
+    if (p.status != "moving" || p.index >= meta.placement.size()) {
+      continue;
+    }
+    const auto& placed = meta.placement[p.index].replicas;
+    std::vector<std::string> voters = p.replicas;
+    if (!p.leader.empty()) voters.push_back(p.leader);
+    for (const auto& v : voters) {
+      if (!has(placed, v)) view.moves.push_back(partition_move{p.index, v, "", "removing"});
+    }
+    for (const auto& r : placed) {
+      if (!has(voters, r)) {
+        view.moves.push_back(
+            partition_move{p.index, "", r, has(p.learners, r) ? "catching_up" : "adding"});
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -93,6 +139,8 @@ cluster_view build_view(const cluster_member_state& st, std::vector<partition_vi
     view.nodes.push_back(std::move(n));
   }
   view.partitions = std::move(partitions);
+  add_moves(view, meta);
+  view.moves_done = st.moves_done ? st.moves_done->load() : 0;
   uint32_t without_leader = 0;
   for (const auto& p : view.partitions) {
     if (p.leader == o.node_id || std::find(p.replicas.begin(), p.replicas.end(), o.node_id) !=

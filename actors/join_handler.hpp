@@ -13,8 +13,12 @@ namespace ck::actors {
 
 /// (join_atom, request): answered once the meta leader committed the join; errc::conflict,
 /// errc::invalid_argument or errc::no_leader (retry) otherwise.
+/// (meta_command_atom, encoded cluster::command): proposed by the meta leader (forwarded there
+/// by a follower); answered with the applied result (decode_meta_apply_result).
 using join_handler_actor =
-    caf::typed_actor<caf::replies_to<atoms::join_atom, join_request>::with<join_reply>>;
+    caf::typed_actor<caf::replies_to<atoms::join_atom, join_request>::with<join_reply>,
+                     caf::replies_to<atoms::meta_command_atom, std::string>::with<
+                         raft_propose_reply>>;
 
 }  // namespace ck::actors
 

@@ -129,6 +129,14 @@ struct partition_view {
   std::string status;  // healthy | under_replicated | no_leader | moving
 };
 
+/// A replica move toward the planned placement (GET /rebalance).
+struct partition_move {
+  uint32_t partition = 0;
+  std::string from;   // "" when only adding
+  std::string to;     // "" when only removing
+  std::string state;  // planned | adding | catching_up | removing
+};
+
 /// What this node knows about the cluster, for the cluster API.
 struct cluster_view {
   std::string cluster_id;
@@ -145,6 +153,8 @@ struct cluster_view {
   std::vector<partition_view> partitions;
   uint64_t last_index = 0;
   std::vector<std::string> not_ready_reasons;  // empty when ready
+  std::vector<partition_move> moves;
+  uint64_t moves_done = 0;  // placement changes applied since this node started
 };
 
 // ---- membership --------------------------------------------------------------------------
@@ -233,10 +243,15 @@ typename Inspector::result_type inspect(Inspector& f, partition_view& x) {
            x.term, x.commit_index, x.status);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, partition_move& x) {
+  return f(caf::meta::type_name("partition_move"), x.partition, x.from, x.to, x.state);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_view& x) {
   return f(caf::meta::type_name("cluster_view"), x.cluster_id, x.name, x.self_id, x.leader_id,
            x.raft_state, x.term, x.commit_index, x.applied_index, x.partition_count,
-           x.replication_factor, x.nodes, x.partitions, x.last_index, x.not_ready_reasons);
+           x.replication_factor, x.nodes, x.partitions, x.last_index, x.not_ready_reasons,
+           x.moves, x.moves_done);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, join_request& x) {

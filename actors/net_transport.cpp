@@ -359,6 +359,22 @@ caf::behavior net_transport_impl(pointer self, net_transport_options options) {
         return self->delegate(caf::actor_cast<join_handler_actor>(it->second.handle),
                               atoms::join_atom_v, std::move(request));
       },
+      [=](atoms::transport_relay_atom, const std::string& name,
+          std::string& command) -> caf::result<raft_propose_reply> {
+        auto it = self->state.peers.find(name);
+        if (it == self->state.peers.end() || !it->second.handle) {
+          return caf::make_error(errc::no_leader, "no connection to " + name + " yet");
+        }
+        return self->delegate(caf::actor_cast<join_handler_actor>(it->second.handle),
+                              atoms::meta_command_atom_v, std::move(command));
+      },
+      [=](atoms::meta_command_atom, std::string& command) -> caf::result<raft_propose_reply> {
+        if (!self->state.join_handler) {
+          return caf::make_error(errc::not_ready, "this node is not serving the meta group yet");
+        }
+        return self->delegate(self->state.join_handler, atoms::meta_command_atom_v,
+                              std::move(command));
+      },
       [=](atoms::join_atom, join_request& request) -> caf::result<join_reply> {
         if (!self->state.join_handler) {
           return caf::make_error(errc::not_ready, "this node is not serving joins yet");

@@ -61,6 +61,10 @@ using net_transport_actor = raft_transport_actor::extend<
     /// A join relayed by a remote node (the endpoint side): handed to the attached handler;
     /// errc::not_ready while none is attached.
     caf::replies_to<atoms::join_atom, join_request>::with<join_reply>,
+    /// The same for any meta command (POST /leave): relay to the peer, and the endpoint side.
+    caf::replies_to<atoms::transport_relay_atom, std::string, std::string>::with<
+        raft_propose_reply>,
+    caf::replies_to<atoms::meta_command_atom, std::string>::with<raft_propose_reply>,
     /// The same pair for routed KV operations (attached handler: the partition host).
     caf::reacts_to<atoms::kv_attach_atom, kv_route_handler_actor>,
     caf::replies_to<atoms::transport_kv_relay_atom, std::string, kv_routed_request>::with<

@@ -93,6 +93,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(clusterkit, caf::first_custom_type_id)
   CAF_ADD_ATOM(clusterkit, ck::atoms, partition_tick_atom, "part_tick")
   CAF_ADD_ATOM(clusterkit, ck::atoms, partitions_atom, "parts")
   CAF_ADD_ATOM(clusterkit, ck::atoms, kv_retry_atom, "kv_retry")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, meta_command_atom, "meta_cmd")
 CAF_END_TYPE_ID_BLOCK(clusterkit)
 
 namespace caf {

@@ -44,10 +44,13 @@ bool stop_signal_within(std::chrono::milliseconds pause) {
 // One attempt through one member: "" and `out` filled on success; otherwise why not, with
 // `permanent` set when retrying cannot help.
 std::string attempt(const config::host_port& member, const std::string& body,
-                    actors::join_reply& out, bool& permanent) {
+                    const std::string& token, actors::join_reply& out, bool& permanent) {
   const std::string host = member.host.empty() ? "127.0.0.1" : member.host;
-  auto result = http::call(host, member.port, "POST", "/join", body, attempt_timeout,
-                           {{"Content-Type", "application/json"}});
+  std::vector<std::pair<std::string, std::string>> headers{{"Content-Type", "application/json"}};
+  if (!token.empty()) {
+    headers.emplace_back("Authorization", "Bearer " + token);
+  }
+  auto result = http::call(host, member.port, "POST", "/join", body, attempt_timeout, headers);
   if (!result.ok) {
     return result.error;
   }
@@ -56,7 +59,7 @@ std::string attempt(const config::host_port& member, const std::string& body,
     const std::string bad = http::api::parse_join_reply(rsp.body, out);
     return bad.empty() ? "" : "unusable join reply: " + bad;
   }
-  permanent = rsp.status == 400;
+  permanent = rsp.status == 400 || rsp.status == 401;
   return "HTTP " + std::to_string(rsp.status) + ": " + rsp.body.substr(0, 300);
 }
 
@@ -70,7 +73,7 @@ join_outcome join_cluster(const config::node_config& cfg, const actors::join_req
     std::string errors;
     for (const auto& member : cfg.join_addrs) {
       bool permanent = false;
-      const std::string why = attempt(member, body, out.reply, permanent);
+      const std::string why = attempt(member, body, cfg.token, out.reply, permanent);
       if (why.empty()) {
         CK_LOG_INFO("join: {} joined cluster {} through {} ({}, meta raft id {})", cfg.node_id,
                     out.reply.cluster_id, member.to_string(), out.reply.outcome,

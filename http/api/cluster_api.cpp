@@ -1,5 +1,6 @@
 #include "http/api/cluster_api.hpp"
 
+#include "actors/meta_state_machine.hpp"
 #include "http/api/error_mapping.hpp"
 #include "http/api/join_json.hpp"
 #include "http/api/metrics_json.hpp"
@@ -10,6 +11,8 @@
 
 #include <caf/io/broker.hpp>
 #include <nlohmann/json.hpp>
+
+#include <chrono>
 
 namespace ck::http::api {
 
@@ -258,6 +261,82 @@ void handle_metrics_prometheus(const context_ptr& ctx, caf::io::broker* self, re
   });
 }
 
+json rebalance_json(const cluster_view& view) {
+  json moves = json::array();
+  for (const auto& m : view.moves) {
+    moves.push_back({{"partition", cluster::partition_name(m.partition)},
+                     {"from", m.from},
+                     {"to", m.to},
+                     {"state", m.state}});
+  }
+  return {{"running", !view.moves.empty()},
+          {"moves_total", view.moves.size() + view.moves_done},
+          {"moves_done", view.moves_done},
+          {"moves", std::move(moves)}};
+}
+
+void handle_rebalance_get(const context_ptr& ctx, caf::io::broker* self, request&,
+                          responder reply) {
+  with_view(ctx, self, reply, [](cluster_view& view, responder& out) {
+    out.send(response::json(200, rebalance_json(view)));
+  });
+}
+
+// The rebalancer runs continuously on the meta leader; a POST reports what it is doing.
+void handle_rebalance_post(const context_ptr& ctx, caf::io::broker* self, request&,
+                           responder reply) {
+  with_view(ctx, self, reply, [](cluster_view& view, responder& out) {
+    auto body = rebalance_json(view);
+    body["started"] = true;
+    out.send(response::json(200, body));
+  });
+}
+
+void handle_leave(const context_ptr& ctx, caf::io::broker* self, request& req, responder reply) {
+  auto node = required_param(req, "node");
+  if (auto* bad = std::get_if<response>(&node)) {
+    reply.send(std::move(*bad));
+    return;
+  }
+  const std::string id = std::get<std::string>(node);
+  if (!cluster::is_valid_node_id(id)) {
+    reply.send(response::error(400, "invalid_node", "node must match [A-Za-z0-9._-]{1,64}"));
+    return;
+  }
+  cluster::set_status_command cmd;
+  cmd.id = id;
+  cmd.status = cluster::node_status::leaving;
+  cmd.at_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  self->request(ctx->join, ctx->request_timeout, atoms::meta_command_atom_v,
+                cluster::encode_command(cmd))
+      .then(
+          [reply, id](actors::raft_propose_reply& applied) mutable {
+            cluster::apply_result result;
+            std::string error;
+            if (!actors::decode_meta_apply_result(applied.result, result, error)) {
+              reply.send(response::error(500, "internal", error));
+              return;
+            }
+            switch (result.outcome) {
+              case cluster::apply_outcome::ok:
+              case cluster::apply_outcome::unchanged:
+                reply.send(response::json(
+                    202, {{"node", id},
+                          {"status", "leaving"},
+                          {"message", "its replicas move away, then it is removed"}}));
+                return;
+              case cluster::apply_outcome::not_found:
+                reply.send(response::error(404, "not_found", "no node " + id));
+                return;
+              default:
+                reply.send(response::error(409, "conflict", result.message));
+            }
+          },
+          [reply](caf::error& error) mutable { reply.send(error_response(error)); });
+}
+
 void handle_join(const context_ptr& ctx, caf::io::broker* self, request& req, responder reply) {
   actors::join_request join;
   const std::string bad = parse_join_body(req.body, join);
@@ -290,7 +369,11 @@ void add_cluster_routes(router& routes, std::shared_ptr<const api_context> conte
   routes.add("GET", "/consensus/stats", bind(handle_consensus_stats));
   routes.add("GET", "/metrics", bind(handle_metrics));
   routes.add("GET", "/metrics/prometheus", bind(handle_metrics_prometheus));
-  routes.add("POST", "/join", bind(handle_join));
+  auto bind_mutating = [&context](auto fn) { return bind_mutating_handler(context, fn); };
+  routes.add("POST", "/join", bind_mutating(handle_join));
+  routes.add("POST", "/leave", bind_mutating(handle_leave));
+  routes.add("GET", "/rebalance", bind(handle_rebalance_get));
+  routes.add("POST", "/rebalance", bind_mutating(handle_rebalance_post));
 }
 
 }  // namespace ck::http::api
