@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# 3-node KV throughput and latency: POST /kv/set and GET /kv/get over keep-alive connections
+# (wrk, 1/16/64 connections in total) spread over the KV ports of a 3-node ClusterKit on loopback,
+# against a 3-member etcd cluster (fsync on, the durable linearizable reference) measured in the
+# same run on the same machine with the same load.
+#
+#   bench/kv_cluster.sh             (builds first; etcd is skipped with a message if not installed)
+# Env: CONNS="1 16 64" DURATION=10 RUNS=3 KEYSPACE=10000 VALUE_SIZE=100 SKIP_ETCD=1
+#      BUILD_DIR=./build (its clusterkit target is built first unless SKIP_BUILD=1)
+#      PAUSE=1 (s between cells) WRK_THREADS=1 (per wrk process)
+#      FILL_SECONDS=30 (wrk fill always runs this long) KEEP_DATA=1 (keep the node/member data dirs under the work dir)
+#
+# How a cell is measured: one wrk process per node/member, all started together with the same -d,
+# each with its share of the connections (C split as evenly as possible: 16 -> 6/5/5, 64 -> 22/21/21;
+# C=1 -> only node-1 / member 1 gets load). Every process writes its latency quantile function
+# (bench/lua/hist.lua: wrk percentiles at 0.5..99 % in 0.5 steps, 99.01..99.99 % in 0.01 steps, max), and
+# the cell's
+#   req/s   = sum over the processes of (requests / that process's measured duration)
+#   p50/p99 = percentiles of the merged distribution: each process's quantile points weighted by its
+#             request count (point at p_k carries requests * (p_k - p_k-1) / 100), then the smallest
+#             latency whose cumulative weight reaches 50 % / 99 % of all requests. So a node that served
+#             more requests weighs more; it is not an average of per-process percentiles. Resolution:
+#             0.5 % of each process's requests around p50, 0.01 % around p99.
+# The per-process req/s are kept in the raw TSV (column per_node_rps).
+# Both clusters run for the whole benchmark (the idle one costs only heartbeats); the load order is
+# interleaved (for run { for conns { ck set, ck get, etcd put, etcd range } }) so drift hits all cells.
+# Ports (loopback only): clusterkit HTTP 18080-18082, KV 19080-19082, Raft 19001-19003;
+# etcd clients 13379/13479/13579, peers 13380/13480/13580.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+source "$ROOT/bench/bench-lib.sh"
+BUILD_DIR=${BUILD_DIR:-$ROOT/build}
+if [ "${SKIP_BUILD:-0}" != 1 ]; then   # configure like scripts/build.sh, build only the node binary
+  [ -f "$BUILD_DIR/build.ninja" ] || cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo} >/dev/null
+  cmake --build "$BUILD_DIR" -j"${JOBS:-2}" --target clusterkit >/dev/null
+fi
+BIN=$BUILD_DIR/clusterkit
+[ -x "$BIN" ] || { echo "no clusterkit binary at $BIN" >&2; exit 1; }
+PAUSE=${PAUSE:-1}
+WRK_THREADS=${WRK_THREADS:-1}
+WORK=$(mktemp -d /tmp/ck-bench-cluster.XXXXXX)
+OUT=$WORK/results.tsv
+printf 'system\top\tconns\trun\trps\tp50_us\tp99_us\terrors\tp90_us\tmax_us\trequests\tper_node_rps\n' > "$OUT"
+
+pids=()      # every long-running process this script started (nodes, members)
+wrk_pids=()  # wrk processes of the cell in flight
+cleanup() {
+  trap - EXIT INT TERM
+  local p
+  for p in "${wrk_pids[@]}" "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do
+    for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+  done
+  wait 2>/dev/null || true
+  if [ "${KEEP_DATA:-0}" != 1 ]; then rm -rf "$WORK"/ck "$WORK"/etcd; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port_busy() { ss -ltnH "( sport = :$1 )" 2>/dev/null | grep -q .; }
+check_ports() {
+  local p
+  for p in "$@"; do
+    if port_busy "$p"; then echo "port 127.0.0.1:$p is already in use (another benchmark/cluster running?)" >&2; exit 1; fi
+  done
+}
+
+# --- clusterkit, 3 nodes ----------------------------------------------------------------------------
+CK_HTTP=(18080 18081 18082); CK_KV=(19080 19081 19082); CK_RAFT=(19001 19002 19003)
+check_ports "${CK_HTTP[@]}" "${CK_KV[@]}" "${CK_RAFT[@]}"
+mkdir -p "$WORK/ck"
+for i in 0 1 2; do
+  id=node-$((i + 1))
+  if [ "$i" = 0 ]; then role=(BOOTSTRAP=true); else role=(JOIN_ADDR=127.0.0.1:${CK_HTTP[0]}); fi
+  env NODE_ID="$id" "${role[@]}" DATA_DIR="$WORK/ck/$id" HTTP_ADDR="127.0.0.1:${CK_HTTP[$i]}" \
+    KV_ADDR="127.0.0.1:${CK_KV[$i]}" RAFT_ADDR="127.0.0.1:${CK_RAFT[$i]}" LOG_LEVEL=warn \
+    "$BIN" >"$WORK/$id.log" 2>&1 &
+  pids+=($!)
+done
+alive_nodes() { # as seen by the node with HTTP port $1
+  curl -sf -m 1 "http://127.0.0.1:$1/cluster" 2>/dev/null |
+    python3 -c 'import json,sys; print(sum(n["status"] == "alive" for n in json.load(sys.stdin)["nodes"]))' 2>/dev/null ||
+    echo 0
+}
+cluster_formed() {
+  local p
+  for p in "${CK_HTTP[@]}"; do
+    [ "$(alive_nodes "$p")" = 3 ] || return 1
+    [ "$(curl -s -m 1 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$p/ready")" = 200 ] || return 1
+  done
+}
+formed=false
+for _ in $(seq 1 300); do   # at most ~60 s
+  for i in 0 1 2; do
+    kill -0 "${pids[$i]}" 2>/dev/null || { echo "node-$((i + 1)) exited:" >&2; tail -5 "$WORK/node-$((i + 1)).log" >&2; exit 1; }
+  done
+  if cluster_formed; then formed=true; break; fi
+  sleep 0.2
+done
+$formed || { echo "clusterkit: 3 alive nodes / 3x /ready 200 not reached in 60 s; logs in $WORK" >&2; tail -n 3 "$WORK"/node-*.log >&2; exit 1; }
+CK_URLS=(); for p in "${CK_KV[@]}"; do CK_URLS+=("http://127.0.0.1:$p"); done
+# /ready can precede every partition having a leader: wait until a write through each node succeeds
+writable=false
+for _ in $(seq 1 150); do   # at most ~30 s
+  ok=0
+  for u in "${CK_URLS[@]}"; do
+    [ "$(curl -s -m 3 -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+          -d '{"key":"bench-probe/'"${u##*:}"'","value":"x"}' "$u/kv/set")" = 200 ] && ok=$((ok + 1))
+  done
+  [ "$ok" = 3 ] && { writable=true; break; }
+  sleep 0.2
+done
+$writable || { echo "clusterkit: a probe write did not succeed on all 3 nodes in 30 s; logs in $WORK" >&2; exit 1; }
+echo "clusterkit: 3 nodes alive, ready and writable ($BIN)"
+
+# --- etcd, 3 members (reference) ----------------------------------------------------------------------
+ETCD_URLS=()
+if [ "${SKIP_ETCD:-0}" = 1 ]; then
+  echo "etcd: skipped (SKIP_ETCD=1)"
+elif ! command -v etcd >/dev/null; then
+  echo "etcd: skipped -- not installed (apt-get install -y etcd-server etcd-client); no reference, no ratios"
+else
+  E_CLIENT=(13379 13479 13579); E_PEER=(13380 13480 13580)
+  check_ports "${E_CLIENT[@]}" "${E_PEER[@]}"
+  cluster_spec="m1=http://127.0.0.1:${E_PEER[0]},m2=http://127.0.0.1:${E_PEER[1]},m3=http://127.0.0.1:${E_PEER[2]}"
+  mkdir -p "$WORK/etcd"
+  for i in 0 1 2; do
+    name=m$((i + 1))
+    etcd --name "$name" --data-dir "$WORK/etcd/$name" \
+      --listen-client-urls "http://127.0.0.1:${E_CLIENT[$i]}" --advertise-client-urls "http://127.0.0.1:${E_CLIENT[$i]}" \
+      --listen-peer-urls "http://127.0.0.1:${E_PEER[$i]}" --initial-advertise-peer-urls "http://127.0.0.1:${E_PEER[$i]}" \
+      --initial-cluster "$cluster_spec" --initial-cluster-state new --initial-cluster-token "ck-bench-$$" \
+      --logger zap --log-outputs "$WORK/etcd-$name.log" >/dev/null 2>&1 &
+    pids+=($!)
+  done
+  healthy=false
+  for _ in $(seq 1 150); do   # at most ~30 s for a leader seen by every member
+    ok=0
+    for p in "${E_CLIENT[@]}"; do curl -sf -m 1 "http://127.0.0.1:$p/health" 2>/dev/null | grep -q '"true"' && ok=$((ok + 1)); done
+    [ "$ok" = 3 ] && { healthy=true; break; }
+    sleep 0.2
+  done
+  $healthy || { echo "etcd: 3 members not healthy in 30 s; logs in $WORK" >&2; exit 1; }
+  for p in "${E_CLIENT[@]}"; do ETCD_URLS+=("http://127.0.0.1:$p"); done
+  echo "etcd: 3 members healthy ($(curl -s -m 2 "${ETCD_URLS[0]}/version"))"
+fi
+
+# --- preload every key once (through node-1 / member 1), then check a few keys on every node -------
+fill_summary() { grep '^RESULT' | awk '{ for (i = 2; i <= NF; i++) { split($i, a, "="); v[a[1]] = a[2] }
+  printf "requests=%s errors(status/timeout)=%s/%s", v["requests"], v["err_status"], v["err_timeout"] }'; }
+echo "clusterkit fill: $(timeout 120 wrk -t2 -c16 -d"${FILL_SECONDS:-30}s" -s "$BENCH_DIR/lua/kv.lua" "${CK_URLS[0]}" -- fill "$KEYSPACE" "$VALUE_SIZE" 2 2>&1 | fill_summary || true)"
+last=$(printf '%05d' $((KEYSPACE - 1)))
+for u in "${CK_URLS[@]}"; do
+  for k in 00000 "$last"; do
+    code=$(curl -s -m 3 -o /dev/null -w '%{http_code}' "$u/kv/get?key=bench/$k")
+    [ "$code" = 200 ] || echo "warning: preload check: GET $u/kv/get?key=bench/$k -> $code" >&2
+  done
+done
+if [ "${#ETCD_URLS[@]}" -gt 0 ]; then
+  echo "etcd fill: $(timeout 120 wrk -t2 -c16 -d"${FILL_SECONDS:-30}s" -s "$BENCH_DIR/lua/etcd-kv.lua" "${ETCD_URLS[0]}" -- fill "$KEYSPACE" "$VALUE_SIZE" 2 2>&1 | fill_summary || true)"
+fi
+
+# cluster_cell SYSTEM OP CONNS RUN SCRIPT URL... -- script args...  -> one TSV line appended to $OUT
+cluster_cell() {
+  local system=$1 op=$2 c=$3 run=$4 script=$5; shift 5
+  local urls=()
+  while [ "$1" != -- ]; do urls+=("$1"); shift; done
+  shift
+  local n=${#urls[@]} dir i share t
+  dir=$(mktemp -d "$WORK/cell.XXXXXX")
+  wrk_pids=()
+  for i in "${!urls[@]}"; do
+    share=$((c / n + (i < c % n ? 1 : 0)))
+    [ "$share" -gt 0 ] || continue
+    assert_loopback_url "${urls[$i]}"
+    t=$WRK_THREADS; [ "$t" -le "$share" ] || t=$share
+    WRK_SCRIPT=$script WRK_HIST_OUT=$dir/$i.hist timeout $((DURATION + 30)) \
+      wrk -t"$t" -c"$share" -d"${DURATION}s" --timeout 5s -s "$BENCH_DIR/lua/hist.lua" "${urls[$i]}" -- "$@" \
+      >"$dir/$i.out" 2>&1 &
+    wrk_pids+=($!)
+  done
+  for i in "${wrk_pids[@]}"; do wait "$i" || true; done
+  wrk_pids=()
+  python3 - "$dir" "$system" "$op" "$c" "$run" <<'PY' | tee -a "$OUT"
+import glob, os, sys
+d, system, op, c, run = sys.argv[1:]
+rps, requests, errors, points, per = 0.0, 0, 0, [], []
+ok = True
+for out in sorted(glob.glob(os.path.join(d, "*.out"))):
+    lines = [l for l in open(out) if l.startswith("RESULT ")]
+    h = out[:-4] + ".hist"
+    if not lines or not os.path.exists(h):
+        ok = False
+        sys.stderr.write(f"wrk produced no RESULT/quantiles ({system} {op} c={c} run={run}):\n" + open(out).read())
+        continue
+    v = dict(kv.split("=", 1) for kv in lines[-1].split()[1:])
+    n = int(v["requests"])
+    rps += float(v["rps"]); requests += n; per.append(f'{float(v["rps"]):.0f}')
+    errors += sum(int(v[k]) for k in ("err_connect", "err_read", "err_write", "err_status", "err_timeout"))
+    prev = 0.0
+    for line in open(h):
+        p, us = line.split()
+        points.append((int(us), n * (float(p) - prev) / 100.0))
+        prev = float(p)
+total = sum(w for _, w in points)
+if not ok or total <= 0:
+    print(f"{system}\t{op}\t{c}\t{run}\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA")
+    sys.exit(0)
+points.sort()
+def pct(p):  # smallest latency whose cumulative weight reaches p % of all requests
+    target, acc = p / 100.0 * total * (1 - 1e-9), 0.0
+    for us, w in points:
+        acc += w
+        if acc >= target:
+            return us
+    return points[-1][0]
+print(f"{system}\t{op}\t{c}\t{run}\t{rps:.1f}\t{pct(50)}\t{pct(99)}\t{errors}\t{pct(90)}\t{points[-1][0]}\t{requests}\t{'/'.join(per)}")
+PY
+  rm -rf "$dir"
+}
+
+echo "load: conns=[$CONNS] total, split over 3 wrk processes (one per node); duration=${DURATION}s runs=$RUNS keyspace=$KEYSPACE value=${VALUE_SIZE}B"
+echo "loadavg before: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf 'system\top\tconns\trun\trps\tp50_us\tp99_us\terrors\tp90_us\tmax_us\trequests\tper_node_rps\n'
+for run in $(seq 1 "$RUNS"); do
+  for c in $CONNS; do
+    cluster_cell clusterkit set "$c" "$run" "$BENCH_DIR/lua/kv.lua" "${CK_URLS[@]}" -- set "$KEYSPACE" "$VALUE_SIZE"; sleep "$PAUSE"
+    cluster_cell clusterkit get "$c" "$run" "$BENCH_DIR/lua/kv.lua" "${CK_URLS[@]}" -- get "$KEYSPACE" "$VALUE_SIZE"; sleep "$PAUSE"
+    if [ "${#ETCD_URLS[@]}" -gt 0 ]; then
+      cluster_cell etcd set "$c" "$run" "$BENCH_DIR/lua/etcd-kv.lua" "${ETCD_URLS[@]}" -- put "$KEYSPACE" "$VALUE_SIZE"; sleep "$PAUSE"
+      cluster_cell etcd get "$c" "$run" "$BENCH_DIR/lua/etcd-kv.lua" "${ETCD_URLS[@]}" -- range "$KEYSPACE" "$VALUE_SIZE"; sleep "$PAUSE"
+    fi
+  done
+done
+echo "loadavg after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "3-node clusterkit vs 3-member etcd (fsync on), load spread over all 3 nodes/members; p50/p99 of the merged histograms"
+python3 "$BENCH_DIR/summarize.py" "$OUT"
+echo "raw results: $OUT"
