@@ -3,9 +3,7 @@
 # loopback with the user guide's host ports (cluster API 8080-8082, KV API 9080-9082, Raft
 # 9001-9003), data under ./.cluster/. node-1 bootstraps, node-2 and node-3 join it; a second
 # run resumes the same cluster from the data dirs. Ctrl-C stops everything it started.
-#
-# Stage note: until partitions are Raft groups (issue 5), each node's KV API serves its own
-# local store (the cluster API shows the real membership).
+
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 "$ROOT/scripts/setup.sh"
