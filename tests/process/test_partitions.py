@@ -143,7 +143,8 @@ class ReplicatedKV(unittest.TestCase):
         t0 = time.monotonic()
         per = wait_until(balanced, timeout_s,
                          f"leaders per node (partitions_per_node) within +-1 of {ideal:.2f} on {ids}",
-                         interval_s=0.5, describe=lambda: partitions_summary(node))
+                         interval_s=0.5, describe=lambda: "\n".join(
+                             partitions_summary(n) for n in nodes if n.running()))
         log(f"leaders balanced {per} (waited {time.monotonic() - t0:.1f}s)")
 
     # --- tests ----------------------------------------------------------------------------
@@ -332,7 +333,8 @@ class ReplicatedKV(unittest.TestCase):
         per = wait_until(settled, 90,
                          "moves to finish after node-4 joined: every partition healthy with 3 "
                          "voters and no learners, replicas per node within +-1 of 48",
-                         interval_s=0.5, describe=lambda: partitions_summary(ask))
+                         interval_s=0.5, describe=lambda: "\n".join(
+                             partitions_summary(n) for n in nodes if n.running()))
         moves_s = time.monotonic() - t0
         log(f"node-4 joined and moves finished in {moves_s:.1f}s: replicas_per_node {per}")
 
