@@ -4,7 +4,7 @@ node is killed (-9) and restarted.
 Each run starts a fresh 3-node cluster (node-1 BOOTSTRAP, node-2/3 join; short failure-detector
 thresholds), then 6 clients (2 per node, each on its own keep-alive connection to one node's KV
 port, no client-side retries) do random set/get/delete on 5 keys for ~8 s. At ~2.5 s one node
-(chosen by the run's seed) gets SIGKILL; at ~5 s it is restarted on its DATA_DIR. Outcomes are
+(node-(seed % 3 + 1), so consecutive runs kill each node in turn) gets SIGKILL; at ~5 s it is restarted on its DATA_DIR. Outcomes are
 recorded with linearizability.History:
 
   200 -> ok (a get's value; 404 get -> ok(None)), other 4xx -> fail (definitely not applied),
@@ -136,7 +136,7 @@ class LinearizableKV(unittest.TestCase):
                            f"{n.node_id} /ready 200 (seed {seed})", interval_s=0.2,
                            describe=lambda n=n: n.log_tail())
             setup_s = time.monotonic() - t_setup
-            victim = rng.choice(cluster.nodes)
+            victim = cluster.nodes[seed % len(cluster.nodes)]  # consecutive runs kill each node in turn
             history = record()
             stop = threading.Event()
             stats, lock = {}, threading.Lock()
@@ -153,8 +153,10 @@ class LinearizableKV(unittest.TestCase):
             try:
                 time.sleep(max(0.0, start + KILL_AT_S - time.monotonic()))
                 victim.kill()
+                killed_at = time.monotonic()
                 time.sleep(max(0.0, start + RESTART_AT_S - time.monotonic()))
                 victim.restart_as_member(wait=False)
+                restarted_at = time.monotonic()
                 time.sleep(max(0.0, start + DURATION_S - time.monotonic()))
             finally:
                 stop.set()
@@ -180,7 +182,9 @@ class LinearizableKV(unittest.TestCase):
                 t0 = min(o.call for o in ops)
                 key_ops = [format_op(o, t0) for o in ops if o.key == result.key]
                 self.fail(f"seed {seed}: history {'undecided (search timed out)' if result.unknown else 'not linearizable'}"
-                          f" on key {result.key!r} (killed {victim.node_id}):\n{result.explanation}\n"
+                          f" on key {result.key!r} (killed {victim.node_id} at {killed_at - t0:+.3f}s, "
+                          f"restarted at {restarted_at - t0:+.3f}s; times relative to the first call)"
+                          f":\n{result.explanation}\n"
                           f"last ops of that key:\n" + "\n".join(key_ops[-40:]) +
                           f"\n{victim.node_id} log tail:\n{victim.log_tail(30)}")
             lost = lost_acknowledged_writes(ops, finals)
@@ -189,6 +193,10 @@ class LinearizableKV(unittest.TestCase):
                              "\n".join(l.explanation for l in lost))
         finally:
             cluster.cleanup()
+            for n in cluster.nodes:  # cleanup() stops by PID; close the log files it leaves open
+                if n.log_file is not None:
+                    n.log_file.close()
+                    n.log_file = None
 
 
 if __name__ == "__main__":
