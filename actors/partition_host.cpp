@@ -71,6 +71,7 @@ void stop_replica(host_pointer self, uint32_t partition) {
   self->send_exit(it->second.group, caf::exit_reason::user_shutdown);
   it->second.sm->erase_all();
   st.replicas.erase(it);
+  st.leader_guess.erase(partition);
   CK_LOG_INFO("partition: replica of partition-{} left this node (data removed)", partition);
 }
 
@@ -237,11 +238,14 @@ std::vector<partition_view> partitions_view(host_pointer self) {
                         ? "under_replicated"
                         : "healthy";
     } else {
-      // Not hosted here: what the placement says (the leader as this node last learned it).
+      // Not hosted here: what the placement says, with the leader as this node last learned
+      // it when that is one of the placed replicas (a guess from before a move is stale).
       auto guess = st.leader_guess.find(placement.index);
-      view.leader = guess != st.leader_guess.end() && !guess->second.empty()
-                        ? guess->second
-                        : (placement.replicas.empty() ? "" : placement.replicas.front());
+      const bool guess_placed = guess != st.leader_guess.end() &&
+                                guess->second != st.options.node_id &&
+                                contains(placement.replicas, guess->second);
+      view.leader = guess_placed ? guess->second
+                                 : (placement.replicas.empty() ? "" : placement.replicas.front());
       for (const auto& r : placement.replicas) {
         if (r != view.leader) {
           view.replicas.push_back(r);
