@@ -128,7 +128,8 @@ void lead_partition(host_pointer self, const cluster::meta_state& meta, uint32_t
   if (transfer != raft::no_node) {
     if (now - replica.last_transfer_ms >= st.options.transfer_spacing.count()) {
       replica.last_transfer_ms = now;
-      CK_LOG_DEBUG("partition: partition-{} leadership to raft id {}", partition, transfer);
+      CK_LOG_INFO("partition: partition-{} hands leadership to raft id {} ({})", partition,
+                  transfer, step.transfer_to != raft::no_node ? "leaving the group" : "balancing");
       self->request(replica.group, 2s, atoms::raft_transfer_atom_v, transfer)
           .then([](raft::node_id) {}, [](caf::error&) {});
     }
@@ -193,6 +194,16 @@ void on_tick(host_pointer self) {
             [self, partition, one_done](raft::status_info& status) {
               if (auto it = self->state.replicas.find(partition);
                   it != self->state.replicas.end()) {
+                const auto& before = it->second.status;
+                if (status.state == raft::role::leader &&
+                    (!before || before->state != raft::role::leader || before->term != status.term)) {
+                  CK_LOG_INFO("partition: partition-{} led by this node at term {} (commit {})",
+                              partition, status.term, status.commit);
+                } else if (before && before->state == raft::role::leader &&
+                           status.state != raft::role::leader) {
+                  CK_LOG_INFO("partition: partition-{} no longer led by this node (term {})",
+                              partition, status.term);
+                }
                 it->second.status = std::move(status);
               }
               one_done();
