@@ -90,7 +90,7 @@ inline constexpr uint8_t kv_op_delete = 2;
 inline constexpr uint8_t kv_op_get = 3;
 
 struct kv_routed_reply {
-  uint8_t status = 0;            // kv_route_ok | kv_route_not_leader | kv_route_not_hosted
+  uint8_t status = 0;  // kv_route_ok | _not_leader | _not_hosted | _unknown
   uint64_t leader_hint = 0;      // raft id of the leader as the replica knows it (0 unknown)
   bool flag = false;             // set/delete: the key existed; get: found
   std::string value;             // get
@@ -98,6 +98,9 @@ struct kv_routed_reply {
 inline constexpr uint8_t kv_route_ok = 0;
 inline constexpr uint8_t kv_route_not_leader = 1;
 inline constexpr uint8_t kv_route_not_hosted = 2;
+/// The write may or may not have been proposed (its proposal timed out): never retried, since
+/// a retry could be applied before the first attempt, which may still commit later.
+inline constexpr uint8_t kv_route_unknown = 3;
 
 // ---- cluster view ------------------------------------------------------------------------
 

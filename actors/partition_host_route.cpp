@@ -81,6 +81,16 @@ void schedule_retry(host_pointer self, uint64_t id, std::chrono::milliseconds de
   self->delayed_send(self, delay, atoms::kv_retry_atom_v, id);
 }
 
+// A write whose attempt may have been proposed: answering "timed out" (outcome unknown) is
+// honest; retrying could apply the write twice with other writes in between.
+void fail_unknown(host_pointer self, std::map<uint64_t, pending_kv>::iterator it) {
+  auto fail = std::move(it->second.fail);
+  const auto partition = it->second.request.partition;
+  self->state.pending.erase(it);
+  fail(caf::make_error(errc::timeout, "the write to partition-" + std::to_string(partition) +
+                                          " timed out; it may or may not have been applied"));
+}
+
 // The answer of one attempt: done, or learn where to go and try again.
 void on_attempt(host_pointer self, uint64_t id, kv_routed_reply& reply) {
   auto& st = self->state;
@@ -92,6 +102,10 @@ void on_attempt(host_pointer self, uint64_t id, kv_routed_reply& reply) {
     auto done = std::move(it->second.done);
     st.pending.erase(it);
     done(reply);
+    return;
+  }
+  if (reply.status == kv_route_unknown) {
+    fail_unknown(self, it);
     return;
   }
   const uint32_t partition = it->second.request.partition;
@@ -126,10 +140,13 @@ void run_routed(host_pointer self, kv_routed_request request,
     done(reply);
     return;
   }
-  auto fail_here = [self, partition, done](const caf::error&) mutable {
+  const bool write = request.op != kv_op_get;
+  auto fail_here = [self, partition, done, write](const caf::error& error) mutable {
     auto found = self->state.replicas.find(partition);
     kv_routed_reply reply;
-    if (found != self->state.replicas.end()) {
+    if (write && errc_of(error) == errc::timeout) {
+      reply.status = kv_route_unknown;  // the proposal may still be queued and commit later
+    } else if (found != self->state.replicas.end()) {
       reply = not_leader(found->second);
     } else {
       reply.status = kv_route_not_hosted;
@@ -191,12 +208,19 @@ void retry_kv(host_pointer self, uint64_t id) {
     run_routed(self, op.request, [self, id](kv_routed_reply& reply) { on_attempt(self, id, reply); });
     return;
   }
-  self->request(st.transport, attempt_timeout, atoms::transport_kv_relay_atom_v, target,
-                op.request)
+  // A relayed write waits as long as the remote may take (its own proposal timeout plus the
+  // hop) and is not retried after a timeout; a read may be retried at once.
+  const bool write = op.request.op != kv_op_get;
+  self->request(st.transport, write ? attempt_timeout + 1s : attempt_timeout,
+                atoms::transport_kv_relay_atom_v, target, op.request)
       .then([self, id](kv_routed_reply& reply) { on_attempt(self, id, reply); },
-            [self, id, target](caf::error& error) {
+            [self, id, target, write](caf::error& error) {
               auto found = self->state.pending.find(id);
               if (found == self->state.pending.end()) {
+                return;
+              }
+              if (write && errc_of(error) == errc::timeout) {
+                fail_unknown(self, found);
                 return;
               }
               CK_LOG_DEBUG("kv: relay to {} failed: {}", target, to_string(error));
