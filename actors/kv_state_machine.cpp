@@ -3,6 +3,7 @@
 #include "runtime/assert.hpp"
 #include "runtime/log.hpp"
 #include "storage/environment.hpp"
+#include "storage/format.hpp"
 #include "storage/kv_table.hpp"
 #include "storage/partition_state.hpp"
 
@@ -15,32 +16,12 @@ constexpr uint8_t op_set = 1;
 constexpr uint8_t op_delete = 2;
 constexpr uint8_t image_version = 1;
 
-void put_u32(std::string& out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) {
-    out.push_back(static_cast<char>((v >> shift) & 0xffu));
-  }
-}
-
-void put_u64(std::string& out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) {
-    out.push_back(static_cast<char>((v >> shift) & 0xffu));
-  }
-}
-
-uint64_t get_be(std::string_view bytes, size_t at, size_t width) {
-  uint64_t v = 0;
-  for (size_t k = 0; k < width; ++k) {
-    v = (v << 8) | static_cast<uint8_t>(bytes[at + k]);
-  }
-  return v;
-}
-
 std::string encode(uint8_t op, std::string_view key, std::string_view value) {
   std::string out;
   out.reserve(6 + key.size() + value.size());
   out.push_back(static_cast<char>(command_version));
   out.push_back(static_cast<char>(op));
-  put_u32(out, static_cast<uint32_t>(key.size()));
+  storage::append_u32_be(out, static_cast<uint32_t>(key.size()));
   out.append(key);
   out.append(value);
   return out;
@@ -84,11 +65,11 @@ std::string kv_state_machine::apply(raft::index_t index, const std::string& comm
   bool existed = false;
   const bool well_formed = command.size() >= 6 &&
                            static_cast<uint8_t>(command[0]) == command_version &&
-                           get_be(command, 2, 4) <= command.size() - 6;
+                           storage::get_u32_be(command.data() + 2) <= command.size() - 6;
   const uint8_t op = well_formed ? static_cast<uint8_t>(command[1]) : 0;
   auto st = env_->write([&](storage::write_txn& txn) -> storage::status {
     if (well_formed && (op == op_set || op == op_delete)) {
-      const size_t key_size = get_be(command, 2, 4);
+      const size_t key_size = storage::get_u32_be(command.data() + 2);
       std::string_view key(command.data() + 6, key_size);
       if (op == op_set) {
         std::string_view value(command.data() + 6 + key_size, command.size() - 6 - key_size);
@@ -120,7 +101,7 @@ std::string kv_state_machine::apply(raft::index_t index, const std::string& comm
 std::string kv_state_machine::snapshot() {
   std::string image;
   image.push_back(static_cast<char>(image_version));
-  put_u64(image, applied_);
+  storage::append_u64_be(image, applied_);
   auto txn = env_->begin_read();
   require(txn.ok() ? storage::status{} : txn.status(), "opening a snapshot read");
   std::optional<storage::kv_cursor_position> after;
@@ -131,9 +112,9 @@ std::string kv_state_machine::snapshot() {
       auto value = storage::kv_get(txn.value(), partition_, key);
       require(value.ok() ? storage::status{} : value.status(), "reading a snapshot value");
       CK_ASSERT(value.value().has_value());
-      put_u32(image, static_cast<uint32_t>(key.size()));
+      storage::append_u32_be(image, static_cast<uint32_t>(key.size()));
       image.append(key);
-      put_u32(image, static_cast<uint32_t>(value.value()->size()));
+      storage::append_u32_be(image, static_cast<uint32_t>(value.value()->size()));
       image.append(*value.value());
     }
     if (!page.value().next) {
@@ -146,7 +127,7 @@ std::string kv_state_machine::snapshot() {
 
 void kv_state_machine::restore(const std::string& image) {
   CK_ASSERT(image.size() >= 9 && static_cast<uint8_t>(image[0]) == image_version);
-  const uint64_t applied = get_be(image, 1, 8);
+  const uint64_t applied = storage::get_u64_be(image.data() + 1);
   auto st = env_->write([&](storage::write_txn& txn) -> storage::status {
     auto cleared = storage::kv_erase_partition(txn, partition_);
     if (!cleared.ok()) {
@@ -155,11 +136,11 @@ void kv_state_machine::restore(const std::string& image) {
     size_t at = 9;
     while (at < image.size()) {
       CK_ASSERT_LE(at + 4, image.size());
-      const size_t key_size = get_be(image, at, 4);
+      const size_t key_size = storage::get_u32_be(image.data() + at);
       at += 4;
       std::string_view key(image.data() + at, key_size);
       at += key_size;
-      const size_t value_size = get_be(image, at, 4);
+      const size_t value_size = storage::get_u32_be(image.data() + at);
       at += 4;
       std::string_view value(image.data() + at, value_size);
       at += value_size;

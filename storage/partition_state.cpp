@@ -2,6 +2,7 @@
 
 #include "storage/detail/lmdb_ops.hpp"
 #include "storage/environment.hpp"
+#include "storage/format.hpp"
 
 #include <fmt/format.h>
 
@@ -15,9 +16,7 @@ constexpr std::string_view applied_key_prefix = "applied:";
 
 std::string applied_key(uint32_t group) {
   std::string key{applied_key_prefix};
-  for (int shift = 24; shift >= 0; shift -= 8) {
-    key.push_back(static_cast<char>((group >> shift) & 0xffu));
-  }
+  append_u32_be(key, group);
   return key;
 }
 
@@ -44,18 +43,12 @@ result<uint64_t> load_partition_applied(environment& env, uint32_t group) {
     return status::corruption(fmt::format("applied index of group {} has {} bytes, not 8",
                                           group, bytes.size()));
   }
-  uint64_t index = 0;
-  for (char c : bytes) {
-    index = (index << 8) | static_cast<uint8_t>(c);
-  }
-  return index;
+  return get_u64_be(bytes.data());
 }
 
 status save_partition_applied(write_txn& txn, uint32_t group, uint64_t index) {
   std::string bytes;
-  for (int shift = 56; shift >= 0; shift -= 8) {
-    bytes.push_back(static_cast<char>((index >> shift) & 0xffu));
-  }
+  append_u64_be(bytes, index);
   return detail::put(txn, database::meta, applied_key(group), bytes);
 }
 
