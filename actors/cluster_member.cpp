@@ -3,6 +3,7 @@
 #include "actors/cluster_member_state.hpp"
 #include "actors/errc.hpp"
 #include "runtime/assert.hpp"
+#include "runtime/clock.hpp"
 #include "runtime/cluster/membership_step.hpp"
 #include "runtime/cluster/meta_membership.hpp"
 #include "runtime/cluster/placement.hpp"
@@ -18,27 +19,11 @@
 
 namespace ck::actors {
 
-namespace detail {
-
-int64_t steady_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t unix_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace detail
-
 namespace {
 
 using detail::member_pointer;
-using detail::steady_now_ms;
-using detail::unix_now_ms;
+using runtime::steady_now_ms;
+using runtime::unix_now_ms;
 
 // How long the member waits for its own group or transport; past it the tick is skipped.
 constexpr auto local_request_timeout = std::chrono::seconds(2);

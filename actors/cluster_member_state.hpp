@@ -58,11 +58,6 @@ struct cluster_member_state {
 
 using member_pointer = cluster_member_actor::stateful_pointer<cluster_member_state>;
 
-/// Milliseconds of the steady clock (the detector's time base).
-int64_t steady_now_ms();
-/// Milliseconds since the Unix epoch (times stamped into meta commands).
-int64_t unix_now_ms();
-
 /// The cluster view the API serves, from the member's current knowledge and the partition
 /// host's view of the partitions.
 cluster_view build_view(const cluster_member_state& st, std::vector<partition_view> partitions);

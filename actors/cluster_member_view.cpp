@@ -3,6 +3,7 @@
 // and one log line per applied meta event.
 
 #include "actors/cluster_member_state.hpp"
+#include "runtime/clock.hpp"
 #include "runtime/cluster/placement.hpp"
 #include "runtime/log.hpp"
 
@@ -232,7 +233,7 @@ void log_meta_event(const cluster::command& command, const cluster::apply_result
     return;
   }
   const int64_t at = std::visit([](const auto& cmd) { return stamped_at(cmd); }, command);
-  if (at > 0 && unix_now_ms() - at > news_age_max_ms) {
+  if (at > 0 && runtime::unix_now_ms() - at > news_age_max_ms) {
     CK_LOG_DEBUG("{} (earlier, replayed here)", line);
   } else {
     CK_LOG_INFO("{}", line);

@@ -3,6 +3,7 @@
 #include "actors/errc.hpp"
 #include "actors/partition_host_state.hpp"
 #include "runtime/assert.hpp"
+#include "runtime/clock.hpp"
 #include "runtime/cluster/membership_step.hpp"
 #include "runtime/cluster/partition_hash.hpp"
 #include "runtime/cluster/placement.hpp"
@@ -20,12 +21,6 @@ namespace {
 using detail::group_of;
 using detail::host_pointer;
 using namespace std::chrono_literals;
-
-int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 bool contains(const std::vector<std::string>& ids, const std::string& id) {
   return std::find(ids.begin(), ids.end(), id) != ids.end();
@@ -117,7 +112,7 @@ void lead_partition(host_pointer self, const cluster::meta_state& meta, uint32_t
   const auto& target = meta.placement[partition];
   const auto plan = cluster::partition_voter_plan(meta, target);
   const auto step = cluster::next_membership_step(status, plan, st.options.promote_lag_max);
-  const int64_t now = steady_ms();
+  const int64_t now = runtime::steady_now_ms();
   raft::node_id transfer = step.transfer_to;
   if (!step.change && transfer == raft::no_node) {
     auto preferred = meta.nodes.find(target.replicas.front());

@@ -1,5 +1,6 @@
 #include "runtime/node_identity.hpp"
 
+#include "runtime/clock.hpp"
 #include "runtime/log.hpp"
 #include "storage/environment.hpp"
 
@@ -27,10 +28,7 @@ identity_outcome failure(exit_code code, std::string line) {
 
 identity_outcome store_identity(storage::environment& env, const config::node_config& cfg,
                                 storage::node_identity id) {
-  id.created_unix_ms = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  id.created_unix_ms = static_cast<uint64_t>(unix_now_ms());
   auto saved = storage::save_identity(env, id);
   if (!saved.ok()) {
     return failure(exit_code::start_failed,

@@ -6,13 +6,12 @@
 #include "http/api/metrics_json.hpp"
 #include "http/api/params.hpp"
 #include "http/api/view_json.hpp"
+#include "runtime/clock.hpp"
 #include "runtime/cluster/partition_hash.hpp"
 #include "runtime/metrics.hpp"
 
 #include <caf/io/broker.hpp>
 #include <nlohmann/json.hpp>
-
-#include <chrono>
 
 namespace ck::http::api {
 
@@ -306,9 +305,7 @@ void handle_leave(const context_ptr& ctx, caf::io::broker* self, request& req, r
   cluster::set_status_command cmd;
   cmd.id = id;
   cmd.status = cluster::node_status::leaving;
-  cmd.at_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  cmd.at_unix_ms = runtime::unix_now_ms();
   self->request(ctx->join, ctx->request_timeout, atoms::meta_command_atom_v,
                 cluster::encode_command(cmd))
       .then(
