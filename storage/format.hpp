@@ -11,6 +11,13 @@
 //     "node_identity"  -> identity record                  (see "Identity record" below)
 //     "applied:" u32_be group -> u64_be index   the last Raft index of a partition group whose
 //                                               command the "kv" data reflects (8 bytes)
+//     "staged:" u32_be group -> staged snapshot  a Raft snapshot of a partition group being
+//                                               received into the group's staging area of "kv"
+//                                               (see "kv" below); absent when none is (24 bytes):
+//             +----------------------+---------------------+---------------------+
+//             | u64_be snapshot index| u64_be snapshot term| u64_be data applied |
+//             +----------------------+---------------------+---------------------+
+//             0                      8                     16                    24
 //
 //   "kv"    the KV data of every partition hosted on this node, ordered by (partition, form, body).
 //     key:    +------------------+---------+------------------------------------------+
@@ -18,6 +25,11 @@
 //             +------------------+---------+------------------------------------------+
 //             0                  4         5
 //     Big-endian so that LMDB's byte order is numeric partition order: partition 1 < 256.
+//     User partitions are < kv_staging_partition_flag (0x8000'0000; config caps partitions at
+//     4096). A partition id with that bit set, kv_staging_partition(p), is the STAGING area of
+//     partition p: a snapshot being received is written there, then moved over p in one write
+//     transaction. Staging keys sort after every user partition's keys, and are invisible to
+//     listing all partitions and to counting all entries (storage/kv_table.hpp).
 //     The form depends only on the user key's length n (0..kv_user_key_bytes_max):
 //
 //     form 0x00 "inline", n <= kv_inline_key_bytes_max (506 = 511 - 5):
@@ -162,6 +174,24 @@ static_assert(database_count <= databases_max, "meta, kv, raft_log, raft_state m
 // Keys of the "meta" database. Do not rename.
 inline constexpr std::string_view meta_key_format_version = "format_version";
 inline constexpr std::string_view meta_key_node_identity = "node_identity";
+
+// The partition-id bit that marks a staging area (see the "kv" layout above). Every user
+// partition id is below it; kv_staging_partition(p) holds the snapshot being received for p.
+inline constexpr uint32_t kv_staging_partition_flag = 0x8000'0000u;
+
+// The staging partition of `partition`: partition | kv_staging_partition_flag. Invisible to
+// kv_list(all partitions) and kv_count. Requires: partition < kv_staging_partition_flag (a user
+// partition; a staging id maps to itself).
+constexpr uint32_t kv_staging_partition(uint32_t partition) noexcept {
+  return partition | kv_staging_partition_flag;
+}
+
+// Keys of the "meta" database named per group: prefix + u32_be group.
+inline constexpr std::string_view meta_key_applied_prefix = "applied:";
+inline constexpr std::string_view meta_key_staged_prefix = "staged:";
+// The staged snapshot record: snapshot index, snapshot term, data applied (3 x u64_be).
+inline constexpr std::size_t staged_snapshot_record_bytes = 8 + 8 + 8;
+static_assert(staged_snapshot_record_bytes == 24);
 
 // LMDB's compile-time key size limit of the Debian build (MDB_MAXKEYSIZE); checked against
 // mdb_env_get_maxkeysize() at open.

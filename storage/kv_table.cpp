@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <string>
+#include <vector>
+
+#include "storage/detail/assert.hpp"
 #include "storage/detail/lmdb_ops.hpp"
 #include "storage/environment.hpp"
 #include "storage/format.hpp"
@@ -145,6 +149,10 @@ status list_scan(detail::cursor& cursor, const list_start& start,
     if (only_partition && parts->partition != *only_partition) {
       break;
     }
+    // Staging partitions sort after every user partition: listing all ends at the first one.
+    if (!only_partition && parts->partition >= kv_staging_partition_flag) {
+      break;
+    }
     if (skip_equal && stored == start.seek_key) {
       skip_equal = false;
       rc = cursor.next(key, value);
@@ -207,42 +215,38 @@ result<kv_page> kv_list(read_txn& txn, std::optional<uint32_t> only_partition,
   return page;
 }
 
-result<uint64_t> kv_count(read_txn& txn) {
+namespace {
+
+// Number of entries of database "kv", every partition (staging ones included), O(1).
+result<uint64_t> stored_entries(MDB_txn* handle, MDB_dbi dbi, std::string_view what) {
   MDB_stat stat{};
-  const int rc =
-      mdb_stat(detail::txn_access::handle(txn), detail::txn_access::dbi(txn, database::kv), &stat);
-  if (rc != MDB_SUCCESS) {
-    return from_lmdb(rc,
-                     fmt::format("cannot count kv entries in {}", detail::txn_access::dir(txn)));
+  if (const int rc = mdb_stat(handle, dbi, &stat); rc != MDB_SUCCESS) {
+    return from_lmdb(rc, what);
   }
   return uint64_t{stat.ms_entries};
 }
 
-result<uint64_t> kv_count_partition(read_txn& txn, uint32_t partition) {
-  result<uint64_t> total = kv_count(txn);
-  if (!total.ok()) {
-    return total;
-  }
-  const std::string& dir = detail::txn_access::dir(txn);
-  const std::string what =
-      fmt::format("cannot count kv entries of partition {} in {}", partition, dir);
+// Number of entries from `first_key` on while their partition satisfies `in_range`, reading
+// keys only; corruption for a malformed key. Bounded by `total`, the database's entry count.
+template <class InRange>
+result<uint64_t> count_from(MDB_txn* handle, MDB_dbi dbi, const std::string& first_key,
+                            InRange in_range, uint64_t total, const std::string& what,
+                            const std::string& dir) {
   detail::cursor cursor;
-  if (status opened = cursor.open(detail::txn_access::handle(txn),
-                                  detail::txn_access::dbi(txn, database::kv), what);
-      !opened.ok()) {
+  if (status opened = cursor.open(handle, dbi, what); !opened.ok()) {
     return opened;
   }
   MDB_val key{};
   MDB_val value{};
   uint64_t count = 0;
-  int rc = cursor.seek(kv_partition_first_key(partition), key, value);
-  // Bounded by the total: a partition cannot hold more entries than the database.
-  for (; rc == MDB_SUCCESS && count <= total.value(); rc = cursor.next(key, value)) {
+  int rc = cursor.seek(first_key, key, value);
+  // Bounded by the total: a range cannot hold more entries than the database.
+  for (; rc == MDB_SUCCESS && count <= total; rc = cursor.next(key, value)) {
     const std::optional<kv_key_parts> parts = kv_key_decode(detail::to_view(key));
     if (!parts) {
       return malformed_key(detail::to_view(key), dir);
     }
-    if (parts->partition != partition) {
+    if (!in_range(parts->partition)) {
       break;
     }
     ++count;
@@ -250,8 +254,46 @@ result<uint64_t> kv_count_partition(read_txn& txn, uint32_t partition) {
   if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
     return from_lmdb(rc, what);
   }
-  CK_STORAGE_ASSERT_LE(count, total.value());
+  CK_STORAGE_ASSERT_LE(count, total);
   return count;
+}
+
+}  // namespace
+
+result<uint64_t> kv_count(read_txn& txn) {
+  const std::string& dir = detail::txn_access::dir(txn);
+  const std::string what = fmt::format("cannot count kv entries in {}", dir);
+  MDB_txn* handle = detail::txn_access::handle(txn);
+  const MDB_dbi dbi = detail::txn_access::dbi(txn, database::kv);
+  result<uint64_t> total = stored_entries(handle, dbi, what);
+  if (!total.ok()) {
+    return total;
+  }
+  // Staging partitions are the last keys of the database; normally there are none.
+  result<uint64_t> staging = count_from(
+      handle, dbi, kv_partition_first_key(kv_staging_partition_flag),
+      [](uint32_t partition) { return partition >= kv_staging_partition_flag; }, total.value(),
+      what, dir);
+  if (!staging.ok()) {
+    return staging;
+  }
+  CK_STORAGE_ASSERT_LE(staging.value(), total.value());
+  return total.value() - staging.value();
+}
+
+result<uint64_t> kv_count_partition(read_txn& txn, uint32_t partition) {
+  const std::string& dir = detail::txn_access::dir(txn);
+  const std::string what =
+      fmt::format("cannot count kv entries of partition {} in {}", partition, dir);
+  MDB_txn* handle = detail::txn_access::handle(txn);
+  const MDB_dbi dbi = detail::txn_access::dbi(txn, database::kv);
+  result<uint64_t> total = stored_entries(handle, dbi, what);
+  if (!total.ok()) {
+    return total;
+  }
+  return count_from(
+      handle, dbi, kv_partition_first_key(partition),
+      [partition](uint32_t found) { return found == partition; }, total.value(), what, dir);
 }
 
 status kv_erase_partition(write_txn& txn, uint32_t partition) {
@@ -293,6 +335,106 @@ status kv_erase_partition(write_txn& txn, uint32_t partition) {
   }
   CK_STORAGE_ASSERT_LE(erased, uint64_t{stat.ms_entries});
   return status::success();
+}
+
+namespace {
+
+// kv_move_partition copies at most this many entries, or about this many bytes (always at least
+// one entry), out of the map before it writes them back under the new partition.
+constexpr std::size_t move_batch_entries_max = 1'024;
+constexpr std::size_t move_batch_bytes_max = std::size_t{4} << 20;
+
+struct moved_entry {
+  std::string key;  // the stored key under `from`
+  std::string value;
+};
+
+// Copies the next batch of `from`'s entries (its first ones: earlier batches were deleted) into
+// `batch`. Returns success (an empty batch when `from` is empty) or the failure, unrecorded.
+status collect_move_batch(write_txn& txn, uint32_t from, std::vector<moved_entry>& batch,
+                          const std::string& what) {
+  batch.clear();
+  const std::string& dir = detail::txn_access::dir(txn);
+  detail::cursor cursor;
+  if (status opened = cursor.open(detail::txn_access::handle(txn),
+                                  detail::txn_access::dbi(txn, database::kv), what);
+      !opened.ok()) {
+    return opened;
+  }
+  MDB_val key{};
+  MDB_val value{};
+  std::size_t bytes = 0;
+  int rc = cursor.seek(kv_partition_first_key(from), key, value);
+  for (; rc == MDB_SUCCESS && batch.size() < move_batch_entries_max && bytes < move_batch_bytes_max;
+       rc = cursor.next(key, value)) {
+    const std::string_view stored = detail::to_view(key);
+    const std::optional<kv_key_parts> parts = kv_key_decode(stored);
+    if (!parts) {
+      return malformed_key(stored, dir);
+    }
+    if (parts->partition != from) {
+      break;
+    }
+    batch.push_back(moved_entry{std::string(stored), std::string(detail::to_view(value))});
+    bytes += key.mv_size + value.mv_size;
+  }
+  if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+    return from_lmdb(rc, what);
+  }
+  return status::success();
+}
+
+}  // namespace
+
+status kv_move_partition(write_txn& txn, uint32_t from, uint32_t to) {
+  CK_STORAGE_ASSERT_NE(from, to);
+  const std::string& dir = detail::txn_access::dir(txn);
+  const std::string what =
+      fmt::format("cannot move kv partition {} to partition {} in {}", from, to, dir);
+  const auto fail = [&txn](status failure) {
+    detail::txn_access::record_failure(txn, failure);
+    return failure;
+  };
+  MDB_txn* handle = detail::txn_access::handle(txn);
+  const MDB_dbi dbi = detail::txn_access::dbi(txn, database::kv);
+  if (status erased = kv_erase_partition(txn, to); !erased.ok()) {
+    return fail(erased);
+  }
+  result<uint64_t> total = stored_entries(handle, dbi, what);
+  if (!total.ok()) {
+    return fail(total.status());
+  }
+  // Neither the partition id nor anything derived from it is inside the rest of a stored entry:
+  // an inline body is the user key, a hashed body is SHA-256 of the user key alone, and a
+  // hashed value embeds only the user key's length and bytes. So moving an entry rewrites the
+  // 4-byte prefix of its key and keeps its value byte for byte.
+  std::vector<moved_entry> batch;
+  uint64_t moved = 0;
+  // Each round moves at least one entry, and `from` holds at most `total` of them.
+  for (uint64_t round = 0; round <= total.value(); ++round) {
+    if (status collected = collect_move_batch(txn, from, batch, what); !collected.ok()) {
+      return fail(collected);
+    }
+    if (batch.empty()) {
+      CK_STORAGE_ASSERT_LE(moved, total.value());
+      return status::success();
+    }
+    for (const moved_entry& entry : batch) {
+      std::string new_key = entry.key;
+      put_u32_be(new_key.data(), to);
+      if (status put = detail::put(txn, database::kv, new_key, entry.value); !put.ok()) {
+        return put;  // recorded by put
+      }
+      result<bool> erased = detail::erase(txn, database::kv, entry.key);
+      if (!erased.ok()) {
+        return erased.status();  // recorded by erase
+      }
+      CK_STORAGE_ASSERT(erased.value());
+      ++moved;
+    }
+  }
+  return fail(status::corruption(
+      fmt::format("{}: partition {} did not empty after {} entries", what, from, moved)));
 }
 
 }  // namespace ck::storage

@@ -10,6 +10,10 @@
 // bytes, bytewise as unsigned, then the longer keys in the order of their SHA-256 digests. That
 // order is total and the same in every call and process (so paging is exact), but not bytewise
 // for long keys: callers must not assume a long key sorts where its bytes would put it.
+// Staging partitions (kv_staging_partition(p) in storage/format.hpp, ids with the top bit set)
+// hold a snapshot being received for partition p. They are ordinary partitions to every call
+// that names a partition, but invisible to kv_list over all partitions and to kv_count;
+// kv_move_partition swaps one in over p.
 // Threads: whichever thread currently uses the transaction.
 
 #include <cstddef>
@@ -67,6 +71,9 @@ struct kv_page {
 
 // Lists keys in the stored order (see the top of this file), strictly after `after` (from the
 // start when nullopt), only those of `only_partition` when given, at most `limit` of them.
+// Without only_partition, only user partitions (< kv_staging_partition_flag) are listed: the
+// scan ends at the first staging key, and `next` is nullopt when no user key remains. With
+// only_partition, that partition is listed whatever its id, a staging one included.
 // `after` need not exist any more: the page starts where it would sort.
 // Returns the page; invalid_argument when limit is 0 or above kv_list_limit_max, or after->key
 // is longer than kv_user_key_bytes_max; corruption when a stored entry is malformed (checked as
@@ -76,10 +83,13 @@ struct kv_page {
 result<kv_page> kv_list(read_txn& txn, std::optional<uint32_t> only_partition,
                         const std::optional<kv_cursor_position>& after, std::size_t limit);
 
-// Number of entries of all partitions, O(1) (mdb_stat). Requires: txn.active().
+// Number of entries of all user partitions, staging partitions excluded: the database's entry
+// count (mdb_stat, O(1)) minus the entries of staging partitions, counted by a range scan over
+// them (they sort last), so O(1) plus O(staging entries), keys only. Returns corruption for a
+// malformed stored key in the staging range; io_error. Requires: txn.active().
 result<uint64_t> kv_count(read_txn& txn);
 
-// Number of entries of one partition; a range scan, O(entries of the partition), reading keys
+// Number of entries of one partition (a staging one included); a range scan, O(entries of the partition), reading keys
 // only. Returns corruption for a malformed stored key. Requires: txn.active().
 result<uint64_t> kv_count_partition(read_txn& txn, uint32_t partition);
 
@@ -88,5 +98,18 @@ result<uint64_t> kv_count_partition(read_txn& txn, uint32_t partition);
 // a large transaction: run it through environment::write so map_full is retried.
 // Returns success; failures spoil txn as for kv_put. Requires: txn.active().
 status kv_erase_partition(write_txn& txn, uint32_t partition);
+
+// Replaces the whole content of partition `to` with that of `from`, leaving `from` empty: first
+// erases every entry of `to` (as kv_erase_partition), then moves every entry of `from`, short
+// and long keys alike, to the same user key under `to` with its value unchanged. Used to swap a
+// received snapshot in: kv_move_partition(txn, kv_staging_partition(p), p).
+// Cost: O((entries of to + entries of from) * log N) LMDB operations inside txn, which writes
+// every moved key and value once more (a large partition makes a large transaction: run it
+// through environment::write so map_full is retried). Memory: entries are copied out in
+// batches of at most 1,024 entries or about 4 MiB (at least one entry, so up to one largest
+// value more). Checks stored keys as kv_count_partition does; values are copied as stored.
+// Returns success; corruption for a malformed key; any failure spoils txn as for kv_put (part
+// of the move may have been written). Requires: txn.active(), from != to.
+status kv_move_partition(write_txn& txn, uint32_t from, uint32_t to);
 
 }  // namespace ck::storage
