@@ -14,7 +14,7 @@ namespace {
 constexpr uint8_t command_version = 1;
 constexpr uint8_t op_set = 1;
 constexpr uint8_t op_delete = 2;
-constexpr uint8_t image_version = 1;
+constexpr uint8_t chunk_version = 1;
 
 std::string encode(uint8_t op, std::string_view key, std::string_view value) {
   std::string out;
@@ -98,69 +98,138 @@ std::string kv_state_machine::apply(raft::index_t index, const std::string& comm
   return std::string(1, existed ? '\1' : '\0');
 }
 
-std::string kv_state_machine::snapshot() {
-  std::string image;
-  image.push_back(static_cast<char>(image_version));
-  storage::append_u64_be(image, applied_);
+namespace {
+
+// Reads the partition from one LMDB read transaction, held for the whole transfer (the
+// environment runs with MDB_NOTLS, so the group actor may use it from any scheduler thread),
+// a page of keys at a time.
+class kv_snapshot_source final : public snapshot_source {
+ public:
+  kv_snapshot_source(storage::read_txn txn, uint32_t partition, raft::index_t applied)
+      : txn_(std::move(txn)), partition_(partition), applied_(applied) {}
+
+  raft::index_t applied() const override { return applied_; }
+
+  std::string next_chunk(size_t max_bytes) override {
+    CK_ASSERT(!done_);
+    std::string chunk(1, static_cast<char>(chunk_version));
+    do {
+      auto page = storage::kv_list(txn_, partition_, after_, 256);
+      require(page.ok() ? storage::status{} : page.status(), "reading a snapshot page");
+      for (const auto& key : page.value().keys) {
+        auto value = storage::kv_get(txn_, partition_, key);
+        require(value.ok() ? storage::status{} : value.status(), "reading a snapshot value");
+        CK_ASSERT(value.value().has_value());  // same transaction as the listing
+        storage::append_u32_be(chunk, static_cast<uint32_t>(key.size()));
+        chunk.append(key);
+        storage::append_u32_be(chunk, static_cast<uint32_t>(value.value()->size()));
+        chunk.append(*value.value());
+      }
+      after_ = page.value().next;
+      done_ = !after_;
+    } while (!done_ && chunk.size() < max_bytes);
+    if (done_) {
+      txn_.end();  // release the snapshot as soon as the last page is read
+    }
+    return chunk;
+  }
+
+  bool done() const override { return done_; }
+
+ private:
+  storage::read_txn txn_;
+  uint32_t partition_;
+  raft::index_t applied_;
+  std::optional<storage::kv_cursor_position> after_;
+  bool done_ = false;
+};
+
+// Stages chunks under the partition's staging id, one write transaction per chunk.
+class kv_snapshot_sink final : public snapshot_sink {
+ public:
+  kv_snapshot_sink(std::shared_ptr<storage::environment> env, uint32_t staging)
+      : env_(std::move(env)), staging_(staging) {}
+
+  bool write(const std::string& chunk) override {
+    if (chunk.empty() || static_cast<uint8_t>(chunk[0]) != chunk_version) {
+      return false;
+    }
+    bool well_formed = true;
+    auto st = env_->write([&](storage::write_txn& txn) -> storage::status {
+      size_t at = 1;
+      while (at < chunk.size()) {
+        std::string_view key, value;
+        if (!take_field(chunk, at, key) || !take_field(chunk, at, value)) {
+          well_formed = false;
+          return storage::status::success();  // nothing written past here; rejected below
+        }
+        if (auto put = storage::kv_put(txn, staging_, key, value); !put.ok()) {
+          return put;
+        }
+      }
+      return storage::status::success();
+    });
+    require(st, "staging a snapshot chunk");
+    return well_formed;
+  }
+
+ private:
+  // u32_be length | bytes at `at`; false when the chunk ends inside it.
+  static bool take_field(const std::string& chunk, size_t& at, std::string_view& out) {
+    if (chunk.size() - at < 4) {
+      return false;
+    }
+    const size_t size = storage::get_u32_be(chunk.data() + at);
+    at += 4;
+    if (chunk.size() - at < size) {
+      return false;
+    }
+    out = std::string_view(chunk.data() + at, size);
+    at += size;
+    return true;
+  }
+
+  std::shared_ptr<storage::environment> env_;
+  uint32_t staging_;
+};
+
+}  // namespace
+
+std::unique_ptr<snapshot_source> kv_state_machine::read_snapshot() {
   auto txn = env_->begin_read();
   require(txn.ok() ? storage::status{} : txn.status(), "opening a snapshot read");
-  std::optional<storage::kv_cursor_position> after;
-  for (;;) {
-    auto page = storage::kv_list(txn.value(), partition_, after, 1000);
-    require(page.ok() ? storage::status{} : page.status(), "reading a snapshot page");
-    for (const auto& key : page.value().keys) {
-      auto value = storage::kv_get(txn.value(), partition_, key);
-      require(value.ok() ? storage::status{} : value.status(), "reading a snapshot value");
-      CK_ASSERT(value.value().has_value());
-      storage::append_u32_be(image, static_cast<uint32_t>(key.size()));
-      image.append(key);
-      storage::append_u32_be(image, static_cast<uint32_t>(value.value()->size()));
-      image.append(*value.value());
-    }
-    if (!page.value().next) {
-      break;
-    }
-    after = page.value().next;
-  }
-  return image;
+  // applied_ is what the transaction sees: applies run on this (the group's) actor only.
+  return std::make_unique<kv_snapshot_source>(std::move(txn.value()), partition_, applied_);
 }
 
-void kv_state_machine::restore(const std::string& image) {
-  CK_ASSERT(image.size() >= 9 && static_cast<uint8_t>(image[0]) == image_version);
-  const uint64_t applied = storage::get_u64_be(image.data() + 1);
+std::unique_ptr<snapshot_sink> kv_state_machine::begin_restore() {
+  const uint32_t staging = storage::kv_staging_partition(partition_);
   auto st = env_->write([&](storage::write_txn& txn) -> storage::status {
-    auto cleared = storage::kv_erase_partition(txn, partition_);
-    if (!cleared.ok()) {
-      return cleared;
-    }
-    size_t at = 9;
-    while (at < image.size()) {
-      CK_ASSERT_LE(at + 4, image.size());
-      const size_t key_size = storage::get_u32_be(image.data() + at);
-      at += 4;
-      std::string_view key(image.data() + at, key_size);
-      at += key_size;
-      const size_t value_size = storage::get_u32_be(image.data() + at);
-      at += 4;
-      std::string_view value(image.data() + at, value_size);
-      at += value_size;
-      CK_ASSERT_LE(at, image.size());
-      auto put = storage::kv_put(txn, partition_, key, value);
-      if (!put.ok()) {
-        return put;
-      }
+    return storage::kv_erase_partition(txn, staging);
+  });
+  require(st, "clearing the snapshot staging area");
+  return std::make_unique<kv_snapshot_sink>(env_, staging);
+}
+
+void kv_state_machine::install_restored(raft::index_t applied) {
+  auto st = env_->write([&](storage::write_txn& txn) -> storage::status {
+    auto moved =
+        storage::kv_move_partition(txn, storage::kv_staging_partition(partition_), partition_);
+    if (!moved.ok()) {
+      return moved;
     }
     return storage::save_partition_applied(txn, group_, applied);
   });
-  require(st, "restoring a snapshot");
+  require(st, "installing a snapshot");
   applied_ = applied;
 }
 
 void kv_state_machine::erase_all() {
   auto st = env_->write([&](storage::write_txn& txn) -> storage::status {
-    auto cleared = storage::kv_erase_partition(txn, partition_);
-    if (!cleared.ok()) {
-      return cleared;
+    for (uint32_t p : {partition_, storage::kv_staging_partition(partition_)}) {
+      if (auto cleared = storage::kv_erase_partition(txn, p); !cleared.ok()) {
+        return cleared;
+      }
     }
     return storage::erase_partition_applied(txn, group_);
   });

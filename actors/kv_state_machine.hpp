@@ -10,8 +10,9 @@
 // Command encoding (persisted in Raft entries: frozen; change only with a new version byte):
 //   command = u8 version (1) | u8 op (1 set, 2 delete) | u32_be key length | key | value (rest)
 //   result  = u8 existed (1: the key was there before)
-// Snapshot image (this version keeps it in memory; see docs/architecture.md):
-//   image = u8 version (1) | u64_be applied | (u32_be klen | key | u32_be vlen | value)*
+// Snapshot chunk (streamed from one LMDB read transaction, staged under the partition's
+// staging id of storage/format.hpp and swapped in with one write transaction):
+//   chunk = u8 version (1) | (u32_be klen | key | u32_be vlen | value)*
 
 #include "actors/state_machine.hpp"
 
@@ -43,10 +44,12 @@ class kv_state_machine final : public replicated_state_machine {
   uint64_t stored_applied() const;
 
   std::string apply(raft::index_t index, const std::string& command) override;
-  std::string snapshot() override;
-  void restore(const std::string& image) override;
+  std::unique_ptr<snapshot_source> read_snapshot() override;
+  std::unique_ptr<snapshot_sink> begin_restore() override;
+  void install_restored(raft::index_t applied) override;
 
-  /// Removes the partition's data and applied index (the replica left this node).
+  /// Removes the partition's data, staged snapshot data and applied index (the replica left
+  /// this node).
   void erase_all();
 
  private:

@@ -1,5 +1,7 @@
 #include "actors/local_transport.hpp"
 
+#include "actors/errc.hpp"
+
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -36,6 +38,15 @@ void deliver(local_transport_pointer self, raft_batch& batch) {
 local_transport_actor::behavior_type local_transport(local_transport_pointer self) {
   return {
       [=](atoms::raft_send_atom, raft_batch& batch) { deliver(self, batch); },
+      [=](atoms::snapshot_chunk_atom, snapshot_chunk& chunk) -> caf::result<uint64_t> {
+        auto& st = self->state;
+        auto route = st.routes.find({chunk.group, chunk.to});
+        if (route == st.routes.end() || st.isolated.count(chunk.from) > 0 ||
+            st.isolated.count(chunk.to) > 0) {
+          return caf::make_error(errc::no_leader, "snapshot target unreachable");
+        }
+        return self->delegate(route->second, atoms::snapshot_chunk_atom_v, std::move(chunk));
+      },
       [=](atoms::raft_register_atom, raft::group_id group, raft::node_id id,
           raft_group_actor& target) { self->state.routes[{group, id}] = std::move(target); },
       [=](atoms::raft_drop_atom, raft::node_id id, bool drop) {

@@ -78,7 +78,7 @@ bool decode_meta_apply_result(std::string_view bytes, cluster::apply_result& out
   return true;
 }
 
-std::string meta_state_machine::apply(raft::index_t index, const std::string& command) {
+std::string meta_state_machine::apply_command(raft::index_t index, const std::string& command) {
   cluster::command decoded;
   std::string error;
   const bool valid = cluster::decode_command(command, decoded, error);

@@ -40,7 +40,7 @@ std::string encode_meta_apply_result(const cluster::apply_result& result);
 bool decode_meta_apply_result(std::string_view bytes, cluster::apply_result& out,
                               std::string& error);
 
-class meta_state_machine final : public replicated_state_machine {
+class meta_state_machine final : public image_state_machine {
  public:
   /// Called by the group actor after each apply, outside the state lock (so it may call
   /// current()). `command` is nullptr when the bytes did not decode (result is invalid).
@@ -57,7 +57,7 @@ class meta_state_machine final : public replicated_state_machine {
   /// encode_meta_apply_result(result). Bytes that are not a command answer
   /// apply_outcome::invalid (message: the decoder's error) and leave the state untouched.
   /// Requires: index above every index applied before.
-  std::string apply(raft::index_t index, const std::string& command) override;
+  std::string apply_command(raft::index_t index, const std::string& command) override;
   /// cluster::encode_snapshot of the current state.
   std::string snapshot() override;
   /// Replaces the state with cluster::decode_snapshot(image). A corrupt image (does not decode

@@ -284,6 +284,22 @@ caf::behavior net_transport_impl(pointer self, net_transport_options options) {
   return {
       [=](atoms::raft_send_atom, raft_batch& batch) { route(self, batch); },
       [=](atoms::raft_step_atom, raft_batch& batch) { deliver(self, batch); },
+      [=](atoms::snapshot_chunk_atom, snapshot_chunk& chunk) -> caf::result<uint64_t> {
+        // From a local group: to the local target or the endpoint of the node hosting it
+        // (whose transport then finds it local). The answer goes straight back.
+        auto& st = self->state;
+        auto local = st.routes.find({chunk.group, chunk.to});
+        if (local != st.routes.end()) {
+          return self->delegate(local->second, atoms::snapshot_chunk_atom_v, std::move(chunk));
+        }
+        auto node = st.replicas.find(chunk.to);
+        auto peer = node == st.replicas.end() ? st.peers.end() : st.peers.find(node->second);
+        if (peer == st.peers.end() || !peer->second.handle) {
+          return caf::make_error(errc::no_leader, "no connection to the snapshot's target");
+        }
+        return self->delegate(caf::actor_cast<net_transport_actor>(peer->second.handle),
+                              atoms::snapshot_chunk_atom_v, std::move(chunk));
+      },
       [=](atoms::raft_register_atom, raft::group_id group, raft::node_id id,
           raft_group_actor& target) { self->state.routes[{group, id}] = std::move(target); },
       [=](atoms::transport_peer_atom, std::string& name, std::vector<raft::node_id>& ids,

@@ -8,6 +8,7 @@
 #include "runtime/cluster/partition_hash.hpp"
 #include "runtime/cluster/placement.hpp"
 #include "runtime/log.hpp"
+#include "storage/partition_state.hpp"
 #include "storage/raft_log_store.hpp"
 
 #include <caf/actor_system.hpp>
@@ -41,9 +42,6 @@ void start_replica(host_pointer self, uint32_t partition) {
   options.raft.id = st.options.raft_id;
   options.raft.group = group;
   options.applied = sm->stored_applied();
-  // Partition logs are not compacted in this version (snapshots would be whole images in
-  // memory): a new replica catches up from the log.
-  options.snapshot_every_entries = 0;
   auto actor = spawn_raft_group(self->system(), options, st.store, st.writer,
                                 caf::actor_cast<raft_transport_actor>(st.transport), sm);
   self->link_to(actor);
@@ -56,18 +54,64 @@ void start_replica(host_pointer self, uint32_t partition) {
                options.applied);
 }
 
+void reconcile(host_pointer self);
+
+// A replica whose group removed it leaves in three steps, so that nothing of it is written
+// after it is gone: stop the group actor; once it is down, have the log writer drop the
+// group's log (in mailbox order, after the group's last persist); then erase its data.
 void stop_replica(host_pointer self, uint32_t partition) {
   auto& st = self->state;
   auto it = st.replicas.find(partition);
   if (it == st.replicas.end()) {
     return;
   }
-  self->unlink_from(it->second.group);
-  self->send_exit(it->second.group, caf::exit_reason::user_shutdown);
-  it->second.sm->erase_all();
+  auto group = it->second.group;
+  self->unlink_from(group);
+  self->monitor(group);
+  self->send_exit(group, caf::exit_reason::user_shutdown);
+  st.stopping.emplace(group.address(), partition);
+  st.dropping.emplace(partition, std::move(it->second.sm));
   st.replicas.erase(it);
   st.leader_guess.erase(partition);
-  CK_LOG_INFO("partition: replica of partition-{} left this node (data removed)", partition);
+}
+
+void on_replica_down(host_pointer self, const caf::down_msg& msg) {
+  auto& st = self->state;
+  auto it = st.stopping.find(msg.source);
+  if (it == st.stopping.end()) {
+    return;
+  }
+  const uint32_t partition = it->second;
+  st.stopping.erase(it);
+  self->request(st.writer, std::chrono::seconds(30), atoms::raft_drop_atom_v, group_of(partition))
+      .then(
+          [self, partition](uint64_t) {
+            auto& dropping = self->state.dropping;
+            auto leaving = dropping.find(partition);
+            if (leaving != dropping.end()) {
+              leaving->second->erase_all();
+              dropping.erase(leaving);
+            }
+            CK_LOG_INFO("partition: replica of partition-{} left this node (log and data removed)",
+                        partition);
+            reconcile(self);  // the placement may want it back by now
+          },
+          [partition](caf::error& error) {
+            // The replica stays in `dropping`: never restarted over a log that may be stale.
+            CK_LOG_ERROR("partition: dropping the log of partition-{} failed: {}", partition,
+                         to_string(error));
+          });
+}
+
+// A replica's data without a log is left over from a removal interrupted by a crash (the log
+// is dropped first): erase it unless the placement wants the replica here.
+void erase_leftover_data(host_pointer self, uint32_t partition) {
+  auto& st = self->state;
+  auto applied = storage::load_partition_applied(*st.env, group_of(partition));
+  if (applied.ok() && applied.value() > 0) {
+    kv_state_machine(st.env, partition, group_of(partition)).erase_all();
+    CK_LOG_INFO("partition: removed leftover data of partition-{}", partition);
+  }
 }
 
 // Starts the replicas the placement names here; stops those the placement dropped once their
@@ -82,11 +126,16 @@ void reconcile(host_pointer self) {
   for (const auto& placement : meta.placement) {
     const uint32_t p = placement.index;
     const bool wanted = contains(placement.replicas, st.options.node_id);
+    if (st.dropping.count(p) > 0) {
+      continue;  // still leaving; reconciled again once gone
+    }
     auto it = st.replicas.find(p);
     if (it == st.replicas.end()) {
       const bool has_log = st.store->group(group_of(p)).last_index() > 0;
       if (wanted || (!st.started && has_log)) {
         start_replica(self, p);
+      } else if (!st.started) {
+        erase_leftover_data(self, p);
       }
       continue;
     }
@@ -301,6 +350,7 @@ partition_host_actor::behavior_type partition_host(
   st.kv = std::move(kv);
   self->send(st.transport, atoms::kv_attach_atom_v, caf::actor_cast<kv_route_handler_actor>(self));
   self->send(self, atoms::partition_tick_atom_v);
+  self->set_down_handler([self](caf::down_msg& msg) { on_replica_down(self, msg); });
   auto write_reply = [](kv_routed_reply& r) { return kv_write_reply{r.flag}; };
   return {
       [self](atoms::kv_route_atom, kv_routed_request& request) {

@@ -47,6 +47,10 @@ struct partition_host_state {
 
   std::map<uint32_t, hosted_replica> replicas;  // by partition index
   bool started = false;                         // the first reconcile ran
+  // Replicas that left: their group actor is stopping (by its address), then the writer drops
+  // their log and the data goes (by partition). Not started again until both are done.
+  std::map<caf::actor_addr, uint32_t> stopping;
+  std::map<uint32_t, std::shared_ptr<kv_state_machine>> dropping;
   // Where the origin sends a partition's operations next: a node id ("" unknown).
   std::map<uint32_t, std::string> leader_guess;
   std::map<uint64_t, pending_kv> pending;

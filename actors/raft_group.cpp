@@ -8,6 +8,7 @@
 
 #include <caf/actor_system.hpp>
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -27,31 +28,29 @@ void arm_tick(raft_group_pointer self) {
                      self->state.tick_generation);
 }
 
-// Builds the node and restores what a restart needs: the applied index, and the image of the
-// store's snapshot (the store keeps only its meta; a durable state machine that applied
-// exactly up to it can give it again, one that applied more takes a newer snapshot).
+// Builds the node and restores what a restart needs: the applied index. A durable state
+// machine may reflect more than the persisted commit index (streamed snapshot data is swapped
+// in before the core persists the snapshot); the core resumes at the commit index and the
+// entries up to what the machine reflects are not handed to it again.
 void start_node(raft_group_pointer self) {
   auto& st = self->state;
   raft::config cfg = st.options.raft;
   cfg.seed = cfg.id * 0x9e3779b97f4a7c15ull + cfg.group;
-  cfg.applied = st.options.applied;
-  cfg.logger = [](std::string_view line) { CK_LOG_DEBUG("raft: {}", line); };
   const raft::log_storage& log = st.store->group(cfg.group);
   const raft::snapshot_meta stored = log.current_snapshot().meta;
   // The store keeps no snapshot data: the state machine must already cover the snapshot.
   CK_ASSERT_GE(st.options.applied, stored.index);
+  cfg.applied = std::min(st.options.applied, log.initial_hard_state().commit);
+  cfg.applied = std::max(cfg.applied, stored.index);
+  cfg.logger = [](std::string_view line) { CK_LOG_DEBUG("raft: {}", line); };
   st.node = std::make_unique<raft::node>(cfg, log);
   st.applied = st.node->status().applied;
+  st.machine_applied = st.options.applied;
   raft::term_t term = 0;
   const raft::log_error found = log.term(st.applied, term);
   CK_ASSERT(found == raft::log_error::none);  // applied is in [first_index() - 1, commit]
   st.applied_term = term;
   st.snapshot_index = stored.index;
-  if (stored.index > 0 && st.applied == stored.index) {
-    st.images.emplace(stored.index, st.sm->snapshot());
-  } else if (stored.index > 0) {
-    detail::take_snapshot(self);  // nobody holds the stored snapshot's image any more
-  }
 }
 
 // Parks `promise` for the entry a successful propose just appended, or answers it now.
@@ -155,8 +154,15 @@ raft_group_actor::behavior_type raft_group(raft_group_pointer self, raft_group_o
   });
   return {
       [=](atoms::raft_step_atom, const raft::message& m) {
+        if (m.type == raft::message_type::install_snapshot &&
+            !detail::install_staged_snapshot(self, m)) {
+          return;
+        }
         self->state.node->step(m);
         detail::schedule_ready(self);
+      },
+      [=](atoms::snapshot_chunk_atom, snapshot_chunk& chunk) {
+        return detail::receive_snapshot_chunk(self, chunk);
       },
       [=](atoms::raft_propose_atom, std::string& data) { return on_propose(self, data); },
       [=](atoms::raft_conf_atom, const raft::conf_change& change) {

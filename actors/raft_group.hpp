@@ -13,12 +13,19 @@
 // While the log writer works, steps, ticks and proposals go on; the core holds their output
 // for the next ready (node.hpp).
 //
-// Snapshots: every snapshot_every_entries applied entries the actor takes sm.snapshot(),
-// records its meta in the store (the store keeps no snapshot data) and compacts the log up to
-// snapshot_keep_entries below it; it keeps the image in memory to fill install_snapshot
-// messages. After handing an install_snapshot to the (fire-and-forget) transport it reports
-// success at once; a follower that did not get it answers the next probe with a rejection and
-// the leader sends the snapshot again.
+// Snapshots: every snapshot_every_entries applied entries the actor records a snapshot at the
+// applied index in the store (meta only: the state machine's own tables hold the data) and
+// compacts the log up to snapshot_keep_entries below it. A follower that needs entries the log
+// no longer has gets the state machine's data instead, streamed: for the core's
+// install_snapshot message the leader opens sm.read_snapshot() (a consistent view, usually
+// newer than the recorded snapshot) and sends it in chunks of snapshot_chunk_bytes through the
+// transport, one at a time, each acknowledged by the follower's group actor within
+// snapshot_chunk_timeout; after the last one it sends the install_snapshot message itself and
+// reports success to the core (a failed chunk reports failure; the core retries later). The
+// follower stages the chunks (sm.begin_restore) and, when the matching install_snapshot
+// message arrives, swaps the staged data in (sm.install_restored) before stepping the message;
+// a message without a complete staged transfer is dropped. No replica ever holds a whole
+// snapshot in memory unless its state machine is an image_state_machine.
 
 #include "actors/raft_log_writer.hpp"
 #include "actors/raft_transport.hpp"
@@ -49,6 +56,8 @@ namespace ck::actors {
 ///   (the transfer completes, or is abandoned after an election timeout, on its own).
 /// raft_read: a linearizable read barrier (ReadIndex); answers the read index once this
 ///   replica applied it; errc::no_leader as for proposals.
+/// snapshot_chunk: one chunk of a snapshot from the group's leader (see above); answers its
+///   seq once staged; an error for a chunk out of order or of bytes the machine rejects.
 /// raft_tick and raft_ready are the actor's own timer and loop messages (a typed actor can only
 ///   send itself what its interface lists); nobody else sends them.
 using raft_group_actor = caf::typed_actor<
@@ -58,6 +67,7 @@ using raft_group_actor = caf::typed_actor<
     caf::replies_to<atoms::raft_transfer_atom, raft::node_id>::with<raft::node_id>,
     caf::replies_to<atoms::raft_read_atom>::with<raft::index_t>,
     caf::replies_to<atoms::raft_status_atom>::with<raft::status_info>,
+    caf::replies_to<atoms::snapshot_chunk_atom, snapshot_chunk>::with<uint64_t>,
     caf::reacts_to<atoms::raft_tick_atom, uint64_t>, caf::reacts_to<atoms::raft_ready_atom>>;
 
 struct raft_group_options {
@@ -76,6 +86,10 @@ struct raft_group_options {
   /// Entries kept in the log below a new snapshot, so a follower slightly behind still gets
   /// entries instead of a whole snapshot. Costs that much disk per group.
   uint64_t snapshot_keep_entries = 1'000;
+  /// Size of one snapshot chunk on the wire (one record may make a chunk longer).
+  size_t snapshot_chunk_bytes = 256u << 10;
+  /// Longest wait for a follower to acknowledge a chunk; past it the transfer is abandoned.
+  std::chrono::milliseconds snapshot_chunk_timeout{10'000};
   /// Longest wait for the log writer; past it the actor stops (its ready cannot go on).
   std::chrono::milliseconds persist_timeout{30'000};
 };

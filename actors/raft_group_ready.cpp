@@ -7,6 +7,7 @@
 #include "runtime/log.hpp"
 #include "storage/raft_log_store.hpp"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,47 +16,33 @@ namespace ck::actors::detail {
 
 namespace {
 
-// Hands the ready's messages to the transport in one raft_batch. install_snapshot messages
-// leave the core with the store's meta only: the image comes from this actor's memory.
+// Hands the ready's messages to the transport in one raft_batch, except install_snapshot
+// messages: each starts a streamed transfer and goes out after its data
+// (raft_group_snapshot.cpp).
 void send_messages(raft_group_pointer self, std::vector<raft::message>& messages) {
   auto& st = self->state;
   raft_batch batch;
   batch.from_node = st.options.node_name;
   batch.messages.reserve(messages.size());
-  std::vector<raft::node_id> snapshot_targets;
   for (auto& m : messages) {
     if (m.type == raft::message_type::install_snapshot) {
-      auto image = st.images.find(m.snap.meta.index);
-      if (image == st.images.end()) {
-        CK_LOG_WARN("raft: g={} no image of snapshot {} for node {}", st.options.raft.group,
-                    m.snap.meta.index, m.to);
-        st.node->report_snapshot(m.to, false);
-        continue;
-      }
-      m.snap.data = image->second;
-      snapshot_targets.push_back(m.to);
+      start_snapshot_transfer(self, std::move(m));
+      continue;
     }
     batch.messages.push_back(std::move(m));
   }
   if (!batch.messages.empty()) {
     self->send(st.transport, atoms::raft_send_atom_v, std::move(batch));
   }
-  // The transport cannot tell whether the follower installed it: report success now; a
-  // follower that lost it rejects the next probe and the core sends the snapshot again.
-  for (auto to : snapshot_targets) {
-    st.node->report_snapshot(to, true);
-  }
 }
 
-void install_snapshot(raft_group_pointer self, raft::snapshot& snap) {
+// The core installed a snapshot (its meta is persisted by now). The data was swapped in when
+// the message was stepped (install_staged_snapshot), so only the bookkeeping follows it.
+void install_snapshot(raft_group_pointer self, const raft::snapshot& snap) {
   auto& st = self->state;
-  st.sm->restore(snap.data);
   st.applied = snap.meta.index;
   st.applied_term = snap.meta.term;
-  // The store's snapshot is now this one (persisted before this step); keep its image to
-  // serve followers should this replica lead.
-  st.images.clear();
-  st.images.emplace(snap.meta.index, std::move(snap.data));
+  st.machine_applied = std::max(st.machine_applied, snap.meta.index);
   st.snapshot_index = snap.meta.index;
   while (!st.proposals.empty() && st.proposals.begin()->first <= snap.meta.index) {
     st.proposals.begin()->second.promise.deliver(
@@ -95,9 +82,13 @@ void apply_committed(raft_group_pointer self, std::vector<raft::entry>& committe
       const bool decoded = raft::decode_conf_change(e.data, change);
       CK_ASSERT(decoded);  // the core accepted only encoded conf changes into the log
       st.node->apply_conf_change(change);
-    } else if (!e.data.empty()) {
+    } else if (!e.data.empty() && e.index > st.machine_applied) {
       result = st.sm->apply(e.index, e.data);
     }
+    // Below machine_applied the machine already reflects the entry (streamed snapshot data or
+    // a restart): its result is lost, which only a proposer waiting here could notice, and a
+    // replica proposes nothing before it has applied its own log.
+    st.machine_applied = std::max(st.machine_applied, e.index);
     st.applied = e.index;
     st.applied_term = e.term;
     complete_proposals(self, e, result);
@@ -172,6 +163,7 @@ void start_ready(raft_group_pointer self) {
     st.leader = rd.soft->state == raft::role::leader;
     if (was_leader && !st.leader) {
       fail_waiting(self, "leadership lost", false);
+      abandon_snapshot_transfers(self);
     }
   }
   storage::group_write write;
@@ -228,21 +220,14 @@ void take_snapshot(raft_group_pointer self) {
   CK_ASSERT(!st.snapshot_recording);
   // status().conf is the membership as of `applied`: conf changes take effect when applied.
   raft::snapshot_meta meta{st.applied, st.applied_term, st.node->status().conf};
-  st.images.emplace(meta.index, st.sm->snapshot());
   st.snapshot_index = meta.index;
   st.snapshot_recording = true;
   const uint64_t keep = st.options.snapshot_keep_entries;
   const raft::index_t compact_index = meta.index + 1 > keep ? meta.index + 1 - keep : 0;
-  const raft::index_t recorded = meta.index;
   self->request(st.writer, st.options.persist_timeout, atoms::raft_snapshot_atom_v,
                 st.options.raft.group, std::move(meta), compact_index)
       .then(
-          [=](uint64_t) {
-            auto& images = self->state.images;
-            self->state.snapshot_recording = false;
-            // The store now serves `recorded`: older images are no longer asked for.
-            images.erase(images.begin(), images.lower_bound(recorded));
-          },
+          [=](uint64_t) { self->state.snapshot_recording = false; },
           [=](caf::error& err) { on_storage_failure(self, err, "snapshot record"); });
 }
 

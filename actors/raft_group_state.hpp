@@ -22,6 +22,24 @@ struct parked_proposal {
   caf::typed_response_promise<raft_propose_reply> promise;
 };
 
+/// A snapshot transfer to one follower (leader side).
+struct outgoing_snapshot {
+  uint64_t session = 0;
+  uint64_t seq = 0;                          // of the next chunk
+  raft::message message;                     // the core's install_snapshot, sent after the data
+  std::unique_ptr<snapshot_source> source;
+};
+
+/// A snapshot transfer from the leader (follower side).
+struct incoming_snapshot {
+  raft::node_id from = 0;
+  uint64_t session = 0;
+  uint64_t next_seq = 0;
+  raft::snapshot_meta meta;
+  raft::index_t data_applied = 0;
+  std::unique_ptr<snapshot_sink> sink;  // null once complete
+};
+
 struct raft_group_state {
   static inline const char* name = "raft_group";
 
@@ -41,11 +59,21 @@ struct raft_group_state {
   raft::index_t applied = 0;
   raft::term_t applied_term = 0;
 
-  // Snapshot images by index: the one the store records (or is about to) and, while the
-  // writer records a newer one, that one too. Invariant: at most two.
-  std::map<raft::index_t, std::string> images;
+  // The state machine reflects entries up to here (>= applied): a streamed snapshot may carry
+  // data newer than its Raft snapshot, and a restart may resume below what the data reflects.
+  // Entries up to it are not handed to the machine again.
+  raft::index_t machine_applied = 0;
+
   raft::index_t snapshot_index = 0;  // newest snapshot recorded, being recorded or installed
   bool snapshot_recording = false;
+
+  // Snapshot transfers this leader runs, by follower: one at a time per follower.
+  std::map<raft::node_id, outgoing_snapshot> sending;
+  uint64_t next_session = 1;
+  // The transfer this replica receives, and the last one it received completely (staged in
+  // the machine, waiting for its install_snapshot message).
+  std::optional<incoming_snapshot> receiving;
+  std::optional<incoming_snapshot> staged;
 
   std::map<raft::index_t, parked_proposal> proposals;
   uint64_t read_sequence = 0;  // makes read contexts unique
@@ -64,7 +92,16 @@ void start_ready(raft_group_pointer self);
 void fail_waiting(raft_group_pointer self, const std::string& why, bool stopping);
 /// Takes and records a snapshot when snapshot_every_entries were applied since the last one.
 void maybe_snapshot(raft_group_pointer self);
-/// Snapshots the state machine at the applied index and has the writer record it.
+/// Starts streaming the state machine to the target of an install_snapshot message.
+void start_snapshot_transfer(raft_group_pointer self, raft::message&& message);
+/// Handles one chunk from the leader (follower side); the answer of snapshot_chunk_atom.
+caf::result<uint64_t> receive_snapshot_chunk(raft_group_pointer self, snapshot_chunk& chunk);
+/// Follower side of an install_snapshot message: swaps in the staged data it describes and
+/// returns true, or returns false (no complete transfer staged for it: drop the message).
+bool install_staged_snapshot(raft_group_pointer self, const raft::message& message);
+/// Abandons every transfer this replica sends (leadership lost).
+void abandon_snapshot_transfers(raft_group_pointer self);
+/// Records a snapshot at the applied index in the store and compacts the log below it.
 /// Requires: applied > snapshot_index; no snapshot is being recorded.
 void take_snapshot(raft_group_pointer self);
 

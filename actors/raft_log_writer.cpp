@@ -23,8 +23,13 @@ struct snapshot_record {
   raft::index_t compact_index = 0;
 };
 
+// A replica that left this node: its log, hard state and snapshot meta go (drop_group).
+struct group_drop {
+  raft::group_id group = 0;
+};
+
 struct pending_request {
-  std::variant<storage::group_write, snapshot_record> operation;
+  std::variant<storage::group_write, snapshot_record, group_drop> operation;
   caf::typed_response_promise<uint64_t> promise;
 };
 
@@ -47,8 +52,8 @@ storage::status record(storage::raft_log_store& store, const snapshot_record& r)
 }
 
 // Carries out `batch` in arrival order: each run of consecutive persists is one store write
-// (the group commit); a snapshot record between them is its own transaction, so it lands
-// after the persists that preceded it and before those that followed.
+// (the group commit); a snapshot record or group drop between them is its own transaction, so
+// it lands after the persists that preceded it and before those that followed.
 void run_batch(storage::raft_log_store& store, storage::environment* sync_env,
                std::vector<pending_request>& batch) {
   std::vector<storage::group_write> run;
@@ -78,9 +83,17 @@ void run_batch(storage::raft_log_store& store, storage::environment* sync_env,
       continue;
     }
     write_run(k);
-    auto st = record(store, std::get<snapshot_record>(batch[k].operation));
-    if (!st.ok()) {
-      CK_LOG_ERROR("raft: snapshot record failed: {}", st.to_string());
+    storage::status st;
+    if (auto* drop = std::get_if<group_drop>(&batch[k].operation)) {
+      st = store.drop_group(drop->group);
+      if (!st.ok()) {
+        CK_LOG_ERROR("raft: dropping the log of group {} failed: {}", drop->group, st.to_string());
+      }
+    } else {
+      st = record(store, std::get<snapshot_record>(batch[k].operation));
+      if (!st.ok()) {
+        CK_LOG_ERROR("raft: snapshot record failed: {}", st.to_string());
+      }
     }
     finish(k + 1, st, 1);
   }
@@ -158,6 +171,7 @@ raft_log_writer_actor::behavior_type raft_writer(raft_writer_pointer self,
           raft::index_t compact_index) {
         return enqueue(self, snapshot_record{group, std::move(meta), compact_index});
       },
+      [=](atoms::raft_drop_atom, raft::group_id group) { return enqueue(self, group_drop{group}); },
       [=](atoms::flush_atom) { flush(self); },
   };
 }

@@ -40,6 +40,9 @@ using raft_log_writer_actor = caf::typed_actor<
     /// entries below compact_index (compact; no-op when 0).
     caf::replies_to<atoms::raft_snapshot_atom, raft::group_id, raft::snapshot_meta,
                     raft::index_t>::with<uint64_t>,
+    /// Drops the group's log, hard state and snapshot meta (drop_group): the replica left this
+    /// node. Requires: its group actor stopped; in mailbox order, so after its last persist.
+    caf::replies_to<atoms::raft_drop_atom, raft::group_id>::with<uint64_t>,
     caf::reacts_to<atoms::flush_atom>>;
 
 /// Requests carried out in one flush at most; the rest wait for the next one. Bounds the

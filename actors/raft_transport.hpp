@@ -13,6 +13,12 @@
 
 namespace ck::actors {
 
-using raft_transport_actor = caf::typed_actor<caf::reacts_to<atoms::raft_send_atom, raft_batch>>;
+///
+/// Snapshot chunks travel separately, one at a time and acknowledged: (snapshot_chunk_atom,
+/// chunk) is delivered to the group actor of (chunk.group, chunk.to), whose answer (the chunk's
+/// seq) goes back to the sender; an error when the replica is unknown or unreachable.
+using raft_transport_actor =
+    caf::typed_actor<caf::reacts_to<atoms::raft_send_atom, raft_batch>,
+                     caf::replies_to<atoms::snapshot_chunk_atom, snapshot_chunk>::with<uint64_t>>;
 
 }  // namespace ck::actors

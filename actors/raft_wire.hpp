@@ -91,4 +91,27 @@ typename Inspector::result_type inspect(Inspector& f, raft_propose_reply& x) {
   return f(caf::meta::type_name("ck::actors::raft_propose_reply"), x.index, x.result);
 }
 
+/// One piece of a snapshot on its way from a group's leader to one follower (see
+/// actors/raft_group.hpp): chunks of one transfer share `session` and arrive with seq 0, 1, ...
+/// (the leader sends the next only after the previous was acknowledged); the last one has
+/// `last` set. Every chunk repeats the Raft snapshot it belongs to and the index its data
+/// reflects, so the follower can check them without remembering the first.
+struct snapshot_chunk {
+  raft::group_id group = 0;
+  raft::node_id from = 0;
+  raft::node_id to = 0;
+  uint64_t session = 0;
+  uint64_t seq = 0;
+  bool last = false;
+  raft::snapshot_meta meta;
+  raft::index_t data_applied = 0;
+  std::string data;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, snapshot_chunk& x) {
+  return f(caf::meta::type_name("ck::actors::snapshot_chunk"), x.group, x.from, x.to, x.session,
+           x.seq, x.last, x.meta, x.data_applied, x.data);
+}
+
 }  // namespace ck::actors

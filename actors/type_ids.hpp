@@ -94,6 +94,11 @@ CAF_BEGIN_TYPE_ID_BLOCK(clusterkit, caf::first_custom_type_id)
   CAF_ADD_ATOM(clusterkit, ck::atoms, partitions_atom, "parts")
   CAF_ADD_ATOM(clusterkit, ck::atoms, kv_retry_atom, "kv_retry")
   CAF_ADD_ATOM(clusterkit, ck::atoms, meta_command_atom, "meta_cmd")
+
+  // Snapshot transfer (appended).
+  CAF_ADD_TYPE_ID(clusterkit, (ck::actors::snapshot_chunk))
+
+  CAF_ADD_ATOM(clusterkit, ck::atoms, snapshot_chunk_atom, "snap_chunk")
 CAF_END_TYPE_ID_BLOCK(clusterkit)
 
 namespace caf {

@@ -83,6 +83,11 @@ struct raft_timing_config {
   uint32_t tick_ms = 100;        // one logical tick; lower reacts faster and costs more CPU
   uint32_t heartbeat_ticks = 1;  // ticks between a leader's heartbeats
   uint32_t election_ticks = 10;  // ticks without a leader before a follower campaigns
+  // Log compaction of partition groups: a snapshot is recorded every snapshot_entries applied
+  // entries (0: never) and the log keeps snapshot_keep_entries below it, so a follower a little
+  // behind still gets entries instead of a streamed snapshot.
+  uint32_t snapshot_entries = 10'000;
+  uint32_t snapshot_keep_entries = 1'000;
 };
 
 struct node_config {

@@ -11,13 +11,6 @@
 //     "node_identity"  -> identity record                  (see "Identity record" below)
 //     "applied:" u32_be group -> u64_be index   the last Raft index of a partition group whose
 //                                               command the "kv" data reflects (8 bytes)
-//     "staged:" u32_be group -> staged snapshot  a Raft snapshot of a partition group being
-//                                               received into the group's staging area of "kv"
-//                                               (see "kv" below); absent when none is (24 bytes):
-//             +----------------------+---------------------+---------------------+
-//             | u64_be snapshot index| u64_be snapshot term| u64_be data applied |
-//             +----------------------+---------------------+---------------------+
-//             0                      8                     16                    24
 //
 //   "kv"    the KV data of every partition hosted on this node, ordered by (partition, form, body).
 //     key:    +------------------+---------+------------------------------------------+
@@ -188,10 +181,6 @@ constexpr uint32_t kv_staging_partition(uint32_t partition) noexcept {
 
 // Keys of the "meta" database named per group: prefix + u32_be group.
 inline constexpr std::string_view meta_key_applied_prefix = "applied:";
-inline constexpr std::string_view meta_key_staged_prefix = "staged:";
-// The staged snapshot record: snapshot index, snapshot term, data applied (3 x u64_be).
-inline constexpr std::size_t staged_snapshot_record_bytes = 8 + 8 + 8;
-static_assert(staged_snapshot_record_bytes == 24);
 
 // LMDB's compile-time key size limit of the Debian build (MDB_MAXKEYSIZE); checked against
 // mdb_env_get_maxkeysize() at open.

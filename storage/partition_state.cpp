@@ -19,12 +19,6 @@ std::string applied_key(uint32_t group) {
   return key;
 }
 
-std::string staged_key(uint32_t group) {
-  std::string key{meta_key_staged_prefix};
-  append_u32_be(key, group);
-  return key;
-}
-
 }  // namespace
 
 result<uint64_t> load_partition_applied(environment& env, uint32_t group) {
@@ -59,49 +53,6 @@ status save_partition_applied(write_txn& txn, uint32_t group, uint64_t index) {
 
 status erase_partition_applied(write_txn& txn, uint32_t group) {
   auto erased = detail::erase(txn, database::meta, applied_key(group));
-  return erased.ok() ? status{} : erased.status();
-}
-
-status save_staged_snapshot(write_txn& txn, uint32_t group, const staged_snapshot& value) {
-  std::string bytes;
-  bytes.reserve(staged_snapshot_record_bytes);
-  append_u64_be(bytes, value.snapshot_index);
-  append_u64_be(bytes, value.snapshot_term);
-  append_u64_be(bytes, value.data_applied);
-  CK_STORAGE_ASSERT_EQ(bytes.size(), staged_snapshot_record_bytes);
-  return detail::put(txn, database::meta, staged_key(group), bytes);
-}
-
-result<std::optional<staged_snapshot>> load_staged_snapshot(environment& env, uint32_t group) {
-  result<read_txn> txn = env.begin_read();
-  if (!txn.ok()) {
-    return txn.status();
-  }
-  const auto what = fmt::format("cannot read the staged snapshot of group {} in {}", group,
-                                detail::txn_access::dir(txn.value()));
-  auto value = detail::get_copy(detail::txn_access::handle(txn.value()),
-                                detail::txn_access::dbi(txn.value(), database::meta),
-                                staged_key(group), what);
-  if (!value.ok()) {
-    return value.status();
-  }
-  if (!value.value().has_value()) {
-    return std::optional<staged_snapshot>();
-  }
-  const std::string& bytes = *value.value();
-  if (bytes.size() != staged_snapshot_record_bytes) {
-    return status::corruption(fmt::format("staged snapshot of group {} has {} bytes, not {}",
-                                          group, bytes.size(), staged_snapshot_record_bytes));
-  }
-  staged_snapshot staged;
-  staged.snapshot_index = get_u64_be(bytes.data());
-  staged.snapshot_term = get_u64_be(bytes.data() + 8);
-  staged.data_applied = get_u64_be(bytes.data() + 16);
-  return std::optional<staged_snapshot>(staged);
-}
-
-status erase_staged_snapshot(write_txn& txn, uint32_t group) {
-  auto erased = detail::erase(txn, database::meta, staged_key(group));
   return erased.ok() ? status{} : erased.status();
 }
 

@@ -87,7 +87,7 @@ std::string show_bool(bool value) { return value ? "true" : "false"; }
 using cfg = node_config;
 using text = std::string_view;
 
-constexpr std::array<setting, 31> settings_rows{{
+constexpr std::array<setting, 33> settings_rows{{
     {"NODE_ID", "node.id", value_kind::text, "(required)",
      "unique, stable node id: [A-Za-z0-9._-]{1,64}", false,
      [](cfg& c, text t) { return set_text(c.node_id, t); }, [](const cfg& c) { return c.node_id; }},
@@ -121,6 +121,14 @@ constexpr std::array<setting, 31> settings_rows{{
      "ticks without a leader before a follower campaigns, > raft.heartbeat_ticks", false,
      [](cfg& c, text t) { return set_u32(c.raft_timing.election_ticks, t); },
      [](const cfg& c) { return std::to_string(c.raft_timing.election_ticks); }},
+    {"RAFT_SNAPSHOT_ENTRIES", "raft.snapshot_entries", value_kind::number, "",
+     "partition log compaction: record a snapshot every N applied entries (0: never)", false,
+     [](cfg& c, text t) { return set_u32(c.raft_timing.snapshot_entries, t); },
+     [](const cfg& c) { return std::to_string(c.raft_timing.snapshot_entries); }},
+    {"RAFT_SNAPSHOT_KEEP", "raft.snapshot_keep_entries", value_kind::number, "",
+     "entries kept in a partition log below its latest snapshot", false,
+     [](cfg& c, text t) { return set_u32(c.raft_timing.snapshot_keep_entries, t); },
+     [](const cfg& c) { return std::to_string(c.raft_timing.snapshot_keep_entries); }},
     {"BOOTSTRAP", "cluster.bootstrap", value_kind::boolean, "",
      "create a new cluster with this node (true/false/...)", false,
      [](cfg& c, text t) { return set_bool(c.bootstrap, t); },

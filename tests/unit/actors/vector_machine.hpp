@@ -13,9 +13,9 @@
 
 namespace ck::test {
 
-class vector_machine final : public actors::replicated_state_machine {
+class vector_machine final : public actors::image_state_machine {
  public:
-  std::string apply(raft::index_t index, const std::string& command) override {
+  std::string apply_command(raft::index_t index, const std::string& command) override {
     std::lock_guard<std::mutex> lock(mutex_);
     applied_.push_back(std::to_string(index) + ":" + command);
     return std::to_string(index);

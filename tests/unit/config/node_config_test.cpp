@@ -37,6 +37,8 @@ constexpr sample samples[] = {
     {"raft.election_ticks", "20", "20"},
     {"cluster.bootstrap", "yes", "true"},
     {"cluster.join", "n2:8080, n3:8080", "n2:8080,n3:8080"},
+    {"raft.snapshot_entries", "0", "0"},
+    {"raft.snapshot_keep_entries", "50", "50"},
     {"cluster.partitions", "128", "128"},
     {"cluster.replication_factor", "5", "5"},
     {"cluster.meta_voters_max", "3", "3"},
