@@ -10,6 +10,8 @@
 #include "runtime/log.hpp"
 #include "storage/raft_log_store.hpp"
 
+#include <fmt/ranges.h>
+
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 
@@ -262,12 +264,16 @@ void propose_placement(member_pointer self, const cluster::meta_state& meta) {
   for (auto& cmd : cluster::placement_changes(meta, target, st.options.placement_changes_per_tick)) {
     ++st.placement_in_flight;
     const uint32_t index = cmd.index;
+    const std::vector<std::string> before =
+        index < meta.placement.size() ? meta.placement[index].replicas : std::vector<std::string>{};
+    std::string change =
+        fmt::format("[{}] -> [{}]", fmt::join(before, ","), fmt::join(cmd.replicas, ","));
     propose(
         self, cmd,
-        [self, index](const cluster::apply_result& result) {
+        [self, index, change](const cluster::apply_result& result) {
           --self->state.placement_in_flight;
           if (result.outcome == cluster::apply_outcome::ok) {
-            CK_LOG_DEBUG("node: placement of partition-{} changed", index);
+            CK_LOG_INFO("rebalance: partition-{} replicas {}", index, change);
           }
         },
         [self](const caf::error&) { --self->state.placement_in_flight; });

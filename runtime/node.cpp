@@ -161,24 +161,23 @@ void stop_node(caf::actor_system& sys, running_node& node) {
 
 
 // Writes the founding membership (voter: raft id 1) of the meta group and of every partition
-// group into the founder's empty logs, in one transaction. Idempotent: a founder that crashed
-// before its first write does it on restart; groups that already have a log are left alone.
+// group into the founder's empty logs, in one transaction. A founder that crashed before that
+// write does it on restart. Done once: the meta group's log (never dropped) says it happened.
+// Partition logs may be empty later for another reason (the replica moved away and its log was
+// dropped); founding one of those again would start a second group under the same id.
 bool persist_founding(storage::raft_log_store& store, uint32_t partition_count,
                       const std::string& dir) {
+  if (store.group(0).last_index() != 0) {
+    return true;
+  }
   const auto boot = raft::make_bootstrap(raft::conf_state{{1}, {}});
   std::vector<storage::group_write> writes;
   for (raft::group_id group = 0; group <= partition_count; ++group) {
-    if (store.group(group).last_index() != 0) {
-      continue;
-    }
     storage::group_write write;
     write.group = group;
     write.entries = boot.entries;
     write.hard = boot.hard;
     writes.push_back(std::move(write));
-  }
-  if (writes.empty()) {
-    return true;
   }
   auto written = store.write(writes);
   if (!written.ok()) {

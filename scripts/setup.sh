@@ -13,7 +13,7 @@ PACKAGES=(
   libcaf-dev liblmdb-dev libfmt-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev
   libhttp-parser-dev libcli11-dev libssl-dev doctest-dev
   # tests, benchmarks and the run scripts
-  python3 curl jq wrk lmdb-utils procps iproute2
+  python3 curl jq wrk lmdb-utils procps iproute2 docker-compose
 )
 
 if [ "${1:-}" = "--list" ]; then

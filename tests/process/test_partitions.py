@@ -12,6 +12,9 @@ run in order (test_1_, test_2_, test_3_) and build on each other's acknowledged 
 3. node-4 joins: the moves complete (every partition healthy, 3 voters, no learners), replicas
    per node within +-1 of 48, node-4 stores keys, no acknowledged key is lost, leaders per node
    within +-1 of 16.
+4. node-5 joins and the meta leader (the rebalancer) is killed -9 while the moves run, then
+   restarted: the moves still complete (replicas per node within +-1 of 38.4), no acknowledged
+   key is lost, leaders per node within +-1 of 12.8.
 
 CLUSTERKIT_KEEP_LOGS=1 keeps the node logs and data dirs."""
 
@@ -146,6 +149,38 @@ class ReplicatedKV(unittest.TestCase):
                          interval_s=0.5, describe=lambda: "\n".join(
                              partitions_summary(n) for n in nodes if n.running()))
         log(f"leaders balanced {per} (waited {time.monotonic() - t0:.1f}s)")
+
+    def wait_settled(self, ask, nodes, timeout_s, after):
+        """Waits until `ask` reports every partition healthy with RF voters on `nodes` and no
+        learners, no move in progress, replicas per node within +-1 of the ideal; returns
+        replicas_per_node."""
+        ids = [n.node_id for n in nodes]
+        ideal = PARTITIONS * RF / len(nodes)
+
+        def settled():
+            status, stats = ask.get_json("/partitions/stats")
+            if status != 200:
+                return False
+            per = stats.get("replicas_per_node") or {}
+            counts = [per.get(i, 0) for i in ids]
+            if sum(counts) != PARTITIONS * RF or not within_one(counts, ideal):
+                return False
+            if stats.get("moves_in_progress"):
+                return False
+            status, body = ask.get_json("/partitions")
+            if status != 200 or body.get("count") != PARTITIONS:
+                return False
+            for p in body["partitions"]:
+                voters = [p.get("primary_node")] + list(p.get("replica_nodes") or [])
+                if (p.get("status") != "healthy" or not p.get("primary_node") or p.get("learners")
+                        or len(set(voters)) != RF or not set(voters) <= set(ids)):
+                    return False
+            return per
+        return wait_until(settled, timeout_s,
+                          f"moves to finish after {after}: every partition healthy with {RF} "
+                          f"voters and no learners, replicas per node within +-1 of {ideal:.1f}",
+                          interval_s=0.5, describe=lambda: "\n".join(
+                              partitions_summary(n) for n in nodes if n.running()))
 
     # --- tests ----------------------------------------------------------------------------
 
@@ -308,33 +343,8 @@ class ReplicatedKV(unittest.TestCase):
         t0 = time.monotonic()
         fourth = self.cluster.add("node-4", join=[self.cluster.node("node-1")])
         nodes = old + [fourth]
-        ids = [n.node_id for n in nodes]
         ask = self.cluster.node("node-1")
-
-        def settled():
-            status, stats = ask.get_json("/partitions/stats")
-            if status != 200:
-                return False
-            per = stats.get("replicas_per_node") or {}
-            counts = [per.get(i, 0) for i in ids]
-            if sum(counts) != PARTITIONS * RF or not within_one(counts, PARTITIONS * RF / 4):
-                return False
-            if stats.get("moves_in_progress"):
-                return False
-            status, body = ask.get_json("/partitions")
-            if status != 200 or body.get("count") != PARTITIONS:
-                return False
-            for p in body["partitions"]:
-                voters = [p.get("primary_node")] + list(p.get("replica_nodes") or [])
-                if (p.get("status") != "healthy" or not p.get("primary_node") or p.get("learners")
-                        or len(set(voters)) != RF or not set(voters) <= set(ids)):
-                    return False
-            return per
-        per = wait_until(settled, 90,
-                         "moves to finish after node-4 joined: every partition healthy with 3 "
-                         "voters and no learners, replicas per node within +-1 of 48",
-                         interval_s=0.5, describe=lambda: "\n".join(
-                             partitions_summary(n) for n in nodes if n.running()))
+        per = self.wait_settled(ask, nodes, 90, "node-4 joined")
         moves_s = time.monotonic() - t0
         log(f"node-4 joined and moves finished in {moves_s:.1f}s: replicas_per_node {per}")
 
@@ -347,6 +357,34 @@ class ReplicatedKV(unittest.TestCase):
         self.read_all(ask, list(self.acked))
         log(f"{len(self.acked)} acked keys readable after the moves ({time.monotonic() - t1:.1f}s)")
         self.assert_leaders_balanced(ask, nodes, PARTITIONS / 4, 60)
+
+    def test_4_moves_survive_a_meta_leader_restart(self):
+        nodes = self.cluster.nodes[:4]
+        for n in nodes:
+            n.assert_running()
+        fifth = self.cluster.add("node-5", join=[nodes[1]])
+        nodes = nodes + [fifth]
+        # Moves toward node-5 are in flight: kill -9 the meta leader (the rebalancer) now.
+        status, body = nodes[1].get_json("/consensus/leader")
+        self.assertEqual(status, 200, body)
+        leader = self.cluster.node(body["leader_id"])
+        status, rebalance = nodes[1].get_json("/rebalance")
+        log(f"node-5 joined; /rebalance before the kill: running {rebalance.get('running')}, "
+            f"moves_total {rebalance.get('moves_total')}, moves_done {rebalance.get('moves_done')}")
+        t0 = time.monotonic()
+        leader.kill()
+        time.sleep(1.0)  # let the survivors elect a new meta leader while moves are half done
+        leader.restart_as_member()
+        survivor = nodes[1] if leader is not nodes[1] else nodes[2]
+        per = self.wait_settled(survivor, nodes, 120,
+                                f"node-5 joined and the meta leader {leader.node_id} was killed "
+                                f"and restarted midway")
+        log(f"moves finished {time.monotonic() - t0:.1f}s after killing {leader.node_id}: "
+            f"replicas_per_node {per}")
+        for n in (fifth, leader):
+            self.read_all(n, list(self.acked))
+        log(f"{len(self.acked)} acked keys readable through node-5 and {leader.node_id}")
+        self.assert_leaders_balanced(survivor, nodes, PARTITIONS / 5, 60)
 
 
 if __name__ == "__main__":
