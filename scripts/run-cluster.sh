@@ -22,6 +22,7 @@ stop_all() {
     for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
   done
+  rm -f "$STATE"/node-*.pid
   echo "stopped; data kept in $STATE (delete it for a fresh cluster)"
 }
 trap stop_all INT TERM EXIT
@@ -31,6 +32,7 @@ start_node() { # id http kv raft [extra env...]
   env NODE_ID="$id" HTTP_ADDR="127.0.0.1:$http" KV_ADDR="127.0.0.1:$kv" RAFT_ADDR="127.0.0.1:$raft" \
       DATA_DIR="$STATE/$id" "$@" "$BIN" >>"$STATE/$id.log" 2>&1 &
   pids+=($!)
+  echo $! >"$STATE/$id.pid"  # scripts/demo.sh stops and starts nodes through these
   echo "started $id (pid $!): cluster API http://127.0.0.1:$http  KV API http://127.0.0.1:$kv  log $STATE/$id.log"
 }
 

@@ -24,20 +24,13 @@ namespace ck::storage {
 namespace {
 
 using test::kv_model;
+using test::patterned;
+using test::put_all;
 using test::list_all;
 using test::model_keys;
 using test::open_or_fail;
 using test::options_in;
 using test::temp_dir;
-
-// `bytes` bytes that depend on `seed`, zero bytes included, so equal-length keys differ.
-std::string patterned(std::size_t bytes, uint32_t seed) {
-  std::string out(bytes, '\0');
-  for (std::size_t i = 0; i < bytes; ++i) {
-    out[i] = static_cast<char>((i * 31 + seed * 7 + seed / 251) % 251);
-  }
-  return out;
-}
 
 // A key that is short (inline) for even n and long (hashed, > 506 bytes) for odd n.
 std::string mixed_key(uint32_t n, std::string_view tag) {
@@ -48,16 +41,6 @@ std::string mixed_key(uint32_t n, std::string_view tag) {
   return key;
 }
 
-status put_all(environment& env, const kv_model& entries) {
-  return env.write([&](write_txn& txn) {
-    for (const auto& [where, value] : entries) {
-      if (status put = kv_put(txn, where.first, where.second, value); !put.ok()) {
-        return put;
-      }
-    }
-    return status::success();
-  });
-}
 
 std::vector<std::string> strings_of(const std::vector<std::pair<uint32_t, std::string>>& keys) {
   std::vector<std::string> out;

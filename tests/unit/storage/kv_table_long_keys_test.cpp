@@ -25,6 +25,8 @@ namespace ck::storage {
 namespace {
 
 using test::kv_model;
+using test::patterned;
+using test::put_all;
 using test::list_all;
 using test::model_keys;
 using test::open_or_fail;
@@ -33,26 +35,6 @@ using test::temp_dir;
 
 using position = std::pair<uint32_t, std::string>;
 
-// `bytes` bytes of a pattern that depends on `seed` and holds zero bytes, so keys of the same
-// length differ and no key is text only.
-std::string patterned(std::size_t bytes, uint32_t seed) {
-  std::string out(bytes, '\0');
-  for (std::size_t i = 0; i < bytes; ++i) {
-    out[i] = static_cast<char>((i * 31 + seed * 7) % 251);
-  }
-  return out;
-}
-
-status put_all(environment& env, const kv_model& entries) {
-  return env.write([&](write_txn& txn) {
-    for (const auto& [where, value] : entries) {
-      if (status put = kv_put(txn, where.first, where.second, value); !put.ok()) {
-        return put;
-      }
-    }
-    return status::success();
-  });
-}
 
 TEST_CASE("kv_long_keys: keys of 0 to 65536 bytes round-trip and 65537 bytes are rejected") {
   temp_dir tmp;

@@ -47,6 +47,27 @@ struct stored_order {
 // (partition, user key) -> user value, in the table's order.
 using kv_model = std::map<std::pair<uint32_t, std::string>, std::string, stored_order>;
 
+// `bytes` bytes that depend on `seed`, zero bytes included, so equal-length keys differ.
+inline std::string patterned(std::size_t bytes, uint32_t seed) {
+  std::string out(bytes, '\0');
+  for (std::size_t i = 0; i < bytes; ++i) {
+    out[i] = static_cast<char>((i * 31 + seed * 7 + seed / 251) % 251);
+  }
+  return out;
+}
+
+// Puts every entry of `entries` in one write transaction.
+inline status put_all(environment& env, const kv_model& entries) {
+  return env.write([&](write_txn& txn) {
+    for (const auto& [where, value] : entries) {
+      if (status put = kv_put(txn, where.first, where.second, value); !put.ok()) {
+        return put;
+      }
+    }
+    return status::success();
+  });
+}
+
 // The keys of `expected` (of `only_partition` when given), in order.
 inline std::vector<std::pair<uint32_t, std::string>> model_keys(
     const kv_model& expected, std::optional<uint32_t> only_partition) {
