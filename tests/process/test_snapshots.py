@@ -14,6 +14,10 @@ RAFT_SNAPSHOT_KEEP=5), shared by the tests in order:
    so), every key is stored on exactly 3 nodes (the per-node counts sum to 3 x total) and every
    key reads back with its value through node-4.
 
+3. (own cluster) node-4 of 4 is stopped past the dead threshold, its replicas are re-created on
+   the other three; it restarts, drops its stale copies (log and data) and every key ends up on
+   exactly 3 nodes.
+
 CLUSTERKIT_KEEP_LOGS=1 keeps the node logs and data dirs."""
 
 import http.client
@@ -129,6 +133,53 @@ class SnapshotCatchUp(unittest.TestCase):
         self.assertGreater(len(n4.log_lines("installed snapshot")), 0,
                            "node-4 got its replicas without a snapshot\n" + n4.log_tail(40))
         self.check_values(n4, None)
+
+
+class StaleCopiesDropped(unittest.TestCase):
+    """A node that was down past the dead threshold comes back after its replicas were re-created
+    elsewhere: it drops its stale copies (log and data) and takes replicas again only through
+    the placement, so every key ends up on exactly 3 nodes."""
+
+    def test_returning_node_drops_its_stale_copies(self):
+        env = {"PARTITIONS": "8", "FAILURE_SUSPECT_AFTER_MS": "1000", "FAILURE_DEAD_AFTER_MS": "3000"}
+        cluster = start_cluster(4, env=env, cleanup_with=self.addCleanup)
+        nodes = cluster.nodes
+        keys = {f"stale-{i:03d}": f"v{i}" for i in range(200)}
+        c = RawKV(nodes[0].kv_port, timeout_s=10)
+        try:
+            for k, v in keys.items():
+                deadline = time.monotonic() + 20
+                while True:
+                    status, body = c.set(k, v)
+                    if status == 200 or time.monotonic() > deadline:
+                        break
+                    time.sleep(0.1)
+                self.assertEqual(status, 200, f"set {k}: {body}")
+        finally:
+            c.close()
+
+        def counts(ns):
+            return {n.node_id: kv_count(n) for n in ns}
+        victim, rest = nodes[3], nodes[:3]
+        wait_until(lambda: kv_count(victim) > 0, 30, "node-4 hosts keys before it stops",
+                   interval_s=0.2, describe=lambda: f"{counts(nodes)}")
+        victim.stop()
+        t0 = time.monotonic()
+        # Dead after 3 s: its replicas are re-created on the other three (8 partitions x RF 3 on 3).
+        wait_until(lambda: all(v == len(keys) for v in counts(rest).values()) and counts(rest), 60,
+                   f"every survivor to hold all {len(keys)} keys once node-4 is dead",
+                   interval_s=0.3, describe=lambda: f"{counts(rest)}")
+        log(f"node-4's replicas re-created on the survivors in {time.monotonic() - t0:.1f}s")
+        victim.start()
+        t0 = time.monotonic()
+        wait_until(lambda: sum(counts(nodes).values()) == 3 * len(keys) and kv_count(victim) > 0
+                   and len(victim.log_lines("left this node")) > 0, 60,
+                   f"node-4 back: stale copies dropped, every key on exactly 3 nodes "
+                   f"(counts sum to {3 * len(keys)}), node-4 hosting again",
+                   interval_s=0.3, describe=lambda: f"{counts(nodes)}\n{victim.log_tail(30)}")
+        dropped = victim.log_lines("left this node")
+        log(f"node-4 dropped {len(dropped)} stale replicas and settled in "
+            f"{time.monotonic() - t0:.1f}s: counts {counts(nodes)}")
 
 
 if __name__ == "__main__":
