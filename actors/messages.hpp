@@ -80,7 +80,7 @@ struct kv_stats_reply {
 /// that receives it runs it on its own replica only; the origin retries elsewhere.
 struct kv_routed_request {
   uint32_t partition = 0;
-  uint8_t op = 0;  // kv_op_set | kv_op_delete | kv_op_get
+  uint8_t op = 0;  // kv_op_set | kv_op_delete | kv_op_get | kv_op_member
   std::string key;
   std::string value;
   bool stale = false;  // get: any replica may answer from its own data
@@ -88,6 +88,10 @@ struct kv_routed_request {
 inline constexpr uint8_t kv_op_set = 1;
 inline constexpr uint8_t kv_op_delete = 2;
 inline constexpr uint8_t kv_op_get = 3;
+/// Asks the partition's leader whether the replica with raft id `key` (decimal) is still in its
+/// group: flag = member. Answered kv_route_ok by a leader only (else not_leader with a hint).
+/// A replica its group removed while it was away never hears of it otherwise.
+inline constexpr uint8_t kv_op_member = 4;
 
 struct kv_routed_reply {
   uint8_t status = 0;  // kv_route_ok | _not_leader | _not_hosted | _unknown

@@ -148,6 +148,43 @@ void reconcile(host_pointer self) {
   st.started = true;
 }
 
+// A replica the placement dropped normally learns of its removal from the conf change itself.
+// One that was away (stopped, cut off) when its group removed it never does: the leader stops
+// talking to it, and it would sit there, leaderless, forever. So while the placement does not
+// want it, it asks the group's leader (every 2 s, each placed node in turn) whether it is
+// still a member, and leaves once the leader says no.
+void probe_dropped_replicas(host_pointer self, const cluster::meta_state& meta) {
+  auto& st = self->state;
+  const int64_t now = runtime::steady_now_ms();
+  for (auto& [p, replica] : st.replicas) {
+    if (p >= meta.placement.size() || !replica.status ||
+        contains(meta.placement[p].replicas, st.options.node_id) ||
+        meta.placement[p].replicas.empty() || now - replica.last_probe_ms < 2'000) {
+      continue;
+    }
+    replica.last_probe_ms = now;
+    const auto& placed = meta.placement[p].replicas;
+    const std::string ask = placed[replica.probe_turn++ % placed.size()];
+    kv_routed_request probe;
+    probe.partition = p;
+    probe.op = kv_op_member;
+    probe.key = std::to_string(st.options.raft_id);
+    const uint32_t partition = p;
+    self->request(st.transport, 2s, atoms::transport_kv_relay_atom_v, ask, std::move(probe))
+        .then(
+            [self, partition, ask](kv_routed_reply& reply) {
+              if (reply.status != kv_route_ok || reply.flag) {
+                return;  // not the leader, or still a member (the move is under way)
+              }
+              CK_LOG_INFO("partition: partition-{}'s leader on {} says this replica is no longer "
+                          "in the group",
+                          partition, ask);
+              stop_replica(self, partition);
+            },
+            [](caf::error&) {});
+  }
+}
+
 // ---- leader duties -----------------------------------------------------------------------
 
 void lead_partition(host_pointer self, const cluster::meta_state& meta, uint32_t partition,
@@ -205,6 +242,7 @@ void finish_tick(host_pointer self) {
   reconcile(self);
   const auto meta = st.meta->current();
   if (meta.bootstrapped()) {
+    probe_dropped_replicas(self, meta);
     for (auto& [p, replica] : st.replicas) {
       if (replica.status && replica.status->state == raft::role::leader) {
         lead_partition(self, meta, p, replica);
@@ -286,12 +324,12 @@ std::vector<partition_view> partitions_view(host_pointer self) {
       }
       const size_t voters = s.conf.voters.size();
       const bool moving = !view.learners.empty() || voters != placement.replicas.size();
-      view.status = view.leader.empty()                          ? "no_leader"
-                    : moving                                     ? "moving"
-                    : voters < std::min<size_t>(meta.replication_factor,
-                                                std::max<size_t>(meta.nodes.size(), 1))
-                        ? "under_replicated"
-                        : "healthy";
+      // Fewer voters than the replication factor is under-replicated, also when the cluster
+      // has too few live nodes to place more (a 3-node cluster that lost a node for good).
+      view.status = view.leader.empty()                ? "no_leader"
+                    : moving                           ? "moving"
+                    : voters < meta.replication_factor ? "under_replicated"
+                                                       : "healthy";
     } else {
       // Not hosted here: what the placement says, with the leader as this node last learned
       // it when that is one of the placed replicas (a guess from before a move is stale).
@@ -306,7 +344,9 @@ std::vector<partition_view> partitions_view(host_pointer self) {
           view.replicas.push_back(r);
         }
       }
-      view.status = placement.replicas.empty() ? "no_leader" : "healthy";
+      view.status = placement.replicas.empty()                         ? "no_leader"
+                    : placement.replicas.size() < meta.replication_factor ? "under_replicated"
+                                                                          : "healthy";
     }
     out.push_back(std::move(view));
   }

@@ -9,6 +9,7 @@
 #include "storage/kv_table.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace ck::actors::detail {
 
@@ -135,6 +136,20 @@ void run_routed(host_pointer self, kv_routed_request request,
   }
   const uint32_t partition = request.partition;
   auto& replica = it->second;
+  if (request.op == kv_op_member) {
+    kv_routed_reply reply;
+    const auto& status = replica.status;
+    if (!status || status->state != raft::role::leader) {
+      reply = not_leader(replica);
+    } else {
+      const raft::node_id id = std::strtoull(request.key.c_str(), nullptr, 10);
+      const auto& conf = status->conf;
+      reply.flag = std::find(conf.voters.begin(), conf.voters.end(), id) != conf.voters.end() ||
+                   std::find(conf.learners.begin(), conf.learners.end(), id) != conf.learners.end();
+    }
+    done(reply);
+    return;
+  }
   if (request.op == kv_op_get && request.stale) {
     auto reply = read_local(self, request);
     done(reply);

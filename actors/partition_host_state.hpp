@@ -23,6 +23,8 @@ struct hosted_replica {
   std::optional<raft::status_info> status;  // refreshed every tick
   int64_t last_transfer_ms = 0;
   bool conf_in_flight = false;
+  int64_t last_probe_ms = 0;  // membership probe of a replica the placement dropped
+  uint32_t probe_turn = 0;    // which placed node the next probe asks
 };
 
 /// A KV operation waiting for its answer at the origin node (retries until its deadline).

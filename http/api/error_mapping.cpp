@@ -48,11 +48,8 @@ response error_response(const caf::error& error) {
   } else {
     message = to_string(code);
   }
-  auto rsp = response::error(status_of(code), to_string(code), message);
-  if (rsp.status == 503) {
-    rsp.headers.emplace_back("Retry-After", "1");  // no leader / not ready: usually brief
-  }
-  return rsp;
+  // response::error adds Retry-After to every 503 (no leader / not ready: usually brief).
+  return response::error(status_of(code), to_string(code), message);
 }
 
 }  // namespace ck::http::api

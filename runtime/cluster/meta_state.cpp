@@ -130,6 +130,23 @@ apply_result apply_set_status(meta_state& state, const set_status_command& cmd) 
                         "node " + cmd.id + " already " + std::string(to_string(cmd.status)),
                         node.raft_id};
   }
+  if (cmd.status == node_status::leaving &&
+      (node.status == node_status::alive || node.status == node_status::suspect)) {
+    // A live node may leave only when the others can still hold every partition's replicas:
+    // otherwise draining it would silently lower the replication of the whole key space.
+    // (A dead node hosts nothing any more and may always be removed.)
+    const auto live = static_cast<uint32_t>(std::count_if(
+        state.nodes.begin(), state.nodes.end(), [](const auto& entry) {
+          return entry.second.status == node_status::alive ||
+                 entry.second.status == node_status::suspect;
+        }));
+    if (live <= state.replication_factor) {
+      return refuse(apply_outcome::conflict,
+                    "node " + cmd.id + " cannot leave: " + std::to_string(live - 1) +
+                        " live nodes would be left for replication factor " +
+                        std::to_string(state.replication_factor) + "; add a node first");
+    }
+  }
   node.status = cmd.status;
   node.status_changed_unix_ms = cmd.at_unix_ms;
   ++state.version;

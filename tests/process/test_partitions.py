@@ -15,6 +15,8 @@ run in order (test_1_, test_2_, test_3_) and build on each other's acknowledged 
 4. node-5 joins and the meta leader (the rebalancer) is killed -9 while the moves run, then
    restarted: the moves still complete (replicas per node within +-1 of 38.4), no acknowledged
    key is lost, leaders per node within +-1 of 12.8.
+5. POST /leave?node=node-5: node-5 is drained (its replicas move to the other four) and then
+   removed from the cluster; replicas per node within +-1 of 48 again; no acknowledged key lost.
 
 CLUSTERKIT_KEEP_LOGS=1 keeps the node logs and data dirs."""
 
@@ -385,6 +387,26 @@ class ReplicatedKV(unittest.TestCase):
             self.read_all(n, list(self.acked))
         log(f"{len(self.acked)} acked keys readable through node-5 and {leader.node_id}")
         self.assert_leaders_balanced(survivor, nodes, PARTITIONS / 5, 60)
+
+    def test_5_leave_drains_a_node_before_removing_it(self):
+        nodes = self.cluster.nodes[:5]
+        for n in nodes:
+            n.assert_running()
+        leaving, ask = self.cluster.node("node-5"), self.cluster.node("node-2")
+        status, body = ask.request_json("POST", "/leave?node=node-5")
+        self.assertEqual((status, body.get("status")), (202, "leaving"), body)
+        t0 = time.monotonic()
+
+        def gone():
+            status, view = ask.get_json("/cluster")
+            return status == 200 and "node-5" not in [n["id"] for n in view["nodes"]] and view
+        wait_until(gone, 90, "node-5 drained (no replica placed on it) and removed from /cluster",
+                   interval_s=0.5, describe=lambda: partitions_summary(ask))
+        log(f"node-5 drained and removed {time.monotonic() - t0:.1f}s after POST /leave")
+        rest = [n for n in nodes if n is not leaving]
+        per = self.wait_settled(ask, rest, 60, "node-5 left")
+        log(f"after the leave: replicas_per_node {per}")
+        self.read_all(ask, list(self.acked))
 
 
 if __name__ == "__main__":

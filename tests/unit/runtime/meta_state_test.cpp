@@ -101,7 +101,7 @@ TEST_CASE("a rejoin refreshes addresses and services and brings the node back to
 }
 
 TEST_CASE("a rejoin does not cancel a leave") {
-  meta_state state = make_cluster(2);
+  meta_state state = make_cluster(4);
   REQUIRE(
       ck::cluster::apply(state, set_status_command{"node-2", node_status::leaving, 3000}).outcome ==
       apply_outcome::ok);
@@ -186,6 +186,26 @@ TEST_CASE("set_status changes a status once and reports no-ops and unknown nodes
   CHECK(state.nodes.at("node-2").status_changed_unix_ms == 3000);
   CHECK(ck::cluster::apply(state, set_status_command{"nobody", node_status::dead, 1}).outcome ==
         apply_outcome::not_found);
+}
+
+TEST_CASE("a live node may leave only while the others can hold every replica") {
+  meta_state state = make_cluster(3);  // replication factor 3
+  const auto version = state.version;
+  const apply_result refused =
+      ck::cluster::apply(state, set_status_command{"node-3", node_status::leaving, 3000});
+  CHECK(refused.outcome == apply_outcome::conflict);
+  CHECK(refused.message.find("add a node first") != std::string::npos);
+  CHECK(state.nodes.at("node-3").status == node_status::alive);
+  CHECK(state.version == version);
+  // A dead node hosts nothing any more: it may leave (and then be removed).
+  REQUIRE(ck::cluster::apply(state, set_status_command{"node-3", node_status::dead, 3100}).outcome ==
+          apply_outcome::ok);
+  CHECK(ck::cluster::apply(state, set_status_command{"node-3", node_status::leaving, 3200}).outcome ==
+        apply_outcome::ok);
+  // With a fourth live node, a live node may leave.
+  meta_state four = make_cluster(4);
+  CHECK(ck::cluster::apply(four, set_status_command{"node-2", node_status::leaving, 3000}).outcome ==
+        apply_outcome::ok);
 }
 
 TEST_CASE("remove_node refuses unknown nodes, the last node and nodes hosting replicas") {
