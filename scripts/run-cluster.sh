@@ -15,8 +15,12 @@ mkdir -p "$STATE"
 pids=()
 stop_all() {
   trap - INT TERM EXIT
+  # scripts/demo.sh may have restarted a node: its pid file names the current process.
+  for f in "$STATE"/node-*.pid; do
+    [ -f "$f" ] && pids+=("$(cat "$f")")
+  done
   echo
-  echo "stopping ${#pids[@]} node(s)..."
+  echo "stopping the nodes..."
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do
     for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
