@@ -59,6 +59,7 @@ void park_or_answer(raft_group_pointer self, raft::propose_result result,
   auto& st = self->state;
   switch (result) {
     case raft::propose_result::ok: {
+      detail::count(self, &runtime::node_metrics::raft_proposals);
       // The leader appended the entry at its last index in its current term; it is ours iff
       // the entry applied at that index later carries the same term.
       const raft::status_info s = st.node->status();

@@ -31,6 +31,7 @@
 #include "actors/raft_transport.hpp"
 #include "actors/state_machine.hpp"
 #include "actors/type_ids.hpp"
+#include "runtime/metrics.hpp"
 
 #include <caf/fwd.hpp>
 #include <caf/replies_to.hpp>
@@ -90,6 +91,9 @@ struct raft_group_options {
   size_t snapshot_chunk_bytes = 256u << 10;
   /// Longest wait for a follower to acknowledge a chunk; past it the transfer is abandoned.
   std::chrono::milliseconds snapshot_chunk_timeout{10'000};
+  /// Where the actor counts proposals, commits, elections and snapshots; may be null. Must
+  /// outlive the actor.
+  runtime::node_metrics* metrics = nullptr;
   /// Longest wait for the log writer; past it the actor stops (its ready cannot go on).
   std::chrono::milliseconds persist_timeout{30'000};
 };

@@ -71,6 +71,7 @@ void complete_proposals(raft_group_pointer self, const raft::entry& e, std::stri
 // config::applied at a restart (log_storage.hpp).
 void apply_committed(raft_group_pointer self, std::vector<raft::entry>& committed) {
   auto& st = self->state;
+  count(self, &runtime::node_metrics::raft_commits, committed.size());
   for (auto& e : committed) {
     if (e.index <= st.applied) {
       continue;  // covered by the snapshot installed in this ready
@@ -164,6 +165,8 @@ void start_ready(raft_group_pointer self) {
     if (was_leader && !st.leader) {
       fail_waiting(self, "leadership lost", false);
       abandon_snapshot_transfers(self);
+    } else if (!was_leader && st.leader) {
+      count(self, &runtime::node_metrics::raft_elections_won);
     }
   }
   storage::group_write write;

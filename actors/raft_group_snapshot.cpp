@@ -29,6 +29,7 @@ void finish_transfer(raft_group_pointer self, raft::node_id to, uint64_t session
     CK_LOG_INFO("raft: g={} sent snapshot {} (data at {}, {} chunks) to replica {}",
                 st.options.raft.group, out.message.snap.meta.index, out.source->applied(),
                 out.seq, to);
+    count(self, &runtime::node_metrics::raft_snapshots_sent);
     raft_batch batch;
     batch.from_node = st.options.node_name;
     batch.messages.push_back(std::move(out.message));
@@ -154,6 +155,7 @@ bool install_staged_snapshot(raft_group_pointer self, const raft::message& messa
   if (staged.data_applied > st.machine_applied) {
     st.sm->install_restored(staged.data_applied);
     st.machine_applied = staged.data_applied;
+    count(self, &runtime::node_metrics::raft_snapshots_installed);
     CK_LOG_INFO("raft: g={} n={} installed snapshot {} (data at {})", st.options.raft.group,
                 st.options.raft.id, meta.index, staged.data_applied);
   }

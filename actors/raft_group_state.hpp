@@ -83,6 +83,14 @@ struct raft_group_state {
 
 using raft_group_pointer = raft_group_actor::stateful_pointer<raft_group_state>;
 
+/// Adds n to one of the node's Raft counters (none when the group has no metrics).
+inline void count(raft_group_pointer self, runtime::counter runtime::node_metrics::*which,
+                  uint64_t n = 1) {
+  if (auto* m = self->state.options.metrics; m != nullptr && n > 0) {
+    (m->*which).add(n);
+  }
+}
+
 /// Queues one raft_ready_atom to self when the node has work and none is outstanding.
 void schedule_ready(raft_group_pointer self);
 /// Handles raft_ready_atom: takes the ready and hands its persistent part to the writer.

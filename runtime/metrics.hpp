@@ -73,6 +73,13 @@ struct node_metrics {
   latency_histogram kv_set_latency;
   latency_histogram kv_get_latency;
 
+  // Raft, summed over every group replica of this node (the meta group and the partitions).
+  counter raft_proposals;        // commands and conf changes a leader here accepted into its log
+  counter raft_commits;          // committed entries applied here (every replica, not only leaders)
+  counter raft_elections_won;    // times a replica here became leader
+  counter raft_snapshots_sent;   // streamed snapshot transfers completed from a leader here
+  counter raft_snapshots_installed;  // streamed snapshots swapped in here
+
   counter storage_batches;       // write transactions committed by the storage writer
   counter storage_batched_ops;   // operations inside them (ops / batches = group-commit factor)
 

@@ -200,7 +200,8 @@ actors::join_request join_request_for(const config::node_config& cfg) {
 
 actors::cluster_member_options member_options(const config::node_config& cfg,
                                               const storage::node_identity& identity,
-                                              std::vector<actors::join_member> seed_members) {
+                                              std::vector<actors::join_member> seed_members,
+                                              runtime::node_metrics* metrics) {
   actors::cluster_member_options o;
   const auto self = join_request_for(cfg);
   o.node_id = self.id;
@@ -224,6 +225,8 @@ actors::cluster_member_options member_options(const config::node_config& cfg,
   o.meta_group.raft.election_ticks = cfg.raft_timing.election_ticks;
   o.meta_group.node_name = cfg.node_id;
   o.meta_group.tick_interval = std::chrono::milliseconds(cfg.raft_timing.tick_ms);
+  o.meta_group.metrics = metrics;
+  o.partitions.group.metrics = metrics;
   // The meta state machine lives in memory and is rebuilt from the log at every start, so
   // the meta log is never compacted (meta commands are rare: joins, status changes).
   o.meta_group.snapshot_every_entries = 0;
@@ -335,7 +338,7 @@ exit_code run_node(const config::node_config& cfg) {
     // runs without per-commit sync, so state machine applies cost no fsync).
     node.raft_writer = actors::spawn_raft_log_writer(sys, store, cfg.storage.sync ? env : nullptr);
     auto member = actors::spawn_cluster_member(
-        sys, member_options(cfg, identity.value, std::move(seed_members)), env, store,
+        sys, member_options(cfg, identity.value, std::move(seed_members), &metrics), env, store,
         node.raft_writer, node.transport, node.kv);
     node.member = member.member;
     node.host = member.host;

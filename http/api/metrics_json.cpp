@@ -46,6 +46,12 @@ json metrics_json(const runtime::node_metrics& m, const std::string& node_id,
         {"local_keys", storage.local_keys},
         {"set_latency", latency_json(m.kv_set_latency)},
         {"get_latency", latency_json(m.kv_get_latency)}}},
+      {"raft",
+       {{"proposals", m.raft_proposals.value()},
+        {"commits", m.raft_commits.value()},
+        {"elections", m.raft_elections_won.value()},
+        {"snapshots_sent", m.raft_snapshots_sent.value()},
+        {"snapshots_installed", m.raft_snapshots_installed.value()}}},
       {"storage",
        {{"commits", storage.commits},
         {"fsyncs", storage.fsyncs},
@@ -112,6 +118,21 @@ std::string metrics_prometheus_text(const runtime::node_metrics& m, const std::s
               m.kv_deletes.value());
   add_counter(out, "clusterkit_kv_failures_total", "KV operations answered with an error.",
               labels, m.kv_failures.value());
+  add_counter(out, "clusterkit_raft_proposals_total",
+              "Commands and conf changes accepted by a leader replica on this node.", labels,
+              m.raft_proposals.value());
+  add_counter(out, "clusterkit_raft_commits_total",
+              "Committed Raft entries applied by the replicas on this node.", labels,
+              m.raft_commits.value());
+  add_counter(out, "clusterkit_raft_elections_total",
+              "Times a replica on this node became leader.", labels,
+              m.raft_elections_won.value());
+  add_counter(out, "clusterkit_raft_snapshots_sent_total",
+              "Streamed snapshots sent by leader replicas on this node.", labels,
+              m.raft_snapshots_sent.value());
+  add_counter(out, "clusterkit_raft_snapshots_installed_total",
+              "Streamed snapshots installed by replicas on this node.", labels,
+              m.raft_snapshots_installed.value());
   add_gauge(out, "clusterkit_kv_local_keys", "Keys stored on this node.", labels,
             static_cast<double>(storage.local_keys));
   add_counter(out, "clusterkit_storage_commits_total", "LMDB write transactions committed.",
