@@ -215,8 +215,11 @@ if $stopped; then
   check "3 nodes again" "$out" 3
   show "curl -s 'http://localhost:9081/kv/get?key=test-after-failure'"
   check "node-2 serves the write it missed" "$(jq -r '.value' <<<"$out")" "Still works!"
-  note "node-2 now runs as pid $new_node2, started by this script: run-cluster.sh's Ctrl-C does not"
-  note "stop it (unless it stops the PIDs of $STATE/*.pid); stop it with: kill $new_node2"
+  if [ -f "$STATE/node-2.pid" ]; then
+    note "node-2 now runs as pid $new_node2 (written to $STATE/node-2.pid: run-cluster.sh's Ctrl-C stops it)"
+  else
+    note "node-2 now runs as pid $new_node2, started by this script; stop it with: kill $new_node2"
+  fi
 else
   show "curl -s http://localhost:8080/cluster | jq -c '[.nodes[] | {id, status}]'"
 fi
