@@ -118,21 +118,27 @@ std::string metrics_prometheus_text(const runtime::node_metrics& m, const std::s
               m.kv_deletes.value());
   add_counter(out, "clusterkit_kv_failures_total", "KV operations answered with an error.",
               labels, m.kv_failures.value());
-  add_counter(out, "clusterkit_raft_proposals_total",
-              "Commands and conf changes accepted by a leader replica on this node.", labels,
-              m.raft_proposals.value());
-  add_counter(out, "clusterkit_raft_commits_total",
-              "Committed Raft entries applied by the replicas on this node.", labels,
-              m.raft_commits.value());
-  add_counter(out, "clusterkit_raft_elections_total",
-              "Times a replica on this node became leader.", labels,
-              m.raft_elections_won.value());
-  add_counter(out, "clusterkit_raft_snapshots_sent_total",
-              "Streamed snapshots sent by leader replicas on this node.", labels,
-              m.raft_snapshots_sent.value());
-  add_counter(out, "clusterkit_raft_snapshots_installed_total",
-              "Streamed snapshots installed by replicas on this node.", labels,
-              m.raft_snapshots_installed.value());
+  const struct {
+    const char* name;
+    const char* help;
+    uint64_t value;
+  } raft_counters[] = {
+      {"clusterkit_raft_proposals_total",
+       "Commands and conf changes accepted by a leader replica on this node.",
+       m.raft_proposals.value()},
+      {"clusterkit_raft_commits_total", "Committed Raft entries applied by the replicas on this node.",
+       m.raft_commits.value()},
+      {"clusterkit_raft_elections_total", "Times a replica on this node became leader.",
+       m.raft_elections_won.value()},
+      {"clusterkit_raft_snapshots_sent_total",
+       "Streamed snapshots sent by leader replicas on this node.", m.raft_snapshots_sent.value()},
+      {"clusterkit_raft_snapshots_installed_total",
+       "Streamed snapshots installed by replicas on this node.",
+       m.raft_snapshots_installed.value()},
+  };
+  for (const auto& c : raft_counters) {
+    add_counter(out, c.name, c.help, labels, c.value);
+  }
   add_gauge(out, "clusterkit_kv_local_keys", "Keys stored on this node.", labels,
             static_cast<double>(storage.local_keys));
   add_counter(out, "clusterkit_storage_commits_total", "LMDB write transactions committed.",
