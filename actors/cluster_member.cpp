@@ -16,8 +16,11 @@
 #include <caf/send.hpp>
 
 #include <algorithm>
+#include <csignal>
 #include <chrono>
 #include <mutex>
+
+#include <unistd.h>
 
 namespace ck::actors {
 
@@ -527,6 +530,13 @@ struct meta_listeners {
   std::vector<caf::weak_actor_ptr> actors;
 };
 
+bool is_own_removal(const cluster::command& command, const cluster::apply_result& result,
+                    const std::string& self_id, raft::node_id self_raft_id) {
+  const auto* remove = std::get_if<cluster::remove_node_command>(&command);
+  return remove != nullptr && remove->id == self_id &&
+         result.outcome == cluster::apply_outcome::ok && result.raft_id == self_raft_id;
+}
+
 }  // namespace
 
 cluster_member_handles spawn_cluster_member(caf::actor_system& sys, cluster_member_options options,
@@ -541,10 +551,20 @@ cluster_member_handles spawn_cluster_member(caf::actor_system& sys, cluster_memb
   const raft::index_t replayed_up_to = store->group(0).initial_hard_state().commit;
   auto listeners = std::make_shared<meta_listeners>();
   auto moves_done = std::make_shared<std::atomic<uint64_t>>(0);
+  const std::string self_id = options.node_id;
+  const raft::node_id self_raft_id = options.meta_group.raft.id;
   auto sm = std::make_shared<meta_state_machine>(
-      [listeners, replayed_up_to, moves_done](raft::index_t index,
-                                              const cluster::command* command,
-                                              const cluster::apply_result& result) {
+      [listeners, replayed_up_to, moves_done, self_id, self_raft_id](
+          raft::index_t index, const cluster::command* command,
+          const cluster::apply_result& result) {
+        if (command != nullptr && is_own_removal(*command, result, self_id, self_raft_id)) {
+          // Drained and removed (POST /leave): nothing is left for this node to serve. It
+          // stops as on SIGTERM (also when a restart replays its removal): to come back it
+          // must join again with an empty DATA_DIR. The raft id check keeps an earlier
+          // incarnation's removal (same id, older raft id) from stopping a rejoined node.
+          CK_LOG_WARN("node: this node was removed from the cluster (POST /leave); stopping");
+          ::kill(::getpid(), SIGTERM);
+        }
         if (command != nullptr && index > replayed_up_to) {
           detail::log_meta_event(*command, result);
           if (std::holds_alternative<cluster::set_placement_command>(*command) &&

@@ -258,8 +258,9 @@ for n, (http, kv, raft) in expected_nodes.items():
     test_text = " ".join(test) if isinstance(test, list) else str(test or "")
     if hc.get("disable") or "8080/ready" not in test_text:
         problems.append("healthcheck must probe :8080/ready")
-    if svc.get("restart") != "unless-stopped":
-        problems.append("restart is %r, want unless-stopped" % svc.get("restart"))
+    if svc.get("restart") != "on-failure":
+        problems.append("restart is %r, want on-failure (a removed node exits 0 and stays down)"
+                        % svc.get("restart"))
     limits = ((svc.get("deploy") or {}).get("resources") or {}).get("limits") or {}
     if not limits.get("memory") or not limits.get("cpus"):
         problems.append("deploy.resources.limits needs cpus and memory")
