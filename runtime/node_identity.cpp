@@ -76,6 +76,13 @@ identity_outcome establish_identity(storage::environment& env, const config::nod
                   cfg.partitions, existing->cluster_id, existing->partition_count);
     }
     CK_LOG_INFO("node: resuming as {} in cluster {}", existing->node_id, existing->cluster_id);
+    if (!cfg.join_addrs.empty()) {
+      // Normal for a restarted member (compose sets JOIN_ADDR on every start); a surprise for
+      // someone who meant to join another cluster with an old DATA_DIR: say which one wins.
+      CK_LOG_INFO("node: JOIN_ADDR not used: DATA_DIR {} already belongs to cluster {} (to join "
+                  "another cluster, start with an empty DATA_DIR)",
+                  cfg.storage.dir, existing->cluster_id);
+    }
     identity_outcome out;
     out.ok = true;
     out.value = *existing;
