@@ -407,19 +407,30 @@ join_reply reply_for(const cluster::meta_state& meta, const cluster::apply_resul
   return reply;
 }
 
-caf::result<join_reply> on_join(member_pointer self, join_request& request) {
+// Where a request for the meta leader goes when this node is not it: the leader's node id, or
+// the no_leader error to answer (the group is starting, or no other leader is known yet).
+caf::expected<std::string> remote_meta_leader(member_pointer self) {
   auto& st = self->state;
   if (!st.status) {
     return caf::make_error(errc::no_leader, "the meta group is starting");
   }
+  const auto meta = st.sm->current();
+  const auto* leader = cluster::find_by_raft_id(meta, st.status->leader);
+  if (leader == nullptr || leader->id == st.options.node_id) {
+    return caf::make_error(errc::no_leader, "no meta leader known yet");
+  }
+  return leader->id;
+}
+
+caf::result<join_reply> on_join(member_pointer self, join_request& request) {
+  auto& st = self->state;
   if (!is_leader(st)) {
-    const auto meta = st.sm->current();
-    const auto* leader = cluster::find_by_raft_id(meta, st.status->leader);
-    if (leader == nullptr || leader->id == st.options.node_id) {
-      return caf::make_error(errc::no_leader, "no meta leader known yet");
+    auto leader = remote_meta_leader(self);
+    if (!leader) {
+      return leader.error();
     }
-    CK_LOG_DEBUG("join: forwarding {} to the meta leader {}", request.id, leader->id);
-    return self->delegate(st.transport, atoms::transport_relay_atom_v, leader->id,
+    CK_LOG_DEBUG("join: forwarding {} to the meta leader {}", request.id, *leader);
+    return self->delegate(st.transport, atoms::transport_relay_atom_v, *leader,
                           std::move(request));
   }
   if (!st.sm->current().bootstrapped()) {
@@ -464,16 +475,12 @@ caf::result<join_reply> on_join(member_pointer self, join_request& request) {
 
 caf::result<raft_propose_reply> on_meta_command(member_pointer self, std::string& command) {
   auto& st = self->state;
-  if (!st.status) {
-    return caf::make_error(errc::no_leader, "the meta group is starting");
-  }
   if (!is_leader(st)) {
-    const auto meta = st.sm->current();
-    const auto* leader = cluster::find_by_raft_id(meta, st.status->leader);
-    if (leader == nullptr || leader->id == st.options.node_id) {
-      return caf::make_error(errc::no_leader, "no meta leader known yet");
+    auto leader = remote_meta_leader(self);
+    if (!leader) {
+      return leader.error();
     }
-    return self->delegate(st.transport, atoms::transport_relay_atom_v, leader->id,
+    return self->delegate(st.transport, atoms::transport_relay_atom_v, *leader,
                           std::move(command));
   }
   return self->delegate(st.group, atoms::raft_propose_atom_v, std::move(command));

@@ -8,7 +8,6 @@
 #include "runtime/cluster/partition_hash.hpp"
 #include "runtime/cluster/placement.hpp"
 #include "runtime/log.hpp"
-#include "storage/partition_state.hpp"
 #include "storage/raft_log_store.hpp"
 
 #include <caf/actor_system.hpp>
@@ -25,11 +24,6 @@ using namespace std::chrono_literals;
 
 bool contains(const std::vector<std::string>& ids, const std::string& id) {
   return std::find(ids.begin(), ids.end(), id) != ids.end();
-}
-
-bool is_member(const raft::conf_state& conf, raft::node_id id) {
-  return std::find(conf.voters.begin(), conf.voters.end(), id) != conf.voters.end() ||
-         std::find(conf.learners.begin(), conf.learners.end(), id) != conf.learners.end();
 }
 
 // ---- hosting -----------------------------------------------------------------------------
@@ -106,10 +100,9 @@ void on_replica_down(host_pointer self, const caf::down_msg& msg) {
 // A replica's data without a log is left over from a removal interrupted by a crash (the log
 // is dropped first): erase it unless the placement wants the replica here.
 void erase_leftover_data(host_pointer self, uint32_t partition) {
-  auto& st = self->state;
-  auto applied = storage::load_partition_applied(*st.env, group_of(partition));
-  if (applied.ok() && applied.value() > 0) {
-    kv_state_machine(st.env, partition, group_of(partition)).erase_all();
+  kv_state_machine leftover(self->state.env, partition, group_of(partition));
+  if (leftover.stored_applied() > 0) {
+    leftover.erase_all();
     CK_LOG_INFO("partition: removed leftover data of partition-{}", partition);
   }
 }
@@ -141,7 +134,7 @@ void reconcile(host_pointer self) {
     }
     const auto& status = it->second.status;
     if (!wanted && status && !status->conf.voters.empty() &&
-        !is_member(status->conf, st.options.raft_id)) {
+        !detail::is_member(status->conf, st.options.raft_id)) {
       stop_replica(self, p);
     }
   }

@@ -142,10 +142,7 @@ void run_routed(host_pointer self, kv_routed_request request,
     if (!status || status->state != raft::role::leader) {
       reply = not_leader(replica);
     } else {
-      const raft::node_id id = std::strtoull(request.key.c_str(), nullptr, 10);
-      const auto& conf = status->conf;
-      reply.flag = std::find(conf.voters.begin(), conf.voters.end(), id) != conf.voters.end() ||
-                   std::find(conf.learners.begin(), conf.learners.end(), id) != conf.learners.end();
+      reply.flag = is_member(status->conf, std::strtoull(request.key.c_str(), nullptr, 10));
     }
     done(reply);
     return;

@@ -10,6 +10,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <optional>
@@ -63,6 +64,12 @@ struct partition_host_state {
 using host_pointer = partition_host_actor::stateful_pointer<partition_host_state>;
 
 inline raft::group_id group_of(uint32_t partition) { return partition + 1; }
+
+/// Whether replica `id` is in the group's membership (voter or learner).
+inline bool is_member(const raft::conf_state& conf, raft::node_id id) {
+  return std::find(conf.voters.begin(), conf.voters.end(), id) != conf.voters.end() ||
+         std::find(conf.learners.begin(), conf.learners.end(), id) != conf.learners.end();
+}
 
 /// Starts a KV operation at the origin: routes and retries until done or the deadline.
 void start_kv(host_pointer self, kv_routed_request request,

@@ -71,7 +71,7 @@ void complete_proposals(raft_group_pointer self, const raft::entry& e, std::stri
 // config::applied at a restart (log_storage.hpp).
 void apply_committed(raft_group_pointer self, std::vector<raft::entry>& committed) {
   auto& st = self->state;
-  count(self, &runtime::node_metrics::raft_commits, committed.size());
+  const raft::index_t applied_before = st.applied;
   for (auto& e : committed) {
     if (e.index <= st.applied) {
       continue;  // covered by the snapshot installed in this ready
@@ -94,6 +94,8 @@ void apply_committed(raft_group_pointer self, std::vector<raft::entry>& committe
     st.applied_term = e.term;
     complete_proposals(self, e, result);
   }
+  // Entries are applied in order, so the advance is the count (those a snapshot covered skipped).
+  count(self, &runtime::node_metrics::raft_commits, st.applied - applied_before);
 }
 
 void answer_reads(raft_group_pointer self, std::vector<raft::read_state>& reads) {
