@@ -550,7 +550,7 @@ cluster_member_handles spawn_cluster_member(caf::actor_system& sys, cluster_memb
                                             std::shared_ptr<storage::environment> env,
                                             std::shared_ptr<storage::raft_log_store> store,
                                             raft_log_writer_actor writer,
-                                            net_transport_actor transport, kv_service_actor kv) {
+                                            net_transport_actor transport) {
   CK_ASSERT(!options.node_id.empty());
   CK_ASSERT_GT(options.meta_group.raft.id, 0u);
   // Entries committed before this start were logged when they happened: replaying them must
@@ -590,8 +590,7 @@ cluster_member_handles spawn_cluster_member(caf::actor_system& sys, cluster_memb
   host_options.node_id = options.node_id;
   host_options.raft_id = options.meta_group.raft.id;
   cluster_member_handles out;
-  out.host = spawn_partition_host(sys, host_options, std::move(env), store, writer, transport, sm,
-                                  std::move(kv));
+  out.host = spawn_partition_host(sys, host_options, std::move(env), store, writer, transport, sm);
   out.member = sys.spawn(cluster_member, std::move(options), std::move(store), std::move(writer),
                          std::move(transport), sm, out.host, moves_done);
   std::lock_guard<std::mutex> lock{listeners->mutex};

@@ -19,7 +19,6 @@
 // through the transport (the reply goes straight back to the requester).
 
 #include "actors/join_handler.hpp"
-#include "actors/kv_service.hpp"
 #include "actors/net_transport.hpp"
 #include "actors/partition_host.hpp"
 #include "actors/raft_group.hpp"
@@ -87,17 +86,17 @@ struct cluster_member_options {
 
 struct cluster_member_handles {
   cluster_member_actor member;
-  partition_host_actor host;  // the KV front door and the partitions' replicas
+  partition_host_actor host;  // the partitions' replicas and the front door to them
 };
 
 /// Spawns the member and, linked to it, the meta group replica over `store` (a founder's
 /// bootstrap already persisted), registered with `transport` for group 0; attaches itself to
 /// the transport as the join handler. Also spawns the partition host, which reads the same
-/// meta state and hears of every change; `kv` answers its list and stats requests.
+/// meta state and hears of every change.
 cluster_member_handles spawn_cluster_member(caf::actor_system& sys, cluster_member_options options,
                                             std::shared_ptr<storage::environment> env,
                                             std::shared_ptr<storage::raft_log_store> store,
                                             raft_log_writer_actor writer,
-                                            net_transport_actor transport, kv_service_actor kv);
+                                            net_transport_actor transport);
 
 }  // namespace ck::actors

@@ -24,9 +24,11 @@ using join_handler_actor =
 
 namespace ck::actors {
 
-/// (kv_route_atom, request): runs a routed KV operation on this node's replica of the
-/// partition (the partition host); answers not_leader / not_hosted with a leader hint.
-using kv_route_handler_actor =
-    caf::typed_actor<caf::replies_to<atoms::kv_route_atom, kv_routed_request>::with<kv_routed_reply>>;
+/// Runs routed partition requests on this node's replicas (the partition host), for the
+/// transport's endpoint: (partition_route_atom, request) answers not_leader / not_hosted with a
+/// leader hint when this node cannot run it; (member_probe_atom, probe) answers from a leader.
+using partition_route_handler_actor = caf::typed_actor<
+    caf::replies_to<atoms::partition_route_atom, partition_request>::with<partition_reply>,
+    caf::replies_to<atoms::member_probe_atom, member_probe>::with<member_probe_reply>>;
 
 }  // namespace ck::actors

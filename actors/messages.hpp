@@ -13,61 +13,59 @@
 
 namespace ck::actors {
 
-// ---- KV ----------------------------------------------------------------------------------
+// ---- partitions: state machine commands and queries -------------------------------------
 
-struct kv_set_request {
+/// What a routed partition request asks of the partition's replica.
+/// Do not renumber: the value crosses the network between nodes of different builds.
+enum class partition_op : uint8_t {
+  propose = 1,     // commit `payload` as a command of `machine`; reply: the apply result
+  read = 2,        // linearizable query: ReadIndex on the leader, then machine's query()
+  stale_read = 3,  // query() on whichever replica receives it, from its current data
+};
+
+/// A command or query for one state machine of one partition, routed to the node that should
+/// run it (the partition's leader; any replica for a stale read).
+struct partition_request {
   uint32_t partition = 0;
-  std::string key;
-  std::string value;
+  partition_op op = partition_op::propose;
+  std::string machine;
+  std::string payload;
 };
 
-struct kv_delete_request {
+/// How a routed request ended on the node that received it.
+/// Do not renumber: the value crosses the network.
+enum class route_status : uint8_t {
+  ok = 0,
+  not_leader = 1,  // leader_hint names the leader as the replica knows it
+  not_hosted = 2,  // no replica here; leader_hint may still help
+  unknown = 3,     // a proposal timed out: it may or may not commit (never retried)
+  failed = 4,      // a definite failure (payload says why): not retried
+};
+
+struct partition_reply {
+  route_status status = route_status::ok;
+  uint64_t leader_hint = 0;  // raft id of the leader as the replica knows it (0 unknown)
+  std::string payload;       // the apply or query result; why, for failed
+};
+
+/// Asks the partition's leader whether the replica with raft id `raft_id` is still in its
+/// group. A replica its group removed while it was away never hears of it otherwise.
+struct member_probe {
   uint32_t partition = 0;
-  std::string key;
+  uint64_t raft_id = 0;
 };
 
-struct kv_get_request {
-  uint32_t partition = 0;
-  std::string key;
-  bool stale = false;  // true: the local replica may answer without asking its leader
+struct member_probe_reply {
+  route_status status = route_status::ok;  // ok only from a leader
+  uint64_t leader_hint = 0;
+  bool member = false;
 };
 
-/// Reply to a set or a delete, sent only once the write is durable.
-struct kv_write_reply {
-  bool existed = false;  // delete: the key was there before
-};
-
-struct kv_get_reply {
-  bool found = false;
-  std::string value;
-};
-
-/// A page of the keys this node stores. With has_partition, only that partition; with
-/// has_after, strictly after (after_partition, after_key) in (partition, key) storage order.
-struct kv_list_request {
-  bool has_partition = false;
-  uint32_t partition = 0;
-  bool has_after = false;
-  uint32_t after_partition = 0;
-  std::string after_key;
-  uint32_t limit = 1000;
-};
-
-struct kv_list_reply {
-  uint64_t count = 0;  // keys on this node (in the partition, when one was asked for)
-  std::vector<std::string> keys;
-  bool has_next = false;
-  std::string next_after;  // the last key of this page when has_next
-};
-
-struct kv_stats_reply {
-  uint64_t local_keys = 0;
+/// What a node stores and how its storage is doing (GET /metrics, /cluster/health).
+struct storage_figures {
+  uint64_t local_entries = 0;  // entries of every state machine in the replicas hosted here
   uint32_t partitions_hosted = 0;
   uint32_t partitions_led = 0;
-  uint64_t sets = 0;
-  uint64_t gets = 0;
-  uint64_t deletes = 0;
-  // storage figures of this node
   std::string data_dir;
   uint64_t used_bytes = 0;
   uint64_t map_size_bytes = 0;
@@ -76,35 +74,33 @@ struct kv_stats_reply {
   uint64_t bytes_written = 0;
 };
 
-/// A KV operation routed to the node that should run it (the partition's leader). The node
-/// that receives it runs it on its own replica only; the origin retries elsewhere.
-struct kv_routed_request {
-  uint32_t partition = 0;
-  uint8_t op = 0;  // kv_op_set | kv_op_delete | kv_op_get | kv_op_member
-  std::string key;
-  std::string value;
-  bool stale = false;  // get: any replica may answer from its own data
-};
-inline constexpr uint8_t kv_op_set = 1;
-inline constexpr uint8_t kv_op_delete = 2;
-inline constexpr uint8_t kv_op_get = 3;
-/// Asks the partition's leader whether the replica with raft id `key` (decimal) is still in its
-/// group: flag = member. Answered kv_route_ok by a leader only (else not_leader with a hint).
-/// A replica its group removed while it was away never hears of it otherwise.
-inline constexpr uint8_t kv_op_member = 4;
+inline std::string to_string(partition_op op) {
+  switch (op) {
+    case partition_op::propose:
+      return "propose";
+    case partition_op::read:
+      return "read";
+    case partition_op::stale_read:
+      return "stale_read";
+  }
+  return "partition_op(" + std::to_string(static_cast<int>(op)) + ")";
+}
 
-struct kv_routed_reply {
-  uint8_t status = 0;  // kv_route_ok | _not_leader | _not_hosted | _unknown
-  uint64_t leader_hint = 0;      // raft id of the leader as the replica knows it (0 unknown)
-  bool flag = false;             // set/delete: the key existed; get: found
-  std::string value;             // get
-};
-inline constexpr uint8_t kv_route_ok = 0;
-inline constexpr uint8_t kv_route_not_leader = 1;
-inline constexpr uint8_t kv_route_not_hosted = 2;
-/// The write may or may not have been proposed (its proposal timed out): never retried, since
-/// a retry could be applied before the first attempt, which may still commit later.
-inline constexpr uint8_t kv_route_unknown = 3;
+inline std::string to_string(route_status status) {
+  switch (status) {
+    case route_status::ok:
+      return "ok";
+    case route_status::not_leader:
+      return "not_leader";
+    case route_status::not_hosted:
+      return "not_hosted";
+    case route_status::unknown:
+      return "unknown";
+    case route_status::failed:
+      return "failed";
+  }
+  return "route_status(" + std::to_string(static_cast<int>(status)) + ")";
+}
 
 // ---- cluster view ------------------------------------------------------------------------
 
@@ -196,47 +192,26 @@ struct join_reply {
 };
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, kv_set_request& x) {
-  return f(caf::meta::type_name("kv_set_request"), x.partition, x.key, x.value);
+typename Inspector::result_type inspect(Inspector& f, partition_request& x) {
+  return f(caf::meta::type_name("partition_request"), x.partition, x.op, x.machine, x.payload);
 }
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, kv_delete_request& x) {
-  return f(caf::meta::type_name("kv_delete_request"), x.partition, x.key);
+typename Inspector::result_type inspect(Inspector& f, partition_reply& x) {
+  return f(caf::meta::type_name("partition_reply"), x.status, x.leader_hint, x.payload);
 }
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, kv_get_request& x) {
-  return f(caf::meta::type_name("kv_get_request"), x.partition, x.key, x.stale);
+typename Inspector::result_type inspect(Inspector& f, member_probe& x) {
+  return f(caf::meta::type_name("member_probe"), x.partition, x.raft_id);
 }
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, kv_write_reply& x) {
-  return f(caf::meta::type_name("kv_write_reply"), x.existed);
+typename Inspector::result_type inspect(Inspector& f, member_probe_reply& x) {
+  return f(caf::meta::type_name("member_probe_reply"), x.status, x.leader_hint, x.member);
 }
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, kv_get_reply& x) {
-  return f(caf::meta::type_name("kv_get_reply"), x.found, x.value);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, kv_list_request& x) {
-  return f(caf::meta::type_name("kv_list_request"), x.has_partition, x.partition, x.has_after,
-           x.after_partition, x.after_key, x.limit);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, kv_list_reply& x) {
-  return f(caf::meta::type_name("kv_list_reply"), x.count, x.keys, x.has_next, x.next_after);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, kv_stats_reply& x) {
-  return f(caf::meta::type_name("kv_stats_reply"), x.local_keys, x.partitions_hosted,
-           x.partitions_led, x.sets, x.gets, x.deletes, x.data_dir, x.used_bytes,
-           x.map_size_bytes, x.commits, x.fsyncs, x.bytes_written);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, kv_routed_request& x) {
-  return f(caf::meta::type_name("kv_routed_request"), x.partition, x.op, x.key, x.value, x.stale);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, kv_routed_reply& x) {
-  return f(caf::meta::type_name("kv_routed_reply"), x.status, x.leader_hint, x.flag, x.value);
+typename Inspector::result_type inspect(Inspector& f, storage_figures& x) {
+  return f(caf::meta::type_name("storage_figures"), x.local_entries, x.partitions_hosted,
+           x.partitions_led, x.data_dir, x.used_bytes, x.map_size_bytes, x.commits, x.fsyncs,
+           x.bytes_written);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_view& x) {

@@ -52,7 +52,7 @@ struct net_transport_state {
   uint64_t received_messages = 0;
   uint64_t unroutable = 0;
   join_handler_actor join_handler;  // answers joins relayed to this endpoint
-  kv_route_handler_actor kv_handler;  // runs KV operations relayed to this endpoint
+  partition_route_handler_actor partition_handler;  // runs partition requests relayed here
 };
 
 using pointer = caf::stateful_actor<net_transport_state>*;
@@ -68,6 +68,16 @@ size_t approx_size(const raft::message& m) {
     n += 32 + e.data.size();
   }
   return n;
+}
+
+// The peer's endpoint as the handler of relayed partition requests; nullopt while this node
+// has no connection to it.
+std::optional<partition_route_handler_actor> peer_endpoint(pointer self, const std::string& name) {
+  auto it = self->state.peers.find(name);
+  if (it == self->state.peers.end() || !it->second.handle) {
+    return std::nullopt;
+  }
+  return caf::actor_cast<partition_route_handler_actor>(it->second.handle);
 }
 
 void schedule_flush(pointer self) {
@@ -397,23 +407,39 @@ caf::behavior net_transport_impl(pointer self, net_transport_options options) {
         }
         return self->delegate(self->state.join_handler, atoms::join_atom_v, std::move(request));
       },
-      [=](atoms::kv_attach_atom, kv_route_handler_actor& handler) {
-        self->state.kv_handler = std::move(handler);
+      [=](atoms::partition_attach_atom, partition_route_handler_actor& handler) {
+        self->state.partition_handler = std::move(handler);
       },
-      [=](atoms::transport_kv_relay_atom, const std::string& name,
-          kv_routed_request& request) -> caf::result<kv_routed_reply> {
-        auto it = self->state.peers.find(name);
-        if (it == self->state.peers.end() || !it->second.handle) {
+      [=](atoms::transport_partition_relay_atom, const std::string& name,
+          partition_request& request) -> caf::result<partition_reply> {
+        auto peer = peer_endpoint(self, name);
+        if (!peer) {
           return caf::make_error(errc::no_leader, "no connection to " + name + " yet");
         }
-        return self->delegate(caf::actor_cast<kv_route_handler_actor>(it->second.handle),
-                              atoms::kv_route_atom_v, std::move(request));
+        return self->delegate(*peer, atoms::partition_route_atom_v, std::move(request));
       },
-      [=](atoms::kv_route_atom, kv_routed_request& request) -> caf::result<kv_routed_reply> {
-        if (!self->state.kv_handler) {
+      [=](atoms::transport_partition_relay_atom, const std::string& name,
+          member_probe& probe) -> caf::result<member_probe_reply> {
+        auto peer = peer_endpoint(self, name);
+        if (!peer) {
+          return caf::make_error(errc::no_leader, "no connection to " + name + " yet");
+        }
+        return self->delegate(*peer, atoms::member_probe_atom_v, std::move(probe));
+      },
+      [=](atoms::partition_route_atom, partition_request& request)
+          -> caf::result<partition_reply> {
+        if (!self->state.partition_handler) {
           return caf::make_error(errc::not_ready, "this node is not serving partitions yet");
         }
-        return self->delegate(self->state.kv_handler, atoms::kv_route_atom_v, std::move(request));
+        return self->delegate(self->state.partition_handler, atoms::partition_route_atom_v,
+                              std::move(request));
+      },
+      [=](atoms::member_probe_atom, member_probe& probe) -> caf::result<member_probe_reply> {
+        if (!self->state.partition_handler) {
+          return caf::make_error(errc::not_ready, "this node is not serving partitions yet");
+        }
+        return self->delegate(self->state.partition_handler, atoms::member_probe_atom_v,
+                              std::move(probe));
       },
       [=](uint16_t port) { self->state.port = port; },  // from spawn_net_transport
   };

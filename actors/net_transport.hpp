@@ -65,11 +65,14 @@ using net_transport_actor = raft_transport_actor::extend<
     caf::replies_to<atoms::transport_relay_atom, std::string, std::string>::with<
         raft_propose_reply>,
     caf::replies_to<atoms::meta_command_atom, std::string>::with<raft_propose_reply>,
-    /// The same pair for routed KV operations (attached handler: the partition host).
-    caf::reacts_to<atoms::kv_attach_atom, kv_route_handler_actor>,
-    caf::replies_to<atoms::transport_kv_relay_atom, std::string, kv_routed_request>::with<
-        kv_routed_reply>,
-    caf::replies_to<atoms::kv_route_atom, kv_routed_request>::with<kv_routed_reply>>;
+    /// The same pair for routed partition requests (attached handler: the partition host).
+    caf::reacts_to<atoms::partition_attach_atom, partition_route_handler_actor>,
+    caf::replies_to<atoms::transport_partition_relay_atom, std::string, partition_request>::with<
+        partition_reply>,
+    caf::replies_to<atoms::transport_partition_relay_atom, std::string, member_probe>::with<
+        member_probe_reply>,
+    caf::replies_to<atoms::partition_route_atom, partition_request>::with<partition_reply>,
+    caf::replies_to<atoms::member_probe_atom, member_probe>::with<member_probe_reply>>;
 
 struct net_transport_options {
   /// This node's name (raft_batch::from_node, log lines).

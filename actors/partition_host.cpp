@@ -8,6 +8,8 @@
 #include "runtime/cluster/partition_hash.hpp"
 #include "runtime/cluster/placement.hpp"
 #include "runtime/log.hpp"
+#include "storage/environment.hpp"
+#include "storage/kv_table.hpp"
 #include "storage/raft_log_store.hpp"
 
 #include <caf/actor_system.hpp>
@@ -22,6 +24,14 @@ using detail::group_of;
 using detail::host_pointer;
 using namespace std::chrono_literals;
 
+// Named waits (STYLE rule 12): each bounds one request to another actor or node.
+constexpr auto drop_log_timeout = 30s;      // the log writer drops a left replica's log
+constexpr auto probe_timeout = 2s;          // a membership probe to a placed node
+constexpr auto transfer_timeout = 2s;       // a leadership transfer request (answered at once)
+constexpr auto conf_change_timeout = 5s;    // a membership change, answered once applied
+constexpr auto status_timeout = 1s;         // a replica's status for the tick
+constexpr auto probe_interval_ms = 2'000;   // between two probes of one dropped replica
+
 bool contains(const std::vector<std::string>& ids, const std::string& id) {
   return std::find(ids.begin(), ids.end(), id) != ids.end();
 }
@@ -31,7 +41,9 @@ bool contains(const std::vector<std::string>& ids, const std::string& id) {
 void start_replica(host_pointer self, uint32_t partition) {
   auto& st = self->state;
   const raft::group_id group = group_of(partition);
-  auto sm = std::make_shared<kv_state_machine>(st.env, partition, static_cast<uint32_t>(group));
+  auto sm = std::make_shared<partition_machines>(st.env, st.options.machines, partition,
+                                                 static_cast<uint32_t>(group));
+  sm->set_metrics(st.options.metrics);
   raft_group_options options = st.options.group;
   options.raft.id = st.options.raft_id;
   options.raft.group = group;
@@ -77,7 +89,7 @@ void on_replica_down(host_pointer self, const caf::down_msg& msg) {
   }
   const uint32_t partition = it->second;
   st.stopping.erase(it);
-  self->request(st.writer, std::chrono::seconds(30), atoms::raft_drop_atom_v, group_of(partition))
+  self->request(st.writer, drop_log_timeout, atoms::raft_drop_atom_v, group_of(partition))
       .then(
           [self, partition](uint64_t) {
             auto& dropping = self->state.dropping;
@@ -100,7 +112,8 @@ void on_replica_down(host_pointer self, const caf::down_msg& msg) {
 // A replica's data without a log is left over from a removal interrupted by a crash (the log
 // is dropped first): erase it unless the placement wants the replica here.
 void erase_leftover_data(host_pointer self, uint32_t partition) {
-  kv_state_machine leftover(self->state.env, partition, group_of(partition));
+  partition_machines leftover(self->state.env, self->state.options.machines, partition,
+                              group_of(partition));
   if (leftover.stored_applied() > 0) {
     leftover.erase_all();
     CK_LOG_INFO("partition: removed leftover data of partition-{}", partition);
@@ -152,21 +165,19 @@ void probe_dropped_replicas(host_pointer self, const cluster::meta_state& meta) 
   for (auto& [p, replica] : st.replicas) {
     if (p >= meta.placement.size() || !replica.status ||
         contains(meta.placement[p].replicas, st.options.node_id) ||
-        meta.placement[p].replicas.empty() || now - replica.last_probe_ms < 2'000) {
+        meta.placement[p].replicas.empty() || now - replica.last_probe_ms < probe_interval_ms) {
       continue;
     }
     replica.last_probe_ms = now;
     const auto& placed = meta.placement[p].replicas;
     const std::string ask = placed[replica.probe_turn++ % placed.size()];
-    kv_routed_request probe;
-    probe.partition = p;
-    probe.op = kv_op_member;
-    probe.key = std::to_string(st.options.raft_id);
+    member_probe probe{p, st.options.raft_id};
     const uint32_t partition = p;
-    self->request(st.transport, 2s, atoms::transport_kv_relay_atom_v, ask, std::move(probe))
+    self->request(st.transport, probe_timeout, atoms::transport_partition_relay_atom_v, ask,
+                  probe)
         .then(
-            [self, partition, ask](kv_routed_reply& reply) {
-              if (reply.status != kv_route_ok || reply.flag) {
+            [self, partition, ask](member_probe_reply& reply) {
+              if (reply.status != route_status::ok || reply.member) {
                 return;  // not the leader, or still a member (the move is under way)
               }
               CK_LOG_INFO("partition: partition-{}'s leader on {} says this replica is no longer "
@@ -204,7 +215,7 @@ void lead_partition(host_pointer self, const cluster::meta_state& meta, uint32_t
       replica.last_transfer_ms = now;
       CK_LOG_INFO("partition: partition-{} hands leadership to raft id {} ({})", partition,
                   transfer, step.transfer_to != raft::no_node ? "leaving the group" : "balancing");
-      self->request(replica.group, 2s, atoms::raft_transfer_atom_v, transfer)
+      self->request(replica.group, transfer_timeout, atoms::raft_transfer_atom_v, transfer)
           .then([](raft::node_id) {}, [](caf::error&) {});
     }
     return;
@@ -214,7 +225,7 @@ void lead_partition(host_pointer self, const cluster::meta_state& meta, uint32_t
   }
   replica.conf_in_flight = true;
   const auto what = cluster::describe(*step.change);
-  self->request(replica.group, 5s, atoms::raft_conf_atom_v, *step.change)
+  self->request(replica.group, conf_change_timeout, atoms::raft_conf_atom_v, *step.change)
       .then(
           [self, partition, what](raft_propose_reply&) {
             if (auto it = self->state.replicas.find(partition); it != self->state.replicas.end()) {
@@ -264,7 +275,7 @@ void on_tick(host_pointer self) {
   };
   for (auto& [p, replica] : st.replicas) {
     const uint32_t partition = p;
-    self->request(replica.group, 1s, atoms::raft_status_atom_v)
+    self->request(replica.group, status_timeout, atoms::raft_status_atom_v)
         .then(
             [self, partition, one_done](raft::status_info& status) {
               if (auto it = self->state.replicas.find(partition);
@@ -346,33 +357,36 @@ std::vector<partition_view> partitions_view(host_pointer self) {
   return out;
 }
 
-kv_routed_request routed(uint32_t partition, uint8_t op, std::string key, std::string value,
-                         bool stale) {
-  kv_routed_request r;
-  r.partition = partition;
-  r.op = op;
-  r.key = std::move(key);
-  r.value = std::move(value);
-  r.stale = stale;
-  return r;
-}
-
-template <class Reply, class Convert>
-caf::typed_response_promise<Reply> route(host_pointer self, kv_routed_request request,
-                                         Convert convert) {
-  auto promise = self->make_response_promise<Reply>();
-  detail::start_kv(
-      self, std::move(request),
-      [promise, convert](kv_routed_reply& reply) mutable { promise.deliver(convert(reply)); },
-      [promise](const caf::error& error) mutable { promise.deliver(error); });
-  return promise;
+caf::result<storage_figures> figures(host_pointer self) {
+  auto& st = self->state;
+  storage_figures out;
+  auto txn = st.env->begin_read();
+  if (!txn.ok()) {
+    return caf::make_error(errc::storage_failure, txn.status().to_string());
+  }
+  auto count = storage::kv_count(txn.value());
+  if (!count.ok()) {
+    return caf::make_error(errc::storage_failure, count.status().to_string());
+  }
+  out.local_entries = count.value();
+  out.partitions_hosted = static_cast<uint32_t>(st.replicas.size());
+  for (const auto& [p, r] : st.replicas) {
+    out.partitions_led += r.status && r.status->state == raft::role::leader ? 1u : 0u;
+  }
+  const auto env_figures = st.env->stats();
+  out.data_dir = st.env->options().dir;
+  out.used_bytes = env_figures.used_bytes;
+  out.map_size_bytes = env_figures.map_size_bytes;
+  out.commits = env_figures.commit_count;
+  out.fsyncs = env_figures.fsync_count;
+  out.bytes_written = env_figures.written_bytes;
+  return out;
 }
 
 partition_host_actor::behavior_type partition_host(
     host_pointer self, partition_host_options options, std::shared_ptr<storage::environment> env,
     std::shared_ptr<storage::raft_log_store> store, raft_log_writer_actor writer,
-    net_transport_actor transport, std::shared_ptr<const meta_state_machine> meta,
-    kv_service_actor kv) {
+    net_transport_actor transport, std::shared_ptr<const meta_state_machine> meta) {
   auto& st = self->state;
   st.options = std::move(options);
   st.env = std::move(env);
@@ -380,56 +394,30 @@ partition_host_actor::behavior_type partition_host(
   st.writer = std::move(writer);
   st.transport = std::move(transport);
   st.meta = std::move(meta);
-  st.kv = std::move(kv);
-  self->send(st.transport, atoms::kv_attach_atom_v, caf::actor_cast<kv_route_handler_actor>(self));
+  self->send(st.transport, atoms::partition_attach_atom_v,
+             caf::actor_cast<partition_route_handler_actor>(self));
   self->send(self, atoms::partition_tick_atom_v);
   self->set_down_handler([self](caf::down_msg& msg) { on_replica_down(self, msg); });
-  auto write_reply = [](kv_routed_reply& r) { return kv_write_reply{r.flag}; };
   return {
-      [self](atoms::kv_route_atom, kv_routed_request& request) {
-        auto promise = self->make_response_promise<kv_routed_reply>();
+      [self](atoms::partition_route_atom, partition_request& request) {
+        auto promise = self->make_response_promise<partition_reply>();
         detail::run_routed(self, std::move(request),
-                           [promise](kv_routed_reply& reply) mutable { promise.deliver(reply); });
+                           [promise](partition_reply& reply) mutable { promise.deliver(reply); });
         return promise;
       },
-      [self, write_reply](atoms::kv_set_atom, kv_set_request& req) {
-        return route<kv_write_reply>(
-            self, routed(req.partition, kv_op_set, std::move(req.key), std::move(req.value), false),
-            write_reply);
+      [self](atoms::member_probe_atom, member_probe& probe) {
+        return detail::answer_probe(self, probe);
       },
-      [self, write_reply](atoms::kv_del_atom, kv_delete_request& req) {
-        return route<kv_write_reply>(
-            self, routed(req.partition, kv_op_delete, std::move(req.key), "", false), write_reply);
-      },
-      [self](atoms::kv_get_atom, kv_get_request& req) {
-        return route<kv_get_reply>(
-            self, routed(req.partition, kv_op_get, std::move(req.key), "", req.stale),
-            [](kv_routed_reply& r) { return kv_get_reply{r.flag, std::move(r.value)}; });
-      },
-      [self](atoms::kv_list_atom, kv_list_request& req) {
-        return self->delegate(self->state.kv, atoms::kv_list_atom_v, std::move(req));
-      },
-      [self](atoms::kv_stats_atom) {
-        // The storage figures come from the KV service; hosted and led counts from here.
-        auto promise = self->make_response_promise<kv_stats_reply>();
-        self->request(self->state.kv, 2s, atoms::kv_stats_atom_v)
-            .then(
-                [self, promise](kv_stats_reply& stats) mutable {
-                  stats.partitions_hosted = static_cast<uint32_t>(self->state.replicas.size());
-                  stats.partitions_led = 0;
-                  for (const auto& [p, r] : self->state.replicas) {
-                    stats.partitions_led +=
-                        r.status && r.status->state == raft::role::leader ? 1u : 0u;
-                  }
-                  promise.deliver(std::move(stats));
-                },
-                [promise](caf::error& error) mutable { promise.deliver(error); });
+      [self](atoms::partition_call_atom, partition_request& request) {
+        auto promise = self->make_response_promise<std::string>();
+        detail::start_request(self, std::move(request), promise);
         return promise;
       },
+      [self](atoms::storage_figures_atom) { return figures(self); },
       [self](atoms::partitions_atom) { return partitions_view(self); },
       [self](atoms::meta_applied_atom) { reconcile(self); },
       [self](atoms::partition_tick_atom) { on_tick(self); },
-      [self](atoms::kv_retry_atom, uint64_t id) { detail::retry_kv(self, id); },
+      [self](atoms::partition_retry_atom, uint64_t id) { detail::retry_request(self, id); },
   };
 }
 
@@ -440,11 +428,11 @@ partition_host_actor spawn_partition_host(caf::actor_system& sys, partition_host
                                           std::shared_ptr<storage::raft_log_store> store,
                                           raft_log_writer_actor writer,
                                           net_transport_actor transport,
-                                          std::shared_ptr<const meta_state_machine> meta,
-                                          kv_service_actor kv) {
+                                          std::shared_ptr<const meta_state_machine> meta) {
   CK_ASSERT_GT(options.raft_id, 0u);
+  CK_ASSERT(options.machines != nullptr);
   return sys.spawn(partition_host, std::move(options), std::move(env), std::move(store),
-                   std::move(writer), std::move(transport), std::move(meta), std::move(kv));
+                   std::move(writer), std::move(transport), std::move(meta));
 }
 
 }  // namespace ck::actors

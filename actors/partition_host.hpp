@@ -1,11 +1,12 @@
 #pragma once
 
 // The partition host: one per node. It runs this node's replicas of the partitions (one Raft
-// group actor per replica, group id = partition index + 1, hosting a kv_state_machine), and it
-// is the node's KV front door: the KV API's set/get/delete come here and are routed to the
-// partition's leader, on this node or on another one through the transport.
+// group actor per replica, group id = partition index + 1, hosting partition_machines: every
+// registered state machine), and it is the node's front door to them: a proposal or a query
+// for "the partition of key K" comes here and is routed to the partition's leader, on this
+// node or on another one through the transport.
 //
-//   KV API --> partition_host --(local replica)--> raft_group: propose / read_index
+//   API/user --> partition_host --(local replica)--> raft_group: propose / read_index
 //                     |
 //                     +--(leader elsewhere)--> transport --relay--> that node's host --> ...
 //
@@ -22,8 +23,8 @@
 // leader once that one is caught up (leaders spread evenly).
 
 #include "actors/join_handler.hpp"
-#include "actors/kv_service.hpp"
 #include "actors/meta_state_machine.hpp"
+#include "actors/partition_machines.hpp"
 #include "actors/net_transport.hpp"
 #include "actors/raft_group.hpp"
 #include "actors/raft_log_writer.hpp"
@@ -45,18 +46,23 @@ class raft_log_store;
 
 namespace ck::actors {
 
-using partition_host_actor = kv_route_handler_actor::extend<
-    caf::replies_to<atoms::kv_set_atom, kv_set_request>::with<kv_write_reply>,
-    caf::replies_to<atoms::kv_del_atom, kv_delete_request>::with<kv_write_reply>,
-    caf::replies_to<atoms::kv_get_atom, kv_get_request>::with<kv_get_reply>,
-    caf::replies_to<atoms::kv_list_atom, kv_list_request>::with<kv_list_reply>,
-    caf::replies_to<atoms::kv_stats_atom>::with<kv_stats_reply>,
+/// What the node's API and extensions ask: (partition_call_atom, request) runs a proposal or
+/// a query at this node as the origin (routed to the leader, retried until the deadline) and
+/// answers the machine's result. Errors: errc::no_leader (no leader answered in time: retry),
+/// errc::timeout (a proposal's outcome is unknown: it may still commit), errc::not_found (no
+/// such machine registered), errc::internal (the replica failed the request).
+using partition_router_actor = caf::typed_actor<
+    caf::replies_to<atoms::partition_call_atom, partition_request>::with<std::string>>;
+
+using partition_host_actor = partition_route_handler_actor::extend_with<partition_router_actor>::extend<
+    /// Storage figures of this node and its hosted / led partition counts.
+    caf::replies_to<atoms::storage_figures_atom>::with<storage_figures>,
     /// The partitions as this node sees them (leaders, voters, learners, terms).
     caf::replies_to<atoms::partitions_atom>::with<std::vector<partition_view>>,
     /// The meta state changed: start or stop replicas.
     caf::reacts_to<atoms::meta_applied_atom>,
     caf::reacts_to<atoms::partition_tick_atom>,
-    caf::reacts_to<atoms::kv_retry_atom, uint64_t>>;
+    caf::reacts_to<atoms::partition_retry_atom, uint64_t>>;
 
 struct partition_host_options {
   std::string node_id;
@@ -64,7 +70,13 @@ struct partition_host_options {
   /// Template for each replica's group options (ticks, timing); id and group are set per
   /// replica.
   raft_group_options group;
-  /// How long a KV operation may keep retrying before it answers no_leader.
+  /// The registered state machines every replica hosts, in slot order.
+  std::shared_ptr<const machine_types> machines;
+  /// Where replicas count apply batches (may be null; must outlive the host).
+  runtime::node_metrics* metrics = nullptr;
+  /// Requests waiting at this node as the origin; beyond it a request is refused (no_leader).
+  size_t pending_max = 65'536;
+  /// How long a request may keep retrying before it answers no_leader.
   std::chrono::milliseconds request_deadline{4'500};
   std::chrono::milliseconds tick_interval{300};
   uint64_t promote_lag_max = 256;
@@ -72,15 +84,13 @@ struct partition_host_options {
   std::chrono::milliseconds transfer_spacing{3'000};
 };
 
-/// Spawns the host. `meta` is the node's meta state machine (read with current()); `kv`
-/// answers list and stats from the node's LMDB. Registers with `transport` for relayed KV
-/// operations and for every replica it starts.
+/// Spawns the host. `meta` is the node's meta state machine (read with current()). Registers
+/// with `transport` for relayed partition requests and for every replica it starts.
 partition_host_actor spawn_partition_host(caf::actor_system& sys, partition_host_options options,
                                           std::shared_ptr<storage::environment> env,
                                           std::shared_ptr<storage::raft_log_store> store,
                                           raft_log_writer_actor writer,
                                           net_transport_actor transport,
-                                          std::shared_ptr<const meta_state_machine> meta,
-                                          kv_service_actor kv);
+                                          std::shared_ptr<const meta_state_machine> meta);
 
 }  // namespace ck::actors

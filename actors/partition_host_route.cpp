@@ -1,15 +1,14 @@
-// The partition host's KV routing: run an operation on the local replica when it leads,
-// otherwise send it to the node believed to lead, and retry on the answers that say where the
-// leader is, until the operation's deadline.
+// The partition host's routing: run a request on the local replica when it leads (or when a
+// stale read may use it), otherwise send it to the node believed to lead, and act on each
+// answer as cluster::decide_route says, until the request's deadline.
 
 #include "actors/errc.hpp"
 #include "actors/partition_host_state.hpp"
+#include "runtime/cluster/machine_command.hpp"
+#include "runtime/cluster/route_policy.hpp"
 #include "runtime/log.hpp"
-#include "storage/environment.hpp"
-#include "storage/kv_table.hpp"
 
 #include <algorithm>
-#include <cstdlib>
 
 namespace ck::actors::detail {
 
@@ -17,33 +16,25 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Each relay or local step gets at most this long; the deadline bounds the whole operation.
+// Each relay or local step gets at most this long; the deadline bounds the whole request.
 constexpr auto attempt_timeout = 2s;
+// A relayed proposal waits for the remote's own proposal timeout plus the hop: it is never
+// retried after a timeout, so it must not give up before the remote does.
+constexpr auto relayed_proposal_timeout = attempt_timeout + 1s;
 
-kv_routed_reply not_leader(const hosted_replica& r, uint8_t status = kv_route_not_leader) {
-  kv_routed_reply reply;
-  reply.status = status;
+partition_reply not_leader(const hosted_replica& r) {
+  partition_reply reply;
+  reply.status = route_status::not_leader;
   reply.leader_hint = r.status ? r.status->leader : 0;
   return reply;
 }
 
-// Reads the key from this node's LMDB (the replica applied everything the caller needs).
-kv_routed_reply read_local(host_pointer self, const kv_routed_request& request) {
-  kv_routed_reply reply;
-  auto txn = self->state.env->begin_read();
-  if (!txn.ok()) {
-    reply.status = kv_route_not_hosted;  // let the origin retry elsewhere
-    return reply;
-  }
-  auto value = storage::kv_get(txn.value(), request.partition, request.key);
-  if (!value.ok()) {
-    reply.status = kv_route_not_hosted;
-    return reply;
-  }
-  reply.flag = value.value().has_value();
-  if (reply.flag) {
-    reply.value = std::move(*value.value());
-  }
+// Runs the machine's query on this node's replica (it applied everything the caller needs).
+partition_reply query_local(hosted_replica& replica, const partition_request& request) {
+  partition_reply reply;
+  auto answer = replica.sm->query(request.machine, request.payload);
+  reply.status = answer.ok ? route_status::ok : route_status::failed;
+  reply.payload = std::move(answer.value);
   return reply;
 }
 
@@ -79,52 +70,76 @@ std::string target_for(host_pointer self, uint32_t partition) {
 }
 
 void schedule_retry(host_pointer self, uint64_t id, std::chrono::milliseconds delay) {
-  self->delayed_send(self, delay, atoms::kv_retry_atom_v, id);
+  self->delayed_send(self, delay, atoms::partition_retry_atom_v, id);
 }
 
-// A write whose attempt may have been proposed: answering "timed out" (outcome unknown) is
-// honest; retrying could apply the write twice with other writes in between.
-void fail_unknown(host_pointer self, std::map<uint64_t, pending_kv>::iterator it) {
-  auto fail = std::move(it->second.fail);
-  const auto partition = it->second.request.partition;
-  self->state.pending.erase(it);
-  fail(caf::make_error(errc::timeout, "the write to partition-" + std::to_string(partition) +
-                                          " timed out; it may or may not have been applied"));
+caf::error unknown_outcome(uint32_t partition) {
+  return caf::make_error(errc::timeout, "the write to partition-" + std::to_string(partition) +
+                                            " timed out; it may or may not have been applied");
 }
 
-// The answer of one attempt: done, or learn where to go and try again.
-void on_attempt(host_pointer self, uint64_t id, kv_routed_reply& reply) {
+// Carries out the policy's decision for one attempt of pending request `id`.
+void on_attempt(host_pointer self, uint64_t id, cluster::attempt_outcome outcome,
+                partition_reply* reply) {
   auto& st = self->state;
   auto it = st.pending.find(id);
   if (it == st.pending.end()) {
     return;
   }
-  if (reply.status == kv_route_ok) {
-    auto done = std::move(it->second.done);
-    st.pending.erase(it);
-    done(reply);
-    return;
-  }
-  if (reply.status == kv_route_unknown) {
-    fail_unknown(self, it);
-    return;
-  }
   const uint32_t partition = it->second.request.partition;
-  const auto hinted = node_of_raft_id(self, reply.leader_hint);
-  st.leader_guess[partition] = hinted;
-  // A fresh hint is worth trying at once; without one, give the election a moment.
-  schedule_retry(self, id, hinted.empty() ? 50ms : 5ms);
+  std::string hinted;
+  if (reply != nullptr && outcome == cluster::attempt_outcome::not_leader) {
+    hinted = node_of_raft_id(self, reply->leader_hint);
+    st.leader_guess[partition] = hinted;
+  } else if (outcome == cluster::attempt_outcome::unreachable) {
+    st.leader_guess.erase(partition);
+  }
+  const bool proposal = it->second.request.op == partition_op::propose;
+  const auto decision = cluster::decide_route(outcome, proposal, !hinted.empty());
+  switch (decision.action) {
+    case cluster::route_action::done:
+      it->second.promise.deliver(std::move(reply->payload));
+      st.pending.erase(it);
+      return;
+    case cluster::route_action::answer_unknown:
+      it->second.promise.deliver(unknown_outcome(partition));
+      st.pending.erase(it);
+      return;
+    case cluster::route_action::answer_failed:
+      it->second.promise.deliver(caf::make_error(
+          errc::internal, reply != nullptr ? reply->payload : std::string{"request failed"}));
+      st.pending.erase(it);
+      return;
+    case cluster::route_action::retry:
+      schedule_retry(self, id, std::chrono::milliseconds(decision.retry_delay_ms));
+      return;
+  }
+}
+
+cluster::attempt_outcome outcome_of(const partition_reply& reply) {
+  switch (reply.status) {
+    case route_status::ok:
+      return cluster::attempt_outcome::ok;
+    case route_status::unknown:
+      return cluster::attempt_outcome::timed_out;
+    case route_status::failed:
+      return cluster::attempt_outcome::failed;
+    case route_status::not_leader:
+    case route_status::not_hosted:
+      return cluster::attempt_outcome::not_leader;
+  }
+  return cluster::attempt_outcome::not_leader;
 }
 
 }  // namespace
 
-void run_routed(host_pointer self, kv_routed_request request,
-                std::function<void(kv_routed_reply&)> done) {
+void run_routed(host_pointer self, partition_request request,
+                std::function<void(partition_reply&)> done) {
   auto& st = self->state;
   auto it = st.replicas.find(request.partition);
   if (it == st.replicas.end()) {
-    kv_routed_reply reply;
-    reply.status = kv_route_not_hosted;
+    partition_reply reply;
+    reply.status = route_status::not_hosted;
     if (auto guess = st.leader_guess.find(request.partition); guess != st.leader_guess.end()) {
       const auto meta = st.meta->current();
       if (auto n = meta.nodes.find(guess->second); n != meta.nodes.end()) {
@@ -136,123 +151,131 @@ void run_routed(host_pointer self, kv_routed_request request,
   }
   const uint32_t partition = request.partition;
   auto& replica = it->second;
-  if (request.op == kv_op_member) {
-    kv_routed_reply reply;
-    const auto& status = replica.status;
-    if (!status || status->state != raft::role::leader) {
-      reply = not_leader(replica);
-    } else {
-      reply.flag = is_member(status->conf, std::strtoull(request.key.c_str(), nullptr, 10));
-    }
+  if (request.op == partition_op::stale_read) {
+    auto reply = query_local(replica, request);
     done(reply);
     return;
   }
-  if (request.op == kv_op_get && request.stale) {
-    auto reply = read_local(self, request);
-    done(reply);
-    return;
-  }
-  const bool write = request.op != kv_op_get;
-  auto fail_here = [self, partition, done, write](const caf::error& error) mutable {
+  const bool proposal = request.op == partition_op::propose;
+  auto fail_here = [self, partition, done, proposal](const caf::error& error) mutable {
     auto found = self->state.replicas.find(partition);
-    kv_routed_reply reply;
-    if (write && errc_of(error) == errc::timeout) {
-      reply.status = kv_route_unknown;  // the proposal may still be queued and commit later
+    partition_reply reply;
+    if (proposal && errc_of(error) == errc::timeout) {
+      reply.status = route_status::unknown;  // the proposal may still be queued and commit later
     } else if (found != self->state.replicas.end()) {
       reply = not_leader(found->second);
     } else {
-      reply.status = kv_route_not_hosted;
+      reply.status = route_status::not_hosted;
     }
     done(reply);
   };
-  if (request.op == kv_op_get) {
+  if (!proposal) {
     self->request(replica.group, attempt_timeout, atoms::raft_read_atom_v)
         .then(
-            [self, request, done](raft::index_t) mutable {
-              auto reply = read_local(self, request);
+            [self, request, done, partition](raft::index_t) mutable {
+              auto found = self->state.replicas.find(partition);
+              partition_reply reply;
+              if (found == self->state.replicas.end()) {
+                reply.status = route_status::not_hosted;  // left while the read was confirmed
+              } else {
+                reply = query_local(found->second, request);
+              }
               done(reply);
             },
             fail_here);
     return;
   }
-  std::string command = request.op == kv_op_set ? encode_kv_set(request.key, request.value)
-                                                : encode_kv_delete(request.key);
+  std::string command = cluster::encode_machine_command(request.machine, request.payload);
   self->request(replica.group, attempt_timeout, atoms::raft_propose_atom_v, std::move(command))
       .then(
           [done](raft_propose_reply& applied) mutable {
-            kv_routed_reply reply;
-            const auto existed = decode_kv_result(applied.result);
-            reply.flag = existed.value_or(false);
+            partition_reply reply;
+            reply.payload = std::move(applied.result);
             done(reply);
           },
           fail_here);
 }
 
-void retry_kv(host_pointer self, uint64_t id) {
+member_probe_reply answer_probe(host_pointer self, const member_probe& probe) {
+  member_probe_reply reply;
+  auto it = self->state.replicas.find(probe.partition);
+  if (it == self->state.replicas.end()) {
+    reply.status = route_status::not_hosted;
+    return reply;
+  }
+  const auto& status = it->second.status;
+  if (!status || status->state != raft::role::leader) {
+    reply.status = route_status::not_leader;
+    reply.leader_hint = status ? status->leader : 0;
+    return reply;
+  }
+  reply.member = is_member(status->conf, probe.raft_id);
+  return reply;
+}
+
+void retry_request(host_pointer self, uint64_t id) {
   auto& st = self->state;
   auto it = st.pending.find(id);
   if (it == st.pending.end()) {
     return;
   }
   auto& op = it->second;
+  const uint32_t partition = op.request.partition;
   if (std::chrono::steady_clock::now() >= op.deadline) {
-    auto fail = std::move(op.fail);
-    const auto partition = op.request.partition;
+    op.promise.deliver(caf::make_error(errc::no_leader, "no leader for partition-" +
+                                                            std::to_string(partition) +
+                                                            " answered in time; retry"));
     st.pending.erase(it);
-    fail(caf::make_error(errc::no_leader, "no leader for partition-" + std::to_string(partition) +
-                                              " answered in time; retry"));
     return;
   }
   ++op.attempts;
-  const bool stale_here = op.request.op == kv_op_get && op.request.stale &&
-                          st.replicas.count(op.request.partition) > 0;
-  const auto target = stale_here ? st.options.node_id : target_for(self, op.request.partition);
+  const bool stale_here =
+      op.request.op == partition_op::stale_read && st.replicas.count(partition) > 0;
+  const auto target = stale_here ? st.options.node_id : target_for(self, partition);
   if (target.empty()) {
-    schedule_retry(self, id, 50ms);
+    schedule_retry(self, id, std::chrono::milliseconds(cluster::route_retry_election_ms));
     return;
   }
   if (target == st.options.node_id) {
-    if (st.replicas.count(op.request.partition) == 0) {
-      st.leader_guess.erase(op.request.partition);
-      schedule_retry(self, id, 50ms);  // placed here, replica starting
-      return;
+    if (st.replicas.count(partition) == 0) {
+      st.leader_guess.erase(partition);
+      schedule_retry(self, id, std::chrono::milliseconds(cluster::route_retry_election_ms));
+      return;  // placed here, replica starting
     }
-    run_routed(self, op.request, [self, id](kv_routed_reply& reply) { on_attempt(self, id, reply); });
+    run_routed(self, op.request, [self, id](partition_reply& reply) {
+      on_attempt(self, id, outcome_of(reply), &reply);
+    });
     return;
   }
-  // A relayed write waits as long as the remote may take (its own proposal timeout plus the
-  // hop) and is not retried after a timeout; a read may be retried at once.
-  const bool write = op.request.op != kv_op_get;
-  self->request(st.transport, write ? attempt_timeout + 1s : attempt_timeout,
-                atoms::transport_kv_relay_atom_v, target, op.request)
-      .then([self, id](kv_routed_reply& reply) { on_attempt(self, id, reply); },
-            [self, id, target, write](caf::error& error) {
-              auto found = self->state.pending.find(id);
-              if (found == self->state.pending.end()) {
-                return;
-              }
-              if (write && errc_of(error) == errc::timeout) {
-                fail_unknown(self, found);
-                return;
-              }
-              CK_LOG_DEBUG("kv: relay to {} failed: {}", target, to_string(error));
-              self->state.leader_guess.erase(found->second.request.partition);
-              schedule_retry(self, id, 100ms);
-            });
+  const bool proposal = op.request.op == partition_op::propose;
+  self->request(st.transport, proposal ? relayed_proposal_timeout : attempt_timeout,
+                atoms::transport_partition_relay_atom_v, target, op.request)
+      .then(
+          [self, id](partition_reply& reply) { on_attempt(self, id, outcome_of(reply), &reply); },
+          [self, id, target](caf::error& error) {
+            CK_LOG_DEBUG("partition: relay to {} failed: {}", target, to_string(error));
+            on_attempt(self, id,
+                       errc_of(error) == errc::timeout ? cluster::attempt_outcome::timed_out
+                                                       : cluster::attempt_outcome::unreachable,
+                       nullptr);
+          });
 }
 
-void start_kv(host_pointer self, kv_routed_request request,
-              std::function<void(kv_routed_reply&)> done,
-              std::function<void(const caf::error&)> fail) {
+void start_request(host_pointer self, partition_request request,
+                   caf::typed_response_promise<std::string> promise) {
   auto& st = self->state;
+  if (st.pending.size() >= st.options.pending_max) {
+    promise.deliver(caf::make_error(errc::no_leader, "too many requests waiting at this node; "
+                                                     "retry"));
+    return;
+  }
   const uint64_t id = st.next_pending++;
-  pending_kv op;
+  pending_request op;
   op.request = std::move(request);
   op.deadline = std::chrono::steady_clock::now() + st.options.request_deadline;
-  op.done = std::move(done);
-  op.fail = std::move(fail);
+  op.promise = std::move(promise);
   st.pending.emplace(id, std::move(op));
-  retry_kv(self, id);
+  retry_request(self, id);
 }
 
 }  // namespace ck::actors::detail

@@ -2,7 +2,6 @@
 
 // Internal to the partition host (partition_host*.cpp): its state and shared helpers.
 
-#include "actors/kv_state_machine.hpp"
 #include "actors/partition_host.hpp"
 #include "runtime/cluster/meta_state.hpp"
 
@@ -20,7 +19,7 @@ namespace ck::actors::detail {
 
 struct hosted_replica {
   raft_group_actor group;
-  std::shared_ptr<kv_state_machine> sm;
+  std::shared_ptr<partition_machines> sm;
   std::optional<raft::status_info> status;  // refreshed every tick
   int64_t last_transfer_ms = 0;
   bool conf_in_flight = false;
@@ -28,12 +27,11 @@ struct hosted_replica {
   uint32_t probe_turn = 0;    // which placed node the next probe asks
 };
 
-/// A KV operation waiting for its answer at the origin node (retries until its deadline).
-struct pending_kv {
-  kv_routed_request request;
+/// A request waiting for its answer at the origin node (retried until its deadline).
+struct pending_request {
+  partition_request request;
   std::chrono::steady_clock::time_point deadline;
-  std::function<void(kv_routed_reply&)> done;
-  std::function<void(const caf::error&)> fail;
+  caf::typed_response_promise<std::string> promise;
   uint32_t attempts = 0;
 };
 
@@ -46,17 +44,16 @@ struct partition_host_state {
   raft_log_writer_actor writer;
   net_transport_actor transport;
   std::shared_ptr<const meta_state_machine> meta;
-  kv_service_actor kv;
 
   std::map<uint32_t, hosted_replica> replicas;  // by partition index
   bool started = false;                         // the first reconcile ran
   // Replicas that left: their group actor is stopping (by its address), then the writer drops
   // their log and the data goes (by partition). Not started again until both are done.
   std::map<caf::actor_addr, uint32_t> stopping;
-  std::map<uint32_t, std::shared_ptr<kv_state_machine>> dropping;
-  // Where the origin sends a partition's operations next: a node id ("" unknown).
+  std::map<uint32_t, std::shared_ptr<partition_machines>> dropping;
+  // Where the origin sends a partition's requests next: a node id ("" unknown).
   std::map<uint32_t, std::string> leader_guess;
-  std::map<uint64_t, pending_kv> pending;
+  std::map<uint64_t, pending_request> pending;  // at most options.pending_max
   uint64_t next_pending = 1;
   bool tick_running = false;
 };
@@ -71,14 +68,15 @@ inline bool is_member(const raft::conf_state& conf, raft::node_id id) {
          std::find(conf.learners.begin(), conf.learners.end(), id) != conf.learners.end();
 }
 
-/// Starts a KV operation at the origin: routes and retries until done or the deadline.
-void start_kv(host_pointer self, kv_routed_request request,
-              std::function<void(kv_routed_reply&)> done,
-              std::function<void(const caf::error&)> fail);
-/// One more attempt of a pending operation (the retry timer).
-void retry_kv(host_pointer self, uint64_t id);
-/// Runs a routed operation on this node's replica only (no forwarding).
-void run_routed(host_pointer self, kv_routed_request request,
-                std::function<void(kv_routed_reply&)> done);
+/// Starts a request at the origin: routes and retries until answered or the deadline.
+void start_request(host_pointer self, partition_request request,
+                   caf::typed_response_promise<std::string> promise);
+/// One more attempt of a pending request (the retry timer).
+void retry_request(host_pointer self, uint64_t id);
+/// Runs a routed request on this node's replica only (no forwarding).
+void run_routed(host_pointer self, partition_request request,
+                std::function<void(partition_reply&)> done);
+/// Answers a membership probe from this node's replica (a leader only).
+member_probe_reply answer_probe(host_pointer self, const member_probe& probe);
 
 }  // namespace ck::actors::detail

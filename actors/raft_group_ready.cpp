@@ -66,34 +66,61 @@ void complete_proposals(raft_group_pointer self, const raft::entry& e, std::stri
   }
 }
 
+// Marks `e` applied and answers its proposal.
+void finish_entry(raft_group_pointer self, const raft::entry& e, std::string& result) {
+  auto& st = self->state;
+  CK_ASSERT_EQ(e.index, st.applied + 1);
+  st.machine_applied = std::max(st.machine_applied, e.index);
+  st.applied = e.index;
+  st.applied_term = e.term;
+  complete_proposals(self, e, result);
+}
+
+// Hands the machine a run of consecutive commands in one call (one storage transaction for a
+// durable machine), then finishes them in order.
+void apply_run(raft_group_pointer self, std::vector<const raft::entry*>& run) {
+  if (run.empty()) {
+    return;
+  }
+  auto results = self->state.sm->apply_batch(run);
+  CK_ASSERT_EQ(results.size(), run.size());
+  for (size_t i = 0; i < run.size(); ++i) {
+    finish_entry(self, *run[i], results[i]);
+  }
+  run.clear();
+}
+
 // Conf changes take effect in the node; the membership needs no write of its own: the store
 // keeps the latest snapshot's membership and the core replays the log's conf changes up to
-// config::applied at a restart (log_storage.hpp).
+// config::applied at a restart (log_storage.hpp). Consecutive commands go to the machine as
+// one batch; anything else (a conf change, an empty entry, one the machine already reflects)
+// closes the batch first, so the machine and the node see the log's order.
 void apply_committed(raft_group_pointer self, std::vector<raft::entry>& committed) {
   auto& st = self->state;
   const raft::index_t applied_before = st.applied;
+  std::vector<const raft::entry*> run;
   for (auto& e : committed) {
-    if (e.index <= st.applied) {
+    if (e.index <= st.applied + run.size()) {
       continue;  // covered by the snapshot installed in this ready
     }
-    CK_ASSERT_EQ(e.index, st.applied + 1);
+    if (e.type == raft::entry_type::normal && !e.data.empty() && e.index > st.machine_applied) {
+      run.push_back(&e);
+      continue;
+    }
+    apply_run(self, run);
     std::string result;
     if (e.type == raft::entry_type::conf_change) {
       raft::conf_change change;
       const bool decoded = raft::decode_conf_change(e.data, change);
       CK_ASSERT(decoded);  // the core accepted only encoded conf changes into the log
       st.node->apply_conf_change(change);
-    } else if (!e.data.empty() && e.index > st.machine_applied) {
-      result = st.sm->apply(e.index, e.data);
     }
     // Below machine_applied the machine already reflects the entry (streamed snapshot data or
     // a restart): its result is lost, which only a proposer waiting here could notice, and a
     // replica proposes nothing before it has applied its own log.
-    st.machine_applied = std::max(st.machine_applied, e.index);
-    st.applied = e.index;
-    st.applied_term = e.term;
-    complete_proposals(self, e, result);
+    finish_entry(self, e, result);
   }
+  apply_run(self, run);
   // Entries are applied in order, so the advance is the count (those a snapshot covered skipped).
   count(self, &runtime::node_metrics::raft_commits, st.applied - applied_before);
 }

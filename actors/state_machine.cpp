@@ -43,6 +43,16 @@ class image_sink final : public snapshot_sink {
 
 }  // namespace
 
+std::vector<std::string> replicated_state_machine::apply_batch(
+    const std::vector<const raft::entry*>& entries) {
+  std::vector<std::string> results;
+  results.reserve(entries.size());
+  for (const raft::entry* e : entries) {
+    results.push_back(apply(e->index, e->data));
+  }
+  return results;
+}
+
 std::string image_state_machine::apply(raft::index_t index, const std::string& command) {
   last_applied_ = index;
   return apply_command(index, command);

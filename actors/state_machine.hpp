@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace ck::actors {
 
@@ -49,6 +50,11 @@ class replicated_state_machine {
   /// Requires: index is above every index applied or installed before (gaps are the leader's
   /// no-ops and conf changes, which are not handed here).
   virtual std::string apply(raft::index_t index, const std::string& command) = 0;
+  /// Applies consecutive committed commands (one ready's, in log order; no gaps but those of
+  /// apply()) and returns one result per command. The default applies them one by one; a
+  /// durable machine overrides it to write them in one storage transaction.
+  /// Requires: !entries.empty(), entries in increasing index order.
+  virtual std::vector<std::string> apply_batch(const std::vector<const raft::entry*>& entries);
   /// Opens a consistent view of the state as of the last index applied.
   virtual std::unique_ptr<snapshot_source> read_snapshot() = 0;
   /// Starts staging a snapshot, discarding anything staged before. The sink is used before

@@ -13,23 +13,18 @@
 #include <caf/type_id.hpp>
 
 CAF_BEGIN_TYPE_ID_BLOCK(clusterkit, caf::first_custom_type_id)
-  CAF_ADD_TYPE_ID(clusterkit, (ck::actors::kv_set_request))
-  CAF_ADD_TYPE_ID(clusterkit, (ck::actors::kv_delete_request))
-  CAF_ADD_TYPE_ID(clusterkit, (ck::actors::kv_get_request))
-  CAF_ADD_TYPE_ID(clusterkit, (ck::actors::kv_write_reply))
-  CAF_ADD_TYPE_ID(clusterkit, (ck::actors::kv_get_reply))
-  CAF_ADD_TYPE_ID(clusterkit, (ck::actors::kv_list_request))
-  CAF_ADD_TYPE_ID(clusterkit, (ck::actors::kv_list_reply))
-  CAF_ADD_TYPE_ID(clusterkit, (ck::actors::kv_stats_reply))
+  CAF_ADD_TYPE_ID(clusterkit, (ck::actors::partition_request))
+  CAF_ADD_TYPE_ID(clusterkit, (ck::actors::partition_reply))
+  CAF_ADD_TYPE_ID(clusterkit, (ck::actors::member_probe))
+  CAF_ADD_TYPE_ID(clusterkit, (ck::actors::member_probe_reply))
+  CAF_ADD_TYPE_ID(clusterkit, (ck::actors::storage_figures))
   CAF_ADD_TYPE_ID(clusterkit, (ck::actors::node_view))
   CAF_ADD_TYPE_ID(clusterkit, (ck::actors::partition_view))
   CAF_ADD_TYPE_ID(clusterkit, (ck::actors::cluster_view))
 
-  CAF_ADD_ATOM(clusterkit, ck::atoms, kv_set_atom, "kv_set")
-  CAF_ADD_ATOM(clusterkit, ck::atoms, kv_del_atom, "kv_del")
-  CAF_ADD_ATOM(clusterkit, ck::atoms, kv_get_atom, "kv_get")
-  CAF_ADD_ATOM(clusterkit, ck::atoms, kv_list_atom, "kv_list")
-  CAF_ADD_ATOM(clusterkit, ck::atoms, kv_stats_atom, "kv_stats")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, partition_call_atom, "part_call")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, storage_figures_atom, "stor_figs")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, member_probe_atom, "mem_probe")
   CAF_ADD_ATOM(clusterkit, ck::atoms, flush_atom, "flush")
   CAF_ADD_ATOM(clusterkit, ck::atoms, view_atom, "view")
 
@@ -83,16 +78,14 @@ CAF_BEGIN_TYPE_ID_BLOCK(clusterkit, caf::first_custom_type_id)
   CAF_ADD_ATOM(clusterkit, ck::atoms, transport_heartbeat_atom, "tr_beat")
 
   // Partitions (appended).
-  CAF_ADD_TYPE_ID(clusterkit, (ck::actors::kv_routed_request))
-  CAF_ADD_TYPE_ID(clusterkit, (ck::actors::kv_routed_reply))
   CAF_ADD_TYPE_ID(clusterkit, (std::vector<ck::actors::partition_view>))
 
-  CAF_ADD_ATOM(clusterkit, ck::atoms, kv_route_atom, "kv_route")
-  CAF_ADD_ATOM(clusterkit, ck::atoms, transport_kv_relay_atom, "tr_kvrelay")
-  CAF_ADD_ATOM(clusterkit, ck::atoms, kv_attach_atom, "kv_attach")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, partition_route_atom, "part_route")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, transport_partition_relay_atom, "tr_prelay")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, partition_attach_atom, "part_atch")
   CAF_ADD_ATOM(clusterkit, ck::atoms, partition_tick_atom, "part_tick")
   CAF_ADD_ATOM(clusterkit, ck::atoms, partitions_atom, "parts")
-  CAF_ADD_ATOM(clusterkit, ck::atoms, kv_retry_atom, "kv_retry")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, partition_retry_atom, "part_retry")
   CAF_ADD_ATOM(clusterkit, ck::atoms, meta_command_atom, "meta_cmd")
 
   // Snapshot transfer (appended).

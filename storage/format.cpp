@@ -40,6 +40,15 @@ uint64_t get_u64_be(const char* in) noexcept {
   return value;
 }
 
+uint16_t get_u16_be(const char* in) noexcept {
+  return static_cast<uint16_t>((static_cast<uint8_t>(in[0]) << 8) | static_cast<uint8_t>(in[1]));
+}
+
+void append_u16_be(std::string& out, uint16_t value) {
+  out.push_back(static_cast<char>(value >> 8));
+  out.push_back(static_cast<char>(value & 0xFFu));
+}
+
 void append_u32_be(std::string& out, uint32_t value) {
   char bytes[4];
   put_u32_be(bytes, value);

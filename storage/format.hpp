@@ -179,6 +179,22 @@ constexpr uint32_t kv_staging_partition(uint32_t partition) noexcept {
   return partition | kv_staging_partition_flag;
 }
 
+// The partition ids of the "kv" database are TABLE ids: the data of state machine slot s
+// (runtime/cluster/machine_command.hpp: registration order) in partition p lives in table
+// (s << 16) | p, so slot 0 (the KV store of the stock binary) keeps the plain partition ids it
+// was written under, and each slot's tables sort together. Partitions are < 2^16 (config caps
+// them at 4096), slots < 2^15 (the staging bit stays free).
+inline constexpr uint32_t kv_table_partition_bits = 16;
+inline constexpr uint32_t kv_table_slots_max = 1u << 15;
+constexpr uint32_t kv_machine_table(uint32_t slot, uint32_t partition) noexcept {
+  return (slot << kv_table_partition_bits) | partition;
+}
+
+// meta/"machines": the state machine names this DATA_DIR's tables were written for, in slot
+// order: u32_be count | (u8 n | n name bytes)*. Absent in a DATA_DIR older than the record
+// (then only slot 0 can hold data). A binary may add machines at the end, never reorder.
+inline constexpr std::string_view meta_key_machines = "machines";
+
 // Keys of the "meta" database named per group: prefix + u32_be group.
 inline constexpr std::string_view meta_key_applied_prefix = "applied:";
 
@@ -234,6 +250,9 @@ void put_u64_be(char* out, uint64_t value) noexcept;
 // Reads the big-endian integer at in[0..4) / in[0..8).
 uint32_t get_u32_be(const char* in) noexcept;
 uint64_t get_u64_be(const char* in) noexcept;
+uint16_t get_u16_be(const char* in) noexcept;
+// Append the 2 big-endian bytes of `value` to `out`.
+void append_u16_be(std::string& out, uint16_t value);
 // Append the 4 / 8 big-endian bytes of `value` to `out`.
 void append_u32_be(std::string& out, uint32_t value);
 void append_u64_be(std::string& out, uint64_t value);

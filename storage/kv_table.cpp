@@ -110,16 +110,12 @@ struct list_start {
   bool empty_range = false;  // `after` lies beyond the only partition asked for
 };
 
-list_start plan_list_start(std::optional<uint32_t> only_partition,
+list_start plan_list_start(const kv_table_range& range,
                            const std::optional<kv_cursor_position>& after) {
-  if (!after) {
-    return list_start{only_partition ? kv_partition_first_key(*only_partition) : std::string(),
-                      false, false};
+  if (!after || after->partition < range.first) {
+    return list_start{kv_partition_first_key(range.first), false, false};
   }
-  if (only_partition && after->partition < *only_partition) {
-    return list_start{kv_partition_first_key(*only_partition), false, false};
-  }
-  if (only_partition && after->partition > *only_partition) {
+  if (after->partition > range.last) {
     return list_start{std::string(), false, true};
   }
   return list_start{kv_key(after->partition, after->key), true, false};
@@ -131,8 +127,8 @@ namespace {
 
 // Walks the cursor from `start`, filling `page`. Returns the last LMDB return code, or a
 // corruption status for a malformed key.
-status list_scan(detail::cursor& cursor, const list_start& start,
-                 std::optional<uint32_t> only_partition, std::size_t limit, kv_page& page,
+status list_scan(detail::cursor& cursor, const list_start& start, const kv_table_range& range,
+                 std::size_t limit, kv_page& page,
                  const std::string& dir) {
   MDB_val key{};
   MDB_val value{};
@@ -146,11 +142,8 @@ status list_scan(detail::cursor& cursor, const list_start& start,
     if (!parts) {
       return malformed_key(stored, dir);
     }
-    if (only_partition && parts->partition != *only_partition) {
-      break;
-    }
-    // Staging partitions sort after every user partition: listing all ends at the first one.
-    if (!only_partition && parts->partition >= kv_staging_partition_flag) {
+    // Partitions sort numerically: the first one past the range ends the page.
+    if (parts->partition < range.first || parts->partition > range.last) {
       break;
     }
     if (skip_equal && stored == start.seek_key) {
@@ -185,6 +178,17 @@ status list_scan(detail::cursor& cursor, const list_start& start,
 
 result<kv_page> kv_list(read_txn& txn, std::optional<uint32_t> only_partition,
                         const std::optional<kv_cursor_position>& after, std::size_t limit) {
+  const kv_table_range range = only_partition ? kv_table_range{*only_partition, *only_partition}
+                                              : kv_table_range{0, kv_staging_partition_flag - 1};
+  return kv_list(txn, range, after, limit);
+}
+
+namespace {
+
+template <class Txn>
+result<kv_page> kv_list_in(Txn& txn, const kv_table_range& range,
+                           const std::optional<kv_cursor_position>& after, std::size_t limit) {
+  CK_STORAGE_ASSERT_LE(range.first, range.last);
   if (limit == 0 || limit > kv_list_limit_max) {
     return status::invalid_argument(
         fmt::format("list limit is {}, must be in 1..{}", limit, kv_list_limit_max));
@@ -195,7 +199,7 @@ result<kv_page> kv_list(read_txn& txn, std::optional<uint32_t> only_partition,
     }
   }
   const std::string& dir = detail::txn_access::dir(txn);
-  const list_start start = plan_list_start(only_partition, after);
+  const list_start start = plan_list_start(range, after);
   kv_page page;
   if (start.empty_range) {
     return page;
@@ -207,12 +211,24 @@ result<kv_page> kv_list(read_txn& txn, std::optional<uint32_t> only_partition,
       !opened.ok()) {
     return opened;
   }
-  if (status scanned = list_scan(cursor, start, only_partition, limit, page, dir); !scanned.ok()) {
+  if (status scanned = list_scan(cursor, start, range, limit, page, dir); !scanned.ok()) {
     return scanned;
   }
   CK_STORAGE_ASSERT_LE(page.keys.size(), limit);
   CK_STORAGE_ASSERT(!page.next || page.keys.size() == limit);
   return page;
+}
+
+}  // namespace
+
+result<kv_page> kv_list(read_txn& txn, const kv_table_range& range,
+                        const std::optional<kv_cursor_position>& after, std::size_t limit) {
+  return kv_list_in(txn, range, after, limit);
+}
+
+result<kv_page> kv_list(write_txn& txn, const kv_table_range& range,
+                        const std::optional<kv_cursor_position>& after, std::size_t limit) {
+  return kv_list_in(txn, range, after, limit);
 }
 
 namespace {
@@ -279,6 +295,34 @@ result<uint64_t> kv_count(read_txn& txn) {
   }
   CK_STORAGE_ASSERT_LE(staging.value(), total.value());
   return total.value() - staging.value();
+}
+
+result<uint64_t> kv_count_range(read_txn& txn, const kv_table_range& range) {
+  CK_STORAGE_ASSERT_LE(range.first, range.last);
+  const std::string& dir = detail::txn_access::dir(txn);
+  const std::string what = fmt::format("cannot count kv entries of partitions {}..{} in {}",
+                                       range.first, range.last, dir);
+  MDB_txn* handle = detail::txn_access::handle(txn);
+  const MDB_dbi dbi = detail::txn_access::dbi(txn, database::kv);
+  result<uint64_t> total = stored_entries(handle, dbi, what);
+  if (!total.ok()) {
+    return total;
+  }
+  if (range.first != 0 || range.last == UINT32_MAX) {
+    return count_from(
+        handle, dbi, kv_partition_first_key(range.first),
+        [&range](uint32_t found) { return found <= range.last; }, total.value(), what, dir);
+  }
+  // A range from partition 0 is counted as all entries minus those after it, so the common
+  // case (the first table slot, nothing after it but staging partitions) stays O(1).
+  result<uint64_t> after = count_from(
+      handle, dbi, kv_partition_first_key(range.last + 1), [](uint32_t) { return true; },
+      total.value(), what, dir);
+  if (!after.ok()) {
+    return after;
+  }
+  CK_STORAGE_ASSERT_LE(after.value(), total.value());
+  return total.value() - after.value();
 }
 
 result<uint64_t> kv_count_partition(read_txn& txn, uint32_t partition) {

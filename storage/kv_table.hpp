@@ -62,6 +62,12 @@ struct kv_cursor_position {
   }
 };
 
+// The partitions first..last (inclusive), for listing and counting several at once.
+struct kv_table_range {
+  uint32_t first = 0;
+  uint32_t last = 0;
+};
+
 struct kv_page {
   std::vector<std::string> keys;
   // Set iff more keys remain after this page (within only_partition when given): the position
@@ -82,6 +88,20 @@ struct kv_page {
 // between but never return a key twice or out of order.
 result<kv_page> kv_list(read_txn& txn, std::optional<uint32_t> only_partition,
                         const std::optional<kv_cursor_position>& after, std::size_t limit);
+
+// The same over the partitions of `range` (staging ones too when the range includes them):
+// only_partition p is the range {p, p}, all user partitions {0, kv_staging_partition_flag - 1}.
+// Requires: range.first <= range.last.
+result<kv_page> kv_list(read_txn& txn, const kv_table_range& range,
+                        const std::optional<kv_cursor_position>& after, std::size_t limit);
+result<kv_page> kv_list(write_txn& txn, const kv_table_range& range,
+                        const std::optional<kv_cursor_position>& after, std::size_t limit);
+
+// Number of entries of the partitions of `range`. A range starting at 0 costs O(1) plus the
+// entries sorting after it (none but staging ones when it is the first table slot of
+// runtime/node's state machines); another range is scanned, O(its entries), keys only.
+// Returns corruption for a malformed stored key; io_error. Requires: range.first <= range.last.
+result<uint64_t> kv_count_range(read_txn& txn, const kv_table_range& range);
 
 // Number of entries of all user partitions, staging partitions excluded: the database's entry
 // count (mdb_stat, O(1)) minus the entries of staging partitions, counted by a range scan over

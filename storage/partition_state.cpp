@@ -56,4 +56,58 @@ status erase_partition_applied(write_txn& txn, uint32_t group) {
   return erased.ok() ? status{} : erased.status();
 }
 
+result<std::optional<std::vector<std::string>>> load_machine_names(environment& env) {
+  result<read_txn> txn = env.begin_read();
+  if (!txn.ok()) {
+    return txn.status();
+  }
+  const auto what = fmt::format("cannot read the state machine names in {}",
+                                detail::txn_access::dir(txn.value()));
+  auto value = detail::get_copy(detail::txn_access::handle(txn.value()),
+                                detail::txn_access::dbi(txn.value(), database::meta),
+                                std::string{meta_key_machines}, what);
+  if (!value.ok()) {
+    return value.status();
+  }
+  if (!value.value().has_value()) {
+    return std::optional<std::vector<std::string>>{};
+  }
+  const std::string& bytes = *value.value();
+  auto corrupt = [] { return status::corruption("the state machine names record is malformed"); };
+  if (bytes.size() < 4) {
+    return corrupt();
+  }
+  const uint32_t count = get_u32_be(bytes.data());
+  std::vector<std::string> names;
+  size_t at = 4;
+  for (uint32_t i = 0; i < count && i < kv_table_slots_max; ++i) {
+    if (at >= bytes.size()) {
+      return corrupt();
+    }
+    const size_t n = static_cast<uint8_t>(bytes[at++]);
+    if (n == 0 || bytes.size() - at < n) {
+      return corrupt();
+    }
+    names.emplace_back(bytes.substr(at, n));
+    at += n;
+  }
+  if (names.size() != count || at != bytes.size()) {
+    return corrupt();
+  }
+  return std::optional<std::vector<std::string>>{std::move(names)};
+}
+
+status save_machine_names(environment& env, const std::vector<std::string>& names) {
+  std::string bytes;
+  append_u32_be(bytes, static_cast<uint32_t>(names.size()));
+  for (const auto& name : names) {
+    CK_STORAGE_ASSERT(!name.empty() && name.size() <= 255);
+    bytes.push_back(static_cast<char>(name.size()));
+    bytes.append(name);
+  }
+  return env.write([&](write_txn& txn) {
+    return detail::put(txn, database::meta, std::string{meta_key_machines}, bytes);
+  });
+}
+
 }  // namespace ck::storage

@@ -6,6 +6,9 @@
 // Layout: meta/"applied:" + u32_be group -> u64_be index (see storage/format.hpp).
 
 #include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "storage/status.hpp"
 
@@ -23,5 +26,13 @@ status save_partition_applied(write_txn& txn, uint32_t group, uint64_t index);
 
 /// Forgets the applied index of `group` (the replica was removed from this node).
 status erase_partition_applied(write_txn& txn, uint32_t group);
+
+/// The state machine names stored in meta/"machines" (storage/format.hpp); nullopt when the
+/// record is absent; corruption when it does not decode.
+result<std::optional<std::vector<std::string>>> load_machine_names(environment& env);
+
+/// Stores `names` as meta/"machines", in its own write transaction.
+/// Requires: each name 1..255 bytes.
+status save_machine_names(environment& env, const std::vector<std::string>& names);
 
 }  // namespace ck::storage

@@ -5,7 +5,7 @@
 // connection broker (all on the I/O thread).
 
 #include "actors/join_handler.hpp"
-#include "actors/kv_service.hpp"
+#include "actors/partition_host.hpp"
 #include "actors/node_actor.hpp"
 #include "http/router.hpp"
 
@@ -35,7 +35,7 @@ struct api_context {
   api_limits limits;
   std::chrono::milliseconds request_timeout{5000};
   std::string token;  // when set, mutating endpoints need "Authorization: Bearer <token>"
-  actors::kv_service_actor kv;
+  actors::partition_host_actor partitions;  // storage figures, partition requests
   actors::node_actor node;
   actors::join_handler_actor join;  // POST /join
   runtime::node_metrics* metrics = nullptr;

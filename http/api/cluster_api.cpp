@@ -31,8 +31,8 @@ void with_view(const context_ptr& ctx, caf::io::broker* self, responder reply, F
 // Metrics combine the process counters with the storage figures the KV service reports.
 template <class F>
 void with_storage_stats(const context_ptr& ctx, caf::io::broker* self, responder reply, F then) {
-  self->request(ctx->kv, ctx->request_timeout, atoms::kv_stats_atom_v)
-      .then([reply, then](actors::kv_stats_reply& stats) mutable { then(stats, reply); },
+  self->request(ctx->partitions, ctx->request_timeout, atoms::storage_figures_atom_v)
+      .then([reply, then](actors::storage_figures& stats) mutable { then(stats, reply); },
             [reply](caf::error& error) mutable { reply.send(error_response(error)); });
 }
 
@@ -56,7 +56,7 @@ void handle_ready(const context_ptr& ctx, caf::io::broker* self, request&, respo
 }
 
 json detailed_health(const api_context& ctx, const cluster_view& view,
-                     const actors::kv_stats_reply& stats) {
+                     const actors::storage_figures& stats) {
   uint32_t alive = 0;
   uint32_t hosted = 0;
   uint32_t led = 0;
@@ -106,7 +106,7 @@ json detailed_health(const api_context& ctx, const cluster_view& view,
 void handle_health_detailed(const context_ptr& ctx, caf::io::broker* self, request&,
                             responder reply) {
   with_view(ctx, self, reply, [ctx, self](cluster_view& view, responder& out) {
-    with_storage_stats(ctx, self, out, [ctx, view](actors::kv_stats_reply& stats, responder& r) {
+    with_storage_stats(ctx, self, out, [ctx, view](actors::storage_figures& stats, responder& r) {
       r.send(response::json(200, detailed_health(*ctx, view, stats)));
     });
   });
@@ -244,14 +244,14 @@ void handle_consensus_stats(const context_ptr& ctx, caf::io::broker* self, reque
 }
 
 void handle_metrics(const context_ptr& ctx, caf::io::broker* self, request&, responder reply) {
-  with_storage_stats(ctx, self, reply, [ctx](actors::kv_stats_reply& stats, responder& out) {
+  with_storage_stats(ctx, self, reply, [ctx](actors::storage_figures& stats, responder& out) {
     out.send(response::json(200, metrics_json(*ctx->metrics, ctx->node_id, stats)));
   });
 }
 
 void handle_metrics_prometheus(const context_ptr& ctx, caf::io::broker* self, request&,
                                responder reply) {
-  with_storage_stats(ctx, self, reply, [ctx](actors::kv_stats_reply& stats, responder& out) {
+  with_storage_stats(ctx, self, reply, [ctx](actors::storage_figures& stats, responder& out) {
     response rsp;
     rsp.status = 200;
     rsp.headers.emplace_back("Content-Type", "text/plain; version=0.0.4");

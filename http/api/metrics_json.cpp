@@ -19,7 +19,7 @@ json latency_json(const runtime::latency_histogram& h) {
 }  // namespace
 
 json metrics_json(const runtime::node_metrics& m, const std::string& node_id,
-                  const actors::kv_stats_reply& storage) {
+                  const actors::storage_figures& storage) {
   const auto batches = m.storage_batches.value();
   const double ops_per_batch =
       batches == 0 ? 0.0
@@ -43,7 +43,7 @@ json metrics_json(const runtime::node_metrics& m, const std::string& node_id,
         {"deletes", m.kv_deletes.value()},
         {"lists", m.kv_lists.value()},
         {"failures", m.kv_failures.value()},
-        {"local_keys", storage.local_keys},
+        {"local_keys", storage.local_entries},
         {"set_latency", latency_json(m.kv_set_latency)},
         {"get_latency", latency_json(m.kv_get_latency)}}},
       {"raft",
@@ -100,7 +100,7 @@ void add_histogram(std::string& out, const char* name, const char* help,
 }  // namespace
 
 std::string metrics_prometheus_text(const runtime::node_metrics& m, const std::string& node_id,
-                                    const actors::kv_stats_reply& storage) {
+                                    const actors::storage_figures& storage) {
   const std::string labels = fmt::format("node=\"{}\"", node_id);
   std::string out;
   add_gauge(out, "clusterkit_uptime_seconds", "Seconds since the node started.", labels,
@@ -140,7 +140,7 @@ std::string metrics_prometheus_text(const runtime::node_metrics& m, const std::s
     add_counter(out, c.name, c.help, labels, c.value);
   }
   add_gauge(out, "clusterkit_kv_local_keys", "Keys stored on this node.", labels,
-            static_cast<double>(storage.local_keys));
+            static_cast<double>(storage.local_entries));
   add_counter(out, "clusterkit_storage_commits_total", "LMDB write transactions committed.",
               labels, storage.commits);
   add_counter(out, "clusterkit_storage_fsyncs_total", "Commits that were fsynced.", labels,

@@ -16,9 +16,9 @@ struct node_metrics;
 namespace ck::http::api {
 
 nlohmann::json metrics_json(const runtime::node_metrics& m, const std::string& node_id,
-                            const actors::kv_stats_reply& storage);
+                            const actors::storage_figures& storage);
 
 std::string metrics_prometheus_text(const runtime::node_metrics& m, const std::string& node_id,
-                                    const actors::kv_stats_reply& storage);
+                                    const actors::storage_figures& storage);
 
 }  // namespace ck::http::api

@@ -1,4 +1,4 @@
-#include "runtime/node_identity.hpp"
+#include "runtime/node/node_identity.hpp"
 
 #include "runtime/clock.hpp"
 #include "runtime/log.hpp"

@@ -1,4 +1,4 @@
-#include "runtime/join_cluster.hpp"
+#include "runtime/node/join_cluster.hpp"
 
 #include "http/api/join_json.hpp"
 #include "http/client.hpp"

@@ -5,6 +5,10 @@
 
 #include "config/node_config.hpp"
 
+namespace ck::node {
+class extensions;
+}
+
 namespace ck::runtime {
 
 /// Exit codes of the node binary.
@@ -17,6 +21,7 @@ enum class exit_code : int {
 /// Runs the node until SIGTERM or SIGINT arrives. Requires: the caller blocked SIGTERM and
 /// SIGINT in every thread (main does so before anything starts), so this thread can wait for
 /// them with sigwait. Prints one line on stderr naming the cause when the node cannot start.
-exit_code run_node(const config::node_config& config);
+/// `ext`: the state machines, routes and start hooks the node runs with (ck::node::run).
+exit_code run_node(const config::node_config& config, const node::extensions& ext);
 
 }  // namespace ck::runtime

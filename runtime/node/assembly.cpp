@@ -1,18 +1,19 @@
-#include "runtime/node.hpp"
+#include "runtime/node/assembly.hpp"
 
 #include "actors/cluster_member.hpp"
-#include "actors/kv_service.hpp"
 #include "actors/net_transport.hpp"
 #include "actors/raft_log_writer.hpp"
-#include "actors/storage_writer.hpp"
 #include "actors/type_ids.hpp"
 #include "http/api/cluster_api.hpp"
-#include "http/api/kv_api.hpp"
 #include "http/server.hpp"
-#include "runtime/join_cluster.hpp"
+#include "runtime/node/join_cluster.hpp"
 #include "runtime/log.hpp"
 #include "runtime/metrics.hpp"
-#include "runtime/node_identity.hpp"
+#include "runtime/cluster/machine_command.hpp"
+#include "runtime/node/context.hpp"
+#include "runtime/node/extensions.hpp"
+#include "runtime/node/node_identity.hpp"
+#include "storage/partition_state.hpp"
 #include "runtime/raft/bootstrap.hpp"
 #include "storage/environment.hpp"
 #include "storage/raft_log_store.hpp"
@@ -84,8 +85,6 @@ http::server_options server_options_for(const config::node_config& node,
 
 // The actors and servers of a running node, stopped in reverse order of their start.
 struct running_node {
-  actors::storage_writer_actor writer;
-  actors::kv_service_actor kv;
   actors::raft_log_writer_actor raft_writer;
   actors::net_transport_actor transport;
   actors::cluster_member_actor member;
@@ -93,14 +92,45 @@ struct running_node {
   std::vector<caf::actor> servers;
 };
 
+// Adds the extensions' routes for `which` listener; false (and one line) on a clash with a
+// route already there.
+bool add_extension_routes(http::router& routes, node::api which, const node::extensions& ext,
+                          const std::shared_ptr<const node::context>& node_context,
+                          const std::string& token) {
+  for (const auto& r : ext.routes()) {
+    if (r.api != which) {
+      continue;
+    }
+    if (routes.route(r.method, r.path).target != nullptr) {
+      fail_line("route " + r.method + " " + r.path + " is already served by this node");
+      return false;
+    }
+    const bool write = r.access == node::access::write;
+    routes.add(r.method, r.path,
+               [node_context, handler = r.handler, write, token](
+                   caf::io::broker* self, http::request& req, http::responder reply) {
+                 if (write && !token.empty() && !http::api::bearer_token_matches(req, token)) {
+                   reply.send(http::api::unauthorized_response());
+                   return;
+                 }
+                 handler(*node_context, self, req, std::move(reply));
+               });
+  }
+  return true;
+}
+
 // Starts both HTTP servers; on failure prints why and stops what it started.
 bool start_servers(caf::actor_system& sys, const config::node_config& cfg,
                    const std::shared_ptr<const http::api::api_context>& context,
-                   node_metrics& metrics, running_node& node) {
+                   const std::shared_ptr<const node::context>& node_context,
+                   const node::extensions& ext, node_metrics& metrics, running_node& node) {
   auto cluster_routes = std::make_shared<http::router>();
   http::api::add_cluster_routes(*cluster_routes, context);
   auto kv_routes = std::make_shared<http::router>();
-  http::api::add_kv_routes(*kv_routes, context);
+  if (!add_extension_routes(*cluster_routes, node::api::cluster, ext, node_context, cfg.token) ||
+      !add_extension_routes(*kv_routes, node::api::kv, ext, node_context, cfg.token)) {
+    return false;
+  }
   struct listener {
     const char* setting;
     const config::host_port& addr;
@@ -117,6 +147,38 @@ bool start_servers(caf::actor_system& sys, const config::node_config& cfg,
       return false;
     }
     node.servers.push_back(started->first);
+  }
+  return true;
+}
+
+// The registered state machines must match the ones the DATA_DIR's data was written for (a
+// machine's position is its storage slot); a DATA_DIR without the record takes them.
+bool check_machine_slots(storage::environment& env, const config::node_config& cfg,
+                         const node::extensions& ext) {
+  std::vector<std::string> registered;
+  for (const auto& m : ext.machines()) {
+    registered.push_back(m.name);
+  }
+  auto stored = storage::load_machine_names(env);
+  if (!stored.ok()) {
+    fail_line("cannot read the state machine names in " + cfg.storage.dir + ": " +
+              stored.status().to_string());
+    return false;
+  }
+  if (stored.value()) {
+    if (auto bad = cluster::machine_slots_mismatch(*stored.value(), registered); !bad.empty()) {
+      fail_line(bad);
+      return false;
+    }
+    if (stored.value()->size() == registered.size()) {
+      return true;
+    }
+  }
+  auto saved = storage::save_machine_names(env, registered);
+  if (!saved.ok()) {
+    fail_line("cannot record the state machine names in " + cfg.storage.dir + ": " +
+              saved.to_string());
+    return false;
   }
   return true;
 }
@@ -149,9 +211,7 @@ void stop_node(caf::actor_system& sys, running_node& node) {
   for (const caf::actor& a : {caf::actor_cast<caf::actor>(node.member),
                               caf::actor_cast<caf::actor>(node.host),
                               caf::actor_cast<caf::actor>(node.raft_writer),
-                              caf::actor_cast<caf::actor>(node.transport),
-                              caf::actor_cast<caf::actor>(node.kv),
-                              caf::actor_cast<caf::actor>(node.writer)}) {
+                              caf::actor_cast<caf::actor>(node.transport)}) {
     if (a) {
       self->send_exit(a, caf::exit_reason::user_shutdown);
       self->wait_for(a);
@@ -227,6 +287,7 @@ actors::cluster_member_options member_options(const config::node_config& cfg,
   o.meta_group.tick_interval = std::chrono::milliseconds(cfg.raft_timing.tick_ms);
   o.meta_group.metrics = metrics;
   o.partitions.group.metrics = metrics;
+  o.partitions.metrics = metrics;
   // The meta state machine lives in memory and is rebuilt from the log at every start, so
   // the meta log is never compacted (meta commands are rare: joins, status changes).
   o.meta_group.snapshot_every_entries = 0;
@@ -243,7 +304,7 @@ actors::cluster_member_options member_options(const config::node_config& cfg,
 
 }  // namespace
 
-exit_code run_node(const config::node_config& cfg) {
+exit_code run_node(const config::node_config& cfg, const node::extensions& ext) {
   storage::environment_options env_options;
   env_options.dir = cfg.storage.dir;
   env_options.map_size_bytes = cfg.storage.map_size_bytes;
@@ -268,6 +329,10 @@ exit_code run_node(const config::node_config& cfg) {
     return exit_code::start_failed;
   }
   std::shared_ptr<storage::raft_log_store> store = std::move(raft_store.value());
+  if (!check_machine_slots(*env, cfg, ext)) {
+    return exit_code::start_failed;
+  }
+  auto machines = std::make_shared<const actors::machine_types>(ext.machines());
   node_metrics metrics;
   exit_code result = exit_code::ok;
   {
@@ -329,17 +394,13 @@ exit_code run_node(const config::node_config& cfg) {
       return result;
     }
 
-    node.writer = actors::spawn_storage_writer(sys, env, &metrics);
-    actors::kv_service_options kv_options;
-    kv_options.partition_count = identity.value.partition_count;
-    kv_options.data_dir = cfg.storage.dir;
-    node.kv = actors::spawn_kv_service(sys, kv_options, env, node.writer, &metrics);
     // The log writer's sync after each flush is the node's durability point (LMDB itself
     // runs without per-commit sync, so state machine applies cost no fsync).
     node.raft_writer = actors::spawn_raft_log_writer(sys, store, cfg.storage.sync ? env : nullptr);
-    auto member = actors::spawn_cluster_member(
-        sys, member_options(cfg, identity.value, std::move(seed_members), &metrics), env, store,
-        node.raft_writer, node.transport, node.kv);
+    auto options = member_options(cfg, identity.value, std::move(seed_members), &metrics);
+    options.partitions.machines = machines;
+    auto member = actors::spawn_cluster_member(sys, std::move(options), env, store,
+                                               node.raft_writer, node.transport);
     node.member = member.member;
     node.host = member.host;
 
@@ -351,11 +412,26 @@ exit_code run_node(const config::node_config& cfg) {
     context->limits.value_bytes_max = cfg.limits.value_bytes_max;
     context->request_timeout = std::chrono::milliseconds(cfg.limits.request_timeout_ms);
     context->token = cfg.token;
-    context->kv = caf::actor_cast<actors::kv_service_actor>(node.host);
+    context->partitions = node.host;
     context->node = caf::actor_cast<actors::node_actor>(node.member);
     context->join = caf::actor_cast<actors::join_handler_actor>(node.member);
     context->metrics = &metrics;
-    if (start_servers(sys, cfg, context, metrics, node)) {
+    node::context::settings node_settings;
+    node_settings.node_id = cfg.node_id;
+    node_settings.partition_count = identity.value.partition_count;
+    node_settings.request_timeout = context->request_timeout;
+    for (const auto& m : ext.machines()) {
+      node_settings.machines.push_back(m.name);
+    }
+    node_settings.partitions = node.host;
+    node_settings.env = env;
+    node_settings.metrics = &metrics;
+    node_settings.config = std::make_shared<const config::node_config>(cfg);
+    auto node_context = std::make_shared<const node::context>(std::move(node_settings));
+    if (start_servers(sys, cfg, context, node_context, ext, metrics, node)) {
+      for (const auto& hook : ext.start_hooks()) {
+        hook(sys, *node_context);
+      }
       CK_LOG_INFO("node: {} ({}) serving cluster API on {}, KV API on {}, raft on {}, cluster {}, "
                   "data in {}",
                   cfg.node_id, cfg.node_name, cfg.http_addr.to_string(), cfg.kv_addr.to_string(),

@@ -5,7 +5,7 @@
 // one its DATA_DIR belongs to, or cannot start (and says why in one line).
 
 #include "config/node_config.hpp"
-#include "runtime/node.hpp"
+#include "runtime/node/assembly.hpp"
 #include "storage/identity.hpp"
 
 #include <string>

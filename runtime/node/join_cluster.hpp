@@ -8,7 +8,7 @@
 
 #include "actors/messages.hpp"
 #include "config/node_config.hpp"
-#include "runtime/node.hpp"
+#include "runtime/node/assembly.hpp"
 
 #include <string>
 

@@ -1,0 +1,380 @@
+#include "actors/partition_machines.hpp"
+
+#include "runtime/assert.hpp"
+#include "runtime/cluster/machine_command.hpp"
+#include "runtime/log.hpp"
+#include "runtime/metrics.hpp"
+#include "storage/environment.hpp"
+#include "storage/format.hpp"
+#include "storage/kv_table.hpp"
+#include "storage/partition_state.hpp"
+
+namespace ck::actors {
+
+namespace {
+
+constexpr uint8_t chunk_version_slot0 = 1;  // written before slots existed: slot 0's data
+constexpr uint8_t chunk_version = 2;
+constexpr size_t snapshot_page_keys = 256;
+
+// A stored state the replica cannot continue from is not recoverable here: stop loudly.
+void require(const storage::status& st, const char* what) {
+  if (!st.ok()) {
+    CK_LOG_ERROR("partition: {} failed: {}", what, st.to_string());
+    CK_ASSERT(st.ok());
+  }
+}
+
+template <class Result>
+void require_ok(const Result& r, const char* what) {
+  require(r.ok() ? storage::status{} : r.status(), what);
+}
+
+uint32_t table_of(size_t slot, uint32_t partition) {
+  return storage::kv_machine_table(static_cast<uint32_t>(slot), partition);
+}
+
+// One machine's table inside one transaction. A storage failure is remembered (the first one)
+// and turns later calls into no-ops: the batch's transaction fails as a whole with it.
+template <class Txn, class Base>
+class table_view : public Base {
+ public:
+  table_view(Txn& txn, uint32_t table, storage::status& failure)
+      : txn_(txn), table_(table), failure_(failure) {}
+
+  std::optional<std::string> get(std::string_view key) const override {
+    if (!failure_.ok()) {
+      return std::nullopt;
+    }
+    auto value = storage::kv_get(txn_, table_, key);
+    if (!value.ok()) {
+      failure_ = value.status();
+      return std::nullopt;
+    }
+    return std::move(value.value());
+  }
+
+  cluster::store_page list(const std::optional<std::string>& after, size_t limit) const override {
+    cluster::store_page page;
+    if (!failure_.ok()) {
+      return page;
+    }
+    std::optional<storage::kv_cursor_position> from;
+    if (after) {
+      from = storage::kv_cursor_position{table_, *after};
+    }
+    auto listed = storage::kv_list(txn_, storage::kv_table_range{table_, table_}, from,
+                                   std::clamp<size_t>(limit, 1, storage::kv_list_limit_max));
+    if (!listed.ok()) {
+      failure_ = listed.status();
+      return page;
+    }
+    page.keys = std::move(listed.value().keys);
+    if (listed.value().next) {
+      page.next_after = std::move(listed.value().next->key);
+    }
+    return page;
+  }
+
+ protected:
+  Txn& txn_;
+  uint32_t table_;
+  storage::status& failure_;
+};
+
+using read_view = table_view<storage::read_txn, cluster::machine_store>;
+
+class write_view final : public table_view<storage::write_txn, cluster::machine_writer> {
+ public:
+  using table_view::table_view;
+
+  void put(std::string_view key, std::string_view value) override {
+    if (failure_.ok()) {
+      if (auto st = storage::kv_put(txn_, table_, key, value); !st.ok()) {
+        failure_ = st;
+      }
+    }
+  }
+
+  bool erase(std::string_view key) override {
+    if (!failure_.ok()) {
+      return false;
+    }
+    auto erased = storage::kv_erase(txn_, table_, key);
+    if (!erased.ok()) {
+      failure_ = erased.status();
+      return false;
+    }
+    return erased.value();
+  }
+};
+
+}  // namespace
+
+partition_machines::partition_machines(std::shared_ptr<storage::environment> env,
+                                       std::shared_ptr<const machine_types> types,
+                                       uint32_t partition, uint32_t group)
+    : env_(std::move(env)), types_(std::move(types)), partition_(partition), group_(group) {
+  CK_ASSERT(types_ != nullptr);
+  CK_ASSERT_LE(types_->size(), storage::kv_table_slots_max);
+  for (const auto& type : *types_) {
+    machines_.push_back(type.factory(partition_));
+    CK_ASSERT(machines_.back() != nullptr);
+  }
+  auto stored = storage::load_partition_applied(*env_, group_);
+  require_ok(stored, "reading the applied index");
+  applied_ = stored.value();
+}
+
+uint64_t partition_machines::stored_applied() const { return applied_; }
+
+std::string partition_machines::apply(raft::index_t index, const std::string& command) {
+  raft::entry e;
+  e.index = index;
+  e.data = command;
+  auto results = apply_batch({&e});
+  CK_ASSERT_EQ(results.size(), 1u);
+  return std::move(results.front());
+}
+
+std::vector<std::string> partition_machines::apply_batch(
+    const std::vector<const raft::entry*>& entries) {
+  CK_ASSERT(!entries.empty());
+  CK_ASSERT_GT(entries.front()->index, applied_);
+  std::vector<std::string> results;
+  auto st = env_->write([&](storage::write_txn& txn) -> storage::status {
+    results.assign(entries.size(), std::string{});  // a retried transaction starts over
+    storage::status failure;
+    for (size_t i = 0; i < entries.size() && failure.ok(); ++i) {
+      const auto decoded = cluster::decode_machine_command(entries[i]->data);
+      const auto slot = !decoded                   ? std::nullopt
+                        : decoded->machine.empty() ? std::optional<uint16_t>{0}
+                                                   : [&]() -> std::optional<uint16_t> {
+                            for (size_t s = 0; s < types_->size(); ++s) {
+                              if ((*types_)[s].name == decoded->machine) {
+                                return static_cast<uint16_t>(s);
+                              }
+                            }
+                            return std::nullopt;
+                          }();
+      if (!slot || *slot >= machines_.size()) {
+        // Every replica runs the same registrations, so every replica skips it alike.
+        CK_LOG_ERROR("partition: partition-{} entry {} names no registered state machine",
+                     partition_, entries[i]->index);
+        continue;
+      }
+      write_view store(txn, table_of(*slot, partition_), failure);
+      results[i] = machines_[*slot]->apply(store, decoded->command);
+    }
+    if (!failure.ok()) {
+      return failure;
+    }
+    return storage::save_partition_applied(txn, group_, entries.back()->index);
+  });
+  require(st, "applying committed commands");
+  applied_ = entries.back()->index;
+  if (metrics_ != nullptr) {
+    metrics_->storage_batches.add();
+    metrics_->storage_batched_ops.add(entries.size());
+  }
+  return results;
+}
+
+partition_machines::query_result partition_machines::query(std::string_view machine,
+                                                           std::string_view query) {
+  std::vector<std::string> names;
+  for (const auto& type : *types_) {
+    names.push_back(type.name);
+  }
+  const auto slot = cluster::machine_slot(names, machine);
+  if (!slot) {
+    return {false, "no state machine named \"" + std::string{machine} + "\" is registered"};
+  }
+  auto txn = env_->begin_read();
+  if (!txn.ok()) {
+    return {false, txn.status().to_string()};
+  }
+  storage::status failure;
+  read_view store(txn.value(), table_of(*slot, partition_), failure);
+  std::string answer = machines_[*slot]->query(store, query);
+  if (!failure.ok()) {
+    return {false, failure.to_string()};
+  }
+  return {true, std::move(answer)};
+}
+
+namespace {
+
+// Reads every slot's table from one LMDB read transaction, held for the whole transfer (the
+// environment runs with MDB_NOTLS, so the group actor may use it from any scheduler thread),
+// a page of keys at a time. Each chunk holds entries of one slot.
+class machines_snapshot_source final : public snapshot_source {
+ public:
+  machines_snapshot_source(storage::read_txn txn, uint32_t partition, size_t slots,
+                           raft::index_t applied)
+      : txn_(std::move(txn)), partition_(partition), slots_(slots), applied_(applied) {}
+
+  raft::index_t applied() const override { return applied_; }
+
+  std::string next_chunk(size_t max_bytes) override {
+    CK_ASSERT(!done_);
+    std::string chunk(1, static_cast<char>(chunk_version));
+    storage::append_u16_be(chunk, static_cast<uint16_t>(slot_));
+    const uint32_t table = table_of(slot_, partition_);
+    bool slot_done = false;
+    do {
+      auto page = storage::kv_list(txn_, storage::kv_table_range{table, table}, after_,
+                                   snapshot_page_keys);
+      require_ok(page, "reading a snapshot page");
+      for (const auto& key : page.value().keys) {
+        auto value = storage::kv_get(txn_, table, key);
+        require_ok(value, "reading a snapshot value");
+        CK_ASSERT(value.value().has_value());  // same transaction as the listing
+        storage::append_u32_be(chunk, static_cast<uint32_t>(key.size()));
+        chunk.append(key);
+        storage::append_u32_be(chunk, static_cast<uint32_t>(value.value()->size()));
+        chunk.append(*value.value());
+      }
+      after_ = page.value().next;
+      slot_done = !after_;
+    } while (!slot_done && chunk.size() < max_bytes);
+    if (slot_done) {
+      ++slot_;
+      done_ = slot_ >= slots_;
+    }
+    if (done_) {
+      txn_.end();  // release the snapshot as soon as the last page is read
+    }
+    return chunk;
+  }
+
+  bool done() const override { return done_; }
+
+ private:
+  storage::read_txn txn_;
+  uint32_t partition_;
+  size_t slots_;
+  raft::index_t applied_;
+  size_t slot_ = 0;
+  std::optional<storage::kv_cursor_position> after_;
+  bool done_ = false;
+};
+
+// Stages chunks under each slot table's staging id, one write transaction per chunk.
+class machines_snapshot_sink final : public snapshot_sink {
+ public:
+  machines_snapshot_sink(std::shared_ptr<storage::environment> env, uint32_t partition,
+                         size_t slots)
+      : env_(std::move(env)), partition_(partition), slots_(slots) {}
+
+  bool write(const std::string& chunk) override {
+    size_t at = 0;
+    size_t slot = 0;
+    if (!chunk.empty() && static_cast<uint8_t>(chunk[0]) == chunk_version_slot0) {
+      at = 1;
+    } else if (chunk.size() >= 3 && static_cast<uint8_t>(chunk[0]) == chunk_version) {
+      slot = storage::get_u16_be(chunk.data() + 1);
+      at = 3;
+    } else {
+      return false;
+    }
+    if (slot >= slots_) {
+      return false;  // data of a machine this binary does not register
+    }
+    const uint32_t staging = storage::kv_staging_partition(table_of(slot, partition_));
+    bool well_formed = true;
+    auto st = env_->write([&](storage::write_txn& txn) -> storage::status {
+      size_t pos = at;
+      while (pos < chunk.size()) {
+        std::string_view key, value;
+        if (!take_field(chunk, pos, key) || !take_field(chunk, pos, value)) {
+          well_formed = false;
+          return storage::status::success();  // nothing written past here; rejected below
+        }
+        if (auto put = storage::kv_put(txn, staging, key, value); !put.ok()) {
+          return put;
+        }
+      }
+      return storage::status::success();
+    });
+    require(st, "staging a snapshot chunk");
+    return well_formed;
+  }
+
+ private:
+  // u32_be length | bytes at `at`; false when the chunk ends inside it.
+  static bool take_field(const std::string& chunk, size_t& at, std::string_view& out) {
+    if (chunk.size() - at < 4) {
+      return false;
+    }
+    const size_t size = storage::get_u32_be(chunk.data() + at);
+    at += 4;
+    if (chunk.size() - at < size) {
+      return false;
+    }
+    out = std::string_view(chunk.data() + at, size);
+    at += size;
+    return true;
+  }
+
+  std::shared_ptr<storage::environment> env_;
+  uint32_t partition_;
+  size_t slots_;
+};
+
+}  // namespace
+
+std::unique_ptr<snapshot_source> partition_machines::read_snapshot() {
+  auto txn = env_->begin_read();
+  require_ok(txn, "opening a snapshot read");
+  // applied_ is what the transaction sees: applies run on this (the group's) actor only.
+  return std::make_unique<machines_snapshot_source>(std::move(txn.value()), partition_,
+                                                    machines_.size(), applied_);
+}
+
+std::unique_ptr<snapshot_sink> partition_machines::begin_restore() {
+  auto st = env_->write([&](storage::write_txn& txn) -> storage::status {
+    for (size_t slot = 0; slot < machines_.size(); ++slot) {
+      const uint32_t staging = storage::kv_staging_partition(table_of(slot, partition_));
+      if (auto cleared = storage::kv_erase_partition(txn, staging); !cleared.ok()) {
+        return cleared;
+      }
+    }
+    return storage::status::success();
+  });
+  require(st, "clearing the snapshot staging area");
+  return std::make_unique<machines_snapshot_sink>(env_, partition_, machines_.size());
+}
+
+void partition_machines::install_restored(raft::index_t applied) {
+  auto st = env_->write([&](storage::write_txn& txn) -> storage::status {
+    for (size_t slot = 0; slot < machines_.size(); ++slot) {
+      const uint32_t table = table_of(slot, partition_);
+      auto moved = storage::kv_move_partition(txn, storage::kv_staging_partition(table), table);
+      if (!moved.ok()) {
+        return moved;
+      }
+    }
+    return storage::save_partition_applied(txn, group_, applied);
+  });
+  require(st, "installing a snapshot");
+  applied_ = applied;
+}
+
+void partition_machines::erase_all() {
+  auto st = env_->write([&](storage::write_txn& txn) -> storage::status {
+    for (size_t slot = 0; slot < machines_.size(); ++slot) {
+      const uint32_t table = table_of(slot, partition_);
+      for (uint32_t t : {table, storage::kv_staging_partition(table)}) {
+        if (auto cleared = storage::kv_erase_partition(txn, t); !cleared.ok()) {
+          return cleared;
+        }
+      }
+    }
+    return storage::erase_partition_applied(txn, group_);
+  });
+  require(st, "erasing a removed replica");
+  applied_ = 0;
+}
+
+}  // namespace ck::actors

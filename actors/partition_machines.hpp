@@ -1,0 +1,81 @@
+#pragma once
+
+// The replicated state machine of one partition replica: every registered machine type
+// (runtime/cluster/state_machine.hpp) side by side over the node's LMDB. A Raft entry carries
+// one machine's command in an envelope (runtime/cluster/machine_command.hpp); the machine in
+// slot s keeps its data in the "kv" database's table (s << 16) | partition (storage/format.hpp).
+//
+// Applies: a batch of committed entries (one ready's) runs in ONE write transaction that also
+// records the partition's applied index; the node's Raft log writer's sync is the durability
+// point (LMDB runs without per-commit sync), and a restart applies again whatever the synced
+// log has beyond the stored applied index.
+// Snapshots stream every slot's table from one read transaction:
+//   chunk = u8 version (2) | u16_be slot | (u32_be klen | key | u32_be vlen | value)*
+// (version 1 chunks, written before slots existed, are slot 0's). The follower stages them in
+// each table's staging id and swaps all of them in with one write transaction.
+// Used only by the group actor that owns it (one thread at a time).
+
+#include "actors/state_machine.hpp"
+#include "runtime/cluster/state_machine.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ck::storage {
+class environment;
+}
+namespace ck::runtime {
+struct node_metrics;
+}
+
+namespace ck::actors {
+
+/// The registered machine types of a node, in slot order (shared by every replica).
+using machine_types = std::vector<cluster::machine_type>;
+
+class partition_machines final : public replicated_state_machine {
+ public:
+  /// `group` is the partition's Raft group id (partition index + 1).
+  partition_machines(std::shared_ptr<storage::environment> env,
+                     std::shared_ptr<const machine_types> types, uint32_t partition,
+                     uint32_t group);
+
+  /// The applied index stored for the group (0 for a new replica): the group's `applied`.
+  uint64_t stored_applied() const;
+
+  std::string apply(raft::index_t index, const std::string& command) override;
+  std::vector<std::string> apply_batch(const std::vector<const raft::entry*>& entries) override;
+  std::unique_ptr<snapshot_source> read_snapshot() override;
+  std::unique_ptr<snapshot_sink> begin_restore() override;
+  void install_restored(raft::index_t applied) override;
+
+  /// Runs machine `machine`'s query on this replica's current data (a read transaction of its
+  /// own). Errors: not_found for a machine that is not registered.
+  struct query_result {
+    bool ok = false;
+    std::string value;  // the answer, or why not
+  };
+  query_result query(std::string_view machine, std::string_view query);
+
+  /// Removes every machine's data, staged snapshot data and the applied index (the replica
+  /// left this node).
+  void erase_all();
+
+  /// Where the node counts apply transactions (storage_batches) and the commands in them
+  /// (storage_batched_ops); may be null; must outlive this object.
+  void set_metrics(runtime::node_metrics* metrics) { metrics_ = metrics; }
+
+ private:
+  std::shared_ptr<storage::environment> env_;
+  std::shared_ptr<const machine_types> types_;
+  std::vector<std::unique_ptr<cluster::state_machine>> machines_;  // by slot
+  uint32_t partition_;
+  uint32_t group_;
+  uint64_t applied_ = 0;
+  runtime::node_metrics* metrics_ = nullptr;
+};
+
+}  // namespace ck::actors

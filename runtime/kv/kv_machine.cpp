@@ -1,0 +1,76 @@
+#include "runtime/kv/kv_machine.hpp"
+
+#include "storage/format.hpp"
+
+namespace ck::kv {
+
+namespace {
+
+constexpr uint8_t command_version = 1;
+constexpr uint8_t op_set = 1;
+constexpr uint8_t op_delete = 2;
+constexpr size_t command_header_bytes = 6;
+
+std::string encode(uint8_t op, std::string_view key, std::string_view value) {
+  std::string out;
+  out.reserve(command_header_bytes + key.size() + value.size());
+  out.push_back(static_cast<char>(command_version));
+  out.push_back(static_cast<char>(op));
+  storage::append_u32_be(out, static_cast<uint32_t>(key.size()));
+  out.append(key);
+  out.append(value);
+  return out;
+}
+
+}  // namespace
+
+std::string encode_set(std::string_view key, std::string_view value) {
+  return encode(op_set, key, value);
+}
+
+std::string encode_delete(std::string_view key) { return encode(op_delete, key, {}); }
+
+std::optional<bool> decode_existed(std::string_view result) {
+  if (result.size() != 1 || static_cast<uint8_t>(result[0]) > 1) {
+    return std::nullopt;
+  }
+  return result[0] == 1;
+}
+
+std::optional<std::string> decode_get(std::string_view answer) {
+  if (answer.empty() || answer[0] != '\1') {
+    return std::nullopt;
+  }
+  return std::string{answer.substr(1)};
+}
+
+std::string kv_machine::apply(node::machine_writer& store, std::string_view command) {
+  const bool well_formed = command.size() >= command_header_bytes &&
+                           static_cast<uint8_t>(command[0]) == command_version &&
+                           storage::get_u32_be(command.data() + 2) <=
+                               command.size() - command_header_bytes;
+  if (!well_formed) {
+    return std::string(1, '\0');
+  }
+  const uint8_t op = static_cast<uint8_t>(command[1]);
+  const size_t key_size = storage::get_u32_be(command.data() + 2);
+  const std::string_view key = command.substr(command_header_bytes, key_size);
+  bool existed = false;
+  if (op == op_set) {
+    existed = store.get(key).has_value();
+    store.put(key, command.substr(command_header_bytes + key_size));
+  } else if (op == op_delete) {
+    existed = store.erase(key);
+  }
+  return std::string(1, existed ? '\1' : '\0');
+}
+
+std::string kv_machine::query(const node::machine_store& store, std::string_view key) {
+  auto value = store.get(key);
+  if (!value) {
+    return std::string(1, '\0');
+  }
+  return '\1' + *value;
+}
+
+}  // namespace ck::kv

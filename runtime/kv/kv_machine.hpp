@@ -1,0 +1,37 @@
+#pragma once
+
+// The KV store as a state machine of the public API (runtime/node/state_machine.hpp): one
+// instance per partition replica, its data in the machine's store (slot 0 of the stock binary,
+// the layout the KV data had before machines existed).
+//
+// Command encoding (persisted in Raft entries: frozen; change only with a new version byte):
+//   command = u8 version (1) | u8 op (1 set, 2 delete) | u32_be key length | key | value (rest)
+//   result  = u8 existed (1: the key was there before)
+// Query encoding: query = the key; answer = u8 found | value (when found).
+// A malformed command changes nothing and answers "not existed".
+
+#include "runtime/node/state_machine.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ck::kv {
+
+/// The name the KV machine is registered under.
+inline constexpr std::string_view machine_name = "kv";
+
+std::string encode_set(std::string_view key, std::string_view value);
+std::string encode_delete(std::string_view key);
+/// The result bytes say whether the key existed; nullopt for bytes that are not a result.
+std::optional<bool> decode_existed(std::string_view result);
+/// The value of a get answer; nullopt when the key was not found (or the bytes are no answer).
+std::optional<std::string> decode_get(std::string_view answer);
+
+class kv_machine final : public node::state_machine {
+ public:
+  std::string apply(node::machine_writer& store, std::string_view command) override;
+  std::string query(const node::machine_store& store, std::string_view key) override;
+};
+
+}  // namespace ck::kv

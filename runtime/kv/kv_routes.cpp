@@ -1,0 +1,269 @@
+#include "runtime/kv/kv_routes.hpp"
+
+#include "http/api/params.hpp"
+#include "runtime/cluster/partition_hash.hpp"
+#include "runtime/kv/kv_machine.hpp"
+#include "runtime/metrics.hpp"
+
+#include <caf/io/broker.hpp>
+#include <nlohmann/json.hpp>
+
+namespace ck::kv {
+
+using http::request;
+using http::responder;
+using http::response;
+using http::api::required_param;
+using http::api::uint_param;
+
+namespace {
+
+using json = nlohmann::json;
+using clock_type = std::chrono::steady_clock;
+
+// Pages of /kv/list (API contract): the default and the largest ?limit=.
+constexpr uint32_t list_limit_default = 1000;
+constexpr uint32_t list_limit_max = 10000;
+// How long /kv/stats waits for the partition host's figures.
+constexpr auto stats_timeout = std::chrono::seconds(5);
+
+uint32_t key_bytes_max(const node::context& ctx) { return ctx.config().limits.key_bytes_max; }
+
+// Checks a key against the contract's limits; returns an error response when it fails.
+std::optional<response> check_key(const node::context& ctx, std::string_view key) {
+  if (key.empty()) {
+    return response::error(400, "invalid_key", "key must not be empty");
+  }
+  if (key.size() > key_bytes_max(ctx)) {
+    return response::error(400, "key_too_long",
+                           "key is " + std::to_string(key.size()) + " bytes, the limit is " +
+                               std::to_string(key_bytes_max(ctx)));
+  }
+  return std::nullopt;
+}
+
+// The ?key= parameter, checked like a key in a body.
+std::variant<std::string, response> key_param(const node::context& ctx, const request& req) {
+  auto key = required_param(req, "key");
+  if (auto* text = std::get_if<std::string>(&key)) {
+    if (auto bad = check_key(ctx, *text)) {
+      return std::move(*bad);
+    }
+  }
+  return key;
+}
+
+struct set_body {
+  std::string key;
+  std::string value;
+};
+
+// Parses {"key": K, "value": V}; both strings. Unknown fields are ignored.
+std::variant<set_body, response> parse_set_body(const node::context& ctx,
+                                                const std::string& text) {
+  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) {
+    return response::error(400, "invalid_json", "request body is not valid JSON");
+  }
+  if (!doc.is_object()) {
+    return response::error(400, "invalid_json", "request body must be a JSON object");
+  }
+  auto key = doc.find("key");
+  if (key == doc.end() || key->is_null()) {
+    return response::error(400, "missing_key", "field \"key\" is required");
+  }
+  if (!key->is_string()) {
+    return response::error(400, "invalid_key", "field \"key\" must be a string");
+  }
+  auto value = doc.find("value");
+  if (value == doc.end() || value->is_null()) {
+    return response::error(400, "missing_value", "field \"value\" is required");
+  }
+  if (!value->is_string()) {
+    return response::error(400, "invalid_value", "field \"value\" must be a string");
+  }
+  set_body body{key->get<std::string>(), value->get<std::string>()};
+  if (auto bad = check_key(ctx, body.key)) {
+    return *bad;
+  }
+  const auto value_bytes_max = ctx.config().limits.value_bytes_max;
+  if (body.value.size() > value_bytes_max) {
+    return response::error(413, "value_too_large",
+                           "value is " + std::to_string(body.value.size()) +
+                               " bytes, the limit is " + std::to_string(value_bytes_max));
+  }
+  return body;
+}
+
+// Answers a failed KV request and counts it.
+void reply_error(const node::context& ctx, responder& reply, const caf::error& error) {
+  ctx.metrics().kv_failures.add();
+  reply.send(node::error_response(error));
+}
+
+void handle_set(const node::context& ctx, caf::io::broker* self, request& req, responder reply) {
+  auto parsed = parse_set_body(ctx, req.body);
+  if (auto* bad = std::get_if<response>(&parsed)) {
+    reply.send(std::move(*bad));
+    return;
+  }
+  auto& body = std::get<set_body>(parsed);
+  const auto partition = ctx.partition_of(body.key);
+  json ok = {{"key", body.key}, {"status", "success"},
+             {"partition", cluster::partition_name(partition)}};
+  const auto started = clock_type::now();
+  auto* metrics = &ctx.metrics();
+  ctx.propose(
+      self, machine_name, body.key, encode_set(body.key, body.value),
+      [metrics, reply, ok = std::move(ok), started](std::string&) mutable {
+        metrics->kv_sets.add();
+        metrics->kv_set_latency.record(clock_type::now() - started);
+        reply.send(response::json(200, ok));
+      },
+      [&ctx, reply](caf::error& error) mutable { reply_error(ctx, reply, error); });
+}
+
+void handle_get(const node::context& ctx, caf::io::broker* self, request& req, responder reply) {
+  auto key = key_param(ctx, req);
+  if (auto* bad = std::get_if<response>(&key)) {
+    reply.send(std::move(*bad));
+    return;
+  }
+  auto& key_text = std::get<std::string>(key);
+  auto consistency = req.query_param("consistency").value_or("linearizable");
+  if (consistency != "linearizable" && consistency != "stale") {
+    reply.send(response::error(400, "invalid_consistency",
+                               "consistency must be linearizable or stale"));
+    return;
+  }
+  const auto partition = ctx.partition_of(key_text);
+  const auto started = clock_type::now();
+  auto* metrics = &ctx.metrics();
+  ctx.query(
+      self, machine_name, key_text, key_text,
+      consistency == "stale" ? node::consistency::stale : node::consistency::linearizable,
+      [metrics, reply, key_text, partition, started](std::string& answer) mutable {
+        metrics->kv_gets.add();
+        metrics->kv_get_latency.record(clock_type::now() - started);
+        auto value = decode_get(answer);
+        if (!value) {
+          metrics->kv_get_misses.add();
+          reply.send(response::error(404, "key_not_found", "key not found"));
+          return;
+        }
+        reply.send(response::json(200, {{"key", key_text},
+                                        {"value", std::move(*value)},
+                                        {"partition", cluster::partition_name(partition)}}));
+      },
+      [&ctx, reply](caf::error& error) mutable { reply_error(ctx, reply, error); });
+}
+
+void handle_delete(const node::context& ctx, caf::io::broker* self, request& req,
+                   responder reply) {
+  auto key = key_param(ctx, req);
+  if (auto* bad = std::get_if<response>(&key)) {
+    reply.send(std::move(*bad));
+    return;
+  }
+  auto& key_text = std::get<std::string>(key);
+  const auto partition = ctx.partition_of(key_text);
+  auto* metrics = &ctx.metrics();
+  ctx.propose(
+      self, machine_name, key_text, encode_delete(key_text),
+      [metrics, reply, key_text, partition](std::string& result) mutable {
+        metrics->kv_deletes.add();
+        reply.send(response::json(200, {{"key", key_text},
+                                        {"status", "deleted"},
+                                        {"existed", decode_existed(result).value_or(false)},
+                                        {"partition", cluster::partition_name(partition)}}));
+      },
+      [&ctx, reply](caf::error& error) mutable { reply_error(ctx, reply, error); });
+}
+
+struct list_request {
+  std::optional<uint32_t> partition;
+  std::optional<std::string> after;
+  uint32_t limit = list_limit_default;
+};
+
+// Builds the list request from ?partition=&limit=&after=; an error response when invalid.
+std::variant<list_request, response> parse_list_request(const node::context& ctx,
+                                                        const request& req) {
+  list_request list;
+  if (auto text = req.query_param("partition")) {
+    uint32_t index = 0;
+    if (!cluster::parse_partition_name(*text, index) || index >= ctx.partition_count()) {
+      return response::error(400, "invalid_partition",
+                             "partition must be 0.." + std::to_string(ctx.partition_count() - 1));
+    }
+    list.partition = index;
+  }
+  auto limit = uint_param(req, "limit", list_limit_default, 1, list_limit_max);
+  if (auto* bad = std::get_if<response>(&limit)) {
+    return std::move(*bad);
+  }
+  list.limit = std::get<uint32_t>(limit);
+  if (auto after = req.query_param("after")) {
+    list.after = std::string{*after};
+  }
+  return list;
+}
+
+void handle_list(const node::context& ctx, caf::io::broker*, request& req, responder reply) {
+  auto parsed = parse_list_request(ctx, req);
+  if (auto* bad = std::get_if<response>(&parsed)) {
+    reply.send(std::move(*bad));
+    return;
+  }
+  auto& list = std::get<list_request>(parsed);
+  ctx.metrics().kv_lists.add();
+  auto page = ctx.list_local(machine_name, list.partition, list.after, list.limit);
+  if (!page.error.empty()) {
+    reply.send(response::error(500, "storage_failure", page.error));
+    return;
+  }
+  json body = {{"node_id", ctx.node_id()},
+               {"count", page.count},
+               {"keys", std::move(page.keys)},
+               {"next_after", nullptr}};
+  if (page.next_after) {
+    body["next_after"] = std::move(*page.next_after);
+  }
+  reply.send(response::json(200, body));
+}
+
+void handle_stats(const node::context& ctx, caf::io::broker* self, request&, responder reply) {
+  auto keys = ctx.list_local(machine_name, std::nullopt, std::nullopt, 1);
+  if (!keys.error.empty()) {
+    reply.send(response::error(500, "storage_failure", keys.error));
+    return;
+  }
+  self->request(ctx.partitions(), stats_timeout, atoms::storage_figures_atom_v)
+      .then(
+          [&ctx, reply, local_keys = keys.count](actors::storage_figures& figures) mutable {
+            const auto& m = ctx.metrics();
+            reply.send(response::json(200, {{"node_id", ctx.node_id()},
+                                            {"local_keys", local_keys},
+                                            {"partitions_hosted", figures.partitions_hosted},
+                                            {"partitions_led", figures.partitions_led},
+                                            {"sets", m.kv_sets.value()},
+                                            {"gets", m.kv_gets.value()},
+                                            {"deletes", m.kv_deletes.value()}}));
+          },
+          [reply](caf::error& error) mutable { reply.send(node::error_response(error)); });
+}
+
+}  // namespace
+
+void add_kv_routes(node::extensions& ext) {
+  using node::access;
+  using node::api;
+  ext.add_route(api::kv, "POST", "/kv/set", access::write, handle_set);
+  ext.add_route(api::kv, "GET", "/kv/get", access::read, handle_get);
+  ext.add_route(api::kv, "POST", "/kv/delete", access::write, handle_delete);
+  ext.add_route(api::kv, "DELETE", "/kv/delete", access::write, handle_delete);
+  ext.add_route(api::kv, "GET", "/kv/list", access::read, handle_list);
+  ext.add_route(api::kv, "GET", "/kv/stats", access::read, handle_stats);
+}
+
+}  // namespace ck::kv

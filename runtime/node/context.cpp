@@ -1,0 +1,55 @@
+#include "runtime/node/context.hpp"
+
+#include "runtime/cluster/machine_command.hpp"
+#include "storage/environment.hpp"
+#include "storage/format.hpp"
+#include "storage/kv_table.hpp"
+
+#include <algorithm>
+
+namespace ck::node {
+
+bool context::has_machine(std::string_view machine) const {
+  return cluster::machine_slot(s_.machines, machine).has_value();
+}
+
+local_page context::list_local(std::string_view machine, std::optional<uint32_t> partition,
+                               const std::optional<std::string>& after, size_t limit) const {
+  local_page out;
+  const auto slot = cluster::machine_slot(s_.machines, machine);
+  if (!slot) {
+    out.error = "no state machine named \"" + std::string{machine} + "\"";
+    return out;
+  }
+  const uint32_t last_partition = (1u << storage::kv_table_partition_bits) - 1;
+  const storage::kv_table_range range =
+      partition ? storage::kv_table_range{storage::kv_machine_table(*slot, *partition),
+                                          storage::kv_machine_table(*slot, *partition)}
+                : storage::kv_table_range{storage::kv_machine_table(*slot, 0),
+                                          storage::kv_machine_table(*slot, last_partition)};
+  auto txn = s_.env->begin_read();
+  if (!txn.ok()) {
+    out.error = txn.status().to_string();
+    return out;
+  }
+  std::optional<storage::kv_cursor_position> from;
+  if (after) {
+    from = storage::kv_cursor_position{storage::kv_machine_table(*slot, partition_of(*after)),
+                                       *after};
+  }
+  auto page = storage::kv_list(txn.value(), range, from,
+                               std::clamp<size_t>(limit, 1, storage::kv_list_limit_max));
+  auto count = storage::kv_count_range(txn.value(), range);
+  if (!page.ok() || !count.ok()) {
+    out.error = (!page.ok() ? page.status() : count.status()).to_string();
+    return out;
+  }
+  out.keys = std::move(page.value().keys);
+  if (page.value().next) {
+    out.next_after = std::move(page.value().next->key);
+  }
+  out.count = count.value();
+  return out;
+}
+
+}  // namespace ck::node

@@ -1,0 +1,92 @@
+#include "runtime/node/extensions.hpp"
+
+#include "config/node_config.hpp"
+#include "http/api/error_mapping.hpp"
+#include "runtime/cluster/machine_command.hpp"
+#include "runtime/log.hpp"
+#include "runtime/node/assembly.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+
+namespace ck::node {
+
+http::response error_response(const caf::error& error) { return http::api::error_response(error); }
+
+extensions& extensions::register_state_machine(std::string name, state_machine_factory factory) {
+  machines_.push_back(cluster::machine_type{std::move(name), std::move(factory)});
+  return *this;
+}
+
+extensions& extensions::add_route(node::api api, std::string method, std::string path,
+                                  node::access access, route_handler handler) {
+  routes_.push_back(route{api, std::move(method), std::move(path), access, std::move(handler)});
+  return *this;
+}
+
+extensions& extensions::on_start(start_hook hook) {
+  start_hooks_.push_back(std::move(hook));
+  return *this;
+}
+
+std::string extensions::check() const {
+  std::set<std::string> seen;
+  if (machines_.size() > cluster::machine_slots_max) {
+    return "more than " + std::to_string(cluster::machine_slots_max) +
+           " state machines registered";
+  }
+  for (const auto& m : machines_) {
+    if (!cluster::valid_machine_name(m.name)) {
+      return "state machine name \"" + m.name + "\" is invalid (1..64 bytes of [a-z0-9_.-])";
+    }
+    if (!m.factory) {
+      return "state machine \"" + m.name + "\" has no factory";
+    }
+    if (!seen.insert(m.name).second) {
+      return "state machine \"" + m.name + "\" is registered twice";
+    }
+  }
+  for (const auto& r : routes_) {
+    if (r.method.empty() || r.path.empty() || r.path[0] != '/' || !r.handler) {
+      return "route \"" + r.method + " " + r.path + "\" needs a method, a path starting with / "
+             "and a handler";
+    }
+  }
+  return "";
+}
+
+int run(int argc, char** argv, const extensions& ext) {
+  // Block the stop signals before any thread exists, so every thread inherits the mask and
+  // the node assembly can take them synchronously with sigwait (no async handler needed).
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto loaded = config::load(argc, argv, [](const char* name) { return std::getenv(name); });
+  switch (loaded.status) {
+    case config::load_status::help_printed:
+      std::fputs(loaded.message.c_str(), stdout);
+      return 0;
+    case config::load_status::invalid:
+      std::fprintf(stderr, "clusterkit: %s\n", loaded.message.c_str());
+      return static_cast<int>(runtime::exit_code::bad_config);
+    case config::load_status::ok:
+      break;
+  }
+  if (auto bad = ext.check(); !bad.empty()) {
+    std::fprintf(stderr, "clusterkit: %s\n", bad.c_str());
+    return static_cast<int>(runtime::exit_code::bad_config);
+  }
+  if (!log::init(loaded.config.log_level)) {
+    std::fprintf(stderr, "clusterkit: invalid log level \"%s\"\n", loaded.config.log_level.c_str());
+    return static_cast<int>(runtime::exit_code::bad_config);
+  }
+  return static_cast<int>(runtime::run_node(loaded.config, ext));
+}
+
+}  // namespace ck::node

@@ -1,0 +1,264 @@
+// A partition's state machines (actors/partition_machines.hpp): commands routed by machine
+// name to their own storage slot, batches applied in one transaction, and the snapshot stream
+// (every slot read through one LMDB read transaction in chunks, staged on another replica
+// beside its live data, and swapped in atomically).
+
+#include "actors/partition_machines.hpp"
+#include "runtime/cluster/machine_command.hpp"
+#include "runtime/metrics.hpp"
+#include "storage/format.hpp"
+#include "storage/environment.hpp"
+#include "storage/kv_table.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+using namespace ck;
+
+namespace {
+
+struct replica_env {
+  std::filesystem::path path;
+  std::shared_ptr<storage::environment> env;
+  replica_env() {
+    char pattern[] = "/tmp/ck-kvsm-XXXXXX";
+    path = ::mkdtemp(pattern);
+    storage::environment_options options;
+    options.dir = path.string();
+    options.sync = false;
+    auto opened = storage::environment::open(options);
+    REQUIRE(opened.ok());
+    env = std::move(opened.value());
+  }
+  ~replica_env() {
+    env.reset();
+    std::filesystem::remove_all(path);
+  }
+  std::optional<std::string> get(uint32_t partition, const std::string& key) {
+    auto txn = env->begin_read();
+    REQUIRE(txn.ok());
+    auto value = storage::kv_get(txn.value(), partition, key);
+    REQUIRE(value.ok());
+    return value.value();
+  }
+  uint64_t count(uint32_t partition) {
+    auto txn = env->begin_read();
+    REQUIRE(txn.ok());
+    auto n = storage::kv_count_partition(txn.value(), partition);
+    REQUIRE(n.ok());
+    return n.value();
+  }
+};
+
+constexpr uint32_t partition = 3;
+constexpr uint32_t group = partition + 1;
+
+// "store": command 'S' key '\0' value sets, 'D' key deletes; answers "1" when the key existed.
+class store_machine final : public cluster::state_machine {
+ public:
+  std::string apply(cluster::machine_writer& store, std::string_view command) override {
+    if (command.empty()) {
+      return "bad";
+    }
+    if (command[0] == 'S') {
+      const auto zero = command.find('\0');
+      const auto key = command.substr(1, zero - 1);
+      const bool existed = store.get(key).has_value();
+      store.put(key, command.substr(zero + 1));
+      return existed ? "1" : "0";
+    }
+    return store.erase(command.substr(1)) ? "1" : "0";
+  }
+  std::string query(const cluster::machine_store& store, std::string_view key) override {
+    return store.get(key).value_or("<none>");
+  }
+};
+
+// "count": every command adds its decimal value to key "n"; answers the new total.
+class count_machine final : public cluster::state_machine {
+ public:
+  std::string apply(cluster::machine_writer& store, std::string_view command) override {
+    const long now = std::stol(store.get("n").value_or("0")) + std::stol(std::string{command});
+    store.put("n", std::to_string(now));
+    return std::to_string(now);
+  }
+  std::string query(const cluster::machine_store& store, std::string_view) override {
+    return store.get("n").value_or("0");
+  }
+};
+
+std::shared_ptr<const actors::machine_types> types() {
+  static auto shared = std::make_shared<const actors::machine_types>(actors::machine_types{
+      {"store", [](uint32_t) { return std::make_unique<store_machine>(); }},
+      {"count", [](uint32_t) { return std::make_unique<count_machine>(); }}});
+  return shared;
+}
+
+std::string set_cmd(const std::string& key, const std::string& value) {
+  return cluster::encode_machine_command("store", "S" + key + std::string(1, '\0') + value);
+}
+std::string delete_cmd(const std::string& key) {
+  return cluster::encode_machine_command("store", "D" + key);
+}
+std::string add_cmd(long n) { return cluster::encode_machine_command("count", std::to_string(n)); }
+
+// Streams `from` into `to` and returns the number of chunks.
+int transfer(actors::partition_machines& from, actors::partition_machines& to, size_t chunk_bytes) {
+  auto source = from.read_snapshot();
+  auto sink = to.begin_restore();
+  int chunks = 0;
+  while (!source->done()) {
+    REQUIRE(sink->write(source->next_chunk(chunk_bytes)));
+    ++chunks;
+    REQUIRE(chunks < 100'000);
+  }
+  to.install_restored(source->applied());
+  return chunks;
+}
+
+}  // namespace
+
+TEST_CASE("partition machines: a snapshot streams in chunks and replaces the follower's data") {
+  replica_env leader_env, follower_env;
+  actors::partition_machines leader(leader_env.env, types(), partition, group);
+  actors::partition_machines follower(follower_env.env, types(), partition, group);
+  const std::string big(3000, 'v');
+  for (int i = 1; i <= 2000; ++i) {
+    leader.apply(i, set_cmd("k" + std::to_string(i), i % 100 == 0 ? big : "x"));
+  }
+  leader.apply(2001, delete_cmd("k7"));
+  // The follower holds stale data that must disappear, and a neighbour partition that must not.
+  follower.apply(1, set_cmd("stale", "old"));
+  actors::partition_machines neighbour(follower_env.env, types(), partition + 1, group + 1);
+  neighbour.apply(1, set_cmd("other", "kept"));
+
+  // The source reads one transaction: writes after it opened are not in the stream.
+  auto source = leader.read_snapshot();
+  leader.apply(2002, set_cmd("late", "not in the snapshot"));
+  auto sink = follower.begin_restore();
+  int chunks = 0;
+  while (!source->done()) {
+    REQUIRE(sink->write(source->next_chunk(16 << 10)));
+    ++chunks;
+    // Staged data is invisible until installed.
+    CHECK(follower_env.get(partition, "stale") == std::optional<std::string>("old"));
+  }
+  CHECK(chunks >= 4);  // ~80 KB in 16 KiB chunks (a page of keys may overshoot one)
+  CHECK(source->applied() == 2001);
+  follower.install_restored(source->applied());
+
+  CHECK(follower.stored_applied() == 2001);
+  CHECK(follower_env.count(partition) == 1999);
+  CHECK(follower_env.get(partition, "stale") == std::nullopt);
+  CHECK(follower_env.get(partition, "k7") == std::nullopt);
+  CHECK(follower_env.get(partition, "late") == std::nullopt);
+  CHECK(follower_env.get(partition, "k100") == std::optional<std::string>(big));
+  CHECK(follower_env.get(partition, "k2000") == std::optional<std::string>(big));
+  CHECK(follower_env.get(partition, "k1999") == std::optional<std::string>("x"));
+  CHECK(follower_env.get(partition + 1, "other") == std::optional<std::string>("kept"));
+  CHECK(follower_env.count(storage::kv_staging_partition(partition)) == 0);
+
+  // A restarted follower resumes at the installed index and applies what follows it.
+  actors::partition_machines reopened(follower_env.env, types(), partition, group);
+  CHECK(reopened.stored_applied() == 2001);
+  reopened.apply(2002, set_cmd("late", "now"));
+  CHECK(follower_env.get(partition, "late") == std::optional<std::string>("now"));
+}
+
+TEST_CASE("partition machines: an empty partition is one empty chunk per machine; bad chunks are refused") {
+  replica_env a_env, b_env;
+  actors::partition_machines a(a_env.env, types(), partition, group);
+  actors::partition_machines b(b_env.env, types(), partition, group);
+  b.apply(1, set_cmd("x", "y"));
+  CHECK(transfer(a, b, 1 << 20) == 2);  // one empty chunk per machine
+  CHECK(b_env.count(partition) == 0);
+  CHECK(b.stored_applied() == 0);
+
+  auto sink = b.begin_restore();
+  CHECK_FALSE(sink->write(""));
+  CHECK_FALSE(sink->write(std::string("\x07", 1)));               // unknown version
+  CHECK_FALSE(sink->write(std::string("\x01\x00\x00\x00\x09k", 6)));  // key runs past the end
+  CHECK_FALSE(sink->write(std::string("\x02\x00\x07", 3)));      // a slot not registered here
+}
+
+TEST_CASE("partition machines: an abandoned transfer leaves the live data; the next one clears it") {
+  replica_env a_env, b_env;
+  actors::partition_machines a(a_env.env, types(), partition, group);
+  actors::partition_machines b(b_env.env, types(), partition, group);
+  for (int i = 1; i <= 300; ++i) {
+    a.apply(i, set_cmd("k" + std::to_string(i), std::string(100, 'a')));
+  }
+  b.apply(1, set_cmd("mine", "live"));
+  {
+    auto source = a.read_snapshot();
+    auto sink = b.begin_restore();
+    REQUIRE(sink->write(source->next_chunk(1024)));  // then the leader goes away
+  }
+  CHECK(b_env.get(partition, "mine") == std::optional<std::string>("live"));
+  CHECK(b_env.count(partition) == 1);
+  CHECK(b_env.count(storage::kv_staging_partition(partition)) > 0);
+  transfer(a, b, 4096);
+  CHECK(b_env.count(partition) == 300);
+  CHECK(b_env.count(storage::kv_staging_partition(partition)) == 0);
+  CHECK(b.stored_applied() == 300);
+  b.erase_all();
+  CHECK(b_env.count(partition) == 0);
+}
+
+TEST_CASE("partition machines: each machine has its own data; one batch is one transaction") {
+  replica_env e;
+  runtime::node_metrics metrics;
+  actors::partition_machines machines(e.env, types(), partition, group);
+  machines.set_metrics(&metrics);
+  std::vector<raft::entry> entries(5);
+  const std::string commands[] = {set_cmd("n", "text"), add_cmd(5), add_cmd(-2),
+                                  cluster::encode_machine_command("nope", "x"), delete_cmd("n")};
+  std::vector<const raft::entry*> batch;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    entries[i].index = i + 1;
+    entries[i].data = commands[i];
+    batch.push_back(&entries[i]);
+  }
+  auto results = machines.apply_batch(batch);
+  REQUIRE(results.size() == 5);
+  CHECK(results[0] == "0");
+  CHECK(results[1] == "5");
+  CHECK(results[2] == "3");
+  CHECK(results[3].empty());  // a machine not registered here: consumed, nothing changed
+  CHECK(results[4] == "1");   // "store"'s key n, not "count"'s
+  CHECK(metrics.storage_batches.value() == 1);
+  CHECK(metrics.storage_batched_ops.value() == 5);
+  CHECK(machines.stored_applied() == 5);
+  CHECK(machines.query("count", "").value == "3");
+  CHECK(machines.query("store", "n").value == "<none>");
+  CHECK_FALSE(machines.query("nope", "").ok);
+  // Slot 1's table holds count's key; slot 0's is empty.
+  CHECK(e.get(storage::kv_machine_table(1, partition), "n") == std::optional<std::string>("3"));
+  CHECK(e.count(storage::kv_machine_table(0, partition)) == 0);
+  // An entry written before envelopes existed belongs to slot 0.
+  machines.apply(6, std::string("Sold\0value", 10));
+  CHECK(machines.query("store", "old").value == "value");
+}
+
+TEST_CASE("partition machines: a snapshot carries every machine's data") {
+  replica_env a_env, b_env;
+  actors::partition_machines a(a_env.env, types(), partition, group);
+  actors::partition_machines b(b_env.env, types(), partition, group);
+  for (int i = 1; i <= 500; ++i) {
+    a.apply(static_cast<raft::index_t>(i), i % 2 == 0 ? add_cmd(1) : set_cmd("k" + std::to_string(i), "v"));
+  }
+  b.apply(1, add_cmd(1000));
+  transfer(a, b, 2048);
+  CHECK(b.stored_applied() == 500);
+  CHECK(b.query("count", "").value == "250");
+  CHECK(b.query("store", "k499").value == "v");
+  CHECK(b_env.count(storage::kv_machine_table(0, partition)) == 250);
+  b.erase_all();
+  CHECK(b_env.count(storage::kv_machine_table(1, partition)) == 0);
+  CHECK(b.stored_applied() == 0);
+}
