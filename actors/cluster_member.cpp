@@ -1,5 +1,7 @@
 #include "actors/cluster_member.hpp"
 
+#include "runtime/cluster/events.hpp"
+
 #include "actors/cluster_member_state.hpp"
 #include "actors/errc.hpp"
 #include "runtime/assert.hpp"
@@ -349,6 +351,13 @@ void log_role_change(member_pointer self) {
       CK_LOG_INFO("raft: meta group: leader is {} at term {}", name_of(s.leader), s.term);
     }
   }
+  if (s.leader != st.logged_leader && st.options.events) {
+    cluster::cluster_event e;
+    e.kind = cluster::event_kind::meta_leader_changed;
+    e.node = s.leader == raft::no_node ? "" : name_of(s.leader);
+    e.term = s.term;
+    self->send(st.options.events, atoms::event_publish_atom_v, std::move(e));
+  }
   st.logged_role = s.state;
   st.logged_leader = s.leader;
 }
@@ -537,6 +546,28 @@ struct meta_listeners {
   std::vector<caf::weak_actor_ptr> actors;
 };
 
+// The events an applied meta command means, and a rebalance starting or finishing. History
+// replayed at start (command == nullptr) only sets the rebalance flag: events are news.
+void publish_meta_events(const event_bus_actor& events, const cluster::command* command,
+                         const cluster::apply_result& result, const cluster::meta_state& after,
+                         const std::vector<std::string>& placement_before, bool& rebalancing) {
+  const bool pending = cluster::rebalance_pending(after);
+  if (command == nullptr || !events) {
+    rebalancing = pending;
+    return;
+  }
+  for (auto& event : cluster::meta_events(*command, result, placement_before)) {
+    caf::anon_send(events, atoms::event_publish_atom_v, std::move(event));
+  }
+  if (pending != rebalancing) {
+    cluster::cluster_event e;
+    e.kind = pending ? cluster::event_kind::rebalance_started
+                     : cluster::event_kind::rebalance_finished;
+    caf::anon_send(events, atoms::event_publish_atom_v, std::move(e));
+    rebalancing = pending;
+  }
+}
+
 bool is_own_removal(const cluster::command& command, const cluster::apply_result& result,
                     const std::string& self_id, raft::node_id self_raft_id) {
   const auto* remove = std::get_if<cluster::remove_node_command>(&command);
@@ -560,10 +591,15 @@ cluster_member_handles spawn_cluster_member(caf::actor_system& sys, cluster_memb
   auto moves_done = std::make_shared<std::atomic<uint64_t>>(0);
   const std::string self_id = options.node_id;
   const raft::node_id self_raft_id = options.meta_group.raft.id;
+  auto rebalancing = std::make_shared<bool>(false);  // only the meta replica's thread uses it
+  auto events = options.events;
   auto sm = std::make_shared<meta_state_machine>(
-      [listeners, replayed_up_to, moves_done, self_id, self_raft_id](
+      [listeners, replayed_up_to, moves_done, self_id, self_raft_id, rebalancing, events](
           raft::index_t index, const cluster::command* command,
-          const cluster::apply_result& result) {
+          const cluster::apply_result& result, const cluster::meta_state& after,
+          const std::vector<std::string>& placement_before) {
+        publish_meta_events(events, index > replayed_up_to ? command : nullptr, result, after,
+                            placement_before, *rebalancing);
         if (command != nullptr && is_own_removal(*command, result, self_id, self_raft_id)) {
           // Drained and removed (POST /leave): nothing is left for this node to serve. It
           // stops as on SIGTERM (also when a restart replays its removal): to come back it
@@ -589,6 +625,7 @@ cluster_member_handles spawn_cluster_member(caf::actor_system& sys, cluster_memb
   partition_host_options host_options = options.partitions;
   host_options.node_id = options.node_id;
   host_options.raft_id = options.meta_group.raft.id;
+  host_options.events = options.events;
   cluster_member_handles out;
   out.host = spawn_partition_host(sys, host_options, std::move(env), store, writer, transport, sm);
   out.member = sys.spawn(cluster_member, std::move(options), std::move(store), std::move(writer),

@@ -18,6 +18,7 @@
 // A joined node is proposed by whoever is leader; a follower hands a join to the leader's node
 // through the transport (the reply goes straight back to the requester).
 
+#include "actors/event_bus.hpp"
 #include "actors/join_handler.hpp"
 #include "actors/net_transport.hpp"
 #include "actors/partition_host.hpp"
@@ -80,6 +81,8 @@ struct cluster_member_options {
   raft_group_options meta_group;
   /// The partition host the member spawns beside itself (node_id and raft_id filled in).
   partition_host_options partitions;
+  /// Where the member, the meta replica and the partition host publish cluster events.
+  event_bus_actor events;
   /// Placement changes (set_placement commands) the meta leader proposes per tick.
   size_t placement_changes_per_tick = 8;
 };

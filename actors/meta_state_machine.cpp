@@ -83,11 +83,16 @@ std::string meta_state_machine::apply_command(raft::index_t index, const std::st
   std::string error;
   const bool valid = cluster::decode_command(command, decoded, error);
   cluster::apply_result result;
+  std::vector<std::string> placement_before;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     CK_ASSERT_GT(index, applied_index_);
     applied_index_ = index;
     if (valid) {
+      if (const auto* placed = std::get_if<cluster::set_placement_command>(&decoded);
+          placed != nullptr && placed->index < state_.placement.size()) {
+        placement_before = state_.placement[placed->index].replicas;
+      }
       result = cluster::apply(state_, decoded);
     } else {
       result.outcome = cluster::apply_outcome::invalid;
@@ -95,7 +100,8 @@ std::string meta_state_machine::apply_command(raft::index_t index, const std::st
     }
   }
   if (on_applied_) {
-    on_applied_(index, valid ? &decoded : nullptr, result);
+    // The applying thread is the state's only writer: reading it here without the lock is safe.
+    on_applied_(index, valid ? &decoded : nullptr, result, state_, placement_before);
   }
   return encode_meta_apply_result(result);
 }

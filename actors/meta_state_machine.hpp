@@ -24,6 +24,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ck::actors {
 
@@ -45,8 +46,12 @@ class meta_state_machine final : public image_state_machine {
   /// Called by the group actor after each apply, outside the state lock (so it may call
   /// current()). `command` is nullptr when the bytes did not decode (result is invalid).
   /// Must be quick and must not throw: it runs inside the group actor's ready loop.
+  /// `after` is the state after the apply (read on the applying thread, the only writer);
+  /// `placement_before`: for a set_placement command, the partition's replicas before it.
   using observer = std::function<void(raft::index_t index, const cluster::command* command,
-                                      const cluster::apply_result& result)>;
+                                      const cluster::apply_result& result,
+                                      const cluster::meta_state& after,
+                                      const std::vector<std::string>& placement_before)>;
 
   meta_state_machine() = default;
   explicit meta_state_machine(observer on_applied) : on_applied_(std::move(on_applied)) {}

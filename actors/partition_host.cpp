@@ -256,6 +256,25 @@ void finish_tick(host_pointer self) {
   self->delayed_send(self, st.options.tick_interval, atoms::partition_tick_atom_v);
 }
 
+// A hosted replica saw a new leader (or lost it): a partition_leader_changed event.
+void publish_leader_change(host_pointer self, uint32_t partition,
+                           const raft::status_info& status) {
+  auto& st = self->state;
+  if (!st.options.events) {
+    return;
+  }
+  cluster::cluster_event e;
+  e.kind = cluster::event_kind::partition_leader_changed;
+  e.partition = partition;
+  e.term = status.term;
+  if (status.leader != raft::no_node) {
+    const auto meta = st.meta->current();
+    const auto* node = cluster::find_by_raft_id(meta, status.leader);
+    e.node = node != nullptr ? node->id : "";
+  }
+  self->send(st.options.events, atoms::event_publish_atom_v, std::move(e));
+}
+
 // Refreshes every replica's status, then runs the duties once all answered (or timed out).
 void on_tick(host_pointer self) {
   auto& st = self->state;
@@ -289,6 +308,9 @@ void on_tick(host_pointer self) {
                            status.state != raft::role::leader) {
                   CK_LOG_INFO("partition: partition-{} no longer led by this node (term {})",
                               partition, status.term);
+                }
+                if (!before || before->leader != status.leader) {
+                  publish_leader_change(self, partition, status);
                 }
                 it->second.status = std::move(status);
               }

@@ -22,6 +22,7 @@
 // time (cluster::next_membership_step) and hands leadership to the placement's preferred
 // leader once that one is caught up (leaders spread evenly).
 
+#include "actors/event_bus.hpp"
 #include "actors/join_handler.hpp"
 #include "actors/meta_state_machine.hpp"
 #include "actors/partition_machines.hpp"
@@ -72,6 +73,8 @@ struct partition_host_options {
   raft_group_options group;
   /// The registered state machines every replica hosts, in slot order.
   std::shared_ptr<const machine_types> machines;
+  /// Where the host publishes partition_leader_changed (may be a null handle).
+  event_bus_actor events;
   /// Where replicas count apply batches (may be null; must outlive the host).
   runtime::node_metrics* metrics = nullptr;
   /// Requests waiting at this node as the origin; beyond it a request is refused (no_leader).

@@ -5,6 +5,7 @@
 // under the same names (CAF 0.17 silently drops messages of unannounced types).
 
 #include "actors/errc.hpp"
+#include "actors/event_wire.hpp"
 #include "actors/messages.hpp"
 #include "actors/net_transport_stats.hpp"
 #include "actors/raft_wire.hpp"
@@ -92,6 +93,14 @@ CAF_BEGIN_TYPE_ID_BLOCK(clusterkit, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(clusterkit, (ck::actors::snapshot_chunk))
 
   CAF_ADD_ATOM(clusterkit, ck::atoms, snapshot_chunk_atom, "snap_chunk")
+
+  // Cluster events (appended).
+  CAF_ADD_TYPE_ID(clusterkit, (ck::cluster::cluster_event))
+  CAF_ADD_TYPE_ID(clusterkit, (std::vector<ck::cluster::cluster_event>))
+
+  CAF_ADD_ATOM(clusterkit, ck::atoms, event_publish_atom, "ev_pub")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, event_subscribe_atom, "ev_sub")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, events_atom, "events")
 CAF_END_TYPE_ID_BLOCK(clusterkit)
 
 namespace caf {

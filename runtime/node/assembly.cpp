@@ -85,6 +85,7 @@ http::server_options server_options_for(const config::node_config& node,
 
 // The actors and servers of a running node, stopped in reverse order of their start.
 struct running_node {
+  actors::event_bus_actor events;
   actors::raft_log_writer_actor raft_writer;
   actors::net_transport_actor transport;
   actors::cluster_member_actor member;
@@ -211,7 +212,8 @@ void stop_node(caf::actor_system& sys, running_node& node) {
   for (const caf::actor& a : {caf::actor_cast<caf::actor>(node.member),
                               caf::actor_cast<caf::actor>(node.host),
                               caf::actor_cast<caf::actor>(node.raft_writer),
-                              caf::actor_cast<caf::actor>(node.transport)}) {
+                              caf::actor_cast<caf::actor>(node.transport),
+                              caf::actor_cast<caf::actor>(node.events)}) {
     if (a) {
       self->send_exit(a, caf::exit_reason::user_shutdown);
       self->wait_for(a);
@@ -399,6 +401,8 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
     node.raft_writer = actors::spawn_raft_log_writer(sys, store, cfg.storage.sync ? env : nullptr);
     auto options = member_options(cfg, identity.value, std::move(seed_members), &metrics);
     options.partitions.machines = machines;
+    node.events = actors::spawn_event_bus(sys);
+    options.events = node.events;
     auto member = actors::spawn_cluster_member(sys, std::move(options), env, store,
                                                node.raft_writer, node.transport);
     node.member = member.member;
@@ -424,6 +428,7 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
       node_settings.machines.push_back(m.name);
     }
     node_settings.partitions = node.host;
+    node_settings.events = node.events;
     node_settings.env = env;
     node_settings.metrics = &metrics;
     node_settings.config = std::make_shared<const config::node_config>(cfg);

@@ -24,10 +24,13 @@
 //   errc::internal    the replica failed the request (HTTP 500)
 
 #include "actors/errc.hpp"
+#include "actors/event_bus.hpp"
 #include "actors/partition_host.hpp"
 #include "config/node_config.hpp"
 #include "runtime/cluster/partition_hash.hpp"
 #include "runtime/metrics.hpp"
+
+#include <caf/send.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -64,6 +67,7 @@ class context {
     std::chrono::milliseconds request_timeout{5'000};
     std::vector<std::string> machines;  // registered names, in slot order
     actors::partition_host_actor partitions;
+    actors::event_bus_actor events;
     std::shared_ptr<storage::environment> env;
     runtime::node_metrics* metrics = nullptr;
     std::shared_ptr<const config::node_config> config;
@@ -86,6 +90,15 @@ class context {
   runtime::node_metrics& metrics() const { return *s_.metrics; }
   /// The partition host: the actor propose() and query() ask (partition_router_actor).
   const actors::partition_host_actor& partitions() const { return s_.partitions; }
+
+  /// The node's event bus (runtime/node/events.hpp).
+  const actors::event_bus_actor& events() const { return s_.events; }
+  /// Sends every later cluster event this node observes to `subscriber` (any actor handle
+  /// whose behavior takes a ck::node::cluster_event), in order, until it stops.
+  template <class Handle>
+  void subscribe(const Handle& subscriber) const {
+    caf::anon_send(s_.events, atoms::event_subscribe_atom_v, caf::actor_cast<caf::actor>(subscriber));
+  }
 
   /// Commits `command` for `machine` in the partition of `key`, then calls
   /// on_result(std::string& result) with what the leader's apply() returned, or

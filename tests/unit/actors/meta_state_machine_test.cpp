@@ -159,7 +159,8 @@ TEST_CASE("meta state machine: an apply result round-trips and bad bytes are ref
 TEST_CASE("meta state machine: garbage commands and corrupt snapshots leave the state alone") {
   std::vector<std::pair<raft::index_t, bool>> seen;  // index, command decoded
   actors::meta_state_machine sm(
-      [&](raft::index_t index, const cluster::command* cmd, const cluster::apply_result&) {
+      [&](raft::index_t index, const cluster::command* cmd, const cluster::apply_result&,
+          const cluster::meta_state&, const std::vector<std::string>&) {
         seen.emplace_back(index, cmd != nullptr);
       });
   cluster::apply_result result;

@@ -1,0 +1,97 @@
+// The pure pieces of the extension API: the machine command envelope and slot rules, the
+// routing policy, and the cluster events derived from meta commands.
+
+#include "runtime/cluster/events.hpp"
+#include "runtime/cluster/machine_command.hpp"
+#include "runtime/cluster/placement.hpp"
+#include "runtime/cluster/route_policy.hpp"
+#include "tests/unit/runtime/meta_test_support.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace ck::cluster;
+
+TEST_CASE("machine command: the envelope round-trips; older entries belong to slot 0") {
+  const auto data = encode_machine_command("counter", std::string("add 1\n\0x", 8));
+  const auto decoded = decode_machine_command(data);
+  REQUIRE(decoded.has_value());
+  CHECK(decoded->machine == "counter");
+  CHECK(decoded->command == std::string_view("add 1\n\0x", 8));
+  const auto legacy = decode_machine_command(std::string("\x01\x01\x00\x00\x00\x01kv", 8));
+  REQUIRE(legacy.has_value());
+  CHECK(legacy->machine.empty());
+  CHECK(legacy->command.size() == 8);
+  CHECK_FALSE(decode_machine_command(std::string("\xce", 1)).has_value());
+  CHECK_FALSE(decode_machine_command(std::string("\xce\x05" "abc", 5)).has_value());
+  CHECK_FALSE(decode_machine_command(std::string("\xce\x00", 2)).has_value());
+  CHECK(encode_machine_command("x", "").size() == 3);
+}
+
+TEST_CASE("machine command: names and slots") {
+  CHECK(valid_machine_name("kv"));
+  CHECK(valid_machine_name("rate-limiter.v2_x"));
+  CHECK_FALSE(valid_machine_name(""));
+  CHECK_FALSE(valid_machine_name("Upper"));
+  CHECK_FALSE(valid_machine_name(std::string(65, 'a')));
+  CHECK(machine_slot({"kv", "counter"}, "counter") == std::optional<uint16_t>(1));
+  CHECK_FALSE(machine_slot({"kv"}, "counter").has_value());
+  CHECK(machine_slots_mismatch({"kv"}, {"kv", "counter"}).empty());   // added at the end
+  CHECK(machine_slots_mismatch({}, {"kv"}).empty());
+  CHECK_FALSE(machine_slots_mismatch({"kv", "counter"}, {"counter", "kv"}).empty());
+  CHECK_FALSE(machine_slots_mismatch({"kv", "counter"}, {"kv"}).empty());
+}
+
+TEST_CASE("route policy: a timed-out proposal is never retried; reads and redirects are") {
+  auto d = decide_route(attempt_outcome::timed_out, true, false);
+  CHECK(d.action == route_action::answer_unknown);
+  d = decide_route(attempt_outcome::timed_out, false, false);
+  CHECK(d.action == route_action::retry);
+  d = decide_route(attempt_outcome::not_leader, true, true);
+  CHECK(d.action == route_action::retry);
+  CHECK(d.retry_delay_ms == route_retry_hinted_ms);
+  d = decide_route(attempt_outcome::not_leader, true, false);
+  CHECK(d.retry_delay_ms == route_retry_election_ms);
+  CHECK(decide_route(attempt_outcome::unreachable, true, false).action == route_action::retry);
+  CHECK(decide_route(attempt_outcome::failed, false, false).action == route_action::answer_failed);
+  CHECK(decide_route(attempt_outcome::ok, true, false).action == route_action::done);
+}
+
+TEST_CASE("events: meta commands become node and placement events") {
+  auto state = test::make_cluster(3);
+  apply_result ok;
+  auto events = meta_events(test::make_join("node-4"), apply_result{apply_outcome::joined, "", 4}, {});
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].kind == event_kind::node_joined);
+  CHECK(events[0].node == "node-4");
+  events = meta_events(test::make_join("node-2"), apply_result{apply_outcome::rejoined, "", 2}, {});
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].kind == event_kind::node_rejoined);
+  CHECK(meta_events(test::make_join("node-2"), apply_result{apply_outcome::conflict, "", 0}, {})
+            .empty());
+  events = meta_events(set_status_command{"node-3", node_status::dead, 5}, ok, {});
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].kind == event_kind::node_dead);
+  events = meta_events(remove_node_command{"node-3"}, ok, {});
+  CHECK(events.at(0).kind == event_kind::node_left);
+  events = meta_events(set_placement_command{7, {"node-1", "node-4"}}, ok, {"node-1", "node-3"});
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].kind == event_kind::partition_moved);
+  CHECK(events[0].partition == 7);
+  CHECK(events[0].from == std::vector<std::string>{"node-1", "node-3"});
+  CHECK(events[0].to == std::vector<std::string>{"node-1", "node-4"});
+  CHECK(meta_events(set_placement_command{7, {"a"}}, ok, {"a"}).empty());  // no change
+  CHECK(to_string(event_kind::rebalance_finished) == "rebalance_finished");
+}
+
+TEST_CASE("events: a rebalance is pending while the placement differs from the plan") {
+  auto state = test::make_cluster(3);
+  CHECK_FALSE(rebalance_pending(meta_state{}));
+  // Bring the placement to the plan, then a new node makes moves pending again.
+  for (const auto& target : plan_placement(state)) {
+    REQUIRE(apply(state, set_placement_command{target.index, target.replicas}).outcome !=
+            apply_outcome::invalid);
+  }
+  CHECK_FALSE(rebalance_pending(state));
+  REQUIRE(apply(state, test::make_join("node-4")).outcome == apply_outcome::joined);
+  CHECK(rebalance_pending(state));
+}
