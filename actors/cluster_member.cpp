@@ -36,6 +36,8 @@ using runtime::unix_now_ms;
 constexpr auto local_request_timeout = std::chrono::seconds(2);
 // How long a proposal may take before its caller hears a timeout.
 constexpr auto proposal_timeout = std::chrono::seconds(5);
+// A rejoin that publishes this node's services: one meta proposal, maybe relayed to the leader.
+constexpr auto record_refresh_timeout = std::chrono::seconds(10);
 
 bool is_leader(const detail::cluster_member_state& st) {
   return st.status && st.status->state == raft::role::leader;
@@ -328,8 +330,37 @@ void lead(member_pointer self) {
   remove_drained(self, meta);
 }
 
+// meta_leader_changed, once the leader's node id is known here (a restarting node knows only
+// its raft id until the meta state is replayed), and again at each change.
+void publish_meta_leader(member_pointer self) {
+  auto& st = self->state;
+  const auto& s = *st.status;
+  if (!st.options.events) {
+    return;
+  }
+  std::string leader;
+  if (s.leader != raft::no_node) {
+    const auto meta = st.sm->current();
+    const auto* node = cluster::find_by_raft_id(meta, s.leader);
+    if (node == nullptr) {
+      return;
+    }
+    leader = node->id;
+  }
+  if (st.published_meta_leader && *st.published_meta_leader == leader) {
+    return;
+  }
+  st.published_meta_leader = leader;
+  cluster::cluster_event e;
+  e.kind = cluster::event_kind::meta_leader_changed;
+  e.node = std::move(leader);
+  e.term = s.term;
+  self->send(st.options.events, atoms::event_publish_atom_v, std::move(e));
+}
+
 void log_role_change(member_pointer self) {
   auto& st = self->state;
+  publish_meta_leader(self);
   const auto& s = *st.status;
   if (s.state == st.logged_role && s.leader == st.logged_leader) {
     return;
@@ -351,13 +382,6 @@ void log_role_change(member_pointer self) {
       CK_LOG_INFO("raft: meta group: leader is {} at term {}", name_of(s.leader), s.term);
     }
   }
-  if (s.leader != st.logged_leader && st.options.events) {
-    cluster::cluster_event e;
-    e.kind = cluster::event_kind::meta_leader_changed;
-    e.node = s.leader == raft::no_node ? "" : name_of(s.leader);
-    e.term = s.term;
-    self->send(st.options.events, atoms::event_publish_atom_v, std::move(e));
-  }
   st.logged_role = s.state;
   st.logged_leader = s.leader;
 }
@@ -365,6 +389,39 @@ void log_role_change(member_pointer self) {
 void finish_tick(member_pointer self) {
   self->state.tick_running = false;
   self->delayed_send(self, self->state.options.tick_interval, atoms::member_tick_atom_v);
+}
+
+caf::result<join_reply> on_join(member_pointer self, join_request& request);
+
+// A node restarted with other services than its meta record lists (its binary changed) joins
+// again (outcome rejoined: same id, address and raft id) to publish them in the cluster view.
+void refresh_own_record(member_pointer self) {
+  auto& st = self->state;
+  if (st.record_refresh_in_flight) {
+    return;
+  }
+  const auto meta = st.sm->current();
+  const auto it = meta.nodes.find(st.options.node_id);
+  if (it == meta.nodes.end() || it->second.services == st.options.services ||
+      it->second.raft_addr != st.options.raft_addr) {
+    return;
+  }
+  st.record_refresh_in_flight = true;
+  join_request request;
+  request.id = st.options.node_id;
+  request.name = st.options.node_name;
+  request.raft_addr = st.options.raft_addr;
+  request.http_addr = st.options.http_addr;
+  request.kv_addr = st.options.kv_addr;
+  request.services = st.options.services;
+  self->request(caf::actor_cast<join_handler_actor>(self), record_refresh_timeout,
+                atoms::join_atom_v, std::move(request))
+      .then(
+          [self](join_reply&) {
+            self->state.record_refresh_in_flight = false;
+            CK_LOG_INFO("node: this node's services published in the cluster state");
+          },
+          [self](caf::error&) { self->state.record_refresh_in_flight = false; });
 }
 
 void on_tick(member_pointer self) {
@@ -383,6 +440,7 @@ void on_tick(member_pointer self) {
                     [self](transport_stats& stats) {
                       auto& st = self->state;
                       st.peers = std::move(stats);
+                      refresh_own_record(self);
                       if (is_leader(st)) {
                         lead(self);
                       } else {

@@ -108,6 +108,7 @@ cluster_view build_view(const cluster_member_state& st, std::vector<partition_vi
     n.raft_addr = node.raft_addr;
     n.http_addr = node.http_addr;
     n.kv_addr = node.kv_addr;
+    n.services = node.services;
     n.is_leader = leader != nullptr && leader->id == id;
     n.joined_unix_ms = node.joined_unix_ms;
     n.raft_id = node.raft_id;

@@ -31,6 +31,14 @@ std::string to_string(errc x) {
   return "unknown";
 }
 
+std::string message_of(const caf::error& e) {
+  if (e && e.category() == caf::atom("ck") && !e.context().empty() &&
+      e.context().match_elements<std::string>()) {
+    return e.context().get_as<std::string>(0);
+  }
+  return "";
+}
+
 errc errc_of(const caf::error& e) {
   if (!e) {
     return errc::none;

@@ -37,4 +37,8 @@ namespace ck {
 /// The errc carried by `e`, errc::internal for errors of another category, errc::none for none.
 errc errc_of(const caf::error& e);
 
+/// The message an error of ours was raised with (make_error(errc, "message")); "" for an error
+/// without one (CAF's own errors).
+std::string message_of(const caf::error& e);
+
 }  // namespace ck

@@ -20,6 +20,18 @@ using join_handler_actor =
                      caf::replies_to<atoms::meta_command_atom, std::string>::with<
                          raft_propose_reply>>;
 
+/// Who runs entity requests on the node that leads their partition (runtime/node's entity
+/// host): (entity_deliver_atom, request with op entity) answers the entity's reply;
+/// errc::no_leader when this node turned out not to lead the partition.
+using entity_host_actor = caf::typed_actor<
+    caf::replies_to<atoms::entity_deliver_atom, partition_request>::with<std::string>>;
+
+/// Who runs node service calls on this node (runtime/node's service host):
+/// (service_call_atom, call) answers the service's reply; errc::not_found for a service this
+/// node does not run (errc::no_leader for a singleton that runs elsewhere now).
+using service_handler_actor =
+    caf::typed_actor<caf::replies_to<atoms::service_call_atom, service_call>::with<std::string>>;
+
 }  // namespace ck::actors
 
 namespace ck::actors {
@@ -30,5 +42,17 @@ namespace ck::actors {
 using partition_route_handler_actor = caf::typed_actor<
     caf::replies_to<atoms::partition_route_atom, partition_request>::with<partition_reply>,
     caf::replies_to<atoms::member_probe_atom, member_probe>::with<member_probe_reply>>;
+
+/// Who runs entity requests on the node that leads their partition (runtime/node's entity
+/// host): (entity_deliver_atom, request with op entity) answers the entity's reply;
+/// errc::no_leader when this node turned out not to lead the partition.
+using entity_host_actor = caf::typed_actor<
+    caf::replies_to<atoms::entity_deliver_atom, partition_request>::with<std::string>>;
+
+/// Who runs node service calls on this node (runtime/node's service host):
+/// (service_call_atom, call) answers the service's reply; errc::not_found for a service this
+/// node does not run (errc::no_leader for a singleton that runs elsewhere now).
+using service_handler_actor =
+    caf::typed_actor<caf::replies_to<atoms::service_call_atom, service_call>::with<std::string>>;
 
 }  // namespace ck::actors

@@ -21,6 +21,8 @@ enum class partition_op : uint8_t {
   propose = 1,     // commit `payload` as a command of `machine`; reply: the apply result
   read = 2,        // linearizable query: ReadIndex on the leader, then machine's query()
   stale_read = 3,  // query() on whichever replica receives it, from its current data
+  entity = 4,      // deliver `payload` to the entity `machine` (its "type/id") on the leader's
+                   // node (runtime/node/entity.hpp); reply: the entity's answer
 };
 
 /// A command or query for one state machine of one partition, routed to the node that should
@@ -82,6 +84,8 @@ inline std::string to_string(partition_op op) {
       return "read";
     case partition_op::stale_read:
       return "stale_read";
+    case partition_op::entity:
+      return "entity";
   }
   return "partition_op(" + std::to_string(static_cast<int>(op)) + ")";
 }
@@ -102,6 +106,15 @@ inline std::string to_string(route_status status) {
   return "route_status(" + std::to_string(static_cast<int>(status)) + ")";
 }
 
+// ---- node services -------------------------------------------------------------------------
+
+/// A call of a named node service (runtime/node/service.hpp): bytes in, bytes out.
+struct service_call {
+  std::string service;
+  std::string payload;
+  bool singleton = false;  // the cluster-wide singleton (runs on the meta leader's node)
+};
+
 // ---- cluster view ------------------------------------------------------------------------
 
 struct node_view {
@@ -120,6 +133,7 @@ struct node_view {
   int64_t last_seen_ms_ago = -1;  // as this node last heard from it; -1 unknown (or self)
   bool connected = false;        // this node has a live connection to it (always true for self)
   uint64_t match_index = 0;      // meta leader only: its replicated meta log index
+  std::map<std::string, std::string> services;  // name -> address, as the node published them
 };
 
 struct partition_view {
@@ -208,6 +222,10 @@ typename Inspector::result_type inspect(Inspector& f, member_probe_reply& x) {
   return f(caf::meta::type_name("member_probe_reply"), x.status, x.leader_hint, x.member);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, service_call& x) {
+  return f(caf::meta::type_name("service_call"), x.service, x.payload, x.singleton);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, storage_figures& x) {
   return f(caf::meta::type_name("storage_figures"), x.local_entries, x.partitions_hosted,
            x.partitions_led, x.data_dir, x.used_bytes, x.map_size_bytes, x.commits, x.fsyncs,
@@ -217,7 +235,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_view& x) {
   return f(caf::meta::type_name("node_view"), x.id, x.name, x.status, x.raft_addr, x.http_addr,
            x.kv_addr, x.is_leader, x.partitions_hosted, x.partitions_led, x.joined_unix_ms,
-           x.raft_id, x.meta_role, x.last_seen_ms_ago, x.connected, x.match_index);
+           x.raft_id, x.meta_role, x.last_seen_ms_ago, x.connected, x.match_index, x.services);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, partition_view& x) {

@@ -53,6 +53,7 @@ struct net_transport_state {
   uint64_t unroutable = 0;
   join_handler_actor join_handler;  // answers joins relayed to this endpoint
   partition_route_handler_actor partition_handler;  // runs partition requests relayed here
+  service_handler_actor service_handler;            // runs node service calls relayed here
 };
 
 using pointer = caf::stateful_actor<net_transport_state>*;
@@ -440,6 +441,25 @@ caf::behavior net_transport_impl(pointer self, net_transport_options options) {
         }
         return self->delegate(self->state.partition_handler, atoms::member_probe_atom_v,
                               std::move(probe));
+      },
+      [=](atoms::service_attach_atom, service_handler_actor& handler) {
+        self->state.service_handler = std::move(handler);
+      },
+      [=](atoms::service_relay_atom, const std::string& name,
+          service_call& call) -> caf::result<std::string> {
+        auto it = self->state.peers.find(name);
+        if (it == self->state.peers.end() || !it->second.handle) {
+          return caf::make_error(errc::no_leader, "no connection to " + name + " yet");
+        }
+        return self->delegate(caf::actor_cast<service_handler_actor>(it->second.handle),
+                              atoms::service_call_atom_v, std::move(call));
+      },
+      [=](atoms::service_call_atom, service_call& call) -> caf::result<std::string> {
+        if (!self->state.service_handler) {
+          return caf::make_error(errc::not_found, "this node runs no services");
+        }
+        return self->delegate(self->state.service_handler, atoms::service_call_atom_v,
+                              std::move(call));
       },
       [=](uint16_t port) { self->state.port = port; },  // from spawn_net_transport
   };

@@ -72,7 +72,12 @@ using net_transport_actor = raft_transport_actor::extend<
     caf::replies_to<atoms::transport_partition_relay_atom, std::string, member_probe>::with<
         member_probe_reply>,
     caf::replies_to<atoms::partition_route_atom, partition_request>::with<partition_reply>,
-    caf::replies_to<atoms::member_probe_atom, member_probe>::with<member_probe_reply>>;
+    caf::replies_to<atoms::member_probe_atom, member_probe>::with<member_probe_reply>,
+    /// Node services (runtime/node/service.hpp): the attached local handler, the relay to a
+    /// peer node's endpoint, and the endpoint side.
+    caf::reacts_to<atoms::service_attach_atom, service_handler_actor>,
+    caf::replies_to<atoms::service_relay_atom, std::string, service_call>::with<std::string>,
+    caf::replies_to<atoms::service_call_atom, service_call>::with<std::string>>;
 
 struct net_transport_options {
   /// This node's name (raft_batch::from_node, log lines).

@@ -436,6 +436,9 @@ partition_host_actor::behavior_type partition_host(
         return promise;
       },
       [self](atoms::storage_figures_atom) { return figures(self); },
+      [self](atoms::entity_attach_atom, entity_host_actor& entities) {
+        self->state.entities = std::move(entities);
+      },
       [self](atoms::partitions_atom) { return partitions_view(self); },
       [self](atoms::meta_applied_atom) { reconcile(self); },
       [self](atoms::partition_tick_atom) { on_tick(self); },

@@ -60,6 +60,8 @@ using partition_host_actor = partition_route_handler_actor::extend_with<partitio
     caf::replies_to<atoms::storage_figures_atom>::with<storage_figures>,
     /// The partitions as this node sees them (leaders, voters, learners, terms).
     caf::replies_to<atoms::partitions_atom>::with<std::vector<partition_view>>,
+    /// Sets who runs entity requests on this node (runtime/node/entity_host).
+    caf::reacts_to<atoms::entity_attach_atom, entity_host_actor>,
     /// The meta state changed: start or stop replicas.
     caf::reacts_to<atoms::meta_applied_atom>,
     caf::reacts_to<atoms::partition_tick_atom>,

@@ -22,6 +22,12 @@ constexpr auto attempt_timeout = 2s;
 // retried after a timeout, so it must not give up before the remote does.
 constexpr auto relayed_proposal_timeout = attempt_timeout + 1s;
 
+// Proposals and entity requests may change state: after a timeout their outcome is unknown,
+// so they are never retried (cluster::decide_route).
+bool changes_state(partition_op op) {
+  return op == partition_op::propose || op == partition_op::entity;
+}
+
 partition_reply not_leader(const hosted_replica& r) {
   partition_reply reply;
   reply.status = route_status::not_leader;
@@ -94,7 +100,7 @@ void on_attempt(host_pointer self, uint64_t id, cluster::attempt_outcome outcome
   } else if (outcome == cluster::attempt_outcome::unreachable) {
     st.leader_guess.erase(partition);
   }
-  const bool proposal = it->second.request.op == partition_op::propose;
+  const bool proposal = changes_state(it->second.request.op);
   const auto decision = cluster::decide_route(outcome, proposal, !hinted.empty());
   switch (decision.action) {
     case cluster::route_action::done:
@@ -131,6 +137,53 @@ cluster::attempt_outcome outcome_of(const partition_reply& reply) {
   return cluster::attempt_outcome::not_leader;
 }
 
+// An entity request runs on the leader's node: its entity host activates the entity (or has
+// it active) and answers with the entity's reply.
+void run_entity(host_pointer self, hosted_replica& replica, partition_request request,
+                std::function<void(partition_reply&)> done) {
+  auto& st = self->state;
+  if (!replica.status || replica.status->state != raft::role::leader) {
+    auto reply = not_leader(replica);
+    done(reply);
+    return;
+  }
+  if (!st.entities) {
+    partition_reply reply;
+    reply.status = route_status::failed;
+    reply.payload = "this node runs no entity types";
+    done(reply);
+    return;
+  }
+  const uint32_t partition = request.partition;
+  self->request(st.entities, attempt_timeout, atoms::entity_deliver_atom_v, std::move(request))
+      .then(
+          [done](std::string& answer) mutable {
+            partition_reply reply;
+            reply.payload = std::move(answer);
+            done(reply);
+          },
+          [self, partition, done](caf::error& error) mutable {
+            partition_reply reply;
+            const auto code = errc_of(error);
+            if (code == errc::timeout) {
+              reply.status = route_status::unknown;  // the entity may have handled it
+            } else if (code == errc::no_leader) {
+              auto found = self->state.replicas.find(partition);
+              reply = found != self->state.replicas.end() ? not_leader(found->second)
+                                                          : partition_reply{};
+              reply.status = found != self->state.replicas.end() ? reply.status
+                                                                 : route_status::not_hosted;
+            } else {
+              reply.status = route_status::failed;
+              reply.payload = message_of(error);
+              if (reply.payload.empty()) {
+                reply.payload = to_string(error);
+              }
+            }
+            done(reply);
+          });
+}
+
 }  // namespace
 
 void run_routed(host_pointer self, partition_request request,
@@ -154,6 +207,10 @@ void run_routed(host_pointer self, partition_request request,
   if (request.op == partition_op::stale_read) {
     auto reply = query_local(replica, request);
     done(reply);
+    return;
+  }
+  if (request.op == partition_op::entity) {
+    run_entity(self, replica, std::move(request), std::move(done));
     return;
   }
   const bool proposal = request.op == partition_op::propose;
@@ -247,7 +304,7 @@ void retry_request(host_pointer self, uint64_t id) {
     });
     return;
   }
-  const bool proposal = op.request.op == partition_op::propose;
+  const bool proposal = changes_state(op.request.op);
   self->request(st.transport, proposal ? relayed_proposal_timeout : attempt_timeout,
                 atoms::transport_partition_relay_atom_v, target, op.request)
       .then(

@@ -44,6 +44,7 @@ struct partition_host_state {
   raft_log_writer_actor writer;
   net_transport_actor transport;
   std::shared_ptr<const meta_state_machine> meta;
+  entity_host_actor entities;  // runs entity requests when this node leads (may be unset)
 
   std::map<uint32_t, hosted_replica> replicas;  // by partition index
   bool started = false;                         // the first reconcile ran

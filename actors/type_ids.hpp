@@ -101,6 +101,20 @@ CAF_BEGIN_TYPE_ID_BLOCK(clusterkit, caf::first_custom_type_id)
   CAF_ADD_ATOM(clusterkit, ck::atoms, event_publish_atom, "ev_pub")
   CAF_ADD_ATOM(clusterkit, ck::atoms, event_subscribe_atom, "ev_sub")
   CAF_ADD_ATOM(clusterkit, ck::atoms, events_atom, "events")
+
+  // Sharded entities (appended).
+  CAF_ADD_ATOM(clusterkit, ck::atoms, entity_deliver_atom, "ent_dlvr")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, entity_attach_atom, "ent_atch")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, entity_tick_atom, "ent_tick")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, entity_passivate_atom, "ent_pasv")
+
+  // Node services (appended).
+  CAF_ADD_TYPE_ID(clusterkit, (ck::actors::service_call))
+
+  CAF_ADD_ATOM(clusterkit, ck::atoms, service_attach_atom, "svc_atch")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, service_relay_atom, "svc_relay")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, service_call_atom, "svc_call")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, service_route_atom, "svc_route")
 CAF_END_TYPE_ID_BLOCK(clusterkit)
 
 namespace caf {

@@ -37,15 +37,12 @@ response error_response(const caf::error& error) {
   const errc code = errc_of(error);
   // The context of our own errors is the message written where they were raised; CAF's own
   // errors (a timeout, a dead actor) are rendered by name.
-  std::string message;
-  if (error.category() == caf::atom("ck") && !error.context().empty() &&
-      error.context().match_elements<std::string>()) {
-    message = error.context().get_as<std::string>(0);
-  } else if (code == errc::timeout) {
+  std::string message = message_of(error);
+  if (message.empty() && code == errc::timeout) {
     message = "request timed out";
-  } else if (code == errc::no_leader) {
+  } else if (message.empty() && code == errc::no_leader) {
     message = "no actor available to serve the request";
-  } else {
+  } else if (message.empty()) {
     message = to_string(code);
   }
   // response::error adds Retry-After to every 503 (no leader / not ready: usually brief).

@@ -8,6 +8,21 @@ namespace ck::http::api {
 
 using nlohmann::json;
 
+namespace {
+
+// The services the node published (node services of runtime/node), and always "kv": the
+// address of its KV API, which the original ClusterKit clients read.
+json services_json(const actors::node_view& node) {
+  json out = json::object();
+  for (const auto& [name, address] : node.services) {
+    out[name] = address;
+  }
+  out["kv"] = node.kv_addr;
+  return out;
+}
+
+}  // namespace
+
 json node_json(const actors::node_view& node) {
   return {{"id", node.id},
           {"name", node.name},
@@ -16,7 +31,7 @@ json node_json(const actors::node_view& node) {
           {"http_addr", node.http_addr},
           {"kv_addr", node.kv_addr},
           {"is_leader", node.is_leader},
-          {"services", {{"kv", node.kv_addr}}},
+          {"services", services_json(node)},
           {"partitions_hosted", node.partitions_hosted},
           {"partitions_led", node.partitions_led},
           {"joined_unix_ms", node.joined_unix_ms},
@@ -46,7 +61,7 @@ json compat_cluster_json(const actors::cluster_view& view) {
                      {"name", node.name},
                      {"ip", node.http_addr},
                      {"status", node.status},
-                     {"services", {{"kv", node.kv_addr}}}});
+                     {"services", services_json(node)}});
   }
   json partitions = json::object();
   for (const auto& p : view.partitions) {

@@ -11,6 +11,8 @@
 #include "runtime/metrics.hpp"
 #include "runtime/cluster/machine_command.hpp"
 #include "runtime/node/context.hpp"
+#include "runtime/node/entity_host.hpp"
+#include "runtime/node/service_host.hpp"
 #include "runtime/node/extensions.hpp"
 #include "runtime/node/node_identity.hpp"
 #include "storage/partition_state.hpp"
@@ -86,6 +88,8 @@ http::server_options server_options_for(const config::node_config& node,
 // The actors and servers of a running node, stopped in reverse order of their start.
 struct running_node {
   actors::event_bus_actor events;
+  caf::actor entities;  // the entity host, when entity types are registered
+  caf::actor services;  // the service host, when services are registered
   actors::raft_log_writer_actor raft_writer;
   actors::net_transport_actor transport;
   actors::cluster_member_actor member;
@@ -209,7 +213,8 @@ void stop_node(caf::actor_system& sys, running_node& node) {
   }
   // The member takes its (linked) meta group replica with it; the transport is published, so
   // ~actor_system would wait for it forever if it were left running.
-  for (const caf::actor& a : {caf::actor_cast<caf::actor>(node.member),
+  for (const caf::actor& a : {node.services, node.entities,
+                              caf::actor_cast<caf::actor>(node.member),
                               caf::actor_cast<caf::actor>(node.host),
                               caf::actor_cast<caf::actor>(node.raft_writer),
                               caf::actor_cast<caf::actor>(node.transport),
@@ -249,7 +254,8 @@ bool persist_founding(storage::raft_log_store& store, uint32_t partition_count,
   return true;
 }
 
-actors::join_request join_request_for(const config::node_config& cfg) {
+actors::join_request join_request_for(const config::node_config& cfg,
+                                      const node::extensions& ext) {
   actors::join_request self;
   self.id = cfg.node_id;
   self.name = cfg.node_name;
@@ -257,15 +263,20 @@ actors::join_request join_request_for(const config::node_config& cfg) {
   self.http_addr = advertised(cfg, cfg.http_addr);
   self.kv_addr = advertised(cfg, cfg.kv_addr);
   self.services = {{"kv", self.kv_addr}};
+  // Node services are reached through the transport, at the node's raft address.
+  for (const auto& service : ext.services()) {
+    self.services[service.name] = self.raft_addr;
+  }
   return self;
 }
 
 actors::cluster_member_options member_options(const config::node_config& cfg,
                                               const storage::node_identity& identity,
                                               std::vector<actors::join_member> seed_members,
-                                              runtime::node_metrics* metrics) {
+                                              runtime::node_metrics* metrics,
+                                              const node::extensions& ext) {
   actors::cluster_member_options o;
-  const auto self = join_request_for(cfg);
+  const auto self = join_request_for(cfg, ext);
   o.node_id = self.id;
   o.node_name = self.name;
   o.raft_addr = self.raft_addr;
@@ -362,7 +373,7 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
     std::vector<actors::join_member> seed_members;
     bool stopped = false;
     if (identity.needs_join) {
-      auto joined = join_cluster(cfg, join_request_for(cfg));
+      auto joined = join_cluster(cfg, join_request_for(cfg, ext));
       if (joined.ok) {
         identity = save_joined_identity(*env, cfg, joined.reply.cluster_id,
                                         joined.reply.partition_count,
@@ -399,7 +410,7 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
     // The log writer's sync after each flush is the node's durability point (LMDB itself
     // runs without per-commit sync, so state machine applies cost no fsync).
     node.raft_writer = actors::spawn_raft_log_writer(sys, store, cfg.storage.sync ? env : nullptr);
-    auto options = member_options(cfg, identity.value, std::move(seed_members), &metrics);
+    auto options = member_options(cfg, identity.value, std::move(seed_members), &metrics, ext);
     options.partitions.machines = machines;
     node.events = actors::spawn_event_bus(sys);
     options.events = node.events;
@@ -429,10 +440,38 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
     }
     node_settings.partitions = node.host;
     node_settings.events = node.events;
+    for (const auto& t : ext.entity_types()) {
+      node_settings.entity_types.push_back(t.name);
+    }
     node_settings.env = env;
     node_settings.metrics = &metrics;
     node_settings.config = std::make_shared<const config::node_config>(cfg);
+    // The service host starts at its first message, once the context (which holds its handle)
+    // exists.
+    auto context_slot = std::make_shared<const node::context*>(nullptr);
+    if (!ext.services().empty()) {
+      auto host = node::detail::spawn_service_host(sys, context_slot, ext.services(),
+                                                   node.transport);
+      node_settings.services = host;
+      caf::anon_send(node.transport, atoms::service_attach_atom_v,
+                     caf::actor_cast<actors::service_handler_actor>(host));
+      node.services = caf::actor_cast<caf::actor>(host);
+    }
     auto node_context = std::make_shared<const node::context>(std::move(node_settings));
+    *context_slot = node_context.get();
+    if (node.services) {
+      node_context->subscribe(node.services);
+      caf::anon_send(node.services, atoms::events_atom_v, std::vector<cluster::cluster_event>{});
+    }
+    if (!ext.entity_types().empty()) {
+      auto host = node::detail::spawn_entity_host(
+          sys, node_context.get(),
+          std::make_shared<const std::vector<node::entity_type>>(ext.entity_types()));
+      caf::anon_send(node.host, atoms::entity_attach_atom_v,
+                     caf::actor_cast<actors::entity_host_actor>(host));
+      node_context->subscribe(host);
+      node.entities = caf::actor_cast<caf::actor>(host);
+    }
     if (start_servers(sys, cfg, context, node_context, ext, metrics, node)) {
       for (const auto& hook : ext.start_hooks()) {
         hook(sys, *node_context);

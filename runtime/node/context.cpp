@@ -13,6 +13,11 @@ bool context::has_machine(std::string_view machine) const {
   return cluster::machine_slot(s_.machines, machine).has_value();
 }
 
+bool context::has_entity_type(std::string_view type) const {
+  return std::find(s_.entity_types.begin(), s_.entity_types.end(), type) !=
+         s_.entity_types.end();
+}
+
 local_page context::list_local(std::string_view machine, std::optional<uint32_t> partition,
                                const std::optional<std::string>& after, size_t limit) const {
   local_page out;

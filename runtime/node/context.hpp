@@ -46,6 +46,11 @@ class environment;
 
 namespace ck::node {
 
+/// Who routes node service calls at this node (the service host; runtime/node/service.hpp):
+/// (service_route_atom, node id or "" for this node, call) answers the service's reply.
+using service_router_actor = caf::typed_actor<caf::replies_to<
+    atoms::service_route_atom, std::string, actors::service_call>::with<std::string>>;
+
 enum class consistency : uint8_t {
   linearizable,  // reads what every acknowledged proposal wrote (a ReadIndex round)
   stale,         // this node's replica when it hosts one (may lag), else the leader's data
@@ -66,8 +71,10 @@ class context {
     uint32_t partition_count = 0;
     std::chrono::milliseconds request_timeout{5'000};
     std::vector<std::string> machines;  // registered names, in slot order
+    std::vector<std::string> entity_types;  // registered entity type names
     actors::partition_host_actor partitions;
     actors::event_bus_actor events;
+    service_router_actor services;  // unset when the binary registers no services
     std::shared_ptr<storage::environment> env;
     runtime::node_metrics* metrics = nullptr;
     std::shared_ptr<const config::node_config> config;
@@ -90,6 +97,46 @@ class context {
   runtime::node_metrics& metrics() const { return *s_.metrics; }
   /// The partition host: the actor propose() and query() ask (partition_router_actor).
   const actors::partition_host_actor& partitions() const { return s_.partitions; }
+
+  bool has_entity_type(std::string_view type) const;
+
+  /// Sends `message` to the entity `id` of type `type` (runtime/node/entity.hpp), activating it
+  /// on the node that leads partition_of(id) if needed; on_reply(std::string& reply) with its
+  /// answer, or on_error(caf::error&): errc::not_found for an unknown type, errc::timeout when
+  /// the entity may or may not have handled the message, the routing errors of propose().
+  template <class Self, class OnReply, class OnError>
+  void ask(Self* self, std::string_view type, std::string_view id, std::string message,
+           OnReply on_reply, OnError on_error) const {
+    if (!has_entity_type(type)) {
+      caf::error error = caf::make_error(
+          errc::not_found, "no entity type named \"" + std::string{type} + "\"");
+      on_error(error);
+      return;
+    }
+    send_request(self,
+                 actors::partition_request{partition_of(id), actors::partition_op::entity,
+                                           std::string{type} + "/" + std::string{id},
+                                           std::move(message)},
+                 std::move(on_reply), std::move(on_error));
+  }
+
+  /// Calls service `service` on node `node_id` ("" for this node) with `payload`
+  /// (runtime/node/service.hpp); on_reply(std::string&) or on_error(caf::error&).
+  template <class Self, class OnReply, class OnError>
+  void call_service(Self* self, std::string_view node_id, std::string_view service,
+                    std::string payload, OnReply on_reply, OnError on_error) const {
+    route_service(self, std::string{node_id},
+                  actors::service_call{std::string{service}, std::move(payload), false},
+                  std::move(on_reply), std::move(on_error));
+  }
+
+  /// Calls the cluster-wide singleton service `service`, wherever it runs now.
+  template <class Self, class OnReply, class OnError>
+  void call_singleton(Self* self, std::string_view service, std::string payload,
+                      OnReply on_reply, OnError on_error) const {
+    route_service(self, "", actors::service_call{std::string{service}, std::move(payload), true},
+                  std::move(on_reply), std::move(on_error));
+  }
 
   /// The node's event bus (runtime/node/events.hpp).
   const actors::event_bus_actor& events() const { return s_.events; }
@@ -137,8 +184,28 @@ class context {
       on_error(error);
       return;
     }
-    actors::partition_request request{partition_of(key), op, std::string{machine},
-                                      std::move(payload)};
+    send_request(self,
+                 actors::partition_request{partition_of(key), op, std::string{machine},
+                                           std::move(payload)},
+                 std::move(on_result), std::move(on_error));
+  }
+
+  template <class Self, class OnReply, class OnError>
+  void route_service(Self* self, std::string node_id, actors::service_call call,
+                     OnReply on_reply, OnError on_error) const {
+    if (!s_.services) {
+      caf::error error = caf::make_error(errc::not_found, "this node's binary runs no services");
+      on_error(error);
+      return;
+    }
+    self->request(s_.services, s_.request_timeout, atoms::service_route_atom_v,
+                  std::move(node_id), std::move(call))
+        .then(std::move(on_reply), std::move(on_error));
+  }
+
+  template <class Self, class OnResult, class OnError>
+  void send_request(Self* self, actors::partition_request request, OnResult on_result,
+                    OnError on_error) const {
     self->request(caf::actor_cast<actors::partition_router_actor>(s_.partitions),
                   s_.request_timeout, atoms::partition_call_atom_v, std::move(request))
         .then(std::move(on_result), std::move(on_error));

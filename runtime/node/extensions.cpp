@@ -5,6 +5,7 @@
 #include "runtime/cluster/machine_command.hpp"
 #include "runtime/log.hpp"
 #include "runtime/node/assembly.hpp"
+#include "runtime/node/entity_machine.hpp"
 
 #include <csignal>
 #include <cstdio>
@@ -17,6 +18,23 @@ http::response error_response(const caf::error& error) { return http::api::error
 
 extensions& extensions::register_state_machine(std::string name, state_machine_factory factory) {
   machines_.push_back(cluster::machine_type{std::move(name), std::move(factory)});
+  return *this;
+}
+
+extensions& extensions::register_entity_type(std::string name, entity_factory factory,
+                                             entity_options options) {
+  if (entity_types_.empty()) {
+    register_state_machine(std::string{entity_machine_name}, [](uint32_t) {
+      return std::make_unique<detail::entity_machine>();
+    });
+  }
+  entity_types_.push_back(entity_type{std::move(name), std::move(factory), options});
+  return *this;
+}
+
+extensions& extensions::add_service(std::string name, service_scope scope,
+                                    service_factory factory) {
+  services_.push_back(service_type{std::move(name), scope, std::move(factory)});
   return *this;
 }
 
@@ -46,6 +64,29 @@ std::string extensions::check() const {
     }
     if (!seen.insert(m.name).second) {
       return "state machine \"" + m.name + "\" is registered twice";
+    }
+  }
+  std::set<std::string> entity_names;
+  for (const auto& t : entity_types_) {
+    if (!cluster::valid_machine_name(t.name) || !t.factory) {
+      return "entity type \"" + t.name + "\" needs a valid name (1..64 bytes of [a-z0-9_.-]) "
+             "and a factory";
+    }
+    if (!entity_names.insert(t.name).second) {
+      return "entity type \"" + t.name + "\" is registered twice";
+    }
+    if (t.options.idle_timeout.count() <= 0) {
+      return "entity type \"" + t.name + "\" needs a positive idle_timeout";
+    }
+  }
+  std::set<std::string> service_names;
+  for (const auto& svc : services_) {
+    if (!cluster::valid_machine_name(svc.name) || svc.name == "kv" || !svc.factory) {
+      return "service \"" + svc.name + "\" needs a valid name (1..64 bytes of [a-z0-9_.-], "
+             "not \"kv\") and a factory";
+    }
+    if (!service_names.insert(svc.name).second) {
+      return "service \"" + svc.name + "\" is registered twice";
     }
   }
   for (const auto& r : routes_) {

@@ -15,7 +15,9 @@
 // DATA_DIR and refuses to start over data written with other names). New machines may be
 // added at the end in a later binary.
 
+#include "runtime/node/entity.hpp"
 #include "runtime/node/routes.hpp"
+#include "runtime/node/service.hpp"
 #include "runtime/node/state_machine.hpp"
 
 #include <functional>
@@ -48,6 +50,16 @@ class extensions {
   /// refuse to start.
   extensions& register_state_machine(std::string name, state_machine_factory factory);
 
+  /// Registers a sharded entity type (runtime/node/entity.hpp) under `name` (the rules of a
+  /// machine name). The first one also registers the state machine that holds every entity's
+  /// saved state ("ck.entities") at this point of the registration order.
+  extensions& register_entity_type(std::string name, entity_factory factory,
+                                   entity_options options = {});
+
+  /// Adds a node service (runtime/node/service.hpp) under `name` (1..64 bytes of
+  /// [a-z0-9_.-]; not "kv", which names the node's KV API address in `services`).
+  extensions& add_service(std::string name, service_scope scope, service_factory factory);
+
   /// Adds a route; the built-in routes of the same listener win a clash (run() refuses to start
   /// on one).
   extensions& add_route(node::api api, std::string method, std::string path, node::access access,
@@ -59,6 +71,8 @@ class extensions {
   const std::vector<cluster::machine_type>& machines() const { return machines_; }
   const std::vector<route>& routes() const { return routes_; }
   const std::vector<start_hook>& start_hooks() const { return start_hooks_; }
+  const std::vector<entity_type>& entity_types() const { return entity_types_; }
+  const std::vector<service_type>& services() const { return services_; }
 
   /// Why these extensions cannot run ("" when they can): an invalid or duplicate name.
   std::string check() const;
@@ -67,6 +81,8 @@ class extensions {
   std::vector<cluster::machine_type> machines_;
   std::vector<route> routes_;
   std::vector<start_hook> start_hooks_;
+  std::vector<entity_type> entity_types_;
+  std::vector<service_type> services_;
 };
 
 /// The node's entry point: reads the configuration (flags, environment, YAML file as
