@@ -15,6 +15,7 @@
 #include <atomic>
 #include <functional>
 #include <string>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -606,6 +607,12 @@ TEST_CASE("raft_log_store: reads stay correct while the writer appends") {
       changes.push_back(append_write(id, std::move(entries)));
     }
     write_ok(*store, changes);
+  }
+  // On a loaded machine the writer can finish before a reader thread ran at all: let the readers
+  // read (the complete log) at least once before stopping them, for at most 10 s.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (reads.load() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
   }
   done = true;
   first.join();
