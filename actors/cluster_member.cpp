@@ -1,15 +1,19 @@
 #include "actors/cluster_member.hpp"
 
+#include "actors/join_service.hpp"
+#include "actors/meta_propose.hpp"
+#include "actors/rebalancer.hpp"
+
 #include "runtime/cluster/events.hpp"
 
 #include "actors/cluster_member_state.hpp"
 #include "actors/errc.hpp"
-#include "runtime/assert.hpp"
-#include "runtime/clock.hpp"
+#include "runtime/base/assert.hpp"
+#include "runtime/base/clock.hpp"
 #include "runtime/cluster/membership_step.hpp"
 #include "runtime/cluster/meta_membership.hpp"
 #include "runtime/cluster/placement.hpp"
-#include "runtime/log.hpp"
+#include "runtime/base/log.hpp"
 #include "storage/raft_log_store.hpp"
 
 #include <fmt/ranges.h>
@@ -124,23 +128,10 @@ cluster::node_record self_record(const cluster_member_options& o) {
   return r;
 }
 
-// Proposes `command` on the meta group; `then(result)` runs with the decoded apply result, or
-// `failed(error)` with why it did not apply.
+// Proposes `command` on the meta group (actors/meta_propose.hpp).
 template <class Then, class Failed>
 void propose(member_pointer self, const cluster::command& command, Then then, Failed failed) {
-  self->request(self->state.group, proposal_timeout, atoms::raft_propose_atom_v,
-                cluster::encode_command(command))
-      .then(
-          [then, failed](raft_propose_reply& reply) mutable {
-            cluster::apply_result result;
-            std::string error;
-            if (!decode_meta_apply_result(reply.result, result, error)) {
-              failed(caf::make_error(errc::internal, "undecodable meta result: " + error));
-              return;
-            }
-            then(result);
-          },
-          [failed](caf::error& error) mutable { failed(error); });
+  propose_meta(self, self->state.group, command, std::move(then), std::move(failed));
 }
 
 // ---- leader duties -----------------------------------------------------------------------
@@ -262,52 +253,6 @@ void manage_voters(member_pointer self, const cluster::meta_state& meta) {
 
 // Moves the replicated placement toward plan_placement, a few partitions per tick (the
 // partition leaders then move their groups to it).
-void propose_placement(member_pointer self, const cluster::meta_state& meta) {
-  auto& st = self->state;
-  if (st.placement_in_flight > 0) {
-    return;
-  }
-  const auto target = cluster::plan_placement(meta);
-  for (auto& cmd : cluster::placement_changes(meta, target, st.options.placement_changes_per_tick)) {
-    ++st.placement_in_flight;
-    const uint32_t index = cmd.index;
-    const std::vector<std::string> before =
-        index < meta.placement.size() ? meta.placement[index].replicas : std::vector<std::string>{};
-    std::string change =
-        fmt::format("[{}] -> [{}]", fmt::join(before, ","), fmt::join(cmd.replicas, ","));
-    propose(
-        self, cmd,
-        [self, index, change](const cluster::apply_result& result) {
-          --self->state.placement_in_flight;
-          if (result.outcome == cluster::apply_outcome::ok) {
-            CK_LOG_INFO("rebalance: partition-{} replicas {}", index, change);
-          }
-        },
-        [self](const caf::error&) { --self->state.placement_in_flight; });
-  }
-}
-
-// A leaving node that no placement names any more is removed from the cluster.
-void remove_drained(member_pointer self, const cluster::meta_state& meta) {
-  for (const auto& [id, node] : meta.nodes) {
-    if (node.status != cluster::node_status::leaving || id == self->state.options.node_id ||
-        self->state.status_in_flight.count(id) > 0) {
-      continue;
-    }
-    const bool hosts = std::any_of(meta.placement.begin(), meta.placement.end(), [&](const auto& p) {
-      return std::find(p.replicas.begin(), p.replicas.end(), id) != p.replicas.end();
-    });
-    if (hosts) {
-      continue;
-    }
-    self->state.status_in_flight.insert(id);
-    propose(
-        self, cluster::remove_node_command{id},
-        [self, id](const cluster::apply_result&) { self->state.status_in_flight.erase(id); },
-        [self, id](const caf::error&) { self->state.status_in_flight.erase(id); });
-  }
-}
-
 void lead(member_pointer self) {
   auto& st = self->state;
   const int64_t now = steady_now_ms();
@@ -326,8 +271,7 @@ void lead(member_pointer self) {
   st.detector->evaluate(now);
   replicate_statuses(self, meta, now);
   manage_voters(self, meta);
-  propose_placement(self, meta);
-  remove_drained(self, meta);
+  // Placement and drained-node removal: the rebalancer actor (actors/rebalancer.hpp).
 }
 
 // meta_leader_changed, once the leader's node id is known here (a restarting node knows only
@@ -391,8 +335,6 @@ void finish_tick(member_pointer self) {
   self->delayed_send(self, self->state.options.tick_interval, atoms::member_tick_atom_v);
 }
 
-caf::result<join_reply> on_join(member_pointer self, join_request& request);
-
 // A node restarted with other services than its meta record lists (its binary changed) joins
 // again (outcome rejoined: same id, address and raft id) to publish them in the cluster view.
 void refresh_own_record(member_pointer self) {
@@ -414,8 +356,7 @@ void refresh_own_record(member_pointer self) {
   request.http_addr = st.options.http_addr;
   request.kv_addr = st.options.kv_addr;
   request.services = st.options.services;
-  self->request(caf::actor_cast<join_handler_actor>(self), record_refresh_timeout,
-                atoms::join_atom_v, std::move(request))
+  self->request(st.joins, record_refresh_timeout, atoms::join_atom_v, std::move(request))
       .then(
           [self](join_reply&) {
             self->state.record_refresh_in_flight = false;
@@ -460,99 +401,6 @@ void on_tick(member_pointer self) {
 
 // ---- joins -------------------------------------------------------------------------------
 
-join_reply reply_for(const cluster::meta_state& meta, const cluster::apply_result& result) {
-  join_reply reply;
-  reply.outcome = std::string{to_string(result.outcome)};
-  reply.raft_id = result.raft_id;
-  reply.cluster_id = meta.cluster_id;
-  reply.cluster_name = meta.cluster_name;
-  reply.partition_count = meta.partition_count;
-  reply.replication_factor = meta.replication_factor;
-  for (const auto& [id, node] : meta.nodes) {
-    reply.members.push_back(join_member{id, node.raft_id, node.raft_addr});
-  }
-  return reply;
-}
-
-// Where a request for the meta leader goes when this node is not it: the leader's node id, or
-// the no_leader error to answer (the group is starting, or no other leader is known yet).
-caf::expected<std::string> remote_meta_leader(member_pointer self) {
-  auto& st = self->state;
-  if (!st.status) {
-    return caf::make_error(errc::no_leader, "the meta group is starting");
-  }
-  const auto meta = st.sm->current();
-  const auto* leader = cluster::find_by_raft_id(meta, st.status->leader);
-  if (leader == nullptr || leader->id == st.options.node_id) {
-    return caf::make_error(errc::no_leader, "no meta leader known yet");
-  }
-  return leader->id;
-}
-
-caf::result<join_reply> on_join(member_pointer self, join_request& request) {
-  auto& st = self->state;
-  if (!is_leader(st)) {
-    auto leader = remote_meta_leader(self);
-    if (!leader) {
-      return leader.error();
-    }
-    CK_LOG_DEBUG("join: forwarding {} to the meta leader {}", request.id, *leader);
-    return self->delegate(st.transport, atoms::transport_relay_atom_v, *leader,
-                          std::move(request));
-  }
-  if (!st.sm->current().bootstrapped()) {
-    return caf::make_error(errc::no_leader, "the cluster is being created");
-  }
-  cluster::join_command cmd;
-  cmd.node.id = request.id;
-  cmd.node.name = request.name;
-  cmd.node.raft_addr = request.raft_addr;
-  cmd.node.http_addr = request.http_addr;
-  cmd.node.kv_addr = request.kv_addr;
-  cmd.node.services = request.services;
-  cmd.at_unix_ms = unix_now_ms();
-  auto promise = self->make_response_promise<join_reply>();
-  propose(
-      self, cmd,
-      [self, promise](const cluster::apply_result& result) mutable {
-        using cluster::apply_outcome;
-        switch (result.outcome) {
-          case apply_outcome::joined:
-          case apply_outcome::rejoined:
-          case apply_outcome::replaced:
-          case apply_outcome::unchanged:
-          case apply_outcome::ok:
-            promise.deliver(reply_for(self->state.sm->current(), result));
-            return;
-          case apply_outcome::conflict:
-            promise.deliver(caf::make_error(errc::conflict, result.message));
-            return;
-          case apply_outcome::invalid:
-            promise.deliver(caf::make_error(errc::invalid_argument, result.message));
-            return;
-          case apply_outcome::not_found:
-          case apply_outcome::not_bootstrapped:
-            promise.deliver(caf::make_error(errc::no_leader, result.message));
-            return;
-        }
-      },
-      [promise](const caf::error& error) mutable { promise.deliver(error); });
-  return promise;
-}
-
-caf::result<raft_propose_reply> on_meta_command(member_pointer self, std::string& command) {
-  auto& st = self->state;
-  if (!is_leader(st)) {
-    auto leader = remote_meta_leader(self);
-    if (!leader) {
-      return leader.error();
-    }
-    return self->delegate(st.transport, atoms::transport_relay_atom_v, *leader,
-                          std::move(command));
-  }
-  return self->delegate(st.group, atoms::raft_propose_atom_v, std::move(command));
-}
-
 cluster_member_actor::behavior_type cluster_member(
     member_pointer self, cluster_member_options options,
     std::shared_ptr<storage::raft_log_store> store, raft_log_writer_actor writer,
@@ -570,16 +418,25 @@ cluster_member_actor::behavior_type cluster_member(
                               caf::actor_cast<raft_transport_actor>(st.transport), st.sm);
   self->link_to(st.group);
   self->link_to(st.host);
+  rebalancer_options rebalance;
+  rebalance.node_id = st.options.node_id;
+  rebalance.tick_interval = st.options.tick_interval;
+  rebalance.placement_changes_per_tick = st.options.placement_changes_per_tick;
+  st.rebalancer = spawn_rebalancer(self->system(), rebalance, st.group, st.sm);
+  self->link_to(st.rebalancer);
+  st.joins = spawn_join_service(self->system(), st.options.node_id, st.group, st.sm, st.transport);
+  self->link_to(st.joins);
   self->send(st.transport, atoms::raft_register_atom_v, raft::group_id{0},
              group_options.raft.id, st.group);
-  self->send(st.transport, atoms::member_attach_atom_v,
-             caf::actor_cast<join_handler_actor>(self));
+  self->send(st.transport, atoms::member_attach_atom_v, st.joins);
   sync_peers(self);
   self->send(self, atoms::member_tick_atom_v);
   return {
-      [self](atoms::join_atom, join_request& request) { return on_join(self, request); },
+      [self](atoms::join_atom, join_request& request) {
+        return self->delegate(self->state.joins, atoms::join_atom_v, std::move(request));
+      },
       [self](atoms::meta_command_atom, std::string& command) {
-        return on_meta_command(self, command);
+        return self->delegate(self->state.joins, atoms::meta_command_atom_v, std::move(command));
       },
       [self](atoms::view_atom) {
         auto promise = self->make_response_promise<cluster_view>();

@@ -1,22 +1,19 @@
 #pragma once
 
-// The cluster member actor: this node's part in the cluster. It owns the node's replica of the
-// meta Raft group (group 0, hosting a meta_state_machine) and, on every node:
-//   - keeps the net transport's peer table equal to the meta state's members;
-//   - answers the cluster API's view (from the replicated meta state, the meta group's Raft
-//     status and the transport's per-peer figures) and joins (POST /join);
-//   - logs one line per meaningful event (raft role/leader changes, node joined/suspect/dead/
-//     back), greppable by "raft", "join", "node".
-// On the meta leader only (every member_tick):
-//   - the founder proposes the bootstrap command while the meta state is empty;
-//   - liveness: the transport's "last heard" per peer and its disconnects feed a
-//     cluster::liveness_detector; differences from the replicated statuses become set_status
-//     proposals (cluster::replicated_status_change decides which);
-//   - meta voters: cluster::plan_meta_voters / next_meta_conf_change, one change at a time;
-//     a learner is promoted only once caught up, and leadership moves away before the leader
-//     itself would be demoted or removed.
-// A joined node is proposed by whoever is leader; a follower hands a join to the leader's node
-// through the transport (the reply goes straight back to the requester).
+// The cluster member actor: this node's part in the cluster's membership. It owns the node's
+// replica of the meta Raft group (group 0, hosting a meta_state_machine) and spawns, linked to
+// itself, the actors with the other membership jobs:
+//   - rebalancer (actors/rebalancer.hpp): placement moves and drained-node removal, on the meta
+//     leader;
+//   - join service (actors/join_service.hpp): POST /join and meta commands, proposed on the
+//     leader or handed to the leader's node (the member's join interface delegates to it);
+//   - partition host (actors/partition_host.hpp), which reads the same meta state.
+// Its own jobs, on every node: keep the net transport's peer table equal to the meta state's
+// members; answer the cluster API's view; publish meta_leader_changed and the meta state's
+// events (event bus); publish this node's services when its record lacks them. On the meta
+// leader (every member_tick): the founder's bootstrap, liveness (the transport's "last heard"
+// per peer feeds a cluster::liveness_detector; status changes become set_status proposals),
+// and meta voters (cluster::plan_meta_voters, one conf change at a time).
 
 #include "actors/event_bus.hpp"
 #include "actors/join_handler.hpp"

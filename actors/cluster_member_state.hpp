@@ -5,6 +5,7 @@
 
 #include "actors/cluster_member.hpp"
 #include "actors/meta_state_machine.hpp"
+#include "actors/rebalancer.hpp"
 #include "runtime/cluster/liveness.hpp"
 #include "runtime/cluster/meta_state.hpp"
 
@@ -42,7 +43,8 @@ struct cluster_member_state {
   std::set<std::string> status_in_flight;
   bool conf_in_flight = false;
   bool bootstrap_in_flight = false;
-  size_t placement_in_flight = 0;
+  rebalancer_actor rebalancer;  // placement moves and drained-node removal (linked)
+  join_handler_actor joins;     // the join service: joins and meta commands (linked)
 
   // Connection losses already fed to the detector, per peer.
   std::map<std::string, uint64_t> disconnects_seen;

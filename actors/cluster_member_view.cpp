@@ -3,9 +3,9 @@
 // and one log line per applied meta event.
 
 #include "actors/cluster_member_state.hpp"
-#include "runtime/clock.hpp"
+#include "runtime/base/clock.hpp"
 #include "runtime/cluster/placement.hpp"
-#include "runtime/log.hpp"
+#include "runtime/base/log.hpp"
 
 #include <fmt/format.h>
 

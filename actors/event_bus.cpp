@@ -1,8 +1,8 @@
 #include "actors/event_bus.hpp"
 
-#include "runtime/assert.hpp"
-#include "runtime/clock.hpp"
-#include "runtime/log.hpp"
+#include "runtime/base/assert.hpp"
+#include "runtime/base/clock.hpp"
+#include "runtime/base/log.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>

@@ -1,6 +1,6 @@
 #include "actors/meta_state_machine.hpp"
 
-#include "runtime/assert.hpp"
+#include "runtime/base/assert.hpp"
 
 #include <algorithm>
 #include <utility>

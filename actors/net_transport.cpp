@@ -1,7 +1,7 @@
 #include "actors/net_transport.hpp"
 
 #include "actors/errc.hpp"
-#include "runtime/log.hpp"
+#include "runtime/base/log.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/binary_deserializer.hpp>

@@ -2,14 +2,15 @@
 
 #include "actors/errc.hpp"
 #include "actors/partition_host_state.hpp"
-#include "runtime/assert.hpp"
-#include "runtime/clock.hpp"
+#include "runtime/base/assert.hpp"
+#include "runtime/base/clock.hpp"
 #include "runtime/cluster/membership_step.hpp"
 #include "runtime/cluster/partition_hash.hpp"
+#include "runtime/cluster/partition_status.hpp"
 #include "runtime/cluster/placement.hpp"
-#include "runtime/log.hpp"
+#include "runtime/base/log.hpp"
 #include "storage/environment.hpp"
-#include "storage/kv_table.hpp"
+#include "storage/table.hpp"
 #include "storage/raft_log_store.hpp"
 
 #include <caf/actor_system.hpp>
@@ -348,14 +349,9 @@ std::vector<partition_view> partitions_view(host_pointer self) {
       for (auto id : s.conf.learners) {
         view.learners.push_back(node_of(id));
       }
-      const size_t voters = s.conf.voters.size();
-      const bool moving = !view.learners.empty() || voters != placement.replicas.size();
-      // Fewer voters than the replication factor is under-replicated, also when the cluster
-      // has too few live nodes to place more (a 3-node cluster that lost a node for good).
-      view.status = view.leader.empty()                ? "no_leader"
-                    : moving                           ? "moving"
-                    : voters < meta.replication_factor ? "under_replicated"
-                                                       : "healthy";
+      view.status = std::string{cluster::to_string(cluster::classify_hosted(
+          !view.leader.empty(), s.conf.voters.size(), view.learners.size(),
+          placement.replicas.size(), meta.replication_factor))};
     } else {
       // Not hosted here: what the placement says, with the leader as this node last learned
       // it when that is one of the placed replicas (a guess from before a move is stale).
@@ -370,9 +366,8 @@ std::vector<partition_view> partitions_view(host_pointer self) {
           view.replicas.push_back(r);
         }
       }
-      view.status = placement.replicas.empty()                         ? "no_leader"
-                    : placement.replicas.size() < meta.replication_factor ? "under_replicated"
-                                                                          : "healthy";
+      view.status = std::string{cluster::to_string(
+          cluster::classify_placed(placement.replicas.size(), meta.replication_factor))};
     }
     out.push_back(std::move(view));
   }
@@ -386,7 +381,7 @@ caf::result<storage_figures> figures(host_pointer self) {
   if (!txn.ok()) {
     return caf::make_error(errc::storage_failure, txn.status().to_string());
   }
-  auto count = storage::kv_count(txn.value());
+  auto count = storage::table_count(txn.value());
   if (!count.ok()) {
     return caf::make_error(errc::storage_failure, count.status().to_string());
   }

@@ -6,7 +6,7 @@
 #include "actors/partition_host_state.hpp"
 #include "runtime/cluster/machine_command.hpp"
 #include "runtime/cluster/route_policy.hpp"
-#include "runtime/log.hpp"
+#include "runtime/base/log.hpp"
 
 #include <algorithm>
 

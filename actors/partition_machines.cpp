@@ -1,12 +1,12 @@
 #include "actors/partition_machines.hpp"
 
-#include "runtime/assert.hpp"
+#include "runtime/base/assert.hpp"
 #include "runtime/cluster/machine_command.hpp"
-#include "runtime/log.hpp"
-#include "runtime/metrics.hpp"
+#include "runtime/base/log.hpp"
+#include "runtime/base/metrics.hpp"
 #include "storage/environment.hpp"
 #include "storage/format.hpp"
-#include "storage/kv_table.hpp"
+#include "storage/table.hpp"
 #include "storage/partition_state.hpp"
 
 namespace ck::actors {
@@ -31,7 +31,7 @@ void require_ok(const Result& r, const char* what) {
 }
 
 uint32_t table_of(size_t slot, uint32_t partition) {
-  return storage::kv_machine_table(static_cast<uint32_t>(slot), partition);
+  return storage::machine_table(static_cast<uint32_t>(slot), partition);
 }
 
 // One machine's table inside one transaction. A storage failure is remembered (the first one)
@@ -46,7 +46,7 @@ class table_view : public Base {
     if (!failure_.ok()) {
       return std::nullopt;
     }
-    auto value = storage::kv_get(txn_, table_, key);
+    auto value = storage::table_get(txn_, table_, key);
     if (!value.ok()) {
       failure_ = value.status();
       return std::nullopt;
@@ -59,12 +59,12 @@ class table_view : public Base {
     if (!failure_.ok()) {
       return page;
     }
-    std::optional<storage::kv_cursor_position> from;
+    std::optional<storage::table_cursor_position> from;
     if (after) {
-      from = storage::kv_cursor_position{table_, *after};
+      from = storage::table_cursor_position{table_, *after};
     }
-    auto listed = storage::kv_list(txn_, storage::kv_table_range{table_, table_}, from,
-                                   std::clamp<size_t>(limit, 1, storage::kv_list_limit_max));
+    auto listed = storage::table_list(txn_, storage::table_range{table_, table_}, from,
+                                   std::clamp<size_t>(limit, 1, storage::table_list_limit_max));
     if (!listed.ok()) {
       failure_ = listed.status();
       return page;
@@ -90,7 +90,7 @@ class write_view final : public table_view<storage::write_txn, cluster::machine_
 
   void put(std::string_view key, std::string_view value) override {
     if (failure_.ok()) {
-      if (auto st = storage::kv_put(txn_, table_, key, value); !st.ok()) {
+      if (auto st = storage::table_put(txn_, table_, key, value); !st.ok()) {
         failure_ = st;
       }
     }
@@ -100,7 +100,7 @@ class write_view final : public table_view<storage::write_txn, cluster::machine_
     if (!failure_.ok()) {
       return false;
     }
-    auto erased = storage::kv_erase(txn_, table_, key);
+    auto erased = storage::table_erase(txn_, table_, key);
     if (!erased.ok()) {
       failure_ = erased.status();
       return false;
@@ -116,7 +116,7 @@ partition_machines::partition_machines(std::shared_ptr<storage::environment> env
                                        uint32_t partition, uint32_t group)
     : env_(std::move(env)), types_(std::move(types)), partition_(partition), group_(group) {
   CK_ASSERT(types_ != nullptr);
-  CK_ASSERT_LE(types_->size(), storage::kv_table_slots_max);
+  CK_ASSERT_LE(types_->size(), storage::table_slots_max);
   for (const auto& type : *types_) {
     machines_.push_back(type.factory(partition_));
     CK_ASSERT(machines_.back() != nullptr);
@@ -223,11 +223,11 @@ class machines_snapshot_source final : public snapshot_source {
     const uint32_t table = table_of(slot_, partition_);
     bool slot_done = false;
     do {
-      auto page = storage::kv_list(txn_, storage::kv_table_range{table, table}, after_,
+      auto page = storage::table_list(txn_, storage::table_range{table, table}, after_,
                                    snapshot_page_keys);
       require_ok(page, "reading a snapshot page");
       for (const auto& key : page.value().keys) {
-        auto value = storage::kv_get(txn_, table, key);
+        auto value = storage::table_get(txn_, table, key);
         require_ok(value, "reading a snapshot value");
         CK_ASSERT(value.value().has_value());  // same transaction as the listing
         storage::append_u32_be(chunk, static_cast<uint32_t>(key.size()));
@@ -256,7 +256,7 @@ class machines_snapshot_source final : public snapshot_source {
   size_t slots_;
   raft::index_t applied_;
   size_t slot_ = 0;
-  std::optional<storage::kv_cursor_position> after_;
+  std::optional<storage::table_cursor_position> after_;
   bool done_ = false;
 };
 
@@ -281,7 +281,7 @@ class machines_snapshot_sink final : public snapshot_sink {
     if (slot >= slots_) {
       return false;  // data of a machine this binary does not register
     }
-    const uint32_t staging = storage::kv_staging_partition(table_of(slot, partition_));
+    const uint32_t staging = storage::table_staging_partition(table_of(slot, partition_));
     bool well_formed = true;
     auto st = env_->write([&](storage::write_txn& txn) -> storage::status {
       size_t pos = at;
@@ -291,7 +291,7 @@ class machines_snapshot_sink final : public snapshot_sink {
           well_formed = false;
           return storage::status::success();  // nothing written past here; rejected below
         }
-        if (auto put = storage::kv_put(txn, staging, key, value); !put.ok()) {
+        if (auto put = storage::table_put(txn, staging, key, value); !put.ok()) {
           return put;
         }
       }
@@ -335,8 +335,8 @@ std::unique_ptr<snapshot_source> partition_machines::read_snapshot() {
 std::unique_ptr<snapshot_sink> partition_machines::begin_restore() {
   auto st = env_->write([&](storage::write_txn& txn) -> storage::status {
     for (size_t slot = 0; slot < machines_.size(); ++slot) {
-      const uint32_t staging = storage::kv_staging_partition(table_of(slot, partition_));
-      if (auto cleared = storage::kv_erase_partition(txn, staging); !cleared.ok()) {
+      const uint32_t staging = storage::table_staging_partition(table_of(slot, partition_));
+      if (auto cleared = storage::table_erase_partition(txn, staging); !cleared.ok()) {
         return cleared;
       }
     }
@@ -350,7 +350,7 @@ void partition_machines::install_restored(raft::index_t applied) {
   auto st = env_->write([&](storage::write_txn& txn) -> storage::status {
     for (size_t slot = 0; slot < machines_.size(); ++slot) {
       const uint32_t table = table_of(slot, partition_);
-      auto moved = storage::kv_move_partition(txn, storage::kv_staging_partition(table), table);
+      auto moved = storage::table_move_partition(txn, storage::table_staging_partition(table), table);
       if (!moved.ok()) {
         return moved;
       }
@@ -365,8 +365,8 @@ void partition_machines::erase_all() {
   auto st = env_->write([&](storage::write_txn& txn) -> storage::status {
     for (size_t slot = 0; slot < machines_.size(); ++slot) {
       const uint32_t table = table_of(slot, partition_);
-      for (uint32_t t : {table, storage::kv_staging_partition(table)}) {
-        if (auto cleared = storage::kv_erase_partition(txn, t); !cleared.ok()) {
+      for (uint32_t t : {table, storage::table_staging_partition(table)}) {
+        if (auto cleared = storage::table_erase_partition(txn, t); !cleared.ok()) {
           return cleared;
         }
       }

@@ -31,7 +31,7 @@
 #include "actors/raft_transport.hpp"
 #include "actors/state_machine.hpp"
 #include "actors/type_ids.hpp"
-#include "runtime/metrics.hpp"
+#include "runtime/base/metrics.hpp"
 
 #include <caf/fwd.hpp>
 #include <caf/replies_to.hpp>

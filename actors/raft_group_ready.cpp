@@ -3,8 +3,8 @@
 
 #include "actors/errc.hpp"
 #include "actors/raft_group_state.hpp"
-#include "runtime/assert.hpp"
-#include "runtime/log.hpp"
+#include "runtime/base/assert.hpp"
+#include "runtime/base/log.hpp"
 #include "storage/raft_log_store.hpp"
 
 #include <algorithm>

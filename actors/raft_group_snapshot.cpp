@@ -5,7 +5,7 @@
 
 #include "actors/errc.hpp"
 #include "actors/raft_group_state.hpp"
-#include "runtime/log.hpp"
+#include "runtime/base/log.hpp"
 
 #include <string>
 #include <utility>

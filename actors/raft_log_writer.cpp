@@ -3,8 +3,8 @@
 #include "storage/environment.hpp"
 
 #include "actors/errc.hpp"
-#include "runtime/assert.hpp"
-#include "runtime/log.hpp"
+#include "runtime/base/assert.hpp"
+#include "runtime/base/log.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>

@@ -115,6 +115,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(clusterkit, caf::first_custom_type_id)
   CAF_ADD_ATOM(clusterkit, ck::atoms, service_relay_atom, "svc_relay")
   CAF_ADD_ATOM(clusterkit, ck::atoms, service_call_atom, "svc_call")
   CAF_ADD_ATOM(clusterkit, ck::atoms, service_route_atom, "svc_route")
+
+  // Rebalancer (appended).
+  CAF_ADD_ATOM(clusterkit, ck::atoms, rebalance_tick_atom, "rebal_tick")
 CAF_END_TYPE_ID_BLOCK(clusterkit)
 
 namespace caf {

@@ -55,7 +55,7 @@ status validate(const environment_options& options) {
 // ---- read_txn ---------------------------------------------------------------------------------
 
 read_txn::read_txn(environment& env, MDB_txn* handle) noexcept : env_(&env), handle_(handle) {
-  CK_STORAGE_ASSERT(handle_ != nullptr);
+  CK_ASSERT(handle_ != nullptr);
 }
 
 read_txn::read_txn(read_txn&& other) noexcept : env_(other.env_), handle_(other.handle_) {
@@ -81,7 +81,7 @@ read_txn::~read_txn() {
 }
 
 void read_txn::end() noexcept {
-  CK_STORAGE_ASSERT(active());
+  CK_ASSERT(active());
   mdb_txn_abort(handle_);
   handle_ = nullptr;
   env_->gate_->leave_read();
@@ -90,7 +90,7 @@ void read_txn::end() noexcept {
 // ---- write_txn --------------------------------------------------------------------------------
 
 write_txn::write_txn(environment& env, MDB_txn* handle) noexcept : env_(&env), handle_(handle) {
-  CK_STORAGE_ASSERT(handle_ != nullptr);
+  CK_ASSERT(handle_ != nullptr);
 }
 
 write_txn::write_txn(write_txn&& other) noexcept
@@ -122,7 +122,7 @@ write_txn::~write_txn() {
 }
 
 status write_txn::commit() {
-  CK_STORAGE_ASSERT(active());
+  CK_ASSERT(active());
   if (!failure_.ok()) {
     abort();
     return failure_;
@@ -138,7 +138,7 @@ status write_txn::commit() {
 }
 
 void write_txn::abort() noexcept {
-  CK_STORAGE_ASSERT(active());
+  CK_ASSERT(active());
   mdb_txn_abort(handle_);
   end();
 }
@@ -157,7 +157,7 @@ environment::environment(private_tag, const environment_options& options)
 }
 
 environment::~environment() {
-  CK_STORAGE_ASSERT_EQ(gate_->open_count(), 0u);
+  CK_ASSERT_EQ(gate_->open_count(), 0u);
   if (env_ != nullptr) {
     mdb_env_close(env_);
   }
@@ -271,7 +271,7 @@ status environment::open_databases() {
   MDB_txn* handle = detail::txn_access::handle(txn.value());
   for (std::size_t i = 0; i < database_count; ++i) {
     const std::string_view name = database_name(static_cast<database>(i));
-    CK_STORAGE_ASSERT(!name.empty());
+    CK_ASSERT(!name.empty());
     const std::string name_z(name);
     const int rc = mdb_dbi_open(handle, name_z.c_str(), MDB_CREATE, &dbis_[i]);
     if (rc != MDB_SUCCESS) {
@@ -323,7 +323,7 @@ status environment::write(const std::function<status(write_txn&)>& fill) {
       return txn.status();
     }
     status filled = fill(txn.value());
-    CK_STORAGE_ASSERT(txn.value().active());  // fill must neither commit nor abort
+    CK_ASSERT(txn.value().active());  // fill must neither commit nor abort
     status outcome = filled.ok() ? txn.value().commit() : std::move(filled);
     if (outcome.code() != code::map_full) {
       return outcome;
@@ -368,7 +368,7 @@ status environment::grow_map(uint64_t observed_map_size_bytes) {
                      fmt::format("cannot grow LMDB map in {} to {} bytes", options_.dir, target));
   }
   refresh_sizes();
-  CK_STORAGE_ASSERT_GE(map_size_bytes_.load(std::memory_order_relaxed), target);
+  CK_ASSERT_GE(map_size_bytes_.load(std::memory_order_relaxed), target);
   map_growth_count_.fetch_add(1, std::memory_order_relaxed);
   return status::success();
 }

@@ -108,7 +108,7 @@ class read_txn {
 // The one write transaction of the environment. Move-only; aborts in its destructor unless
 // committed. Used from one thread at a time. Lifetime: must end before its environment.
 //
-// The first failed write inside it (e.g. map_full from kv_put) is remembered: LMDB refuses every
+// The first failed write inside it (e.g. map_full from table_put) is remembered: LMDB refuses every
 // later operation of that transaction, and commit() then aborts and returns that failure.
 class write_txn {
  public:

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <array>
 
-#include "storage/detail/assert.hpp"
+#include "runtime/base/assert.hpp"
 
 namespace ck::storage {
 
@@ -61,57 +61,57 @@ void append_u64_be(std::string& out, uint64_t value) {
   out.append(bytes, sizeof bytes);
 }
 
-std::string kv_key(uint32_t partition, std::string_view user_key) {
-  CK_STORAGE_ASSERT_LE(user_key.size(), kv_user_key_bytes_max);
-  const kv_key_form form = kv_form_of(user_key.size());
+std::string table_key(uint32_t partition, std::string_view user_key) {
+  CK_ASSERT_LE(user_key.size(), table_user_key_bytes_max);
+  const table_key_form form = table_form_of(user_key.size());
   std::string stored;
-  stored.reserve(kv_key_header_bytes + std::min(user_key.size(), kv_inline_key_bytes_max));
+  stored.reserve(table_key_header_bytes + std::min(user_key.size(), table_inline_key_bytes_max));
   append_u32_be(stored, partition);
   stored.push_back(static_cast<char>(form));
-  if (form == kv_key_form::inline_key) {
+  if (form == table_key_form::inline_key) {
     stored.append(user_key);
   } else {
     const sha256_digest digest = sha256(user_key);
     stored.append(reinterpret_cast<const char*>(digest.data()), digest.size());
-    CK_STORAGE_ASSERT_EQ(stored.size(), kv_key_header_bytes + kv_hashed_body_bytes);
+    CK_ASSERT_EQ(stored.size(), table_key_header_bytes + table_hashed_body_bytes);
   }
-  CK_STORAGE_ASSERT_LE(stored.size(), lmdb_key_bytes_max);
+  CK_ASSERT_LE(stored.size(), lmdb_key_bytes_max);
   return stored;
 }
 
-std::string kv_partition_first_key(uint32_t partition) {
+std::string table_partition_first_key(uint32_t partition) {
   std::string stored;
   append_u32_be(stored, partition);
-  CK_STORAGE_ASSERT_EQ(stored.size(), kv_partition_prefix_bytes);
+  CK_ASSERT_EQ(stored.size(), table_partition_prefix_bytes);
   return stored;
 }
 
-std::string kv_value_prefix(std::string_view user_key) {
-  CK_STORAGE_ASSERT_LE(user_key.size(), kv_user_key_bytes_max);
+std::string table_value_prefix(std::string_view user_key) {
+  CK_ASSERT_LE(user_key.size(), table_user_key_bytes_max);
   std::string prefix;
-  if (kv_form_of(user_key.size()) == kv_key_form::inline_key) {
+  if (table_form_of(user_key.size()) == table_key_form::inline_key) {
     return prefix;
   }
-  prefix.reserve(kv_hashed_value_header_bytes + user_key.size());
+  prefix.reserve(table_hashed_value_header_bytes + user_key.size());
   append_u32_be(prefix, static_cast<uint32_t>(user_key.size()));
   prefix.append(user_key);
   return prefix;
 }
 
-std::optional<kv_key_parts> kv_key_decode(std::string_view stored_key) noexcept {
-  if (stored_key.size() < kv_key_header_bytes || stored_key.size() > lmdb_key_bytes_max) {
+std::optional<table_key_parts> table_key_decode(std::string_view stored_key) noexcept {
+  if (stored_key.size() < table_key_header_bytes || stored_key.size() > lmdb_key_bytes_max) {
     return std::nullopt;
   }
   const uint32_t partition = get_u32_be(stored_key.data());
-  const auto form_byte = static_cast<uint8_t>(stored_key[kv_partition_prefix_bytes]);
-  const std::string_view body = stored_key.substr(kv_key_header_bytes);
-  if (form_byte == static_cast<uint8_t>(kv_key_form::inline_key)) {
-    CK_STORAGE_ASSERT_LE(body.size(), kv_inline_key_bytes_max);  // implied by the size check
-    return kv_key_parts{partition, kv_key_form::inline_key, body};
+  const auto form_byte = static_cast<uint8_t>(stored_key[table_partition_prefix_bytes]);
+  const std::string_view body = stored_key.substr(table_key_header_bytes);
+  if (form_byte == static_cast<uint8_t>(table_key_form::inline_key)) {
+    CK_ASSERT_LE(body.size(), table_inline_key_bytes_max);  // implied by the size check
+    return table_key_parts{partition, table_key_form::inline_key, body};
   }
-  if (form_byte == static_cast<uint8_t>(kv_key_form::hashed_key) &&
-      body.size() == kv_hashed_body_bytes) {
-    return kv_key_parts{partition, kv_key_form::hashed_key, body};
+  if (form_byte == static_cast<uint8_t>(table_key_form::hashed_key) &&
+      body.size() == table_hashed_body_bytes) {
+    return table_key_parts{partition, table_key_form::hashed_key, body};
   }
   return std::nullopt;
 }
@@ -119,41 +119,41 @@ std::optional<kv_key_parts> kv_key_decode(std::string_view stored_key) noexcept 
 namespace {
 
 // The user key and value of a hashed entry, or nullopt when its value contradicts the layout.
-std::optional<kv_entry_parts> kv_entry_decode_hashed(const kv_key_parts& key,
+std::optional<table_entry_parts> table_entry_decode_hashed(const table_key_parts& key,
                                                      std::string_view stored_value) noexcept {
-  if (stored_value.size() < kv_hashed_value_header_bytes) {
+  if (stored_value.size() < table_hashed_value_header_bytes) {
     return std::nullopt;
   }
   const std::size_t user_key_bytes = get_u32_be(stored_value.data());
-  if (user_key_bytes <= kv_inline_key_bytes_max || user_key_bytes > kv_user_key_bytes_max) {
+  if (user_key_bytes <= table_inline_key_bytes_max || user_key_bytes > table_user_key_bytes_max) {
     return std::nullopt;
   }
-  if (stored_value.size() - kv_hashed_value_header_bytes < user_key_bytes) {
+  if (stored_value.size() - table_hashed_value_header_bytes < user_key_bytes) {
     return std::nullopt;
   }
   const std::string_view user_key =
-      stored_value.substr(kv_hashed_value_header_bytes, user_key_bytes);
+      stored_value.substr(table_hashed_value_header_bytes, user_key_bytes);
   const sha256_digest digest = sha256(user_key);
-  CK_STORAGE_ASSERT_EQ(key.body.size(), digest.size());
+  CK_ASSERT_EQ(key.body.size(), digest.size());
   if (key.body != std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size())) {
     return std::nullopt;
   }
-  return kv_entry_parts{key.partition, user_key,
-                        stored_value.substr(kv_hashed_value_header_bytes + user_key_bytes)};
+  return table_entry_parts{key.partition, user_key,
+                        stored_value.substr(table_hashed_value_header_bytes + user_key_bytes)};
 }
 
 }  // namespace
 
-std::optional<kv_entry_parts> kv_entry_decode(std::string_view stored_key,
+std::optional<table_entry_parts> table_entry_decode(std::string_view stored_key,
                                               std::string_view stored_value) noexcept {
-  const std::optional<kv_key_parts> key = kv_key_decode(stored_key);
+  const std::optional<table_key_parts> key = table_key_decode(stored_key);
   if (!key) {
     return std::nullopt;
   }
-  if (key->form == kv_key_form::inline_key) {
-    return kv_entry_parts{key->partition, key->body, stored_value};
+  if (key->form == table_key_form::inline_key) {
+    return table_entry_parts{key->partition, key->body, stored_value};
   }
-  return kv_entry_decode_hashed(*key, stored_value);
+  return table_entry_decode_hashed(*key, stored_value);
 }
 
 namespace {
@@ -190,20 +190,20 @@ namespace {
 // call costs a provider lookup and a lock). Never freed: it lives as long as the process.
 const EVP_MD* sha256_md() noexcept {
   static const EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  CK_STORAGE_ASSERT(md != nullptr);
+  CK_ASSERT(md != nullptr);
   return md;
 }
 
 }  // namespace
 
 sha256_digest sha256(std::string_view bytes) noexcept {
-  static_assert(kv_hashed_body_bytes == SHA256_DIGEST_LENGTH);
+  static_assert(table_hashed_body_bytes == SHA256_DIGEST_LENGTH);
   sha256_digest digest{};
   unsigned int digest_bytes = 0;
   const int ok =
       EVP_Digest(bytes.data(), bytes.size(), digest.data(), &digest_bytes, sha256_md(), nullptr);
-  CK_STORAGE_ASSERT_EQ(ok, 1);
-  CK_STORAGE_ASSERT_EQ(digest_bytes, unsigned{SHA256_DIGEST_LENGTH});
+  CK_ASSERT_EQ(ok, 1);
+  CK_ASSERT_EQ(digest_bytes, unsigned{SHA256_DIGEST_LENGTH});
   return digest;
 }
 

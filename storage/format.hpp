@@ -18,18 +18,18 @@
 //             +------------------+---------+------------------------------------------+
 //             0                  4         5
 //     Big-endian so that LMDB's byte order is numeric partition order: partition 1 < 256.
-//     User partitions are < kv_staging_partition_flag (0x8000'0000; config caps partitions at
-//     4096). A partition id with that bit set, kv_staging_partition(p), is the STAGING area of
+//     User partitions are < table_staging_partition_flag (0x8000'0000; config caps partitions at
+//     4096). A partition id with that bit set, table_staging_partition(p), is the STAGING area of
 //     partition p: a snapshot being received is written there, then moved over p in one write
 //     transaction. Staging keys sort after every user partition's keys, and are invisible to
-//     listing all partitions and to counting all entries (storage/kv_table.hpp).
-//     The form depends only on the user key's length n (0..kv_user_key_bytes_max):
+//     listing all partitions and to counting all entries (storage/table.hpp).
+//     The form depends only on the user key's length n (0..table_user_key_bytes_max):
 //
-//     form 0x00 "inline", n <= kv_inline_key_bytes_max (506 = 511 - 5):
+//     form 0x00 "inline", n <= table_inline_key_bytes_max (506 = 511 - 5):
 //       body:   the user key, any byte                              (n bytes; key is 5+n <= 511)
-//       value:  the user value, stored as is                        (0..kv_value_bytes_max)
+//       value:  the user value, stored as is                        (0..table_value_bytes_max)
 //
-//     form 0x01 "hashed", kv_inline_key_bytes_max < n <= kv_user_key_bytes_max:
+//     form 0x01 "hashed", table_inline_key_bytes_max < n <= table_user_key_bytes_max:
 //       body:   SHA-256 of the user key                             (32 bytes; key is 37 bytes)
 //       value:  +-------------+---------------+------------------+
 //               | u32_be n    | user key      | user value       |
@@ -40,7 +40,7 @@
 //     unsigned byte order of the user key, hashed keys in the (stable, arbitrary) order of their
 //     digests. An entry is valid only if: the key has the 4-byte prefix and a known form byte; an
 //     inline body has at most 506 bytes; a hashed body has exactly 32 bytes, its value holds at
-//     least 4 + n bytes with 506 < n <= kv_user_key_bytes_max, and SHA-256 of the embedded user
+//     least 4 + n bytes with 506 < n <= table_user_key_bytes_max, and SHA-256 of the embedded user
 //     key equals the body. A key of at most 506 bytes is never stored hashed (one form per key).
 //
 //   "raft_log"  every Raft group's log entries, ordered by (group, index).
@@ -169,14 +169,14 @@ inline constexpr std::string_view meta_key_format_version = "format_version";
 inline constexpr std::string_view meta_key_node_identity = "node_identity";
 
 // The partition-id bit that marks a staging area (see the "kv" layout above). Every user
-// partition id is below it; kv_staging_partition(p) holds the snapshot being received for p.
-inline constexpr uint32_t kv_staging_partition_flag = 0x8000'0000u;
+// partition id is below it; table_staging_partition(p) holds the snapshot being received for p.
+inline constexpr uint32_t table_staging_partition_flag = 0x8000'0000u;
 
-// The staging partition of `partition`: partition | kv_staging_partition_flag. Invisible to
-// kv_list(all partitions) and kv_count. Requires: partition < kv_staging_partition_flag (a user
+// The staging partition of `partition`: partition | table_staging_partition_flag. Invisible to
+// table_list(all partitions) and table_count. Requires: partition < table_staging_partition_flag (a user
 // partition; a staging id maps to itself).
-constexpr uint32_t kv_staging_partition(uint32_t partition) noexcept {
-  return partition | kv_staging_partition_flag;
+constexpr uint32_t table_staging_partition(uint32_t partition) noexcept {
+  return partition | table_staging_partition_flag;
 }
 
 // The partition ids of the "kv" database are TABLE ids: the data of state machine slot s
@@ -184,10 +184,10 @@ constexpr uint32_t kv_staging_partition(uint32_t partition) noexcept {
 // (s << 16) | p, so slot 0 (the KV store of the stock binary) keeps the plain partition ids it
 // was written under, and each slot's tables sort together. Partitions are < 2^16 (config caps
 // them at 4096), slots < 2^15 (the staging bit stays free).
-inline constexpr uint32_t kv_table_partition_bits = 16;
-inline constexpr uint32_t kv_table_slots_max = 1u << 15;
-constexpr uint32_t kv_machine_table(uint32_t slot, uint32_t partition) noexcept {
-  return (slot << kv_table_partition_bits) | partition;
+inline constexpr uint32_t table_partition_bits = 16;
+inline constexpr uint32_t table_slots_max = 1u << 15;
+constexpr uint32_t machine_table(uint32_t slot, uint32_t partition) noexcept {
+  return (slot << table_partition_bits) | partition;
 }
 
 // meta/"machines": the state machine names this DATA_DIR's tables were written for, in slot
@@ -201,34 +201,34 @@ inline constexpr std::string_view meta_key_applied_prefix = "applied:";
 // LMDB's compile-time key size limit of the Debian build (MDB_MAXKEYSIZE); checked against
 // mdb_env_get_maxkeysize() at open.
 inline constexpr std::size_t lmdb_key_bytes_max = 511;
-inline constexpr std::size_t kv_partition_prefix_bytes = 4;
-inline constexpr std::size_t kv_form_bytes = 1;
-inline constexpr std::size_t kv_key_header_bytes = kv_partition_prefix_bytes + kv_form_bytes;
+inline constexpr std::size_t table_partition_prefix_bytes = 4;
+inline constexpr std::size_t table_form_bytes = 1;
+inline constexpr std::size_t table_key_header_bytes = table_partition_prefix_bytes + table_form_bytes;
 // The longest user key stored as is in the LMDB key (form 0x00); longer keys are hashed.
-inline constexpr std::size_t kv_inline_key_bytes_max = lmdb_key_bytes_max - kv_key_header_bytes;
+inline constexpr std::size_t table_inline_key_bytes_max = lmdb_key_bytes_max - table_key_header_bytes;
 // SHA-256 digest: the body of a hashed key.
-inline constexpr std::size_t kv_hashed_body_bytes = 32;
+inline constexpr std::size_t table_hashed_body_bytes = 32;
 // The u32_be user key length that opens the value of a hashed entry.
-inline constexpr std::size_t kv_hashed_value_header_bytes = 4;
+inline constexpr std::size_t table_hashed_value_header_bytes = 4;
 // The longest user key a partition can store (64 KiB); longer keys are invalid_argument. Kept
-// small enough that a hashed entry's key copy costs little next to kv_value_bytes_max.
-inline constexpr std::size_t kv_user_key_bytes_max = std::size_t{64} << 10;
+// small enough that a hashed entry's key copy costs little next to table_value_bytes_max.
+inline constexpr std::size_t table_user_key_bytes_max = std::size_t{64} << 10;
 // The largest value; caps one put so a single request cannot take the map (LMDB allows ~4 GiB).
-inline constexpr std::size_t kv_value_bytes_max = std::size_t{64} << 20;
-static_assert(kv_partition_prefix_bytes == sizeof(uint32_t));
-static_assert(kv_hashed_value_header_bytes == sizeof(uint32_t));
-static_assert(kv_inline_key_bytes_max == 506);
-static_assert(kv_inline_key_bytes_max + kv_key_header_bytes == lmdb_key_bytes_max);
-static_assert(kv_key_header_bytes + kv_hashed_body_bytes <= lmdb_key_bytes_max);
-static_assert(kv_inline_key_bytes_max < kv_user_key_bytes_max);
-static_assert(kv_user_key_bytes_max <= uint32_t{0xFFFFFFFFu});
-static_assert(kv_hashed_value_header_bytes + kv_user_key_bytes_max + kv_value_bytes_max <=
+inline constexpr std::size_t table_value_bytes_max = std::size_t{64} << 20;
+static_assert(table_partition_prefix_bytes == sizeof(uint32_t));
+static_assert(table_hashed_value_header_bytes == sizeof(uint32_t));
+static_assert(table_inline_key_bytes_max == 506);
+static_assert(table_inline_key_bytes_max + table_key_header_bytes == lmdb_key_bytes_max);
+static_assert(table_key_header_bytes + table_hashed_body_bytes <= lmdb_key_bytes_max);
+static_assert(table_inline_key_bytes_max < table_user_key_bytes_max);
+static_assert(table_user_key_bytes_max <= uint32_t{0xFFFFFFFFu});
+static_assert(table_hashed_value_header_bytes + table_user_key_bytes_max + table_value_bytes_max <=
                   uint32_t{0xFFFFFFFFu},
               "a hashed entry's value must fit LMDB's 32-bit data size");
 
 // The form byte at offset 4 of every stored "kv" key. On disk: do not renumber.
-enum class kv_key_form : uint8_t {
-  inline_key = 0x00,  // body is the user key (at most kv_inline_key_bytes_max bytes)
+enum class table_key_form : uint8_t {
+  inline_key = 0x00,  // body is the user key (at most table_inline_key_bytes_max bytes)
   hashed_key = 0x01,  // body is SHA-256 of the user key; the value embeds the user key
 };
 
@@ -259,48 +259,48 @@ void append_u64_be(std::string& out, uint64_t value);
 
 // ---- "kv" keys --------------------------------------------------------------------------------
 
-// The form a user key of `user_key_bytes` is stored in: inline up to kv_inline_key_bytes_max.
-constexpr kv_key_form kv_form_of(std::size_t user_key_bytes) noexcept {
-  return user_key_bytes <= kv_inline_key_bytes_max ? kv_key_form::inline_key
-                                                   : kv_key_form::hashed_key;
+// The form a user key of `user_key_bytes` is stored in: inline up to table_inline_key_bytes_max.
+constexpr table_key_form table_form_of(std::size_t user_key_bytes) noexcept {
+  return user_key_bytes <= table_inline_key_bytes_max ? table_key_form::inline_key
+                                                   : table_key_form::hashed_key;
 }
 
-// The stored key of (partition, user_key), in the form kv_form_of(user_key.size()); 5 + n bytes
-// inline, 37 bytes hashed. Requires: user_key.size() <= kv_user_key_bytes_max.
-std::string kv_key(uint32_t partition, std::string_view user_key);
+// The stored key of (partition, user_key), in the form table_form_of(user_key.size()); 5 + n bytes
+// inline, 37 bytes hashed. Requires: user_key.size() <= table_user_key_bytes_max.
+std::string table_key(uint32_t partition, std::string_view user_key);
 
 // The smallest stored key of `partition`: every key of the partition is >= it and every key of
 // a lower partition is < it (the 4-byte prefix alone).
-std::string kv_partition_first_key(uint32_t partition);
+std::string table_partition_first_key(uint32_t partition);
 
 // What a stored value holds before the user value: nothing for an inline key, u32_be n | user
-// key for a hashed one. kv_put writes this prefix and the user value into the map page in place
-// (no joined copy of a large value). Requires: user_key.size() <= kv_user_key_bytes_max.
-std::string kv_value_prefix(std::string_view user_key);
+// key for a hashed one. table_put writes this prefix and the user value into the map page in place
+// (no joined copy of a large value). Requires: user_key.size() <= table_user_key_bytes_max.
+std::string table_value_prefix(std::string_view user_key);
 
-struct kv_key_parts {
+struct table_key_parts {
   uint32_t partition = 0;
-  kv_key_form form = kv_key_form::inline_key;
+  table_key_form form = table_key_form::inline_key;
   std::string_view body;  // points into the decoded key
 };
 
 // Splits a stored "kv" key, checking only the key: nullopt when it is shorter than the header,
-// has an unknown form byte, an inline body over kv_inline_key_bytes_max or a hashed body that
-// is not kv_hashed_body_bytes long (the caller reports corruption).
-std::optional<kv_key_parts> kv_key_decode(std::string_view stored_key) noexcept;
+// has an unknown form byte, an inline body over table_inline_key_bytes_max or a hashed body that
+// is not table_hashed_body_bytes long (the caller reports corruption).
+std::optional<table_key_parts> table_key_decode(std::string_view stored_key) noexcept;
 
-struct kv_entry_parts {
+struct table_entry_parts {
   uint32_t partition = 0;
   std::string_view user_key;    // points into the stored key (inline) or value (hashed)
   std::string_view user_value;  // points into the stored value
 };
 
 // Decodes a stored "kv" entry (key and value as LMDB holds them) into the user's key and value.
-// Returns nullopt when the key is malformed (as kv_key_decode), or for a hashed entry when the
+// Returns nullopt when the key is malformed (as table_key_decode), or for a hashed entry when the
 // value is shorter than its header, the embedded length n is not in
-// (kv_inline_key_bytes_max, kv_user_key_bytes_max] or exceeds the value, or SHA-256 of the
+// (table_inline_key_bytes_max, table_user_key_bytes_max] or exceeds the value, or SHA-256 of the
 // embedded key differs from the body (the caller reports corruption).
-std::optional<kv_entry_parts> kv_entry_decode(std::string_view stored_key,
+std::optional<table_entry_parts> table_entry_decode(std::string_view stored_key,
                                               std::string_view stored_value) noexcept;
 
 // ---- "raft_log" and "raft_state" --------------------------------------------------------------
@@ -314,10 +314,10 @@ inline constexpr std::size_t raft_hard_state_record_bytes = 8 + 8 + 8 + 4;
 inline constexpr std::size_t raft_first_index_record_bytes = 8 + 8 + 4;
 // index, term, both counts, crc: a snapshot meta record without its node ids.
 inline constexpr std::size_t raft_snapshot_meta_fixed_bytes = 8 + 8 + 4 + 4 + 4;
-// The largest entry payload: a KV command carries a value of up to kv_value_bytes_max plus its
+// The largest entry payload: a KV command carries a value of up to table_value_bytes_max plus its
 // key and framing. Larger entries are invalid_argument before anything is written.
 inline constexpr std::size_t raft_entry_data_bytes_max =
-    kv_value_bytes_max + (std::size_t{1} << 20);
+    table_value_bytes_max + (std::size_t{1} << 20);
 // Voters and learners each, in a snapshot meta record.
 inline constexpr std::size_t raft_conf_nodes_max = 1024;
 static_assert(raft_log_key_bytes == 12 && raft_state_key_bytes == 5);
@@ -417,7 +417,7 @@ uint32_t crc32_extend(uint32_t crc, std::string_view bytes) noexcept;
 // SHA-256 of `bytes` (OpenSSL EVP, the digest fetched once per process); sha256("abc") starts
 // ba7816bf. An OpenSSL failure (no SHA-256 provider, no memory) aborts: nothing sensible can be
 // stored without it.
-using sha256_digest = std::array<uint8_t, kv_hashed_body_bytes>;
+using sha256_digest = std::array<uint8_t, table_hashed_body_bytes>;
 sha256_digest sha256(std::string_view bytes) noexcept;
 
 }  // namespace ck::storage

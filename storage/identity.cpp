@@ -31,7 +31,7 @@ status validate(const node_identity& identity) {
 }
 
 std::string encode_identity_record(const node_identity& identity) {
-  CK_STORAGE_ASSERT(validate(identity).ok());
+  CK_ASSERT(validate(identity).ok());
   std::string record;
   record.reserve(identity_record_fixed_bytes + identity.node_id.size() +
                  identity.cluster_id.size());
@@ -45,7 +45,7 @@ std::string encode_identity_record(const node_identity& identity) {
   append_u64_be(record, identity.created_unix_ms);
   append_u64_be(record, identity.meta_raft_id);
   append_u32_be(record, crc32(record));
-  CK_STORAGE_ASSERT_EQ(record.size(), identity_record_fixed_bytes + identity.node_id.size() +
+  CK_ASSERT_EQ(record.size(), identity_record_fixed_bytes + identity.node_id.size() +
                                           identity.cluster_id.size());
   return record;
 }
@@ -140,8 +140,8 @@ status save_identity(environment& env, const node_identity& identity) {
   const std::string record = encode_identity_record(identity);
   // Pair assertion: what is written must read back as what was asked for.
   result<node_identity> decoded = decode_identity_record(record);
-  CK_STORAGE_ASSERT(decoded.ok());
-  CK_STORAGE_ASSERT(decoded.value() == identity);
+  CK_ASSERT(decoded.ok());
+  CK_ASSERT(decoded.value() == identity);
   return env.write([&record](write_txn& txn) {
     return detail::put(txn, database::meta, meta_key_node_identity, record);
   });

@@ -1,6 +1,6 @@
 #include "storage/partition_state.hpp"
 
-#include "storage/detail/assert.hpp"
+#include "runtime/base/assert.hpp"
 #include "storage/detail/lmdb_ops.hpp"
 #include "storage/environment.hpp"
 #include "storage/format.hpp"
@@ -80,7 +80,7 @@ result<std::optional<std::vector<std::string>>> load_machine_names(environment& 
   const uint32_t count = get_u32_be(bytes.data());
   std::vector<std::string> names;
   size_t at = 4;
-  for (uint32_t i = 0; i < count && i < kv_table_slots_max; ++i) {
+  for (uint32_t i = 0; i < count && i < table_slots_max; ++i) {
     if (at >= bytes.size()) {
       return corrupt();
     }
@@ -101,7 +101,7 @@ status save_machine_names(environment& env, const std::vector<std::string>& name
   std::string bytes;
   append_u32_be(bytes, static_cast<uint32_t>(names.size()));
   for (const auto& name : names) {
-    CK_STORAGE_ASSERT(!name.empty() && name.size() <= 255);
+    CK_ASSERT(!name.empty() && name.size() <= 255);
     bytes.push_back(static_cast<char>(name.size()));
     bytes.append(name);
   }

@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "storage/detail/assert.hpp"
+#include "runtime/base/assert.hpp"
 #include "storage/format.hpp"
 
 namespace ck::storage {
@@ -50,7 +50,7 @@ bool state_crc_matches(raft::group_id group, raft_state_kind kind,
 }  // namespace
 
 std::string raft_log_key(raft::group_id group, raft::index_t index) {
-  CK_STORAGE_ASSERT_GE(index, raft::index_t{1});
+  CK_ASSERT_GE(index, raft::index_t{1});
   std::string stored;
   stored.reserve(raft_log_key_bytes);
   append_u32_be(stored, group);
@@ -77,15 +77,15 @@ std::optional<raft_log_key_parts> raft_log_key_decode(std::string_view stored_ke
 }
 
 std::string raft_entry_header(raft::group_id group, const raft::entry& entry) {
-  CK_STORAGE_ASSERT_LE(entry.data.size(), raft_entry_data_bytes_max);
-  CK_STORAGE_ASSERT(known_entry_type(static_cast<uint8_t>(entry.type)));
+  CK_ASSERT_LE(entry.data.size(), raft_entry_data_bytes_max);
+  CK_ASSERT(known_entry_type(static_cast<uint8_t>(entry.type)));
   std::string header;
   header.reserve(raft_entry_header_bytes);
   append_u64_be(header, entry.term);
   header.push_back(static_cast<char>(entry.type));
   const uint32_t crc = record_crc(raft_log_key(group, entry.index), header, entry.data);
   append_u32_be(header, crc);
-  CK_STORAGE_ASSERT_EQ(header.size(), raft_entry_header_bytes);
+  CK_ASSERT_EQ(header.size(), raft_entry_header_bytes);
   return header;
 }
 
@@ -168,7 +168,7 @@ std::string raft_hard_state_encode(raft::group_id group, const raft::hard_state&
   append_u64_be(body, value.vote);
   append_u64_be(body, value.commit);
   seal_state_record(group, raft_state_kind::hard_state, body);
-  CK_STORAGE_ASSERT_EQ(body.size(), raft_hard_state_record_bytes);
+  CK_ASSERT_EQ(body.size(), raft_hard_state_record_bytes);
   return body;
 }
 
@@ -186,9 +186,9 @@ std::optional<raft::hard_state> raft_hard_state_decode(raft::group_id group,
 }
 
 std::string raft_snapshot_meta_encode(raft::group_id group, const raft::snapshot_meta& meta) {
-  CK_STORAGE_ASSERT_GE(meta.index, raft::index_t{1});
-  CK_STORAGE_ASSERT_LE(meta.conf.voters.size(), raft_conf_nodes_max);
-  CK_STORAGE_ASSERT_LE(meta.conf.learners.size(), raft_conf_nodes_max);
+  CK_ASSERT_GE(meta.index, raft::index_t{1});
+  CK_ASSERT_LE(meta.conf.voters.size(), raft_conf_nodes_max);
+  CK_ASSERT_LE(meta.conf.learners.size(), raft_conf_nodes_max);
   std::string body;
   body.reserve(raft_snapshot_meta_fixed_bytes +
                8 * (meta.conf.voters.size() + meta.conf.learners.size()));
@@ -245,13 +245,13 @@ std::optional<raft::snapshot_meta> raft_snapshot_meta_decode(raft::group_id grou
 }
 
 std::string raft_first_index_encode(raft::group_id group, const raft_first_index& value) {
-  CK_STORAGE_ASSERT_GE(value.first_index, raft::index_t{1});
+  CK_ASSERT_GE(value.first_index, raft::index_t{1});
   std::string body;
   body.reserve(raft_first_index_record_bytes);
   append_u64_be(body, value.first_index);
   append_u64_be(body, value.prev_term);
   seal_state_record(group, raft_state_kind::first_index, body);
-  CK_STORAGE_ASSERT_EQ(body.size(), raft_first_index_record_bytes);
+  CK_ASSERT_EQ(body.size(), raft_first_index_record_bytes);
   return body;
 }
 

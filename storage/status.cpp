@@ -34,7 +34,7 @@ std::string_view to_string(code value) noexcept {
 
 status::status(storage::code value, std::string message)
     : code_(value), message_(std::move(message)) {
-  CK_STORAGE_ASSERT(value != storage::code::ok);
+  CK_ASSERT(value != storage::code::ok);
 }
 
 status status::not_found(std::string message) {

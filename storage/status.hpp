@@ -11,7 +11,7 @@
 #include <utility>
 #include <variant>
 
-#include "storage/detail/assert.hpp"
+#include "runtime/base/assert.hpp"
 
 namespace ck::storage {
 
@@ -80,22 +80,22 @@ class [[nodiscard]] result {
   result(T value) : state_(std::in_place_index<0>, std::move(value)) {}
   // Requires: `!failure.ok()` (an ok result carries a value).
   result(storage::status failure) : state_(std::in_place_index<1>, std::move(failure)) {
-    CK_STORAGE_ASSERT(!std::get<1>(state_).ok());
+    CK_ASSERT(!std::get<1>(state_).ok());
   }
 
   bool ok() const noexcept { return state_.index() == 0; }
 
   // Requires: ok().
   T& value() & {
-    CK_STORAGE_ASSERT(ok());
+    CK_ASSERT(ok());
     return std::get<0>(state_);
   }
   const T& value() const& {
-    CK_STORAGE_ASSERT(ok());
+    CK_ASSERT(ok());
     return std::get<0>(state_);
   }
   T&& value() && {
-    CK_STORAGE_ASSERT(ok());
+    CK_ASSERT(ok());
     return std::get<0>(std::move(state_));
   }
 

@@ -6,9 +6,9 @@
 #include "http/api/metrics_json.hpp"
 #include "http/api/params.hpp"
 #include "http/api/view_json.hpp"
-#include "runtime/clock.hpp"
+#include "runtime/base/clock.hpp"
 #include "runtime/cluster/partition_hash.hpp"
-#include "runtime/metrics.hpp"
+#include "runtime/base/metrics.hpp"
 
 #include <caf/io/broker.hpp>
 #include <nlohmann/json.hpp>

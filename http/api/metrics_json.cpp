@@ -1,6 +1,6 @@
 #include "http/api/metrics_json.hpp"
 
-#include "runtime/metrics.hpp"
+#include "runtime/base/metrics.hpp"
 
 #include <fmt/format.h>
 
@@ -25,7 +25,7 @@ json metrics_json(const runtime::node_metrics& m, const std::string& node_id,
       batches == 0 ? 0.0
                    : static_cast<double>(m.storage_batched_ops.value()) /
                          static_cast<double>(batches);
-  return {
+  json out = {
       {"node_id", node_id},
       {"uptime_seconds", m.uptime_seconds()},
       {"requests",
@@ -36,16 +36,6 @@ json metrics_json(const runtime::node_metrics& m, const std::string& node_id,
       // Aliases the original ClusterKit reported (always 0 there).
       {"request_count", m.http_requests.value()},
       {"error_count", m.http_errors_client.value() + m.http_errors_server.value()},
-      {"kv",
-       {{"sets", m.kv_sets.value()},
-        {"gets", m.kv_gets.value()},
-        {"get_misses", m.kv_get_misses.value()},
-        {"deletes", m.kv_deletes.value()},
-        {"lists", m.kv_lists.value()},
-        {"failures", m.kv_failures.value()},
-        {"local_keys", storage.local_entries},
-        {"set_latency", latency_json(m.kv_set_latency)},
-        {"get_latency", latency_json(m.kv_get_latency)}}},
       {"raft",
        {{"proposals", m.raft_proposals.value()},
         {"commits", m.raft_commits.value()},
@@ -61,6 +51,20 @@ json metrics_json(const runtime::node_metrics& m, const std::string& node_id,
         {"write_batches", batches},
         {"ops_per_batch", ops_per_batch}}},
   };
+  for (const auto& section : m.sections) {
+    json figures = json::object();
+    for (const auto& c : section->counters()) {
+      figures[c.json_name] = c.value->value();
+    }
+    for (const auto& l : section->latencies()) {
+      figures[l.json_name] = latency_json(*l.value);
+    }
+    for (const auto& g : section->gauges()) {
+      figures[g.json_name] = g.read();
+    }
+    out[section->name()] = std::move(figures);
+  }
+  return out;
 }
 
 namespace {
@@ -111,13 +115,11 @@ std::string metrics_prometheus_text(const runtime::node_metrics& m, const std::s
               m.http_errors_client.value());
   add_counter(out, "clusterkit_http_errors_5xx_total", "HTTP requests answered 5xx.", labels,
               m.http_errors_server.value());
-  add_counter(out, "clusterkit_kv_sets_total", "KV sets acknowledged.", labels,
-              m.kv_sets.value());
-  add_counter(out, "clusterkit_kv_gets_total", "KV gets answered.", labels, m.kv_gets.value());
-  add_counter(out, "clusterkit_kv_deletes_total", "KV deletes acknowledged.", labels,
-              m.kv_deletes.value());
-  add_counter(out, "clusterkit_kv_failures_total", "KV operations answered with an error.",
-              labels, m.kv_failures.value());
+  for (const auto& section : m.sections) {
+    for (const auto& c : section->counters()) {
+      add_counter(out, c.prometheus_name.c_str(), c.help.c_str(), labels, c.value->value());
+    }
+  }
   const struct {
     const char* name;
     const char* help;
@@ -139,8 +141,11 @@ std::string metrics_prometheus_text(const runtime::node_metrics& m, const std::s
   for (const auto& c : raft_counters) {
     add_counter(out, c.name, c.help, labels, c.value);
   }
-  add_gauge(out, "clusterkit_kv_local_keys", "Keys stored on this node.", labels,
-            static_cast<double>(storage.local_entries));
+  for (const auto& section : m.sections) {
+    for (const auto& g : section->gauges()) {
+      add_gauge(out, g.prometheus_name.c_str(), g.help.c_str(), labels, g.read());
+    }
+  }
   add_counter(out, "clusterkit_storage_commits_total", "LMDB write transactions committed.",
               labels, storage.commits);
   add_counter(out, "clusterkit_storage_fsyncs_total", "Commits that were fsynced.", labels,
@@ -151,10 +156,11 @@ std::string metrics_prometheus_text(const runtime::node_metrics& m, const std::s
             static_cast<double>(storage.used_bytes));
   add_histogram(out, "clusterkit_http_request_duration_seconds", "HTTP request latency.", labels,
                 m.http_latency);
-  add_histogram(out, "clusterkit_kv_set_duration_seconds", "KV set latency (to durable).",
-                labels, m.kv_set_latency);
-  add_histogram(out, "clusterkit_kv_get_duration_seconds", "KV get latency.", labels,
-                m.kv_get_latency);
+  for (const auto& section : m.sections) {
+    for (const auto& l : section->latencies()) {
+      add_histogram(out, l.prometheus_name.c_str(), l.help.c_str(), labels, *l.value);
+    }
+  }
   return out;
 }
 

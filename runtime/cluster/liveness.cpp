@@ -2,7 +2,7 @@
 
 #include "runtime/cluster/liveness.hpp"
 
-#include "runtime/assert.hpp"
+#include "runtime/base/assert.hpp"
 
 #include <algorithm>
 #include <utility>

@@ -1,6 +1,6 @@
 #include "runtime/cluster/machine_command.hpp"
 
-#include "runtime/assert.hpp"
+#include "runtime/base/assert.hpp"
 
 #include <algorithm>
 

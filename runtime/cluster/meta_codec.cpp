@@ -4,7 +4,7 @@
 
 #include "runtime/cluster/meta_state.hpp"
 
-#include "runtime/assert.hpp"
+#include "runtime/base/assert.hpp"
 
 namespace ck::cluster {
 

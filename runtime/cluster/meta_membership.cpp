@@ -3,7 +3,7 @@
 
 #include "runtime/cluster/meta_membership.hpp"
 
-#include "runtime/assert.hpp"
+#include "runtime/base/assert.hpp"
 
 #include <algorithm>
 #include <tuple>

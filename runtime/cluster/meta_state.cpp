@@ -3,7 +3,7 @@
 
 #include "runtime/cluster/meta_state.hpp"
 
-#include "runtime/assert.hpp"
+#include "runtime/base/assert.hpp"
 
 #include <algorithm>
 #include <set>

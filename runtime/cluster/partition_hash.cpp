@@ -1,6 +1,6 @@
 #include "runtime/cluster/partition_hash.hpp"
 
-#include "runtime/assert.hpp"
+#include "runtime/base/assert.hpp"
 
 #include <openssl/evp.h>
 

@@ -10,7 +10,7 @@
 
 #include "runtime/cluster/placement.hpp"
 
-#include "runtime/assert.hpp"
+#include "runtime/base/assert.hpp"
 
 #include <algorithm>
 #include <map>

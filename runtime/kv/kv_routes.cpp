@@ -3,7 +3,7 @@
 #include "http/api/params.hpp"
 #include "runtime/cluster/partition_hash.hpp"
 #include "runtime/kv/kv_machine.hpp"
-#include "runtime/metrics.hpp"
+#include "runtime/base/metrics.hpp"
 
 #include <caf/io/broker.hpp>
 #include <nlohmann/json.hpp>
@@ -28,6 +28,41 @@ constexpr uint32_t list_limit_max = 10000;
 constexpr auto stats_timeout = std::chrono::seconds(5);
 
 uint32_t key_bytes_max(const node::context& ctx) { return ctx.config().limits.key_bytes_max; }
+
+// The KV section of /metrics ("kv"; clusterkit_kv_* in Prometheus), defined before the node
+// serves (add_kv_routes registers it).
+struct kv_figures {
+  runtime::counter* sets = nullptr;
+  runtime::counter* gets = nullptr;
+  runtime::counter* get_misses = nullptr;
+  runtime::counter* deletes = nullptr;
+  runtime::counter* lists = nullptr;
+  runtime::counter* failures = nullptr;  // set/get/delete answered with an error
+  runtime::latency_histogram* set_latency = nullptr;
+  runtime::latency_histogram* get_latency = nullptr;
+};
+using figures_ptr = std::shared_ptr<kv_figures>;
+
+void define_figures(kv_figures& f, runtime::metrics_section& section, const node::context& ctx) {
+  f.sets = &section.add_counter("sets", "clusterkit_kv_sets_total", "KV sets acknowledged.");
+  f.gets = &section.add_counter("gets", "clusterkit_kv_gets_total", "KV gets answered.");
+  f.get_misses = &section.add_counter("get_misses", "clusterkit_kv_get_misses_total",
+                                      "KV gets of a missing key.");
+  f.deletes =
+      &section.add_counter("deletes", "clusterkit_kv_deletes_total", "KV deletes acknowledged.");
+  f.lists = &section.add_counter("lists", "clusterkit_kv_lists_total", "KV list pages served.");
+  f.failures = &section.add_counter("failures", "clusterkit_kv_failures_total",
+                                    "KV operations answered with an error.");
+  f.set_latency = &section.add_latency("set_latency", "clusterkit_kv_set_duration_seconds",
+                                       "KV set latency (to durable).");
+  f.get_latency = &section.add_latency("get_latency", "clusterkit_kv_get_duration_seconds",
+                                       "KV get latency.");
+  section.add_gauge("local_keys", "clusterkit_kv_local_keys", "Keys stored on this node.",
+                    [&ctx] {
+                      return static_cast<double>(
+                          ctx.list_local(machine_name, std::nullopt, std::nullopt, 1).count);
+                    });
+}
 
 // Checks a key against the contract's limits; returns an error response when it fails.
 std::optional<response> check_key(const node::context& ctx, std::string_view key) {
@@ -96,12 +131,13 @@ std::variant<set_body, response> parse_set_body(const node::context& ctx,
 }
 
 // Answers a failed KV request and counts it.
-void reply_error(const node::context& ctx, responder& reply, const caf::error& error) {
-  ctx.metrics().kv_failures.add();
+void reply_error(const kv_figures& f, responder& reply, const caf::error& error) {
+  f.failures->add();
   reply.send(node::error_response(error));
 }
 
-void handle_set(const node::context& ctx, caf::io::broker* self, request& req, responder reply) {
+void handle_set(const figures_ptr& f, const node::context& ctx, caf::io::broker* self, request& req,
+                responder reply) {
   auto parsed = parse_set_body(ctx, req.body);
   if (auto* bad = std::get_if<response>(&parsed)) {
     reply.send(std::move(*bad));
@@ -112,18 +148,18 @@ void handle_set(const node::context& ctx, caf::io::broker* self, request& req, r
   json ok = {{"key", body.key}, {"status", "success"},
              {"partition", cluster::partition_name(partition)}};
   const auto started = clock_type::now();
-  auto* metrics = &ctx.metrics();
   ctx.propose(
       self, machine_name, body.key, encode_set(body.key, body.value),
-      [metrics, reply, ok = std::move(ok), started](std::string&) mutable {
-        metrics->kv_sets.add();
-        metrics->kv_set_latency.record(clock_type::now() - started);
+      [f, reply, ok = std::move(ok), started](std::string&) mutable {
+        f->sets->add();
+        f->set_latency->record(clock_type::now() - started);
         reply.send(response::json(200, ok));
       },
-      [&ctx, reply](caf::error& error) mutable { reply_error(ctx, reply, error); });
+      [f, reply](caf::error& error) mutable { reply_error(*f, reply, error); });
 }
 
-void handle_get(const node::context& ctx, caf::io::broker* self, request& req, responder reply) {
+void handle_get(const figures_ptr& f, const node::context& ctx, caf::io::broker* self, request& req,
+                responder reply) {
   auto key = key_param(ctx, req);
   if (auto* bad = std::get_if<response>(&key)) {
     reply.send(std::move(*bad));
@@ -138,16 +174,15 @@ void handle_get(const node::context& ctx, caf::io::broker* self, request& req, r
   }
   const auto partition = ctx.partition_of(key_text);
   const auto started = clock_type::now();
-  auto* metrics = &ctx.metrics();
   ctx.query(
       self, machine_name, key_text, key_text,
       consistency == "stale" ? node::consistency::stale : node::consistency::linearizable,
-      [metrics, reply, key_text, partition, started](std::string& answer) mutable {
-        metrics->kv_gets.add();
-        metrics->kv_get_latency.record(clock_type::now() - started);
+      [f, reply, key_text, partition, started](std::string& answer) mutable {
+        f->gets->add();
+        f->get_latency->record(clock_type::now() - started);
         auto value = decode_get(answer);
         if (!value) {
-          metrics->kv_get_misses.add();
+          f->get_misses->add();
           reply.send(response::error(404, "key_not_found", "key not found"));
           return;
         }
@@ -155,10 +190,10 @@ void handle_get(const node::context& ctx, caf::io::broker* self, request& req, r
                                         {"value", std::move(*value)},
                                         {"partition", cluster::partition_name(partition)}}));
       },
-      [&ctx, reply](caf::error& error) mutable { reply_error(ctx, reply, error); });
+      [f, reply](caf::error& error) mutable { reply_error(*f, reply, error); });
 }
 
-void handle_delete(const node::context& ctx, caf::io::broker* self, request& req,
+void handle_delete(const figures_ptr& f, const node::context& ctx, caf::io::broker* self, request& req,
                    responder reply) {
   auto key = key_param(ctx, req);
   if (auto* bad = std::get_if<response>(&key)) {
@@ -167,17 +202,16 @@ void handle_delete(const node::context& ctx, caf::io::broker* self, request& req
   }
   auto& key_text = std::get<std::string>(key);
   const auto partition = ctx.partition_of(key_text);
-  auto* metrics = &ctx.metrics();
   ctx.propose(
       self, machine_name, key_text, encode_delete(key_text),
-      [metrics, reply, key_text, partition](std::string& result) mutable {
-        metrics->kv_deletes.add();
+      [f, reply, key_text, partition](std::string& result) mutable {
+        f->deletes->add();
         reply.send(response::json(200, {{"key", key_text},
                                         {"status", "deleted"},
                                         {"existed", decode_existed(result).value_or(false)},
                                         {"partition", cluster::partition_name(partition)}}));
       },
-      [&ctx, reply](caf::error& error) mutable { reply_error(ctx, reply, error); });
+      [f, reply](caf::error& error) mutable { reply_error(*f, reply, error); });
 }
 
 struct list_request {
@@ -209,14 +243,15 @@ std::variant<list_request, response> parse_list_request(const node::context& ctx
   return list;
 }
 
-void handle_list(const node::context& ctx, caf::io::broker*, request& req, responder reply) {
+void handle_list(const figures_ptr& f, const node::context& ctx, caf::io::broker*, request& req,
+                 responder reply) {
   auto parsed = parse_list_request(ctx, req);
   if (auto* bad = std::get_if<response>(&parsed)) {
     reply.send(std::move(*bad));
     return;
   }
   auto& list = std::get<list_request>(parsed);
-  ctx.metrics().kv_lists.add();
+  f->lists->add();
   auto page = ctx.list_local(machine_name, list.partition, list.after, list.limit);
   if (!page.error.empty()) {
     reply.send(response::error(500, "storage_failure", page.error));
@@ -232,7 +267,8 @@ void handle_list(const node::context& ctx, caf::io::broker*, request& req, respo
   reply.send(response::json(200, body));
 }
 
-void handle_stats(const node::context& ctx, caf::io::broker* self, request&, responder reply) {
+void handle_stats(const figures_ptr& f, const node::context& ctx, caf::io::broker* self, request&,
+                  responder reply) {
   auto keys = ctx.list_local(machine_name, std::nullopt, std::nullopt, 1);
   if (!keys.error.empty()) {
     reply.send(response::error(500, "storage_failure", keys.error));
@@ -240,15 +276,14 @@ void handle_stats(const node::context& ctx, caf::io::broker* self, request&, res
   }
   self->request(ctx.partitions(), stats_timeout, atoms::storage_figures_atom_v)
       .then(
-          [&ctx, reply, local_keys = keys.count](actors::storage_figures& figures) mutable {
-            const auto& m = ctx.metrics();
+          [f, &ctx, reply, local_keys = keys.count](actors::storage_figures& figures) mutable {
             reply.send(response::json(200, {{"node_id", ctx.node_id()},
                                             {"local_keys", local_keys},
                                             {"partitions_hosted", figures.partitions_hosted},
                                             {"partitions_led", figures.partitions_led},
-                                            {"sets", m.kv_sets.value()},
-                                            {"gets", m.kv_gets.value()},
-                                            {"deletes", m.kv_deletes.value()}}));
+                                            {"sets", f->sets->value()},
+                                            {"gets", f->gets->value()},
+                                            {"deletes", f->deletes->value()}}));
           },
           [reply](caf::error& error) mutable { reply.send(node::error_response(error)); });
 }
@@ -258,12 +293,20 @@ void handle_stats(const node::context& ctx, caf::io::broker* self, request&, res
 void add_kv_routes(node::extensions& ext) {
   using node::access;
   using node::api;
-  ext.add_route(api::kv, "POST", "/kv/set", access::write, handle_set);
-  ext.add_route(api::kv, "GET", "/kv/get", access::read, handle_get);
-  ext.add_route(api::kv, "POST", "/kv/delete", access::write, handle_delete);
-  ext.add_route(api::kv, "DELETE", "/kv/delete", access::write, handle_delete);
-  ext.add_route(api::kv, "GET", "/kv/list", access::read, handle_list);
-  ext.add_route(api::kv, "GET", "/kv/stats", access::read, handle_stats);
+  auto f = std::make_shared<kv_figures>();
+  ext.add_metrics("kv", [f](runtime::metrics_section& section, const node::context& ctx) {
+    define_figures(*f, section, ctx);
+  });
+  auto bind = [f](auto handler) {
+    return [f, handler](const node::context& ctx, caf::io::broker* self, request& req,
+                        responder reply) { handler(f, ctx, self, req, std::move(reply)); };
+  };
+  ext.add_route(api::kv, "POST", "/kv/set", access::write, bind(handle_set));
+  ext.add_route(api::kv, "GET", "/kv/get", access::read, bind(handle_get));
+  ext.add_route(api::kv, "POST", "/kv/delete", access::write, bind(handle_delete));
+  ext.add_route(api::kv, "DELETE", "/kv/delete", access::write, bind(handle_delete));
+  ext.add_route(api::kv, "GET", "/kv/list", access::read, bind(handle_list));
+  ext.add_route(api::kv, "GET", "/kv/stats", access::read, bind(handle_stats));
 }
 
 }  // namespace ck::kv

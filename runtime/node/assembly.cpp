@@ -7,8 +7,8 @@
 #include "http/api/cluster_api.hpp"
 #include "http/server.hpp"
 #include "runtime/node/join_cluster.hpp"
-#include "runtime/log.hpp"
-#include "runtime/metrics.hpp"
+#include "runtime/base/log.hpp"
+#include "runtime/base/metrics.hpp"
 #include "runtime/cluster/machine_command.hpp"
 #include "runtime/node/context.hpp"
 #include "runtime/node/entity_host.hpp"
@@ -459,6 +459,9 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
     }
     auto node_context = std::make_shared<const node::context>(std::move(node_settings));
     *context_slot = node_context.get();
+    for (const auto& m : ext.metrics()) {
+      m.define(metrics.add_section(m.name), *node_context);
+    }
     if (node.services) {
       node_context->subscribe(node.services);
       caf::anon_send(node.services, atoms::events_atom_v, std::vector<cluster::cluster_event>{});

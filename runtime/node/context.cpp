@@ -3,7 +3,7 @@
 #include "runtime/cluster/machine_command.hpp"
 #include "storage/environment.hpp"
 #include "storage/format.hpp"
-#include "storage/kv_table.hpp"
+#include "storage/table.hpp"
 
 #include <algorithm>
 
@@ -26,25 +26,25 @@ local_page context::list_local(std::string_view machine, std::optional<uint32_t>
     out.error = "no state machine named \"" + std::string{machine} + "\"";
     return out;
   }
-  const uint32_t last_partition = (1u << storage::kv_table_partition_bits) - 1;
-  const storage::kv_table_range range =
-      partition ? storage::kv_table_range{storage::kv_machine_table(*slot, *partition),
-                                          storage::kv_machine_table(*slot, *partition)}
-                : storage::kv_table_range{storage::kv_machine_table(*slot, 0),
-                                          storage::kv_machine_table(*slot, last_partition)};
+  const uint32_t last_partition = (1u << storage::table_partition_bits) - 1;
+  const storage::table_range range =
+      partition ? storage::table_range{storage::machine_table(*slot, *partition),
+                                          storage::machine_table(*slot, *partition)}
+                : storage::table_range{storage::machine_table(*slot, 0),
+                                          storage::machine_table(*slot, last_partition)};
   auto txn = s_.env->begin_read();
   if (!txn.ok()) {
     out.error = txn.status().to_string();
     return out;
   }
-  std::optional<storage::kv_cursor_position> from;
+  std::optional<storage::table_cursor_position> from;
   if (after) {
-    from = storage::kv_cursor_position{storage::kv_machine_table(*slot, partition_of(*after)),
+    from = storage::table_cursor_position{storage::machine_table(*slot, partition_of(*after)),
                                        *after};
   }
-  auto page = storage::kv_list(txn.value(), range, from,
-                               std::clamp<size_t>(limit, 1, storage::kv_list_limit_max));
-  auto count = storage::kv_count_range(txn.value(), range);
+  auto page = storage::table_list(txn.value(), range, from,
+                               std::clamp<size_t>(limit, 1, storage::table_list_limit_max));
+  auto count = storage::table_count_range(txn.value(), range);
   if (!page.ok() || !count.ok()) {
     out.error = (!page.ok() ? page.status() : count.status()).to_string();
     return out;

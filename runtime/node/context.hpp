@@ -28,7 +28,7 @@
 #include "actors/partition_host.hpp"
 #include "config/node_config.hpp"
 #include "runtime/cluster/partition_hash.hpp"
-#include "runtime/metrics.hpp"
+#include "runtime/base/metrics.hpp"
 
 #include <caf/send.hpp>
 

@@ -1,8 +1,8 @@
 #include "runtime/node/entity_host.hpp"
 
-#include "runtime/assert.hpp"
-#include "runtime/clock.hpp"
-#include "runtime/log.hpp"
+#include "runtime/base/assert.hpp"
+#include "runtime/base/clock.hpp"
+#include "runtime/base/log.hpp"
 #include "runtime/node/entity_machine.hpp"
 
 #include <caf/actor_system.hpp>

@@ -3,7 +3,7 @@
 #include "config/node_config.hpp"
 #include "http/api/error_mapping.hpp"
 #include "runtime/cluster/machine_command.hpp"
-#include "runtime/log.hpp"
+#include "runtime/base/log.hpp"
 #include "runtime/node/assembly.hpp"
 #include "runtime/node/entity_machine.hpp"
 
@@ -41,6 +41,12 @@ extensions& extensions::add_service(std::string name, service_scope scope,
 extensions& extensions::add_route(node::api api, std::string method, std::string path,
                                   node::access access, route_handler handler) {
   routes_.push_back(route{api, std::move(method), std::move(path), access, std::move(handler)});
+  return *this;
+}
+
+extensions& extensions::add_metrics(
+    std::string name, std::function<void(runtime::metrics_section&, const context&)> define) {
+  metrics_.push_back(metrics_definition{std::move(name), std::move(define)});
   return *this;
 }
 
@@ -87,6 +93,14 @@ std::string extensions::check() const {
     }
     if (!service_names.insert(svc.name).second) {
       return "service \"" + svc.name + "\" is registered twice";
+    }
+  }
+  std::set<std::string> sections{"node_id", "uptime_seconds", "requests", "request_count",
+                                  "error_count", "raft", "storage"};
+  for (const auto& m : metrics_) {
+    if (!cluster::valid_machine_name(m.name) || !m.define || !sections.insert(m.name).second) {
+      return "metrics section \"" + m.name + "\" needs a new name (1..64 bytes of "
+             "[a-z0-9_.-]) and a definition";
     }
   }
   for (const auto& r : routes_) {

@@ -65,6 +65,13 @@ class extensions {
   extensions& add_route(node::api api, std::string method, std::string path, node::access access,
                         route_handler handler);
 
+  /// Adds a section `name` to the node's metrics (/metrics JSON object `name`, Prometheus
+  /// names as given): `define(section, node)` adds its counters, latencies and gauges once the
+  /// node's context exists and before it serves (keep the references it returns to update
+  /// them from your routes and actors).
+  extensions& add_metrics(std::string name,
+                          std::function<void(runtime::metrics_section&, const context&)> define);
+
   /// Adds a hook run once the node serves.
   extensions& on_start(start_hook hook);
 
@@ -73,6 +80,11 @@ class extensions {
   const std::vector<start_hook>& start_hooks() const { return start_hooks_; }
   const std::vector<entity_type>& entity_types() const { return entity_types_; }
   const std::vector<service_type>& services() const { return services_; }
+  struct metrics_definition {
+    std::string name;
+    std::function<void(runtime::metrics_section&, const context&)> define;
+  };
+  const std::vector<metrics_definition>& metrics() const { return metrics_; }
 
   /// Why these extensions cannot run ("" when they can): an invalid or duplicate name.
   std::string check() const;
@@ -83,6 +95,7 @@ class extensions {
   std::vector<start_hook> start_hooks_;
   std::vector<entity_type> entity_types_;
   std::vector<service_type> services_;
+  std::vector<metrics_definition> metrics_;
 };
 
 /// The node's entry point: reads the configuration (flags, environment, YAML file as

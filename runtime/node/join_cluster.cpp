@@ -2,7 +2,7 @@
 
 #include "http/api/join_json.hpp"
 #include "http/client.hpp"
-#include "runtime/log.hpp"
+#include "runtime/base/log.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -1,7 +1,7 @@
 #include "runtime/node/node_identity.hpp"
 
-#include "runtime/clock.hpp"
-#include "runtime/log.hpp"
+#include "runtime/base/clock.hpp"
+#include "runtime/base/log.hpp"
 #include "storage/environment.hpp"
 
 #include <fmt/format.h>

@@ -1,7 +1,7 @@
 #include "runtime/node/service_host.hpp"
 
-#include "runtime/assert.hpp"
-#include "runtime/log.hpp"
+#include "runtime/base/assert.hpp"
+#include "runtime/base/log.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>

@@ -1,6 +1,6 @@
 #include "runtime/raft/memory_log_storage.hpp"
 
-#include "runtime/assert.hpp"
+#include "runtime/base/assert.hpp"
 #include "runtime/raft/bootstrap.hpp"
 
 #include <utility>

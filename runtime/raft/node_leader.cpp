@@ -2,7 +2,7 @@
 
 #include "runtime/raft/node_impl.hpp"
 
-#include "runtime/assert.hpp"
+#include "runtime/base/assert.hpp"
 
 #include <algorithm>
 #include <cinttypes>

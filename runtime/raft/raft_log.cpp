@@ -1,6 +1,6 @@
 #include "runtime/raft/raft_log.hpp"
 
-#include "runtime/assert.hpp"
+#include "runtime/base/assert.hpp"
 
 #include <algorithm>
 

@@ -1,6 +1,6 @@
 #include "runtime/raft/tracker.hpp"
 
-#include "runtime/assert.hpp"
+#include "runtime/base/assert.hpp"
 
 #include <algorithm>
 

@@ -1,6 +1,6 @@
 #include "runtime/raft/unstable_log.hpp"
 
-#include "runtime/assert.hpp"
+#include "runtime/base/assert.hpp"
 
 #include <utility>
 

@@ -7,24 +7,24 @@
 namespace ck::storage::detail {
 
 MDB_txn* txn_access::handle(const read_txn& txn) {
-  CK_STORAGE_ASSERT(txn.active());
+  CK_ASSERT(txn.active());
   return txn.handle_;
 }
 
 MDB_txn* txn_access::handle(const write_txn& txn) {
-  CK_STORAGE_ASSERT(txn.active());
+  CK_ASSERT(txn.active());
   return txn.handle_;
 }
 
 MDB_dbi txn_access::dbi(const read_txn& txn, database which) {
   const auto slot = static_cast<std::size_t>(which);
-  CK_STORAGE_ASSERT_LT(slot, database_count);
+  CK_ASSERT_LT(slot, database_count);
   return txn.env_->dbis_[slot];
 }
 
 MDB_dbi txn_access::dbi(const write_txn& txn, database which) {
   const auto slot = static_cast<std::size_t>(which);
-  CK_STORAGE_ASSERT_LT(slot, database_count);
+  CK_ASSERT_LT(slot, database_count);
   return txn.env_->dbis_[slot];
 }
 
@@ -33,7 +33,7 @@ const std::string& txn_access::dir(const read_txn& txn) { return txn.env_->optio
 const std::string& txn_access::dir(const write_txn& txn) { return txn.env_->options_.dir; }
 
 void txn_access::record_failure(write_txn& txn, const status& failure) {
-  CK_STORAGE_ASSERT(!failure.ok());
+  CK_ASSERT(!failure.ok());
   if (txn.failure_.ok()) {
     txn.failure_ = failure;
   }
@@ -43,8 +43,8 @@ void txn_access::add_written_bytes(write_txn& txn, uint64_t bytes) { txn.written
 
 result<std::optional<std::string_view>> get_view(MDB_txn* txn, MDB_dbi dbi, std::string_view key,
                                                  std::string_view what) {
-  CK_STORAGE_ASSERT(!key.empty());
-  CK_STORAGE_ASSERT_LE(key.size(), lmdb_key_bytes_max);
+  CK_ASSERT(!key.empty());
+  CK_ASSERT_LE(key.size(), lmdb_key_bytes_max);
   MDB_val key_val = to_val(key);
   MDB_val value{};
   const int rc = mdb_get(txn, dbi, &key_val, &value);
@@ -83,8 +83,8 @@ status put_failed(write_txn& txn, database which, int rc, std::size_t key_bytes,
 }  // namespace
 
 status put(write_txn& txn, database which, std::string_view key, std::string_view value) {
-  CK_STORAGE_ASSERT(!key.empty());
-  CK_STORAGE_ASSERT_LE(key.size(), lmdb_key_bytes_max);
+  CK_ASSERT(!key.empty());
+  CK_ASSERT_LE(key.size(), lmdb_key_bytes_max);
   MDB_val key_val = to_val(key);
   MDB_val value_val = to_val(value);
   const int rc =
@@ -98,8 +98,8 @@ status put(write_txn& txn, database which, std::string_view key, std::string_vie
 
 status put_joined(write_txn& txn, database which, std::string_view key, std::string_view value_head,
                   std::string_view value_tail) {
-  CK_STORAGE_ASSERT(!key.empty());
-  CK_STORAGE_ASSERT_LE(key.size(), lmdb_key_bytes_max);
+  CK_ASSERT(!key.empty());
+  CK_ASSERT_LE(key.size(), lmdb_key_bytes_max);
   const std::size_t value_bytes = value_head.size() + value_tail.size();
   MDB_val key_val = to_val(key);
   MDB_val value_val{value_bytes, nullptr};
@@ -108,8 +108,8 @@ status put_joined(write_txn& txn, database which, std::string_view key, std::str
   if (rc != MDB_SUCCESS) {
     return put_failed(txn, which, rc, key.size(), value_bytes);
   }
-  CK_STORAGE_ASSERT_EQ(value_val.mv_size, value_bytes);
-  CK_STORAGE_ASSERT(value_val.mv_data != nullptr);
+  CK_ASSERT_EQ(value_val.mv_size, value_bytes);
+  CK_ASSERT(value_val.mv_data != nullptr);
   char* out = static_cast<char*>(value_val.mv_data);
   std::copy(value_head.begin(), value_head.end(), out);
   std::copy(value_tail.begin(), value_tail.end(), out + value_head.size());
@@ -118,8 +118,8 @@ status put_joined(write_txn& txn, database which, std::string_view key, std::str
 }
 
 result<bool> erase(write_txn& txn, database which, std::string_view key) {
-  CK_STORAGE_ASSERT(!key.empty());
-  CK_STORAGE_ASSERT_LE(key.size(), lmdb_key_bytes_max);
+  CK_ASSERT(!key.empty());
+  CK_ASSERT_LE(key.size(), lmdb_key_bytes_max);
   MDB_val key_val = to_val(key);
   const int rc = mdb_del(txn_access::handle(txn), txn_access::dbi(txn, which), &key_val, nullptr);
   if (rc == MDB_NOTFOUND) {
@@ -141,7 +141,7 @@ cursor::~cursor() {
 }
 
 status cursor::open(MDB_txn* txn, MDB_dbi dbi, std::string_view what) {
-  CK_STORAGE_ASSERT(handle_ == nullptr);
+  CK_ASSERT(handle_ == nullptr);
   const int rc = mdb_cursor_open(txn, dbi, &handle_);
   if (rc != MDB_SUCCESS) {
     handle_ = nullptr;
@@ -150,8 +150,8 @@ status cursor::open(MDB_txn* txn, MDB_dbi dbi, std::string_view what) {
 }
 
 int cursor::seek(std::string_view key, MDB_val& key_out, MDB_val& value_out) noexcept {
-  CK_STORAGE_ASSERT(handle_ != nullptr);
-  CK_STORAGE_ASSERT_LE(key.size(), lmdb_key_bytes_max);
+  CK_ASSERT(handle_ != nullptr);
+  CK_ASSERT_LE(key.size(), lmdb_key_bytes_max);
   if (key.empty()) {
     return mdb_cursor_get(handle_, &key_out, &value_out, MDB_FIRST);
   }
@@ -160,22 +160,22 @@ int cursor::seek(std::string_view key, MDB_val& key_out, MDB_val& value_out) noe
 }
 
 int cursor::next(MDB_val& key_out, MDB_val& value_out) noexcept {
-  CK_STORAGE_ASSERT(handle_ != nullptr);
+  CK_ASSERT(handle_ != nullptr);
   return mdb_cursor_get(handle_, &key_out, &value_out, MDB_NEXT);
 }
 
 int cursor::prev(MDB_val& key_out, MDB_val& value_out) noexcept {
-  CK_STORAGE_ASSERT(handle_ != nullptr);
+  CK_ASSERT(handle_ != nullptr);
   return mdb_cursor_get(handle_, &key_out, &value_out, MDB_PREV);
 }
 
 int cursor::last(MDB_val& key_out, MDB_val& value_out) noexcept {
-  CK_STORAGE_ASSERT(handle_ != nullptr);
+  CK_ASSERT(handle_ != nullptr);
   return mdb_cursor_get(handle_, &key_out, &value_out, MDB_LAST);
 }
 
 int cursor::erase_current() noexcept {
-  CK_STORAGE_ASSERT(handle_ != nullptr);
+  CK_ASSERT(handle_ != nullptr);
   return mdb_cursor_del(handle_, 0);
 }
 

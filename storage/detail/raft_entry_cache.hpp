@@ -12,7 +12,7 @@
 #include <deque>
 
 #include "runtime/raft/types.hpp"
-#include "storage/detail/assert.hpp"
+#include "runtime/base/assert.hpp"
 
 namespace ck::storage::detail {
 
@@ -26,11 +26,11 @@ class raft_entry_cache {
   uint64_t bytes() const noexcept { return bytes_; }
   // Requires: !empty().
   raft::index_t first_index() const noexcept {
-    CK_STORAGE_ASSERT(!empty());
+    CK_ASSERT(!empty());
     return entries_.front().index;
   }
   raft::index_t last_index() const noexcept {
-    CK_STORAGE_ASSERT(!empty());
+    CK_ASSERT(!empty());
     return entries_.back().index;
   }
   bool contains(raft::index_t index) const noexcept {
@@ -38,7 +38,7 @@ class raft_entry_cache {
   }
   // Requires: contains(index).
   const raft::entry& at(raft::index_t index) const noexcept {
-    CK_STORAGE_ASSERT(contains(index));
+    CK_ASSERT(contains(index));
     return entries_[static_cast<std::size_t>(index - first_index())];
   }
 
@@ -47,7 +47,7 @@ class raft_entry_cache {
   // last_index() + 1.
   void append(const raft::entry& entry) {
     if (!empty()) {
-      CK_STORAGE_ASSERT_EQ(entry.index, last_index() + 1);
+      CK_ASSERT_EQ(entry.index, last_index() + 1);
     }
     if (entries_max_ == 0) {
       return;

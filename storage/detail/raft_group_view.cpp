@@ -72,7 +72,7 @@ raft::snapshot raft_group_view::current_snapshot() const {
 result<raft::log_error> raft_group_view::read_entries(raft::index_t lo, raft::index_t hi,
                                                       uint64_t bytes_max,
                                                       std::vector<raft::entry>& out) const {
-  CK_STORAGE_ASSERT_LE(lo, hi);
+  CK_ASSERT_LE(lo, hi);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (lo < state_.first.first_index) {
@@ -153,7 +153,7 @@ void raft_group_view::publish(const raft_group_state& state,
                               const std::vector<applied_write>& changes) {
   std::lock_guard<std::mutex> lock(mutex_);
   for (const auto& [change, kept] : changes) {
-    CK_STORAGE_ASSERT_EQ(change->group, group_);
+    CK_ASSERT_EQ(change->group, group_);
     if (change->snapshot) {
       if (kept) {
         cache_.drop_through(change->snapshot->index);
@@ -182,9 +182,9 @@ void raft_group_view::reset() {
 void raft_group_view::check_cache() const {
   check_invariants(state_);
   if (!cache_.empty()) {
-    CK_STORAGE_ASSERT_EQ(cache_.last_index(), state_.last_index);
-    CK_STORAGE_ASSERT_GE(cache_.first_index(), state_.first.first_index);
-    CK_STORAGE_ASSERT_EQ(cache_.at(cache_.last_index()).term, state_.last_term);
+    CK_ASSERT_EQ(cache_.last_index(), state_.last_index);
+    CK_ASSERT_GE(cache_.first_index(), state_.first.first_index);
+    CK_ASSERT_EQ(cache_.at(cache_.last_index()).term, state_.last_term);
   }
 }
 

@@ -97,7 +97,7 @@ result<raft::log_error> classify_miss(read_txn& txn, raft::group_id group, raft:
 result<raft::log_error> read_entries(read_txn& txn, raft::group_id group, raft::index_t lo,
                                      raft::index_t hi, uint64_t bytes_max,
                                      std::vector<raft::entry>& out) {
-  CK_STORAGE_ASSERT_LE(lo, hi);
+  CK_ASSERT_LE(lo, hi);
   if (lo == 0 || lo == hi) {
     result<group_bounds> bounds = read_bounds(txn, group);
     if (!bounds.ok()) {
@@ -149,7 +149,7 @@ result<raft::log_error> read_entries(read_txn& txn, raft::group_id group, raft::
     bytes += entry_bytes;
     out.push_back(std::move(entry));
   }
-  CK_STORAGE_ASSERT_LT(base, out.size());
+  CK_ASSERT_LT(base, out.size());
   return raft::log_error::none;
 }
 

@@ -11,18 +11,18 @@
 namespace ck::storage::detail {
 
 void check_invariants(const raft_group_state& state) {
-  CK_STORAGE_ASSERT_GE(state.first.first_index, raft::index_t{1});
-  CK_STORAGE_ASSERT_GE(state.last_index + 1, state.first.first_index);
+  CK_ASSERT_GE(state.first.first_index, raft::index_t{1});
+  CK_ASSERT_GE(state.last_index + 1, state.first.first_index);
   if (state.empty_log()) {
-    CK_STORAGE_ASSERT_EQ(state.last_term, state.first.prev_term);
+    CK_ASSERT_EQ(state.last_term, state.first.prev_term);
   }
-  CK_STORAGE_ASSERT_LE(state.first.prev_term, state.last_term);
-  CK_STORAGE_ASSERT_LE(state.first.first_index - 1, state.snapshot.index);
+  CK_ASSERT_LE(state.first.prev_term, state.last_term);
+  CK_ASSERT_LE(state.first.first_index - 1, state.snapshot.index);
   if (state.snapshot.index == 0) {
-    CK_STORAGE_ASSERT_EQ(state.first.first_index, raft::index_t{1});
-    CK_STORAGE_ASSERT_EQ(state.first.prev_term, raft::term_t{0});
+    CK_ASSERT_EQ(state.first.first_index, raft::index_t{1});
+    CK_ASSERT_EQ(state.first.prev_term, raft::term_t{0});
   }
-  CK_STORAGE_ASSERT_LE(state.hard.commit, state.last_index);
+  CK_ASSERT_LE(state.hard.commit, state.last_index);
 }
 
 namespace {
@@ -42,8 +42,8 @@ result<raft::term_t> term_at(write_txn& txn, raft::group_id group, const raft_gr
   if (index == state.last_index) {
     return state.last_term;
   }
-  CK_STORAGE_ASSERT_GE(index, state.first.first_index);
-  CK_STORAGE_ASSERT_LE(index, state.last_index);
+  CK_ASSERT_GE(index, state.first.first_index);
+  CK_ASSERT_LE(index, state.last_index);
   const std::string key = raft_log_key(group, index);
   result<std::optional<std::string_view>> record =
       get_view(txn_access::handle(txn), txn_access::dbi(txn, database::raft_log), key,
@@ -107,8 +107,8 @@ status put_state(write_txn& txn, raft::group_id group, raft_state_kind kind,
 // the entries after it were kept.
 result<bool> apply_snapshot(write_txn& txn, raft::group_id group, const raft::snapshot_meta& meta,
                             raft_group_state& state) {
-  CK_STORAGE_ASSERT_LT(state.snapshot.index, meta.index);
-  CK_STORAGE_ASSERT_GE(meta.index, state.first.first_index);  // implied: F - 1 <= old snapshot
+  CK_ASSERT_LT(state.snapshot.index, meta.index);
+  CK_ASSERT_GE(meta.index, state.first.first_index);  // implied: F - 1 <= old snapshot
   bool kept = false;
   if (meta.index <= state.last_index) {
     result<raft::term_t> term = term_at(txn, group, state, meta.index);
@@ -145,20 +145,20 @@ result<bool> apply_snapshot(write_txn& txn, raft::group_id group, const raft::sn
 status apply_entries(write_txn& txn, raft::group_id group, const std::vector<raft::entry>& entries,
                      raft_group_state& state) {
   const raft::index_t first = entries.front().index;
-  CK_STORAGE_ASSERT_GE(first, state.first.first_index);
-  CK_STORAGE_ASSERT_LE(first, state.last_index + 1);
+  CK_ASSERT_GE(first, state.first.first_index);
+  CK_ASSERT_LE(first, state.last_index + 1);
   if (first <= state.last_index) {
-    CK_STORAGE_ASSERT_LT(state.hard.commit, first);  // committed entries are never replaced
+    CK_ASSERT_LT(state.hard.commit, first);  // committed entries are never replaced
   }
   for (std::size_t i = 1; i < entries.size(); ++i) {
-    CK_STORAGE_ASSERT_EQ(entries[i].index, first + i);
-    CK_STORAGE_ASSERT_LE(entries[i - 1].term, entries[i].term);
+    CK_ASSERT_EQ(entries[i].index, first + i);
+    CK_ASSERT_LE(entries[i - 1].term, entries[i].term);
   }
   result<raft::term_t> previous = term_at(txn, group, state, first - 1);
   if (!previous.ok()) {
     return previous.status();
   }
-  CK_STORAGE_ASSERT_LE(previous.value(), entries.front().term);
+  CK_ASSERT_LE(previous.value(), entries.front().term);
   for (const raft::entry& entry : entries) {
     if (status put = put_joined(txn, database::raft_log, raft_log_key(group, entry.index),
                                 raft_entry_header(group, entry), entry.data);
@@ -177,12 +177,12 @@ status apply_entries(write_txn& txn, raft::group_id group, const std::vector<raf
 
 status apply_hard_state(write_txn& txn, raft::group_id group, const raft::hard_state& hard,
                         raft_group_state& state) {
-  CK_STORAGE_ASSERT_LE(state.hard.term, hard.term);
+  CK_ASSERT_LE(state.hard.term, hard.term);
   if (hard.term == state.hard.term && state.hard.vote != raft::no_node) {
-    CK_STORAGE_ASSERT_EQ(hard.vote, state.hard.vote);  // a term's vote never changes
+    CK_ASSERT_EQ(hard.vote, state.hard.vote);  // a term's vote never changes
   }
-  CK_STORAGE_ASSERT_LE(state.hard.commit, hard.commit);
-  CK_STORAGE_ASSERT_LE(hard.commit, state.last_index);
+  CK_ASSERT_LE(state.hard.commit, hard.commit);
+  CK_ASSERT_LE(hard.commit, state.last_index);
   state.hard = hard;
   return put_state(txn, group, raft_state_kind::hard_state, raft_hard_state_encode(group, hard));
 }
@@ -214,14 +214,14 @@ result<bool> apply_group_write(write_txn& txn, const group_write& change, raft_g
 
 status apply_record_snapshot(write_txn& txn, raft::group_id group, const raft::snapshot_meta& meta,
                              raft_group_state& state) {
-  CK_STORAGE_ASSERT_LT(state.snapshot.index, meta.index);
-  CK_STORAGE_ASSERT_GE(meta.index, state.first.first_index);
-  CK_STORAGE_ASSERT_LE(meta.index, state.hard.commit);  // a snapshot holds applied entries only
+  CK_ASSERT_LT(state.snapshot.index, meta.index);
+  CK_ASSERT_GE(meta.index, state.first.first_index);
+  CK_ASSERT_LE(meta.index, state.hard.commit);  // a snapshot holds applied entries only
   result<raft::term_t> term = term_at(txn, group, state, meta.index);
   if (!term.ok()) {
     return term.status();
   }
-  CK_STORAGE_ASSERT_EQ(term.value(), meta.term);
+  CK_ASSERT_EQ(term.value(), meta.term);
   const bool first_snapshot = state.snapshot.index == 0;
   state.snapshot = meta;
   check_invariants(state);
@@ -238,8 +238,8 @@ status apply_record_snapshot(write_txn& txn, raft::group_id group, const raft::s
 
 status apply_compact(write_txn& txn, raft::group_id group, raft::index_t index,
                      raft_group_state& state) {
-  CK_STORAGE_ASSERT_LE(index, state.snapshot.index + 1);  // the snapshot covers index - 1
-  CK_STORAGE_ASSERT_LE(index, state.last_index + 1);
+  CK_ASSERT_LE(index, state.snapshot.index + 1);  // the snapshot covers index - 1
+  CK_ASSERT_LE(index, state.last_index + 1);
   if (index <= state.first.first_index) {
     return status::success();
   }

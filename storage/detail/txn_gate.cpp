@@ -1,6 +1,6 @@
 #include "storage/detail/txn_gate.hpp"
 
-#include "storage/detail/assert.hpp"
+#include "runtime/base/assert.hpp"
 
 namespace ck::storage::detail {
 
@@ -18,7 +18,7 @@ bool txn_gate::enter_read() {
 void txn_gate::leave_read() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    CK_STORAGE_ASSERT_GE(readers_open_, 1u);
+    CK_ASSERT_GE(readers_open_, 1u);
     --readers_open_;
   }
   changed_.notify_all();
@@ -36,7 +36,7 @@ bool txn_gate::enter_write() {
 void txn_gate::leave_write() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    CK_STORAGE_ASSERT(writer_open_);
+    CK_ASSERT(writer_open_);
     writer_open_ = false;
   }
   changed_.notify_all();
@@ -61,9 +61,9 @@ bool txn_gate::begin_exclusive() {
 void txn_gate::end_exclusive() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    CK_STORAGE_ASSERT(exclusive_);
-    CK_STORAGE_ASSERT_EQ(readers_open_, 0u);
-    CK_STORAGE_ASSERT(!writer_open_);
+    CK_ASSERT(exclusive_);
+    CK_ASSERT_EQ(readers_open_, 0u);
+    CK_ASSERT(!writer_open_);
     exclusive_ = false;
   }
   changed_.notify_all();

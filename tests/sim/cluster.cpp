@@ -1,6 +1,6 @@
 #include "tests/sim/cluster.hpp"
 
-#include "runtime/assert.hpp"
+#include "runtime/base/assert.hpp"
 
 #include <algorithm>
 #include <string>

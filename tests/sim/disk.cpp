@@ -1,6 +1,6 @@
 #include "tests/sim/disk.hpp"
 
-#include "runtime/assert.hpp"
+#include "runtime/base/assert.hpp"
 
 namespace ck::sim {
 

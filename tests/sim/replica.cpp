@@ -1,6 +1,6 @@
 #include "tests/sim/replica.hpp"
 
-#include "runtime/assert.hpp"
+#include "runtime/base/assert.hpp"
 #include "tests/sim/hash.hpp"
 
 #include <string>

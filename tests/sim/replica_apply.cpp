@@ -2,7 +2,7 @@
 
 #include "tests/sim/replica.hpp"
 
-#include "runtime/assert.hpp"
+#include "runtime/base/assert.hpp"
 
 #include <string>
 

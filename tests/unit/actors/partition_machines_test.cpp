@@ -5,10 +5,10 @@
 
 #include "actors/partition_machines.hpp"
 #include "runtime/cluster/machine_command.hpp"
-#include "runtime/metrics.hpp"
+#include "runtime/base/metrics.hpp"
 #include "storage/format.hpp"
 #include "storage/environment.hpp"
-#include "storage/kv_table.hpp"
+#include "storage/table.hpp"
 
 #include <doctest/doctest.h>
 
@@ -42,14 +42,14 @@ struct replica_env {
   std::optional<std::string> get(uint32_t partition, const std::string& key) {
     auto txn = env->begin_read();
     REQUIRE(txn.ok());
-    auto value = storage::kv_get(txn.value(), partition, key);
+    auto value = storage::table_get(txn.value(), partition, key);
     REQUIRE(value.ok());
     return value.value();
   }
   uint64_t count(uint32_t partition) {
     auto txn = env->begin_read();
     REQUIRE(txn.ok());
-    auto n = storage::kv_count_partition(txn.value(), partition);
+    auto n = storage::table_count_partition(txn.value(), partition);
     REQUIRE(n.ok());
     return n.value();
   }
@@ -161,7 +161,7 @@ TEST_CASE("partition machines: a snapshot streams in chunks and replaces the fol
   CHECK(follower_env.get(partition, "k2000") == std::optional<std::string>(big));
   CHECK(follower_env.get(partition, "k1999") == std::optional<std::string>("x"));
   CHECK(follower_env.get(partition + 1, "other") == std::optional<std::string>("kept"));
-  CHECK(follower_env.count(storage::kv_staging_partition(partition)) == 0);
+  CHECK(follower_env.count(storage::table_staging_partition(partition)) == 0);
 
   // A restarted follower resumes at the installed index and applies what follows it.
   actors::partition_machines reopened(follower_env.env, types(), partition, group);
@@ -201,10 +201,10 @@ TEST_CASE("partition machines: an abandoned transfer leaves the live data; the n
   }
   CHECK(b_env.get(partition, "mine") == std::optional<std::string>("live"));
   CHECK(b_env.count(partition) == 1);
-  CHECK(b_env.count(storage::kv_staging_partition(partition)) > 0);
+  CHECK(b_env.count(storage::table_staging_partition(partition)) > 0);
   transfer(a, b, 4096);
   CHECK(b_env.count(partition) == 300);
-  CHECK(b_env.count(storage::kv_staging_partition(partition)) == 0);
+  CHECK(b_env.count(storage::table_staging_partition(partition)) == 0);
   CHECK(b.stored_applied() == 300);
   b.erase_all();
   CHECK(b_env.count(partition) == 0);
@@ -238,8 +238,8 @@ TEST_CASE("partition machines: each machine has its own data; one batch is one t
   CHECK(machines.query("store", "n").value == "<none>");
   CHECK_FALSE(machines.query("nope", "").ok);
   // Slot 1's table holds count's key; slot 0's is empty.
-  CHECK(e.get(storage::kv_machine_table(1, partition), "n") == std::optional<std::string>("3"));
-  CHECK(e.count(storage::kv_machine_table(0, partition)) == 0);
+  CHECK(e.get(storage::machine_table(1, partition), "n") == std::optional<std::string>("3"));
+  CHECK(e.count(storage::machine_table(0, partition)) == 0);
   // An entry written before envelopes existed belongs to slot 0.
   machines.apply(6, std::string("Sold\0value", 10));
   CHECK(machines.query("store", "old").value == "value");
@@ -257,8 +257,8 @@ TEST_CASE("partition machines: a snapshot carries every machine's data") {
   CHECK(b.stored_applied() == 500);
   CHECK(b.query("count", "").value == "250");
   CHECK(b.query("store", "k499").value == "v");
-  CHECK(b_env.count(storage::kv_machine_table(0, partition)) == 250);
+  CHECK(b_env.count(storage::machine_table(0, partition)) == 250);
   b.erase_all();
-  CHECK(b_env.count(storage::kv_machine_table(1, partition)) == 0);
+  CHECK(b_env.count(storage::machine_table(1, partition)) == 0);
   CHECK(b.stored_applied() == 0);
 }

@@ -3,6 +3,7 @@
 
 #include "runtime/cluster/events.hpp"
 #include "runtime/cluster/machine_command.hpp"
+#include "runtime/cluster/partition_status.hpp"
 #include "runtime/cluster/placement.hpp"
 #include "runtime/cluster/route_policy.hpp"
 #include "tests/unit/runtime/meta_test_support.hpp"
@@ -94,4 +95,16 @@ TEST_CASE("events: a rebalance is pending while the placement differs from the p
   CHECK_FALSE(rebalance_pending(state));
   REQUIRE(apply(state, test::make_join("node-4")).outcome == apply_outcome::joined);
   CHECK(rebalance_pending(state));
+}
+
+TEST_CASE("partition status: hosted and placed partitions are classified like the API says") {
+  CHECK(classify_hosted(false, 3, 0, 3, 3) == partition_health::no_leader);
+  CHECK(classify_hosted(true, 3, 1, 3, 3) == partition_health::moving);
+  CHECK(classify_hosted(true, 2, 0, 3, 3) == partition_health::moving);
+  CHECK(classify_hosted(true, 2, 0, 2, 3) == partition_health::under_replicated);
+  CHECK(classify_hosted(true, 3, 0, 3, 3) == partition_health::healthy);
+  CHECK(classify_placed(0, 3) == partition_health::no_leader);
+  CHECK(classify_placed(2, 3) == partition_health::under_replicated);
+  CHECK(classify_placed(3, 3) == partition_health::healthy);
+  CHECK(to_string(partition_health::under_replicated) == "under_replicated");
 }

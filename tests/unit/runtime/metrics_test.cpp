@@ -1,4 +1,4 @@
-#include "runtime/metrics.hpp"
+#include "runtime/base/metrics.hpp"
 
 #include <doctest/doctest.h>
 

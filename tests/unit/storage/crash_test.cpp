@@ -45,7 +45,7 @@
 #include "storage/environment.hpp"
 #include "storage/format.hpp"
 #include "storage/identity.hpp"
-#include "storage/kv_table.hpp"
+#include "storage/table.hpp"
 #include "crash_support.hpp"
 #include "test_support.hpp"
 
@@ -120,7 +120,7 @@ class workload {
         m.key.push_back('\0');  // keys are bytes
       }
       if (key_id % 4 == 1) {  // a long key: stored hashed, the key itself inside the value
-        m.key.resize(kv_inline_key_bytes_max + 1 + key_id % 5 * 300, '~');
+        m.key.resize(table_inline_key_bytes_max + 1 + key_id % 5 * 300, '~');
       }
       const bool erase = erase_only || (batch && rng_() % 5 == 0);
       if (!erase) {
@@ -150,10 +150,10 @@ void apply_to_model(const std::vector<mutation>& mutations, kv_state& state) {
 status apply_to_txn(const std::vector<mutation>& mutations, write_txn& txn) {
   for (const mutation& m : mutations) {
     if (m.value) {
-      if (status put = kv_put(txn, m.partition, m.key, *m.value); !put.ok()) {
+      if (status put = table_put(txn, m.partition, m.key, *m.value); !put.ok()) {
         return put;
       }
-    } else if (result<bool> erased = kv_erase(txn, m.partition, m.key); !erased.ok()) {
+    } else if (result<bool> erased = table_erase(txn, m.partition, m.key); !erased.ok()) {
       return erased.status();
     }
   }
@@ -235,15 +235,15 @@ std::optional<kv_state> read_table(environment& env, std::string& failure) {
   }
   kv_state table;
   for (const uint32_t partition : workload_partitions) {
-    std::optional<kv_cursor_position> after;
+    std::optional<table_cursor_position> after;
     for (uint64_t page_index = 0; page_index <= workload_keys_per_partition; ++page_index) {
-      result<kv_page> page = kv_list(txn.value(), partition, after, kv_list_page_keys);
+      result<table_page> page = table_list(txn.value(), partition, after, kv_list_page_keys);
       if (!page.ok()) {
-        failure = "kv_list: " + page.status().to_string();
+        failure = "table_list: " + page.status().to_string();
         return std::nullopt;
       }
       for (const std::string& key : page.value().keys) {
-        result<std::optional<std::string>> value = kv_get(txn.value(), partition, key);
+        result<std::optional<std::string>> value = table_get(txn.value(), partition, key);
         if (!value.ok() || !value.value()) {
           failure = "listed key cannot be read: " + value.status().to_string();
           return std::nullopt;
@@ -256,9 +256,9 @@ std::optional<kv_state> read_table(environment& env, std::string& failure) {
       after = page.value().next;
     }
   }
-  result<uint64_t> count = kv_count(txn.value());
+  result<uint64_t> count = table_count(txn.value());
   if (!count.ok() || count.value() != table.size()) {
-    failure = "kv_count disagrees with the listed keys";
+    failure = "table_count disagrees with the listed keys";
     return std::nullopt;
   }
   return table;
@@ -319,7 +319,7 @@ void verify_after_kill(const std::string& dir, uint64_t seed, round_report& repo
     return;
   }
   const status written =
-      env.write([](write_txn& txn) { return kv_put(txn, 9, "after-crash", "works"); });
+      env.write([](write_txn& txn) { return table_put(txn, 9, "after-crash", "works"); });
   if (!written.ok()) {
     report.failure = "write after reopen failed: " + written.to_string();
   }

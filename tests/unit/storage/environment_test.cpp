@@ -12,7 +12,7 @@
 #include <doctest/doctest.h>
 
 #include "storage/format.hpp"
-#include "storage/kv_table.hpp"
+#include "storage/table.hpp"
 #include "test_support.hpp"
 
 namespace ck::storage {
@@ -23,7 +23,7 @@ using test::options_in;
 using test::temp_dir;
 
 status put_one(environment& env, uint32_t partition, std::string_view key, std::string_view value) {
-  return env.write([&](write_txn& txn) { return kv_put(txn, partition, key, value); });
+  return env.write([&](write_txn& txn) { return table_put(txn, partition, key, value); });
 }
 
 // A 4-byte key, so that written bytes are easy to count.
@@ -36,7 +36,7 @@ std::string key_of(uint32_t i) {
 std::optional<std::string> get_one(environment& env, uint32_t partition, std::string_view key) {
   result<read_txn> txn = env.begin_read();
   REQUIRE(txn.ok());
-  result<std::optional<std::string>> value = kv_get(txn.value(), partition, key);
+  result<std::optional<std::string>> value = table_get(txn.value(), partition, key);
   REQUIRE(value.ok());
   return value.value();
 }
@@ -132,19 +132,19 @@ TEST_CASE("environment: a write_txn that is not committed leaves nothing behind"
   {
     result<write_txn> txn = env->begin_write();
     REQUIRE(txn.ok());
-    REQUIRE(kv_put(txn.value(), 1, "dropped", "x").ok());
+    REQUIRE(table_put(txn.value(), 1, "dropped", "x").ok());
   }
   {
     result<write_txn> txn = env->begin_write();
     REQUIRE(txn.ok());
-    REQUIRE(kv_put(txn.value(), 1, "aborted", "x").ok());
+    REQUIRE(table_put(txn.value(), 1, "aborted", "x").ok());
     txn.value().abort();
     CHECK_FALSE(txn.value().active());
   }
   CHECK_FALSE(get_one(*env, 1, "dropped").has_value());
   CHECK_FALSE(get_one(*env, 1, "aborted").has_value());
   const status failed = env->write([](write_txn& txn) {
-    REQUIRE(kv_put(txn, 1, "failed", "x").ok());
+    REQUIRE(table_put(txn, 1, "failed", "x").ok());
     return status::invalid_argument("the fill changed its mind");
   });
   CHECK(failed.code() == code::invalid_argument);
@@ -162,7 +162,7 @@ TEST_CASE("environment: write grows a 1 MiB map to hold 20 MiB") {
   for (uint32_t batch = 0; batch < batches; ++batch) {
     const status written = env->write([&](write_txn& txn) {
       for (uint32_t i = 0; i < keys_per_batch; ++i) {
-        if (status put = kv_put(txn, batch % 3, std::to_string(batch * keys_per_batch + i), value);
+        if (status put = table_put(txn, batch % 3, std::to_string(batch * keys_per_batch + i), value);
             !put.ok()) {
           return put;
         }
@@ -178,9 +178,9 @@ TEST_CASE("environment: write grows a 1 MiB map to hold 20 MiB") {
   CHECK(stats.used_bytes <= stats.map_size_bytes);
   result<read_txn> txn = env->begin_read();
   REQUIRE(txn.ok());
-  CHECK(kv_count(txn.value()).value() == uint64_t{batches} * keys_per_batch);
-  CHECK(kv_get(txn.value(), 0, "0").value() == value);
-  CHECK(kv_get(txn.value(), 39 % 3, std::to_string(batches * keys_per_batch - 1)).value() == value);
+  CHECK(table_count(txn.value()).value() == uint64_t{batches} * keys_per_batch);
+  CHECK(table_get(txn.value(), 0, "0").value() == value);
+  CHECK(table_get(txn.value(), 39 % 3, std::to_string(batches * keys_per_batch - 1)).value() == value);
 }
 
 TEST_CASE("environment: growth stops at map_size_max_bytes with map_full") {
@@ -210,7 +210,7 @@ TEST_CASE("environment: a put into a full map without write() is map_full and sp
   const std::string value(64 << 10, 'v');
   status put;
   for (uint32_t i = 0; i < 32 && put.ok(); ++i) {
-    put = kv_put(txn.value(), 0, std::to_string(i), value);
+    put = table_put(txn.value(), 0, std::to_string(i), value);
   }
   CHECK(put.code() == code::map_full);
   CHECK(txn.value().commit().code() == code::map_full);
@@ -259,9 +259,9 @@ TEST_CASE("environment: a read_txn keeps its snapshot while a write commits") {
     CHECK(put_one(*env, 1, "added", "x").ok());
   });
   writer.join();
-  CHECK(kv_get(snapshot.value(), 1, "k").value() == "old");
-  CHECK_FALSE(kv_get(snapshot.value(), 1, "added").value().has_value());
-  CHECK(kv_count(snapshot.value()).value() == 1);
+  CHECK(table_get(snapshot.value(), 1, "k").value() == "old");
+  CHECK_FALSE(table_get(snapshot.value(), 1, "added").value().has_value());
+  CHECK(table_count(snapshot.value()).value() == 1);
   CHECK(get_one(*env, 1, "k") == "new");
 }
 
@@ -273,7 +273,7 @@ TEST_CASE("environment: a read_txn may end on another thread than the one that b
   REQUIRE(txn.ok());
   read_txn moved = std::move(txn).value();
   std::thread other([&] {
-    CHECK(kv_get(moved, 1, "k").value() == "v");
+    CHECK(table_get(moved, 1, "k").value() == "v");
     moved.end();
   });
   other.join();
@@ -298,7 +298,7 @@ TEST_CASE("environment: readers on other threads keep working while the writer g
         if (!txn.ok()) {
           break;
         }
-        if (kv_get(txn.value(), 0, "anchor").value() != "a") {
+        if (table_get(txn.value(), 0, "anchor").value() != "a") {
           FAIL_CHECK("a reader lost the anchor key");
           break;
         }

@@ -31,17 +31,17 @@ TEST_CASE("format: integers are written most significant byte first and read bac
 
 TEST_CASE("format: kv keys sort by numeric partition, then by key bytes as unsigned") {
   const std::vector<std::string> ordered = {
-      kv_key(0, ""),
-      kv_key(0, std::string("\0", 1)),
-      kv_key(0, "a"),
-      kv_key(0, "\x7f"),
-      kv_key(0, "\x80"),
-      kv_key(0, "\xff"),
-      kv_key(1, ""),
-      kv_key(255, "zzz"),
-      kv_key(256, ""),
-      kv_key(65536, "a"),
-      kv_key(0xFFFFFFFFu, "\xff\xff"),
+      table_key(0, ""),
+      table_key(0, std::string("\0", 1)),
+      table_key(0, "a"),
+      table_key(0, "\x7f"),
+      table_key(0, "\x80"),
+      table_key(0, "\xff"),
+      table_key(1, ""),
+      table_key(255, "zzz"),
+      table_key(256, ""),
+      table_key(65536, "a"),
+      table_key(0xFFFFFFFFu, "\xff\xff"),
   };
   for (std::size_t i = 0; i + 1 < ordered.size(); ++i) {
     CAPTURE(i);
@@ -72,141 +72,141 @@ TEST_CASE("format: sha256 matches the reference vectors") {
 }
 
 TEST_CASE("format: the key form switches from inline to hashed above 506 bytes") {
-  CHECK(kv_form_of(0) == kv_key_form::inline_key);
-  CHECK(kv_form_of(kv_inline_key_bytes_max) == kv_key_form::inline_key);
-  CHECK(kv_form_of(kv_inline_key_bytes_max + 1) == kv_key_form::hashed_key);
-  CHECK(kv_form_of(kv_user_key_bytes_max) == kv_key_form::hashed_key);
-  CHECK(kv_inline_key_bytes_max == 506);
-  CHECK(kv_user_key_bytes_max == 65536);
+  CHECK(table_form_of(0) == table_key_form::inline_key);
+  CHECK(table_form_of(table_inline_key_bytes_max) == table_key_form::inline_key);
+  CHECK(table_form_of(table_inline_key_bytes_max + 1) == table_key_form::hashed_key);
+  CHECK(table_form_of(table_user_key_bytes_max) == table_key_form::hashed_key);
+  CHECK(table_inline_key_bytes_max == 506);
+  CHECK(table_user_key_bytes_max == 65536);
 }
 
 TEST_CASE("format: an inline kv key is partition, form 0x00 and the user key") {
-  CHECK(kv_key(258, std::string("k\0y", 3)) == std::string("\x00\x00\x01\x02\x00k\0y", 8));
-  CHECK(kv_key(1, "") == std::string("\x00\x00\x00\x01\x00", 5));
-  const std::string longest(kv_inline_key_bytes_max, 'x');
-  CHECK(kv_key(1, longest).size() == lmdb_key_bytes_max);
-  CHECK(kv_value_prefix(longest).empty());
-  CHECK(kv_partition_first_key(258) == std::string("\x00\x00\x01\x02", 4));
+  CHECK(table_key(258, std::string("k\0y", 3)) == std::string("\x00\x00\x01\x02\x00k\0y", 8));
+  CHECK(table_key(1, "") == std::string("\x00\x00\x00\x01\x00", 5));
+  const std::string longest(table_inline_key_bytes_max, 'x');
+  CHECK(table_key(1, longest).size() == lmdb_key_bytes_max);
+  CHECK(table_value_prefix(longest).empty());
+  CHECK(table_partition_first_key(258) == std::string("\x00\x00\x01\x02", 4));
 }
 
 TEST_CASE("format: a hashed kv key is partition, form 0x01 and SHA-256 of the user key") {
   const std::string user_key(507, 'a');
-  const std::string stored = kv_key(7, user_key);
+  const std::string stored = table_key(7, user_key);
   REQUIRE(stored.size() == 37);
   CHECK(stored.substr(0, 5) == std::string("\x00\x00\x00\x07\x01", 5));
   CHECK(hex(stored.substr(5)) ==
         "37c280a05a994659ea1740034954889fc6fd4539f99bc926e9f9bb956b1d5a61");
-  const std::string prefix = kv_value_prefix(user_key);
+  const std::string prefix = table_value_prefix(user_key);
   REQUIRE(prefix.size() == 4 + user_key.size());
   CHECK(get_u32_be(prefix.data()) == 507);
   CHECK(prefix.substr(4) == user_key);
-  CHECK(kv_key(7, std::string(kv_user_key_bytes_max, 'z')).size() == 37);
+  CHECK(table_key(7, std::string(table_user_key_bytes_max, 'z')).size() == 37);
 }
 
 TEST_CASE("format: within a partition inline keys sort before hashed keys") {
   const std::vector<std::string> ordered = {
-      kv_partition_first_key(0),
-      kv_key(0, ""),
-      kv_key(0, std::string(kv_inline_key_bytes_max, '\xff')),
-      kv_key(0, std::string(kv_inline_key_bytes_max + 1, '\0')),
-      kv_partition_first_key(1),
-      kv_key(1, ""),
+      table_partition_first_key(0),
+      table_key(0, ""),
+      table_key(0, std::string(table_inline_key_bytes_max, '\xff')),
+      table_key(0, std::string(table_inline_key_bytes_max + 1, '\0')),
+      table_partition_first_key(1),
+      table_key(1, ""),
   };
   for (std::size_t i = 0; i + 1 < ordered.size(); ++i) {
     CAPTURE(i);
     CHECK(ordered[i] < ordered[i + 1]);
   }
-  CHECK(kv_key(0, std::string(kv_user_key_bytes_max, '\xff')) < kv_partition_first_key(1));
+  CHECK(table_key(0, std::string(table_user_key_bytes_max, '\xff')) < table_partition_first_key(1));
 }
 
-TEST_CASE("format: kv_key_decode splits a stored key and rejects malformed ones") {
-  const std::string inline_key = kv_key(258, "k");  // decoded views point into it
-  const std::optional<kv_key_parts> inline_parts = kv_key_decode(inline_key);
+TEST_CASE("format: table_key_decode splits a stored key and rejects malformed ones") {
+  const std::string inline_key = table_key(258, "k");  // decoded views point into it
+  const std::optional<table_key_parts> inline_parts = table_key_decode(inline_key);
   REQUIRE(inline_parts.has_value());
   CHECK(inline_parts->partition == 258);
-  CHECK(inline_parts->form == kv_key_form::inline_key);
+  CHECK(inline_parts->form == table_key_form::inline_key);
   CHECK(inline_parts->body == "k");
-  const std::string hashed = kv_key(9, std::string(600, 'h'));
-  const std::optional<kv_key_parts> hashed_parts = kv_key_decode(hashed);
+  const std::string hashed = table_key(9, std::string(600, 'h'));
+  const std::optional<table_key_parts> hashed_parts = table_key_decode(hashed);
   REQUIRE(hashed_parts.has_value());
   CHECK(hashed_parts->partition == 9);
-  CHECK(hashed_parts->form == kv_key_form::hashed_key);
+  CHECK(hashed_parts->form == table_key_form::hashed_key);
   CHECK(hashed_parts->body == hashed.substr(5));
 
-  CHECK(kv_key_decode(std::string(5, '\0')).has_value());        // partition 0, empty key
-  CHECK_FALSE(kv_key_decode(std::string(4, '\0')).has_value());  // no form byte
-  CHECK_FALSE(kv_key_decode("abc").has_value());
-  CHECK_FALSE(kv_key_decode(std::string("\0\0\0\0\x02k", 6)).has_value());  // unknown form
-  CHECK_FALSE(kv_key_decode(std::string("\0\0\0\0\xff", 5)).has_value());
-  CHECK_FALSE(kv_key_decode(std::string(lmdb_key_bytes_max + 1, '\0')).has_value());
-  CHECK_FALSE(kv_key_decode(hashed.substr(0, 36)).has_value());  // hashed body of 31 bytes
-  CHECK_FALSE(kv_key_decode(hashed + "x").has_value());          // hashed body of 33 bytes
-  CHECK_FALSE(kv_key_decode(hashed.substr(0, 5)).has_value());   // hashed, empty body
+  CHECK(table_key_decode(std::string(5, '\0')).has_value());        // partition 0, empty key
+  CHECK_FALSE(table_key_decode(std::string(4, '\0')).has_value());  // no form byte
+  CHECK_FALSE(table_key_decode("abc").has_value());
+  CHECK_FALSE(table_key_decode(std::string("\0\0\0\0\x02k", 6)).has_value());  // unknown form
+  CHECK_FALSE(table_key_decode(std::string("\0\0\0\0\xff", 5)).has_value());
+  CHECK_FALSE(table_key_decode(std::string(lmdb_key_bytes_max + 1, '\0')).has_value());
+  CHECK_FALSE(table_key_decode(hashed.substr(0, 36)).has_value());  // hashed body of 31 bytes
+  CHECK_FALSE(table_key_decode(hashed + "x").has_value());          // hashed body of 33 bytes
+  CHECK_FALSE(table_key_decode(hashed.substr(0, 5)).has_value());   // hashed, empty body
 }
 
-TEST_CASE("format: kv_entry_decode yields the user key and value of both forms") {
-  const std::string short_key = kv_key(3, "key");  // decoded views point into it
-  const std::optional<kv_entry_parts> short_entry = kv_entry_decode(short_key, "value");
+TEST_CASE("format: table_entry_decode yields the user key and value of both forms") {
+  const std::string short_key = table_key(3, "key");  // decoded views point into it
+  const std::optional<table_entry_parts> short_entry = table_entry_decode(short_key, "value");
   REQUIRE(short_entry.has_value());
   CHECK(short_entry->partition == 3);
   CHECK(short_entry->user_key == "key");
   CHECK(short_entry->user_value == "value");
 
-  for (const std::size_t key_bytes : {std::size_t{507}, std::size_t{1024}, kv_user_key_bytes_max}) {
+  for (const std::size_t key_bytes : {std::size_t{507}, std::size_t{1024}, table_user_key_bytes_max}) {
     CAPTURE(key_bytes);
     std::string user_key(key_bytes, 'k');
     user_key[key_bytes / 2] = '\0';
-    const std::string value = kv_value_prefix(user_key) + std::string("v\0v", 3);
-    const std::optional<kv_entry_parts> entry = kv_entry_decode(kv_key(4, user_key), value);
+    const std::string value = table_value_prefix(user_key) + std::string("v\0v", 3);
+    const std::optional<table_entry_parts> entry = table_entry_decode(table_key(4, user_key), value);
     REQUIRE(entry.has_value());
     CHECK(entry->partition == 4);
     CHECK(entry->user_key == user_key);
     CHECK(entry->user_value == std::string("v\0v", 3));
   }
   const std::string user_key(700, 'e');
-  const std::optional<kv_entry_parts> empty_value =
-      kv_entry_decode(kv_key(4, user_key), kv_value_prefix(user_key));
+  const std::optional<table_entry_parts> empty_value =
+      table_entry_decode(table_key(4, user_key), table_value_prefix(user_key));
   REQUIRE(empty_value.has_value());
   CHECK(empty_value->user_value.empty());
 }
 
-TEST_CASE("format: kv_entry_decode rejects a hashed value that contradicts its key") {
+TEST_CASE("format: table_entry_decode rejects a hashed value that contradicts its key") {
   const std::string user_key(700, 'k');
-  const std::string key = kv_key(4, user_key);
-  const std::string good = kv_value_prefix(user_key) + "value";
-  REQUIRE(kv_entry_decode(key, good).has_value());
+  const std::string key = table_key(4, user_key);
+  const std::string good = table_value_prefix(user_key) + "value";
+  REQUIRE(table_entry_decode(key, good).has_value());
 
-  CHECK_FALSE(kv_entry_decode(key, "").has_value());                   // no length
-  CHECK_FALSE(kv_entry_decode(key, good.substr(0, 3)).has_value());    // partial length
-  CHECK_FALSE(kv_entry_decode(key, good.substr(0, 4)).has_value());    // no key bytes
-  CHECK_FALSE(kv_entry_decode(key, good.substr(0, 703)).has_value());  // truncated key
+  CHECK_FALSE(table_entry_decode(key, "").has_value());                   // no length
+  CHECK_FALSE(table_entry_decode(key, good.substr(0, 3)).has_value());    // partial length
+  CHECK_FALSE(table_entry_decode(key, good.substr(0, 4)).has_value());    // no key bytes
+  CHECK_FALSE(table_entry_decode(key, good.substr(0, 703)).has_value());  // truncated key
 
   std::string wrong_key = good;
   wrong_key[4 + 350] = 'x';  // same length, does not hash to the stored digest
-  CHECK_FALSE(kv_entry_decode(key, wrong_key).has_value());
+  CHECK_FALSE(table_entry_decode(key, wrong_key).has_value());
 
   std::string short_length = good;
   put_u32_be(short_length.data(), 699);  // the key read would be a 699-byte prefix
-  CHECK_FALSE(kv_entry_decode(key, short_length).has_value());
+  CHECK_FALSE(table_entry_decode(key, short_length).has_value());
 
-  const std::string inline_sized(kv_inline_key_bytes_max, 'k');
+  const std::string inline_sized(table_inline_key_bytes_max, 'k');
   std::string not_canonical;  // a key short enough for the inline form, stored hashed
   append_u32_be(not_canonical, static_cast<uint32_t>(inline_sized.size()));
   not_canonical += inline_sized;
-  std::string forged_key = kv_key(4, "");
-  forged_key.back() = static_cast<char>(kv_key_form::hashed_key);
+  std::string forged_key = table_key(4, "");
+  forged_key.back() = static_cast<char>(table_key_form::hashed_key);
   forged_key += as_bytes(sha256(inline_sized));
-  REQUIRE(kv_key_decode(forged_key).has_value());
-  CHECK_FALSE(kv_entry_decode(forged_key, not_canonical).has_value());
+  REQUIRE(table_key_decode(forged_key).has_value());
+  CHECK_FALSE(table_entry_decode(forged_key, not_canonical).has_value());
 
   std::string too_long = good;
-  put_u32_be(too_long.data(), static_cast<uint32_t>(kv_user_key_bytes_max + 1));
-  CHECK_FALSE(kv_entry_decode(key, too_long).has_value());
+  put_u32_be(too_long.data(), static_cast<uint32_t>(table_user_key_bytes_max + 1));
+  CHECK_FALSE(table_entry_decode(key, too_long).has_value());
   put_u32_be(too_long.data(), 0xFFFFFFFFu);
-  CHECK_FALSE(kv_entry_decode(key, too_long).has_value());
+  CHECK_FALSE(table_entry_decode(key, too_long).has_value());
 
-  CHECK_FALSE(kv_entry_decode(kv_key(4, std::string(701, 'k')), good).has_value());  // other key
-  CHECK_FALSE(kv_entry_decode("abc", "value").has_value());
+  CHECK_FALSE(table_entry_decode(table_key(4, std::string(701, 'k')), good).has_value());  // other key
+  CHECK_FALSE(table_entry_decode("abc", "value").has_value());
 }
 
 TEST_CASE("format: crc32 matches the IEEE check value") {

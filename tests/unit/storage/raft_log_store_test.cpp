@@ -485,7 +485,7 @@ TEST_CASE("raft_log_store: a failed write leaves the views and the disk as they 
 }
 
 // Opens the store of `dir` in a forked child, runs `body` on it, and reports whether the child
-// died of SIGABRT (a CK_STORAGE_ASSERT). The parent must not have `dir` open: LMDB handles do
+// died of SIGABRT (a CK_ASSERT). The parent must not have `dir` open: LMDB handles do
 // not survive fork(); a child killed inside a write transaction is what the crash tests show
 // LMDB recovers from.
 bool aborts_in_child(const std::string& dir, const std::function<void(raft_log_store&)>& body) {

@@ -3,9 +3,11 @@
 // CK_ASSERT: programmer errors abort with the expression, the values and the place, in every
 // build type (release included): a broken invariant must never be carried on silently.
 // Operating errors (bad input, full disks, dead peers) are values, never asserts.
+// The one assert of every layer (runtime/base depends on nothing; storage uses it too).
 
 #include <cstdio>
 #include <cstdlib>
+#include <type_traits>
 
 namespace ck::detail {
 
@@ -17,12 +19,27 @@ namespace ck::detail {
   std::abort();
 }
 
+// Prints integers (and enums) exactly, signed or not, so the offending numbers are visible
+// (a u64 index above 2^63 must not print negative).
+template <class V>
+void assert_print_value(const V& value) {
+  if constexpr (std::is_enum_v<V>) {
+    assert_print_value(static_cast<std::underlying_type_t<V>>(value));
+  } else if constexpr (std::is_signed_v<V>) {
+    std::fprintf(stderr, "%lld", static_cast<long long>(value));
+  } else {
+    std::fprintf(stderr, "%llu", static_cast<unsigned long long>(value));
+  }
+}
+
 template <class A, class B>
 [[noreturn]] void assert_compare_failed(const char* expression, const A& a, const B& b,
                                         const char* file, int line, const char* function) {
-  std::fprintf(stderr, "clusterkit: assertion failed: %s (%lld vs %lld) at %s:%d in %s\n",
-               expression, static_cast<long long>(a), static_cast<long long>(b), file, line,
-               function);
+  std::fprintf(stderr, "clusterkit: assertion failed: %s (", expression);
+  assert_print_value(a);
+  std::fprintf(stderr, " vs ");
+  assert_print_value(b);
+  std::fprintf(stderr, ") at %s:%d in %s\n", file, line, function);
   std::fflush(stderr);
   std::abort();
 }

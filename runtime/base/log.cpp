@@ -1,4 +1,4 @@
-#include "runtime/log.hpp"
+#include "runtime/base/log.hpp"
 
 #include <spdlog/sinks/stdout_sinks.h>
 

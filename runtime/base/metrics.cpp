@@ -1,4 +1,6 @@
-#include "runtime/metrics.hpp"
+#include "runtime/base/metrics.hpp"
+
+#include "runtime/base/assert.hpp"
 
 #include <cmath>
 
@@ -64,6 +66,35 @@ latency_histogram::summary latency_histogram::summarize() const noexcept {
 double node_metrics::uptime_seconds() const noexcept {
   const auto elapsed = std::chrono::steady_clock::now() - started;
   return std::chrono::duration<double>(elapsed).count();
+}
+
+counter& metrics_section::add_counter(std::string json_name, std::string prometheus_name,
+                                     std::string help) {
+  counters_.push_back(entry<counter>{std::move(json_name), std::move(prometheus_name),
+                                     std::move(help), std::make_unique<counter>()});
+  return *counters_.back().value;
+}
+
+latency_histogram& metrics_section::add_latency(std::string json_name,
+                                                std::string prometheus_name, std::string help) {
+  latencies_.push_back(entry<latency_histogram>{std::move(json_name), std::move(prometheus_name),
+                                                std::move(help),
+                                                std::make_unique<latency_histogram>()});
+  return *latencies_.back().value;
+}
+
+void metrics_section::add_gauge(std::string json_name, std::string prometheus_name,
+                                std::string help, std::function<double()> read) {
+  gauges_.push_back(
+      gauge{std::move(json_name), std::move(prometheus_name), std::move(help), std::move(read)});
+}
+
+metrics_section& node_metrics::add_section(std::string name) {
+  for (const auto& section : sections) {
+    CK_ASSERT(section->name() != name);
+  }
+  sections.push_back(std::make_unique<metrics_section>(std::move(name)));
+  return *sections.back();
 }
 
 }  // namespace ck::runtime

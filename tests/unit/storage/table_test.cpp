@@ -1,10 +1,10 @@
-// Goal: the partitions' KV data behaves as storage/kv_table.hpp promises: binary keys, numeric
+// Goal: the partitions' KV data behaves as storage/table.hpp promises: binary keys, numeric
 // partition order, exact paging, partition filters, counts and whole-partition erase (long keys
-// in detail: kv_table_long_keys_test.cpp). Method: real LMDB in a temporary directory; the
+// in detail: table_long_keys_test.cpp). Method: real LMDB in a temporary directory; the
 // random test, whose keys cross the inline/hashed boundary, compares against a std::map ordered
 // as the table promises.
 
-#include "storage/kv_table.hpp"
+#include "storage/table.hpp"
 
 #include <cstdio>
 #include <iterator>
@@ -18,7 +18,7 @@
 
 #include "storage/environment.hpp"
 #include "storage/format.hpp"
-#include "kv_test_support.hpp"
+#include "table_test_support.hpp"
 #include "test_support.hpp"
 
 namespace ck::storage {
@@ -40,9 +40,9 @@ std::string random_key(std::mt19937_64& rng) {
   if (rng() % 10 < 6) {
     return std::string(1 + rng() % 3, fill);
   }
-  static constexpr std::size_t long_key_bytes[] = {kv_inline_key_bytes_max,
-                                                   kv_inline_key_bytes_max + 1,
-                                                   kv_inline_key_bytes_max + 2, 1024, 4096};
+  static constexpr std::size_t long_key_bytes[] = {table_inline_key_bytes_max,
+                                                   table_inline_key_bytes_max + 1,
+                                                   table_inline_key_bytes_max + 2, 1024, 4096};
   std::string key(long_key_bytes[rng() % std::size(long_key_bytes)], fill);
   key.back() = static_cast<char>(rng() % 2);
   return key;
@@ -52,36 +52,36 @@ TEST_CASE("kv_table: put, get, overwrite, erase and count") {
   temp_dir tmp;
   auto env = open_or_fail(options_in(tmp.path()));
   REQUIRE(env->write([](write_txn& txn) {
-               CHECK(kv_put(txn, 1, "a", "1").ok());
-               CHECK(kv_put(txn, 1, "b", "2").ok());
-               CHECK(kv_put(txn, 2, "a", "3").ok());
-               CHECK(kv_put(txn, 1, "a", "1bis").ok());
-               CHECK(kv_get(txn, 1, "a").value() == "1bis");  // a write_txn sees its own writes
+               CHECK(table_put(txn, 1, "a", "1").ok());
+               CHECK(table_put(txn, 1, "b", "2").ok());
+               CHECK(table_put(txn, 2, "a", "3").ok());
+               CHECK(table_put(txn, 1, "a", "1bis").ok());
+               CHECK(table_get(txn, 1, "a").value() == "1bis");  // a write_txn sees its own writes
                return status::success();
              })
               .ok());
   {
     result<read_txn> txn = env->begin_read();
     REQUIRE(txn.ok());
-    CHECK(kv_get(txn.value(), 1, "a").value() == "1bis");
-    CHECK(kv_get(txn.value(), 2, "a").value() == "3");
-    CHECK_FALSE(kv_get(txn.value(), 3, "a").value().has_value());
-    CHECK(kv_count(txn.value()).value() == 3);
-    CHECK(kv_count_partition(txn.value(), 1).value() == 2);
-    CHECK(kv_count_partition(txn.value(), 2).value() == 1);
-    CHECK(kv_count_partition(txn.value(), 0).value() == 0);
+    CHECK(table_get(txn.value(), 1, "a").value() == "1bis");
+    CHECK(table_get(txn.value(), 2, "a").value() == "3");
+    CHECK_FALSE(table_get(txn.value(), 3, "a").value().has_value());
+    CHECK(table_count(txn.value()).value() == 3);
+    CHECK(table_count_partition(txn.value(), 1).value() == 2);
+    CHECK(table_count_partition(txn.value(), 2).value() == 1);
+    CHECK(table_count_partition(txn.value(), 0).value() == 0);
   }
   REQUIRE(env->write([](write_txn& txn) {
-               CHECK(kv_erase(txn, 1, "a").value());
-               CHECK_FALSE(kv_erase(txn, 1, "a").value());
-               CHECK_FALSE(kv_erase(txn, 9, "nothing").value());
+               CHECK(table_erase(txn, 1, "a").value());
+               CHECK_FALSE(table_erase(txn, 1, "a").value());
+               CHECK_FALSE(table_erase(txn, 9, "nothing").value());
                return status::success();
              })
               .ok());
   result<read_txn> txn = env->begin_read();
   REQUIRE(txn.ok());
-  CHECK_FALSE(kv_get(txn.value(), 1, "a").value().has_value());
-  CHECK(kv_count(txn.value()).value() == 2);
+  CHECK_FALSE(table_get(txn.value(), 1, "a").value().has_value());
+  CHECK(table_count(txn.value()).value() == 2);
 }
 
 TEST_CASE("kv_table: keys and values are bytes, including zero bytes and the empty key") {
@@ -89,21 +89,21 @@ TEST_CASE("kv_table: keys and values are bytes, including zero bytes and the emp
   auto env = open_or_fail(options_in(tmp.path()));
   const std::string zero_key("\0\0", 2);
   const std::string zero_value("v\0v", 3);
-  const std::string longest(kv_user_key_bytes_max, '\xff');
+  const std::string longest(table_user_key_bytes_max, '\xff');
   REQUIRE(env->write([&](write_txn& txn) {
-               CHECK(kv_put(txn, 5, "", "empty key").ok());
-               CHECK(kv_put(txn, 5, zero_key, zero_value).ok());
-               CHECK(kv_put(txn, 5, longest, "").ok());
+               CHECK(table_put(txn, 5, "", "empty key").ok());
+               CHECK(table_put(txn, 5, zero_key, zero_value).ok());
+               CHECK(table_put(txn, 5, longest, "").ok());
                return status::success();
              })
               .ok());
   result<read_txn> txn = env->begin_read();
   REQUIRE(txn.ok());
-  CHECK(kv_get(txn.value(), 5, "").value() == "empty key");
-  CHECK(kv_get(txn.value(), 5, zero_key).value() == zero_value);
-  CHECK(kv_get(txn.value(), 5, longest).value() == "");
-  CHECK_FALSE(kv_get(txn.value(), 5, std::string(1, '\0')).value().has_value());
-  result<kv_page> page = kv_list(txn.value(), 5, std::nullopt, 10);
+  CHECK(table_get(txn.value(), 5, "").value() == "empty key");
+  CHECK(table_get(txn.value(), 5, zero_key).value() == zero_value);
+  CHECK(table_get(txn.value(), 5, longest).value() == "");
+  CHECK_FALSE(table_get(txn.value(), 5, std::string(1, '\0')).value().has_value());
+  result<table_page> page = table_list(txn.value(), 5, std::nullopt, 10);
   REQUIRE(page.ok());
   CHECK(page.value().keys == std::vector<std::string>{"", zero_key, longest});
   CHECK_FALSE(page.value().next.has_value());
@@ -112,24 +112,24 @@ TEST_CASE("kv_table: keys and values are bytes, including zero bytes and the emp
 TEST_CASE("kv_table: oversized keys and values are invalid_argument and the txn stays usable") {
   temp_dir tmp;
   auto env = open_or_fail(options_in(tmp.path()));
-  const std::string too_long(kv_user_key_bytes_max + 1, 'k');
+  const std::string too_long(table_user_key_bytes_max + 1, 'k');
   REQUIRE(env->write([&](write_txn& txn) {
-               CHECK(kv_put(txn, 0, too_long, "v").code() == code::invalid_argument);
-               CHECK(kv_put(txn, 0, "k", std::string(kv_value_bytes_max + 1, 'v')).code() ==
+               CHECK(table_put(txn, 0, too_long, "v").code() == code::invalid_argument);
+               CHECK(table_put(txn, 0, "k", std::string(table_value_bytes_max + 1, 'v')).code() ==
                      code::invalid_argument);
-               CHECK(kv_erase(txn, 0, too_long).status().code() == code::invalid_argument);
-               CHECK(kv_get(txn, 0, too_long).status().code() == code::invalid_argument);
-               return kv_put(txn, 0, "k", "fine");
+               CHECK(table_erase(txn, 0, too_long).status().code() == code::invalid_argument);
+               CHECK(table_get(txn, 0, too_long).status().code() == code::invalid_argument);
+               return table_put(txn, 0, "k", "fine");
              })
               .ok());
   result<read_txn> txn = env->begin_read();
   REQUIRE(txn.ok());
-  CHECK(kv_get(txn.value(), 0, "k").value() == "fine");
-  CHECK(kv_list(txn.value(), std::nullopt, kv_cursor_position{0, too_long}, 1).status().code() ==
+  CHECK(table_get(txn.value(), 0, "k").value() == "fine");
+  CHECK(table_list(txn.value(), std::nullopt, table_cursor_position{0, too_long}, 1).status().code() ==
         code::invalid_argument);
-  CHECK(kv_list(txn.value(), std::nullopt, std::nullopt, 0).status().code() ==
+  CHECK(table_list(txn.value(), std::nullopt, std::nullopt, 0).status().code() ==
         code::invalid_argument);
-  CHECK(kv_list(txn.value(), std::nullopt, std::nullopt, kv_list_limit_max + 1).status().code() ==
+  CHECK(table_list(txn.value(), std::nullopt, std::nullopt, table_list_limit_max + 1).status().code() ==
         code::invalid_argument);
 }
 
@@ -147,7 +147,7 @@ model fill_three_partitions(environment& env) {
   }
   REQUIRE(env.write([&](write_txn& txn) {
                for (const auto& [position, value] : expected) {
-                 if (status put = kv_put(txn, position.first, position.second, value); !put.ok()) {
+                 if (status put = table_put(txn, position.first, position.second, value); !put.ok()) {
                    return put;
                  }
                }
@@ -168,12 +168,12 @@ TEST_CASE("kv_table: paging 10,000 keys in 3 partitions by 333 returns each key 
     want.push_back(entry.first);
   }
   std::vector<std::string> seen_keys;
-  std::optional<kv_cursor_position> after;
+  std::optional<table_cursor_position> after;
   std::size_t pages = 0;
   result<read_txn> txn = env->begin_read();
   REQUIRE(txn.ok());
   for (; pages < 100; ++pages) {
-    result<kv_page> page = kv_list(txn.value(), std::nullopt, after, 333);
+    result<table_page> page = table_list(txn.value(), std::nullopt, after, 333);
     REQUIRE(page.ok());
     for (const std::string& key : page.value().keys) {
       seen_keys.push_back(key);
@@ -205,21 +205,21 @@ TEST_CASE("kv_table: exactly limit keys remaining gives a page without next") {
   auto env = open_or_fail(options_in(tmp.path()));
   REQUIRE(env->write([](write_txn& txn) {
                for (int i = 0; i < 6; ++i) {
-                 CHECK(kv_put(txn, 1, std::to_string(i), "v").ok());
+                 CHECK(table_put(txn, 1, std::to_string(i), "v").ok());
                }
-               return kv_put(txn, 2, "other", "v");
+               return table_put(txn, 2, "other", "v");
              })
               .ok());
   result<read_txn> txn = env->begin_read();
   REQUIRE(txn.ok());
-  result<kv_page> first = kv_list(txn.value(), 1, std::nullopt, 3);
+  result<table_page> first = table_list(txn.value(), 1, std::nullopt, 3);
   REQUIRE(first.ok());
   REQUIRE(first.value().next.has_value());
-  result<kv_page> second = kv_list(txn.value(), 1, first.value().next, 3);
+  result<table_page> second = table_list(txn.value(), 1, first.value().next, 3);
   REQUIRE(second.ok());
   CHECK(second.value().keys == std::vector<std::string>{"3", "4", "5"});
   CHECK_FALSE(second.value().next.has_value());  // partition 2 is outside the filter
-  result<kv_page> unfiltered = kv_list(txn.value(), std::nullopt, first.value().next, 3);
+  result<table_page> unfiltered = table_list(txn.value(), std::nullopt, first.value().next, 3);
   REQUIRE(unfiltered.ok());
   CHECK(unfiltered.value().next.has_value());  // partition 2's key remains
 }
@@ -239,9 +239,9 @@ TEST_CASE("kv_table: a partition filter lists only that partition, whatever `aft
       }
     }
     std::vector<std::string> seen;
-    std::optional<kv_cursor_position> after;
+    std::optional<table_cursor_position> after;
     for (int pages = 0; pages < 100; ++pages) {
-      result<kv_page> page = kv_list(txn.value(), partition, after, 1000);
+      result<table_page> page = table_list(txn.value(), partition, after, 1000);
       REQUIRE(page.ok());
       seen.insert(seen.end(), page.value().keys.begin(), page.value().keys.end());
       if (!page.value().next) {
@@ -251,17 +251,17 @@ TEST_CASE("kv_table: a partition filter lists only that partition, whatever `aft
       after = page.value().next;
     }
     CHECK(seen == want);
-    CHECK(kv_count_partition(txn.value(), partition).value() == want.size());
+    CHECK(table_count_partition(txn.value(), partition).value() == want.size());
   }
   // `after` before the partition starts at its first key; after it, the page is empty.
-  result<kv_page> from_before = kv_list(txn.value(), 256, kv_cursor_position{0, "zzz"}, 1);
+  result<table_page> from_before = table_list(txn.value(), 256, table_cursor_position{0, "zzz"}, 1);
   REQUIRE(from_before.ok());
   CHECK(from_before.value().keys.size() == 1);
-  result<kv_page> from_beyond = kv_list(txn.value(), 256, kv_cursor_position{257, ""}, 10);
+  result<table_page> from_beyond = table_list(txn.value(), 256, table_cursor_position{257, ""}, 10);
   REQUIRE(from_beyond.ok());
   CHECK(from_beyond.value().keys.empty());
   CHECK_FALSE(from_beyond.value().next.has_value());
-  result<kv_page> absent = kv_list(txn.value(), 7, std::nullopt, 10);
+  result<table_page> absent = table_list(txn.value(), 7, std::nullopt, 10);
   REQUIRE(absent.ok());
   CHECK(absent.value().keys.empty());
 }
@@ -270,15 +270,15 @@ TEST_CASE("kv_table: erasing a partition leaves its neighbours intact") {
   temp_dir tmp;
   auto env = open_or_fail(options_in(tmp.path()));
   const model expected = fill_three_partitions(*env);
-  REQUIRE(env->write([](write_txn& txn) { return kv_erase_partition(txn, 256); }).ok());
-  REQUIRE(env->write([](write_txn& txn) { return kv_erase_partition(txn, 12345); }).ok());
+  REQUIRE(env->write([](write_txn& txn) { return table_erase_partition(txn, 256); }).ok());
+  REQUIRE(env->write([](write_txn& txn) { return table_erase_partition(txn, 12345); }).ok());
   result<read_txn> txn = env->begin_read();
   REQUIRE(txn.ok());
-  CHECK(kv_count_partition(txn.value(), 256).value() == 0);
+  CHECK(table_count_partition(txn.value(), 256).value() == 0);
   std::size_t kept = 0;
   for (const auto& [position, value] : expected) {
     const result<std::optional<std::string>> got =
-        kv_get(txn.value(), position.first, position.second);
+        table_get(txn.value(), position.first, position.second);
     REQUIRE(got.ok());
     if (position.first == 256) {
       CHECK_FALSE(got.value().has_value());
@@ -287,9 +287,9 @@ TEST_CASE("kv_table: erasing a partition leaves its neighbours intact") {
       CHECK(got.value() == value);
     }
   }
-  CHECK(kv_count(txn.value()).value() == kept);
-  CHECK(kv_count_partition(txn.value(), 0).value() +
-            kv_count_partition(txn.value(), 65536).value() ==
+  CHECK(table_count(txn.value()).value() == kept);
+  CHECK(table_count_partition(txn.value(), 0).value() +
+            table_count_partition(txn.value(), 65536).value() ==
         kept);
 }
 
@@ -311,13 +311,13 @@ TEST_CASE("kv_table: random operations agree with a std::map model") {
                    const uint64_t kind = rng() % 100;
                    if (kind < 65) {
                      const std::string value = std::to_string(rng());
-                     CHECK(kv_put(txn, partition, key, value).ok());
+                     CHECK(table_put(txn, partition, key, value).ok());
                      expected[{partition, key}] = value;
                    } else if (kind < 99) {
                      const bool existed = expected.erase({partition, key}) == 1;
-                     CHECK(kv_erase(txn, partition, key).value() == existed);
+                     CHECK(table_erase(txn, partition, key).value() == existed);
                    } else {
-                     CHECK(kv_erase_partition(txn, partition).ok());
+                     CHECK(table_erase_partition(txn, partition).ok());
                      expected.erase(expected.lower_bound({partition, ""}),
                                     expected.lower_bound({partition + 1, ""}));
                    }
@@ -336,9 +336,9 @@ TEST_CASE("kv_table: random operations agree with a std::map model") {
     }
     result<read_txn> txn = env->begin_read();
     REQUIRE(txn.ok());
-    CHECK(kv_count(txn.value()).value() == expected.size());
+    CHECK(table_count(txn.value()).value() == expected.size());
     for (const auto& [position, value] : expected) {
-      CHECK(kv_get(txn.value(), position.first, position.second).value() == value);
+      CHECK(table_get(txn.value(), position.first, position.second).value() == value);
     }
   }
 }

@@ -8,6 +8,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -54,6 +56,50 @@ class latency_histogram {
   std::atomic<uint64_t> max_us_{0};
 };
 
+/// The figures one module of the node reports: /metrics shows them as the JSON object `name`,
+/// /metrics/prometheus with the names given at registration. Defined before the node serves
+/// (ck::node::extensions::add_metrics); values are updated from any thread.
+class metrics_section {
+ public:
+  template <class Value>
+  struct entry {
+    std::string json_name;        // key inside the section's JSON object
+    std::string prometheus_name;  // full metric name, e.g. clusterkit_kv_sets_total
+    std::string help;
+    std::unique_ptr<Value> value;
+  };
+  struct gauge {
+    std::string json_name;
+    std::string prometheus_name;
+    std::string help;
+    std::function<double()> read;  // called by the metrics endpoints (any thread)
+  };
+
+  explicit metrics_section(std::string name) : name_(std::move(name)) {}
+  metrics_section(const metrics_section&) = delete;
+  metrics_section& operator=(const metrics_section&) = delete;
+
+  const std::string& name() const { return name_; }
+  /// Adds a counter; the reference stays valid as long as the section.
+  counter& add_counter(std::string json_name, std::string prometheus_name, std::string help);
+  /// Adds a latency histogram (JSON: count and percentiles; Prometheus: a histogram).
+  latency_histogram& add_latency(std::string json_name, std::string prometheus_name,
+                                 std::string help);
+  /// Adds a gauge whose value `read` computes when the metrics are rendered.
+  void add_gauge(std::string json_name, std::string prometheus_name, std::string help,
+                 std::function<double()> read);
+
+  const std::vector<entry<counter>>& counters() const { return counters_; }
+  const std::vector<entry<latency_histogram>>& latencies() const { return latencies_; }
+  const std::vector<gauge>& gauges() const { return gauges_; }
+
+ private:
+  std::string name_;
+  std::vector<entry<counter>> counters_;
+  std::vector<entry<latency_histogram>> latencies_;
+  std::vector<gauge> gauges_;
+};
+
 /// Every figure a node reports. Fields are named for what they count; the HTTP layer renders
 /// them as JSON (/metrics) and Prometheus text (/metrics/prometheus).
 struct node_metrics {
@@ -64,15 +110,6 @@ struct node_metrics {
   counter http_errors_server;    // answered 5xx
   latency_histogram http_latency;
 
-  counter kv_sets;
-  counter kv_gets;
-  counter kv_get_misses;
-  counter kv_deletes;
-  counter kv_lists;
-  counter kv_failures;  // set/get/delete answered with an error
-  latency_histogram kv_set_latency;
-  latency_histogram kv_get_latency;
-
   // Raft, summed over every group replica of this node (the meta group and the partitions).
   counter raft_proposals;        // commands and conf changes a leader here accepted into its log
   counter raft_commits;          // committed entries applied here (every replica, not only leaders)
@@ -80,8 +117,15 @@ struct node_metrics {
   counter raft_snapshots_sent;   // streamed snapshot transfers completed from a leader here
   counter raft_snapshots_installed;  // streamed snapshots swapped in here
 
-  counter storage_batches;       // write transactions committed by the storage writer
-  counter storage_batched_ops;   // operations inside them (ops / batches = group-commit factor)
+  counter storage_batches;       // apply transactions of the partitions' state machines
+  counter storage_batched_ops;   // commands inside them (ops / batches = apply batching factor)
+
+  /// The modules' own figures (the KV module's "kv" section, extensions' sections), added
+  /// before the node serves and never removed: readers need no lock.
+  std::vector<std::unique_ptr<metrics_section>> sections;
+
+  /// Adds a section. Requires: called before the node serves; `name` not added yet.
+  metrics_section& add_section(std::string name);
 
   double uptime_seconds() const noexcept;
 };

@@ -1,11 +1,11 @@
-#include "storage/kv_table.hpp"
+#include "storage/table.hpp"
 
 #include <fmt/format.h>
 
 #include <string>
 #include <vector>
 
-#include "storage/detail/assert.hpp"
+#include "runtime/base/assert.hpp"
 #include "storage/detail/lmdb_ops.hpp"
 #include "storage/environment.hpp"
 #include "storage/format.hpp"
@@ -15,9 +15,9 @@ namespace ck::storage {
 namespace {
 
 status check_key(std::string_view key) {
-  if (key.size() > kv_user_key_bytes_max) {
+  if (key.size() > table_user_key_bytes_max) {
     return status::invalid_argument(
-        fmt::format("key has {} bytes, at most {}", key.size(), kv_user_key_bytes_max));
+        fmt::format("key has {} bytes, at most {}", key.size(), table_user_key_bytes_max));
   }
   return status::success();
 }
@@ -27,14 +27,14 @@ status malformed_key(std::string_view stored, const std::string& dir) {
       fmt::format("database \"kv\" in {} holds a malformed key of {} bytes", dir, stored.size()));
 }
 
-// Describes an entry kv_entry_decode rejected by its partition, form byte and sizes, never by
+// Describes an entry table_entry_decode rejected by its partition, form byte and sizes, never by
 // its bytes (they are a user's data).
 status malformed_entry(std::string_view stored_key, std::size_t stored_value_bytes,
                        const std::string& dir) {
-  if (stored_key.size() < kv_key_header_bytes) {
+  if (stored_key.size() < table_key_header_bytes) {
     return malformed_key(stored_key, dir);
   }
-  const auto form_byte = static_cast<uint8_t>(stored_key[kv_partition_prefix_bytes]);
+  const auto form_byte = static_cast<uint8_t>(stored_key[table_partition_prefix_bytes]);
   return status::corruption(fmt::format(
       "database \"kv\" in {} holds a malformed entry of partition {}: key of {} bytes with form "
       "byte {}, value of {} bytes",
@@ -43,12 +43,12 @@ status malformed_entry(std::string_view stored_key, std::size_t stored_value_byt
 }
 
 template <class Txn>
-result<std::optional<std::string>> kv_get_in(Txn& txn, uint32_t partition, std::string_view key) {
+result<std::optional<std::string>> table_get_in(Txn& txn, uint32_t partition, std::string_view key) {
   if (status valid = check_key(key); !valid.ok()) {
     return valid;
   }
   const std::string& dir = detail::txn_access::dir(txn);
-  const std::string stored_key = kv_key(partition, key);
+  const std::string stored_key = table_key(partition, key);
   result<std::optional<std::string_view>> found = detail::get_view(
       detail::txn_access::handle(txn), detail::txn_access::dbi(txn, database::kv), stored_key,
       fmt::format("cannot read kv key of partition {} in {}", partition, dir));
@@ -60,65 +60,65 @@ result<std::optional<std::string>> kv_get_in(Txn& txn, uint32_t partition, std::
   }
   // Decoding checks the hashed form's embedded key against the digest in the stored key; the
   // equality check below then only fails on a SHA-256 collision.
-  const std::optional<kv_entry_parts> entry = kv_entry_decode(stored_key, *found.value());
+  const std::optional<table_entry_parts> entry = table_entry_decode(stored_key, *found.value());
   if (!entry || entry->user_key != key) {
     return malformed_entry(stored_key, found.value()->size(), dir);
   }
-  CK_STORAGE_ASSERT_EQ(entry->partition, partition);
+  CK_ASSERT_EQ(entry->partition, partition);
   return std::optional<std::string>(std::string(entry->user_value));
 }
 
 }  // namespace
 
-result<std::optional<std::string>> kv_get(read_txn& txn, uint32_t partition, std::string_view key) {
-  return kv_get_in(txn, partition, key);
+result<std::optional<std::string>> table_get(read_txn& txn, uint32_t partition, std::string_view key) {
+  return table_get_in(txn, partition, key);
 }
 
-result<std::optional<std::string>> kv_get(write_txn& txn, uint32_t partition,
+result<std::optional<std::string>> table_get(write_txn& txn, uint32_t partition,
                                           std::string_view key) {
-  return kv_get_in(txn, partition, key);
+  return table_get_in(txn, partition, key);
 }
 
-status kv_put(write_txn& txn, uint32_t partition, std::string_view key, std::string_view value) {
+status table_put(write_txn& txn, uint32_t partition, std::string_view key, std::string_view value) {
   if (status valid = check_key(key); !valid.ok()) {
     return valid;
   }
-  if (value.size() > kv_value_bytes_max) {
+  if (value.size() > table_value_bytes_max) {
     return status::invalid_argument(
-        fmt::format("value has {} bytes, at most {}", value.size(), kv_value_bytes_max));
+        fmt::format("value has {} bytes, at most {}", value.size(), table_value_bytes_max));
   }
-  const std::string stored_key = kv_key(partition, key);
-  if (kv_form_of(key.size()) == kv_key_form::inline_key) {
+  const std::string stored_key = table_key(partition, key);
+  if (table_form_of(key.size()) == table_key_form::inline_key) {
     return detail::put(txn, database::kv, stored_key, value);
   }
-  return detail::put_joined(txn, database::kv, stored_key, kv_value_prefix(key), value);
+  return detail::put_joined(txn, database::kv, stored_key, table_value_prefix(key), value);
 }
 
-result<bool> kv_erase(write_txn& txn, uint32_t partition, std::string_view key) {
+result<bool> table_erase(write_txn& txn, uint32_t partition, std::string_view key) {
   if (status valid = check_key(key); !valid.ok()) {
     return valid;
   }
-  return detail::erase(txn, database::kv, kv_key(partition, key));
+  return detail::erase(txn, database::kv, table_key(partition, key));
 }
 
 namespace {
 
-// Where a kv_list scan starts, and whether an exact match of `seek_key` must be skipped.
+// Where a table_list scan starts, and whether an exact match of `seek_key` must be skipped.
 struct list_start {
   std::string seek_key;
   bool skip_equal = false;
   bool empty_range = false;  // `after` lies beyond the only partition asked for
 };
 
-list_start plan_list_start(const kv_table_range& range,
-                           const std::optional<kv_cursor_position>& after) {
+list_start plan_list_start(const table_range& range,
+                           const std::optional<table_cursor_position>& after) {
   if (!after || after->partition < range.first) {
-    return list_start{kv_partition_first_key(range.first), false, false};
+    return list_start{table_partition_first_key(range.first), false, false};
   }
   if (after->partition > range.last) {
     return list_start{std::string(), false, true};
   }
-  return list_start{kv_key(after->partition, after->key), true, false};
+  return list_start{table_key(after->partition, after->key), true, false};
 }
 
 }  // namespace
@@ -127,8 +127,8 @@ namespace {
 
 // Walks the cursor from `start`, filling `page`. Returns the last LMDB return code, or a
 // corruption status for a malformed key.
-status list_scan(detail::cursor& cursor, const list_start& start, const kv_table_range& range,
-                 std::size_t limit, kv_page& page,
+status list_scan(detail::cursor& cursor, const list_start& start, const table_range& range,
+                 std::size_t limit, table_page& page,
                  const std::string& dir) {
   MDB_val key{};
   MDB_val value{};
@@ -138,7 +138,7 @@ status list_scan(detail::cursor& cursor, const list_start& start, const kv_table
   // At most: one skipped exact match, `limit` keys, one key to learn that more remain.
   for (std::size_t step = 0; step < limit + 2 && rc == MDB_SUCCESS; ++step) {
     const std::string_view stored = detail::to_view(key);
-    const std::optional<kv_key_parts> parts = kv_key_decode(stored);
+    const std::optional<table_key_parts> parts = table_key_decode(stored);
     if (!parts) {
       return malformed_key(stored, dir);
     }
@@ -153,17 +153,17 @@ status list_scan(detail::cursor& cursor, const list_start& start, const kv_table
     }
     skip_equal = false;
     if (page.keys.size() == limit) {
-      CK_STORAGE_ASSERT(!page.keys.empty());
-      page.next = kv_cursor_position{last_partition, page.keys.back()};
+      CK_ASSERT(!page.keys.empty());
+      page.next = table_cursor_position{last_partition, page.keys.back()};
       break;
     }
     // Only entries returned are decoded in full (their values read, long keys hashed), so a
     // damaged entry fails the page that would return it, not its neighbours' pages.
-    const std::optional<kv_entry_parts> entry = kv_entry_decode(stored, detail::to_view(value));
+    const std::optional<table_entry_parts> entry = table_entry_decode(stored, detail::to_view(value));
     if (!entry) {
       return malformed_entry(stored, value.mv_size, dir);
     }
-    CK_STORAGE_ASSERT_EQ(entry->partition, parts->partition);
+    CK_ASSERT_EQ(entry->partition, parts->partition);
     page.keys.emplace_back(entry->user_key);
     last_partition = entry->partition;
     rc = cursor.next(key, value);
@@ -176,22 +176,22 @@ status list_scan(detail::cursor& cursor, const list_start& start, const kv_table
 
 }  // namespace
 
-result<kv_page> kv_list(read_txn& txn, std::optional<uint32_t> only_partition,
-                        const std::optional<kv_cursor_position>& after, std::size_t limit) {
-  const kv_table_range range = only_partition ? kv_table_range{*only_partition, *only_partition}
-                                              : kv_table_range{0, kv_staging_partition_flag - 1};
-  return kv_list(txn, range, after, limit);
+result<table_page> table_list(read_txn& txn, std::optional<uint32_t> only_partition,
+                        const std::optional<table_cursor_position>& after, std::size_t limit) {
+  const table_range range = only_partition ? table_range{*only_partition, *only_partition}
+                                              : table_range{0, table_staging_partition_flag - 1};
+  return table_list(txn, range, after, limit);
 }
 
 namespace {
 
 template <class Txn>
-result<kv_page> kv_list_in(Txn& txn, const kv_table_range& range,
-                           const std::optional<kv_cursor_position>& after, std::size_t limit) {
-  CK_STORAGE_ASSERT_LE(range.first, range.last);
-  if (limit == 0 || limit > kv_list_limit_max) {
+result<table_page> table_list_in(Txn& txn, const table_range& range,
+                           const std::optional<table_cursor_position>& after, std::size_t limit) {
+  CK_ASSERT_LE(range.first, range.last);
+  if (limit == 0 || limit > table_list_limit_max) {
     return status::invalid_argument(
-        fmt::format("list limit is {}, must be in 1..{}", limit, kv_list_limit_max));
+        fmt::format("list limit is {}, must be in 1..{}", limit, table_list_limit_max));
   }
   if (after) {
     if (status valid = check_key(after->key); !valid.ok()) {
@@ -200,7 +200,7 @@ result<kv_page> kv_list_in(Txn& txn, const kv_table_range& range,
   }
   const std::string& dir = detail::txn_access::dir(txn);
   const list_start start = plan_list_start(range, after);
-  kv_page page;
+  table_page page;
   if (start.empty_range) {
     return page;
   }
@@ -214,21 +214,21 @@ result<kv_page> kv_list_in(Txn& txn, const kv_table_range& range,
   if (status scanned = list_scan(cursor, start, range, limit, page, dir); !scanned.ok()) {
     return scanned;
   }
-  CK_STORAGE_ASSERT_LE(page.keys.size(), limit);
-  CK_STORAGE_ASSERT(!page.next || page.keys.size() == limit);
+  CK_ASSERT_LE(page.keys.size(), limit);
+  CK_ASSERT(!page.next || page.keys.size() == limit);
   return page;
 }
 
 }  // namespace
 
-result<kv_page> kv_list(read_txn& txn, const kv_table_range& range,
-                        const std::optional<kv_cursor_position>& after, std::size_t limit) {
-  return kv_list_in(txn, range, after, limit);
+result<table_page> table_list(read_txn& txn, const table_range& range,
+                        const std::optional<table_cursor_position>& after, std::size_t limit) {
+  return table_list_in(txn, range, after, limit);
 }
 
-result<kv_page> kv_list(write_txn& txn, const kv_table_range& range,
-                        const std::optional<kv_cursor_position>& after, std::size_t limit) {
-  return kv_list_in(txn, range, after, limit);
+result<table_page> table_list(write_txn& txn, const table_range& range,
+                        const std::optional<table_cursor_position>& after, std::size_t limit) {
+  return table_list_in(txn, range, after, limit);
 }
 
 namespace {
@@ -258,7 +258,7 @@ result<uint64_t> count_from(MDB_txn* handle, MDB_dbi dbi, const std::string& fir
   int rc = cursor.seek(first_key, key, value);
   // Bounded by the total: a range cannot hold more entries than the database.
   for (; rc == MDB_SUCCESS && count <= total; rc = cursor.next(key, value)) {
-    const std::optional<kv_key_parts> parts = kv_key_decode(detail::to_view(key));
+    const std::optional<table_key_parts> parts = table_key_decode(detail::to_view(key));
     if (!parts) {
       return malformed_key(detail::to_view(key), dir);
     }
@@ -270,13 +270,13 @@ result<uint64_t> count_from(MDB_txn* handle, MDB_dbi dbi, const std::string& fir
   if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
     return from_lmdb(rc, what);
   }
-  CK_STORAGE_ASSERT_LE(count, total);
+  CK_ASSERT_LE(count, total);
   return count;
 }
 
 }  // namespace
 
-result<uint64_t> kv_count(read_txn& txn) {
+result<uint64_t> table_count(read_txn& txn) {
   const std::string& dir = detail::txn_access::dir(txn);
   const std::string what = fmt::format("cannot count kv entries in {}", dir);
   MDB_txn* handle = detail::txn_access::handle(txn);
@@ -287,18 +287,18 @@ result<uint64_t> kv_count(read_txn& txn) {
   }
   // Staging partitions are the last keys of the database; normally there are none.
   result<uint64_t> staging = count_from(
-      handle, dbi, kv_partition_first_key(kv_staging_partition_flag),
-      [](uint32_t partition) { return partition >= kv_staging_partition_flag; }, total.value(),
+      handle, dbi, table_partition_first_key(table_staging_partition_flag),
+      [](uint32_t partition) { return partition >= table_staging_partition_flag; }, total.value(),
       what, dir);
   if (!staging.ok()) {
     return staging;
   }
-  CK_STORAGE_ASSERT_LE(staging.value(), total.value());
+  CK_ASSERT_LE(staging.value(), total.value());
   return total.value() - staging.value();
 }
 
-result<uint64_t> kv_count_range(read_txn& txn, const kv_table_range& range) {
-  CK_STORAGE_ASSERT_LE(range.first, range.last);
+result<uint64_t> table_count_range(read_txn& txn, const table_range& range) {
+  CK_ASSERT_LE(range.first, range.last);
   const std::string& dir = detail::txn_access::dir(txn);
   const std::string what = fmt::format("cannot count kv entries of partitions {}..{} in {}",
                                        range.first, range.last, dir);
@@ -310,22 +310,22 @@ result<uint64_t> kv_count_range(read_txn& txn, const kv_table_range& range) {
   }
   if (range.first != 0 || range.last == UINT32_MAX) {
     return count_from(
-        handle, dbi, kv_partition_first_key(range.first),
+        handle, dbi, table_partition_first_key(range.first),
         [&range](uint32_t found) { return found <= range.last; }, total.value(), what, dir);
   }
   // A range from partition 0 is counted as all entries minus those after it, so the common
   // case (the first table slot, nothing after it but staging partitions) stays O(1).
   result<uint64_t> after = count_from(
-      handle, dbi, kv_partition_first_key(range.last + 1), [](uint32_t) { return true; },
+      handle, dbi, table_partition_first_key(range.last + 1), [](uint32_t) { return true; },
       total.value(), what, dir);
   if (!after.ok()) {
     return after;
   }
-  CK_STORAGE_ASSERT_LE(after.value(), total.value());
+  CK_ASSERT_LE(after.value(), total.value());
   return total.value() - after.value();
 }
 
-result<uint64_t> kv_count_partition(read_txn& txn, uint32_t partition) {
+result<uint64_t> table_count_partition(read_txn& txn, uint32_t partition) {
   const std::string& dir = detail::txn_access::dir(txn);
   const std::string what =
       fmt::format("cannot count kv entries of partition {} in {}", partition, dir);
@@ -336,11 +336,11 @@ result<uint64_t> kv_count_partition(read_txn& txn, uint32_t partition) {
     return total;
   }
   return count_from(
-      handle, dbi, kv_partition_first_key(partition),
+      handle, dbi, table_partition_first_key(partition),
       [partition](uint32_t found) { return found == partition; }, total.value(), what, dir);
 }
 
-status kv_erase_partition(write_txn& txn, uint32_t partition) {
+status table_erase_partition(write_txn& txn, uint32_t partition) {
   const std::string& dir = detail::txn_access::dir(txn);
   const std::string what = fmt::format("cannot erase partition {} in {}", partition, dir);
   MDB_stat stat{};
@@ -356,10 +356,10 @@ status kv_erase_partition(write_txn& txn, uint32_t partition) {
   MDB_val key{};
   MDB_val value{};
   uint64_t erased = 0;
-  int rc = cursor.seek(kv_partition_first_key(partition), key, value);
+  int rc = cursor.seek(table_partition_first_key(partition), key, value);
   // After a cursor delete LMDB leaves the cursor so that next() returns the following key.
   for (; rc == MDB_SUCCESS && erased <= stat.ms_entries; rc = cursor.next(key, value)) {
-    const std::optional<kv_key_parts> parts = kv_key_decode(detail::to_view(key));
+    const std::optional<table_key_parts> parts = table_key_decode(detail::to_view(key));
     if (!parts) {
       return malformed_key(detail::to_view(key), dir);
     }
@@ -377,13 +377,13 @@ status kv_erase_partition(write_txn& txn, uint32_t partition) {
     detail::txn_access::record_failure(txn, failure);
     return failure;
   }
-  CK_STORAGE_ASSERT_LE(erased, uint64_t{stat.ms_entries});
+  CK_ASSERT_LE(erased, uint64_t{stat.ms_entries});
   return status::success();
 }
 
 namespace {
 
-// kv_move_partition copies at most this many entries, or about this many bytes (always at least
+// table_move_partition copies at most this many entries, or about this many bytes (always at least
 // one entry), out of the map before it writes them back under the new partition.
 constexpr std::size_t move_batch_entries_max = 1'024;
 constexpr std::size_t move_batch_bytes_max = std::size_t{4} << 20;
@@ -408,11 +408,11 @@ status collect_move_batch(write_txn& txn, uint32_t from, std::vector<moved_entry
   MDB_val key{};
   MDB_val value{};
   std::size_t bytes = 0;
-  int rc = cursor.seek(kv_partition_first_key(from), key, value);
+  int rc = cursor.seek(table_partition_first_key(from), key, value);
   for (; rc == MDB_SUCCESS && batch.size() < move_batch_entries_max && bytes < move_batch_bytes_max;
        rc = cursor.next(key, value)) {
     const std::string_view stored = detail::to_view(key);
-    const std::optional<kv_key_parts> parts = kv_key_decode(stored);
+    const std::optional<table_key_parts> parts = table_key_decode(stored);
     if (!parts) {
       return malformed_key(stored, dir);
     }
@@ -430,8 +430,8 @@ status collect_move_batch(write_txn& txn, uint32_t from, std::vector<moved_entry
 
 }  // namespace
 
-status kv_move_partition(write_txn& txn, uint32_t from, uint32_t to) {
-  CK_STORAGE_ASSERT_NE(from, to);
+status table_move_partition(write_txn& txn, uint32_t from, uint32_t to) {
+  CK_ASSERT_NE(from, to);
   const std::string& dir = detail::txn_access::dir(txn);
   const std::string what =
       fmt::format("cannot move kv partition {} to partition {} in {}", from, to, dir);
@@ -441,7 +441,7 @@ status kv_move_partition(write_txn& txn, uint32_t from, uint32_t to) {
   };
   MDB_txn* handle = detail::txn_access::handle(txn);
   const MDB_dbi dbi = detail::txn_access::dbi(txn, database::kv);
-  if (status erased = kv_erase_partition(txn, to); !erased.ok()) {
+  if (status erased = table_erase_partition(txn, to); !erased.ok()) {
     return fail(erased);
   }
   result<uint64_t> total = stored_entries(handle, dbi, what);
@@ -460,7 +460,7 @@ status kv_move_partition(write_txn& txn, uint32_t from, uint32_t to) {
       return fail(collected);
     }
     if (batch.empty()) {
-      CK_STORAGE_ASSERT_LE(moved, total.value());
+      CK_ASSERT_LE(moved, total.value());
       return status::success();
     }
     for (const moved_entry& entry : batch) {
@@ -473,7 +473,7 @@ status kv_move_partition(write_txn& txn, uint32_t from, uint32_t to) {
       if (!erased.ok()) {
         return erased.status();  // recorded by erase
       }
-      CK_STORAGE_ASSERT(erased.value());
+      CK_ASSERT(erased.value());
       ++moved;
     }
   }

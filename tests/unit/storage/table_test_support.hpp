@@ -1,7 +1,7 @@
 #pragma once
 
 // Shared helpers of the kv_table tests: a std::map model ordered as kv_table.hpp promises, and a
-// lister that walks every kv_list page in one snapshot, checking each page's contract.
+// lister that walks every table_list page in one snapshot, checking each page's contract.
 
 #include <cstddef>
 #include <cstdint>
@@ -15,16 +15,16 @@
 
 #include "storage/environment.hpp"
 #include "storage/format.hpp"
-#include "storage/kv_table.hpp"
+#include "storage/table.hpp"
 
 namespace ck::storage::test {
 
-// The order kv_table.hpp promises, written from its words rather than from kv_key(): partition
+// The order kv_table.hpp promises, written from its words rather than from table_key(): partition
 // numerically; keys of at most 506 bytes first, bytewise as unsigned; then longer keys by their
 // SHA-256 digests compared as unsigned bytes.
 struct stored_order {
   static std::string rank(const std::string& key) {
-    if (key.size() <= kv_inline_key_bytes_max) {
+    if (key.size() <= table_inline_key_bytes_max) {
       return key;
     }
     const sha256_digest digest = sha256(key);
@@ -35,8 +35,8 @@ struct stored_order {
     if (a.first != b.first) {
       return a.first < b.first;
     }
-    const bool a_long = a.second.size() > kv_inline_key_bytes_max;
-    const bool b_long = b.second.size() > kv_inline_key_bytes_max;
+    const bool a_long = a.second.size() > table_inline_key_bytes_max;
+    const bool b_long = b.second.size() > table_inline_key_bytes_max;
     if (a_long != b_long) {
       return b_long;
     }
@@ -60,7 +60,7 @@ inline std::string patterned(std::size_t bytes, uint32_t seed) {
 inline status put_all(environment& env, const kv_model& entries) {
   return env.write([&](write_txn& txn) {
     for (const auto& [where, value] : entries) {
-      if (status put = kv_put(txn, where.first, where.second, value); !put.ok()) {
+      if (status put = table_put(txn, where.first, where.second, value); !put.ok()) {
         return put;
       }
     }
@@ -80,15 +80,15 @@ inline std::vector<std::pair<uint32_t, std::string>> model_keys(
   return keys;
 }
 
-// Reads every key through kv_list pages of `limit` in one snapshot, checking each page's contract.
+// Reads every key through table_list pages of `limit` in one snapshot, checking each page's contract.
 inline std::vector<std::string> list_all(environment& env, std::optional<uint32_t> only_partition,
                                          std::size_t limit) {
   std::vector<std::string> seen;
-  std::optional<kv_cursor_position> after;
+  std::optional<table_cursor_position> after;
   result<read_txn> txn = env.begin_read();
   REQUIRE(txn.ok());
   for (int page_index = 0; page_index < 100'000; ++page_index) {
-    result<kv_page> page = kv_list(txn.value(), only_partition, after, limit);
+    result<table_page> page = table_list(txn.value(), only_partition, after, limit);
     REQUIRE_MESSAGE(page.ok(), page.status().to_string());
     CHECK(page.value().keys.size() <= limit);
     seen.insert(seen.end(), page.value().keys.begin(), page.value().keys.end());
