@@ -209,7 +209,8 @@ void replicate_statuses(member_pointer self, const cluster::meta_state& meta, in
     st.status_in_flight.insert(id);
     cluster::set_status_command cmd{id, *change, unix_now_ms()};
     propose(
-        self, cmd, [self, id](const cluster::apply_result&) { self->state.status_in_flight.erase(id); },
+        self, cmd,
+        [self, id](const cluster::apply_result&) { self->state.status_in_flight.erase(id); },
         [self, id](const caf::error& error) {
           self->state.status_in_flight.erase(id);
           CK_LOG_DEBUG("node: status proposal for {} failed: {}", id, to_string(error));

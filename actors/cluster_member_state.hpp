@@ -54,8 +54,8 @@ struct cluster_member_state {
   raft::role logged_role = raft::role::follower;
   raft::node_id logged_leader = raft::no_node;
   bool tick_running = false;
-  bool record_refresh_in_flight = false;
-  std::optional<std::string> published_meta_leader;  // the last meta_leader_changed's node  // a rejoin publishing this node's current services
+  bool record_refresh_in_flight = false;  // a rejoin publishing this node's current services
+  std::optional<std::string> published_meta_leader;  // the last meta_leader_changed's node
   // Placement changes applied since start (counted by the meta state machine's observer).
   std::shared_ptr<std::atomic<uint64_t>> moves_done;
 };

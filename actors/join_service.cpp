@@ -117,9 +117,8 @@ caf::typed_response_promise<join_reply> on_join(pointer self, join_request& requ
                              std::move(request));
           },
           [promise](caf::error& error) mutable {
-            promise.deliver(caf::make_error(errc::no_leader,
-                                            "the meta group replica does not answer: " +
-                                                to_string(error)));
+            promise.deliver(caf::make_error(
+                errc::no_leader, "the meta group replica does not answer: " + to_string(error)));
           });
   return promise;
 }
@@ -143,9 +142,8 @@ caf::typed_response_promise<raft_propose_reply> on_meta_command(pointer self,
                              std::move(command));
           },
           [promise](caf::error& error) mutable {
-            promise.deliver(caf::make_error(errc::no_leader,
-                                            "the meta group replica does not answer: " +
-                                                to_string(error)));
+            promise.deliver(caf::make_error(
+                errc::no_leader, "the meta group replica does not answer: " + to_string(error)));
           });
   return promise;
 }

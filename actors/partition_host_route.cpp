@@ -65,7 +65,8 @@ std::string target_for(host_pointer self, uint32_t partition) {
       return node;
     }
   }
-  if (auto it = st.leader_guess.find(partition); it != st.leader_guess.end() && !it->second.empty()) {
+  if (auto it = st.leader_guess.find(partition);
+      it != st.leader_guess.end() && !it->second.empty()) {
     return it->second;
   }
   const auto meta = st.meta->current();
@@ -171,8 +172,8 @@ void run_entity(host_pointer self, hosted_replica& replica, partition_request re
               auto found = self->state.replicas.find(partition);
               reply = found != self->state.replicas.end() ? not_leader(found->second)
                                                           : partition_reply{};
-              reply.status = found != self->state.replicas.end() ? reply.status
-                                                                 : route_status::not_hosted;
+              reply.status =
+                  found != self->state.replicas.end() ? reply.status : route_status::not_hosted;
             } else {
               reply.status = route_status::failed;
               reply.payload = message_of(error);
@@ -279,9 +280,9 @@ void retry_request(host_pointer self, uint64_t id) {
   auto& op = it->second;
   const uint32_t partition = op.request.partition;
   if (std::chrono::steady_clock::now() >= op.deadline) {
-    op.promise.deliver(caf::make_error(errc::no_leader, "no leader for partition-" +
-                                                            std::to_string(partition) +
-                                                            " answered in time; retry"));
+    op.promise.deliver(caf::make_error(
+        errc::no_leader,
+        "no leader for partition-" + std::to_string(partition) + " answered in time; retry"));
     st.pending.erase(it);
     return;
   }
@@ -307,23 +308,23 @@ void retry_request(host_pointer self, uint64_t id) {
   const bool proposal = changes_state(op.request.op);
   self->request(st.transport, proposal ? relayed_proposal_timeout : attempt_timeout,
                 atoms::transport_partition_relay_atom_v, target, op.request)
-      .then(
-          [self, id](partition_reply& reply) { on_attempt(self, id, outcome_of(reply), &reply); },
-          [self, id, target](caf::error& error) {
-            CK_LOG_DEBUG("partition: relay to {} failed: {}", target, to_string(error));
-            on_attempt(self, id,
-                       errc_of(error) == errc::timeout ? cluster::attempt_outcome::timed_out
-                                                       : cluster::attempt_outcome::unreachable,
-                       nullptr);
-          });
+      .then([self, id](partition_reply& reply) { on_attempt(self, id, outcome_of(reply), &reply); },
+            [self, id, target](caf::error& error) {
+              CK_LOG_DEBUG("partition: relay to {} failed: {}", target, to_string(error));
+              on_attempt(self, id,
+                         errc_of(error) == errc::timeout ? cluster::attempt_outcome::timed_out
+                                                         : cluster::attempt_outcome::unreachable,
+                         nullptr);
+            });
 }
 
 void start_request(host_pointer self, partition_request request,
                    caf::typed_response_promise<std::string> promise) {
   auto& st = self->state;
   if (st.pending.size() >= st.options.pending_max) {
-    promise.deliver(caf::make_error(errc::no_leader, "too many requests waiting at this node; "
-                                                     "retry"));
+    promise.deliver(caf::make_error(errc::no_leader,
+                                    "too many requests waiting at this node; "
+                                    "retry"));
     return;
   }
   const uint64_t id = st.next_pending++;

@@ -64,7 +64,7 @@ class table_view : public Base {
       from = storage::table_cursor_position{table_, *after};
     }
     auto listed = storage::table_list(txn_, storage::table_range{table_, table_}, from,
-                                   std::clamp<size_t>(limit, 1, storage::table_list_limit_max));
+                                      std::clamp<size_t>(limit, 1, storage::table_list_limit_max));
     if (!listed.ok()) {
       failure_ = listed.status();
       return page;
@@ -150,13 +150,13 @@ std::vector<std::string> partition_machines::apply_batch(
       const auto slot = !decoded                   ? std::nullopt
                         : decoded->machine.empty() ? std::optional<uint16_t>{0}
                                                    : [&]() -> std::optional<uint16_t> {
-                            for (size_t s = 0; s < types_->size(); ++s) {
-                              if ((*types_)[s].name == decoded->machine) {
-                                return static_cast<uint16_t>(s);
-                              }
-                            }
-                            return std::nullopt;
-                          }();
+        for (size_t s = 0; s < types_->size(); ++s) {
+          if ((*types_)[s].name == decoded->machine) {
+            return static_cast<uint16_t>(s);
+          }
+        }
+        return std::nullopt;
+      }();
       if (!slot || *slot >= machines_.size()) {
         // Every replica runs the same registrations, so every replica skips it alike.
         CK_LOG_ERROR("partition: partition-{} entry {} names no registered state machine",
@@ -223,8 +223,8 @@ class machines_snapshot_source final : public snapshot_source {
     const uint32_t table = table_of(slot_, partition_);
     bool slot_done = false;
     do {
-      auto page = storage::table_list(txn_, storage::table_range{table, table}, after_,
-                                   snapshot_page_keys);
+      auto page =
+          storage::table_list(txn_, storage::table_range{table, table}, after_, snapshot_page_keys);
       require_ok(page, "reading a snapshot page");
       for (const auto& key : page.value().keys) {
         auto value = storage::table_get(txn_, table, key);
@@ -350,7 +350,8 @@ void partition_machines::install_restored(raft::index_t applied) {
   auto st = env_->write([&](storage::write_txn& txn) -> storage::status {
     for (size_t slot = 0; slot < machines_.size(); ++slot) {
       const uint32_t table = table_of(slot, partition_);
-      auto moved = storage::table_move_partition(txn, storage::table_staging_partition(table), table);
+      auto moved =
+          storage::table_move_partition(txn, storage::table_staging_partition(table), table);
       if (!moved.ok()) {
         return moved;
       }

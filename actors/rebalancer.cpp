@@ -66,9 +66,10 @@ void remove_drained(pointer self, const cluster::meta_state& meta) {
         st.removals_in_flight.count(id) > 0) {
       continue;
     }
-    const bool hosts = std::any_of(meta.placement.begin(), meta.placement.end(), [&](const auto& p) {
-      return std::find(p.replicas.begin(), p.replicas.end(), id) != p.replicas.end();
-    });
+    const bool hosts =
+        std::any_of(meta.placement.begin(), meta.placement.end(), [&](const auto& p) {
+          return std::find(p.replicas.begin(), p.replicas.end(), id) != p.replicas.end();
+        });
     if (hosts) {
       continue;
     }

@@ -19,15 +19,14 @@ int main(int argc, char** argv) {
   ext.add_service(carts::event_log_service, ck::node::service_scope::every_node,
                   carts::spawn_event_log);
   // The singleton answers where it runs (the meta leader's node).
-  ext.add_service(carts::singleton_service, ck::node::service_scope::singleton,
-                  [](caf::actor_system& system, const ck::node::context& node) {
-                    const auto here = node.node_id();
-                    return system.spawn([here]() -> ck::node::service_actor::behavior_type {
-                      return {[here](std::string&) {
-                        return nlohmann::json{{"runs_on", here}}.dump();
-                      }};
-                    });
-                  });
+  ext.add_service(
+      carts::singleton_service, ck::node::service_scope::singleton,
+      [](caf::actor_system& system, const ck::node::context& node) {
+        const auto here = node.node_id();
+        return system.spawn([here]() -> ck::node::service_actor::behavior_type {
+          return {[here](std::string&) { return nlohmann::json{{"runs_on", here}}.dump(); }};
+        });
+      });
   carts::add_routes(ext);
   return ck::node::run(argc, argv, ext);
 }

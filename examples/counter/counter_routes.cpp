@@ -31,9 +31,8 @@ void handle_add(const ck::node::context& node, caf::io::broker* self, ck::http::
   node.propose(
       self, machine_name, name, encode_add(name, by.get<int64_t>()),
       [reply, name, partition](std::string& value) {
-        reply.send(response::json(200, {{"name", name},
-                                        {"value", std::stoll(value)},
-                                        {"partition", partition}}));
+        reply.send(response::json(
+            200, {{"name", name}, {"value", std::stoll(value)}, {"partition", partition}}));
       },
       [reply](caf::error& error) { reply.send(ck::node::error_response(error)); });
 }
@@ -53,9 +52,8 @@ void handle_get(const ck::node::context& node, caf::io::broker* self, ck::http::
   node.query(
       self, machine_name, name, name, level,
       [reply, name, partition](std::string& value) {
-        reply.send(response::json(200, {{"name", name},
-                                        {"value", std::stoll(value)},
-                                        {"partition", partition}}));
+        reply.send(response::json(
+            200, {{"name", name}, {"value", std::stoll(value)}, {"partition", partition}}));
       },
       [reply](caf::error& error) { reply.send(ck::node::error_response(error)); });
 }

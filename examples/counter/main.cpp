@@ -1,5 +1,6 @@
 // counter-node: a ClusterKit node that serves replicated counters (and the built-in KV store).
-// Run three of them exactly like the stock clusterkit binary (same settings, docs/configuration.md).
+// Run three of them exactly like the stock clusterkit binary (same settings,
+// docs/configuration.md).
 
 #include "counter_machine.hpp"
 #include "counter_routes.hpp"

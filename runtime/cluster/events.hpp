@@ -53,12 +53,12 @@ std::string_view to_string(event_kind kind);
 struct cluster_event {
   uint64_t seq = 0;  // 1, 2, ... per node, in delivery order (set by the event bus)
   event_kind kind = event_kind::node_joined;
-  int64_t unix_ms = 0;           // when this node observed it (set by the event bus)
-  std::string node;              // node_*: the node; *_leader_changed: the new leader or ""
-  uint32_t partition = 0;        // partition_*
+  int64_t unix_ms = 0;            // when this node observed it (set by the event bus)
+  std::string node;               // node_*: the node; *_leader_changed: the new leader or ""
+  uint32_t partition = 0;         // partition_*
   std::vector<std::string> from;  // partition_moved: the replicas before
   std::vector<std::string> to;    // partition_moved: the replicas after
-  uint64_t term = 0;             // *_leader_changed
+  uint64_t term = 0;              // *_leader_changed
 };
 
 /// The events one applied meta command means. `placement_before`: for a set_placement

@@ -16,8 +16,8 @@ std::string_view to_string(partition_health health) {
   return "unknown";
 }
 
-partition_health classify_hosted(bool leader_known, size_t voters, size_t learners,
-                                 size_t placed, uint32_t replication_factor) {
+partition_health classify_hosted(bool leader_known, size_t voters, size_t learners, size_t placed,
+                                 uint32_t replication_factor) {
   if (!leader_known) {
     return partition_health::no_leader;
   }

@@ -21,8 +21,8 @@ std::string_view to_string(partition_health health);
 
 /// A partition hosted here, from its replica's view of the group: whether a leader is known,
 /// the group's voters and learners, and how many replicas the placement names.
-partition_health classify_hosted(bool leader_known, size_t voters, size_t learners,
-                                 size_t placed, uint32_t replication_factor);
+partition_health classify_hosted(bool leader_known, size_t voters, size_t learners, size_t placed,
+                                 uint32_t replication_factor);
 
 /// A partition not hosted here: only the placement is known.
 partition_health classify_placed(size_t placed, uint32_t replication_factor);

@@ -19,10 +19,10 @@ namespace ck::cluster {
 /// How one attempt ended, as the origin sees it.
 enum class attempt_outcome : uint8_t {
   ok,
-  not_leader,     // the replica is not the leader (or not hosted there)
-  unreachable,    // no connection to the node, or the relay failed before any answer
-  timed_out,      // no answer in time: a proposal may or may not have been applied
-  failed,         // a definite failure the replica reported
+  not_leader,   // the replica is not the leader (or not hosted there)
+  unreachable,  // no connection to the node, or the relay failed before any answer
+  timed_out,    // no answer in time: a proposal may or may not have been applied
+  failed,       // a definite failure the replica reported
 };
 
 enum class route_action : uint8_t {

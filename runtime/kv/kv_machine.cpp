@@ -45,10 +45,10 @@ std::optional<std::string> decode_get(std::string_view answer) {
 }
 
 std::string kv_machine::apply(node::machine_writer& store, std::string_view command) {
-  const bool well_formed = command.size() >= command_header_bytes &&
-                           static_cast<uint8_t>(command[0]) == command_version &&
-                           storage::get_u32_be(command.data() + 2) <=
-                               command.size() - command_header_bytes;
+  const bool well_formed =
+      command.size() >= command_header_bytes &&
+      static_cast<uint8_t>(command[0]) == command_version &&
+      storage::get_u32_be(command.data() + 2) <= command.size() - command_header_bytes;
   if (!well_formed) {
     return std::string(1, '\0');
   }

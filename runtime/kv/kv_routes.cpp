@@ -55,13 +55,11 @@ void define_figures(kv_figures& f, runtime::metrics_section& section, const node
                                     "KV operations answered with an error.");
   f.set_latency = &section.add_latency("set_latency", "clusterkit_kv_set_duration_seconds",
                                        "KV set latency (to durable).");
-  f.get_latency = &section.add_latency("get_latency", "clusterkit_kv_get_duration_seconds",
-                                       "KV get latency.");
-  section.add_gauge("local_keys", "clusterkit_kv_local_keys", "Keys stored on this node.",
-                    [&ctx] {
-                      return static_cast<double>(
-                          ctx.list_local(machine_name, std::nullopt, std::nullopt, 1).count);
-                    });
+  f.get_latency =
+      &section.add_latency("get_latency", "clusterkit_kv_get_duration_seconds", "KV get latency.");
+  section.add_gauge("local_keys", "clusterkit_kv_local_keys", "Keys stored on this node.", [&ctx] {
+    return static_cast<double>(ctx.list_local(machine_name, std::nullopt, std::nullopt, 1).count);
+  });
 }
 
 // Checks a key against the contract's limits; returns an error response when it fails.
@@ -94,8 +92,7 @@ struct set_body {
 };
 
 // Parses {"key": K, "value": V}; both strings. Unknown fields are ignored.
-std::variant<set_body, response> parse_set_body(const node::context& ctx,
-                                                const std::string& text) {
+std::variant<set_body, response> parse_set_body(const node::context& ctx, const std::string& text) {
   json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) {
     return response::error(400, "invalid_json", "request body is not valid JSON");
@@ -145,8 +142,8 @@ void handle_set(const figures_ptr& f, const node::context& ctx, caf::io::broker*
   }
   auto& body = std::get<set_body>(parsed);
   const auto partition = ctx.partition_of(body.key);
-  json ok = {{"key", body.key}, {"status", "success"},
-             {"partition", cluster::partition_name(partition)}};
+  json ok = {
+      {"key", body.key}, {"status", "success"}, {"partition", cluster::partition_name(partition)}};
   const auto started = clock_type::now();
   ctx.propose(
       self, machine_name, body.key, encode_set(body.key, body.value),
@@ -168,8 +165,8 @@ void handle_get(const figures_ptr& f, const node::context& ctx, caf::io::broker*
   auto& key_text = std::get<std::string>(key);
   auto consistency = req.query_param("consistency").value_or("linearizable");
   if (consistency != "linearizable" && consistency != "stale") {
-    reply.send(response::error(400, "invalid_consistency",
-                               "consistency must be linearizable or stale"));
+    reply.send(
+        response::error(400, "invalid_consistency", "consistency must be linearizable or stale"));
     return;
   }
   const auto partition = ctx.partition_of(key_text);
@@ -193,8 +190,8 @@ void handle_get(const figures_ptr& f, const node::context& ctx, caf::io::broker*
       [f, reply](caf::error& error) mutable { reply_error(*f, reply, error); });
 }
 
-void handle_delete(const figures_ptr& f, const node::context& ctx, caf::io::broker* self, request& req,
-                   responder reply) {
+void handle_delete(const figures_ptr& f, const node::context& ctx, caf::io::broker* self,
+                   request& req, responder reply) {
   auto key = key_param(ctx, req);
   if (auto* bad = std::get_if<response>(&key)) {
     reply.send(std::move(*bad));

@@ -144,8 +144,8 @@ bool start_servers(caf::actor_system& sys, const config::node_config& cfg,
   };
   for (const listener& l : {listener{"HTTP_ADDR", cfg.http_addr, cluster_routes, "cluster-api"},
                             listener{"KV_ADDR", cfg.kv_addr, kv_routes, "kv-api"}}) {
-    auto started = http::start_server(sys, l.routes, server_options_for(cfg, l.addr, l.name,
-                                                                        &metrics));
+    auto started =
+        http::start_server(sys, l.routes, server_options_for(cfg, l.addr, l.name, &metrics));
     if (!started) {
       fail_line("cannot listen on " + std::string{l.setting} + " " + l.addr.to_string() + ": " +
                 sys.render(started.error()));
@@ -207,25 +207,23 @@ void stop_node(caf::actor_system& sys, running_node& node) {
   for (auto& server : node.servers) {
     self->request(server, drain_deadline + std::chrono::seconds(2), http::drain_atom::value,
                   caf::timespan{drain_deadline})
-        .receive([](caf::ok_atom) {},
-                 [](caf::error& e) { CK_LOG_WARN("http: drain did not finish: {}", to_string(e)); });
+        .receive(
+            [](caf::ok_atom) {},
+            [](caf::error& e) { CK_LOG_WARN("http: drain did not finish: {}", to_string(e)); });
     self->send_exit(server, caf::exit_reason::user_shutdown);
   }
   // The member takes its (linked) meta group replica with it; the transport is published, so
   // ~actor_system would wait for it forever if it were left running.
-  for (const caf::actor& a : {node.services, node.entities,
-                              caf::actor_cast<caf::actor>(node.member),
-                              caf::actor_cast<caf::actor>(node.host),
-                              caf::actor_cast<caf::actor>(node.raft_writer),
-                              caf::actor_cast<caf::actor>(node.transport),
-                              caf::actor_cast<caf::actor>(node.events)}) {
+  for (const caf::actor& a :
+       {node.services, node.entities, caf::actor_cast<caf::actor>(node.member),
+        caf::actor_cast<caf::actor>(node.host), caf::actor_cast<caf::actor>(node.raft_writer),
+        caf::actor_cast<caf::actor>(node.transport), caf::actor_cast<caf::actor>(node.events)}) {
     if (a) {
       self->send_exit(a, caf::exit_reason::user_shutdown);
       self->wait_for(a);
     }
   }
 }
-
 
 // Writes the founding membership (voter: raft id 1) of the meta group and of every partition
 // group into the founder's empty logs, in one transaction. A founder that crashed before that
@@ -254,8 +252,7 @@ bool persist_founding(storage::raft_log_store& store, uint32_t partition_count,
   return true;
 }
 
-actors::join_request join_request_for(const config::node_config& cfg,
-                                      const node::extensions& ext) {
+actors::join_request join_request_for(const config::node_config& cfg, const node::extensions& ext) {
   actors::join_request self;
   self.id = cfg.node_id;
   self.name = cfg.node_name;
@@ -325,8 +322,8 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
   env_options.sync = false;  // see the raft log writer below
   auto opened = storage::environment::open(env_options);
   if (!opened.ok()) {
-    fail_line("cannot open storage (DATA_DIR " + cfg.storage.dir + "): " +
-              opened.status().to_string());
+    fail_line("cannot open storage (DATA_DIR " + cfg.storage.dir +
+              "): " + opened.status().to_string());
     return exit_code::start_failed;
   }
   std::shared_ptr<storage::environment> env = std::move(opened.value());
@@ -375,9 +372,9 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
     if (identity.needs_join) {
       auto joined = join_cluster(cfg, join_request_for(cfg, ext));
       if (joined.ok) {
-        identity = save_joined_identity(*env, cfg, joined.reply.cluster_id,
-                                        joined.reply.partition_count,
-                                        joined.reply.replication_factor, joined.reply.raft_id);
+        identity =
+            save_joined_identity(*env, cfg, joined.reply.cluster_id, joined.reply.partition_count,
+                                 joined.reply.replication_factor, joined.reply.raft_id);
         seed_members = std::move(joined.reply.members);
         if (!identity.ok) {
           fail_line(identity.error_line);
@@ -450,8 +447,8 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
     // exists.
     auto context_slot = std::make_shared<const node::context*>(nullptr);
     if (!ext.services().empty()) {
-      auto host = node::detail::spawn_service_host(sys, context_slot, ext.services(),
-                                                   node.transport);
+      auto host =
+          node::detail::spawn_service_host(sys, context_slot, ext.services(), node.transport);
       node_settings.services = host;
       caf::anon_send(node.transport, atoms::service_attach_atom_v,
                      caf::actor_cast<actors::service_handler_actor>(host));
@@ -479,10 +476,11 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
       for (const auto& hook : ext.start_hooks()) {
         hook(sys, *node_context);
       }
-      CK_LOG_INFO("node: {} ({}) serving cluster API on {}, KV API on {}, raft on {}, cluster {}, "
-                  "data in {}",
-                  cfg.node_id, cfg.node_name, cfg.http_addr.to_string(), cfg.kv_addr.to_string(),
-                  cfg.raft_addr.to_string(), identity.value.cluster_id, cfg.storage.dir);
+      CK_LOG_INFO(
+          "node: {} ({}) serving cluster API on {}, KV API on {}, raft on {}, cluster {}, "
+          "data in {}",
+          cfg.node_id, cfg.node_name, cfg.http_addr.to_string(), cfg.kv_addr.to_string(),
+          cfg.raft_addr.to_string(), identity.value.cluster_id, cfg.storage.dir);
       const int signal = wait_for_stop_signal();
       CK_LOG_INFO("node: {} received, stopping", signal == SIGTERM ? "SIGTERM" : "SIGINT");
     } else {

@@ -14,8 +14,8 @@ namespace ck::runtime {
 /// Exit codes of the node binary.
 enum class exit_code : int {
   ok = 0,
-  start_failed = 1,   // storage or a listening port could not be opened
-  bad_config = 2,     // a setting is invalid or contradicts the DATA_DIR
+  start_failed = 1,  // storage or a listening port could not be opened
+  bad_config = 2,    // a setting is invalid or contradicts the DATA_DIR
 };
 
 /// Runs the node until SIGTERM or SIGINT arrives. Requires: the caller blocked SIGTERM and

@@ -14,8 +14,7 @@ bool context::has_machine(std::string_view machine) const {
 }
 
 bool context::has_entity_type(std::string_view type) const {
-  return std::find(s_.entity_types.begin(), s_.entity_types.end(), type) !=
-         s_.entity_types.end();
+  return std::find(s_.entity_types.begin(), s_.entity_types.end(), type) != s_.entity_types.end();
 }
 
 local_page context::list_local(std::string_view machine, std::optional<uint32_t> partition,
@@ -29,9 +28,9 @@ local_page context::list_local(std::string_view machine, std::optional<uint32_t>
   const uint32_t last_partition = (1u << storage::table_partition_bits) - 1;
   const storage::table_range range =
       partition ? storage::table_range{storage::machine_table(*slot, *partition),
-                                          storage::machine_table(*slot, *partition)}
+                                       storage::machine_table(*slot, *partition)}
                 : storage::table_range{storage::machine_table(*slot, 0),
-                                          storage::machine_table(*slot, last_partition)};
+                                       storage::machine_table(*slot, last_partition)};
   auto txn = s_.env->begin_read();
   if (!txn.ok()) {
     out.error = txn.status().to_string();
@@ -39,11 +38,11 @@ local_page context::list_local(std::string_view machine, std::optional<uint32_t>
   }
   std::optional<storage::table_cursor_position> from;
   if (after) {
-    from = storage::table_cursor_position{storage::machine_table(*slot, partition_of(*after)),
-                                       *after};
+    from =
+        storage::table_cursor_position{storage::machine_table(*slot, partition_of(*after)), *after};
   }
   auto page = storage::table_list(txn.value(), range, from,
-                               std::clamp<size_t>(limit, 1, storage::table_list_limit_max));
+                                  std::clamp<size_t>(limit, 1, storage::table_list_limit_max));
   auto count = storage::table_count_range(txn.value(), range);
   if (!page.ok() || !count.ok()) {
     out.error = (!page.ok() ? page.status() : count.status()).to_string();

@@ -48,8 +48,9 @@ namespace ck::node {
 
 /// Who routes node service calls at this node (the service host; runtime/node/service.hpp):
 /// (service_route_atom, node id or "" for this node, call) answers the service's reply.
-using service_router_actor = caf::typed_actor<caf::replies_to<
-    atoms::service_route_atom, std::string, actors::service_call>::with<std::string>>;
+using service_router_actor =
+    caf::typed_actor<caf::replies_to<atoms::service_route_atom, std::string,
+                                     actors::service_call>::with<std::string>>;
 
 enum class consistency : uint8_t {
   linearizable,  // reads what every acknowledged proposal wrote (a ReadIndex round)
@@ -70,7 +71,7 @@ class context {
     std::string node_id;
     uint32_t partition_count = 0;
     std::chrono::milliseconds request_timeout{5'000};
-    std::vector<std::string> machines;  // registered names, in slot order
+    std::vector<std::string> machines;      // registered names, in slot order
     std::vector<std::string> entity_types;  // registered entity type names
     actors::partition_host_actor partitions;
     actors::event_bus_actor events;
@@ -108,16 +109,16 @@ class context {
   void ask(Self* self, std::string_view type, std::string_view id, std::string message,
            OnReply on_reply, OnError on_error) const {
     if (!has_entity_type(type)) {
-      caf::error error = caf::make_error(
-          errc::not_found, "no entity type named \"" + std::string{type} + "\"");
+      caf::error error =
+          caf::make_error(errc::not_found, "no entity type named \"" + std::string{type} + "\"");
       on_error(error);
       return;
     }
-    send_request(self,
-                 actors::partition_request{partition_of(id), actors::partition_op::entity,
-                                           std::string{type} + "/" + std::string{id},
-                                           std::move(message)},
-                 std::move(on_reply), std::move(on_error));
+    send_request(
+        self,
+        actors::partition_request{partition_of(id), actors::partition_op::entity,
+                                  std::string{type} + "/" + std::string{id}, std::move(message)},
+        std::move(on_reply), std::move(on_error));
   }
 
   /// Calls service `service` on node `node_id` ("" for this node) with `payload`
@@ -132,8 +133,8 @@ class context {
 
   /// Calls the cluster-wide singleton service `service`, wherever it runs now.
   template <class Self, class OnReply, class OnError>
-  void call_singleton(Self* self, std::string_view service, std::string payload,
-                      OnReply on_reply, OnError on_error) const {
+  void call_singleton(Self* self, std::string_view service, std::string payload, OnReply on_reply,
+                      OnError on_error) const {
     route_service(self, "", actors::service_call{std::string{service}, std::move(payload), true},
                   std::move(on_reply), std::move(on_error));
   }
@@ -144,7 +145,8 @@ class context {
   /// whose behavior takes a ck::node::cluster_event), in order, until it stops.
   template <class Handle>
   void subscribe(const Handle& subscriber) const {
-    caf::anon_send(s_.events, atoms::event_subscribe_atom_v, caf::actor_cast<caf::actor>(subscriber));
+    caf::anon_send(s_.events, atoms::event_subscribe_atom_v,
+                   caf::actor_cast<caf::actor>(subscriber));
   }
 
   /// Commits `command` for `machine` in the partition of `key`, then calls
@@ -161,10 +163,10 @@ class context {
   template <class Self, class OnResult, class OnError>
   void query(Self* self, std::string_view machine, std::string_view key, std::string query,
              consistency level, OnResult on_result, OnError on_error) const {
-    call(self,
-         level == consistency::stale ? actors::partition_op::stale_read
-                                     : actors::partition_op::read,
-         machine, key, std::move(query), std::move(on_result), std::move(on_error));
+    call(
+        self,
+        level == consistency::stale ? actors::partition_op::stale_read : actors::partition_op::read,
+        machine, key, std::move(query), std::move(on_result), std::move(on_error));
   }
 
   /// Up to `limit` (1..10,000) of `machine`'s keys stored on THIS node (its replicas, leader
@@ -179,27 +181,27 @@ class context {
   void call(Self* self, actors::partition_op op, std::string_view machine, std::string_view key,
             std::string payload, OnResult on_result, OnError on_error) const {
     if (!has_machine(machine)) {
-      caf::error error = caf::make_error(
-          errc::not_found, "no state machine named \"" + std::string{machine} + "\"");
+      caf::error error = caf::make_error(errc::not_found,
+                                         "no state machine named \"" + std::string{machine} + "\"");
       on_error(error);
       return;
     }
-    send_request(self,
-                 actors::partition_request{partition_of(key), op, std::string{machine},
-                                           std::move(payload)},
-                 std::move(on_result), std::move(on_error));
+    send_request(
+        self,
+        actors::partition_request{partition_of(key), op, std::string{machine}, std::move(payload)},
+        std::move(on_result), std::move(on_error));
   }
 
   template <class Self, class OnReply, class OnError>
-  void route_service(Self* self, std::string node_id, actors::service_call call,
-                     OnReply on_reply, OnError on_error) const {
+  void route_service(Self* self, std::string node_id, actors::service_call call, OnReply on_reply,
+                     OnError on_error) const {
     if (!s_.services) {
       caf::error error = caf::make_error(errc::not_found, "this node's binary runs no services");
       on_error(error);
       return;
     }
-    self->request(s_.services, s_.request_timeout, atoms::service_route_atom_v,
-                  std::move(node_id), std::move(call))
+    self->request(s_.services, s_.request_timeout, atoms::service_route_atom_v, std::move(node_id),
+                  std::move(call))
         .then(std::move(on_reply), std::move(on_error));
   }
 

@@ -41,9 +41,9 @@ struct entity_host_state {
   static inline const char* name = "entity_host";
   const context* node = nullptr;
   std::shared_ptr<const std::vector<entity_type>> types;
-  std::map<std::string, activation> active;                   // by "type/id"
+  std::map<std::string, activation> active;                     // by "type/id"
   std::map<std::string, std::vector<waiting_message>> loading;  // activations being loaded
-  std::map<caf::actor_addr, std::string> keys;                // activation -> "type/id"
+  std::map<caf::actor_addr, std::string> keys;                  // activation -> "type/id"
 };
 
 using host_pointer = entity_host_full_actor::stateful_pointer<entity_host_state>;
@@ -81,8 +81,8 @@ void fail_waiting(host_pointer self, const std::string& key, const caf::error& e
 }
 
 // The state is loaded: spawn the activation and hand it the messages that waited.
-void activate(host_pointer self, const entity_type& type, const std::string& key,
-              std::string id, uint32_t partition, std::optional<stored_entity> stored) {
+void activate(host_pointer self, const entity_type& type, const std::string& key, std::string id,
+              uint32_t partition, std::optional<stored_entity> stored) {
   auto& st = self->state;
   auto shared = std::make_shared<entity_context::shared>();
   shared->type = type.name;
@@ -99,8 +99,9 @@ void activate(host_pointer self, const entity_type& type, const std::string& key
   };
   auto actor = type.factory(self->system(), entity_context{shared});
   if (!actor) {
-    fail_waiting(self, key, caf::make_error(errc::internal, "entity factory of " + type.name +
-                                                               " returned no actor"));
+    fail_waiting(
+        self, key,
+        caf::make_error(errc::internal, "entity factory of " + type.name + " returned no actor"));
     return;
   }
   self->monitor(actor);
@@ -129,8 +130,8 @@ void start_loading(host_pointer self, const entity_type& type, const std::string
       },
       [self, key](caf::error& error) {
         CK_LOG_DEBUG("entity: loading {} failed: {}", key, to_string(error));
-        fail_waiting(self, key, caf::make_error(errc::no_leader, "entity " + key +
-                                                                     " could not be activated"));
+        fail_waiting(self, key,
+                     caf::make_error(errc::no_leader, "entity " + key + " could not be activated"));
       });
 }
 

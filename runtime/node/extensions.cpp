@@ -24,9 +24,8 @@ extensions& extensions::register_state_machine(std::string name, state_machine_f
 extensions& extensions::register_entity_type(std::string name, entity_factory factory,
                                              entity_options options) {
   if (entity_types_.empty()) {
-    register_state_machine(std::string{entity_machine_name}, [](uint32_t) {
-      return std::make_unique<detail::entity_machine>();
-    });
+    register_state_machine(std::string{entity_machine_name},
+                           [](uint32_t) { return std::make_unique<detail::entity_machine>(); });
   }
   entity_types_.push_back(entity_type{std::move(name), std::move(factory), options});
   return *this;
@@ -58,8 +57,7 @@ extensions& extensions::on_start(start_hook hook) {
 std::string extensions::check() const {
   std::set<std::string> seen;
   if (machines_.size() > cluster::machine_slots_max) {
-    return "more than " + std::to_string(cluster::machine_slots_max) +
-           " state machines registered";
+    return "more than " + std::to_string(cluster::machine_slots_max) + " state machines registered";
   }
   for (const auto& m : machines_) {
     if (!cluster::valid_machine_name(m.name)) {
@@ -75,7 +73,8 @@ std::string extensions::check() const {
   std::set<std::string> entity_names;
   for (const auto& t : entity_types_) {
     if (!cluster::valid_machine_name(t.name) || !t.factory) {
-      return "entity type \"" + t.name + "\" needs a valid name (1..64 bytes of [a-z0-9_.-]) "
+      return "entity type \"" + t.name +
+             "\" needs a valid name (1..64 bytes of [a-z0-9_.-]) "
              "and a factory";
     }
     if (!entity_names.insert(t.name).second) {
@@ -88,24 +87,27 @@ std::string extensions::check() const {
   std::set<std::string> service_names;
   for (const auto& svc : services_) {
     if (!cluster::valid_machine_name(svc.name) || svc.name == "kv" || !svc.factory) {
-      return "service \"" + svc.name + "\" needs a valid name (1..64 bytes of [a-z0-9_.-], "
+      return "service \"" + svc.name +
+             "\" needs a valid name (1..64 bytes of [a-z0-9_.-], "
              "not \"kv\") and a factory";
     }
     if (!service_names.insert(svc.name).second) {
       return "service \"" + svc.name + "\" is registered twice";
     }
   }
-  std::set<std::string> sections{"node_id", "uptime_seconds", "requests", "request_count",
-                                  "error_count", "raft", "storage"};
+  std::set<std::string> sections{"node_id",     "uptime_seconds", "requests", "request_count",
+                                 "error_count", "raft",           "storage"};
   for (const auto& m : metrics_) {
     if (!cluster::valid_machine_name(m.name) || !m.define || !sections.insert(m.name).second) {
-      return "metrics section \"" + m.name + "\" needs a new name (1..64 bytes of "
+      return "metrics section \"" + m.name +
+             "\" needs a new name (1..64 bytes of "
              "[a-z0-9_.-]) and a definition";
     }
   }
   for (const auto& r : routes_) {
     if (r.method.empty() || r.path.empty() || r.path[0] != '/' || !r.handler) {
-      return "route \"" + r.method + " " + r.path + "\" needs a method, a path starting with / "
+      return "route \"" + r.method + " " + r.path +
+             "\" needs a method, a path starting with / "
              "and a handler";
     }
   }

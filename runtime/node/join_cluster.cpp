@@ -76,8 +76,7 @@ join_outcome join_cluster(const config::node_config& cfg, const actors::join_req
       const std::string why = attempt(member, body, cfg.token, out.reply, permanent);
       if (why.empty()) {
         CK_LOG_INFO("join: {} joined cluster {} through {} ({}, meta raft id {})", cfg.node_id,
-                    out.reply.cluster_id, member.to_string(), out.reply.outcome,
-                    out.reply.raft_id);
+                    out.reply.cluster_id, member.to_string(), out.reply.outcome, out.reply.raft_id);
         out.ok = true;
         return out;
       }

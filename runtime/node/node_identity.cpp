@@ -31,9 +31,8 @@ identity_outcome store_identity(storage::environment& env, const config::node_co
   id.created_unix_ms = static_cast<uint64_t>(unix_now_ms());
   auto saved = storage::save_identity(env, id);
   if (!saved.ok()) {
-    return failure(exit_code::start_failed,
-                   "cannot store the node identity in " + cfg.storage.dir + ": " +
-                       saved.to_string());
+    return failure(exit_code::start_failed, "cannot store the node identity in " + cfg.storage.dir +
+                                                ": " + saved.to_string());
   }
   identity_outcome out;
   out.ok = true;
@@ -61,9 +60,8 @@ identity_outcome create_identity(storage::environment& env, const config::node_c
 identity_outcome establish_identity(storage::environment& env, const config::node_config& cfg) {
   auto loaded = storage::load_identity(env);
   if (!loaded.ok()) {
-    return failure(exit_code::start_failed, "cannot read the node identity in " +
-                                                cfg.storage.dir + ": " +
-                                                loaded.status().to_string());
+    return failure(exit_code::start_failed, "cannot read the node identity in " + cfg.storage.dir +
+                                                ": " + loaded.status().to_string());
   }
   if (const auto& existing = loaded.value()) {
     if (existing->node_id != cfg.node_id) {
@@ -79,9 +77,10 @@ identity_outcome establish_identity(storage::environment& env, const config::nod
     if (!cfg.join_addrs.empty()) {
       // Normal for a restarted member (compose sets JOIN_ADDR on every start); a surprise for
       // someone who meant to join another cluster with an old DATA_DIR: say which one wins.
-      CK_LOG_INFO("node: JOIN_ADDR not used: DATA_DIR {} already belongs to cluster {} (to join "
-                  "another cluster, start with an empty DATA_DIR)",
-                  cfg.storage.dir, existing->cluster_id);
+      CK_LOG_INFO(
+          "node: JOIN_ADDR not used: DATA_DIR {} already belongs to cluster {} (to join "
+          "another cluster, start with an empty DATA_DIR)",
+          cfg.storage.dir, existing->cluster_id);
     }
     identity_outcome out;
     out.ok = true;
@@ -97,9 +96,10 @@ identity_outcome establish_identity(storage::environment& env, const config::nod
     out.needs_join = true;
     return out;
   }
-  return failure(exit_code::bad_config,
-                 "DATA_DIR " + cfg.storage.dir +
-                     " holds no cluster: set BOOTSTRAP=true to create one or JOIN_ADDR to join one");
+  return failure(
+      exit_code::bad_config,
+      "DATA_DIR " + cfg.storage.dir +
+          " holds no cluster: set BOOTSTRAP=true to create one or JOIN_ADDR to join one");
 }
 
 identity_outcome save_joined_identity(storage::environment& env, const config::node_config& cfg,

@@ -39,7 +39,8 @@ enum class service_scope : uint8_t { every_node, singleton };
 
 /// Spawns the service's actor (on every node, or on the meta leader for a singleton). The node
 /// stops it (an exit message) when the node stops or, for a singleton, when leadership moves.
-using service_factory = std::function<service_actor(caf::actor_system& system, const context& node)>;
+using service_factory =
+    std::function<service_actor(caf::actor_system& system, const context& node)>;
 
 struct service_type {
   std::string name;

@@ -84,12 +84,12 @@ caf::result<std::string> call_local(host_pointer self, actors::service_call& cal
   auto& st = self->state;
   auto it = st.services.find(call.service);
   if (it == st.services.end()) {
-    return caf::make_error(errc::not_found, "no service named \"" + call.service + "\" on " +
-                                                st.node->node_id());
+    return caf::make_error(errc::not_found,
+                           "no service named \"" + call.service + "\" on " + st.node->node_id());
   }
   if (!it->second.actor) {
-    return caf::make_error(errc::no_leader, "the singleton " + call.service +
-                                                " does not run on this node now; retry");
+    return caf::make_error(
+        errc::no_leader, "the singleton " + call.service + " does not run on this node now; retry");
   }
   return self->delegate(it->second.actor, std::move(call.payload));
 }
@@ -164,8 +164,7 @@ service_host_actor::behavior_type service_host(host_pointer self,
 
 }  // namespace
 
-service_host_actor spawn_service_host(caf::actor_system& sys,
-                                      std::shared_ptr<const context*> node,
+service_host_actor spawn_service_host(caf::actor_system& sys, std::shared_ptr<const context*> node,
                                       std::vector<service_type> types,
                                       actors::net_transport_actor transport) {
   CK_ASSERT(node != nullptr);

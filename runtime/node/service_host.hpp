@@ -22,8 +22,7 @@ using service_host_actor = actors::service_handler_actor::extend_with<service_ro
 /// Spawns the host, lazily: it starts (and starts the services) at its first message, so the
 /// node's context, which holds the host's handle, can be built in between. `node` is read then
 /// and must outlive the host; kick it off with (events_atom, empty vector).
-service_host_actor spawn_service_host(caf::actor_system& sys,
-                                      std::shared_ptr<const context*> node,
+service_host_actor spawn_service_host(caf::actor_system& sys, std::shared_ptr<const context*> node,
                                       std::vector<service_type> types,
                                       actors::net_transport_actor transport);
 
