@@ -1,5 +1,7 @@
 #include "actors/meta_state_machine.hpp"
 
+#include "runtime/base/big_endian.hpp"
+
 #include "runtime/base/assert.hpp"
 
 #include <algorithm>
@@ -13,19 +15,6 @@ void put_u8(std::string& out, uint8_t value) {
   out.push_back(static_cast<char>(value));
 }
 
-void put_be(std::string& out, uint64_t value, size_t bytes) {
-  for (size_t k = bytes; k > 0; --k) {
-    out.push_back(static_cast<char>((value >> (8 * (k - 1))) & 0xffu));
-  }
-}
-
-uint64_t get_be(std::string_view bytes, size_t offset, size_t count) {
-  uint64_t value = 0;
-  for (size_t k = 0; k < count; ++k) {
-    value = (value << 8) | static_cast<uint8_t>(bytes[offset + k]);
-  }
-  return value;
-}
 
 constexpr auto outcome_max = static_cast<uint8_t>(cluster::apply_outcome::not_bootstrapped);
 
@@ -37,8 +26,8 @@ std::string encode_meta_apply_result(const cluster::apply_result& result) {
   out.reserve(meta_result_fixed_bytes + message_bytes);
   put_u8(out, meta_result_version);
   put_u8(out, static_cast<uint8_t>(result.outcome));
-  put_be(out, result.raft_id, 8);
-  put_be(out, message_bytes, 4);
+  runtime::append_u64_be(out, result.raft_id);
+  runtime::append_u32_be(out, static_cast<uint32_t>(message_bytes));
   out.append(result.message, 0, message_bytes);
   CK_ASSERT_EQ(out.size(), meta_result_fixed_bytes + message_bytes);
   return out;
@@ -61,8 +50,8 @@ bool decode_meta_apply_result(std::string_view bytes, cluster::apply_result& out
     error = "meta apply result: unknown outcome " + std::to_string(outcome);
     return false;
   }
-  const uint64_t raft_id = get_be(bytes, 2, 8);
-  const uint64_t message_bytes = get_be(bytes, 10, 4);
+  const uint64_t raft_id = runtime::get_u64_be(bytes.data() + 2);
+  const uint64_t message_bytes = runtime::get_u32_be(bytes.data() + 10);
   if (message_bytes > meta_result_message_bytes_max) {
     error = "meta apply result: message of " + std::to_string(message_bytes) + " bytes";
     return false;

@@ -10,56 +10,6 @@
 
 namespace ck::storage {
 
-void put_u32_be(char* out, uint32_t value) noexcept {
-  for (int i = 3; i >= 0; --i) {
-    out[i] = static_cast<char>(value & 0xFFu);
-    value >>= 8;
-  }
-}
-
-void put_u64_be(char* out, uint64_t value) noexcept {
-  for (int i = 7; i >= 0; --i) {
-    out[i] = static_cast<char>(value & 0xFFu);
-    value >>= 8;
-  }
-}
-
-uint32_t get_u32_be(const char* in) noexcept {
-  uint32_t value = 0;
-  for (int i = 0; i < 4; ++i) {
-    value = (value << 8) | static_cast<uint8_t>(in[i]);
-  }
-  return value;
-}
-
-uint64_t get_u64_be(const char* in) noexcept {
-  uint64_t value = 0;
-  for (int i = 0; i < 8; ++i) {
-    value = (value << 8) | static_cast<uint8_t>(in[i]);
-  }
-  return value;
-}
-
-uint16_t get_u16_be(const char* in) noexcept {
-  return static_cast<uint16_t>((static_cast<uint8_t>(in[0]) << 8) | static_cast<uint8_t>(in[1]));
-}
-
-void append_u16_be(std::string& out, uint16_t value) {
-  out.push_back(static_cast<char>(value >> 8));
-  out.push_back(static_cast<char>(value & 0xFFu));
-}
-
-void append_u32_be(std::string& out, uint32_t value) {
-  char bytes[4];
-  put_u32_be(bytes, value);
-  out.append(bytes, sizeof bytes);
-}
-
-void append_u64_be(std::string& out, uint64_t value) {
-  char bytes[8];
-  put_u64_be(bytes, value);
-  out.append(bytes, sizeof bytes);
-}
 
 std::string table_key(uint32_t partition, std::string_view user_key) {
   CK_ASSERT_LE(user_key.size(), table_user_key_bytes_max);

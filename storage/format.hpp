@@ -122,6 +122,7 @@
 #include <string>
 #include <string_view>
 
+#include "runtime/base/big_endian.hpp"
 #include "runtime/raft/types.hpp"
 
 namespace ck::storage {
@@ -243,19 +244,15 @@ static_assert(identity_record_v1_fixed_bytes + 8 == identity_record_fixed_bytes)
 
 // ---- big-endian integers ----------------------------------------------------------------------
 
-// Writes `value` into out[0..4) most significant byte first.
-void put_u32_be(char* out, uint32_t value) noexcept;
-// Writes `value` into out[0..8) most significant byte first.
-void put_u64_be(char* out, uint64_t value) noexcept;
-// Reads the big-endian integer at in[0..4) / in[0..8).
-uint32_t get_u32_be(const char* in) noexcept;
-uint64_t get_u64_be(const char* in) noexcept;
-uint16_t get_u16_be(const char* in) noexcept;
-// Append the 2 big-endian bytes of `value` to `out`.
-void append_u16_be(std::string& out, uint16_t value);
-// Append the 4 / 8 big-endian bytes of `value` to `out`.
-void append_u32_be(std::string& out, uint32_t value);
-void append_u64_be(std::string& out, uint64_t value);
+// The big-endian codec every layer shares (runtime/base/big_endian.hpp).
+using runtime::append_u16_be;
+using runtime::append_u32_be;
+using runtime::append_u64_be;
+using runtime::get_u16_be;
+using runtime::get_u32_be;
+using runtime::get_u64_be;
+using runtime::put_u32_be;
+using runtime::put_u64_be;
 
 // ---- "kv" keys --------------------------------------------------------------------------------
 

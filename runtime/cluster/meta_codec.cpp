@@ -5,6 +5,7 @@
 #include "runtime/cluster/meta_state.hpp"
 
 #include "runtime/base/assert.hpp"
+#include "runtime/base/big_endian.hpp"
 
 namespace ck::cluster {
 
@@ -23,16 +24,8 @@ constexpr uint8_t tag_set_placement = 5;
 class writer {
  public:
   void u8(uint8_t v) { out_.push_back(static_cast<char>(v)); }
-  void u32(uint32_t v) {
-    for (int shift = 24; shift >= 0; shift -= 8) {
-      u8(static_cast<uint8_t>(v >> shift));
-    }
-  }
-  void u64(uint64_t v) {
-    for (int shift = 56; shift >= 0; shift -= 8) {
-      u8(static_cast<uint8_t>(v >> shift));
-    }
-  }
+  void u32(uint32_t v) { runtime::append_u32_be(out_, v); }
+  void u64(uint64_t v) { runtime::append_u64_be(out_, v); }
   void i64(int64_t v) { u64(static_cast<uint64_t>(v)); }
   void str(std::string_view s) {
     CK_ASSERT_LE(s.size(), uint64_t{UINT32_MAX});
@@ -57,18 +50,18 @@ class reader {
     return static_cast<uint8_t>(bytes_[pos_++]);
   }
   uint32_t u32() {
-    uint32_t v = 0;
-    for (int i = 0; i < 4; ++i) {
-      v = (v << 8) | u8();
+    if (!need(4, "u32")) {
+      return 0;
     }
-    return v;
+    pos_ += 4;
+    return runtime::get_u32_be(bytes_.data() + pos_ - 4);
   }
   uint64_t u64() {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) {
-      v = (v << 8) | u8();
+    if (!need(8, "u64")) {
+      return 0;
     }
-    return v;
+    pos_ += 8;
+    return runtime::get_u64_be(bytes_.data() + pos_ - 8);
   }
   int64_t i64() { return static_cast<int64_t>(u64()); }
   std::string str(size_t bytes_max) {

@@ -1,6 +1,6 @@
 #include "runtime/kv/kv_machine.hpp"
 
-#include "storage/format.hpp"
+#include "runtime/base/big_endian.hpp"
 
 namespace ck::kv {
 
@@ -16,7 +16,7 @@ std::string encode(uint8_t op, std::string_view key, std::string_view value) {
   out.reserve(command_header_bytes + key.size() + value.size());
   out.push_back(static_cast<char>(command_version));
   out.push_back(static_cast<char>(op));
-  storage::append_u32_be(out, static_cast<uint32_t>(key.size()));
+  runtime::append_u32_be(out, static_cast<uint32_t>(key.size()));
   out.append(key);
   out.append(value);
   return out;
@@ -48,12 +48,12 @@ std::string kv_machine::apply(node::machine_writer& store, std::string_view comm
   const bool well_formed =
       command.size() >= command_header_bytes &&
       static_cast<uint8_t>(command[0]) == command_version &&
-      storage::get_u32_be(command.data() + 2) <= command.size() - command_header_bytes;
+      runtime::get_u32_be(command.data() + 2) <= command.size() - command_header_bytes;
   if (!well_formed) {
     return std::string(1, '\0');
   }
   const uint8_t op = static_cast<uint8_t>(command[1]);
-  const size_t key_size = storage::get_u32_be(command.data() + 2);
+  const size_t key_size = runtime::get_u32_be(command.data() + 2);
   const std::string_view key = command.substr(command_header_bytes, key_size);
   bool existed = false;
   if (op == op_set) {

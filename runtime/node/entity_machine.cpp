@@ -1,7 +1,7 @@
 #include "runtime/node/entity_machine.hpp"
 
 #include "runtime/node/entity.hpp"
-#include "storage/format.hpp"
+#include "runtime/base/big_endian.hpp"
 
 #include <charconv>
 
@@ -14,7 +14,7 @@ constexpr size_t command_header_bytes = 1 + 8 + 2;
 
 std::string stored_bytes(uint64_t version, std::string_view state) {
   std::string out;
-  storage::append_u64_be(out, version);
+  runtime::append_u64_be(out, version);
   out.append(state);
   return out;
 }
@@ -25,8 +25,8 @@ std::string entity_context::encode_save(std::string_view type, std::string_view 
                                         uint64_t expected_version, std::string_view state) {
   const std::string key = std::string{type} + "/" + std::string{id};
   std::string out(1, static_cast<char>(command_version));
-  storage::append_u64_be(out, expected_version);
-  storage::append_u16_be(out, static_cast<uint16_t>(key.size()));
+  runtime::append_u64_be(out, expected_version);
+  runtime::append_u16_be(out, static_cast<uint16_t>(key.size()));
   out.append(key);
   out.append(state);
   return out;
@@ -47,7 +47,7 @@ std::optional<stored_entity> decode_entity_answer(std::string_view answer) {
   if (answer.size() < 9 || answer[0] != '\1') {
     return std::nullopt;
   }
-  return stored_entity{storage::get_u64_be(answer.data() + 1), std::string{answer.substr(9)}};
+  return stored_entity{runtime::get_u64_be(answer.data() + 1), std::string{answer.substr(9)}};
 }
 
 std::string entity_machine::apply(machine_writer& store, std::string_view command) {
@@ -55,8 +55,8 @@ std::string entity_machine::apply(machine_writer& store, std::string_view comman
       static_cast<uint8_t>(command[0]) != command_version) {
     return "error: not an entity command";
   }
-  const uint64_t expected = storage::get_u64_be(command.data() + 1);
-  const size_t key_size = storage::get_u16_be(command.data() + 9);
+  const uint64_t expected = runtime::get_u64_be(command.data() + 1);
+  const size_t key_size = runtime::get_u16_be(command.data() + 9);
   if (command.size() - command_header_bytes < key_size || key_size == 0) {
     return "error: not an entity command";
   }
@@ -64,7 +64,7 @@ std::string entity_machine::apply(machine_writer& store, std::string_view comman
   const auto state = command.substr(command_header_bytes + key_size);
   uint64_t current = 0;
   if (auto stored = store.get(key); stored && stored->size() >= 8) {
-    current = storage::get_u64_be(stored->data());
+    current = runtime::get_u64_be(stored->data());
   }
   if (current != expected) {
     return "conflict " + std::to_string(current);
