@@ -95,14 +95,14 @@ void sync_peers(member_pointer self) {
   const cluster::meta_state meta = st.sm->current();
   if (!meta.bootstrapped()) {
     for (const auto& m : st.options.seed_members) {
-      if (m.id != st.options.node_id) {
+      if (m.id != st.options.self.id) {
         sync_peer(self, m.id, m.raft_id, m.raft_addr);
       }
     }
     return;
   }
   for (const auto& [id, node] : meta.nodes) {
-    if (id != st.options.node_id) {
+    if (id != st.options.self.id) {
       sync_peer(self, id, node.raft_id, node.raft_addr);
     }
   }
@@ -118,14 +118,7 @@ void sync_peers(member_pointer self) {
 }
 
 cluster::node_record self_record(const cluster_member_options& o) {
-  cluster::node_record r;
-  r.id = o.node_id;
-  r.name = o.node_name;
-  r.raft_addr = o.raft_addr;
-  r.http_addr = o.http_addr;
-  r.kv_addr = o.kv_addr;
-  r.services = o.services;
-  return r;
+  return node_record_of(o.self);
 }
 
 // Proposes `command` on the meta group (actors/meta_propose.hpp).
@@ -192,7 +185,7 @@ void replicate_statuses(member_pointer self, const cluster::meta_state& meta, in
   auto& st = self->state;
   for (const auto& [id, node] : meta.nodes) {
     std::optional<cluster::node_status> change;
-    if (id == st.options.node_id) {
+    if (id == st.options.self.id) {
       // The leader is alive by definition (a restarted leader may find itself marked dead).
       if (node.status != cluster::node_status::alive &&
           node.status != cluster::node_status::leaving) {
@@ -260,7 +253,7 @@ void lead(member_pointer self) {
   if (st.leading_term != st.status->term) {
     st.leading_term = st.status->term;
     st.leading_since_ms = now;
-    st.detector.emplace(st.options.node_id, st.options.liveness);
+    st.detector.emplace(st.options.self.id, st.options.liveness);
     st.heard_since_leading.clear();
   }
   observe_peers(self, now);
@@ -344,20 +337,13 @@ void refresh_own_record(member_pointer self) {
     return;
   }
   const auto meta = st.sm->current();
-  const auto it = meta.nodes.find(st.options.node_id);
-  if (it == meta.nodes.end() || it->second.services == st.options.services ||
-      it->second.raft_addr != st.options.raft_addr) {
+  const auto it = meta.nodes.find(st.options.self.id);
+  if (it == meta.nodes.end() || it->second.services == st.options.self.services ||
+      it->second.raft_addr != st.options.self.raft_addr) {
     return;
   }
   st.record_refresh_in_flight = true;
-  join_request request;
-  request.id = st.options.node_id;
-  request.name = st.options.node_name;
-  request.raft_addr = st.options.raft_addr;
-  request.http_addr = st.options.http_addr;
-  request.kv_addr = st.options.kv_addr;
-  request.services = st.options.services;
-  self->request(st.joins, record_refresh_timeout, atoms::join_atom_v, std::move(request))
+  self->request(st.joins, record_refresh_timeout, atoms::join_atom_v, st.options.self)
       .then(
           [self](join_reply&) {
             self->state.record_refresh_in_flight = false;
@@ -420,12 +406,12 @@ cluster_member_actor::behavior_type cluster_member(
   self->link_to(st.group);
   self->link_to(st.host);
   rebalancer_options rebalance;
-  rebalance.node_id = st.options.node_id;
+  rebalance.node_id = st.options.self.id;
   rebalance.tick_interval = st.options.tick_interval;
   rebalance.placement_changes_per_tick = st.options.placement_changes_per_tick;
   st.rebalancer = spawn_rebalancer(self->system(), rebalance, st.group, st.sm);
   self->link_to(st.rebalancer);
-  st.joins = spawn_join_service(self->system(), st.options.node_id, st.group, st.sm, st.transport);
+  st.joins = spawn_join_service(self->system(), st.options.self.id, st.group, st.sm, st.transport);
   self->link_to(st.joins);
   self->send(st.transport, atoms::raft_register_atom_v, raft::group_id{0},
              group_options.raft.id, st.group);
@@ -498,14 +484,14 @@ cluster_member_handles spawn_cluster_member(caf::actor_system& sys, cluster_memb
                                             std::shared_ptr<storage::raft_log_store> store,
                                             raft_log_writer_actor writer,
                                             net_transport_actor transport) {
-  CK_ASSERT(!options.node_id.empty());
+  CK_ASSERT(!options.self.id.empty());
   CK_ASSERT_GT(options.meta_group.raft.id, 0u);
   // Entries committed before this start were logged when they happened: replaying them must
   // not log them again.
   const raft::index_t replayed_up_to = store->group(0).initial_hard_state().commit;
   auto listeners = std::make_shared<meta_listeners>();
   auto moves_done = std::make_shared<std::atomic<uint64_t>>(0);
-  const std::string self_id = options.node_id;
+  const std::string self_id = options.self.id;
   const raft::node_id self_raft_id = options.meta_group.raft.id;
   auto rebalancing = std::make_shared<bool>(false);  // only the meta replica's thread uses it
   auto events = options.events;
@@ -539,7 +525,7 @@ cluster_member_handles spawn_cluster_member(caf::actor_system& sys, cluster_memb
         }
       });
   partition_host_options host_options = options.partitions;
-  host_options.node_id = options.node_id;
+  host_options.node_id = options.self.id;
   host_options.raft_id = options.meta_group.raft.id;
   host_options.events = options.events;
   cluster_member_handles out;

@@ -50,13 +50,9 @@ using cluster_member_actor = join_handler_actor::extend<
     caf::reacts_to<atoms::meta_applied_atom>>;
 
 struct cluster_member_options {
-  // This node, as other nodes and clients reach it (advertised addresses).
-  std::string node_id;
-  std::string node_name;
-  std::string raft_addr;
-  std::string http_addr;
-  std::string kv_addr;
-  std::map<std::string, std::string> services;
+  /// This node, as other nodes and clients reach it (advertised addresses, services): the
+  /// same record its join sends (one node-address type for joins, the meta record and this).
+  join_request self;
   // The cluster as the node's identity records it (used before the meta state is replayed,
   // and by the founder's bootstrap command).
   std::string cluster_id;

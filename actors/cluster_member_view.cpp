@@ -84,7 +84,7 @@ cluster_view build_view(const cluster_member_state& st, std::vector<partition_vi
   const auto& o = st.options;
   const cluster::meta_state meta = st.sm->current();
   cluster_view view;
-  view.self_id = o.node_id;
+  view.self_id = o.self.id;
   view.cluster_id = meta.bootstrapped() ? meta.cluster_id : o.cluster_id;
   view.name = meta.bootstrapped() ? meta.cluster_name : o.cluster_name;
   view.partition_count = meta.bootstrapped() ? meta.partition_count : o.partition_count;
@@ -122,7 +122,7 @@ cluster_view build_view(const cluster_member_state& st, std::vector<partition_vi
               ? 1u
               : 0u;
     }
-    if (id == o.node_id) {
+    if (id == o.self.id) {
       n.last_seen_ms_ago = 0;
       n.connected = true;
     } else {
@@ -145,7 +145,7 @@ cluster_view build_view(const cluster_member_state& st, std::vector<partition_vi
   view.moves_done = st.moves_done ? st.moves_done->load() : 0;
   uint32_t without_leader = 0;
   for (const auto& p : view.partitions) {
-    if (p.leader == o.node_id || std::find(p.replicas.begin(), p.replicas.end(), o.node_id) !=
+    if (p.leader == o.self.id || std::find(p.replicas.begin(), p.replicas.end(), o.self.id) !=
                                      p.replicas.end()) {
       without_leader += p.leader.empty() ? 1u : 0u;
     }
@@ -158,7 +158,7 @@ cluster_view build_view(const cluster_member_state& st, std::vector<partition_vi
   }
   if (!meta.bootstrapped()) {
     view.not_ready_reasons.push_back("the cluster state has not been replicated here yet");
-  } else if (meta.nodes.count(o.node_id) == 0) {
+  } else if (meta.nodes.count(o.self.id) == 0) {
     view.not_ready_reasons.push_back("this node is not a member of the cluster yet");
   }
   if (without_leader > 0) {

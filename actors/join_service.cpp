@@ -71,12 +71,7 @@ void propose_join(pointer self, join_request& request,
     return;
   }
   cluster::join_command cmd;
-  cmd.node.id = request.id;
-  cmd.node.name = request.name;
-  cmd.node.raft_addr = request.raft_addr;
-  cmd.node.http_addr = request.http_addr;
-  cmd.node.kv_addr = request.kv_addr;
-  cmd.node.services = request.services;
+  cmd.node = node_record_of(request);
   cmd.at_unix_ms = runtime::unix_now_ms();
   propose_meta(
       self, self->state.group, cmd,

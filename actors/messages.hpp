@@ -4,6 +4,8 @@
 // overload so CAF can serialise it when the receiver lives on another node; every type is
 // registered in actors/type_ids.hpp. Plain data only: no handles to local resources.
 
+#include "runtime/cluster/meta_state.hpp"
+
 #include <caf/meta/type_name.hpp>
 
 #include <cstdint>
@@ -186,6 +188,10 @@ struct join_request {
   std::string kv_addr;
   std::map<std::string, std::string> services;
 };
+
+/// A join request as the meta state records the node (cluster::node_record without status,
+/// times and raft id, which the meta state machine assigns).
+cluster::node_record node_record_of(const join_request& request);
 
 /// One member as a joiner needs it to reach the meta group.
 struct join_member {

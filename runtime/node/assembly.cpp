@@ -274,12 +274,7 @@ actors::cluster_member_options member_options(const config::node_config& cfg,
                                               const node::extensions& ext) {
   actors::cluster_member_options o;
   const auto self = join_request_for(cfg, ext);
-  o.node_id = self.id;
-  o.node_name = self.name;
-  o.raft_addr = self.raft_addr;
-  o.http_addr = self.http_addr;
-  o.kv_addr = self.kv_addr;
-  o.services = self.services;
+  o.self = self;
   o.cluster_id = identity.cluster_id;
   o.partition_count = identity.partition_count;
   o.replication_factor = identity.replication_factor;
