@@ -22,11 +22,9 @@
 #include <caf/send.hpp>
 
 #include <algorithm>
-#include <csignal>
 #include <chrono>
 #include <mutex>
 
-#include <unistd.h>
 
 namespace ck::actors {
 
@@ -495,8 +493,10 @@ cluster_member_handles spawn_cluster_member(caf::actor_system& sys, cluster_memb
   const raft::node_id self_raft_id = options.meta_group.raft.id;
   auto rebalancing = std::make_shared<bool>(false);  // only the meta replica's thread uses it
   auto events = options.events;
+  auto on_removed = options.on_removed;
   auto sm = std::make_shared<meta_state_machine>(
-      [listeners, replayed_up_to, moves_done, self_id, self_raft_id, rebalancing, events](
+      [listeners, replayed_up_to, moves_done, self_id, self_raft_id, rebalancing, events,
+       on_removed](
           raft::index_t index, const cluster::command* command,
           const cluster::apply_result& result, const cluster::meta_state& after,
           const std::vector<std::string>& placement_before) {
@@ -508,7 +508,9 @@ cluster_member_handles spawn_cluster_member(caf::actor_system& sys, cluster_memb
           // must join again with an empty DATA_DIR. The raft id check keeps an earlier
           // incarnation's removal (same id, older raft id) from stopping a rejoined node.
           CK_LOG_WARN("node: this node was removed from the cluster (POST /leave); stopping");
-          ::kill(::getpid(), SIGTERM);
+          if (on_removed) {
+            on_removed();
+          }
         }
         if (command != nullptr && index > replayed_up_to) {
           detail::log_meta_event(*command, result);

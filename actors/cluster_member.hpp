@@ -30,6 +30,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -74,6 +75,9 @@ struct cluster_member_options {
   raft_group_options meta_group;
   /// The partition host the member spawns beside itself (node_id and raft_id filled in).
   partition_host_options partitions;
+  /// Called (on the meta replica's thread) when the meta state removes this node (POST /leave
+  /// drained it): the node assembly stops the node. May be empty (tests).
+  std::function<void()> on_removed;
   /// Where the member, the meta replica and the partition host publish cluster events.
   event_bus_actor events;
   /// Placement changes (set_placement commands) the meta leader proposes per tick.

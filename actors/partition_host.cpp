@@ -323,6 +323,7 @@ void on_tick(host_pointer self) {
 
 // ---- views -------------------------------------------------------------------------------
 
+// The partitions as this node sees them (cluster::summarize_partition decides).
 std::vector<partition_view> partitions_view(host_pointer self) {
   auto& st = self->state;
   const auto meta = st.meta->current();
@@ -333,42 +334,34 @@ std::vector<partition_view> partitions_view(host_pointer self) {
     return node != nullptr ? node->id : "";
   };
   for (const auto& placement : meta.placement) {
-    partition_view view;
-    view.index = placement.index;
-    auto it = st.replicas.find(placement.index);
-    if (it != st.replicas.end() && it->second.status) {
+    std::optional<cluster::replica_view> hosted;
+    if (auto it = st.replicas.find(placement.index);
+        it != st.replicas.end() && it->second.status) {
       const auto& s = *it->second.status;
-      view.leader = node_of(s.leader);
-      view.term = s.term;
-      view.commit_index = s.commit;
+      cluster::replica_view r;
+      r.leader = node_of(s.leader);
+      r.term = s.term;
+      r.commit_index = s.commit;
       for (auto id : s.conf.voters) {
-        if (auto name = node_of(id); !name.empty() && name != view.leader) {
-          view.replicas.push_back(name);
-        }
+        r.voters.push_back(node_of(id));
       }
       for (auto id : s.conf.learners) {
-        view.learners.push_back(node_of(id));
+        r.learners.push_back(node_of(id));
       }
-      view.status = std::string{cluster::to_string(cluster::classify_hosted(
-          !view.leader.empty(), s.conf.voters.size(), view.learners.size(),
-          placement.replicas.size(), meta.replication_factor))};
-    } else {
-      // Not hosted here: what the placement says, with the leader as this node last learned
-      // it when that is one of the placed replicas (a guess from before a move is stale).
-      auto guess = st.leader_guess.find(placement.index);
-      const bool guess_placed = guess != st.leader_guess.end() &&
-                                guess->second != st.options.node_id &&
-                                contains(placement.replicas, guess->second);
-      view.leader = guess_placed ? guess->second
-                                 : (placement.replicas.empty() ? "" : placement.replicas.front());
-      for (const auto& r : placement.replicas) {
-        if (r != view.leader) {
-          view.replicas.push_back(r);
-        }
-      }
-      view.status = std::string{cluster::to_string(
-          cluster::classify_placed(placement.replicas.size(), meta.replication_factor))};
+      hosted = std::move(r);
     }
+    const auto guess = st.leader_guess.find(placement.index);
+    auto summary = cluster::summarize_partition(
+        placement, hosted, guess != st.leader_guess.end() ? guess->second : std::string{},
+        st.options.node_id, meta.replication_factor);
+    partition_view view;
+    view.index = summary.index;
+    view.leader = std::move(summary.leader);
+    view.replicas = std::move(summary.replicas);
+    view.learners = std::move(summary.learners);
+    view.term = summary.term;
+    view.commit_index = summary.commit_index;
+    view.status = std::string{cluster::to_string(summary.health)};
     out.push_back(std::move(view));
   }
   return out;

@@ -1,5 +1,7 @@
 #include "runtime/cluster/partition_status.hpp"
 
+#include <algorithm>
+
 namespace ck::cluster {
 
 std::string_view to_string(partition_health health) {
@@ -36,6 +38,43 @@ partition_health classify_placed(size_t placed, uint32_t replication_factor) {
   }
   return placed < replication_factor ? partition_health::under_replicated
                                      : partition_health::healthy;
+}
+
+partition_summary summarize_partition(const partition_placement& placement,
+                                      const std::optional<replica_view>& hosted,
+                                      const std::string& leader_guess, const std::string& self_id,
+                                      uint32_t replication_factor) {
+  partition_summary out;
+  out.index = placement.index;
+  const auto placed = [&placement](const std::string& id) {
+    return std::find(placement.replicas.begin(), placement.replicas.end(), id) !=
+           placement.replicas.end();
+  };
+  if (hosted) {
+    out.leader = hosted->leader;
+    out.term = hosted->term;
+    out.commit_index = hosted->commit_index;
+    for (const auto& voter : hosted->voters) {
+      if (!voter.empty() && voter != out.leader) {
+        out.replicas.push_back(voter);
+      }
+    }
+    out.learners = hosted->learners;
+    out.health = classify_hosted(!out.leader.empty(), hosted->voters.size(),
+                                 hosted->learners.size(), placement.replicas.size(),
+                                 replication_factor);
+    return out;
+  }
+  const bool guess_usable = !leader_guess.empty() && leader_guess != self_id && placed(leader_guess);
+  out.leader = guess_usable ? leader_guess
+                            : (placement.replicas.empty() ? "" : placement.replicas.front());
+  for (const auto& r : placement.replicas) {
+    if (r != out.leader) {
+      out.replicas.push_back(r);
+    }
+  }
+  out.health = classify_placed(placement.replicas.size(), replication_factor);
+  return out;
 }
 
 }  // namespace ck::cluster

@@ -26,6 +26,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include <csignal>
+#include <unistd.h>
 #include <cstdio>
 #include <thread>
 
@@ -404,6 +405,8 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
     node.raft_writer = actors::spawn_raft_log_writer(sys, store, cfg.storage.sync ? env : nullptr);
     auto options = member_options(cfg, identity.value, std::move(seed_members), &metrics, ext);
     options.partitions.machines = machines;
+    // A removed node stops as on SIGTERM: the same path as an operator's stop.
+    options.on_removed = [] { ::kill(::getpid(), SIGTERM); };
     node.events = actors::spawn_event_bus(sys);
     options.events = node.events;
     auto member = actors::spawn_cluster_member(sys, std::move(options), env, store,

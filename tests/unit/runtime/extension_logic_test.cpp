@@ -108,3 +108,25 @@ TEST_CASE("partition status: hosted and placed partitions are classified like th
   CHECK(classify_placed(3, 3) == partition_health::healthy);
   CHECK(to_string(partition_health::under_replicated) == "under_replicated");
 }
+
+TEST_CASE("partition summary: hosted replicas report their group, others the placement") {
+  partition_placement placement{4, {"node-1", "node-2", "node-3"}};
+  replica_view hosted;
+  hosted.leader = "node-2";
+  hosted.term = 7;
+  hosted.commit_index = 42;
+  hosted.voters = {"node-1", "node-2", "node-3"};
+  auto s = summarize_partition(placement, hosted, "", "node-1", 3);
+  CHECK(s.leader == "node-2");
+  CHECK(s.replicas == std::vector<std::string>{"node-1", "node-3"});
+  CHECK(s.term == 7);
+  CHECK(s.health == partition_health::healthy);
+  // Not hosted: a usable guess wins over the preferred leader; a stale or own guess does not.
+  s = summarize_partition(placement, std::nullopt, "node-3", "node-1", 3);
+  CHECK(s.leader == "node-3");
+  CHECK(s.replicas == std::vector<std::string>{"node-1", "node-2"});
+  CHECK(summarize_partition(placement, std::nullopt, "node-9", "node-1", 3).leader == "node-1");
+  CHECK(summarize_partition(placement, std::nullopt, "node-1", "node-1", 3).leader == "node-1");
+  CHECK(summarize_partition(partition_placement{5, {}}, std::nullopt, "", "node-1", 3).health ==
+        partition_health::no_leader);
+}
