@@ -22,6 +22,16 @@ constexpr auto attempt_timeout = 2s;
 // retried after a timeout, so it must not give up before the remote does.
 constexpr auto relayed_proposal_timeout = attempt_timeout + 1s;
 
+// The machine's slot in this node's registration order; nullopt when not registered.
+std::optional<uint16_t> machine_slot_of(const partition_host_state& st, const std::string& name) {
+  for (size_t slot = 0; slot < st.options.machines->size(); ++slot) {
+    if ((*st.options.machines)[slot].name == name) {
+      return static_cast<uint16_t>(slot);
+    }
+  }
+  return std::nullopt;
+}
+
 // Proposals and entity requests may change state: after a timeout their outcome is unknown,
 // so they are never retried (cluster::decide_route).
 bool changes_state(partition_op op) {
@@ -243,7 +253,15 @@ void run_routed(host_pointer self, partition_request request,
             fail_here);
     return;
   }
-  std::string command = cluster::encode_machine_command(request.machine, request.payload);
+  const auto slot = machine_slot_of(st, request.machine);
+  if (!slot) {
+    partition_reply reply;
+    reply.status = route_status::failed;
+    reply.payload = "no state machine named \"" + request.machine + "\" on this node";
+    done(reply);
+    return;
+  }
+  std::string command = cluster::encode_log_command(*slot, request.machine, request.payload);
   self->request(replica.group, attempt_timeout, atoms::raft_propose_atom_v, std::move(command))
       .then(
           [done](raft_propose_reply& applied) mutable {

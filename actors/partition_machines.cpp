@@ -218,8 +218,12 @@ class machines_snapshot_source final : public snapshot_source {
 
   std::string next_chunk(size_t max_bytes) override {
     CK_ASSERT(!done_);
-    std::string chunk(1, static_cast<char>(chunk_version));
-    storage::append_u16_be(chunk, static_cast<uint16_t>(slot_));
+    // Slot 0's chunks keep the version-1 layout (no slot field), which a node of the previous
+    // version (KV only) can install during a rolling upgrade.
+    std::string chunk(1, static_cast<char>(slot_ == 0 ? chunk_version_slot0 : chunk_version));
+    if (slot_ != 0) {
+      storage::append_u16_be(chunk, static_cast<uint16_t>(slot_));
+    }
     const uint32_t table = table_of(slot_, partition_);
     bool slot_done = false;
     do {

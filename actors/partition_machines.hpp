@@ -11,7 +11,8 @@
 // log has beyond the stored applied index.
 // Snapshots stream every slot's table from one read transaction:
 //   chunk = u8 version (2) | u16_be slot | (u32_be klen | key | u32_be vlen | value)*
-// (version 1 chunks, written before slots existed, are slot 0's). The follower stages them in
+// except slot 0's, sent as version 1 (u8 1 | entries, no slot: the KV-only version's layout, so
+// a node of that version can install them during a rolling upgrade). The follower stages them in
 // each table's staging id and swaps all of them in with one write transaction.
 // Used only by the group actor that owns it (one thread at a time).
 

@@ -17,6 +17,15 @@ std::string encode_machine_command(std::string_view machine, std::string_view co
   return out;
 }
 
+std::string encode_log_command(uint16_t slot, std::string_view machine,
+                               std::string_view command) {
+  if (slot == 0 && !command.empty() &&
+      static_cast<uint8_t>(command[0]) != machine_envelope_version) {
+    return std::string{command};
+  }
+  return encode_machine_command(machine, command);
+}
+
 std::optional<machine_command> decode_machine_command(std::string_view data) {
   if (data.empty() || static_cast<uint8_t>(data[0]) != machine_envelope_version) {
     return machine_command{std::string_view{}, data};

@@ -7,8 +7,11 @@
 //   entry data = u8 envelope_version (0xCE) | u8 n (1..machine_name_bytes_max) | name (n bytes)
 //                | command (the rest: the machine's own bytes, any length)
 //
-// Entries written before the envelope existed (first byte != 0xCE: the KV store's version-1
-// commands) belong to the machine in slot 0, which keeps the data layout they were written in.
+// Entries without the envelope (first byte != 0xCE) belong to the machine in slot 0. That is how
+// the KV store's commands were written before machines existed, and how slot 0's commands are
+// still written when they can be (encode_log_command): a node of the previous version (no
+// machines, KV only) then reads the log of a mixed cluster exactly as before, so a rolling
+// upgrade never makes replicas apply different commands.
 
 #include <cstddef>
 #include <cstdint>
@@ -33,6 +36,11 @@ struct machine_command {
 
 /// Wraps `command` for `machine`. Requires: valid_machine_name(machine).
 std::string encode_machine_command(std::string_view machine, std::string_view command);
+
+/// What a Raft entry carries for `command` of the machine in `slot` named `machine`: the bare
+/// command for slot 0 when that cannot be mistaken for an envelope (non-empty, first byte not
+/// 0xCE; an empty entry is a leader's no-op), else the envelope.
+std::string encode_log_command(uint16_t slot, std::string_view machine, std::string_view command);
 
 /// Splits entry data; nullopt for an envelope that is cut short. Views point into `data`.
 std::optional<machine_command> decode_machine_command(std::string_view data);

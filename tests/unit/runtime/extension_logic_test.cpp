@@ -28,6 +28,23 @@ TEST_CASE("machine command: the envelope round-trips; older entries belong to sl
   CHECK(encode_machine_command("x", "").size() == 3);
 }
 
+TEST_CASE("machine command: slot 0 is written bare when that is unambiguous (rolling upgrades)") {
+  CHECK(encode_log_command(0, "kv", "\x01\x01rest") == "\x01\x01rest");
+  CHECK(encode_log_command(1, "counter", "add") == encode_machine_command("counter", "add"));
+  CHECK(encode_log_command(0, "kv", "") == encode_machine_command("kv", ""));  // empty = no-op
+  const std::string marker("\xce" "x", 2);
+  CHECK(encode_log_command(0, "kv", marker) == encode_machine_command("kv", marker));
+  for (const auto& [slot, command] : {std::pair<uint16_t, std::string>{0, "abc"},
+                                      {0, marker}, {3, "abc"}}) {
+    const auto name = slot == 0 ? std::string{"kv"} : std::string{"other"};
+    const std::string entry = encode_log_command(slot, name, command);  // decoded views point here
+    const auto decoded = decode_machine_command(entry);
+    REQUIRE(decoded.has_value());
+    CHECK(decoded->command == command);
+    CHECK((decoded->machine.empty() ? 0 : (decoded->machine == name ? slot : 99)) == slot);
+  }
+}
+
 TEST_CASE("machine command: names and slots") {
   CHECK(valid_machine_name("kv"));
   CHECK(valid_machine_name("rate-limiter.v2_x"));
