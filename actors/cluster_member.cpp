@@ -1,7 +1,7 @@
 #include "actors/cluster_member.hpp"
 
 #include "actors/join_service.hpp"
-#include "actors/meta_propose.hpp"
+#include "actors/membership_controller.hpp"
 #include "actors/rebalancer.hpp"
 
 #include "runtime/cluster/events.hpp"
@@ -40,10 +40,6 @@ constexpr auto local_request_timeout = std::chrono::seconds(2);
 constexpr auto proposal_timeout = std::chrono::seconds(5);
 // A rejoin that publishes this node's services: one meta proposal, maybe relayed to the leader.
 constexpr auto record_refresh_timeout = std::chrono::seconds(10);
-
-bool is_leader(const detail::cluster_member_state& st) {
-  return st.status && st.status->state == raft::role::leader;
-}
 
 // "host:port" (or "[v6]:port") -> host and port; false for anything else.
 bool split_address(const std::string& address, std::string& host, uint16_t& port) {
@@ -113,157 +109,6 @@ void sync_peers(member_pointer self) {
       ++it;
     }
   }
-}
-
-cluster::node_record self_record(const cluster_member_options& o) {
-  return node_record_of(o.self);
-}
-
-// Proposes `command` on the meta group (actors/meta_propose.hpp).
-template <class Then, class Failed>
-void propose(member_pointer self, const cluster::command& command, Then then, Failed failed) {
-  propose_meta(self, self->state.group, command, std::move(then), std::move(failed));
-}
-
-// ---- leader duties -----------------------------------------------------------------------
-
-void propose_bootstrap(member_pointer self) {
-  auto& st = self->state;
-  if (!st.options.founder || st.bootstrap_in_flight || st.sm->current().bootstrapped()) {
-    return;
-  }
-  cluster::bootstrap_command cmd;
-  cmd.cluster_id = st.options.cluster_id;
-  cmd.cluster_name = st.options.cluster_name;
-  cmd.partition_count = st.options.partition_count;
-  cmd.replication_factor = st.options.replication_factor;
-  cmd.first = self_record(st.options);
-  cmd.at_unix_ms = unix_now_ms();
-  st.bootstrap_in_flight = true;
-  propose(
-      self, cmd,
-      [self](const cluster::apply_result& result) {
-        self->state.bootstrap_in_flight = false;
-        if (result.outcome != cluster::apply_outcome::ok) {
-          CK_LOG_ERROR("node: bootstrap command refused: {} ({})", to_string(result.outcome),
-                       result.message);
-        }
-      },
-      [self](const caf::error& error) {
-        self->state.bootstrap_in_flight = false;
-        CK_LOG_DEBUG("node: bootstrap proposal not applied yet: {}", to_string(error));
-      });
-}
-
-// Feeds the detector what the transport saw since the last tick (only while leading: a
-// follower hears only from the leader, so its figures say nothing about the others).
-void observe_peers(member_pointer self, int64_t now) {
-  auto& st = self->state;
-  for (const auto& peer : st.peers.peers) {
-    auto& seen = st.disconnects_seen[peer.name];
-    const bool lost = peer.disconnects > seen;
-    seen = peer.disconnects;
-    if (!st.detector) {
-      continue;
-    }
-    if (peer.last_heard_ms_ago >= 0) {
-      const int64_t heard = now - peer.last_heard_ms_ago;
-      if (heard >= st.leading_since_ms) {
-        st.detector->record_heartbeat(peer.name, heard);
-        st.heard_since_leading.insert(peer.name);
-      }
-    }
-    if (lost && !peer.connected) {
-      st.detector->record_disconnect(peer.name, now);
-    }
-  }
-}
-
-void replicate_statuses(member_pointer self, const cluster::meta_state& meta, int64_t now) {
-  auto& st = self->state;
-  for (const auto& [id, node] : meta.nodes) {
-    std::optional<cluster::node_status> change;
-    if (id == st.options.self.id) {
-      // The leader is alive by definition (a restarted leader may find itself marked dead).
-      if (node.status != cluster::node_status::alive &&
-          node.status != cluster::node_status::leaving) {
-        change = cluster::node_status::alive;
-      }
-    } else {
-      st.detector->track(id, st.leading_since_ms);
-      change = cluster::replicated_status_change(node.status, st.detector->status_of(id),
-                                                 st.heard_since_leading.count(id) > 0);
-    }
-    if (!change || st.status_in_flight.count(id) > 0) {
-      continue;
-    }
-    st.status_in_flight.insert(id);
-    cluster::set_status_command cmd{id, *change, unix_now_ms()};
-    propose(
-        self, cmd,
-        [self, id](const cluster::apply_result&) { self->state.status_in_flight.erase(id); },
-        [self, id](const caf::error& error) {
-          self->state.status_in_flight.erase(id);
-          CK_LOG_DEBUG("node: status proposal for {} failed: {}", id, to_string(error));
-        });
-  }
-  (void)now;
-}
-
-// One membership change of the meta group toward plan_meta_voters, when none is pending.
-void manage_voters(member_pointer self, const cluster::meta_state& meta) {
-  auto& st = self->state;
-  if (st.conf_in_flight || !st.status) {
-    return;
-  }
-  const auto plan = cluster::plan_meta_voters(meta, st.status->conf, st.options.meta_voters_max);
-  const auto step = cluster::next_membership_step(*st.status, plan, st.options.promote_lag_max);
-  if (step.transfer_to != raft::no_node) {
-    CK_LOG_INFO("raft: meta leader steps aside for raft id {} before it leaves the voters",
-                step.transfer_to);
-    self->request(st.group, local_request_timeout, atoms::raft_transfer_atom_v, step.transfer_to)
-        .then([](raft::node_id) {}, [](caf::error&) {});
-    return;
-  }
-  if (!step.change) {
-    return;
-  }
-  st.conf_in_flight = true;
-  const auto what = cluster::describe(*step.change);
-  self->request(st.group, proposal_timeout, atoms::raft_conf_atom_v, *step.change)
-      .then(
-          [self, what](raft_propose_reply&) {
-            self->state.conf_in_flight = false;
-            CK_LOG_INFO("raft: meta group membership change applied: {}", what);
-          },
-          [self, what](caf::error& error) {
-            self->state.conf_in_flight = false;
-            CK_LOG_DEBUG("raft: meta group membership change {} not applied: {}", what,
-                         to_string(error));
-          });
-}
-
-// Moves the replicated placement toward plan_placement, a few partitions per tick (the
-// partition leaders then move their groups to it).
-void lead(member_pointer self) {
-  auto& st = self->state;
-  const int64_t now = steady_now_ms();
-  if (st.leading_term != st.status->term) {
-    st.leading_term = st.status->term;
-    st.leading_since_ms = now;
-    st.detector.emplace(st.options.self.id, st.options.liveness);
-    st.heard_since_leading.clear();
-  }
-  observe_peers(self, now);
-  const cluster::meta_state meta = st.sm->current();
-  if (!meta.bootstrapped()) {
-    propose_bootstrap(self);
-    return;
-  }
-  st.detector->evaluate(now);
-  replicate_statuses(self, meta, now);
-  manage_voters(self, meta);
-  // Placement and drained-node removal: the rebalancer actor (actors/rebalancer.hpp).
 }
 
 // meta_leader_changed, once the leader's node id is known here (a restarting node knows only
@@ -367,13 +212,6 @@ void on_tick(member_pointer self) {
                       auto& st = self->state;
                       st.peers = std::move(stats);
                       refresh_own_record(self);
-                      if (is_leader(st)) {
-                        lead(self);
-                      } else {
-                        st.leading_term = 0;
-                        st.detector.reset();
-                        observe_peers(self, steady_now_ms());
-                      }
                       finish_tick(self);
                     },
                     [self](caf::error&) { finish_tick(self); });
@@ -411,6 +249,20 @@ cluster_member_actor::behavior_type cluster_member(
   self->link_to(st.rebalancer);
   st.joins = spawn_join_service(self->system(), st.options.self.id, st.group, st.sm, st.transport);
   self->link_to(st.joins);
+  membership_controller_options controller;
+  controller.self = st.options.self;
+  controller.founder = st.options.founder;
+  controller.cluster_id = st.options.cluster_id;
+  controller.cluster_name = st.options.cluster_name;
+  controller.partition_count = st.options.partition_count;
+  controller.replication_factor = st.options.replication_factor;
+  controller.liveness = st.options.liveness;
+  controller.meta_voters_max = st.options.meta_voters_max;
+  controller.promote_lag_max = st.options.promote_lag_max;
+  controller.tick_interval = st.options.tick_interval;
+  st.controller =
+      spawn_membership_controller(self->system(), controller, st.group, st.sm, st.transport);
+  self->link_to(st.controller);
   self->send(st.transport, atoms::raft_register_atom_v, raft::group_id{0},
              group_options.raft.id, st.group);
   self->send(st.transport, atoms::member_attach_atom_v, st.joins);

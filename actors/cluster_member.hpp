@@ -2,7 +2,9 @@
 
 // The cluster member actor: this node's part in the cluster's membership. It owns the node's
 // replica of the meta Raft group (group 0, hosting a meta_state_machine) and spawns, linked to
-// itself, the actors with the other membership jobs:
+// itself, one actor per other membership job:
+//   - membership controller (actors/membership_controller.hpp): the founder's bootstrap,
+//     liveness (set_status proposals) and meta voters, on the meta leader;
 //   - rebalancer (actors/rebalancer.hpp): placement moves and drained-node removal, on the meta
 //     leader;
 //   - join service (actors/join_service.hpp): POST /join and meta commands, proposed on the
@@ -10,10 +12,8 @@
 //   - partition host (actors/partition_host.hpp), which reads the same meta state.
 // Its own jobs, on every node: keep the net transport's peer table equal to the meta state's
 // members; answer the cluster API's view; publish meta_leader_changed and the meta state's
-// events (event bus); publish this node's services when its record lacks them. On the meta
-// leader (every member_tick): the founder's bootstrap, liveness (the transport's "last heard"
-// per peer feeds a cluster::liveness_detector; status changes become set_status proposals),
-// and meta voters (cluster::plan_meta_voters, one conf change at a time).
+// events (event bus); publish this node's services when its record lacks them; log role
+// changes.
 
 #include "actors/event_bus.hpp"
 #include "actors/join_handler.hpp"

@@ -5,6 +5,7 @@
 
 #include "actors/cluster_member.hpp"
 #include "actors/meta_state_machine.hpp"
+#include "actors/membership_controller.hpp"
 #include "actors/rebalancer.hpp"
 #include "runtime/cluster/liveness.hpp"
 #include "runtime/cluster/meta_state.hpp"
@@ -35,19 +36,10 @@ struct cluster_member_state {
   std::optional<raft::status_info> status;
   transport_stats peers;
 
-  // Leader duties; reset whenever this node starts (or stops) leading.
-  raft::term_t leading_term = 0;  // 0: not leading
-  int64_t leading_since_ms = 0;
-  std::optional<cluster::liveness_detector> detector;
-  std::set<std::string> heard_since_leading;
-  std::set<std::string> status_in_flight;
-  bool conf_in_flight = false;
-  bool bootstrap_in_flight = false;
+  membership_controller_actor controller;  // bootstrap, liveness, meta voters (linked)
   rebalancer_actor rebalancer;  // placement moves and drained-node removal (linked)
   join_handler_actor joins;     // the join service: joins and meta commands (linked)
 
-  // Connection losses already fed to the detector, per peer.
-  std::map<std::string, uint64_t> disconnects_seen;
   // What the transport was told: node id -> (raft id, raft address).
   std::map<std::string, std::pair<raft::node_id, std::string>> synced_peers;
   // For "raft:" log lines on changes only.

@@ -118,6 +118,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(clusterkit, caf::first_custom_type_id)
 
   // Rebalancer (appended).
   CAF_ADD_ATOM(clusterkit, ck::atoms, rebalance_tick_atom, "rebal_tick")
+  CAF_ADD_ATOM(clusterkit, ck::atoms, membership_tick_atom, "memb_tick")
 CAF_END_TYPE_ID_BLOCK(clusterkit)
 
 namespace caf {
