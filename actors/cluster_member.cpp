@@ -23,7 +23,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <mutex>
 
 
 namespace ck::actors {
@@ -292,9 +291,10 @@ cluster_member_actor::behavior_type cluster_member(
   };
 }
 
-// The meta state machine tells these actors about every apply (weak: they may be gone).
+// The meta state machine tells these actors about every apply (weak: they may be gone). Filled
+// once, before the meta replica exists (the member is spawned lazily and starts it only after
+// this is set), then only read, on the replica's thread: no lock needed.
 struct meta_listeners {
-  std::mutex mutex;
   std::vector<caf::weak_actor_ptr> actors;
 };
 
@@ -371,7 +371,6 @@ cluster_member_handles spawn_cluster_member(caf::actor_system& sys, cluster_memb
             moves_done->fetch_add(1);
           }
         }
-        std::lock_guard<std::mutex> lock{listeners->mutex};
         for (const auto& weak : listeners->actors) {
           if (auto strong = weak.lock()) {
             caf::anon_send(caf::actor_cast<caf::actor>(strong), atoms::meta_applied_atom_v);
@@ -384,11 +383,14 @@ cluster_member_handles spawn_cluster_member(caf::actor_system& sys, cluster_memb
   host_options.events = options.events;
   cluster_member_handles out;
   out.host = spawn_partition_host(sys, host_options, std::move(env), store, writer, transport, sm);
-  out.member = sys.spawn(cluster_member, std::move(options), std::move(store), std::move(writer),
-                         std::move(transport), sm, out.host, moves_done);
-  std::lock_guard<std::mutex> lock{listeners->mutex};
+  // Lazily: the member spawns the meta replica (whose applies read `listeners`) only when it
+  // runs, which is after the listeners are set and the first message below arrives.
+  out.member = sys.spawn<caf::lazy_init>(cluster_member, std::move(options), std::move(store),
+                                         std::move(writer), std::move(transport), sm, out.host,
+                                         moves_done);
   listeners->actors.push_back(caf::actor_cast<caf::weak_actor_ptr>(out.member));
   listeners->actors.push_back(caf::actor_cast<caf::weak_actor_ptr>(out.host));
+  caf::anon_send(out.member, atoms::member_tick_atom_v);
   return out;
 }
 
