@@ -115,7 +115,9 @@ void sync_peers(member_pointer self) {
 void publish_meta_leader(member_pointer self) {
   auto& st = self->state;
   const auto& s = *st.status;
-  if (!st.options.events) {
+  // A raft id always names the same node: nothing to resolve while the leader is unchanged
+  // (this runs every tick; resolving copies the meta state).
+  if (!st.options.events || st.published_meta_leader == s.leader) {
     return;
   }
   std::string leader;
@@ -123,14 +125,11 @@ void publish_meta_leader(member_pointer self) {
     const auto meta = st.sm->current();
     const auto* node = cluster::find_by_raft_id(meta, s.leader);
     if (node == nullptr) {
-      return;
+      return;  // not replayed here yet: again at the next tick
     }
     leader = node->id;
   }
-  if (st.published_meta_leader && *st.published_meta_leader == leader) {
-    return;
-  }
-  st.published_meta_leader = leader;
+  st.published_meta_leader = s.leader;
   cluster::cluster_event e;
   e.kind = cluster::event_kind::meta_leader_changed;
   e.node = std::move(leader);
@@ -298,25 +297,30 @@ struct meta_listeners {
   std::vector<caf::weak_actor_ptr> actors;
 };
 
-// The events an applied meta command means, and a rebalance starting or finishing. History
-// replayed at start (command == nullptr) only sets the rebalance flag: events are news.
+// The events an applied meta command means, and a rebalance starting or finishing. The last
+// entry replayed at start (command == nullptr) only sets the rebalance flag: events are news.
+// `rebalancing` is unset when that entry was no command (a no-op or conf change, which the
+// machine never sees): the first news entry then only sets it (a rebalance that entry starts or
+// finishes goes unreported).
 void publish_meta_events(const event_bus_actor& events, const cluster::command* command,
                          const cluster::apply_result& result, const cluster::meta_state& after,
-                         const std::vector<std::string>& placement_before, bool& rebalancing) {
+                         const std::vector<std::string>& placement_before,
+                         std::optional<bool>& rebalancing) {
   const bool pending = cluster::rebalance_pending(after);
+  const bool known = rebalancing.has_value();
+  const bool changed = known && *rebalancing != pending;
+  rebalancing = pending;
   if (command == nullptr || !events) {
-    rebalancing = pending;
     return;
   }
   for (auto& event : cluster::meta_events(*command, result, placement_before)) {
     caf::anon_send(events, atoms::event_publish_atom_v, std::move(event));
   }
-  if (pending != rebalancing) {
+  if (changed) {
     cluster::cluster_event e;
     e.kind = pending ? cluster::event_kind::rebalance_started
                      : cluster::event_kind::rebalance_finished;
     caf::anon_send(events, atoms::event_publish_atom_v, std::move(e));
-    rebalancing = pending;
   }
 }
 
@@ -343,7 +347,12 @@ cluster_member_handles spawn_cluster_member(caf::actor_system& sys, cluster_memb
   auto moves_done = std::make_shared<std::atomic<uint64_t>>(0);
   const std::string self_id = options.self.id;
   const raft::node_id self_raft_id = options.meta_group.raft.id;
-  auto rebalancing = std::make_shared<bool>(false);  // only the meta replica's thread uses it
+  // Whether a rebalance is pending, as of the last entry seen (only the meta replica's thread
+  // uses it); known from the start on a node with nothing to replay.
+  auto rebalancing = std::make_shared<std::optional<bool>>();
+  if (replayed_up_to == 0) {
+    *rebalancing = false;
+  }
   auto events = options.events;
   auto on_removed = options.on_removed;
   auto sm = std::make_shared<meta_state_machine>(
@@ -352,8 +361,12 @@ cluster_member_handles spawn_cluster_member(caf::actor_system& sys, cluster_memb
           raft::index_t index, const cluster::command* command,
           const cluster::apply_result& result, const cluster::meta_state& after,
           const std::vector<std::string>& placement_before) {
-        publish_meta_events(events, index > replayed_up_to ? command : nullptr, result, after,
-                            placement_before, *rebalancing);
+        // History replayed at start is not news: only its last entry sets the rebalance flag
+        // (planning the placement for every replayed entry would slow every start).
+        if (index >= replayed_up_to) {
+          publish_meta_events(events, index > replayed_up_to ? command : nullptr, result, after,
+                              placement_before, *rebalancing);
+        }
         if (command != nullptr && is_own_removal(*command, result, self_id, self_raft_id)) {
           // Drained and removed (POST /leave): nothing is left for this node to serve. It
           // stops as on SIGTERM (also when a restart replays its removal): to come back it

@@ -47,7 +47,8 @@ struct cluster_member_state {
   raft::node_id logged_leader = raft::no_node;
   bool tick_running = false;
   bool record_refresh_in_flight = false;  // a rejoin publishing this node's current services
-  std::optional<std::string> published_meta_leader;  // the last meta_leader_changed's node
+  // The raft id the last meta_leader_changed named (no_node: none); unset before the first.
+  std::optional<raft::node_id> published_meta_leader;
   // Placement changes applied since start (counted by the meta state machine's observer).
   std::shared_ptr<std::atomic<uint64_t>> moves_done;
 };

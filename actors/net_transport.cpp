@@ -71,14 +71,15 @@ size_t approx_size(const raft::message& m) {
   return n;
 }
 
-// The peer's endpoint as the handler of relayed partition requests; nullopt while this node
-// has no connection to it.
-std::optional<partition_route_handler_actor> peer_endpoint(pointer self, const std::string& name) {
+// The peer's endpoint as the typed handle a relay needs; errc::no_leader (retry) while this
+// node has no connection to it.
+template <class Handle>
+caf::expected<Handle> connected_peer(pointer self, const std::string& name) {
   auto it = self->state.peers.find(name);
   if (it == self->state.peers.end() || !it->second.handle) {
-    return std::nullopt;
+    return caf::make_error(errc::no_leader, "no connection to " + name + " yet");
   }
-  return caf::actor_cast<partition_route_handler_actor>(it->second.handle);
+  return caf::actor_cast<Handle>(it->second.handle);
 }
 
 void schedule_flush(pointer self) {
@@ -379,21 +380,19 @@ caf::behavior net_transport_impl(pointer self, net_transport_options options) {
       },
       [=](atoms::transport_relay_atom, const std::string& name,
           join_request& request) -> caf::result<join_reply> {
-        auto it = self->state.peers.find(name);
-        if (it == self->state.peers.end() || !it->second.handle) {
-          return caf::make_error(errc::no_leader, "no connection to " + name + " yet");
+        auto peer = connected_peer<join_handler_actor>(self, name);
+        if (!peer) {
+          return peer.error();
         }
-        return self->delegate(caf::actor_cast<join_handler_actor>(it->second.handle),
-                              atoms::join_atom_v, std::move(request));
+        return self->delegate(*peer, atoms::join_atom_v, std::move(request));
       },
       [=](atoms::transport_relay_atom, const std::string& name,
           std::string& command) -> caf::result<raft_propose_reply> {
-        auto it = self->state.peers.find(name);
-        if (it == self->state.peers.end() || !it->second.handle) {
-          return caf::make_error(errc::no_leader, "no connection to " + name + " yet");
+        auto peer = connected_peer<join_handler_actor>(self, name);
+        if (!peer) {
+          return peer.error();
         }
-        return self->delegate(caf::actor_cast<join_handler_actor>(it->second.handle),
-                              atoms::meta_command_atom_v, std::move(command));
+        return self->delegate(*peer, atoms::meta_command_atom_v, std::move(command));
       },
       [=](atoms::meta_command_atom, std::string& command) -> caf::result<raft_propose_reply> {
         if (!self->state.join_handler) {
@@ -413,17 +412,17 @@ caf::behavior net_transport_impl(pointer self, net_transport_options options) {
       },
       [=](atoms::transport_partition_relay_atom, const std::string& name,
           partition_request& request) -> caf::result<partition_reply> {
-        auto peer = peer_endpoint(self, name);
+        auto peer = connected_peer<partition_route_handler_actor>(self, name);
         if (!peer) {
-          return caf::make_error(errc::no_leader, "no connection to " + name + " yet");
+          return peer.error();
         }
         return self->delegate(*peer, atoms::partition_route_atom_v, std::move(request));
       },
       [=](atoms::transport_partition_relay_atom, const std::string& name,
           member_probe& probe) -> caf::result<member_probe_reply> {
-        auto peer = peer_endpoint(self, name);
+        auto peer = connected_peer<partition_route_handler_actor>(self, name);
         if (!peer) {
-          return caf::make_error(errc::no_leader, "no connection to " + name + " yet");
+          return peer.error();
         }
         return self->delegate(*peer, atoms::member_probe_atom_v, std::move(probe));
       },
@@ -447,12 +446,11 @@ caf::behavior net_transport_impl(pointer self, net_transport_options options) {
       },
       [=](atoms::service_relay_atom, const std::string& name,
           service_call& call) -> caf::result<std::string> {
-        auto it = self->state.peers.find(name);
-        if (it == self->state.peers.end() || !it->second.handle) {
-          return caf::make_error(errc::no_leader, "no connection to " + name + " yet");
+        auto peer = connected_peer<service_handler_actor>(self, name);
+        if (!peer) {
+          return peer.error();
         }
-        return self->delegate(caf::actor_cast<service_handler_actor>(it->second.handle),
-                              atoms::service_call_atom_v, std::move(call));
+        return self->delegate(*peer, atoms::service_call_atom_v, std::move(call));
       },
       [=](atoms::service_call_atom, service_call& call) -> caf::result<std::string> {
         if (!self->state.service_handler) {

@@ -22,16 +22,6 @@ constexpr auto attempt_timeout = 2s;
 // retried after a timeout, so it must not give up before the remote does.
 constexpr auto relayed_proposal_timeout = attempt_timeout + 1s;
 
-// The machine's slot in this node's registration order; nullopt when not registered.
-std::optional<uint16_t> machine_slot_of(const partition_host_state& st, const std::string& name) {
-  for (size_t slot = 0; slot < st.options.machines->size(); ++slot) {
-    if ((*st.options.machines)[slot].name == name) {
-      return static_cast<uint16_t>(slot);
-    }
-  }
-  return std::nullopt;
-}
-
 // Proposals and entity requests may change state: after a timeout their outcome is unknown,
 // so they are never retried (cluster::decide_route).
 bool changes_state(partition_op op) {
@@ -42,6 +32,18 @@ partition_reply not_leader(const hosted_replica& r) {
   partition_reply reply;
   reply.status = route_status::not_leader;
   reply.leader_hint = r.status ? r.status->leader : 0;
+  return reply;
+}
+
+// The answer when this node cannot run a request for `partition` (any more): "not leader" with
+// its replica's leader hint while it hosts one, else "not hosted".
+partition_reply redirect_from(host_pointer self, uint32_t partition) {
+  auto found = self->state.replicas.find(partition);
+  if (found != self->state.replicas.end()) {
+    return not_leader(found->second);
+  }
+  partition_reply reply;
+  reply.status = route_status::not_hosted;
   return reply;
 }
 
@@ -179,11 +181,7 @@ void run_entity(host_pointer self, hosted_replica& replica, partition_request re
             if (code == errc::timeout) {
               reply.status = route_status::unknown;  // the entity may have handled it
             } else if (code == errc::no_leader) {
-              auto found = self->state.replicas.find(partition);
-              reply = found != self->state.replicas.end() ? not_leader(found->second)
-                                                          : partition_reply{};
-              reply.status =
-                  found != self->state.replicas.end() ? reply.status : route_status::not_hosted;
+              reply = redirect_from(self, partition);
             } else {
               reply.status = route_status::failed;
               reply.payload = message_of(error);
@@ -226,14 +224,11 @@ void run_routed(host_pointer self, partition_request request,
   }
   const bool proposal = request.op == partition_op::propose;
   auto fail_here = [self, partition, done, proposal](const caf::error& error) mutable {
-    auto found = self->state.replicas.find(partition);
     partition_reply reply;
     if (proposal && errc_of(error) == errc::timeout) {
       reply.status = route_status::unknown;  // the proposal may still be queued and commit later
-    } else if (found != self->state.replicas.end()) {
-      reply = not_leader(found->second);
     } else {
-      reply.status = route_status::not_hosted;
+      reply = redirect_from(self, partition);
     }
     done(reply);
   };
@@ -253,7 +248,7 @@ void run_routed(host_pointer self, partition_request request,
             fail_here);
     return;
   }
-  const auto slot = machine_slot_of(st, request.machine);
+  const auto slot = cluster::machine_slot(*st.options.machines, request.machine);
   if (!slot) {
     partition_reply reply;
     reply.status = route_status::failed;

@@ -149,14 +149,7 @@ std::vector<std::string> partition_machines::apply_batch(
       const auto decoded = cluster::decode_machine_command(entries[i]->data);
       const auto slot = !decoded                   ? std::nullopt
                         : decoded->machine.empty() ? std::optional<uint16_t>{0}
-                                                   : [&]() -> std::optional<uint16_t> {
-        for (size_t s = 0; s < types_->size(); ++s) {
-          if ((*types_)[s].name == decoded->machine) {
-            return static_cast<uint16_t>(s);
-          }
-        }
-        return std::nullopt;
-      }();
+                                                   : cluster::machine_slot(*types_, decoded->machine);
       if (!slot || *slot >= machines_.size()) {
         // Every replica runs the same registrations, so every replica skips it alike.
         CK_LOG_ERROR("partition: partition-{} entry {} names no registered state machine",
@@ -182,11 +175,7 @@ std::vector<std::string> partition_machines::apply_batch(
 
 partition_machines::query_result partition_machines::query(std::string_view machine,
                                                            std::string_view query) {
-  std::vector<std::string> names;
-  for (const auto& type : *types_) {
-    names.push_back(type.name);
-  }
-  const auto slot = cluster::machine_slot(names, machine);
+  const auto slot = cluster::machine_slot(*types_, machine);
   if (!slot) {
     return {false, "no state machine named \"" + std::string{machine} + "\" is registered"};
   }

@@ -80,4 +80,15 @@ struct machine_type {
   state_machine_factory factory;
 };
 
+/// The slot of the machine named `name` in `types` (registration order); nullopt when none.
+inline std::optional<uint16_t> machine_slot(const std::vector<machine_type>& types,
+                                            std::string_view name) {
+  for (size_t slot = 0; slot < types.size(); ++slot) {
+    if (types[slot].name == name) {
+      return static_cast<uint16_t>(slot);
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace ck::cluster
