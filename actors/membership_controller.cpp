@@ -24,6 +24,9 @@ using runtime::unix_now_ms;
 
 // How long the controller waits for its replica or the transport; past it the tick is skipped.
 constexpr auto local_request_timeout = std::chrono::seconds(2);
+// How long a replica whose node left the meta state stays in the meta group (see
+// removal_may_proceed): several heartbeats.
+constexpr auto removed_replica_grace = std::chrono::milliseconds(1'000);
 // A leadership transfer request is answered at once (the transfer completes on its own).
 constexpr auto transfer_timeout = std::chrono::seconds(2);
 
@@ -46,6 +49,8 @@ struct membership_controller_state {
   std::set<std::string> status_in_flight;
   bool conf_in_flight = false;
   bool bootstrap_in_flight = false;
+  // When this node, leading, first saw a meta replica whose node the meta state removed.
+  std::map<raft::node_id, int64_t> removed_seen_ms;
   // Connection losses already fed to the detector, per peer.
   std::map<std::string, uint64_t> disconnects_seen;
 };
@@ -136,6 +141,23 @@ void replicate_statuses(pointer self, const cluster::meta_state& meta, int64_t n
 }
 
 // One membership change of the meta group toward plan_meta_voters, when none is pending.
+// A node the meta state removed must hear that its removal committed before the leader takes it
+// out of the meta group (after that nobody tells it anything): it stops itself when its replica
+// applies the removal. So a replica whose node left the meta state is taken out of the group
+// only removed_replica_grace after this leader first saw it gone, which lets heartbeats carry
+// the commit index to it first.
+bool removal_may_proceed(pointer self, const cluster::meta_state& meta,
+                         const raft::conf_change& change) {
+  auto& st = self->state;
+  if (change.type != raft::conf_change_type::remove_node ||
+      cluster::find_by_raft_id(meta, change.node) != nullptr) {
+    return true;
+  }
+  const int64_t now = steady_now_ms();
+  const auto seen = st.removed_seen_ms.emplace(change.node, now).first->second;
+  return now - seen >= removed_replica_grace.count();
+}
+
 void manage_voters(pointer self, const cluster::meta_state& meta) {
   auto& st = self->state;
   if (st.conf_in_flight || !st.status) {
@@ -150,7 +172,7 @@ void manage_voters(pointer self, const cluster::meta_state& meta) {
         .then([](raft::node_id) {}, [](caf::error&) {});
     return;
   }
-  if (!step.change) {
+  if (!step.change || !removal_may_proceed(self, meta, *step.change)) {
     return;
   }
   st.conf_in_flight = true;
@@ -176,6 +198,7 @@ void lead(pointer self) {
     st.leading_since_ms = now;
     st.detector.emplace(st.options.self.id, st.options.liveness);
     st.heard_since_leading.clear();
+    st.removed_seen_ms.clear();
   }
   observe_peers(self, now);
   const cluster::meta_state meta = st.sm->current();
