@@ -9,6 +9,7 @@
 #include "actors/cluster_member_state.hpp"
 #include "actors/errc.hpp"
 #include "runtime/base/assert.hpp"
+#include "runtime/base/host_port.hpp"
 #include "runtime/base/clock.hpp"
 #include "runtime/cluster/membership_step.hpp"
 #include "runtime/cluster/meta_membership.hpp"
@@ -40,30 +41,6 @@ constexpr auto proposal_timeout = std::chrono::seconds(5);
 // A rejoin that publishes this node's services: one meta proposal, maybe relayed to the leader.
 constexpr auto record_refresh_timeout = std::chrono::seconds(10);
 
-// "host:port" (or "[v6]:port") -> host and port; false for anything else.
-bool split_address(const std::string& address, std::string& host, uint16_t& port) {
-  const auto colon = address.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 >= address.size()) {
-    return false;
-  }
-  host = address.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  unsigned long value = 0;
-  for (char c : address.substr(colon + 1)) {
-    if (c < '0' || c > '9' || value > 65535) {
-      return false;
-    }
-    value = value * 10 + static_cast<unsigned long>(c - '0');
-  }
-  if (value == 0 || value > 65535) {
-    return false;
-  }
-  port = static_cast<uint16_t>(value);
-  return true;
-}
-
 // Tells the transport about one peer when its raft id or address changed.
 void sync_peer(member_pointer self, const std::string& id, raft::node_id raft_id,
                const std::string& raft_addr) {
@@ -71,15 +48,14 @@ void sync_peer(member_pointer self, const std::string& id, raft::node_id raft_id
   if (synced == std::make_pair(raft_id, raft_addr)) {
     return;
   }
-  std::string host;
-  uint16_t port = 0;
-  if (!split_address(raft_addr, host, port)) {
+  auto address = runtime::parse_host_port(raft_addr);
+  if (!address || address->host.empty()) {
     CK_LOG_WARN("node: {} has an unusable raft address \"{}\"", id, raft_addr);
     return;
   }
   synced = {raft_id, raft_addr};
   self->send(self->state.transport, atoms::transport_peer_atom_v, id,
-             std::vector<raft::node_id>{raft_id}, host, port);
+             std::vector<raft::node_id>{raft_id}, std::move(address->host), address->port);
 }
 
 // Makes the transport's peers the meta state's members (other than this node).
@@ -263,7 +239,10 @@ cluster_member_actor::behavior_type cluster_member(
   self->link_to(st.controller);
   self->send(st.transport, atoms::raft_register_atom_v, raft::group_id{0},
              group_options.raft.id, st.group);
-  self->send(st.transport, atoms::member_attach_atom_v, st.joins);
+  for (const char* name : {join_service_name, meta_service_name}) {
+    self->send(st.transport, atoms::service_attach_atom_v, std::string{name},
+               service_handler_actor{st.joins});
+  }
   sync_peers(self);
   self->send(self, atoms::member_tick_atom_v);
   return {

@@ -16,7 +16,7 @@
 // changes.
 
 #include "actors/event_bus.hpp"
-#include "actors/join_handler.hpp"
+#include "actors/endpoint_handlers.hpp"
 #include "actors/net_transport.hpp"
 #include "actors/partition_host.hpp"
 #include "actors/raft_group.hpp"

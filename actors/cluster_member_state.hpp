@@ -38,7 +38,7 @@ struct cluster_member_state {
 
   membership_controller_actor controller;  // bootstrap, liveness, meta voters (linked)
   rebalancer_actor rebalancer;  // placement moves and drained-node removal (linked)
-  join_handler_actor joins;     // the join service: joins and meta commands (linked)
+  join_service_actor joins;     // the join service: joins and meta commands (linked)
 
   // What the transport was told: node id -> (raft id, raft address).
   std::map<std::string, std::pair<raft::node_id, std::string>> synced_peers;

@@ -2,6 +2,7 @@
 
 #include "actors/errc.hpp"
 #include "actors/meta_propose.hpp"
+#include "actors/wire_codec.hpp"
 #include "runtime/base/assert.hpp"
 #include "runtime/base/clock.hpp"
 #include "runtime/base/log.hpp"
@@ -16,6 +17,9 @@ namespace {
 
 // How long the service waits for its meta replica's status (leader or not, and who leads).
 constexpr auto status_timeout = std::chrono::seconds(2);
+// How long a request handed to the meta leader's node may take there (a join commits on the
+// meta group first); the HTTP caller's own deadline is usually shorter.
+constexpr auto relay_timeout = std::chrono::seconds(30);
 
 struct join_service_state {
   static inline const char* name = "join_service";
@@ -25,7 +29,7 @@ struct join_service_state {
   net_transport_actor transport;
 };
 
-using pointer = join_handler_actor::stateful_pointer<join_service_state>;
+using pointer = join_service_actor::stateful_pointer<join_service_state>;
 
 join_reply reply_for(const cluster::meta_state& meta, const cluster::apply_result& result) {
   join_reply reply;
@@ -62,6 +66,25 @@ caf::error error_of(const cluster::apply_result& result) {
     default:
       return caf::make_error(errc::no_leader, result.message);
   }
+}
+
+// Hands a request to the meta leader's node as the named service `service` and delivers its
+// decoded reply (or the error) to `promise`.
+template <class Reply>
+void relay_to_leader(pointer self, const std::string& leader, const char* service,
+                     std::string payload, caf::typed_response_promise<Reply> promise) {
+  self->request(self->state.transport, relay_timeout, atoms::service_relay_atom_v, leader,
+                service_call{service, std::move(payload), false})
+      .then(
+          [promise](std::string& bytes) mutable {
+            auto reply = decode_wire<Reply>(bytes);
+            if (reply) {
+              promise.deliver(std::move(*reply));
+            } else {
+              promise.deliver(std::move(reply.error()));
+            }
+          },
+          [promise](caf::error& error) mutable { promise.deliver(std::move(error)); });
 }
 
 void propose_join(pointer self, join_request& request,
@@ -108,8 +131,8 @@ caf::typed_response_promise<join_reply> on_join(pointer self, join_request& requ
               return;
             }
             CK_LOG_DEBUG("join: forwarding {} to the meta leader {}", request.id, *leader);
-            promise.delegate(self->state.transport, atoms::transport_relay_atom_v, *leader,
-                             std::move(request));
+            relay_to_leader(self, *leader, join_service_name, encode_wire(std::move(request)),
+                            promise);
           },
           [promise](caf::error& error) mutable {
             promise.deliver(caf::make_error(
@@ -133,8 +156,7 @@ caf::typed_response_promise<raft_propose_reply> on_meta_command(pointer self,
               promise.deliver(leader.error());
               return;
             }
-            promise.delegate(self->state.transport, atoms::transport_relay_atom_v, *leader,
-                             std::move(command));
+            relay_to_leader(self, *leader, meta_service_name, std::move(command), promise);
           },
           [promise](caf::error& error) mutable {
             promise.deliver(caf::make_error(
@@ -143,7 +165,33 @@ caf::typed_response_promise<raft_propose_reply> on_meta_command(pointer self,
   return promise;
 }
 
-join_handler_actor::behavior_type join_service(pointer self, std::string node_id,
+// A join or meta command from another node's join service ("ck.join" / "ck.meta" on the
+// transport): asked of this actor itself as the local request (so both take the same path),
+// the reply encoded for the way back.
+caf::typed_response_promise<std::string> on_remote_call(pointer self, service_call& call) {
+  auto promise = self->make_response_promise<std::string>();
+  auto encode = [promise](auto& reply) mutable { promise.deliver(encode_wire(std::move(reply))); };
+  auto fail = [promise](caf::error& error) mutable { promise.deliver(std::move(error)); };
+  auto local = caf::actor_cast<join_handler_actor>(self);
+  if (call.service == join_service_name) {
+    auto request = decode_wire<join_request>(call.payload);
+    if (!request) {
+      promise.deliver(std::move(request.error()));
+      return promise;
+    }
+    self->request(local, relay_timeout, atoms::join_atom_v, std::move(*request))
+        .then([encode](join_reply& reply) mutable { encode(reply); }, fail);
+  } else if (call.service == meta_service_name) {
+    self->request(local, relay_timeout, atoms::meta_command_atom_v, std::move(call.payload))
+        .then([encode](raft_propose_reply& reply) mutable { encode(reply); }, fail);
+  } else {
+    promise.deliver(caf::make_error(errc::not_found, "no service named \"" + call.service +
+                                                         "\" in the join service"));
+  }
+  return promise;
+}
+
+join_service_actor::behavior_type join_service(pointer self, std::string node_id,
                                                raft_group_actor group,
                                                std::shared_ptr<const meta_state_machine> meta,
                                                net_transport_actor transport) {
@@ -157,12 +205,13 @@ join_handler_actor::behavior_type join_service(pointer self, std::string node_id
       [self](atoms::meta_command_atom, std::string& command) {
         return on_meta_command(self, command);
       },
+      [self](atoms::service_call_atom, service_call& call) { return on_remote_call(self, call); },
   };
 }
 
 }  // namespace
 
-join_handler_actor spawn_join_service(caf::actor_system& sys, std::string node_id,
+join_service_actor spawn_join_service(caf::actor_system& sys, std::string node_id,
                                       raft_group_actor group,
                                       std::shared_ptr<const meta_state_machine> meta,
                                       net_transport_actor transport) {

@@ -51,9 +51,8 @@ struct net_transport_state {
   uint64_t received_batches = 0;
   uint64_t received_messages = 0;
   uint64_t unroutable = 0;
-  join_handler_actor join_handler;  // answers joins relayed to this endpoint
   partition_route_handler_actor partition_handler;  // runs partition requests relayed here
-  service_handler_actor service_handler;            // runs node service calls relayed here
+  std::map<std::string, service_handler_actor> services;  // runs named calls relayed here
 };
 
 using pointer = caf::stateful_actor<net_transport_state>*;
@@ -375,38 +374,6 @@ caf::behavior net_transport_impl(pointer self, net_transport_options options) {
           connect(self, name);
         }
       },
-      [=](atoms::member_attach_atom, join_handler_actor& handler) {
-        self->state.join_handler = std::move(handler);
-      },
-      [=](atoms::transport_relay_atom, const std::string& name,
-          join_request& request) -> caf::result<join_reply> {
-        auto peer = connected_peer<join_handler_actor>(self, name);
-        if (!peer) {
-          return peer.error();
-        }
-        return self->delegate(*peer, atoms::join_atom_v, std::move(request));
-      },
-      [=](atoms::transport_relay_atom, const std::string& name,
-          std::string& command) -> caf::result<raft_propose_reply> {
-        auto peer = connected_peer<join_handler_actor>(self, name);
-        if (!peer) {
-          return peer.error();
-        }
-        return self->delegate(*peer, atoms::meta_command_atom_v, std::move(command));
-      },
-      [=](atoms::meta_command_atom, std::string& command) -> caf::result<raft_propose_reply> {
-        if (!self->state.join_handler) {
-          return caf::make_error(errc::not_ready, "this node is not serving the meta group yet");
-        }
-        return self->delegate(self->state.join_handler, atoms::meta_command_atom_v,
-                              std::move(command));
-      },
-      [=](atoms::join_atom, join_request& request) -> caf::result<join_reply> {
-        if (!self->state.join_handler) {
-          return caf::make_error(errc::not_ready, "this node is not serving joins yet");
-        }
-        return self->delegate(self->state.join_handler, atoms::join_atom_v, std::move(request));
-      },
       [=](atoms::partition_attach_atom, partition_route_handler_actor& handler) {
         self->state.partition_handler = std::move(handler);
       },
@@ -418,14 +385,6 @@ caf::behavior net_transport_impl(pointer self, net_transport_options options) {
         }
         return self->delegate(*peer, atoms::partition_route_atom_v, std::move(request));
       },
-      [=](atoms::transport_partition_relay_atom, const std::string& name,
-          member_probe& probe) -> caf::result<member_probe_reply> {
-        auto peer = connected_peer<partition_route_handler_actor>(self, name);
-        if (!peer) {
-          return peer.error();
-        }
-        return self->delegate(*peer, atoms::member_probe_atom_v, std::move(probe));
-      },
       [=](atoms::partition_route_atom, partition_request& request)
           -> caf::result<partition_reply> {
         if (!self->state.partition_handler) {
@@ -434,15 +393,8 @@ caf::behavior net_transport_impl(pointer self, net_transport_options options) {
         return self->delegate(self->state.partition_handler, atoms::partition_route_atom_v,
                               std::move(request));
       },
-      [=](atoms::member_probe_atom, member_probe& probe) -> caf::result<member_probe_reply> {
-        if (!self->state.partition_handler) {
-          return caf::make_error(errc::not_ready, "this node is not serving partitions yet");
-        }
-        return self->delegate(self->state.partition_handler, atoms::member_probe_atom_v,
-                              std::move(probe));
-      },
-      [=](atoms::service_attach_atom, service_handler_actor& handler) {
-        self->state.service_handler = std::move(handler);
+      [=](atoms::service_attach_atom, std::string& name, service_handler_actor& handler) {
+        self->state.services[std::move(name)] = std::move(handler);
       },
       [=](atoms::service_relay_atom, const std::string& name,
           service_call& call) -> caf::result<std::string> {
@@ -453,11 +405,13 @@ caf::behavior net_transport_impl(pointer self, net_transport_options options) {
         return self->delegate(*peer, atoms::service_call_atom_v, std::move(call));
       },
       [=](atoms::service_call_atom, service_call& call) -> caf::result<std::string> {
-        if (!self->state.service_handler) {
-          return caf::make_error(errc::not_found, "this node runs no services");
+        auto& services = self->state.services;
+        auto handler = services.find(call.service);
+        if (handler == services.end()) {
+          return caf::make_error(errc::not_found, "no service named \"" + call.service +
+                                                      "\" on " + self->state.options.node_name);
         }
-        return self->delegate(self->state.service_handler, atoms::service_call_atom_v,
-                              std::move(call));
+        return self->delegate(handler->second, atoms::service_call_atom_v, std::move(call));
       },
       [=](uint16_t port) { self->state.port = port; },  // from spawn_net_transport
   };

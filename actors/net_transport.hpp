@@ -24,7 +24,8 @@
 // and before destroying the actor system send an exit to the transport (it is published, and
 // ~actor_system waits for it).
 
-#include "actors/join_handler.hpp"
+#include "actors/endpoint_handlers.hpp"
+#include "actors/messages.hpp"
 #include "actors/raft_group.hpp"
 #include "actors/raft_transport.hpp"
 #include "actors/type_ids.hpp"
@@ -53,31 +54,29 @@ using net_transport_actor = raft_transport_actor::extend<
     caf::replies_to<atoms::transport_stats_atom>::with<transport_stats>,
     /// A batch from a remote node's transport (the endpoint side).
     caf::reacts_to<atoms::raft_step_atom, raft_batch>,
-    /// Sets the local actor that answers joins arriving at this endpoint.
-    caf::reacts_to<atoms::member_attach_atom, join_handler_actor>,
-    /// Hands a join to the peer node's endpoint (the reply goes straight back to the
-    /// requester); errc::no_leader while there is no connection to that peer.
-    caf::replies_to<atoms::transport_relay_atom, std::string, join_request>::with<join_reply>,
-    /// A join relayed by a remote node (the endpoint side): handed to the attached handler;
-    /// errc::not_ready while none is attached.
-    caf::replies_to<atoms::join_atom, join_request>::with<join_reply>,
-    /// The same for any meta command (POST /leave): relay to the peer, and the endpoint side.
-    caf::replies_to<atoms::transport_relay_atom, std::string, std::string>::with<
-        raft_propose_reply>,
-    caf::replies_to<atoms::meta_command_atom, std::string>::with<raft_propose_reply>,
-    /// The same pair for routed partition requests (attached handler: the partition host).
+    /// Routed partition requests (the KV store's and every state machine's hot path, so they
+    /// stay typed: no payload encoding per request). The attached handler is the partition
+    /// host; the relay hands a request to a peer node's endpoint (the reply goes straight back
+    /// to the requester, errc::no_leader while there is no connection to that peer); the
+    /// endpoint side runs it (errc::not_ready while nothing is attached).
     caf::reacts_to<atoms::partition_attach_atom, partition_route_handler_actor>,
     caf::replies_to<atoms::transport_partition_relay_atom, std::string, partition_request>::with<
         partition_reply>,
-    caf::replies_to<atoms::transport_partition_relay_atom, std::string, member_probe>::with<
-        member_probe_reply>,
     caf::replies_to<atoms::partition_route_atom, partition_request>::with<partition_reply>,
-    caf::replies_to<atoms::member_probe_atom, member_probe>::with<member_probe_reply>,
-    /// Node services (runtime/node/service.hpp): the attached local handler, the relay to a
-    /// peer node's endpoint, and the endpoint side.
-    caf::reacts_to<atoms::service_attach_atom, service_handler_actor>,
+    /// Named services: the one generic relay for everything else that crosses nodes, user
+    /// node services (runtime/node/service.hpp) and the built-in control plane alike ("ck.join",
+    /// "ck.meta", "ck.probe"; payloads in actors/wire_codec.hpp). Attach sets the local handler
+    /// of a service name (replacing an earlier one); the relay hands a call to a peer node's
+    /// endpoint (errc::no_leader while there is no connection to it); the endpoint side hands
+    /// it to the handler attached under call.service (errc::not_found if none).
+    caf::reacts_to<atoms::service_attach_atom, std::string, service_handler_actor>,
     caf::replies_to<atoms::service_relay_atom, std::string, service_call>::with<std::string>,
     caf::replies_to<atoms::service_call_atom, service_call>::with<std::string>>;
+
+/// The built-in services on the generic relay (names starting "ck." are reserved).
+inline constexpr const char* join_service_name = "ck.join";    // join_request -> join_reply
+inline constexpr const char* meta_service_name = "ck.meta";    // command -> raft_propose_reply
+inline constexpr const char* probe_service_name = "ck.probe";  // member_probe -> its reply
 
 struct net_transport_options {
   /// This node's name (raft_batch::from_node, log lines).

@@ -2,6 +2,7 @@
 
 #include "actors/errc.hpp"
 #include "actors/partition_host_state.hpp"
+#include "actors/wire_codec.hpp"
 #include "runtime/base/assert.hpp"
 #include "runtime/base/clock.hpp"
 #include "runtime/cluster/membership_step.hpp"
@@ -172,14 +173,15 @@ void probe_dropped_replicas(host_pointer self, const cluster::meta_state& meta) 
     replica.last_probe_ms = now;
     const auto& placed = meta.placement[p].replicas;
     const std::string ask = placed[replica.probe_turn++ % placed.size()];
-    member_probe probe{p, st.options.raft_id};
+    const member_probe probe{p, st.options.raft_id};
     const uint32_t partition = p;
-    self->request(st.transport, probe_timeout, atoms::transport_partition_relay_atom_v, ask,
-                  probe)
+    self->request(st.transport, probe_timeout, atoms::service_relay_atom_v, ask,
+                  service_call{probe_service_name, encode_wire(probe), false})
         .then(
-            [self, partition, ask](member_probe_reply& reply) {
-              if (reply.status != route_status::ok || reply.member) {
-                return;  // not the leader, or still a member (the move is under way)
+            [self, partition, ask](std::string& bytes) {
+              auto reply = decode_wire<member_probe_reply>(bytes);
+              if (!reply || reply->status != route_status::ok || reply->member) {
+                return;  // not the leader, still a member (the move is under way), or garbled
               }
               CK_LOG_INFO("partition: partition-{}'s leader on {} says this replica is no longer "
                           "in the group",
@@ -406,6 +408,8 @@ partition_host_actor::behavior_type partition_host(
   st.meta = std::move(meta);
   self->send(st.transport, atoms::partition_attach_atom_v,
              caf::actor_cast<partition_route_handler_actor>(self));
+  self->send(st.transport, atoms::service_attach_atom_v, std::string{probe_service_name},
+             caf::actor_cast<service_handler_actor>(self));
   self->send(self, atoms::partition_tick_atom_v);
   self->set_down_handler([self](caf::down_msg& msg) { on_replica_down(self, msg); });
   return {
@@ -415,8 +419,13 @@ partition_host_actor::behavior_type partition_host(
                            [promise](partition_reply& reply) mutable { promise.deliver(reply); });
         return promise;
       },
-      [self](atoms::member_probe_atom, member_probe& probe) {
-        return detail::answer_probe(self, probe);
+      [self](atoms::service_call_atom, service_call& call) -> caf::result<std::string> {
+        // "ck.probe" from another node's partition host (probe_dropped_replicas).
+        auto probe = decode_wire<member_probe>(call.payload);
+        if (call.service != probe_service_name || !probe) {
+          return caf::make_error(errc::invalid_argument, "not a member probe: " + call.service);
+        }
+        return encode_wire(detail::answer_probe(self, *probe));
       },
       [self](atoms::partition_call_atom, partition_request& request) {
         auto promise = self->make_response_promise<std::string>();

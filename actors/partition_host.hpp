@@ -23,7 +23,7 @@
 // leader once that one is caught up (leaders spread evenly).
 
 #include "actors/event_bus.hpp"
-#include "actors/join_handler.hpp"
+#include "actors/endpoint_handlers.hpp"
 #include "actors/meta_state_machine.hpp"
 #include "actors/partition_machines.hpp"
 #include "actors/net_transport.hpp"
@@ -55,7 +55,8 @@ namespace ck::actors {
 using partition_router_actor = caf::typed_actor<
     caf::replies_to<atoms::partition_call_atom, partition_request>::with<std::string>>;
 
-using partition_host_actor = partition_route_handler_actor::extend_with<partition_router_actor>::extend<
+using partition_host_actor = partition_route_handler_actor::extend_with<partition_router_actor>::
+    extend_with<service_handler_actor>::extend<
     /// Storage figures of this node and its hosted / led partition counts.
     caf::replies_to<atoms::storage_figures_atom>::with<storage_figures>,
     /// The partitions as this node sees them (leaders, voters, learners, terms).

@@ -25,7 +25,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(clusterkit, caf::first_custom_type_id)
 
   CAF_ADD_ATOM(clusterkit, ck::atoms, partition_call_atom, "part_call")
   CAF_ADD_ATOM(clusterkit, ck::atoms, storage_figures_atom, "stor_figs")
-  CAF_ADD_ATOM(clusterkit, ck::atoms, member_probe_atom, "mem_probe")
   CAF_ADD_ATOM(clusterkit, ck::atoms, flush_atom, "flush")
   CAF_ADD_ATOM(clusterkit, ck::atoms, view_atom, "view")
 
@@ -74,8 +73,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(clusterkit, caf::first_custom_type_id)
   CAF_ADD_ATOM(clusterkit, ck::atoms, join_atom, "join")
   CAF_ADD_ATOM(clusterkit, ck::atoms, member_tick_atom, "mem_tick")
   CAF_ADD_ATOM(clusterkit, ck::atoms, meta_applied_atom, "meta_appl")
-  CAF_ADD_ATOM(clusterkit, ck::atoms, transport_relay_atom, "tr_relay")
-  CAF_ADD_ATOM(clusterkit, ck::atoms, member_attach_atom, "mem_attach")
   CAF_ADD_ATOM(clusterkit, ck::atoms, transport_heartbeat_atom, "tr_beat")
 
   // Partitions (appended).

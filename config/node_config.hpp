@@ -8,6 +8,8 @@
 // precedence first: the defaults below, the YAML file (--config FILE or CONFIG), the environment,
 // the command line. Nothing here includes CAF: the node assembly turns this into CAF settings.
 
+#include "runtime/base/host_port.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -17,28 +19,10 @@
 
 namespace ck::config {
 
-// A listen or dial address. An empty host means all interfaces (":8080"); an IPv6 host is stored
-// without brackets ("::1") and printed with them ("[::1]:8080").
-// Invariant (when produced by parse_host_port): 1 <= port <= 65535 and host is a valid host name,
-// IPv4 or IPv6 literal, or empty.
-struct host_port {
-  std::string host;
-  uint16_t port = 0;
-
-  // "host:port", ":port" for all interfaces, "[v6]:port" for an IPv6 host. parse_host_port()
-  // of the result gives back an equal value.
-  std::string to_string() const;
-
-  friend bool operator==(const host_port& a, const host_port& b) {
-    return a.host == b.host && a.port == b.port;
-  }
-  friend bool operator!=(const host_port& a, const host_port& b) { return !(a == b); }
-};
-
-// Parses ":8080", "node4:9001", "10.0.0.1:80", "[::1]:8080". Returns nullopt for an empty text,
-// a missing port ("host"), a port outside 1..65535 ("host:0", "host:99999"), an unbracketed
-// IPv6 address ("::1:80"), or a host with characters outside [A-Za-z0-9._-].
-std::optional<host_port> parse_host_port(std::string_view text);
+// A listen or dial address and its parser (runtime/base/host_port.hpp): ":8080", "node4:9001",
+// "10.0.0.1:80", "[::1]:8080".
+using runtime::host_port;
+using runtime::parse_host_port;
 
 // Caps on what one client may make this node hold or wait for. Each is > 0; validate() also
 // requires body_bytes_max >= value_bytes_max + key_bytes_max so that every legal key and value

@@ -6,20 +6,10 @@
 namespace ck::config::detail {
 namespace {
 
-constexpr std::size_t host_name_bytes_max = 253;  // DNS limit for a full name
-constexpr std::size_t ipv6_text_bytes_max = 45;   // "ffff:...:255.255.255.255"
 constexpr std::size_t node_id_bytes_max = 64;
 
 bool is_blank(char ch) { return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n'; }
 bool is_digit(char ch) { return ch >= '0' && ch <= '9'; }
-bool is_alpha(char ch) { return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z'); }
-bool is_hex(char ch) {
-  return is_digit(ch) || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
-}
-// The node id alphabet is also the host name alphabet: both end up in URLs and file names.
-bool is_name_char(char ch) {
-  return is_alpha(ch) || is_digit(ch) || ch == '.' || ch == '_' || ch == '-';
-}
 
 char lower(char ch) { return (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch; }
 
@@ -57,23 +47,6 @@ uint64_t size_unit(std::string_view suffix) {
     }
   }
   return 0;
-}
-
-std::optional<uint16_t> parse_port(std::string_view text) {
-  constexpr std::size_t port_digits_max = 5;
-  if (text.empty() || text.size() > port_digits_max) {
-    return std::nullopt;
-  }
-  for (char ch : text) {
-    if (!is_digit(ch)) {
-      return std::nullopt;
-    }
-  }
-  std::optional<uint64_t> port = parse_uint(text, 65535);
-  if (!port || *port == 0) {
-    return std::nullopt;
-  }
-  return static_cast<uint16_t>(*port);
 }
 
 }  // namespace
@@ -146,29 +119,6 @@ std::string format_size(uint64_t bytes) {
   return std::to_string(bytes);
 }
 
-bool valid_host(std::string_view host) {
-  if (host.find(':') != std::string_view::npos) {
-    if (host.size() < 2 || host.size() > ipv6_text_bytes_max) {
-      return false;
-    }
-    for (char ch : host) {
-      if (!is_hex(ch) && ch != ':' && ch != '.') {
-        return false;
-      }
-    }
-    return true;
-  }
-  if (host.empty() || host.size() > host_name_bytes_max) {
-    return false;
-  }
-  for (char ch : host) {
-    if (!is_name_char(ch)) {
-      return false;
-    }
-  }
-  return true;
-}
-
 bool is_wildcard_host(std::string_view host) {
   return host.empty() || host == "0.0.0.0" || host == "::";
 }
@@ -226,7 +176,7 @@ bool valid_node_id(std::string_view id) {
     return false;
   }
   for (char ch : id) {
-    if (!is_name_char(ch)) {
+    if (!runtime::is_name_char(ch)) {
       return false;
     }
   }
@@ -235,46 +185,3 @@ bool valid_node_id(std::string_view id) {
 
 }  // namespace ck::config::detail
 
-namespace ck::config {
-
-std::string host_port::to_string() const {
-  const bool ipv6 = host.find(':') != std::string::npos;
-  return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
-}
-
-std::optional<host_port> parse_host_port(std::string_view text) {
-  std::string_view host;
-  std::string_view port;
-  if (!text.empty() && text.front() == '[') {
-    // "[v6]:port": brackets are the only unambiguous way to put a port after an IPv6 address.
-    const std::size_t close = text.find(']');
-    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      return std::nullopt;
-    }
-    host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-    if (host.find(':') == std::string_view::npos) {
-      return std::nullopt;  // brackets are for IPv6 only
-    }
-  } else {
-    const std::size_t colon = text.rfind(':');
-    if (colon == std::string_view::npos) {
-      return std::nullopt;
-    }
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-    if (host.find(':') != std::string_view::npos) {
-      return std::nullopt;  // "::1:80" is ambiguous without brackets
-    }
-  }
-  if (!host.empty() && !detail::valid_host(host)) {
-    return std::nullopt;
-  }
-  std::optional<uint16_t> port_number = detail::parse_port(port);
-  if (!port_number) {
-    return std::nullopt;
-  }
-  return host_port{std::string(host), *port_number};
-}
-
-}  // namespace ck::config

@@ -34,9 +34,8 @@ std::optional<uint64_t> parse_size(std::string_view text, uint64_t max);
 // The shortest exact form parse_size() reads back: "256MiB", "1TiB", "1000".
 std::string format_size(uint64_t bytes);
 
-// A host name or IPv4 literal ([A-Za-z0-9._-], 1..253 bytes), or an IPv6 literal without
-// brackets (hex digits, ':' and '.', containing ':', 2..45 bytes).
-bool valid_host(std::string_view host);
+// A host name or IPv4 literal, or an IPv6 literal without brackets (runtime/base/host_port.hpp).
+using runtime::valid_host;
 
 // "", "0.0.0.0" and "::" listen on every interface, so they overlap any host.
 bool is_wildcard_host(std::string_view host);

@@ -4,7 +4,7 @@
 // the metrics they update. Built once by the node assembly and shared read-only by every
 // connection broker (all on the I/O thread).
 
-#include "actors/join_handler.hpp"
+#include "actors/endpoint_handlers.hpp"
 #include "actors/partition_host.hpp"
 #include "actors/node_actor.hpp"
 #include "http/router.hpp"

@@ -448,8 +448,10 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
       auto host =
           node::detail::spawn_service_host(sys, context_slot, ext.services(), node.transport);
       node_settings.services = host;
-      caf::anon_send(node.transport, atoms::service_attach_atom_v,
-                     caf::actor_cast<actors::service_handler_actor>(host));
+      for (const auto& service : ext.services()) {
+        caf::anon_send(node.transport, atoms::service_attach_atom_v, service.name,
+                       caf::actor_cast<actors::service_handler_actor>(host));
+      }
       node.services = caf::actor_cast<caf::actor>(host);
     }
     auto node_context = std::make_shared<const node::context>(std::move(node_settings));

@@ -8,7 +8,7 @@
 // activations idle past their type's idle_timeout, and stops every activation of a partition
 // whose leadership moved to another node (partition_leader_changed from the event bus).
 
-#include "actors/join_handler.hpp"
+#include "actors/endpoint_handlers.hpp"
 #include "runtime/node/entity.hpp"
 
 #include <memory>

@@ -86,10 +86,11 @@ std::string extensions::check() const {
   }
   std::set<std::string> service_names;
   for (const auto& svc : services_) {
-    if (!cluster::valid_machine_name(svc.name) || svc.name == "kv" || !svc.factory) {
+    if (!cluster::valid_machine_name(svc.name) || svc.name == "kv" ||
+        svc.name.rfind("ck.", 0) == 0 || !svc.factory) {
       return "service \"" + svc.name +
              "\" needs a valid name (1..64 bytes of [a-z0-9_.-], "
-             "not \"kv\") and a factory";
+             "not \"kv\" nor starting with \"ck.\") and a factory";
     }
     if (!service_names.insert(svc.name).second) {
       return "service \"" + svc.name + "\" is registered twice";

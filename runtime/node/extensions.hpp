@@ -57,7 +57,8 @@ class extensions {
                                    entity_options options = {});
 
   /// Adds a node service (runtime/node/service.hpp) under `name` (1..64 bytes of
-  /// [a-z0-9_.-]; not "kv", which names the node's KV API address in `services`).
+  /// [a-z0-9_.-]; not "kv", which names the node's KV API address in `services`, and not
+  /// starting with "ck.", the built-in services' prefix).
   extensions& add_service(std::string name, service_scope scope, service_factory factory);
 
   /// Adds a route; the built-in routes of the same listener win a clash (run() refuses to start

@@ -6,7 +6,7 @@
 // relayed to this node by the transport (actors::service_handler_actor), and routes calls made
 // here to the node that runs the service (through the transport's service relay).
 
-#include "actors/join_handler.hpp"
+#include "actors/endpoint_handlers.hpp"
 #include "actors/net_transport.hpp"
 #include "runtime/node/service.hpp"
 

@@ -8,6 +8,7 @@
 #include "actors/raft_group.hpp"
 #include "actors/raft_log_writer.hpp"
 #include "actors/type_ids.hpp"
+#include "actors/wire_codec.hpp"
 #include "runtime/raft/bootstrap.hpp"
 #include "storage/environment.hpp"
 #include "storage/raft_log_store.hpp"
@@ -17,6 +18,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <doctest/doctest.h>
 
 #include "tests/unit/actors/vector_machine.hpp"
@@ -468,4 +470,55 @@ TEST_CASE("net transport: bounded queue drops the oldest; batches are bounded") 
   caf::scoped_actor self{*b.sys};  // the sink uses locals of this test: wait until it is gone
   self->send_exit(sink, caf::exit_reason::user_shutdown);
   self->wait_for(sink);
+}
+
+TEST_CASE("net transport: named services are relayed to the handler attached under the name") {
+  node a{1};
+  node b{2};
+  a.up(0);
+  b.up(0);
+  a.add_peer(b);
+  // b runs two services behind one handler that answers "<service>:<payload>"; a runs none.
+  auto echo = b.sys->spawn([]() -> actors::service_handler_actor::behavior_type {
+    return {[](atoms::service_call_atom, actors::service_call& call) {
+      return call.service + ":" + call.payload;
+    }};
+  });
+  for (const char* service : {"echo", actors::probe_service_name}) {
+    caf::anon_send(b.transport, atoms::service_attach_atom_v, std::string{service}, echo);
+  }
+  REQUIRE_MESSAGE(eventually([&] { return a.connected_to(b.name); }),
+                  "a did not connect to b within " << wait_max.count() << " s");
+  caf::scoped_actor self{*a.sys};
+  auto call = [&](const std::string& node, const std::string& service) {
+    std::string answer;
+    self->request(a.transport, 5s, atoms::service_relay_atom_v, node,
+                  actors::service_call{service, "hi", false})
+        .receive([&](std::string& reply) { answer = reply; },
+                 [&](caf::error& error) { answer = "error " + to_string(errc_of(error)); });
+    return answer;
+  };
+  CHECK(call(b.name, "echo") == "echo:hi");
+  CHECK(call(b.name, actors::probe_service_name) == std::string{"ck.probe:hi"});
+  CHECK(call(b.name, "nothing") == "error not_found");  // the name is not attached on b
+  CHECK(call("node-9", "echo") == "error no_leader");   // no connection: retry later
+  caf::anon_send_exit(echo, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("wire codec: a control-plane payload round-trips; garbage and trailing bytes fail") {
+  actors::join_request request;
+  request.id = "node-4";
+  request.raft_addr = "127.0.0.1:9004";
+  auto bytes = actors::encode_wire(request);
+  auto back = actors::decode_wire<actors::join_request>(bytes);
+  REQUIRE(back);
+  CHECK(back->id == "node-4");
+  CHECK(back->raft_addr == "127.0.0.1:9004");
+  CHECK_FALSE(actors::decode_wire<actors::join_request>(bytes + "x"));
+  CHECK_FALSE(actors::decode_wire<actors::join_request>(bytes.substr(0, bytes.size() / 2)));
+  auto probe = actors::decode_wire<actors::member_probe_reply>(
+      actors::encode_wire(actors::member_probe_reply{actors::route_status::ok, 7, true}));
+  REQUIRE(probe);
+  CHECK(probe->leader_hint == 7);
+  CHECK(probe->member);
 }

@@ -1,6 +1,7 @@
 // The meta state machine: every command outcome, raft id assignment (never reused), and the
 // invariants after every step. Method: apply commands to a fresh state and inspect it.
 
+#include "runtime/base/host_port.hpp"
 #include "runtime/cluster/meta_state.hpp"
 
 #include "meta_test_support.hpp"
@@ -170,6 +171,36 @@ TEST_CASE("addresses accept names, IPv4 and bracketed IPv6 hosts") {
   CHECK(is_valid_address("[::1]:65535"));
   CHECK(is_valid_node_id("Node_1.a-b"));
   CHECK(is_valid_node_id(std::string(64, 'z')));
+}
+
+// The meta state's address rule is frozen (replicated entries depend on it) while the node's
+// parser (runtime/base/host_port.hpp) may evolve: every dialable address the parser produces
+// must stay acceptable in a join command.
+TEST_CASE("addresses: everything parse_host_port produces with a host is a valid meta address") {
+  const std::string host_chars = "aZ09._-";
+  std::vector<std::string> hosts{"n", "node-1.example.com", "127.0.0.1", "::1", "fe80::1:2",
+                                 "::ffff:10.0.0.1", std::string(253, 'h'),
+                                 "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255"};
+  for (char c : host_chars) {
+    hosts.push_back(std::string(1, c) + "x" + std::string(1, c));
+  }
+  size_t checked = 0;
+  for (const auto& host : hosts) {
+    for (const char* port : {"1", "80", "9001", "65535"}) {
+      const bool ipv6 = host.find(':') != std::string::npos;
+      const std::string text = (ipv6 ? "[" + host + "]" : host) + ":" + port;
+      auto parsed = ck::runtime::parse_host_port(text);
+      REQUIRE_MESSAGE(parsed, text);
+      CHECK_MESSAGE(is_valid_address(parsed->to_string()), parsed->to_string());
+      ++checked;
+    }
+  }
+  CHECK(checked == hosts.size() * 4);
+  // The parser refuses what the node could not dial; so does the meta rule.
+  for (const char* bad : {"host", "host:0", "host:99999", "::1:80", "a b:80", "[::1]80"}) {
+    CHECK_FALSE(ck::runtime::parse_host_port(bad));
+    CHECK_FALSE(is_valid_address(bad));
+  }
 }
 
 TEST_CASE("set_status changes a status once and reports no-ops and unknown nodes") {
