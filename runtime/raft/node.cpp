@@ -130,17 +130,34 @@ void node::step(const message& m) {
   }
 }
 
-propose_result node::propose(std::string data) { return impl_->propose(std::move(data)); }
+propose_result node::propose(std::string data) {
+  impl_->wake_for_work();
+  return impl_->propose(std::move(data));
+}
 
 propose_result node::propose_conf_change(const conf_change& change) {
+  impl_->wake_for_work();
   return impl_->propose_conf_change(change);
 }
 
 propose_result node::read_index(std::string context) {
+  impl_->wake_for_work();
   return impl_->read_index(std::move(context));
 }
 
-propose_result node::transfer_leadership(node_id to) { return impl_->transfer_leadership(to); }
+propose_result node::transfer_leadership(node_id to) {
+  impl_->wake_for_work();
+  return impl_->transfer_leadership(to);
+}
+
+void node::forget_leader() {
+  impl_->forget_leader();
+  if (impl_->cfg.check_invariants_each_step) {
+    impl_->check_invariants();
+  }
+}
+
+bool node::quiescent() const { return impl_->quiescent; }
 
 conf_state node::apply_conf_change(const conf_change& change) {
   return impl_->apply_conf_change(change);

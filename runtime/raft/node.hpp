@@ -64,6 +64,14 @@ struct config {
   uint64_t seed = 1;
   /// Optional log line sink; lines start "[g=<group> n=<id> t=<term>]".
   std::function<void(std::string_view)> logger;
+  /// Quiescence (CockroachDB's quiesced ranges, TiKV's hibernate regions): a leader whose
+  /// followers all hold its whole log, with nothing pending, sends one last heartbeat (context
+  /// quiesce_context) and then stops heartbeating; its followers stop counting election ticks.
+  /// Ticks then do nothing, so an idle group costs nothing. Any proposal, read, conf change or
+  /// transfer at the leader, and any message other than that heartbeat, wakes a replica.
+  /// A quiescent follower no longer notices a dead leader by itself: the shell must call
+  /// forget_leader() when the leader's node is suspected down (a node-level failure detector).
+  bool quiesce = false;
   /// Runs check_invariants() at the end of every step() and tick(). Its cost is bounded by
   /// the number of members, not by the log: the throughput test measures no difference.
   bool check_invariants_each_step = true;
@@ -194,6 +202,15 @@ class node {
   /// returns the membership to persist. A leader that is no longer a voter steps down. A
   /// change that would leave no voter is ignored (on every replica alike).
   conf_state apply_conf_change(const conf_change& change);
+
+  /// The shell suspects the leader's node is down (its node-level failure detector): a
+  /// follower wakes, forgets its leader and leaves the lease, so it campaigns within one
+  /// election timeout and grants (pre-)votes at once. A false suspicion is safe: it costs at
+  /// most an election. No-op on a leader.
+  void forget_leader();
+  /// True while quiescent (config::quiesce): ticks do nothing; the shell may stop ticking
+  /// until the next step, proposal, read or forget_leader().
+  bool quiescent() const;
 
   /// The caller could not deliver to `to`: back off replication to it (probe again).
   void report_unreachable(node_id to);

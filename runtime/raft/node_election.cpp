@@ -4,6 +4,7 @@
 
 #include "runtime/base/assert.hpp"
 
+#include <algorithm>
 #include <cinttypes>
 #include <limits>
 
@@ -12,6 +13,10 @@ namespace ck::raft {
 void node::impl::step(const message& m) {
   if (m.group != cfg.group || m.to != cfg.id || m.from == cfg.id || m.from == no_node) {
     return;  // not for this replica
+  }
+  if (quiescent && m.type != message_type::heartbeat_response &&
+      !(m.type == message_type::heartbeat && m.context == quiesce_context)) {
+    wake();  // anything but the quiet group's own last words means there is work
   }
   if (!step_term(m)) {
     return;
@@ -137,6 +142,9 @@ void node::impl::step_candidate(const message& m) {
 }
 
 void node::impl::tick_election() {
+  if (quiescent) {
+    return;  // the leader went quiet; the shell's failure detector watches its node
+  }
   // Saturates: a learner never campaigns, and a wrapped count would look like a fresh lease.
   if (election_elapsed < std::numeric_limits<uint32_t>::max()) {
     ++election_elapsed;
@@ -148,6 +156,9 @@ void node::impl::tick_election() {
 }
 
 void node::impl::tick_heartbeat() {
+  if (quiescent) {
+    return;
+  }
   ++heartbeat_elapsed;
   ++election_elapsed;
   if (election_elapsed >= cfg.election_ticks) {
@@ -167,8 +178,57 @@ void node::impl::tick_heartbeat() {
   }
   if (heartbeat_elapsed >= cfg.heartbeat_ticks) {
     heartbeat_elapsed = 0;
+    if (cfg.quiesce && can_quiesce()) {
+      // The followers hold everything and learn the commit index from this heartbeat.
+      log_line("quiescent at index %" PRIu64, log.last_index());
+      broadcast_heartbeat(std::string(quiesce_context));
+      quiescent = true;
+      return;
+    }
     broadcast_heartbeat(reads.last_pending_context());  // also retries pending reads
   }
+}
+
+bool node::impl::can_quiesce() const {
+  if (state != role::leader || transferee != no_node || reads.pending_count() != 0 ||
+      !reads_waiting.empty()) {
+    return false;
+  }
+  const index_t last = log.last_index();
+  if (log.committed() != last || log.applied() != last || !committed_entry_in_current_term()) {
+    return false;
+  }
+  for (const progress& pr : tracker.members()) {  // self included: our tail is durable
+    if (pr.match != last || (pr.id != cfg.id && pr.state != progress_state::replicate)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void node::impl::wake() {
+  quiescent = false;
+  if (state == role::leader) {
+    // A fresh CheckQuorum period: the followers' silence while quiet proves nothing.
+    election_elapsed = 0;
+    heartbeat_elapsed = 0;
+    tracker.reset_recent_active(cfg.id);
+    broadcast_heartbeat(reads.last_pending_context());
+  }
+}
+
+void node::impl::forget_leader() {
+  if (state == role::leader) {
+    return;
+  }
+  quiescent = false;
+  if (leader != no_node) {
+    log_line("forgot leader %" PRIu64 ": its node is suspected down", leader);
+    leader = no_node;
+  }
+  // Out of the lease (in_lease) at once; the campaign follows within one election timeout
+  // (randomized_election_ticks < 2 * election_ticks), spread as usual.
+  election_elapsed = std::max(election_elapsed, cfg.election_ticks);
 }
 
 bool node::impl::promotable() const {
@@ -234,6 +294,7 @@ void node::impl::reset(term_t new_term) {
   leader = no_node;
   election_elapsed = 0;
   heartbeat_elapsed = 0;
+  quiescent = false;
   randomized_election_ticks =
       cfg.election_ticks + static_cast<uint32_t>(random() % cfg.election_ticks);
   abort_transfer();

@@ -82,6 +82,10 @@ void node::impl::handle_append(const message& m) {
 void node::impl::handle_heartbeat(const message& m) {
   // The leader sends min(our match, its commit): we hold those entries (asserted).
   log.commit_to(m.commit);
+  if (m.context == quiesce_context && cfg.quiesce) {
+    quiescent = true;  // the leader went quiet with everything replicated; no answer needed
+    return;
+  }
   message answer = make_message(message_type::heartbeat_response, m.from);
   answer.context = m.context;
   send(std::move(answer));

@@ -55,6 +55,19 @@ struct node::impl {
   void step_candidate(const message& m);
   void tick_election();
   void tick_heartbeat();
+  /// Leader: everything is replicated, committed, applied and answered (config::quiesce).
+  bool can_quiesce() const;
+  /// Leaves quiescence; a leader restarts its timers and heartbeats at once, so its
+  /// followers wake too.
+  void wake();
+  /// A proposal, read, conf change or transfer reached us: a quiescent leader wakes
+  /// (followers answer not_leader and stay as they are).
+  void wake_for_work() {
+    if (quiescent && state == role::leader) {
+      wake();
+    }
+  }
+  void forget_leader();
   void campaign(campaign_kind kind);
   bool promotable() const;
   /// Committed conf changes not yet applied: campaigning now would use a stale membership.
@@ -146,6 +159,8 @@ struct node::impl {
   /// Leader: ticks since the last CheckQuorum.
   uint32_t election_elapsed = 0;
   uint32_t heartbeat_elapsed = 0;  // leader only
+  /// config::quiesce: no election or heartbeat timers run. Invariant: leader or follower.
+  bool quiescent = false;
   /// Invariant: in [election_ticks, 2 * election_ticks); drawn anew on every reset().
   uint32_t randomized_election_ticks = 0;
   std::mt19937_64 random;

@@ -17,6 +17,14 @@ void node::impl::check_invariants() const {
   }
   CK_ASSERT_GE(randomized_election_ticks, cfg.election_ticks);
   CK_ASSERT_LT(randomized_election_ticks, 2 * cfg.election_ticks);
+  if (quiescent) {
+    CK_ASSERT(state == role::leader || state == role::follower);
+    if (state == role::leader) {
+      CK_ASSERT_EQ(transferee, no_node);
+      CK_ASSERT_EQ(reads.pending_count(), 0u);
+      CK_ASSERT(reads_waiting.empty());
+    }
+  }
   switch (state) {
     case role::leader: {
       CK_ASSERT(step_role == &impl::step_leader);

@@ -221,8 +221,8 @@ propose_result node::impl::read_index(std::string context) {
   if (state != role::leader) {
     return propose_result::not_leader;
   }
-  if (context.empty()) {
-    return propose_result::invalid;  // an empty context is a plain heartbeat
+  if (context.empty() || context == quiesce_context || context == transfer_campaign_context) {
+    return propose_result::invalid;  // an empty context is a plain heartbeat; others reserved
   }
   const auto& voters = tracker.conf().voters;
   if (voters.size() == 1 && voters.front() == cfg.id) {

@@ -134,6 +134,8 @@ struct message {
 /// message::context of a vote request sent by a leadership-transfer campaign: receivers
 /// grant it even while they still hear from the old leader (the lease does not apply).
 inline constexpr std::string_view transfer_campaign_context = "ck:transfer";
+/// The context of a leader's last heartbeat before it goes quiet (config::quiesce).
+inline constexpr std::string_view quiesce_context = "ck:quiesce";
 
 /// "append", "vote_response", ...: for log lines and simulator transcripts.
 std::string_view to_string(message_type type);

@@ -37,7 +37,7 @@ void cluster::found_group() {
   events_.record(
       "found voters=" + n(founders) + " heartbeat=" + n(settings_.heartbeat_ticks) +
       " pre_vote=" + n(settings_.pre_vote) + " check_quorum=" + n(settings_.check_quorum) +
-      " snapshot_every=" + n(settings_.snapshot_every_entries) +
+      " quiesce=" + n(settings_.quiesce) + " snapshot_every=" + n(settings_.snapshot_every_entries) +
       " loss=" + n(plan_.net.loss_per_million) + " dup=" + n(plan_.net.duplicate_per_million) +
       " delay=" + n(plan_.net.delay_per_million) + "/" + n(plan_.net.delay_steps_max) +
       " crash=" + n(plan_.crash_per_million) + " partition=" + n(plan_.partition_per_million));
@@ -131,9 +131,25 @@ void cluster::tick_one() {
   if (up.empty()) {
     return;
   }
-  replica* r = up[random_.below(up.size())];
-  events_.record("tick n=" + n(r->id()));
-  r->core().tick();
+  tick(*up[random_.below(up.size())]);
+}
+
+void cluster::tick(replica& r) {
+  events_.record("tick n=" + n(r.id()));
+  if (settings_.quiesce) {
+    // The shell's failure detector (config::quiesce): a quiet follower counts no ticks, so
+    // it learns of its leader's death only here. It suspects the leader's node when that
+    // node is down or cut off from it (an accurate detector), and sometimes wrongly.
+    const raft::node_id leader = r.core().status().leader;
+    const bool suspect = leader != raft::no_node && leader != r.id() &&
+                         (find_up(leader) == nullptr || net_.is_blocked(leader, r.id()));
+    if (suspect || random_.chance(plan_.false_suspicion_per_million)) {
+      events_.record("forget_leader n=" + n(r.id()) + (suspect ? "" : " (false suspicion)"));
+      ++stats_.forgotten_leaders;
+      r.core().forget_leader();
+    }
+  }
+  r.core().tick();
 }
 
 }  // namespace ck::sim
@@ -212,9 +228,12 @@ replica* cluster::current_leader() {
 
 void cluster::after_step() {
   std::vector<node_view> live;
+  bool quiet = false;
   for (replica* r : up_replicas()) {
     live.push_back(node_view{r->id(), r->incarnation(), &r->core()});
+    quiet = quiet || (r->core().quiescent() && r->core().status().state == raft::role::leader);
   }
+  stats_.quiet_steps += quiet ? 1 : 0;
   check_.after_step(live);
   update_membership();
 }

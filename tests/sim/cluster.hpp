@@ -40,6 +40,8 @@ struct run_stats {
   uint64_t proposals_accepted = 0;
   uint64_t reads_requested = 0;
   uint64_t liveness_rounds = 0;
+  uint64_t quiet_steps = 0;        // steps that ended with a quiescent leader (config::quiesce)
+  uint64_t forgotten_leaders = 0;  // failure-detector verdicts, false ones included
 };
 
 struct run_result {
@@ -70,6 +72,8 @@ class cluster {
   bool deliver_one();
   bool shell_one();
   void tick_one();
+  /// Ticks `r`, first playing the node-level failure detector of quiescent runs.
+  void tick(replica& r);
   void deliver(envelope& e);
   void drop(const envelope& e, const char* reason);
   void after_step();

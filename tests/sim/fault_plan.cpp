@@ -46,6 +46,14 @@ void draw_run(rng& random, uint64_t seed, bool verbose, replica_settings& settin
   plan.tick_percent = static_cast<uint32_t>(random.between(10, 45));
   plan.proposal_burst_max = static_cast<uint32_t>(random.between(1, 8));
   plan.payload_bytes_max = static_cast<uint32_t>(random.between(0, 100));
+  // Drawn last, so the draws above stay as they were for every seed.
+  settings.quiesce = random.below(2) == 0;
+  plan.false_suspicion_per_million = settings.quiesce ? draw_rate(random, 20000) : 0;
+  if (settings.quiesce && random.below(2) == 0) {
+    // Long idle stretches, so groups go quiet and must wake again (quiescence coverage).
+    plan.propose_per_million /= 30;
+    plan.read_per_million /= 30;
+  }
 }
 
 }  // namespace ck::sim

@@ -25,6 +25,8 @@ struct fault_plan {
   uint32_t propose_per_million = 0;
   uint32_t read_per_million = 0;
   uint32_t unreachable_report_per_million = 0;  // a dropped message reported to its sender
+  // Quiescent runs: a follower wrongly suspects its leader's node (forget_leader) when ticked.
+  uint32_t false_suspicion_per_million = 0;
   // Share of steps (percent) that tick a node instead of moving messages: high values make
   // the network slow against the timers, hence more elections and stale leaders.
   uint32_t tick_percent = 20;

@@ -84,7 +84,7 @@ void cluster::run_liveness() {
   for (uint64_t round = 1; round <= rounds_max; ++round) {
     events_.set_step(++now_);
     for (replica* r : up_replicas()) {
-      r->core().tick();
+      tick(*r);
     }
     stabilize();
     if (probe_applied_everywhere()) {

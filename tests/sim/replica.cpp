@@ -62,6 +62,7 @@ void replica::start(shell_context& ctx) {
   cfg.heartbeat_ticks = settings_.heartbeat_ticks;
   cfg.pre_vote = settings_.pre_vote;
   cfg.check_quorum = settings_.check_quorum;
+  cfg.quiesce = settings_.quiesce;
   cfg.append_bytes_max = settings_.append_bytes_max;
   cfg.inflight_msgs_max = settings_.inflight_msgs_max;
   cfg.applied = machine_.applied_index;

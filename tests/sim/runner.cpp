@@ -52,7 +52,7 @@ void report_pass(const run_options& o, const run_result& r) {
   std::printf(
       "seed %llu passed: digest %016llx, %llu committed, %llu leader terms, %llu crashes, "
       "%llu partitions, %llu conf changes, %llu transfers, %llu proposals accepted, "
-      "%llu reads, liveness in %llu ticks\n",
+      "%llu reads, liveness in %llu ticks, %llu quiet steps, %llu leaders forgotten\n",
       static_cast<unsigned long long>(o.seed), static_cast<unsigned long long>(r.digest),
       static_cast<unsigned long long>(s.committed), static_cast<unsigned long long>(s.leader_terms),
       static_cast<unsigned long long>(s.crashes), static_cast<unsigned long long>(s.partitions),
@@ -60,7 +60,9 @@ void report_pass(const run_options& o, const run_result& r) {
       static_cast<unsigned long long>(s.transfers),
       static_cast<unsigned long long>(s.proposals_accepted),
       static_cast<unsigned long long>(s.reads_requested),
-      static_cast<unsigned long long>(s.liveness_rounds));
+      static_cast<unsigned long long>(s.liveness_rounds),
+      static_cast<unsigned long long>(s.quiet_steps),
+      static_cast<unsigned long long>(s.forgotten_leaders));
 }
 
 /// Runs one seed; returns its result (the cluster reports the failure itself).
@@ -84,11 +86,14 @@ uint64_t run_seeds(const runner_options& options) {
   std::signal(SIGABRT, on_abort);
   const auto start = std::chrono::steady_clock::now();  // wall time of the report only
   uint64_t failed = 0;
+  run_stats total;  // coverage of the rarer paths over all seeds
   for (uint64_t k = 0; k < options.seed_count; ++k) {
     run_options o = options.run;
     o.seed = options.run.seed + k;
     const run_result first = run_one(o, options.seed_count == 1);
     failed += first.passed ? 0 : 1;
+    total.quiet_steps += first.stats.quiet_steps;
+    total.forgotten_leaders += first.stats.forgotten_leaders;
     if (options.check_determinism && first.passed) {
       const run_result second = run_one(o, options.seed_count == 1);
       if (second.digest != first.digest) {
@@ -108,6 +113,9 @@ uint64_t run_seeds(const runner_options& options) {
   std::printf("raft_sim: %llu seeds passed, %llu failed, %.1f s (%llu steps each)\n", passed,
               static_cast<unsigned long long>(failed), seconds,
               static_cast<unsigned long long>(options.run.steps));
+  std::printf("raft_sim: coverage: %llu quiet-leader steps, %llu leaders forgotten\n",
+              static_cast<unsigned long long>(total.quiet_steps),
+              static_cast<unsigned long long>(total.forgotten_leaders));
   std::printf("%llu passed, %llu failed\n", passed, static_cast<unsigned long long>(failed));
   return failed;
 }
