@@ -36,6 +36,7 @@ struct peer {
   std::deque<raft::message> queue;
   transport_peer_stats stats;
   std::optional<std::chrono::steady_clock::time_point> heard;  // its last batch arrived
+  bool suspected = false;  // told the local groups it is down; cleared when heard again
   std::chrono::steady_clock::time_point sent;                   // our last batch to it
 };
 
@@ -213,7 +214,30 @@ void flush(pointer self) {
   }
 }
 
-// Sends an empty batch to every connected peer that got nothing for a heartbeat interval.
+// Tells every local group that the replicas of `p` are suspected down (options.suspect_after).
+void suspect(pointer self, peer& p, const char* why) {
+  auto& st = self->state;
+  if (p.suspected || st.options.suspect_after.count() == 0) {
+    return;
+  }
+  p.suspected = true;
+  std::vector<raft::node_id> ids;
+  for (const auto& [id, name] : st.replicas) {
+    if (name == p.name) {
+      ids.push_back(id);
+    }
+  }
+  if (ids.empty()) {
+    return;
+  }
+  CK_LOG_INFO("transport: {} suspected down ({}): groups led there will elect anew", p.name, why);
+  for (const auto& [key, group] : st.routes) {
+    self->send(group, atoms::raft_forget_leader_atom_v, ids);
+  }
+}
+
+// Sends an empty batch to every connected peer that got nothing for a heartbeat interval, and
+// suspects the peers that were silent for options.suspect_after.
 void heartbeat(pointer self) {
   auto& st = self->state;
   const auto now = std::chrono::steady_clock::now();
@@ -223,6 +247,9 @@ void heartbeat(pointer self) {
       empty.from_node = st.options.node_name;
       p.sent = now;
       self->send(p.handle, atoms::raft_step_atom_v, std::move(empty));
+    }
+    if (p.heard && now - *p.heard >= st.options.suspect_after) {
+      suspect(self, p, "silent");
     }
   }
   self->delayed_send(self, st.options.heartbeat_interval / 2, atoms::transport_heartbeat_atom_v);
@@ -236,7 +263,8 @@ void deliver(pointer self, raft_batch& batch) {
   }
   if (auto from = st.peers.find(batch.from_node); from != st.peers.end()) {
     auto& p = from->second;
-    p.heard = std::chrono::steady_clock::now();  // the failure detector's input
+    p.heard = std::chrono::steady_clock::now();  // the failure detectors' input
+    p.suspected = false;
     // The sender is the peer's endpoint: a peer that restarted (or came up while we were
     // backing off) is reachable again at once, without waiting for the next connect attempt.
     auto sender = caf::actor_cast<caf::actor>(self->current_sender());
@@ -284,6 +312,7 @@ caf::behavior net_transport_impl(pointer self, net_transport_options options) {
         p.stats.connected = false;
         ++p.stats.disconnects;
         CK_LOG_WARN("transport: lost {} ({})", name, to_string(msg.reason));
+        suspect(self, p, "connection lost");
         schedule_connect(self, p);
       }
     }

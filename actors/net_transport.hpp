@@ -98,6 +98,11 @@ struct net_transport_options {
   /// hears from every other (last_heard_ms_ago, the failure detector's input) even where Raft
   /// has nothing to say (between two followers). 0: off.
   std::chrono::milliseconds heartbeat_interval{500};
+  /// The node-level failure detector of quiescent groups (raft::config::quiesce): a peer that
+  /// was heard from and then is silent this long, or whose connection drops, is suspected
+  /// down, and every local group is told its replica ids (raft_forget_leader_atom), so the
+  /// followers of a leader there campaign. Heard from again, it is trusted again. 0: off.
+  std::chrono::milliseconds suspect_after{1'500};
 };
 
 struct net_transport {

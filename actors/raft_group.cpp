@@ -23,10 +23,6 @@ caf::error no_leader_error(const raft::node& node, const char* what) {
                          std::string(what) + "; leader hint " + std::to_string(node.status().leader));
 }
 
-void arm_tick(raft_group_pointer self) {
-  self->delayed_send(self, self->state.options.tick_interval, atoms::raft_tick_atom_v,
-                     self->state.tick_generation);
-}
 
 // Builds the node and restores what a restart needs: the applied index. A durable state
 // machine may reflect more than the persisted commit index (streamed snapshot data is swapped
@@ -64,7 +60,6 @@ void park_or_answer(raft_group_pointer self, raft::propose_result result,
       // the entry applied at that index later carries the same term.
       const raft::status_info s = st.node->status();
       st.proposals[s.last_index] = {s.term, promise};
-      detail::schedule_ready(self);
       break;
     }
     case raft::propose_result::not_leader:
@@ -77,6 +72,7 @@ void park_or_answer(raft_group_pointer self, raft::propose_result result,
       promise.deliver(caf::make_error(errc::invalid_argument, "proposal rejected by raft"));
       break;
   }
+  detail::schedule_ready(self);  // also after a refusal: asking may have woken the core
 }
 
 caf::typed_response_promise<raft_propose_reply> on_propose(raft_group_pointer self,
@@ -100,9 +96,10 @@ caf::typed_response_promise<raft_propose_reply> on_conf_change(raft_group_pointe
 
 caf::result<raft::node_id> on_transfer(raft_group_pointer self, raft::node_id to) {
   auto& node = *self->state.node;
-  switch (node.transfer_leadership(to)) {
+  const raft::propose_result result = node.transfer_leadership(to);
+  detail::schedule_ready(self);  // asking may have woken the core, whatever it answered
+  switch (result) {
     case raft::propose_result::ok:
-      detail::schedule_ready(self);
       return to;
     case raft::propose_result::invalid:
       return caf::make_error(errc::invalid_argument, "transfer target is not a voter");
@@ -120,7 +117,6 @@ caf::typed_response_promise<raft::index_t> on_read(raft_group_pointer self) {
   switch (st.node->read_index(context)) {
     case raft::propose_result::ok:
       st.reads_unconfirmed.emplace(std::move(context), promise);
-      detail::schedule_ready(self);
       break;
     case raft::propose_result::not_leader:
       promise.deliver(no_leader_error(*st.node, "not the leader"));
@@ -130,6 +126,7 @@ caf::typed_response_promise<raft::index_t> on_read(raft_group_pointer self) {
       promise.deliver(no_leader_error(*st.node, "read dropped, retry"));
       break;
   }
+  detail::schedule_ready(self);  // also after a refusal: asking may have woken the core
   return promise;
 }
 
@@ -147,7 +144,7 @@ raft_group_actor::behavior_type raft_group(raft_group_pointer self, raft_group_o
   st.transport = std::move(transport);
   st.sm = std::move(sm);
   start_node(self);
-  arm_tick(self);
+  detail::keep_ticking(self);
   // Waiting clients get an answer when the replica stops, instead of only their timeout.
   self->set_exit_handler([=](caf::exit_msg& msg) {
     detail::fail_waiting(self, "replica stopping", true);
@@ -176,9 +173,17 @@ raft_group_actor::behavior_type raft_group(raft_group_pointer self, raft_group_o
         if (generation != self->state.tick_generation) {
           return;
         }
+        self->state.tick_armed = false;
         self->state.node->tick();
-        detail::schedule_ready(self);
-        arm_tick(self);
+        detail::schedule_ready(self);  // re-arms the tick unless the group went quiet
+      },
+      [=](atoms::raft_forget_leader_atom, const std::vector<raft::node_id>& suspects) {
+        auto& node = *self->state.node;
+        const raft::node_id leader = node.status().leader;
+        if (std::find(suspects.begin(), suspects.end(), leader) != suspects.end()) {
+          node.forget_leader();
+          detail::schedule_ready(self);
+        }
       },
       [=](atoms::raft_ready_atom) { detail::start_ready(self); },
   };

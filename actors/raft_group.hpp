@@ -69,7 +69,11 @@ using raft_group_actor = caf::typed_actor<
     caf::replies_to<atoms::raft_read_atom>::with<raft::index_t>,
     caf::replies_to<atoms::raft_status_atom>::with<raft::status_info>,
     caf::replies_to<atoms::snapshot_chunk_atom, snapshot_chunk>::with<uint64_t>,
-    caf::reacts_to<atoms::raft_tick_atom, uint64_t>, caf::reacts_to<atoms::raft_ready_atom>>;
+    caf::reacts_to<atoms::raft_tick_atom, uint64_t>, caf::reacts_to<atoms::raft_ready_atom>,
+    /// The transport suspects the node hosting these replica ids is down: a follower whose
+    /// leader is one of them forgets it (raft::node::forget_leader; what wakes a quiescent
+    /// group whose leader died).
+    caf::reacts_to<atoms::raft_forget_leader_atom, std::vector<raft::node_id>>>;
 
 struct raft_group_options {
   /// id, group, ticks and limits of the core. `seed` is replaced by a value derived from the

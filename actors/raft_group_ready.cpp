@@ -169,7 +169,17 @@ void finish_ready(raft_group_pointer self) {
 
 }  // namespace
 
+void keep_ticking(raft_group_pointer self) {
+  auto& st = self->state;
+  if (st.tick_armed || st.node->quiescent()) {
+    return;
+  }
+  st.tick_armed = true;
+  self->delayed_send(self, st.options.tick_interval, atoms::raft_tick_atom_v, st.tick_generation);
+}
+
 void schedule_ready(raft_group_pointer self) {
+  keep_ticking(self);
   auto& st = self->state;
   if (st.ready_scheduled || st.ready_outstanding || !st.node->has_ready()) {
     return;

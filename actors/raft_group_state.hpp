@@ -51,6 +51,7 @@ struct raft_group_state {
   std::unique_ptr<raft::node> node;
 
   uint64_t tick_generation = 0;  // ticks of another generation are stale (no cancel in 0.17)
+  bool tick_armed = false;       // a raft_tick_atom is on its way (none while quiescent)
   bool ready_scheduled = false;  // a raft_ready_atom is queued to self
   bool ready_outstanding = false;  // between get_ready() and advance()
   std::optional<raft::ready> current;  // the outstanding ready, while the writer persists it
@@ -93,6 +94,9 @@ inline void count(raft_group_pointer self, runtime::counter runtime::node_metric
 
 /// Queues one raft_ready_atom to self when the node has work and none is outstanding.
 void schedule_ready(raft_group_pointer self);
+/// Arms the next tick unless one is on its way or the core is quiescent (then nothing ticks
+/// until an input wakes it: every input ends in schedule_ready, which calls this).
+void keep_ticking(raft_group_pointer self);
 /// Handles raft_ready_atom: takes the ready and hands its persistent part to the writer.
 void start_ready(raft_group_pointer self);
 /// Fails every parked proposal and unconfirmed read with errc::no_leader (leadership lost);

@@ -116,6 +116,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(clusterkit, caf::first_custom_type_id)
   // Rebalancer (appended).
   CAF_ADD_ATOM(clusterkit, ck::atoms, rebalance_tick_atom, "rebal_tick")
   CAF_ADD_ATOM(clusterkit, ck::atoms, membership_tick_atom, "memb_tick")
+
+  // Quiescence (appended).
+  CAF_ADD_ATOM(clusterkit, ck::atoms, raft_forget_leader_atom, "raft_fgtl")
 CAF_END_TYPE_ID_BLOCK(clusterkit)
 
 namespace caf {

@@ -97,6 +97,8 @@ class CartsExampleTest(unittest.TestCase):
             status, body = node.get_json("/carts/singleton")
             self.assertEqual((status, body.get("runs_on")), (200, view["leader_id"]),
                              f"{node.node_id}: {body}")
+        # Partitions start as one voter plus learners; kill only once all have 3 voters.
+        cluster.wait_replicated()
 
         victim = cluster.node(hosts[BUSIEST])
         victim.kill()

@@ -70,6 +70,8 @@ class CounterExampleTest(unittest.TestCase):
                 status, body = self.read(node, name)
                 self.assertEqual((status, body["value"]), (200, acked[name]), f"{name} via {node.node_id}")
 
+        # Partitions start as one voter plus learners; kill only once all have 3 voters.
+        cluster.wait_replicated()
         # Kill the node leading the busiest counter's partition, mid-load.
         status, body = self.read(cluster.nodes[0], BUSIEST)
         partition = body["partition"]

@@ -163,7 +163,7 @@ class Node:
             "KV_ADDR": f"127.0.0.1:{self.kv_port}",
             "RAFT_ADDR": f"127.0.0.1:{self.raft_port}",
             "DATA_DIR": self.data_dir,
-            "LOG_LEVEL": "info",
+            "LOG_LEVEL": os.environ.get("CLUSTERKIT_TEST_LOG_LEVEL", "info"),  # debug: raft lines
         })
         if self.bootstrap:
             env["BOOTSTRAP"] = "true"
@@ -433,6 +433,18 @@ class Cluster:
         what = what or f"{sorted(expected_ids)} alive with one agreed leader on every node"
         return wait_until(lambda: self.converged(expected_ids, nodes), timeout_s, what,
                           interval_s=0.1, describe=lambda: self.describe(nodes))
+
+    def wait_replicated(self, timeout_s=60, node=None):
+        """Until every partition has its full replica set as voters, a leader, and no move runs
+        (/partitions/stats): before that a partition may still be one voter plus learners, and
+        killing that voter's node would leave it without a quorum (Raft, not a bug)."""
+        node = node or self.nodes[0]
+        def replicated():
+            status, body = node.get_json("/partitions/stats")
+            return (status == 200 and body["under_replicated"] == 0 and body["without_leader"] == 0
+                    and body["moves_in_progress"] == 0)
+        wait_until(replicated, timeout_s, "every partition fully replicated, led, no move running",
+                   interval_s=0.1, describe=lambda: str(node.get_json("/partitions/stats")))
 
     def describe(self, nodes=None, log_lines=12):
         """What each node last answered (compact) and the tail of its log."""

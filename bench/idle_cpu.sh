@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Idle cost: the CPU an idle ClusterKit cluster burns, per configuration, as % of one core
+# (summed over the nodes' processes: user + system time from /proc/PID/stat over a window).
+#
+#   bench/idle_cpu.sh                 (builds first unless SKIP_BUILD=1)
+# Env: CONFIGS="1x64 3x64"  (NODESxPARTITIONS, each measured on a fresh cluster)
+#      WINDOW=20 (s measured)  SETTLE=5 (s waited after every node is ready and no move runs)
+#      BUILD_DIR=./build  THREADS= (scheduler threads per node; empty = the default)
+#      EXTRA_ENV="K=V ..." (more settings for every node, e.g. to compare scheduler policies)
+# Prints one line per configuration: nodes, partitions, % of a core in total and per node.
+# Ports (loopback only): HTTP 28080.., KV 29080.., Raft 29001.. (one per node).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$ROOT/build}
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+  [ -f "$BUILD_DIR/build.ninja" ] || cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo} >/dev/null
+  cmake --build "$BUILD_DIR" -j"${JOBS:-2}" --target clusterkit >/dev/null
+fi
+BIN=$BUILD_DIR/clusterkit
+[ -x "$BIN" ] || { echo "no clusterkit binary at $BIN" >&2; exit 1; }
+CONFIGS=${CONFIGS:-"1x64 3x64"}
+WINDOW=${WINDOW:-20}
+SETTLE=${SETTLE:-5}
+WORK=$(mktemp -d /tmp/ck-bench-idle.XXXXXX)
+TICKS=$(getconf CLK_TCK)
+
+pids=()
+stop_all() {
+  local p
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do
+    for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+  done
+  wait 2>/dev/null || true
+  pids=()
+}
+cleanup() { trap - EXIT INT TERM; stop_all; rm -rf "$WORK"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }  # utime + stime of one process
+
+# http_ok URL: 0 when the URL answers 200 within 2 s.
+http_ok() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1")" = 200 ]; }
+
+# wait_settled N: every node ready, no move running and (N >= 3) nothing under-replicated;
+# bounded to 120 s.
+wait_settled() {
+  local n=$1 deadline=$((SECONDS + 120)) i ok
+  while [ $SECONDS -lt $deadline ]; do
+    ok=1
+    for i in $(seq 0 $((n - 1))); do http_ok "http://127.0.0.1:$((28080 + i))/ready" || ok=0; done
+    if [ $ok = 1 ]; then
+      local stats; stats=$(curl -s --max-time 2 http://127.0.0.1:28080/partitions/stats || true)
+      if echo "$stats" | grep -q '"moves_in_progress": *0,' &&
+         { [ "$n" -lt 3 ] || echo "$stats" | grep -q '"under_replicated": *0,'; }; then
+        return 0
+      fi
+    fi
+    sleep 0.5
+  done
+  echo "cluster of $n did not settle within 120 s: $(curl -s --max-time 2 http://127.0.0.1:28080/ready)" \
+       "$(curl -s --max-time 2 http://127.0.0.1:28080/partitions/stats | tr -d ' \n')" >&2
+  tail -3 "$WORK"/node-*.log >&2
+  return 1
+}
+
+printf '%-6s %-11s %-14s %s\n' nodes partitions "total %core" "per node %core"
+for config in $CONFIGS; do
+  n=${config%x*}; partitions=${config#*x}
+  rm -rf "$WORK/data"; mkdir -p "$WORK/data"
+  for i in $(seq 0 $((n - 1))); do
+    id=node-$((i + 1))
+    if [ "$i" = 0 ]; then role=(BOOTSTRAP=true); else role=(JOIN_ADDR=127.0.0.1:28080); fi
+    # shellcheck disable=SC2086
+    env NODE_ID="$id" "${role[@]}" DATA_DIR="$WORK/data/$id" PARTITIONS="$partitions" \
+      HTTP_ADDR="127.0.0.1:$((28080 + i))" KV_ADDR="127.0.0.1:$((29080 + i))" \
+      RAFT_ADDR="127.0.0.1:$((29001 + i))" LOG_LEVEL=warn ${THREADS:+THREADS=$THREADS} \
+      ${EXTRA_ENV:-} "$BIN" >"$WORK/$id.log" 2>&1 &
+    pids+=($!)
+    [ "$i" = 0 ] && { for _ in $(seq 1 100); do http_ok http://127.0.0.1:28080/ready && break; sleep 0.2; done; }
+  done
+  wait_settled "$n"
+  sleep "$SETTLE"
+  before=(); for p in "${pids[@]}"; do before+=("$(cpu_ticks "$p")"); done
+  sleep "$WINDOW"
+  total=0; per=""
+  for k in "${!pids[@]}"; do
+    used=$(( $(cpu_ticks "${pids[$k]}") - ${before[$k]} ))
+    total=$((total + used))
+    per="$per $(awk -v t="$used" -v hz="$TICKS" -v w="$WINDOW" 'BEGIN { printf "%.1f", 100 * t / hz / w }')"
+  done
+  printf '%-6s %-11s %-14s %s\n' "$n" "$partitions" \
+    "$(awk -v t="$total" -v hz="$TICKS" -v w="$WINDOW" 'BEGIN { printf "%.1f", 100 * t / hz / w }')" "${per# }"
+  stop_all
+done
