@@ -36,6 +36,12 @@ namespace {
 
 // How long a stop waits for in-flight HTTP requests before closing their connections.
 constexpr auto drain_deadline = std::chrono::seconds(10);
+// Partition groups go quiet when idle (raft::config::quiesce), with the transport's failure
+// detector (net_transport_options::suspect_after) to wake them: both or neither. Off until a
+// failure seen in test_partitions' leave test is understood (two voters of a partition both
+// without a leader after a drain, 1 run in 3; see the session notes). On, idle CPU is 0.7%
+// (1 x 64) and 2.7% (3 x 64) of a core.
+constexpr bool partitions_quiesce = false;
 
 void fail_line(const std::string& line) {
   std::fprintf(stderr, "clusterkit: %s\n", line.c_str());
@@ -306,10 +312,7 @@ actors::cluster_member_options member_options(const config::node_config& cfg,
   o.meta_group.snapshot_every_entries = 0;
   o.partitions.group.raft.heartbeat_ticks = cfg.raft_timing.heartbeat_ticks;
   o.partitions.group.raft.election_ticks = cfg.raft_timing.election_ticks;
-  // Quiescence stays off until a failure seen in test_partitions' leave test is understood
-  // (two voters of a partition both without a leader after a drain, 1 run in 3; see the
-  // session notes). On, idle CPU is 0.7% (1 x 64) and 2.7% (3 x 64) of a core.
-  o.partitions.group.raft.quiesce = false;
+  o.partitions.group.raft.quiesce = partitions_quiesce;
   o.partitions.group.node_name = cfg.node_id;
   o.partitions.group.tick_interval = std::chrono::milliseconds(cfg.raft_timing.tick_ms);
   o.partitions.group.snapshot_every_entries = cfg.raft_timing.snapshot_entries;
@@ -366,6 +369,11 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
     transport_options.host = cfg.raft_addr.host;
     transport_options.port = cfg.raft_addr.port;
     transport_options.seed = std::hash<std::string>{}(cfg.node_id);
+    if (!partitions_quiesce) {
+      // Groups that heartbeat notice a dead leader by themselves; suspicions would only
+      // add elections after a transient connection loss.
+      transport_options.suspect_after = std::chrono::milliseconds{0};
+    }
     auto transport = actors::spawn_net_transport(sys, transport_options);
     if (!transport) {
       fail_line("cannot listen on RAFT_ADDR " + cfg.raft_addr.to_string() + ": " +
