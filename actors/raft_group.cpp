@@ -9,6 +9,7 @@
 #include <caf/actor_system.hpp>
 
 #include <algorithm>
+#include <random>
 #include <string>
 #include <utility>
 
@@ -31,7 +32,8 @@ caf::error no_leader_error(const raft::node& node, const char* what) {
 void start_node(raft_group_pointer self) {
   auto& st = self->state;
   raft::config cfg = st.options.raft;
-  cfg.seed = cfg.id * 0x9e3779b97f4a7c15ull + cfg.group;
+  // Drawn per process: replicas of a group started together must not time out in lockstep.
+  cfg.seed = (uint64_t{std::random_device{}()} << 32) ^ std::random_device{}() ^ cfg.group;
   const raft::log_storage& log = st.store->group(cfg.group);
   const raft::snapshot_meta stored = log.current_snapshot().meta;
   // The store keeps no snapshot data: the state machine must already cover the snapshot.

@@ -109,6 +109,24 @@ TEST_CASE("5.2 election timeouts are randomized in [election_ticks, 2 * election
   CHECK(seen.size() > 3);  // split votes are unlikely
 }
 
+TEST_CASE("5.2 replicas of one group draw different timeouts even when the seed follows the id") {
+  // A shell once seeded each replica with id * K + group, and the core mixed the id in with
+  // the same K: for group 0 every replica drew the same sequence, so after losing the leader
+  // the survivors campaigned in the same tick and split the vote again and again.
+  for (group_id group = 0; group < 4; ++group) {
+    std::set<uint32_t> seen;
+    for (node_id id = 1; id <= 5; ++id) {
+      solo s(id, voters_of({1, 2, 3, 4, 5}), [&](config& c) {
+        no_pre_vote(c);
+        c.group = group;
+        c.seed = id * 0x9e3779b97f4a7c15ull + group;
+      });
+      seen.insert(ticks_until_campaign(s.start()));
+    }
+    CHECK_MESSAGE(seen.size() >= 3, "group " << group << ": " << seen.size() << " distinct timeouts");
+  }
+}
+
 TEST_CASE("5.2 a candidate becomes leader with the votes of a majority") {
   solo s(1, voters_of({1, 2, 3, 4, 5}), no_pre_vote);
   node& n = s.start();
