@@ -369,6 +369,9 @@ caf::behavior net_transport_impl(pointer self, net_transport_options options) {
         if (it == st.peers.end()) {
           return;
         }
+        // Its groups' leaders there may have gone quiet: without this their followers would
+        // wait for a heartbeat that never comes.
+        suspect(self, it->second, "no longer a member");
         drop_connection(self, it->second);
         st.peers.erase(it);
         for (auto i = st.replicas.begin(); i != st.replicas.end();) {
