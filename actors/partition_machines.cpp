@@ -121,12 +121,13 @@ partition_machines::partition_machines(std::shared_ptr<storage::environment> env
     machines_.push_back(type.factory(partition_));
     CK_ASSERT(machines_.back() != nullptr);
   }
-  auto stored = storage::load_partition_applied(*env_, group_);
-  require_ok(stored, "reading the applied index");
-  applied_ = stored.value();
 }
 
-uint64_t partition_machines::stored_applied() const { return applied_; }
+uint64_t partition_machines::stored_applied() const {
+  auto stored = storage::load_partition_applied(*env_, group_);
+  require_ok(stored, "reading the applied index");
+  return stored.value();
+}
 
 std::string partition_machines::apply(raft::index_t index, const std::string& command) {
   raft::entry e;
@@ -139,33 +140,45 @@ std::string partition_machines::apply(raft::index_t index, const std::string& co
 
 std::vector<std::string> partition_machines::apply_batch(
     const std::vector<const raft::entry*>& entries) {
-  CK_ASSERT(!entries.empty());
-  CK_ASSERT_GT(entries.front()->index, applied_);
   std::vector<std::string> results;
   auto st = env_->write([&](storage::write_txn& txn) -> storage::status {
-    results.assign(entries.size(), std::string{});  // a retried transaction starts over
-    storage::status failure;
-    for (size_t i = 0; i < entries.size() && failure.ok(); ++i) {
-      const auto decoded = cluster::decode_machine_command(entries[i]->data);
-      const auto slot = !decoded                   ? std::nullopt
-                        : decoded->machine.empty() ? std::optional<uint16_t>{0}
-                                                   : cluster::machine_slot(*types_, decoded->machine);
-      if (!slot || *slot >= machines_.size()) {
-        // Every replica runs the same registrations, so every replica skips it alike.
-        CK_LOG_ERROR("partition: partition-{} entry {} names no registered state machine",
-                     partition_, entries[i]->index);
-        continue;
-      }
-      write_view store(txn, table_of(*slot, partition_), failure);
-      results[i] = machines_[*slot]->apply(store, decoded->command);
+    auto applied = log_txn_apply(txn, entries);
+    if (!applied.ok()) {
+      return applied.status();
     }
-    if (!failure.ok()) {
-      return failure;
-    }
-    return storage::save_partition_applied(txn, group_, entries.back()->index);
+    results = std::move(applied.value());
+    return storage::status::success();
   });
   require(st, "applying committed commands");
-  applied_ = entries.back()->index;
+  return results;
+}
+
+storage::result<std::vector<std::string>> partition_machines::log_txn_apply(
+    storage::write_txn& txn, const std::vector<const raft::entry*>& entries) {
+  CK_ASSERT(!entries.empty());
+  std::vector<std::string> results(entries.size());
+  storage::status failure;
+  for (size_t i = 0; i < entries.size() && failure.ok(); ++i) {
+    const auto decoded = cluster::decode_machine_command(entries[i]->data);
+    const auto slot = !decoded                   ? std::nullopt
+                      : decoded->machine.empty() ? std::optional<uint16_t>{0}
+                                                 : cluster::machine_slot(*types_, decoded->machine);
+    if (!slot || *slot >= machines_.size()) {
+      // Every replica runs the same registrations, so every replica skips it alike.
+      CK_LOG_ERROR("partition: partition-{} entry {} names no registered state machine",
+                   partition_, entries[i]->index);
+      continue;
+    }
+    write_view store(txn, table_of(*slot, partition_), failure);
+    results[i] = machines_[*slot]->apply(store, decoded->command);
+  }
+  if (!failure.ok()) {
+    return failure;
+  }
+  if (auto saved = storage::save_partition_applied(txn, group_, entries.back()->index);
+      !saved.ok()) {
+    return saved;
+  }
   if (metrics_ != nullptr) {
     metrics_->storage_batches.add();
     metrics_->storage_batched_ops.add(entries.size());
@@ -320,9 +333,12 @@ class machines_snapshot_sink final : public snapshot_sink {
 std::unique_ptr<snapshot_source> partition_machines::read_snapshot() {
   auto txn = env_->begin_read();
   require_ok(txn, "opening a snapshot read");
-  // applied_ is what the transaction sees: applies run on this (the group's) actor only.
+  // The applied index as this transaction sees it: the log writer may have applied more
+  // than the group has heard of yet (log_txn_apply), and the data must match the index.
+  auto applied = storage::load_partition_applied(txn.value(), group_);
+  require_ok(applied, "reading the applied index of a snapshot");
   return std::make_unique<machines_snapshot_source>(std::move(txn.value()), partition_,
-                                                    machines_.size(), applied_);
+                                                    machines_.size(), applied.value());
 }
 
 std::unique_ptr<snapshot_sink> partition_machines::begin_restore() {
@@ -352,7 +368,6 @@ void partition_machines::install_restored(raft::index_t applied) {
     return storage::save_partition_applied(txn, group_, applied);
   });
   require(st, "installing a snapshot");
-  applied_ = applied;
 }
 
 void partition_machines::erase_all() {
@@ -368,7 +383,6 @@ void partition_machines::erase_all() {
     return storage::erase_partition_applied(txn, group_);
   });
   require(st, "erasing a removed replica");
-  applied_ = 0;
 }
 
 }  // namespace ck::actors

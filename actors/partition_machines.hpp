@@ -6,15 +6,19 @@
 // slot s keeps its data in the "kv" database's table (s << 16) | partition (storage/format.hpp).
 //
 // Applies: a batch of committed entries (one ready's) runs in ONE write transaction that also
-// records the partition's applied index; the node's Raft log writer's sync is the durability
-// point (LMDB runs without per-commit sync), and a restart applies again whatever the synced
-// log has beyond the stored applied index.
+// records the partition's applied index: normally the log writer's transaction that persists
+// the same ready (log_txn_apply), so log, data and applied index commit together; the node's
+// Raft log writer's sync is the durability point (LMDB runs without per-commit sync), and a
+// restart applies again whatever the synced log has beyond the stored applied index.
 // Snapshots stream every slot's table from one read transaction:
 //   chunk = u8 version (2) | u16_be slot | (u32_be klen | key | u32_be vlen | value)*
 // except slot 0's, sent as version 1 (u8 1 | entries, no slot: the KV-only version's layout, so
 // a node of that version can install them during a rolling upgrade). The follower stages them in
 // each table's staging id and swaps all of them in with one write transaction.
-// Used only by the group actor that owns it (one thread at a time).
+// Used only by the group actor that owns it (one thread at a time), but for log_txn_apply,
+// which the node's Raft log writer runs while the group waits for it, and query(), which the
+// partition host runs in read transactions of its own (LMDB's snapshot isolation keeps both
+// apart; the machines keep all state in the store).
 
 #include "actors/state_machine.hpp"
 #include "runtime/cluster/state_machine.hpp"
@@ -37,7 +41,7 @@ namespace ck::actors {
 /// The registered machine types of a node, in slot order (shared by every replica).
 using machine_types = std::vector<cluster::machine_type>;
 
-class partition_machines final : public replicated_state_machine {
+class partition_machines final : public replicated_state_machine, public log_txn_applier {
  public:
   /// `group` is the partition's Raft group id (partition index + 1).
   partition_machines(std::shared_ptr<storage::environment> env,
@@ -45,10 +49,14 @@ class partition_machines final : public replicated_state_machine {
                      uint32_t group);
 
   /// The applied index stored for the group (0 for a new replica): the group's `applied`.
+  /// Reads it in a read transaction of its own.
   uint64_t stored_applied() const;
 
   std::string apply(raft::index_t index, const std::string& command) override;
   std::vector<std::string> apply_batch(const std::vector<const raft::entry*>& entries) override;
+  log_txn_applier* txn_applier() override { return this; }
+  storage::result<std::vector<std::string>> log_txn_apply(
+      storage::write_txn& txn, const std::vector<const raft::entry*>& entries) override;
   std::unique_ptr<snapshot_source> read_snapshot() override;
   std::unique_ptr<snapshot_sink> begin_restore() override;
   void install_restored(raft::index_t applied) override;
@@ -75,7 +83,6 @@ class partition_machines final : public replicated_state_machine {
   std::vector<std::unique_ptr<cluster::state_machine>> machines_;  // by slot
   uint32_t partition_;
   uint32_t group_;
-  uint64_t applied_ = 0;
   runtime::node_metrics* metrics_ = nullptr;
 };
 

@@ -154,9 +154,14 @@ raft_group_actor::behavior_type raft_group(raft_group_pointer self, raft_group_o
   });
   return {
       [=](atoms::raft_step_atom, const raft::message& m) {
-        if (m.type == raft::message_type::install_snapshot &&
-            !detail::install_staged_snapshot(self, m)) {
-          return;
+        if (m.type == raft::message_type::install_snapshot) {
+          if (self->state.job) {
+            self->state.deferred_installs.push_back(m);  // finish_ready steps it
+            return;
+          }
+          if (!detail::install_staged_snapshot(self, m)) {
+            return;
+          }
         }
         self->state.node->step(m);
         detail::schedule_ready(self);

@@ -1,5 +1,8 @@
 // The group actor's ready loop, in the order raft::ready documents (runtime/raft/node.hpp):
-// persist, then send, then apply, then answer reads, then advance.
+// persist, then send, then apply, then answer reads, then advance. A durable machine's
+// applies join the persist: the log writer runs them inside the same transaction (committed
+// entries are durable on a majority already, so applying them before this replica's own
+// entries are synced is safe; both commit atomically), and finish_ready only books them.
 
 #include "actors/errc.hpp"
 #include "actors/raft_group_state.hpp"
@@ -45,8 +48,10 @@ void install_snapshot(raft_group_pointer self, const raft::snapshot& snap) {
   st.machine_applied = std::max(st.machine_applied, snap.meta.index);
   st.snapshot_index = snap.meta.index;
   while (!st.proposals.empty() && st.proposals.begin()->first <= snap.meta.index) {
+    // The snapshot may or may not contain our entry.
     st.proposals.begin()->second.promise.deliver(
-        caf::make_error(errc::no_leader, "entry replaced by a snapshot"));
+        caf::make_error(errc::timeout, "the entry was replaced by a snapshot before it was "
+                                       "applied here; it may or may not have been applied"));
     st.proposals.erase(st.proposals.begin());
   }
 }
@@ -92,16 +97,27 @@ void apply_run(raft_group_pointer self, std::vector<const raft::entry*>& run) {
 
 // Conf changes take effect in the node; the membership needs no write of its own: the store
 // keeps the latest snapshot's membership and the core replays the log's conf changes up to
-// config::applied at a restart (log_storage.hpp). Consecutive commands go to the machine as
-// one batch; anything else (a conf change, an empty entry, one the machine already reflects)
-// closes the batch first, so the machine and the node see the log's order.
-void apply_committed(raft_group_pointer self, std::vector<raft::entry>& committed) {
+// config::applied at a restart (log_storage.hpp). Commands the log writer applied already
+// (`job`, planned by plan_applies) are finished with its results; other consecutive commands
+// go to the machine as one batch; anything else (a conf change, an empty entry, one the
+// machine already reflects) closes the batch first, so the machine and the node see the log's
+// order.
+void apply_committed(raft_group_pointer self, std::vector<raft::entry>& committed,
+                     apply_job* job) {
   auto& st = self->state;
   const raft::index_t applied_before = st.applied;
   std::vector<const raft::entry*> run;
+  size_t next_job_entry = 0;
   for (auto& e : committed) {
     if (e.index <= st.applied + run.size()) {
       continue;  // covered by the snapshot installed in this ready
+    }
+    if (job != nullptr && next_job_entry < job->entries.size() &&
+        job->entries[next_job_entry].index == e.index) {
+      CK_ASSERT(run.empty());  // a machine with a txn_applier gets all its commands that way
+      finish_entry(self, e, job->results[next_job_entry]);
+      ++next_job_entry;
+      continue;
     }
     if (e.type == raft::entry_type::normal && !e.data.empty() && e.index > st.machine_applied) {
       run.push_back(&e);
@@ -121,8 +137,40 @@ void apply_committed(raft_group_pointer self, std::vector<raft::entry>& committe
     finish_entry(self, e, result);
   }
   apply_run(self, run);
+  CK_ASSERT(job == nullptr || next_job_entry == job->entries.size());
   // Entries are applied in order, so the advance is the count (those a snapshot covered skipped).
   count(self, &runtime::node_metrics::raft_commits, st.applied - applied_before);
+}
+
+// The commands of `rd` for a durable machine to apply inside the log writer's transaction
+// (their data moves into the job; apply_committed finishes them from its results), or null:
+// the machine applies on this actor, or there is nothing to apply. Same selection as
+// apply_committed's: above what the ready's snapshot covers and what the machine reflects.
+std::shared_ptr<apply_job> plan_applies(raft_group_pointer self, raft::ready& rd) {
+  auto& st = self->state;
+  log_txn_applier* applier = st.sm->txn_applier();
+  if (applier == nullptr || rd.committed.empty()) {
+    return nullptr;
+  }
+  const raft::index_t covered = std::max(st.applied, rd.snap ? rd.snap->meta.index : 0);
+  auto job = std::make_shared<apply_job>();
+  for (auto& e : rd.committed) {
+    if (e.index > covered && e.type == raft::entry_type::normal && !e.data.empty() &&
+        e.index > st.machine_applied) {
+      raft::entry command;
+      command.index = e.index;
+      command.term = e.term;
+      command.type = e.type;
+      command.data = std::move(e.data);
+      job->entries.push_back(std::move(command));
+    }
+  }
+  if (job->entries.empty()) {
+    return nullptr;
+  }
+  job->owner = st.sm;
+  job->applier = applier;
+  return job;
 }
 
 void answer_reads(raft_group_pointer self, std::vector<raft::read_state>& reads) {
@@ -159,11 +207,21 @@ void finish_ready(raft_group_pointer self) {
   if (rd.snap) {
     install_snapshot(self, *rd.snap);
   }
-  apply_committed(self, rd.committed);
+  std::shared_ptr<apply_job> job = std::move(st.job);
+  st.job.reset();
+  apply_committed(self, rd.committed, job.get());
   answer_reads(self, rd.reads);
   maybe_snapshot(self);
   st.node->advance();
   st.ready_outstanding = false;
+  // Snapshot installs that arrived while the writer applied for this replica.
+  auto deferred = std::move(st.deferred_installs);
+  st.deferred_installs.clear();
+  for (const raft::message& m : deferred) {
+    if (install_staged_snapshot(self, m)) {
+      st.node->step(m);
+    }
+  }
   schedule_ready(self);
 }
 
@@ -208,20 +266,23 @@ void start_ready(raft_group_pointer self) {
       count(self, &runtime::node_metrics::raft_elections_won);
     }
   }
-  storage::group_write write;
-  write.group = st.options.raft.group;
-  write.entries = std::move(rd.entries);
-  write.hard = rd.hard;
+  persist_request request;
+  request.write.group = st.options.raft.group;
+  request.write.entries = std::move(rd.entries);
+  request.write.hard = rd.hard;
   if (rd.snap) {
-    write.snapshot = rd.snap->meta;
+    request.write.snapshot = rd.snap->meta;
   }
+  request.apply = plan_applies(self, rd);
   st.current = std::move(rd);
-  if (write.entries.empty() && !write.hard && !write.snapshot) {
-    finish_ready(self);  // nothing to persist: no writer round trip
+  if (request.write.entries.empty() && !request.write.hard && !request.write.snapshot &&
+      !request.apply) {
+    finish_ready(self);  // nothing to persist or apply: no writer round trip
     return;
   }
+  st.job = request.apply;
   self->request(st.writer, st.options.persist_timeout, atoms::raft_persist_atom_v,
-                std::move(write))
+                std::move(request))
       .then([=](uint64_t) { finish_ready(self); },
             [=](caf::error& err) { on_storage_failure(self, err, "log persist"); });
 }
@@ -229,8 +290,11 @@ void start_ready(raft_group_pointer self) {
 void fail_waiting(raft_group_pointer self, const std::string& why, bool stopping) {
   auto& st = self->state;
   const std::string hint = why + "; leader hint " + std::to_string(st.node->status().leader);
+  // A parked proposal is in the log already: another leader may still commit it, so its
+  // outcome is unknown (a retry could apply it twice).
   for (auto& [index, parked] : st.proposals) {
-    parked.promise.deliver(caf::make_error(errc::no_leader, hint));
+    parked.promise.deliver(caf::make_error(
+        errc::timeout, why + " before the entry committed; it may or may not be applied"));
   }
   st.proposals.clear();
   for (auto& [context, promise] : st.reads_unconfirmed) {

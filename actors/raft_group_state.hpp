@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace ck::actors::detail {
 
@@ -55,6 +56,11 @@ struct raft_group_state {
   bool ready_scheduled = false;  // a raft_ready_atom is queued to self
   bool ready_outstanding = false;  // between get_ready() and advance()
   std::optional<raft::ready> current;  // the outstanding ready, while the writer persists it
+  // The outstanding ready's commands the writer applies (null: none). While it is set, the
+  // machine's data may be ahead of machine_applied, so snapshot installs wait in
+  // deferred_installs until the writer answered.
+  std::shared_ptr<apply_job> job;
+  std::vector<raft::message> deferred_installs;
   bool leader = false;
 
   raft::index_t applied = 0;

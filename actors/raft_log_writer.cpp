@@ -10,6 +10,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include <functional>
 #include <variant>
 #include <vector>
 
@@ -29,7 +30,7 @@ struct group_drop {
 };
 
 struct pending_request {
-  std::variant<storage::group_write, snapshot_record, group_drop> operation;
+  std::variant<persist_request, snapshot_record, group_drop> operation;
   caf::typed_response_promise<uint64_t> promise;
 };
 
@@ -51,12 +52,33 @@ storage::status record(storage::raft_log_store& store, const snapshot_record& r)
   return st;
 }
 
+// Runs the applies of one store write, inside its transaction. On a retry every job starts
+// over (results are reassigned).
+storage::status run_applies(storage::write_txn& txn, const std::vector<apply_job*>& jobs) {
+  std::vector<const raft::entry*> entries;
+  for (apply_job* job : jobs) {
+    entries.clear();
+    for (const raft::entry& e : job->entries) {
+      entries.push_back(&e);
+    }
+    auto results = job->applier->log_txn_apply(txn, entries);
+    if (!results.ok()) {
+      return results.status();
+    }
+    CK_ASSERT_EQ(results.value().size(), job->entries.size());
+    job->results = std::move(results.value());
+  }
+  return storage::status::success();
+}
+
 // Carries out `batch` in arrival order: each run of consecutive persists is one store write
-// (the group commit); a snapshot record or group drop between them is its own transaction, so
-// it lands after the persists that preceded it and before those that followed.
+// (the group commit) with their applies inside it; a snapshot record or group drop between
+// them is its own transaction, so it lands after the persists that preceded it and before
+// those that followed.
 void run_batch(storage::raft_log_store& store, storage::environment* sync_env,
                std::vector<pending_request>& batch) {
   std::vector<storage::group_write> run;
+  std::vector<apply_job*> jobs;
   size_t run_begin = 0;
   // Answers wait until the whole batch is written (and synced, below).
   std::vector<std::pair<storage::status, uint64_t>> outcomes(batch.size());
@@ -67,19 +89,27 @@ void run_batch(storage::raft_log_store& store, storage::environment* sync_env,
     run_begin = end;
   };
   auto write_run = [&](size_t end) {
-    if (run.empty()) {
+    if (end == run_begin) {
       return;
     }
-    auto st = store.write(run);
-    if (!st.ok()) {
-      CK_LOG_ERROR("raft: log write of {} groups failed: {}", run.size(), st.to_string());
+    std::function<storage::status(storage::write_txn&)> applies;
+    if (!jobs.empty()) {
+      applies = [&jobs](storage::write_txn& txn) { return run_applies(txn, jobs); };
     }
-    finish(end, st, run.size());
+    auto st = store.write(run, applies);
+    if (!st.ok()) {
+      CK_LOG_ERROR("raft: log write of {} groups failed: {}", end - run_begin, st.to_string());
+    }
+    finish(end, st, end - run_begin);
     run.clear();
+    jobs.clear();
   };
   for (size_t k = 0; k < batch.size(); ++k) {
-    if (auto* write = std::get_if<storage::group_write>(&batch[k].operation)) {
-      run.push_back(std::move(*write));
+    if (auto* persist = std::get_if<persist_request>(&batch[k].operation)) {
+      run.push_back(std::move(persist->write));
+      if (persist->apply) {
+        jobs.push_back(persist->apply.get());
+      }
       continue;
     }
     write_run(k);
@@ -98,8 +128,8 @@ void run_batch(storage::raft_log_store& store, storage::environment* sync_env,
     finish(k + 1, st, 1);
   }
   write_run(batch.size());
-  // With the environment in no-sync mode, this one fsync makes every commit of the batch (and
-  // every state machine write committed before it) durable before anyone hears "persisted".
+  // With the environment in no-sync mode, this one fsync makes every commit of the batch
+  // durable before anyone hears "persisted".
   storage::status synced;
   if (sync_env != nullptr) {
     synced = sync_env->sync_now();
@@ -164,8 +194,8 @@ raft_log_writer_actor::behavior_type raft_writer(raft_writer_pointer self,
     self->quit(msg.reason);
   });
   return {
-      [=](atoms::raft_persist_atom, storage::group_write& write) {
-        return enqueue(self, std::move(write));
+      [=](atoms::raft_persist_atom, persist_request& request) {
+        return enqueue(self, std::move(request));
       },
       [=](atoms::raft_snapshot_atom, raft::group_id group, raft::snapshot_meta& meta,
           raft::index_t compact_index) {

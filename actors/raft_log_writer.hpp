@@ -1,19 +1,22 @@
 #pragma once
 
 // The Raft log writer: the one actor that writes a node's storage::raft_log_store. Every Raft
-// group actor of the node hands it the contents of its ready (raft_persist_atom, group_write);
-// it commits everything that queued up meanwhile, of all groups, in ONE store write (one LMDB
-// transaction, one fsync), then answers each request. Detached: a commit blocks on fsync.
+// group actor of the node hands it the contents of its ready (raft_persist_atom,
+// persist_request: the log entries and hard state, and the committed commands for a durable
+// state machine to apply); it commits everything that queued up meanwhile, of all groups, in
+// ONE store write (one LMDB transaction, one fsync), the applies inside it, then answers each
+// request. Detached: a commit blocks on fsync.
 //
 // Contract: a reply is sent only after the request's transaction committed. Requests of one
 // sender are carried out in the order they arrived (a snapshot record never overtakes an
 // earlier persist of its group, nor the reverse). On a storage failure every request of the
 // failed transaction is answered with errc::storage_failure and none of it is on disk.
 //
-// group_write travels only inside the process: it has no type id and no inspect, and is
-// whitelisted as an unsafe message type below, so CAF copies it between local actors but
+// persist_request travels only inside the process: it has no type id and no inspect, and is
+// whitelisted as an unsafe message type below, so CAF moves it between local actors but
 // cannot serialize it (a send to another node fails instead of sending garbage).
 
+#include "actors/state_machine.hpp"
 #include "actors/type_ids.hpp"
 #include "storage/raft_log_store.hpp"
 
@@ -24,8 +27,8 @@
 
 #include <cstdint>
 #include <memory>
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ck::storage::group_write)
+#include <string>
+#include <vector>
 
 namespace ck::storage {
 class environment;
@@ -33,9 +36,28 @@ class environment;
 
 namespace ck::actors {
 
+/// Committed commands of one ready for a durable machine, applied in the writer's transaction.
+struct apply_job {
+  std::shared_ptr<replicated_state_machine> owner;  // keeps `applier` alive
+  log_txn_applier* applier = nullptr;
+  std::vector<raft::entry> entries;  // consecutive commands, increasing index
+  std::vector<std::string> results;  // one per entry, set before the request is answered
+};
+
+struct persist_request {
+  storage::group_write write;
+  std::shared_ptr<apply_job> apply;  // null: nothing to apply
+};
+
+}  // namespace ck::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ck::actors::persist_request)
+
+namespace ck::actors {
+
 /// Replies: how many requests the transaction that carried this one committed (>= 1).
 using raft_log_writer_actor = caf::typed_actor<
-    caf::replies_to<atoms::raft_persist_atom, storage::group_write>::with<uint64_t>,
+    caf::replies_to<atoms::raft_persist_atom, persist_request>::with<uint64_t>,
     /// Records a snapshot the group's state machine took (record_snapshot), then drops the
     /// entries below compact_index (compact; no-op when 0).
     caf::replies_to<atoms::raft_snapshot_atom, raft::group_id, raft::snapshot_meta,

@@ -3,7 +3,8 @@
 // What a Raft group replicates: the group actor applies every committed command, in log order
 // and exactly once per index, and moves snapshots between replicas as streams of chunks.
 // Called only from the group actor that owns it (one thread at a time); implementations need
-// no locking of their own.
+// no locking of their own. The one exception is a durable machine's log_txn_apply(): the log
+// writer runs it on its own thread, while the group waits for the writer's answer.
 //
 // Snapshot transfer (actors/raft_group.hpp): the leader opens read_snapshot() (one consistent
 // view, as of the last index applied) and sends its chunks one at a time; the follower stages
@@ -14,13 +15,32 @@
 // many, and the group never hands the machine an index at or below what it reflects.
 
 #include "runtime/raft/types.hpp"
+#include "storage/status.hpp"
 
 #include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
 
+namespace ck::storage {
+class write_txn;
+}
+
 namespace ck::actors {
+
+/// A durable machine whose applies can join the node's Raft log write (actors/raft_log_writer.hpp):
+/// the committed commands of a ready are applied inside the same LMDB transaction that persists
+/// the ready's log entries and hard state, so a ready costs one transaction and one sync in all.
+class log_txn_applier {
+ public:
+  virtual ~log_txn_applier() = default;
+  /// Applies consecutive committed commands (same rules as apply_batch) inside `txn`, recording
+  /// the last one's index as applied, and returns one result per command. Runs on the writer's
+  /// thread while the owning group waits; runs again from the start when the writer retries the
+  /// transaction. A storage failure is returned and fails the whole transaction.
+  virtual storage::result<std::vector<std::string>> log_txn_apply(
+      storage::write_txn& txn, const std::vector<const raft::entry*>& entries) = 0;
+};
 
 /// One consistent snapshot of a state machine, read as a sequence of chunks.
 class snapshot_source {
@@ -55,6 +75,9 @@ class replicated_state_machine {
   /// durable machine overrides it to write them in one storage transaction.
   /// Requires: !entries.empty(), entries in increasing index order.
   virtual std::vector<std::string> apply_batch(const std::vector<const raft::entry*>& entries);
+  /// Non-null for a machine whose applies may run inside the log writer's transaction instead
+  /// of apply_batch() (the default: none; applies then run on the group actor).
+  virtual log_txn_applier* txn_applier() { return nullptr; }
   /// Opens a consistent view of the state as of the last index applied.
   virtual std::unique_ptr<snapshot_source> read_snapshot() = 0;
   /// Starts staging a snapshot, discarding anything staged before. The sink is used before

@@ -14,6 +14,8 @@ PACKAGES=(
   libhttp-parser-dev libcli11-dev libssl-dev doctest-dev
   # tests, benchmarks and the run scripts
   python3 curl jq wrk lmdb-utils procps iproute2 docker-compose
+  # the benchmarks' reference (etcd, measured in the same run) and the profiler
+  etcd-server etcd-client linux-perf
 )
 
 if [ "${1:-}" = "--list" ]; then

@@ -21,16 +21,12 @@ std::string applied_key(uint32_t group) {
 
 }  // namespace
 
-result<uint64_t> load_partition_applied(environment& env, uint32_t group) {
-  result<read_txn> txn = env.begin_read();
-  if (!txn.ok()) {
-    return txn.status();
-  }
+result<uint64_t> load_partition_applied(read_txn& txn, uint32_t group) {
   const auto what = fmt::format("cannot read the applied index of group {} in {}", group,
-                                detail::txn_access::dir(txn.value()));
-  auto value = detail::get_copy(detail::txn_access::handle(txn.value()),
-                                detail::txn_access::dbi(txn.value(), database::meta),
-                                applied_key(group), what);
+                                detail::txn_access::dir(txn));
+  auto value = detail::get_copy(detail::txn_access::handle(txn),
+                                detail::txn_access::dbi(txn, database::meta), applied_key(group),
+                                what);
   if (!value.ok()) {
     return value.status();
   }
@@ -43,6 +39,14 @@ result<uint64_t> load_partition_applied(environment& env, uint32_t group) {
                                           group, bytes.size()));
   }
   return get_u64_be(bytes.data());
+}
+
+result<uint64_t> load_partition_applied(environment& env, uint32_t group) {
+  result<read_txn> txn = env.begin_read();
+  if (!txn.ok()) {
+    return txn.status();
+  }
+  return load_partition_applied(txn.value(), group);
 }
 
 status save_partition_applied(write_txn& txn, uint32_t group, uint64_t index) {

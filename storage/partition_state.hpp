@@ -15,11 +15,14 @@
 namespace ck::storage {
 
 class environment;
+class read_txn;
 class write_txn;
 
 /// The stored applied index of `group`, 0 when none is stored (a new replica).
 /// Reads in its own read transaction. Any thread.
 result<uint64_t> load_partition_applied(environment& env, uint32_t group);
+/// The same, as `txn` sees it.
+result<uint64_t> load_partition_applied(read_txn& txn, uint32_t group);
 
 /// Records `index` as the applied index of `group` inside `txn`.
 status save_partition_applied(write_txn& txn, uint32_t group, uint64_t index);

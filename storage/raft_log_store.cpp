@@ -108,8 +108,9 @@ result<raft::log_error> raft_log_store::read_term(raft::group_id group, raft::in
   return view(group).read_term(index, out);
 }
 
-status raft_log_store::write(const std::vector<group_write>& batch) {
-  if (batch.empty()) {
+status raft_log_store::write(const std::vector<group_write>& batch,
+                             const std::function<status(write_txn&)>& also) {
+  if (batch.empty() && !also) {
     return status::success();
   }
   if (status sized = check_sizes(batch); !sized.ok()) {
@@ -138,7 +139,7 @@ status raft_log_store::write(const std::vector<group_write>& batch) {
       }
       group.changes.emplace_back(&change, kept.value());
     }
-    return status::success();
+    return also ? also(txn) : status::success();
   });
   if (!written.ok()) {
     return written;

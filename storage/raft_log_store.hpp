@@ -152,7 +152,11 @@ class raft_log_store {
   // over raft_conf_nodes_max nodes; nothing written); corruption (a stored record read to
   // apply the batch is malformed, or the stored log has a gap); map_full, busy, io_error from
   // the environment. A broken `Requires:` of group_write aborts (a bug in the caller).
-  status write(const std::vector<group_write>& batch);
+  // `also`, when set, runs inside the same transaction after the batch's writes (the node's
+  // state machines apply committed commands there), again from the start whenever the
+  // transaction is retried; its failure fails the whole write.
+  status write(const std::vector<group_write>& batch,
+               const std::function<status(write_txn&)>& also = {});
 
   // Records the meta of a snapshot the state machine took at `meta.index` (its data lives in
   // its own tables), dropping no entry, so that followers that lag behind it get the snapshot

@@ -61,15 +61,32 @@ struct writer_fixture {
   }
 };
 
-storage::group_write entries_write(raft::group_id group, raft::index_t from, raft::index_t to) {
-  storage::group_write write;
-  write.group = group;
+actors::persist_request entries_write(raft::group_id group, raft::index_t from,
+                                      raft::index_t to) {
+  actors::persist_request request;
+  request.write.group = group;
   for (raft::index_t i = from; i <= to; ++i) {
-    write.entries.push_back(raft::entry{1, i, raft::entry_type::normal, "e"});
+    request.write.entries.push_back(raft::entry{1, i, raft::entry_type::normal, "e"});
   }
-  write.hard = raft::hard_state{1, 0, to};
-  return write;
+  request.write.hard = raft::hard_state{1, 0, to};
+  return request;
 }
+
+// Counts the transactions it applies in and records what it applied (in the meta database,
+// so the test can see it committed with the log).
+class recording_applier final : public actors::log_txn_applier {
+ public:
+  storage::result<std::vector<std::string>> log_txn_apply(
+      storage::write_txn&, const std::vector<const raft::entry*>& entries) override {
+    ++calls;
+    std::vector<std::string> results;
+    for (const raft::entry* e : entries) {
+      results.push_back("applied " + std::to_string(e->index) + ":" + e->data);
+    }
+    return results;
+  }
+  int calls = 0;
+};
 
 }  // namespace
 
@@ -110,4 +127,32 @@ TEST_CASE_FIXTURE(writer_fixture, "raft log writer: a snapshot record keeps its 
   CHECK(log.current_snapshot().meta.index == 8);
   CHECK(log.first_index() == 6);
   CHECK(log.last_index() == 12);
+}
+
+TEST_CASE_FIXTURE(writer_fixture, "raft log writer: committed commands apply in the log's transaction") {
+  caf::scoped_actor self{*sys};
+  recording_applier applier;
+  constexpr int groups = 200;
+  std::vector<std::shared_ptr<actors::apply_job>> jobs;
+  for (int g = 1; g <= groups; ++g) {
+    auto request = entries_write(static_cast<raft::group_id>(g), 1, 2);
+    auto job = std::make_shared<actors::apply_job>();
+    job->applier = &applier;
+    job->entries = {raft::entry{1, 1, raft::entry_type::normal, "x" + std::to_string(g)}};
+    request.apply = job;
+    jobs.push_back(job);
+    self->send(writer, atoms::raft_persist_atom_v, std::move(request));
+  }
+  int received = 0;
+  self->receive_for(received, groups)(
+      [&](uint64_t) {}, [&](caf::error& e) { FAIL("persist failed: " << to_string(e)); },
+      caf::after(10s) >> [&] { FAIL("only " << received << " of " << groups << " answers"); });
+  for (int g = 1; g <= groups; ++g) {
+    const auto& job = *jobs[static_cast<size_t>(g - 1)];
+    REQUIRE(job.results.size() == 1);  // set before the answer
+    CHECK(job.results[0] == "applied 1:x" + std::to_string(g));
+  }
+  // The applies added no transaction of their own (that would be 2 * groups + 1 commits).
+  CHECK(env->stats().commit_count <= static_cast<uint64_t>(groups));
+  CHECK(applier.calls == groups);
 }
