@@ -440,6 +440,7 @@ partition_host_actor::behavior_type partition_host(
       [self](atoms::meta_applied_atom) { reconcile(self); },
       [self](atoms::partition_tick_atom) { on_tick(self); },
       [self](atoms::partition_retry_atom, uint64_t id) { detail::retry_request(self, id); },
+      [self](atoms::attempt_sweep_atom) { detail::sweep_attempts(self); },
   };
 }
 

@@ -66,7 +66,9 @@ using partition_host_actor = partition_route_handler_actor::extend_with<partitio
     /// The meta state changed: start or stop replicas.
     caf::reacts_to<atoms::meta_applied_atom>,
     caf::reacts_to<atoms::partition_tick_atom>,
-    caf::reacts_to<atoms::partition_retry_atom, uint64_t>>;
+    caf::reacts_to<atoms::partition_retry_atom, uint64_t>,
+    /// Fires the attempts whose deadline passed (detail::sweep_attempts).
+    caf::reacts_to<atoms::attempt_sweep_atom>>;
 
 struct partition_host_options {
   std::string node_id;

@@ -9,6 +9,8 @@
 #include "runtime/base/log.hpp"
 
 #include <algorithm>
+#include <functional>
+#include <vector>
 
 namespace ck::actors::detail {
 
@@ -21,6 +23,8 @@ constexpr auto attempt_timeout = 2s;
 // A relayed proposal waits for the remote's own proposal timeout plus the hop: it is never
 // retried after a timeout, so it must not give up before the remote does.
 constexpr auto relayed_proposal_timeout = attempt_timeout + 1s;
+// How often attempt deadlines are checked: an attempt fails at most this late.
+constexpr auto attempt_sweep_period = 100ms;
 
 // Proposals and entity requests may change state: after a timeout their outcome is unknown,
 // so they are never retried (cluster::decide_route).
@@ -233,9 +237,15 @@ void run_routed(host_pointer self, partition_request request,
     done(reply);
   };
   if (!proposal) {
-    self->request(replica.group, attempt_timeout, atoms::raft_read_atom_v)
+    const uint64_t key = open_attempt(self, attempt_timeout, [fail_here]() mutable {
+      fail_here(caf::make_error(errc::timeout, "read not confirmed in time"));
+    });
+    self->request(replica.group, caf::infinite, atoms::raft_read_atom_v)
         .then(
-            [self, request, done, partition](raft::index_t) mutable {
+            [self, request, done, partition, key](raft::index_t) mutable {
+              if (!close_attempt(self, key)) {
+                return;  // answered as timed out already
+              }
               auto found = self->state.replicas.find(partition);
               partition_reply reply;
               if (found == self->state.replicas.end()) {
@@ -245,7 +255,11 @@ void run_routed(host_pointer self, partition_request request,
               }
               done(reply);
             },
-            fail_here);
+            [self, key, fail_here](caf::error& error) mutable {
+              if (close_attempt(self, key)) {
+                fail_here(error);
+              }
+            });
     return;
   }
   const auto slot = cluster::machine_slot(*st.options.machines, request.machine);
@@ -257,14 +271,24 @@ void run_routed(host_pointer self, partition_request request,
     return;
   }
   std::string command = cluster::encode_log_command(*slot, request.machine, request.payload);
-  self->request(replica.group, attempt_timeout, atoms::raft_propose_atom_v, std::move(command))
+  const uint64_t key = open_attempt(self, attempt_timeout, [fail_here]() mutable {
+    fail_here(caf::make_error(errc::timeout, "proposal not applied in time"));
+  });
+  self->request(replica.group, caf::infinite, atoms::raft_propose_atom_v, std::move(command))
       .then(
-          [done](raft_propose_reply& applied) mutable {
+          [self, key, done](raft_propose_reply& applied) mutable {
+            if (!close_attempt(self, key)) {
+              return;  // answered as unknown already
+            }
             partition_reply reply;
             reply.payload = std::move(applied.result);
             done(reply);
           },
-          fail_here);
+          [self, key, fail_here](caf::error& error) mutable {
+            if (close_attempt(self, key)) {
+              fail_here(error);
+            }
+          });
 }
 
 member_probe_reply answer_probe(host_pointer self, const member_probe& probe) {
@@ -319,16 +343,66 @@ void retry_request(host_pointer self, uint64_t id) {
     return;
   }
   const bool proposal = changes_state(op.request.op);
-  self->request(st.transport, proposal ? relayed_proposal_timeout : attempt_timeout,
-                atoms::transport_partition_relay_atom_v, target, op.request)
-      .then([self, id](partition_reply& reply) { on_attempt(self, id, outcome_of(reply), &reply); },
-            [self, id, target](caf::error& error) {
-              CK_LOG_DEBUG("partition: relay to {} failed: {}", target, to_string(error));
-              on_attempt(self, id,
-                         errc_of(error) == errc::timeout ? cluster::attempt_outcome::timed_out
-                                                         : cluster::attempt_outcome::unreachable,
-                         nullptr);
-            });
+  const uint64_t key = open_attempt(
+      self, proposal ? relayed_proposal_timeout : attempt_timeout, [self, id, target] {
+        CK_LOG_DEBUG("partition: relay to {} timed out", target);
+        on_attempt(self, id, cluster::attempt_outcome::timed_out, nullptr);
+      });
+  self->request(st.transport, caf::infinite, atoms::transport_partition_relay_atom_v, target,
+                op.request)
+      .then(
+          [self, id, key](partition_reply& reply) {
+            if (close_attempt(self, key)) {
+              on_attempt(self, id, outcome_of(reply), &reply);
+            }
+          },
+          [self, id, key, target](caf::error& error) {
+            if (!close_attempt(self, key)) {
+              return;
+            }
+            CK_LOG_DEBUG("partition: relay to {} failed: {}", target, to_string(error));
+            on_attempt(self, id,
+                       errc_of(error) == errc::timeout ? cluster::attempt_outcome::timed_out
+                                                       : cluster::attempt_outcome::unreachable,
+                       nullptr);
+          });
+}
+
+uint64_t open_attempt(host_pointer self, std::chrono::milliseconds timeout,
+                      std::function<void()> on_timeout) {
+  auto& st = self->state;
+  const uint64_t key = st.next_attempt++;
+  st.attempts.emplace(key, attempt_timer{std::chrono::steady_clock::now() + timeout,
+                                         std::move(on_timeout)});
+  if (!st.sweep_armed) {
+    st.sweep_armed = true;
+    self->delayed_send(self, attempt_sweep_period, atoms::attempt_sweep_atom_v);
+  }
+  return key;
+}
+
+bool close_attempt(host_pointer self, uint64_t key) { return self->state.attempts.erase(key) > 0; }
+
+void sweep_attempts(host_pointer self) {
+  auto& st = self->state;
+  st.sweep_armed = false;
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<std::function<void()>> expired;
+  for (auto it = st.attempts.begin(); it != st.attempts.end();) {
+    if (it->second.deadline <= now) {
+      expired.push_back(std::move(it->second.on_timeout));
+      it = st.attempts.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& fire : expired) {
+    fire();  // may open new attempts (a retry)
+  }
+  if (!st.attempts.empty() && !st.sweep_armed) {
+    st.sweep_armed = true;
+    self->delayed_send(self, attempt_sweep_period, atoms::attempt_sweep_atom_v);
+  }
 }
 
 void start_request(host_pointer self, partition_request request,

@@ -35,6 +35,15 @@ struct pending_request {
   uint32_t attempts = 0;
 };
 
+/// An attempt in flight (to a local group or another node) with its own deadline. The hot
+/// path's requests carry no CAF timeout, because each one costs CAF's clock thread a wake-up
+/// to arm it and another to cancel it (14% of a node's CPU under write load); one sweep timer
+/// per host fires the attempts whose deadline passed instead.
+struct attempt_timer {
+  std::chrono::steady_clock::time_point deadline;
+  std::function<void()> on_timeout;
+};
+
 struct partition_host_state {
   static inline const char* name = "partition_host";
 
@@ -56,6 +65,9 @@ struct partition_host_state {
   std::map<uint32_t, std::string> leader_guess;
   std::map<uint64_t, pending_request> pending;  // at most options.pending_max
   uint64_t next_pending = 1;
+  std::map<uint64_t, attempt_timer> attempts;  // by key, from open_attempt
+  uint64_t next_attempt = 1;
+  bool sweep_armed = false;  // an attempt_sweep_atom is on its way
   bool tick_running = false;
 };
 
@@ -77,6 +89,14 @@ void retry_request(host_pointer self, uint64_t id);
 /// Runs a routed request on this node's replica only (no forwarding).
 void run_routed(host_pointer self, partition_request request,
                 std::function<void(partition_reply&)> done);
+/// Registers an attempt that fails with `on_timeout` unless close_attempt(key) comes first
+/// (within `timeout`, give or take the sweep period). Returns its key.
+uint64_t open_attempt(host_pointer self, std::chrono::milliseconds timeout,
+                      std::function<void()> on_timeout);
+/// Ends attempt `key`; false when it had timed out already (its answer is to be ignored).
+bool close_attempt(host_pointer self, uint64_t key);
+/// Handles attempt_sweep_atom.
+void sweep_attempts(host_pointer self);
 /// Answers a membership probe from this node's replica (a leader only).
 member_probe_reply answer_probe(host_pointer self, const member_probe& probe);
 

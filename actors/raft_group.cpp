@@ -181,6 +181,9 @@ raft_group_actor::behavior_type raft_group(raft_group_pointer self, raft_group_o
           return;
         }
         self->state.tick_armed = false;
+        if (detail::check_persist_deadline(self)) {
+          return;
+        }
         self->state.node->tick();
         detail::schedule_ready(self);  // re-arms the tick unless the group went quiet
       },

@@ -281,10 +281,23 @@ void start_ready(raft_group_pointer self) {
     return;
   }
   st.job = request.apply;
-  self->request(st.writer, st.options.persist_timeout, atoms::raft_persist_atom_v,
-                std::move(request))
+  // No CAF timeout (it would cost the clock thread two wake-ups per ready): the writer always
+  // answers, and check_persist_deadline watches for a writer stuck on a dead disk.
+  st.persist_started = std::chrono::steady_clock::now();
+  self->request(st.writer, caf::infinite, atoms::raft_persist_atom_v, std::move(request))
       .then([=](uint64_t) { finish_ready(self); },
             [=](caf::error& err) { on_storage_failure(self, err, "log persist"); });
+}
+
+bool check_persist_deadline(raft_group_pointer self) {
+  auto& st = self->state;
+  if (st.ready_outstanding && st.current &&
+      std::chrono::steady_clock::now() - st.persist_started > st.options.persist_timeout) {
+    on_storage_failure(self, caf::make_error(errc::timeout, "the log writer did not answer"),
+                       "log persist");
+    return true;
+  }
+  return false;
 }
 
 void fail_waiting(raft_group_pointer self, const std::string& why, bool stopping) {

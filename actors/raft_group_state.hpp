@@ -10,6 +10,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -60,6 +61,7 @@ struct raft_group_state {
   // machine's data may be ahead of machine_applied, so snapshot installs wait in
   // deferred_installs until the writer answered.
   std::shared_ptr<apply_job> job;
+  std::chrono::steady_clock::time_point persist_started;  // of the outstanding ready
   std::vector<raft::message> deferred_installs;
   bool leader = false;
 
@@ -105,6 +107,9 @@ void schedule_ready(raft_group_pointer self);
 void keep_ticking(raft_group_pointer self);
 /// Handles raft_ready_atom: takes the ready and hands its persistent part to the writer.
 void start_ready(raft_group_pointer self);
+/// Stops the replica when the outstanding ready waited for the writer longer than
+/// options.persist_timeout (checked at each tick); true when it stopped it.
+bool check_persist_deadline(raft_group_pointer self);
 /// Fails every parked proposal and unconfirmed read with errc::no_leader (leadership lost);
 /// with `stopping`, also the confirmed reads that wait for the state machine.
 void fail_waiting(raft_group_pointer self, const std::string& why, bool stopping);

@@ -119,6 +119,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(clusterkit, caf::first_custom_type_id)
 
   // Quiescence (appended).
   CAF_ADD_ATOM(clusterkit, ck::atoms, raft_forget_leader_atom, "raft_fgtl")
+
+  // Attempt deadlines without per-request CAF timeouts (appended).
+  CAF_ADD_ATOM(clusterkit, ck::atoms, attempt_sweep_atom, "att_sweep")
 CAF_END_TYPE_ID_BLOCK(clusterkit)
 
 namespace caf {
