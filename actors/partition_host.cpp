@@ -412,6 +412,12 @@ partition_host_actor::behavior_type partition_host(
              caf::actor_cast<service_handler_actor>(self));
   self->send(self, atoms::partition_tick_atom_v);
   self->set_down_handler([self](caf::down_msg& msg) { on_replica_down(self, msg); });
+  // Callers wait without a CAF timeout of their own (the host answers every request by its
+  // deadline): a stopping host answers them all before it goes.
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    detail::fail_all_requests(self, "this node is stopping");
+    self->quit(msg.reason);
+  });
   return {
       [self](atoms::partition_route_atom, partition_request& request) {
         auto promise = self->make_response_promise<partition_reply>();

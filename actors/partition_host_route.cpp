@@ -405,6 +405,20 @@ void sweep_attempts(host_pointer self) {
   }
 }
 
+void fail_all_requests(host_pointer self, const std::string& why) {
+  auto& st = self->state;
+  auto attempts = std::move(st.attempts);
+  st.attempts.clear();
+  for (auto& [key, attempt] : attempts) {
+    attempt.on_timeout();  // answers a relayed request's origin, or books an origin's attempt
+  }
+  auto pending = std::move(st.pending);
+  st.pending.clear();
+  for (auto& [id, op] : pending) {
+    op.promise.deliver(caf::make_error(errc::shutting_down, why));
+  }
+}
+
 void start_request(host_pointer self, partition_request request,
                    caf::typed_response_promise<std::string> promise) {
   auto& st = self->state;

@@ -97,6 +97,9 @@ uint64_t open_attempt(host_pointer self, std::chrono::milliseconds timeout,
 bool close_attempt(host_pointer self, uint64_t key);
 /// Handles attempt_sweep_atom.
 void sweep_attempts(host_pointer self);
+/// Answers every request waiting here (origin requests with errc::shutting_down, attempts as
+/// timed out): the host stops.
+void fail_all_requests(host_pointer self, const std::string& why);
 /// Answers a membership probe from this node's replica (a leader only).
 member_probe_reply answer_probe(host_pointer self, const member_probe& probe);
 

@@ -208,8 +208,10 @@ class context {
   template <class Self, class OnResult, class OnError>
   void send_request(Self* self, actors::partition_request request, OnResult on_result,
                     OnError on_error) const {
+    // No CAF timeout (each costs CAF's clock thread two wake-ups): the partition host answers
+    // every request by its deadline, and all of them when it stops.
     self->request(caf::actor_cast<actors::partition_router_actor>(s_.partitions),
-                  s_.request_timeout, atoms::partition_call_atom_v, std::move(request))
+                  caf::infinite, atoms::partition_call_atom_v, std::move(request))
         .then(std::move(on_result), std::move(on_error));
   }
 
