@@ -50,6 +50,10 @@ void start_replica(host_pointer self, uint32_t partition) {
   options.raft.id = st.options.raft_id;
   options.raft.group = group;
   options.applied = sm->stored_applied();
+  options.on_status = [host = caf::actor_cast<caf::actor>(self), partition](
+                          const raft::status_info& status) {
+    caf::anon_send(host, atoms::replica_status_atom_v, partition, status);
+  };
   auto actor = spawn_raft_group(self->system(), options, st.store, st.writer,
                                 caf::actor_cast<raft_transport_actor>(st.transport), sm);
   self->link_to(actor);
@@ -278,45 +282,59 @@ void publish_leader_change(host_pointer self, uint32_t partition,
   self->send(st.options.events, atoms::event_publish_atom_v, std::move(e));
 }
 
-// Refreshes every replica's status, then runs the duties once all answered (or timed out).
+// Records a replica's status (polled at a tick, or pushed by the group on a change): logs and
+// publishes leadership changes.
+void on_replica_status(host_pointer self, uint32_t partition, raft::status_info& status) {
+  auto it = self->state.replicas.find(partition);
+  if (it == self->state.replicas.end()) {
+    return;
+  }
+  const auto& before = it->second.status;
+  if (status.state == raft::role::leader &&
+      (!before || before->state != raft::role::leader || before->term != status.term)) {
+    CK_LOG_INFO("partition: partition-{} led by this node at term {} (commit {})", partition,
+                status.term, status.commit);
+  } else if (before && before->state == raft::role::leader &&
+             status.state != raft::role::leader) {
+    CK_LOG_INFO("partition: partition-{} no longer led by this node (term {})", partition,
+                status.term);
+  }
+  if (!before || before->leader != status.leader) {
+    publish_leader_change(self, partition, status);
+  }
+  it->second.status = std::move(status);
+}
+
+// Refreshes the status of every replica that is not quiet, then runs the duties once all
+// answered (or timed out). A quiescent group's status cannot change until it wakes, and it
+// pushes its status when it does (on_status), so idle groups cost no message here.
 void on_tick(host_pointer self) {
   auto& st = self->state;
   if (st.tick_running) {
     return;
   }
   st.tick_running = true;
-  if (st.replicas.empty()) {
+  std::vector<std::pair<uint32_t, raft_group_actor>> polled;
+  for (auto& [p, replica] : st.replicas) {
+    if (!replica.status || !replica.status->quiescent) {
+      polled.emplace_back(p, replica.group);
+    }
+  }
+  if (polled.empty()) {
     finish_tick(self);
     return;
   }
-  auto remaining = std::make_shared<size_t>(st.replicas.size());
+  auto remaining = std::make_shared<size_t>(polled.size());
   auto one_done = [self, remaining] {
     if (--*remaining == 0) {
       finish_tick(self);
     }
   };
-  for (auto& [p, replica] : st.replicas) {
-    const uint32_t partition = p;
-    self->request(replica.group, status_timeout, atoms::raft_status_atom_v)
+  for (auto& [partition, group] : polled) {
+    self->request(group, status_timeout, atoms::raft_status_atom_v)
         .then(
-            [self, partition, one_done](raft::status_info& status) {
-              if (auto it = self->state.replicas.find(partition);
-                  it != self->state.replicas.end()) {
-                const auto& before = it->second.status;
-                if (status.state == raft::role::leader &&
-                    (!before || before->state != raft::role::leader || before->term != status.term)) {
-                  CK_LOG_INFO("partition: partition-{} led by this node at term {} (commit {})",
-                              partition, status.term, status.commit);
-                } else if (before && before->state == raft::role::leader &&
-                           status.state != raft::role::leader) {
-                  CK_LOG_INFO("partition: partition-{} no longer led by this node (term {})",
-                              partition, status.term);
-                }
-                if (!before || before->leader != status.leader) {
-                  publish_leader_change(self, partition, status);
-                }
-                it->second.status = std::move(status);
-              }
+            [self, partition = partition, one_done](raft::status_info& status) {
+              on_replica_status(self, partition, status);
               one_done();
             },
             [one_done](caf::error&) { one_done(); });
@@ -447,6 +465,9 @@ partition_host_actor::behavior_type partition_host(
       [self](atoms::partition_tick_atom) { on_tick(self); },
       [self](atoms::partition_retry_atom, uint64_t id) { detail::retry_request(self, id); },
       [self](atoms::attempt_sweep_atom) { detail::sweep_attempts(self); },
+      [self](atoms::replica_status_atom, uint32_t partition, raft::status_info& status) {
+        on_replica_status(self, partition, status);
+      },
   };
 }
 

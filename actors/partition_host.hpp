@@ -68,7 +68,9 @@ using partition_host_actor = partition_route_handler_actor::extend_with<partitio
     caf::reacts_to<atoms::partition_tick_atom>,
     caf::reacts_to<atoms::partition_retry_atom, uint64_t>,
     /// Fires the attempts whose deadline passed (detail::sweep_attempts).
-    caf::reacts_to<atoms::attempt_sweep_atom>>;
+    caf::reacts_to<atoms::attempt_sweep_atom>,
+    /// A hosted replica's status changed (raft_group_options::on_status).
+    caf::reacts_to<atoms::replica_status_atom, uint32_t, raft::status_info>>;
 
 struct partition_host_options {
   std::string node_id;

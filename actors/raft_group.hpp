@@ -38,6 +38,7 @@
 #include <caf/typed_actor.hpp>
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -86,6 +87,10 @@ struct raft_group_options {
   /// The last index the state machine already reflects (a durable state machine restarting);
   /// 0 for an empty one. Requires: >= the store's snapshot index for the group.
   raft::index_t applied = 0;
+  /// Called on the group's thread with the core's status whenever its role, leader, term,
+  /// membership or quiescence changed (may be empty). Lets an owner keep statuses without
+  /// polling groups that went quiet.
+  std::function<void(const raft::status_info&)> on_status;
   /// Entries applied between two snapshots; 0: never snapshot.
   uint64_t snapshot_every_entries = 10'000;
   /// Entries kept in the log below a new snapshot, so a follower slightly behind still gets

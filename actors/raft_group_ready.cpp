@@ -130,6 +130,7 @@ void apply_committed(raft_group_pointer self, std::vector<raft::entry>& committe
       const bool decoded = raft::decode_conf_change(e.data, change);
       CK_ASSERT(decoded);  // the core accepted only encoded conf changes into the log
       st.node->apply_conf_change(change);
+      st.status_dirty = true;
     }
     // Below machine_applied the machine already reflects the entry (streamed snapshot data or
     // a restart): its result is lost, which only a proposer waiting here could notice, and a
@@ -236,8 +237,26 @@ void keep_ticking(raft_group_pointer self) {
   self->delayed_send(self, st.options.tick_interval, atoms::raft_tick_atom_v, st.tick_generation);
 }
 
+// Pushes the status to options.on_status when something it reports on changed.
+static void push_status(raft_group_pointer self) {
+  auto& st = self->state;
+  if (!st.options.on_status) {
+    return;
+  }
+  const bool quiet = st.node->quiescent();
+  if (!st.status_dirty && quiet == st.pushed_quiescent) {
+    return;
+  }
+  raft::status_info status = st.node->status();
+  st.status_dirty = false;
+  st.pushed_quiescent = quiet;
+  st.pushed_term = status.term;
+  st.options.on_status(status);
+}
+
 void schedule_ready(raft_group_pointer self) {
   keep_ticking(self);
+  push_status(self);
   auto& st = self->state;
   if (st.ready_scheduled || st.ready_outstanding || !st.node->has_ready()) {
     return;
@@ -256,6 +275,9 @@ void start_ready(raft_group_pointer self) {
   }
   st.ready_outstanding = true;
   raft::ready rd = st.node->get_ready();
+  if (rd.soft || (rd.hard && rd.hard->term != st.pushed_term)) {
+    st.status_dirty = true;
+  }
   if (rd.soft) {
     const bool was_leader = st.leader;
     st.leader = rd.soft->state == raft::role::leader;

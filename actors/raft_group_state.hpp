@@ -64,6 +64,10 @@ struct raft_group_state {
   std::chrono::steady_clock::time_point persist_started;  // of the outstanding ready
   std::vector<raft::message> deferred_installs;
   bool leader = false;
+  // What options.on_status last saw: a change of these (or status_dirty) pushes a status.
+  bool status_dirty = true;
+  bool pushed_quiescent = false;
+  raft::term_t pushed_term = 0;
 
   raft::index_t applied = 0;
   raft::term_t applied_term = 0;

@@ -61,7 +61,7 @@ typename Inspector::result_type inspect(Inspector& f, progress_status& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, status_info& x) {
   return f(caf::meta::type_name("ck::raft::status_info"), x.id, x.group, x.state, x.term, x.vote,
-           x.leader, x.commit, x.applied, x.last_index, x.conf, x.progress);
+           x.leader, x.commit, x.applied, x.last_index, x.conf, x.progress, x.quiescent);
 }
 
 }  // namespace ck::raft

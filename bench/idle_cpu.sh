@@ -7,6 +7,7 @@
 #      WINDOW=20 (s measured)  SETTLE=5 (s waited after every node is ready and no move runs)
 #      BUILD_DIR=./build  THREADS= (scheduler threads per node; empty = the default)
 #      EXTRA_ENV="K=V ..." (more settings for every node, e.g. to compare scheduler policies)
+#      SETTLE_MAX=120 (s a configuration may take to settle; 9x1024 needs several minutes)
 # Prints one line per configuration: nodes, partitions, % of a core in total and per node.
 # Ports (loopback only): HTTP 28080.., KV 29080.., Raft 29001.. (one per node).
 set -euo pipefail
@@ -45,9 +46,9 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }  # utime + stime of o
 http_ok() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1")" = 200 ]; }
 
 # wait_settled N: every node ready, no move running and (N >= 3) nothing under-replicated;
-# bounded to 120 s.
+# bounded to SETTLE_MAX s.
 wait_settled() {
-  local n=$1 deadline=$((SECONDS + 120)) i ok
+  local n=$1 deadline=$((SECONDS + ${SETTLE_MAX:-120})) i ok
   while [ $SECONDS -lt $deadline ]; do
     ok=1
     for i in $(seq 0 $((n - 1))); do http_ok "http://127.0.0.1:$((28080 + i))/ready" || ok=0; done
@@ -60,7 +61,7 @@ wait_settled() {
     fi
     sleep 0.5
   done
-  echo "cluster of $n did not settle within 120 s: $(curl -s --max-time 2 http://127.0.0.1:28080/ready)" \
+  echo "cluster of $n did not settle within ${SETTLE_MAX:-120} s: $(curl -s --max-time 2 http://127.0.0.1:28080/ready)" \
        "$(curl -s --max-time 2 http://127.0.0.1:28080/partitions/stats | tr -d ' \n')" >&2
   tail -3 "$WORK"/node-*.log >&2
   return 1

@@ -6,6 +6,8 @@
 #
 #   bench/kv_cluster.sh             (builds first; etcd is skipped with a message if not installed)
 # Env: CONNS="1 16 64" DURATION=10 RUNS=3 KEYSPACE=10000 VALUE_SIZE=100 SKIP_ETCD=1
+#      MODES="spread single" (spread: C split over the 3 nodes/members; single: all C to node-1 /
+#      member 1) OPS="set get stale" (stale: clusterkit consistency=stale vs etcd serializable)
 #      BUILD_DIR=./build (its clusterkit target is built first unless SKIP_BUILD=1)
 #      PAUSE=1 (s between cells) WRK_THREADS=1 (per wrk process)
 #      FILL_SECONDS=30 (wrk fill always runs this long) KEEP_DATA=1 (keep the node/member data dirs under the work dir)
@@ -40,7 +42,7 @@ PAUSE=${PAUSE:-1}
 WRK_THREADS=${WRK_THREADS:-1}
 WORK=$(mktemp -d /tmp/ck-bench-cluster.XXXXXX)
 OUT=$WORK/results.tsv
-printf 'system\top\tconns\trun\trps\tp50_us\tp99_us\terrors\tp90_us\tmax_us\trequests\tper_node_rps\n' > "$OUT"
+printf 'system\top\tconns\trun\trps\tp50_us\tp99_us\terrors\tp90_us\tmax_us\trequests\tper_node_rps\tmode\n' > "$OUT"
 
 pids=()      # every long-running process this script started (nodes, members)
 wrk_pids=()  # wrk processes of the cell in flight
@@ -162,6 +164,7 @@ if [ "${#ETCD_URLS[@]}" -gt 0 ]; then
 fi
 
 # cluster_cell SYSTEM OP CONNS RUN SCRIPT URL... -- script args...  -> one TSV line appended to $OUT
+# (the mode column is $MODE: spread or single)
 cluster_cell() {
   local system=$1 op=$2 c=$3 run=$4 script=$5; shift 5
   local urls=()
@@ -182,9 +185,9 @@ cluster_cell() {
   done
   for i in "${wrk_pids[@]}"; do wait "$i" || true; done
   wrk_pids=()
-  python3 - "$dir" "$system" "$op" "$c" "$run" <<'PY' | tee -a "$OUT"
+  python3 - "$dir" "$system" "$op" "$c" "$run" "$MODE" <<'PY' | tee -a "$OUT"
 import glob, os, sys
-d, system, op, c, run = sys.argv[1:]
+d, system, op, c, run, mode = sys.argv[1:]
 rps, requests, errors, points, per = 0.0, 0, 0, [], []
 ok = True
 for out in sorted(glob.glob(os.path.join(d, "*.out"))):
@@ -205,7 +208,7 @@ for out in sorted(glob.glob(os.path.join(d, "*.out"))):
         prev = float(p)
 total = sum(w for _, w in points)
 if not ok or total <= 0:
-    print(f"{system}\t{op}\t{c}\t{run}\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA")
+    print(f"{system}\t{op}\t{c}\t{run}\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\t{mode}")
     sys.exit(0)
 points.sort()
 def pct(p):  # smallest latency whose cumulative weight reaches p % of all requests
@@ -215,26 +218,34 @@ def pct(p):  # smallest latency whose cumulative weight reaches p % of all reque
         if acc >= target:
             return us
     return points[-1][0]
-print(f"{system}\t{op}\t{c}\t{run}\t{rps:.1f}\t{pct(50)}\t{pct(99)}\t{errors}\t{pct(90)}\t{points[-1][0]}\t{requests}\t{'/'.join(per)}")
+print(f"{system}\t{op}\t{c}\t{run}\t{rps:.1f}\t{pct(50)}\t{pct(99)}\t{errors}\t{pct(90)}\t{points[-1][0]}\t{requests}\t{'/'.join(per)}\t{mode}")
 PY
   rm -rf "$dir"
 }
 
-echo "load: conns=[$CONNS] total, split over 3 wrk processes (one per node); duration=${DURATION}s runs=$RUNS keyspace=$KEYSPACE value=${VALUE_SIZE}B"
+MODES=${MODES:-spread single}
+OPS=${OPS:-set get stale}
+echo "load: conns=[$CONNS] total; modes=[$MODES] (spread: split over 3 wrk processes, one per node; single: one wrk on node-1 / member 1); ops=[$OPS]; duration=${DURATION}s runs=$RUNS keyspace=$KEYSPACE value=${VALUE_SIZE}B"
 echo "loadavg before: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf 'system\top\tconns\trun\trps\tp50_us\tp99_us\terrors\tp90_us\tmax_us\trequests\tper_node_rps\n'
+printf 'system\top\tconns\trun\trps\tp50_us\tp99_us\terrors\tp90_us\tmax_us\trequests\tper_node_rps\tmode\n'
+ck_op() { case $1 in set) echo set ;; get) echo get ;; stale) echo stale ;; esac; }
+etcd_op() { case $1 in set) echo put ;; get) echo range ;; stale) echo srange ;; esac; }
 for run in $(seq 1 "$RUNS"); do
-  for c in $CONNS; do
-    cluster_cell clusterkit set "$c" "$run" "$BENCH_DIR/lua/kv.lua" "${CK_URLS[@]}" -- set "$KEYSPACE" "$VALUE_SIZE"; sleep "$PAUSE"
-    cluster_cell clusterkit get "$c" "$run" "$BENCH_DIR/lua/kv.lua" "${CK_URLS[@]}" -- get "$KEYSPACE" "$VALUE_SIZE"; sleep "$PAUSE"
-    if [ "${#ETCD_URLS[@]}" -gt 0 ]; then
-      cluster_cell etcd set "$c" "$run" "$BENCH_DIR/lua/etcd-kv.lua" "${ETCD_URLS[@]}" -- put "$KEYSPACE" "$VALUE_SIZE"; sleep "$PAUSE"
-      cluster_cell etcd get "$c" "$run" "$BENCH_DIR/lua/etcd-kv.lua" "${ETCD_URLS[@]}" -- range "$KEYSPACE" "$VALUE_SIZE"; sleep "$PAUSE"
-    fi
+  for MODE in $MODES; do
+    if [ "$MODE" = single ]; then ck_urls=("${CK_URLS[0]}"); etcd_urls=("${ETCD_URLS[@]:0:1}");
+    else ck_urls=("${CK_URLS[@]}"); etcd_urls=("${ETCD_URLS[@]}"); fi
+    for c in $CONNS; do
+      for op in $OPS; do
+        cluster_cell clusterkit "$op" "$c" "$run" "$BENCH_DIR/lua/kv.lua" "${ck_urls[@]}" -- "$(ck_op "$op")" "$KEYSPACE" "$VALUE_SIZE"; sleep "$PAUSE"
+        if [ "${#etcd_urls[@]}" -gt 0 ]; then
+          cluster_cell etcd "$op" "$c" "$run" "$BENCH_DIR/lua/etcd-kv.lua" "${etcd_urls[@]}" -- "$(etcd_op "$op")" "$KEYSPACE" "$VALUE_SIZE"; sleep "$PAUSE"
+        fi
+      done
+    done
   done
 done
 echo "loadavg after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "3-node clusterkit vs 3-member etcd (fsync on), load spread over all 3 nodes/members; p50/p99 of the merged histograms"
+echo "3-node clusterkit vs 3-member etcd (fsync on); p50/p99 of the merged histograms; stale = clusterkit consistency=stale vs etcd serializable range"
 python3 "$BENCH_DIR/summarize.py" "$OUT"
 echo "raw results: $OUT"

@@ -100,6 +100,7 @@ status_info node::impl::status() const {
   s.applied = log.applied();
   s.last_index = log.last_index();
   s.conf = tracker.conf();
+  s.quiescent = quiescent;
   if (state != role::leader) {
     return s;
   }

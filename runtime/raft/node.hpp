@@ -159,6 +159,7 @@ struct status_info {
   index_t last_index = 0;
   conf_state conf;
   std::vector<progress_status> progress;  // leader only
+  bool quiescent = false;                  // node::quiescent()
 };
 
 class node {
