@@ -38,10 +38,9 @@ namespace {
 constexpr auto drain_deadline = std::chrono::seconds(10);
 // Partition groups go quiet when idle (raft::config::quiesce), with the transport's failure
 // detector (net_transport_options::suspect_after) to wake them: both or neither. Idle CPU with
-// both: 0.5% (1 x 64), 1.6% (3 x 64), 11.6% (9 x 1024) of a core. OFF again: with it on,
-// process_snapshots failed 1 run in 3 (a survivor missing a partition's data after node-4's
-// death, session 6 notes); on again once that is understood.
-constexpr bool partitions_quiesce = false;
+// both: 0.5% (1 x 64), 1.6% (3 x 64), 11.6% (9 x 1024) of a core, against 2.6%, 23.7% and
+// 24.5% without.
+constexpr bool partitions_quiesce = true;
 
 void fail_line(const std::string& line) {
   std::fprintf(stderr, "clusterkit: %s\n", line.c_str());

@@ -90,6 +90,9 @@ class SnapshotCatchUp(unittest.TestCase):
         n1, n2, n3 = self.cluster.nodes
         for i in range(100):
             self.write((n1, n2, n3)[i % 3], "set", f"snap-{i:04d}", f"v0-{i}")
+        # A partition still growing to 3 voters may have 2: stopping one of them would leave it
+        # without a quorum (Raft, not a bug; seen once writes got fast enough to finish first).
+        self.cluster.wait_replicated()
         n3.stop()
         t0 = time.monotonic()
         for i in range(1600):
@@ -163,6 +166,7 @@ class StaleCopiesDropped(unittest.TestCase):
         victim, rest = nodes[3], nodes[:3]
         wait_until(lambda: kv_count(victim) > 0, 30, "node-4 hosts keys before it stops",
                    interval_s=0.2, describe=lambda: f"{counts(nodes)}")
+        cluster.wait_replicated()  # a group at 2 voters, node-4 one of them, would be stuck
         victim.stop()
         t0 = time.monotonic()
         # Dead after 3 s: its replicas are re-created on the other three (8 partitions x RF 3 on 3).
