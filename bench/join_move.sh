@@ -2,6 +2,9 @@
 # Join move rate: how fast a 4th node receives its share of the data, and what the move does to
 # foreground reads meanwhile.
 #
+# STATUS: not yet working. Its first run (DATA_MB=128) stalled in the fill step (wrk's fill op
+# with 64 KiB values never finished); fix that before trusting any figure from it.
+#
 #   bench/join_move.sh              (builds first unless SKIP_BUILD=1)
 # Env: DATA_MB=1024 (KV data written before the join) VALUE_KB=64 PARTITIONS=64
 #      FG_CONNS=8 (connections of the foreground GET load on node-1, before and during the move)
@@ -86,9 +89,10 @@ wait_for() {  # wait_for SECONDS WHAT COMMAND...
 result() { grep '^RESULT' "$1" | tail -1; }
 field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
 
+node1_ready() { [ "$(http_code http://127.0.0.1:38180/ready)" = 200 ]; }
 for i in 0 1 2; do
   start_node "$i"
-  [ "$i" = 0 ] && wait_for 30 "node-1 ready" test "$(http_code http://127.0.0.1:38180/ready)" = 200
+  if [ "$i" = 0 ]; then wait_for 30 "node-1 ready" node1_ready; fi
 done
 wait_for 120 "3 nodes settled" settled 3
 echo "3 nodes x $PARTITIONS partitions settled; filling $DATA_MB MB ($KEYS keys of $VALUE_KB KiB) through node-1"
