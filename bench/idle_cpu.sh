@@ -8,6 +8,8 @@
 #      BUILD_DIR=./build  THREADS= (scheduler threads per node; empty = the default)
 #      EXTRA_ENV="K=V ..." (more settings for every node, e.g. to compare scheduler policies)
 #      SETTLE_MAX=120 (s a configuration may take to settle; 9x1024 needs several minutes)
+#      KILL_CHECK=1 (after the window, kill -9 the last node and report how long until every
+#      partition has a leader on a survivor again, as the survivors hosting it report)
 # Prints one line per configuration: nodes, partitions, % of a core in total and per node.
 # Ports (loopback only): HTTP 28080.., KV 29080.., Raft 29001.. (one per node).
 set -euo pipefail
@@ -94,5 +96,39 @@ for config in $CONFIGS; do
   done
   printf '%-6s %-11s %-14s %s\n' "$n" "$partitions" \
     "$(awk -v t="$total" -v hz="$TICKS" -v w="$WINDOW" 'BEGIN { printf "%.1f", 100 * t / hz / w }')" "${per# }"
+  if [ "${KILL_CHECK:-0}" = 1 ] && [ "$n" -ge 3 ]; then
+    kill -KILL "${pids[$((n - 1))]}"
+    python3 - "$n" "$partitions" <<'PY'
+import json, sys, time, urllib.request
+n, partitions = int(sys.argv[1]), int(sys.argv[2])
+victim = f"node-{n}"
+t0 = time.monotonic()
+def led_everywhere():
+    leaders = {}
+    for i in range(n - 1):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{28080 + i}/partitions", timeout=2) as r:
+                body = json.load(r)
+        except OSError:
+            return False, "a survivor did not answer"
+        for p in body["partitions"]:
+            if p.get("term", 0) == 0:
+                continue  # not hosted there: that node's view is a guess
+            if p["status"] == "no_leader" or p.get("primary_node") in ("", victim):
+                return False, f'{p["id"]} on node-{i + 1}: {p["status"]} leader "{p.get("primary_node")}"'
+            leaders[p["index"]] = p["primary_node"]
+    if len(leaders) < partitions:
+        return False, f"{partitions - len(leaders)} partitions not reported"
+    return True, ""
+why = ""
+while time.monotonic() - t0 < 60:
+    ok, why = led_everywhere()
+    if ok:
+        print(f"kill -9 of {victim}: every partition led on a survivor after {time.monotonic() - t0:.1f} s")
+        sys.exit(0)
+    time.sleep(0.2)
+print(f"kill -9 of {victim}: partitions still without a live leader after 60 s ({why})")
+PY
+  fi
   stop_all
 done
