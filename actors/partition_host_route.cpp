@@ -368,16 +368,26 @@ void retry_request(host_pointer self, uint64_t id) {
           });
 }
 
+namespace {
+
+// One sweep timer on its way while any attempt is open.
+void arm_attempt_sweep(host_pointer self) {
+  auto& st = self->state;
+  if (!st.attempts.empty() && !st.sweep_armed) {
+    st.sweep_armed = true;
+    self->delayed_send(self, attempt_sweep_period, atoms::attempt_sweep_atom_v);
+  }
+}
+
+}  // namespace
+
 uint64_t open_attempt(host_pointer self, std::chrono::milliseconds timeout,
                       std::function<void()> on_timeout) {
   auto& st = self->state;
   const uint64_t key = st.next_attempt++;
   st.attempts.emplace(key, attempt_timer{std::chrono::steady_clock::now() + timeout,
                                          std::move(on_timeout)});
-  if (!st.sweep_armed) {
-    st.sweep_armed = true;
-    self->delayed_send(self, attempt_sweep_period, atoms::attempt_sweep_atom_v);
-  }
+  arm_attempt_sweep(self);
   return key;
 }
 
@@ -397,12 +407,9 @@ void sweep_attempts(host_pointer self) {
     }
   }
   for (auto& fire : expired) {
-    fire();  // may open new attempts (a retry)
+    fire();  // may open new attempts (a retry), which arm the sweep themselves
   }
-  if (!st.attempts.empty() && !st.sweep_armed) {
-    st.sweep_armed = true;
-    self->delayed_send(self, attempt_sweep_period, atoms::attempt_sweep_atom_v);
-  }
+  arm_attempt_sweep(self);
 }
 
 void fail_all_requests(host_pointer self, const std::string& why) {

@@ -14,6 +14,28 @@ assert_loopback_url() {
   esac
 }
 
+# build_clusterkit ROOT: configures like scripts/build.sh (once) and builds the node binary unless
+# SKIP_BUILD=1; sets BUILD_DIR (default ROOT/build) and BIN, or exits when there is no binary.
+build_clusterkit() {
+  BUILD_DIR=${BUILD_DIR:-$1/build}
+  if [ "${SKIP_BUILD:-0}" != 1 ]; then
+    [ -f "$BUILD_DIR/build.ninja" ] || cmake -S "$1" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo} >/dev/null
+    cmake --build "$BUILD_DIR" -j"${JOBS:-2}" --target clusterkit >/dev/null
+  fi
+  BIN=$BUILD_DIR/clusterkit
+  [ -x "$BIN" ] || { echo "no clusterkit binary at $BIN" >&2; exit 1; }
+}
+
+# stop_pids PID...: SIGTERM to each, up to 10 s for it to exit, then SIGKILL.
+stop_pids() {
+  local p
+  for p in "$@"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "$@"; do
+    for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+  done
+}
+
 threads_for() { if [ "$1" -ge 2 ]; then echo 2; else echo 1; fi; }
 
 # wrk_cell SYSTEM OP CONNS RUN SCRIPT URL -- script args...  -> one TSV line appended to $OUT

@@ -14,13 +14,8 @@
 # Ports (loopback only): HTTP 28080.., KV 29080.., Raft 29001.. (one per node).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD_DIR=${BUILD_DIR:-$ROOT/build}
-if [ "${SKIP_BUILD:-0}" != 1 ]; then
-  [ -f "$BUILD_DIR/build.ninja" ] || cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo} >/dev/null
-  cmake --build "$BUILD_DIR" -j"${JOBS:-2}" --target clusterkit >/dev/null
-fi
-BIN=$BUILD_DIR/clusterkit
-[ -x "$BIN" ] || { echo "no clusterkit binary at $BIN" >&2; exit 1; }
+source "$ROOT/bench/bench-lib.sh"
+build_clusterkit "$ROOT"
 CONFIGS=${CONFIGS:-"1x64 3x64"}
 WINDOW=${WINDOW:-20}
 SETTLE=${SETTLE:-5}
@@ -29,12 +24,7 @@ TICKS=$(getconf CLK_TCK)
 
 pids=()
 stop_all() {
-  local p
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
-  done
+  stop_pids "${pids[@]}"
   wait 2>/dev/null || true
   pids=()
 }

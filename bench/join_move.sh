@@ -20,13 +20,8 @@
 # Ports (loopback only): HTTP 38180.., KV 39180.., Raft 39101..
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD_DIR=${BUILD_DIR:-$ROOT/build}
-if [ "${SKIP_BUILD:-0}" != 1 ]; then
-  [ -f "$BUILD_DIR/build.ninja" ] || cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo} >/dev/null
-  cmake --build "$BUILD_DIR" -j"${JOBS:-2}" --target clusterkit >/dev/null
-fi
-BIN=$BUILD_DIR/clusterkit
-[ -x "$BIN" ] || { echo "no clusterkit binary at $BIN" >&2; exit 1; }
+source "$ROOT/bench/bench-lib.sh"
+build_clusterkit "$ROOT"
 DATA_MB=${DATA_MB:-1024}
 VALUE_KB=${VALUE_KB:-64}
 PARTITIONS=${PARTITIONS:-64}
@@ -39,13 +34,8 @@ pids=()
 fg_pid=""
 cleanup() {
   trap - EXIT INT TERM
-  local p
   [ -n "$fg_pid" ] && kill -TERM "$fg_pid" 2>/dev/null || true
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
-  done
+  stop_pids "${pids[@]}"
   wait 2>/dev/null || true
   [ "${KEEP_DATA:-0}" = 1 ] || rm -rf "$WORK"
 }

@@ -31,13 +31,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$ROOT/bench/bench-lib.sh"
-BUILD_DIR=${BUILD_DIR:-$ROOT/build}
-if [ "${SKIP_BUILD:-0}" != 1 ]; then   # configure like scripts/build.sh, build only the node binary
-  [ -f "$BUILD_DIR/build.ninja" ] || cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo} >/dev/null
-  cmake --build "$BUILD_DIR" -j"${JOBS:-2}" --target clusterkit >/dev/null
-fi
-BIN=$BUILD_DIR/clusterkit
-[ -x "$BIN" ] || { echo "no clusterkit binary at $BIN" >&2; exit 1; }
+build_clusterkit "$ROOT"
 PAUSE=${PAUSE:-1}
 WRK_THREADS=${WRK_THREADS:-1}
 WORK=$(mktemp -d /tmp/ck-bench-cluster.XXXXXX)
@@ -49,11 +43,8 @@ wrk_pids=()  # wrk processes of the cell in flight
 cleanup() {
   trap - EXIT INT TERM
   local p
-  for p in "${wrk_pids[@]}" "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
-  done
+  for p in "${wrk_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  stop_pids "${pids[@]}"
   wait 2>/dev/null || true
   if [ "${KEEP_DATA:-0}" != 1 ]; then rm -rf "$WORK"/ck "$WORK"/etcd; fi
 }

@@ -3,6 +3,7 @@
 #include "runtime/raft/node_impl.hpp"
 
 #include "runtime/base/assert.hpp"
+#include "runtime/base/splitmix64.hpp"
 
 #include <cinttypes>
 #include <cstdarg>
@@ -23,18 +24,13 @@ config validated(config c) {
   return c;
 }
 
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
 // Spreads seeds so nodes sharing config::seed still draw different election timeouts. The seed
 // is hashed before the id is mixed in: a caller deriving the seed from the id (id * K + group)
 // must not cancel the id out, or every replica of a group draws the same timeouts and their
 // elections split again and again (the meta group once did, for seconds on end).
-uint64_t mix_seed(uint64_t seed, node_id id) { return splitmix64(splitmix64(seed) ^ id); }
+uint64_t mix_seed(uint64_t seed, node_id id) {
+  return runtime::splitmix64(runtime::splitmix64(seed) ^ id);
+}
 
 }  // namespace
 

@@ -4,6 +4,7 @@
 // checker compares 64-bit chain hashes instead of whole logs so that every check after every
 // step stays O(new entries); a collision would need ~2^32 distinct entries per run.
 
+#include "runtime/base/splitmix64.hpp"
 #include "runtime/raft/types.hpp"
 
 #include <cstdint>
@@ -21,12 +22,7 @@ inline uint64_t hash_bytes(std::string_view bytes, uint64_t h = 1469598103934665
 }
 
 /// A finaliser (splitmix64) that spreads every input bit over the output.
-inline uint64_t hash_mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
+inline uint64_t hash_mix(uint64_t x) { return runtime::splitmix64(x); }
 
 /// The identity of an entry's content (type and payload, not its position).
 inline uint64_t entry_content_hash(const raft::entry& e) {

@@ -4,6 +4,8 @@
 // over a pipe), the parent's owner of the child's PID (SIGKILL and a bounded reap on every
 // path), seed mixing and environment-variable knobs.
 
+#include "runtime/base/splitmix64.hpp"
+
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -136,12 +138,7 @@ class ack_reader {
   std::optional<uint64_t> last_;
 };
 
-inline uint64_t splitmix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
+using runtime::splitmix64;
 
 // The unsigned number in environment variable `name`; nullopt when unset or empty.
 inline std::optional<uint64_t> env_number(const char* name) {
