@@ -1,5 +1,6 @@
 // The group actor's ready loop, in the order raft::ready documents (runtime/raft/node.hpp):
-// persist, then send, then apply, then answer reads, then advance. A durable machine's
+// persist, then send (a leader sends first: ready::send_before_persist), then apply, then
+// answer reads, then advance. A durable machine's
 // applies join the persist: the log writer runs them inside the same transaction (committed
 // entries are durable on a majority already, so applying them before this replica's own
 // entries are synced is safe; both commit atomically), and finish_ready only books them.
@@ -288,7 +289,12 @@ void start_ready(raft_group_pointer self) {
       count(self, &runtime::node_metrics::raft_elections_won);
     }
   }
+  if (rd.send_before_persist) {
+    send_messages(self, rd.messages);  // the followers' fsyncs overlap ours
+    rd.messages.clear();
+  }
   persist_request request;
+  request.must_sync = rd.must_sync;
   request.write.group = st.options.raft.group;
   request.write.entries = std::move(rd.entries);
   request.write.hard = rd.hard;

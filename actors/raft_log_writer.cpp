@@ -82,6 +82,7 @@ void run_batch(storage::raft_log_store& store, storage::environment* sync_env,
   size_t run_begin = 0;
   // Answers wait until the whole batch is written (and synced, below).
   std::vector<std::pair<storage::status, uint64_t>> outcomes(batch.size());
+  bool must_sync = false;
   auto finish = [&](size_t end, const storage::status& st, uint64_t count) {
     for (size_t k = run_begin; k < end; ++k) {
       outcomes[k] = {st, count};
@@ -106,6 +107,7 @@ void run_batch(storage::raft_log_store& store, storage::environment* sync_env,
   };
   for (size_t k = 0; k < batch.size(); ++k) {
     if (auto* persist = std::get_if<persist_request>(&batch[k].operation)) {
+      must_sync = must_sync || persist->must_sync;
       run.push_back(std::move(persist->write));
       if (persist->apply) {
         jobs.push_back(persist->apply.get());
@@ -113,6 +115,7 @@ void run_batch(storage::raft_log_store& store, storage::environment* sync_env,
       continue;
     }
     write_run(k);
+    must_sync = true;  // snapshot records and drops are rare: keep them simple
     storage::status st;
     if (auto* drop = std::get_if<group_drop>(&batch[k].operation)) {
       st = store.drop_group(drop->group);
@@ -129,9 +132,9 @@ void run_batch(storage::raft_log_store& store, storage::environment* sync_env,
   }
   write_run(batch.size());
   // With the environment in no-sync mode, this one fsync makes every commit of the batch
-  // durable before anyone hears "persisted".
+  // durable before anyone hears "persisted" (when something in it must be).
   storage::status synced;
-  if (sync_env != nullptr) {
+  if (sync_env != nullptr && must_sync) {
     synced = sync_env->sync_now();
     if (!synced.ok()) {
       CK_LOG_ERROR("raft: sync after a log write failed: {}", synced.to_string());

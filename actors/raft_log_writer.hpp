@@ -4,8 +4,8 @@
 // group actor of the node hands it the contents of its ready (raft_persist_atom,
 // persist_request: the log entries and hard state, and the committed commands for a durable
 // state machine to apply); it commits everything that queued up meanwhile, of all groups, in
-// ONE store write (one LMDB transaction, one fsync), the applies inside it, then answers each
-// request. Detached: a commit blocks on fsync.
+// ONE store write (one LMDB transaction, one fsync unless no request of the batch must sync),
+// the applies inside it, then answers each request. Detached: a commit blocks on fsync.
 //
 // Contract: a reply is sent only after the request's transaction committed. Requests of one
 // sender are carried out in the order they arrived (a snapshot record never overtakes an
@@ -47,6 +47,10 @@ struct apply_job {
 struct persist_request {
   storage::group_write write;
   std::shared_ptr<apply_job> apply;  // null: nothing to apply
+  /// raft::ready::must_sync. A batch of requests none of which must sync (commit indexes and
+  /// applies only: the log holds them on a majority, a restart replays them) is committed
+  /// without an fsync; the next synced batch makes it durable with its own.
+  bool must_sync = true;
 };
 
 }  // namespace ck::actors

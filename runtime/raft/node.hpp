@@ -101,7 +101,7 @@ struct soft_state {
 ///  1. persist `snap` (if any), then `entries` (appending; an entry at an index that already
 ///     exists replaces it and everything after it), then `hard` (if any) -- fsync when
 ///     must_sync;
-///  2. only then send `messages`;
+///  2. only then send `messages` (or, when send_before_persist, at any time from step 1 on);
 ///  3. apply `snap` (if any), then `committed` in order, to the state machine; for each
 ///     conf_change entry call node::apply_conf_change and persist the membership it returns;
 ///  4. answer `reads` once applied >= their index;
@@ -128,6 +128,11 @@ struct ready {
   /// `entries` or `snap` non-empty, or term or vote changed. A commit index alone needs no
   /// fsync (a quorum holds it).
   bool must_sync = false;
+  /// The messages may leave before step 1 is done (Raft thesis 10.2.1): set for a leader whose
+  /// term and vote did not change. Followers may then persist and acknowledge entries before
+  /// the leader has them on disk; that is safe because the leader counts its own copy towards
+  /// a quorum only once advance() says it is durable. Saves one fsync on a write's path.
+  bool send_before_persist = false;
 };
 
 enum class propose_result : uint8_t {

@@ -304,6 +304,7 @@ void node::impl::reset(term_t new_term) {
   uncommitted_bytes = 0;
   reads.reset();  // unconfirmed reads are dropped: the caller retries at the new leader
   reads_waiting.clear();
+  read_heartbeat_due = false;
 }
 
 void node::impl::become_follower(term_t new_term, node_id new_leader) {

@@ -107,7 +107,7 @@ struct node::impl {
   void send_heartbeat(progress& pr, const std::string& context);
   void broadcast_heartbeat(const std::string& context);
   propose_result read_index(std::string context);
-  /// Records the reads and confirms them with one heartbeat round.
+  /// Records the reads; the next ready confirms them with one heartbeat round.
   void start_reads(const std::vector<std::string>& contexts);
   /// Reads that waited for the leader's first commit in its term go out now.
   void release_waiting_reads();
@@ -151,6 +151,9 @@ struct node::impl {
   progress_tracker tracker;                           // progress is the leader's view only
   read_only reads;                                    // leader: reads being confirmed
   std::vector<std::string> reads_waiting;             // leader: reads before its first commit
+  /// Leader: reads were recorded since the last heartbeat round; get_ready() sends one round
+  /// for all of them (the newest context confirms every earlier read).
+  bool read_heartbeat_due = false;
   node_id transferee = no_node;                       // leader: target of a leadership transfer
   /// Leader: index of the last conf change proposed; the next waits until it is applied.
   index_t pending_conf_index = 0;

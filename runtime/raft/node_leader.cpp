@@ -244,20 +244,16 @@ propose_result node::impl::read_index(std::string context) {
   if (!reads.add_request(log.committed(), context, cfg.id)) {
     return propose_result::dropped;  // already pending
   }
-  broadcast_heartbeat(context);
+  read_heartbeat_due = true;  // one round per ready, however many reads arrive before it
   return propose_result::ok;
 }
 
 void node::impl::start_reads(const std::vector<std::string>& contexts) {
-  const std::string* last = nullptr;
   for (const std::string& context : contexts) {
     // A duplicate context is not recorded: two requests sharing acks would confuse them.
     if (reads.add_request(log.committed(), context, cfg.id)) {
-      last = &context;
+      read_heartbeat_due = true;
     }
-  }
-  if (last != nullptr) {
-    broadcast_heartbeat(*last);  // confirming the newest confirms all before it
   }
 }
 

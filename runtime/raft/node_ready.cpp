@@ -25,6 +25,9 @@ bool node::impl::has_ready() const {
   if (state != role::leader) {
     return false;
   }
+  if (read_heartbeat_due) {
+    return true;
+  }
   return std::any_of(tracker.members().begin(), tracker.members().end(),
                      [this](const progress& pr) { return pr.id != cfg.id && needs_append(pr); });
 }
@@ -33,6 +36,12 @@ ready node::impl::get_ready() {
   CK_ASSERT(!handed.outstanding);
   if (state == role::leader) {
     flush_appends();
+    if (read_heartbeat_due) {
+      // Confirming the newest pending read confirms all before it (read_only.hpp); each was
+      // recorded before this round leaves, so the round proves leadership after its arrival.
+      broadcast_heartbeat(reads.last_pending_context());
+      read_heartbeat_due = false;
+    }
   }
   ready rd;
   const soft_state soft_now = soft();
@@ -57,6 +66,10 @@ ready node::impl::get_ready() {
   // Entries, snapshots, term and vote must be on disk before any message leaves; a commit
   // index alone can be recovered from a quorum and needs no fsync.
   rd.must_sync = !rd.entries.empty() || rd.snap.has_value() || vote_changed;
+  // A leader's messages need nothing of this ready on disk: its appends carry entries the
+  // followers persist themselves, and its own copy counts only after advance(). A term or
+  // vote change (a campaign, a step-down) must be durable before anyone hears of it.
+  rd.send_before_persist = state == role::leader && !vote_changed && !rd.snap.has_value();
 
   handed = handed_out{};
   handed.outstanding = true;

@@ -125,6 +125,11 @@ void replica::fetch(shell_context& ctx) {
   pending_ = core_->get_ready();
   phase_ = shell_phase::fetched;
   ctx.events.record("ready n=" + n(id_) + summarize(*pending_));
+  if (pending_->send_before_persist) {
+    // As the real shell does: a leader's messages leave before its disk write, so a crash
+    // between fetch and persist loses entries its followers may already hold.
+    send_all(ctx, pending_->messages);
+  }
 }
 
 void replica::persist(shell_context& ctx) {

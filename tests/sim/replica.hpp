@@ -90,6 +90,8 @@ class replica {
   void fetch(shell_context& ctx);
   void persist(shell_context& ctx);
   void complete(shell_context& ctx);
+  /// Hands `messages` to the network and empties it.
+  void send_all(shell_context& ctx, std::vector<raft::message>& messages);
   void apply_snapshot(shell_context& ctx, const raft::snapshot& snap);
   void apply_entry(shell_context& ctx, const raft::entry& e, raft::term_t term_now);
   void release_reads(shell_context& ctx);

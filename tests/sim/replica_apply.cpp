@@ -17,10 +17,7 @@ std::string n(uint64_t value) { return std::to_string(value); }
 void replica::complete(shell_context& ctx) {
   raft::ready rd = std::move(*pending_);
   pending_.reset();
-  for (raft::message& m : rd.messages) {
-    ctx.events.record("send " + describe(m));
-    ctx.net.send(std::move(m), ctx.now, incarnation_, ctx.random, ctx.events);
-  }
+  send_all(ctx, rd.messages);
   if (rd.snap && !rd.snap->empty()) {
     apply_snapshot(ctx, *rd.snap);
   }
@@ -37,6 +34,14 @@ void replica::complete(shell_context& ctx) {
   maybe_take_snapshot(ctx);
   core_->advance();
   phase_ = shell_phase::idle;
+}
+
+void replica::send_all(shell_context& ctx, std::vector<raft::message>& messages) {
+  for (raft::message& m : messages) {
+    ctx.events.record("send " + describe(m));
+    ctx.net.send(std::move(m), ctx.now, incarnation_, ctx.random, ctx.events);
+  }
+  messages.clear();
 }
 
 void replica::apply_snapshot(shell_context& ctx, const raft::snapshot& snap) {

@@ -139,6 +139,109 @@ TEST_CASE("6.4 read index waits until the leader committed an entry of its term"
   CHECK(s.r.reads[0].index == 3);
 }
 
+namespace {
+
+// Writes what `rd` asks of `r`'s disk (step 1 of the ready contract) without the rest.
+void persist(replica& r, const ready& rd) {
+  r.storage->append(rd.entries);
+  if (rd.hard) {
+    r.storage->set_hard_state(*rd.hard);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("6.4 reads recorded before one ready share one heartbeat round") {
+  network net(3);
+  net.elect(1);
+  net.propose(1, "x");
+  net.stabilize();
+  const index_t commit = net.at(1).status().commit;
+  for (const char* context : {"r1", "r2", "r3", "r4"}) {
+    REQUIRE(net.at(1).read_index(context) == propose_result::ok);
+  }
+  ready rd = net.at(1).get_ready();
+  // One heartbeat per follower, carrying the newest context, instead of one per read.
+  const auto beats = of_type(rd.messages, message_type::heartbeat);
+  REQUIRE(beats.size() == 2);
+  CHECK(beats[0].context == "r4");
+  CHECK(beats[1].context == "r4");
+  // A quorum's answer to the newest read confirms all four, oldest first.
+  net.at(1).advance();
+  message ack = msg(message_type::heartbeat_response, 2, 1, net.at(1).status().term);
+  ack.context = "r4";
+  net.at(1).step(ack);
+  rd = net.at(1).get_ready();
+  REQUIRE(rd.reads.size() == 4);
+  CHECK(rd.reads[0].context == "r1");
+  CHECK(rd.reads[3].context == "r4");
+  for (const read_state& r : rd.reads) {
+    CHECK(r.index == commit);
+  }
+  net.at(1).advance();
+}
+
+TEST_CASE("10.2.1 a leader's messages may leave before its entries are durable") {
+  network net(3);
+  net.elect(1);
+  net.stabilize();
+  REQUIRE(net.at(1).propose("y") == propose_result::ok);
+  ready rd = net.at(1).get_ready();
+  CHECK(rd.must_sync);
+  CHECK(rd.send_before_persist);
+  const auto appends = of_type(rd.messages, message_type::append);
+  REQUIRE(appends.size() == 2);
+  const index_t index = appends[0].entries.back().index;
+  // Both followers acknowledge before the leader persisted: the entry is committed by them
+  // alone (a quorum of durable copies), not by the leader's copy that is not on disk yet.
+  for (node_id follower : {node_id{2}, node_id{3}}) {
+    message ack = msg(message_type::append_response, follower, 1, net.at(1).status().term);
+    ack.index = index;
+    net.at(1).step(ack);
+  }
+  CHECK(net.at(1).status().commit == index);
+  persist(net.get(1), rd);
+  net.at(1).advance();
+
+}
+
+TEST_CASE("10.2.1 a follower's acknowledgements wait for its disk") {
+  network net(3);
+  net.elect(1);
+  net.stabilize();
+  REQUIRE(net.at(1).propose("z") == propose_result::ok);
+  ready leader_rd = net.at(1).get_ready();
+  persist(net.get(1), leader_rd);
+  net.at(1).advance();
+  const auto& out = leader_rd.messages;
+  const auto to_two = of_type(out, message_type::append);
+  REQUIRE(!to_two.empty());
+  net.at(2).step(to_two[0].to == 2 ? to_two[0] : to_two[1]);
+  ready follower_rd = net.at(2).get_ready();
+  CHECK(follower_rd.must_sync);
+  CHECK_FALSE(follower_rd.send_before_persist);
+  persist(net.get(2), follower_rd);
+  net.at(2).advance();
+}
+
+TEST_CASE("10.2.1 one ack and the leader's unsynced copy do not commit an entry") {
+  network net(3);
+  net.elect(1);
+  net.stabilize();
+  const index_t commit_before = net.at(1).status().commit;
+  REQUIRE(net.at(1).propose("w") == propose_result::ok);
+  ready rd = net.at(1).get_ready();
+  const auto appends = of_type(rd.messages, message_type::append);
+  REQUIRE(!appends.empty());
+  message ack = msg(message_type::append_response, 2, 1, net.at(1).status().term);
+  ack.index = appends[0].entries.back().index;
+  net.at(1).step(ack);
+  CHECK(net.at(1).status().commit == commit_before);  // the leader's copy is not durable yet
+  persist(net.get(1), rd);
+  net.at(1).advance();  // now it is: leader + node 2
+  CHECK(net.at(1).status().commit == ack.index);
+}
+
 // --- leadership transfer (thesis 3.10) -----------------------------------------------------
 
 TEST_CASE("3.10 leadership transfer to an up-to-date follower bypasses the lease") {
