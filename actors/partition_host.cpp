@@ -424,6 +424,9 @@ partition_host_actor::behavior_type partition_host(
   st.writer = std::move(writer);
   st.transport = std::move(transport);
   st.meta = std::move(meta);
+  // One timer for all hosted groups (group_ticker.hpp); it goes when the host goes.
+  st.options.group.ticker = spawn_group_ticker(self->system(), st.options.group.tick_interval);
+  self->link_to(st.options.group.ticker);
   self->send(st.transport, atoms::partition_attach_atom_v,
              caf::actor_cast<partition_route_handler_actor>(self));
   self->send(st.transport, atoms::service_attach_atom_v, std::string{probe_service_name},

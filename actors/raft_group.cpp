@@ -177,10 +177,18 @@ raft_group_actor::behavior_type raft_group(raft_group_pointer self, raft_group_o
       [=](atoms::raft_read_atom) { return on_read(self); },
       [=](atoms::raft_status_atom) { return self->state.node->status(); },
       [=](atoms::raft_tick_atom, uint64_t generation) {
-        if (generation != self->state.tick_generation) {
+        auto& gs = self->state;
+        if (generation != gs.tick_generation) {
           return;
         }
-        self->state.tick_armed = false;
+        gs.tick_armed = false;
+        if (gs.options.ticker && gs.node->quiescent()) {
+          // Quiet since the last tick: stop the shared timer's ticks until there is work.
+          gs.tick_subscribed = false;
+          self->send(gs.options.ticker, atoms::tick_subscribe_atom_v,
+                     caf::actor_cast<caf::actor>(self), false);
+          return;
+        }
         if (detail::check_persist_deadline(self)) {
           return;
         }

@@ -27,6 +27,7 @@
 // a message without a complete staged transfer is dropped. No replica ever holds a whole
 // snapshot in memory unless its state machine is an image_state_machine.
 
+#include "actors/group_ticker.hpp"
 #include "actors/raft_log_writer.hpp"
 #include "actors/raft_transport.hpp"
 #include "actors/state_machine.hpp"
@@ -84,6 +85,9 @@ struct raft_group_options {
   std::string node_name;
   /// One logical tick of the core (heartbeat = raft.heartbeat_ticks ticks).
   std::chrono::milliseconds tick_interval{100};
+  /// The node's shared timer (group_ticker.hpp), ticking at tick_interval; null: the group
+  /// arms its own timer per tick.
+  group_ticker_actor ticker;
   /// The last index the state machine already reflects (a durable state machine restarting);
   /// 0 for an empty one. Requires: >= the store's snapshot index for the group.
   raft::index_t applied = 0;

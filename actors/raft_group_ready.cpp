@@ -231,7 +231,18 @@ void finish_ready(raft_group_pointer self) {
 
 void keep_ticking(raft_group_pointer self) {
   auto& st = self->state;
-  if (st.tick_armed || st.node->quiescent()) {
+  if (st.node->quiescent()) {
+    return;
+  }
+  if (st.options.ticker) {
+    if (!st.tick_subscribed) {
+      st.tick_subscribed = true;
+      self->send(st.options.ticker, atoms::tick_subscribe_atom_v,
+                 caf::actor_cast<caf::actor>(self), true);
+    }
+    return;
+  }
+  if (st.tick_armed) {
     return;
   }
   st.tick_armed = true;

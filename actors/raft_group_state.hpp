@@ -54,6 +54,7 @@ struct raft_group_state {
 
   uint64_t tick_generation = 0;  // ticks of another generation are stale (no cancel in 0.17)
   bool tick_armed = false;       // a raft_tick_atom is on its way (none while quiescent)
+  bool tick_subscribed = false;  // with options.ticker: subscribed to its ticks
   bool ready_scheduled = false;  // a raft_ready_atom is queued to self
   bool ready_outstanding = false;  // between get_ready() and advance()
   std::optional<raft::ready> current;  // the outstanding ready, while the writer persists it

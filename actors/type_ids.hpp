@@ -123,6 +123,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(clusterkit, caf::first_custom_type_id)
   // Attempt deadlines without per-request CAF timeouts (appended).
   CAF_ADD_ATOM(clusterkit, ck::atoms, attempt_sweep_atom, "att_sweep")
   CAF_ADD_ATOM(clusterkit, ck::atoms, replica_status_atom, "repl_stat")
+
+  // One timer for a node's partition groups (appended).
+  CAF_ADD_ATOM(clusterkit, ck::atoms, tick_subscribe_atom, "tick_sub")
 CAF_END_TYPE_ID_BLOCK(clusterkit)
 
 namespace caf {

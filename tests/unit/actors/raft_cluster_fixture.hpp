@@ -55,6 +55,10 @@ struct raft_cluster_fixture {
   static constexpr size_t founders = 3;
   uint64_t snapshot_every_entries = 0;
   uint64_t snapshot_keep_entries = 0;
+  /// All replicas tick from one shared group ticker (as a node's partition groups do) and
+  /// go quiet when idle (config::quiesce).
+  bool shared_ticker = false;
+  actors::group_ticker_actor ticker;
   bool sync = false;  // durability across a machine crash is the store's own tests' job
 
   raft_cluster_fixture(raft::group_id group, const char* dir_prefix) : group_id(group) {
@@ -76,6 +80,10 @@ struct raft_cluster_fixture {
       caf::scoped_actor self{*sys};
       self->send_exit(transport, caf::exit_reason::user_shutdown);
       self->wait_for(transport);
+      if (ticker) {
+        self->send_exit(ticker, caf::exit_reason::user_shutdown);
+        self->wait_for(ticker);
+      }
     }  // the scoped actor must be gone too: ~actor_system waits for every actor
     transport = nullptr;
     sys.reset();
@@ -123,6 +131,13 @@ struct raft_cluster_fixture {
     options.snapshot_every_entries = snapshot_every_entries;
     options.snapshot_keep_entries = snapshot_keep_entries;
     options.applied = applied;
+    if (shared_ticker) {
+      if (!ticker) {
+        ticker = actors::spawn_group_ticker(*sys, options.tick_interval);
+      }
+      options.ticker = ticker;
+      options.raft.quiesce = true;
+    }
     r.group = actors::spawn_raft_group(*sys, options, r.store, r.writer,
                                        caf::actor_cast<actors::raft_transport_actor>(transport),
                                        r.sm);

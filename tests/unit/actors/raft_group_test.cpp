@@ -204,6 +204,32 @@ TEST_CASE_FIXTURE(cluster_fixture, "raft group: losing the leader elects another
   wait_for_same_sequence(100);  // the two running replicas
 }
 
+TEST_CASE_FIXTURE(cluster_fixture, "raft group: on a shared ticker, quiet groups wake and commit") {
+  shared_ticker = true;
+  start_all();
+  replica& leader = wait_for_leader();
+  REQUIRE(propose_many(leader, 20, "a-").size() == 20);
+  // Idle, every replica goes quiet (and leaves the ticker's list) ...
+  const auto deadline = std::chrono::steady_clock::now() + wait_max;
+  auto all_quiet = [&] {
+    for (auto& r : replicas) {
+      auto s = r.group ? status(r) : std::nullopt;
+      if (r.group && (!s || !s->quiescent)) {
+        return false;
+      }
+    }
+    return true;
+  };
+  while (!all_quiet() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+  REQUIRE_MESSAGE(all_quiet(), "the idle group did not go quiet within " << wait_max.count()
+                                                                         << " s");
+  // ... and a proposal wakes the group: it subscribes again and commits.
+  REQUIRE(propose_many(leader, 20, "b-").size() == 20);
+  wait_for_same_sequence(40);
+}
+
 TEST_CASE_FIXTURE(cluster_fixture, "raft group: a restarted replica catches up from its disk") {
   start_all();
   replica& leader = wait_for_leader();
