@@ -6,6 +6,7 @@
 # Env: DATA_MB=1024 (KV data written before the join) VALUE_KB=64 PARTITIONS=64
 #      FG_CONNS=8 (connections of the foreground GET load on node-1, before and during the move)
 #      BUILD_DIR=./build KEEP_DATA=1
+#      THREADS= (scheduler threads per node; empty = the default, one per core)
 #
 # Steps: 3 nodes (RF 3) are filled with DATA_MB of values through node-1; foreground GETs run
 # for 5 s (p99 before); node-4 joins while the same GET load runs; the move is over when node-1's
@@ -48,7 +49,7 @@ start_node() {  # start_node INDEX (0-based)
   if [ "$i" = 0 ]; then role=(BOOTSTRAP=true); else role=(JOIN_ADDR=127.0.0.1:38180); fi
   env NODE_ID="$id" "${role[@]}" DATA_DIR="$WORK/$id" PARTITIONS="$PARTITIONS" \
     HTTP_ADDR="127.0.0.1:$((38180 + i))" KV_ADDR="127.0.0.1:$((39180 + i))" \
-    RAFT_ADDR="127.0.0.1:$((39101 + i))" LOG_LEVEL=warn "$BIN" >"$WORK/$id.log" 2>&1 &
+    RAFT_ADDR="127.0.0.1:$((39101 + i))" LOG_LEVEL=warn ${THREADS:+THREADS=$THREADS} "$BIN" >"$WORK/$id.log" 2>&1 &
   pids+=($!)
 }
 stats() { curl -s --max-time 3 http://127.0.0.1:38180/partitions/stats || echo '{}'; }

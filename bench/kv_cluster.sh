@@ -10,6 +10,7 @@
 #      member 1) OPS="set get stale" (stale: clusterkit consistency=stale vs etcd serializable)
 #      BUILD_DIR=./build (its clusterkit target is built first unless SKIP_BUILD=1)
 #      PAUSE=1 (s between cells) WRK_THREADS=1 (per wrk process)
+#      THREADS= (scheduler threads per node; empty = the default, one per core)
 #      FILL_SECONDS=30 (wrk fill always runs this long) KEEP_DATA=1 (keep the node/member data dirs under the work dir)
 #
 # How a cell is measured: one wrk process per node/member, all started together with the same -d,
@@ -67,7 +68,7 @@ for i in 0 1 2; do
   id=node-$((i + 1))
   if [ "$i" = 0 ]; then role=(BOOTSTRAP=true); else role=(JOIN_ADDR=127.0.0.1:${CK_HTTP[0]}); fi
   env NODE_ID="$id" "${role[@]}" DATA_DIR="$WORK/ck/$id" HTTP_ADDR="127.0.0.1:${CK_HTTP[$i]}" \
-    KV_ADDR="127.0.0.1:${CK_KV[$i]}" RAFT_ADDR="127.0.0.1:${CK_RAFT[$i]}" LOG_LEVEL=warn \
+    KV_ADDR="127.0.0.1:${CK_KV[$i]}" RAFT_ADDR="127.0.0.1:${CK_RAFT[$i]}" LOG_LEVEL=warn ${THREADS:+THREADS=$THREADS} \
     "$BIN" >"$WORK/$id.log" 2>&1 &
   pids+=($!)
 done
