@@ -1,5 +1,7 @@
 #include "storage/format.hpp"
 
+#include <zlib.h>
+
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
@@ -106,32 +108,22 @@ std::optional<table_entry_parts> table_entry_decode(std::string_view stored_key,
   return table_entry_decode_hashed(*key, stored_value);
 }
 
-namespace {
-
-constexpr std::array<uint32_t, 256> crc32_table() {
-  std::array<uint32_t, 256> table{};
-  for (uint32_t n = 0; n < 256; ++n) {
-    uint32_t c = n;
-    for (int bit = 0; bit < 8; ++bit) {
-      c = (c & 1u) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-    }
-    table[n] = c;
-  }
-  return table;
-}
-
-constexpr std::array<uint32_t, 256> crc32_lookup = crc32_table();
-
-}  // namespace
-
 uint32_t crc32(std::string_view bytes) noexcept { return crc32_extend(0, bytes); }
 
+// zlib's CRC-32 is the same function (IEEE, reflected, pre- and post-inverted, so records
+// written by the byte-wise table version read back unchanged) at several times the speed: a
+// byte-wise table was a fifth of a joining node's CPU, checksumming the log it receives.
 uint32_t crc32_extend(uint32_t crc, std::string_view bytes) noexcept {
-  uint32_t c = crc ^ 0xFFFFFFFFu;
-  for (char byte : bytes) {
-    c = crc32_lookup[(c ^ static_cast<uint8_t>(byte)) & 0xFFu] ^ (c >> 8);
+  uLong c = crc;
+  const auto* data = reinterpret_cast<const Bytef*>(bytes.data());
+  size_t left = bytes.size();
+  while (left > 0) {  // zlib takes a uInt length
+    const auto step = static_cast<uInt>(std::min<size_t>(left, 1u << 30));
+    c = ::crc32(c, data, step);
+    data += step;
+    left -= step;
   }
-  return c ^ 0xFFFFFFFFu;
+  return static_cast<uint32_t>(c);
 }
 
 namespace {
