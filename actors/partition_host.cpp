@@ -60,6 +60,9 @@ void start_replica(host_pointer self, uint32_t partition) {
   self->send(st.transport, atoms::raft_register_atom_v, group, st.options.raft_id, actor);
   detail::hosted_replica replica;
   replica.group = std::move(actor);
+  if (st.options.local) {
+    st.options.local->publish(partition, sm);
+  }
   replica.sm = std::move(sm);
   st.replicas.emplace(partition, std::move(replica));
   CK_LOG_DEBUG("partition: replica of partition-{} started (applied {})", partition,
@@ -82,6 +85,9 @@ void stop_replica(host_pointer self, uint32_t partition) {
   self->monitor(group);
   self->send_exit(group, caf::exit_reason::user_shutdown);
   st.stopping.emplace(group.address(), partition);
+  if (st.options.local) {
+    st.options.local->withdraw(partition);  // before its data goes (local_replicas.hpp)
+  }
   st.dropping.emplace(partition, std::move(it->second.sm));
   st.replicas.erase(it);
   st.leader_guess.erase(partition);
@@ -436,6 +442,9 @@ partition_host_actor::behavior_type partition_host(
   // Callers wait without a CAF timeout of their own (the host answers every request by its
   // deadline): a stopping host answers them all before it goes.
   self->set_exit_handler([self](caf::exit_msg& msg) {
+    if (self->state.options.local) {
+      self->state.options.local->clear();  // storage closes after the host
+    }
     detail::fail_all_requests(self, "this node is stopping");
     self->quit(msg.reason);
   });

@@ -25,6 +25,7 @@
 #include "actors/event_bus.hpp"
 #include "actors/endpoint_handlers.hpp"
 #include "actors/meta_state_machine.hpp"
+#include "actors/local_replicas.hpp"
 #include "actors/partition_machines.hpp"
 #include "actors/net_transport.hpp"
 #include "actors/raft_group.hpp"
@@ -89,6 +90,9 @@ struct partition_host_options {
   /// How long a request may keep retrying before it answers no_leader.
   std::chrono::milliseconds request_deadline{4'500};
   std::chrono::milliseconds tick_interval{300};
+  /// Where the host publishes the replicas it runs (may be null): node::context serves stale
+  /// queries from it on the caller's thread.
+  std::shared_ptr<local_replicas> local;
   uint64_t promote_lag_max = 256;
   /// The least time between two leadership transfers of one partition (leader balancing).
   std::chrono::milliseconds transfer_spacing{3'000};

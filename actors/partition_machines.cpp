@@ -205,6 +205,15 @@ partition_machines::query_result partition_machines::query(std::string_view mach
   return {true, std::move(answer)};
 }
 
+std::optional<partition_machines::query_result> partition_machines::query_concurrent(
+    std::string_view machine, std::string_view query) {
+  const auto slot = cluster::machine_slot(*types_, machine);
+  if (!slot || !machines_[*slot]->concurrent_queries()) {
+    return std::nullopt;
+  }
+  return this->query(machine, query);
+}
+
 namespace {
 
 // Reads every slot's table from one LMDB read transaction, held for the whole transfer (the

@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -68,6 +69,9 @@ class partition_machines final : public replicated_state_machine, public log_txn
     std::string value;  // the answer, or why not
   };
   query_result query(std::string_view machine, std::string_view query);
+  /// As query(), from any thread, when the machine declares concurrent_queries(); nullopt
+  /// when it does not (or is not registered): then ask the replica's actor instead.
+  std::optional<query_result> query_concurrent(std::string_view machine, std::string_view query);
 
   /// Removes every machine's data, staged snapshot data and the applied index (the replica
   /// left this node).

@@ -68,6 +68,12 @@ class state_machine {
   /// after the partition's leader confirmed it leads and applied everything committed before
   /// the read started; stale reads run on any replica's current data. Must not change anything.
   virtual std::string query(const machine_store& store, std::string_view query) = 0;
+
+  /// True when query() reads nothing but `store` (keeps no member state): the runtime may
+  /// then run stale queries on the thread that asks (an HTTP handler's), concurrently with
+  /// apply() and with other queries, which saves a message round trip per read. False (the
+  /// default): every query runs on the replica's own thread.
+  virtual bool concurrent_queries() const { return false; }
 };
 
 /// Makes the machine instance of one partition replica.

@@ -32,6 +32,7 @@ class kv_machine final : public node::state_machine {
  public:
   std::string apply(node::machine_writer& store, std::string_view command) override;
   std::string query(const node::machine_store& store, std::string_view key) override;
+  bool concurrent_queries() const override { return true; }  // a pure store lookup
 };
 
 }  // namespace ck::kv

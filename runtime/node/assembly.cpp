@@ -423,6 +423,8 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
     node.raft_writer = actors::spawn_raft_log_writer(sys, store, cfg.storage.sync ? env : nullptr);
     auto options = member_options(cfg, identity.value, std::move(seed_members), &metrics, ext);
     options.partitions.machines = machines;
+    auto local = std::make_shared<actors::local_replicas>();
+    options.partitions.local = local;
     // A removed node stops as on SIGTERM: the same path as an operator's stop.
     options.on_removed = [] { ::kill(::getpid(), SIGTERM); };
     node.events = actors::spawn_event_bus(sys);
@@ -457,6 +459,7 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
       node_settings.entity_types.push_back(t.name);
     }
     node_settings.env = env;
+    node_settings.local = local;
     node_settings.metrics = &metrics;
     node_settings.config = std::make_shared<const config::node_config>(cfg);
     // The service host starts at its first message, once the context (which holds its handle)

@@ -17,6 +17,23 @@ bool context::has_entity_type(std::string_view type) const {
   return std::find(s_.entity_types.begin(), s_.entity_types.end(), type) != s_.entity_types.end();
 }
 
+std::optional<std::string> context::query_here(std::string_view machine, std::string_view key,
+                                              std::string_view query) const {
+  if (!s_.local) {
+    return std::nullopt;
+  }
+  const auto replicas = s_.local->current();
+  const auto it = replicas->find(partition_of(key));
+  if (it == replicas->end()) {
+    return std::nullopt;
+  }
+  auto answer = it->second->query_concurrent(machine, query);
+  if (!answer || !answer->ok) {
+    return std::nullopt;
+  }
+  return std::move(answer->value);
+}
+
 local_page context::list_local(std::string_view machine, std::optional<uint32_t> partition,
                                const std::optional<std::string>& after, size_t limit) const {
   local_page out;

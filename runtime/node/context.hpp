@@ -77,6 +77,9 @@ class context {
     actors::event_bus_actor events;
     service_router_actor services;  // unset when the binary registers no services
     std::shared_ptr<storage::environment> env;
+    /// The replicas this node hosts (published by the partition host); null: stale queries
+    /// always go through the host.
+    std::shared_ptr<const actors::local_replicas> local;
     runtime::node_metrics* metrics = nullptr;
     std::shared_ptr<const config::node_config> config;
   };
@@ -160,9 +163,17 @@ class context {
   }
 
   /// Runs `machine`'s query() with `query` in the partition of `key`; callbacks as propose().
+  /// A stale query of a machine with concurrent_queries() that this node hosts a replica of
+  /// runs right here, on the caller's thread (on_result is called before query returns).
   template <class Self, class OnResult, class OnError>
   void query(Self* self, std::string_view machine, std::string_view key, std::string query,
              consistency level, OnResult on_result, OnError on_error) const {
+    if (level == consistency::stale) {
+      if (auto answer = query_here(machine, key, query)) {
+        on_result(*answer);
+        return;
+      }
+    }
     call(
         self,
         level == consistency::stale ? actors::partition_op::stale_read : actors::partition_op::read,
@@ -177,6 +188,12 @@ class context {
                         const std::optional<std::string>& after, size_t limit) const;
 
  private:
+  /// The stale answer from this node's replica of key's partition, when the machine allows
+  /// queries from any thread and the replica is here and answered; nullopt otherwise (the
+  /// host then serves it, with its errors).
+  std::optional<std::string> query_here(std::string_view machine, std::string_view key,
+                                        std::string_view query) const;
+
   template <class Self, class OnResult, class OnError>
   void call(Self* self, actors::partition_op op, std::string_view machine, std::string_view key,
             std::string payload, OnResult on_result, OnError on_error) const {

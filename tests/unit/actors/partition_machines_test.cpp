@@ -4,6 +4,7 @@
 // beside its live data, and swapped in atomically).
 
 #include "actors/partition_machines.hpp"
+#include "actors/local_replicas.hpp"
 #include "runtime/cluster/machine_command.hpp"
 #include "runtime/base/metrics.hpp"
 #include "storage/format.hpp"
@@ -17,6 +18,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 using namespace ck;
 
@@ -77,6 +80,7 @@ class store_machine final : public cluster::state_machine {
   std::string query(const cluster::machine_store& store, std::string_view key) override {
     return store.get(key).value_or("<none>");
   }
+  bool concurrent_queries() const override { return true; }  // a pure store lookup
 };
 
 // "count": every command adds its decimal value to key "n"; answers the new total.
@@ -261,4 +265,46 @@ TEST_CASE("partition machines: a snapshot carries every machine's data") {
   b.erase_all();
   CHECK(b_env.count(storage::machine_table(1, partition)) == 0);
   CHECK(b.stored_applied() == 0);
+}
+
+TEST_CASE("partition machines: queries from any thread only for machines that allow them") {
+  replica_env e;
+  auto machines = std::make_shared<actors::partition_machines>(e.env, types(), partition, group);
+  machines->apply(1, set_cmd("k", "v1"));
+  machines->apply(2, add_cmd(7));
+  auto here = machines->query_concurrent("store", "k");
+  REQUIRE(here.has_value());
+  CHECK(here->ok);
+  CHECK(here->value == "v1");
+  CHECK_FALSE(machines->query_concurrent("count", "").has_value());  // keeps the default: no
+  CHECK_FALSE(machines->query_concurrent("nope", "").has_value());
+
+  // Published replicas are found by partition; readers racing with applies see whole values.
+  actors::local_replicas local;
+  local.publish(partition, machines);
+  std::vector<std::string> seen;
+  std::thread reader([&] {
+    for (int i = 0; i < 2'000; ++i) {
+      auto replicas = local.current();
+      auto found = replicas->find(partition);
+      if (found == replicas->end()) {
+        break;
+      }
+      auto answer = found->second->query_concurrent("store", "k");
+      REQUIRE(answer.has_value());
+      seen.push_back(answer->value);
+    }
+  });
+  for (raft::index_t i = 3; i < 503; ++i) {
+    machines->apply(i, set_cmd("k", "v" + std::to_string(i)));
+  }
+  reader.join();
+  for (const auto& value : seen) {
+    CHECK(value.rfind('v', 0) == 0);
+  }
+  local.withdraw(partition);
+  CHECK(local.current()->count(partition) == 0);
+  local.publish(partition, machines);
+  local.clear();
+  CHECK(local.current()->empty());
 }
