@@ -149,6 +149,22 @@ void persist(replica& r, const ready& rd) {
   }
 }
 
+// Node 1 leads a settled 3-node `net`, takes proposal `data` and hands out its ready, with
+// nothing of it persisted yet.
+ready leader_ready_for(network& net, const std::string& data) {
+  net.elect(1);
+  net.stabilize();
+  REQUIRE(net.at(1).propose(data) == propose_result::ok);
+  return net.at(1).get_ready();
+}
+
+// `from`'s acknowledgement of the leader's (node 1's) log up to `index`.
+message append_ack(network& net, node_id from, index_t index) {
+  message ack = msg(message_type::append_response, from, 1, net.at(1).status().term);
+  ack.index = index;
+  return ack;
+}
+
 }  // namespace
 
 TEST_CASE("6.4 reads recorded before one ready share one heartbeat round") {
@@ -183,10 +199,7 @@ TEST_CASE("6.4 reads recorded before one ready share one heartbeat round") {
 
 TEST_CASE("10.2.1 a leader's messages may leave before its entries are durable") {
   network net(3);
-  net.elect(1);
-  net.stabilize();
-  REQUIRE(net.at(1).propose("y") == propose_result::ok);
-  ready rd = net.at(1).get_ready();
+  ready rd = leader_ready_for(net, "y");
   CHECK(rd.must_sync);
   CHECK(rd.send_before_persist);
   const auto appends = of_type(rd.messages, message_type::append);
@@ -195,22 +208,16 @@ TEST_CASE("10.2.1 a leader's messages may leave before its entries are durable")
   // Both followers acknowledge before the leader persisted: the entry is committed by them
   // alone (a quorum of durable copies), not by the leader's copy that is not on disk yet.
   for (node_id follower : {node_id{2}, node_id{3}}) {
-    message ack = msg(message_type::append_response, follower, 1, net.at(1).status().term);
-    ack.index = index;
-    net.at(1).step(ack);
+    net.at(1).step(append_ack(net, follower, index));
   }
   CHECK(net.at(1).status().commit == index);
   persist(net.get(1), rd);
   net.at(1).advance();
-
 }
 
 TEST_CASE("10.2.1 a follower's acknowledgements wait for its disk") {
   network net(3);
-  net.elect(1);
-  net.stabilize();
-  REQUIRE(net.at(1).propose("z") == propose_result::ok);
-  ready leader_rd = net.at(1).get_ready();
+  ready leader_rd = leader_ready_for(net, "z");
   persist(net.get(1), leader_rd);
   net.at(1).advance();
   const auto& out = leader_rd.messages;
@@ -226,15 +233,11 @@ TEST_CASE("10.2.1 a follower's acknowledgements wait for its disk") {
 
 TEST_CASE("10.2.1 one ack and the leader's unsynced copy do not commit an entry") {
   network net(3);
-  net.elect(1);
-  net.stabilize();
+  ready rd = leader_ready_for(net, "w");
   const index_t commit_before = net.at(1).status().commit;
-  REQUIRE(net.at(1).propose("w") == propose_result::ok);
-  ready rd = net.at(1).get_ready();
   const auto appends = of_type(rd.messages, message_type::append);
   REQUIRE(!appends.empty());
-  message ack = msg(message_type::append_response, 2, 1, net.at(1).status().term);
-  ack.index = appends[0].entries.back().index;
+  const message ack = append_ack(net, 2, appends[0].entries.back().index);
   net.at(1).step(ack);
   CHECK(net.at(1).status().commit == commit_before);  // the leader's copy is not durable yet
   persist(net.get(1), rd);
