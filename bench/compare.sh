@@ -3,7 +3,7 @@
 # (1/16/64 connections, all load on one node and spread over three), and the join move rate;
 # then one table of every goal with its figure and whether it is met.
 #
-#   bench/compare.sh                 (about 12 minutes; builds first unless SKIP_BUILD=1)
+#   bench/compare.sh                 (about 15 minutes; builds first unless SKIP_BUILD=1)
 #   FULL=1 bench/compare.sh          (adds 9 nodes x 1,024 partitions and a 1 GiB move: ~25 min)
 # Env: THREADS= (scheduler threads per node, passed to every node; empty = one per core)
 #      CONNS="1 16 64" DURATION=10 RUNS=1 (kv_cluster.sh) DATA_MB=256 (join_move.sh; 1024 if FULL)
