@@ -29,25 +29,25 @@ class local_replicas {
   std::shared_ptr<const map> current() const { return std::atomic_load(&map_); }
 
   void publish(uint32_t partition, std::shared_ptr<partition_machines> replica) {
-    std::lock_guard<std::mutex> lock(write_mutex_);
-    auto next = std::make_shared<map>(*map_);
-    (*next)[partition] = std::move(replica);
-    std::atomic_store(&map_, std::shared_ptr<const map>(std::move(next)));
+    update([&](map& next) { next[partition] = std::move(replica); });
   }
-
   void withdraw(uint32_t partition) {
-    std::lock_guard<std::mutex> lock(write_mutex_);
-    auto next = std::make_shared<map>(*map_);
-    next->erase(partition);
-    std::atomic_store(&map_, std::shared_ptr<const map>(std::move(next)));
+    update([&](map& next) { next.erase(partition); });
   }
-
   void clear() {
-    std::lock_guard<std::mutex> lock(write_mutex_);
-    std::atomic_store(&map_, std::make_shared<const map>());
+    update([](map& next) { next.clear(); });
   }
 
  private:
+  // Copy, change, swap in: readers keep whichever map they loaded.
+  template <class Change>
+  void update(Change change) {
+    std::lock_guard<std::mutex> lock(write_mutex_);
+    auto next = std::make_shared<map>(*map_);
+    change(*next);
+    std::atomic_store(&map_, std::shared_ptr<const map>(std::move(next)));
+  }
+
   std::mutex write_mutex_;  // serializes writers; readers never take it
   std::shared_ptr<const map> map_ = std::make_shared<const map>();
 };

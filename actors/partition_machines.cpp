@@ -192,13 +192,18 @@ partition_machines::query_result partition_machines::query(std::string_view mach
   if (!slot) {
     return {false, "no state machine named \"" + std::string{machine} + "\" is registered"};
   }
+  return query_slot(*slot, query);
+}
+
+partition_machines::query_result partition_machines::query_slot(uint16_t slot,
+                                                                std::string_view query) {
   auto txn = env_->begin_read();
   if (!txn.ok()) {
     return {false, txn.status().to_string()};
   }
   storage::status failure;
-  read_view store(txn.value(), table_of(*slot, partition_), failure);
-  std::string answer = machines_[*slot]->query(store, query);
+  read_view store(txn.value(), table_of(slot, partition_), failure);
+  std::string answer = machines_[slot]->query(store, query);
   if (!failure.ok()) {
     return {false, failure.to_string()};
   }
@@ -211,7 +216,7 @@ std::optional<partition_machines::query_result> partition_machines::query_concur
   if (!slot || !machines_[*slot]->concurrent_queries()) {
     return std::nullopt;
   }
-  return this->query(machine, query);
+  return query_slot(*slot, query);
 }
 
 namespace {

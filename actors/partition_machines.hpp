@@ -82,6 +82,8 @@ class partition_machines final : public replicated_state_machine, public log_txn
   void set_metrics(runtime::node_metrics* metrics) { metrics_ = metrics; }
 
  private:
+  query_result query_slot(uint16_t slot, std::string_view query);
+
   std::shared_ptr<storage::environment> env_;
   std::shared_ptr<const machine_types> types_;
   std::vector<std::unique_ptr<cluster::state_machine>> machines_;  // by slot

@@ -1,9 +1,9 @@
 // The group actor's ready loop, in the order raft::ready documents (runtime/raft/node.hpp):
 // persist, then send (a leader sends first: ready::send_before_persist), then apply, then
-// answer reads, then advance. A durable machine's
-// applies join the persist: the log writer runs them inside the same transaction (committed
-// entries are durable on a majority already, so applying them before this replica's own
-// entries are synced is safe; both commit atomically), and finish_ready only books them.
+// answer reads, then advance. A durable machine's applies join the persist: the log writer
+// runs them inside the same transaction (committed entries are durable on a majority
+// already, so applying them before this replica's own entries are synced is safe; both
+// commit atomically), and finish_ready only books them.
 
 #include "actors/errc.hpp"
 #include "actors/raft_group_state.hpp"
@@ -22,7 +22,7 @@ namespace {
 
 // Hands the ready's messages to the transport in one raft_batch, except install_snapshot
 // messages: each starts a streamed transfer and goes out after its data
-// (raft_group_snapshot.cpp).
+// (raft_group_snapshot.cpp). Leaves `messages` empty.
 void send_messages(raft_group_pointer self, std::vector<raft::message>& messages) {
   auto& st = self->state;
   raft_batch batch;
@@ -35,6 +35,7 @@ void send_messages(raft_group_pointer self, std::vector<raft::message>& messages
     }
     batch.messages.push_back(std::move(m));
   }
+  messages.clear();
   if (!batch.messages.empty()) {
     self->send(st.transport, atoms::raft_send_atom_v, std::move(batch));
   }
@@ -302,7 +303,6 @@ void start_ready(raft_group_pointer self) {
   }
   if (rd.send_before_persist) {
     send_messages(self, rd.messages);  // the followers' fsyncs overlap ours
-    rd.messages.clear();
   }
   persist_request request;
   request.must_sync = rd.must_sync;

@@ -44,14 +44,13 @@ def median(key, col):
     return statistics.median(float(r[col]) for r in rs) if rs else None
 
 
-etcd_op = {"set": "set", "get": "get", "stale": "stale"}
 for op, label in (("set", "writes"), ("get", "linearizable reads")):
     for mode in ("single", "spread"):
         for conns in (16, 64):
             if op == "get" and conns != 64:
                 continue  # the read goal is stated at 64 connections
             ck = median(("clusterkit", op, mode, conns), "rps")
-            ref = median(("etcd", etcd_op[op], mode, conns), "rps")
+            ref = median(("etcd", op, mode, conns), "rps")
             if ck is None or ref is None:
                 rows.append((f"{label}, {mode}, {conns} conns", "-", ">= 2x etcd", None))
                 continue
