@@ -28,6 +28,12 @@ for line in read("idle.out").splitlines():
         rows.append((f"idle CPU, {m[1]} x {m[2]} partitions", f"{used:.1f} % of a core",
                      f"<= {limit:g} %", used <= limit))
 
+for kill in re.finditer(r"kill -9 of (\S+) \((\d+) x (\d+), leading (\d+) partitions\): "
+                       r"(every partition led on a survivor after ([\d.]+) s)?", read("idle.out")):
+    figure = f"{kill[6]} s for {kill[4]} partitions" if kill[6] else "not within 60 s"
+    rows.append((f"new leaders after kill -9 of {kill[1]}, {kill[2]} x {kill[3]}", figure, "<= 3 s",
+                 kill[6] is not None and int(kill[4]) > 0 and float(kill[6]) <= 3.0))
+
 # --- KV load: the raw TSV kv_cluster.sh names ---------------------------------------------
 m = re.search(r"raw results: (\S+)", read("kv.out"))
 cells = {}

@@ -87,11 +87,15 @@ for config in $CONFIGS; do
   printf '%-6s %-11s %-14s %s\n' "$n" "$partitions" \
     "$(awk -v t="$total" -v hz="$TICKS" -v w="$WINDOW" 'BEGIN { printf "%.1f", 100 * t / hz / w }')" "${per# }"
   if [ "${KILL_CHECK:-0}" = 1 ] && [ "$n" -ge 3 ]; then
-    kill -KILL "${pids[$((n - 1))]}"
-    python3 - "$n" "$partitions" <<'PY'
-import json, sys, time, urllib.request
-n, partitions = int(sys.argv[1]), int(sys.argv[2])
+    python3 - "$n" "$partitions" "${pids[$((n - 1))]}" <<'PY'
+import json, os, signal, sys, time, urllib.request
+n, partitions, victim_pid = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 victim = f"node-{n}"
+# How many groups the victim leads, as it reports itself: the check means little at 0.
+with urllib.request.urlopen(f"http://127.0.0.1:{28080 + n - 1}/partitions", timeout=5) as r:
+    led = sum(1 for p in json.load(r)["partitions"]
+              if p.get("term", 0) > 0 and p.get("primary_node") == victim)
+os.kill(victim_pid, signal.SIGKILL)
 t0 = time.monotonic()
 def led_everywhere():
     leaders = {}
@@ -114,10 +118,10 @@ why = ""
 while time.monotonic() - t0 < 60:
     ok, why = led_everywhere()
     if ok:
-        print(f"kill -9 of {victim}: every partition led on a survivor after {time.monotonic() - t0:.1f} s")
+        print(f"kill -9 of {victim} ({n} x {partitions}, leading {led} partitions): every partition led on a survivor after {time.monotonic() - t0:.1f} s")
         sys.exit(0)
     time.sleep(0.2)
-print(f"kill -9 of {victim}: partitions still without a live leader after 60 s ({why})")
+print(f"kill -9 of {victim} ({n} x {partitions}, leading {led} partitions): partitions still without a live leader after 60 s ({why})")
 PY
   fi
   stop_all
