@@ -13,7 +13,8 @@
 // While the log writer works, steps, ticks and proposals go on; the core holds their output
 // for the next ready (node.hpp).
 //
-// Snapshots: every snapshot_every_entries applied entries the actor records a snapshot at the
+// Snapshots: every snapshot_every_entries applied entries (or snapshot_every_bytes of their
+// data, whichever comes first) the actor records a snapshot at the
 // applied index in the store (meta only: the state machine's own tables hold the data) and
 // compacts the log up to snapshot_keep_entries below it. A follower that needs entries the log
 // no longer has gets the state machine's data instead, streamed: for the core's
@@ -95,11 +96,18 @@ struct raft_group_options {
   /// membership or quiescence changed (may be empty). Lets an owner keep statuses without
   /// polling groups that went quiet.
   std::function<void(const raft::status_info&)> on_status;
-  /// Entries applied between two snapshots; 0: never snapshot.
+  /// Entries applied between two snapshots; 0: no bound by count.
   uint64_t snapshot_every_entries = 10'000;
+  /// Bytes of entry data applied between two snapshots; 0: no bound by size. With large
+  /// values the count bound alone lets a log grow to gigabytes, and a replica that joins
+  /// then replays it entry by entry (about 3x the CPU of a streamed snapshot).
+  uint64_t snapshot_every_bytes = 0;
   /// Entries kept in the log below a new snapshot, so a follower slightly behind still gets
   /// entries instead of a whole snapshot. Costs that much disk per group.
   uint64_t snapshot_keep_entries = 1'000;
+  /// Bound on the bytes those kept entries hold (estimated from the mean entry size since the
+  /// previous snapshot); 0: no bound.
+  uint64_t snapshot_keep_bytes = 0;
   /// Size of one snapshot chunk on the wire (one record may make a chunk longer).
   size_t snapshot_chunk_bytes = 256u << 10;
   /// Longest wait for a follower to acknowledge a chunk; past it the transfer is abandoned.

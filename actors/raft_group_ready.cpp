@@ -49,6 +49,7 @@ void install_snapshot(raft_group_pointer self, const raft::snapshot& snap) {
   st.applied_term = snap.meta.term;
   st.machine_applied = std::max(st.machine_applied, snap.meta.index);
   st.snapshot_index = snap.meta.index;
+  st.bytes_since_snapshot = 0;
   while (!st.proposals.empty() && st.proposals.begin()->first <= snap.meta.index) {
     // The snapshot may or may not contain our entry.
     st.proposals.begin()->second.promise.deliver(
@@ -73,13 +74,15 @@ void complete_proposals(raft_group_pointer self, const raft::entry& e, std::stri
   }
 }
 
-// Marks `e` applied and answers its proposal.
+// Marks `e` applied and answers its proposal. Counts e's data toward the snapshot byte bound
+// (empty when it moved into an apply job: apply_committed counts the job's copy).
 void finish_entry(raft_group_pointer self, const raft::entry& e, std::string& result) {
   auto& st = self->state;
   CK_ASSERT_EQ(e.index, st.applied + 1);
   st.machine_applied = std::max(st.machine_applied, e.index);
   st.applied = e.index;
   st.applied_term = e.term;
+  st.bytes_since_snapshot += e.data.size();
   complete_proposals(self, e, result);
 }
 
@@ -117,6 +120,8 @@ void apply_committed(raft_group_pointer self, std::vector<raft::entry>& committe
     if (job != nullptr && next_job_entry < job->entries.size() &&
         job->entries[next_job_entry].index == e.index) {
       CK_ASSERT(run.empty());  // a machine with a txn_applier gets all its commands that way
+      // e's data moved into the job (plan_applies): count the job's copy.
+      st.bytes_since_snapshot += job->entries[next_job_entry].data.size();
       finish_entry(self, e, job->results[next_job_entry]);
       ++next_job_entry;
       continue;
@@ -365,12 +370,15 @@ void fail_waiting(raft_group_pointer self, const std::string& why, bool stopping
 
 void maybe_snapshot(raft_group_pointer self) {
   auto& st = self->state;
-  const uint64_t every = st.options.snapshot_every_entries;
-  if (every == 0 || st.snapshot_recording || st.applied <= st.snapshot_index ||
-      st.applied - st.snapshot_index < every) {
+  if (st.snapshot_recording || st.applied <= st.snapshot_index) {
     return;
   }
-  take_snapshot(self);
+  const uint64_t every = st.options.snapshot_every_entries;
+  const uint64_t every_bytes = st.options.snapshot_every_bytes;
+  if ((every > 0 && st.applied - st.snapshot_index >= every) ||
+      (every_bytes > 0 && st.bytes_since_snapshot >= every_bytes)) {
+    take_snapshot(self);
+  }
 }
 
 void take_snapshot(raft_group_pointer self) {
@@ -379,9 +387,16 @@ void take_snapshot(raft_group_pointer self) {
   CK_ASSERT(!st.snapshot_recording);
   // status().conf is the membership as of `applied`: conf changes take effect when applied.
   raft::snapshot_meta meta{st.applied, st.applied_term, st.node->status().conf};
+  uint64_t keep = st.options.snapshot_keep_entries;
+  if (const uint64_t keep_bytes = st.options.snapshot_keep_bytes; keep_bytes > 0) {
+    // The mean entry size since the previous snapshot stands for the kept entries' sizes.
+    const uint64_t mean = std::max<uint64_t>(1, st.bytes_since_snapshot /
+                                                     (meta.index - st.snapshot_index));
+    keep = std::min(keep, keep_bytes / mean);
+  }
   st.snapshot_index = meta.index;
+  st.bytes_since_snapshot = 0;
   st.snapshot_recording = true;
-  const uint64_t keep = st.options.snapshot_keep_entries;
   const raft::index_t compact_index = meta.index + 1 > keep ? meta.index + 1 - keep : 0;
   self->request(st.writer, st.options.persist_timeout, atoms::raft_snapshot_atom_v,
                 st.options.raft.group, std::move(meta), compact_index)

@@ -79,6 +79,7 @@ struct raft_group_state {
   raft::index_t machine_applied = 0;
 
   raft::index_t snapshot_index = 0;  // newest snapshot recorded, being recorded or installed
+  uint64_t bytes_since_snapshot = 0;  // entry data applied after snapshot_index (this run)
   bool snapshot_recording = false;
 
   // Snapshot transfers this leader runs, by follower: one at a time per follower.
@@ -118,7 +119,8 @@ bool check_persist_deadline(raft_group_pointer self);
 /// Fails every parked proposal and unconfirmed read with errc::no_leader (leadership lost);
 /// with `stopping`, also the confirmed reads that wait for the state machine.
 void fail_waiting(raft_group_pointer self, const std::string& why, bool stopping);
-/// Takes and records a snapshot when snapshot_every_entries were applied since the last one.
+/// Takes and records a snapshot when snapshot_every_entries (or snapshot_every_bytes of entry
+/// data) were applied since the last one.
 void maybe_snapshot(raft_group_pointer self);
 /// Starts streaming the state machine to the target of an install_snapshot message.
 void start_snapshot_transfer(raft_group_pointer self, raft::message&& message);

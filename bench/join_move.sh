@@ -70,7 +70,7 @@ wait_for() {  # wait_for SECONDS WHAT COMMAND...
   local limit=$1 what=$2; shift 2
   local deadline=$((SECONDS + limit))
   until "$@"; do
-    [ $SECONDS -lt $deadline ] || { echo "timed out after ${limit}s waiting for $what" >&2; tail -3 "$WORK"/node-*.log >&2; exit 1; }
+    [ $SECONDS -lt $deadline ] || { echo "timed out after ${limit}s waiting for $what" >&2; tail -n 3 "$WORK"/node-*.log >&2; exit 1; }
     sleep 0.2
   done
 }

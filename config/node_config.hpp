@@ -68,10 +68,15 @@ struct raft_timing_config {
   uint32_t heartbeat_ticks = 1;  // ticks between a leader's heartbeats
   uint32_t election_ticks = 10;  // ticks without a leader before a follower campaigns
   // Log compaction of partition groups: a snapshot is recorded every snapshot_entries applied
-  // entries (0: never) and the log keeps snapshot_keep_entries below it, so a follower a little
-  // behind still gets entries instead of a streamed snapshot.
+  // entries or snapshot_bytes of their data, whichever comes first (0: no such bound), and the
+  // log keeps snapshot_keep_entries below it, at most about snapshot_keep_bytes (0: no bound),
+  // so a follower a little behind still gets entries instead of a streamed snapshot. The byte
+  // bounds matter for large values: by count alone, 10,000 entries of 64 KiB are 640 MiB of
+  // log per partition, which a joining replica would replay entry by entry.
   uint32_t snapshot_entries = 10'000;
+  uint32_t snapshot_bytes = 8u << 20;
   uint32_t snapshot_keep_entries = 1'000;
+  uint32_t snapshot_keep_bytes = 1u << 20;
 };
 
 struct node_config {

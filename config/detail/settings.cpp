@@ -87,7 +87,7 @@ std::string show_bool(bool value) { return value ? "true" : "false"; }
 using cfg = node_config;
 using text = std::string_view;
 
-constexpr std::array<setting, 33> settings_rows{{
+constexpr std::array<setting, 35> settings_rows{{
     {"NODE_ID", "node.id", value_kind::text, "(required)",
      "unique, stable node id: [A-Za-z0-9._-]{1,64}", false,
      [](cfg& c, text t) { return set_text(c.node_id, t); }, [](const cfg& c) { return c.node_id; }},
@@ -125,10 +125,18 @@ constexpr std::array<setting, 33> settings_rows{{
      "partition log compaction: record a snapshot every N applied entries (0: never)", false,
      [](cfg& c, text t) { return set_u32(c.raft_timing.snapshot_entries, t); },
      [](const cfg& c) { return std::to_string(c.raft_timing.snapshot_entries); }},
+    {"RAFT_SNAPSHOT_BYTES", "raft.snapshot_bytes", value_kind::number, "",
+     "partition log compaction: also a snapshot once N bytes were applied (0: no byte bound)",
+     false, [](cfg& c, text t) { return set_u32(c.raft_timing.snapshot_bytes, t); },
+     [](const cfg& c) { return std::to_string(c.raft_timing.snapshot_bytes); }},
     {"RAFT_SNAPSHOT_KEEP", "raft.snapshot_keep_entries", value_kind::number, "",
      "entries kept in a partition log below its latest snapshot", false,
      [](cfg& c, text t) { return set_u32(c.raft_timing.snapshot_keep_entries, t); },
      [](const cfg& c) { return std::to_string(c.raft_timing.snapshot_keep_entries); }},
+    {"RAFT_SNAPSHOT_KEEP_BYTES", "raft.snapshot_keep_bytes", value_kind::number, "",
+     "at most about N bytes of entries kept below the latest snapshot (0: no byte bound)", false,
+     [](cfg& c, text t) { return set_u32(c.raft_timing.snapshot_keep_bytes, t); },
+     [](const cfg& c) { return std::to_string(c.raft_timing.snapshot_keep_bytes); }},
     {"BOOTSTRAP", "cluster.bootstrap", value_kind::boolean, "",
      "create a new cluster with this node (true/false/...)", false,
      [](cfg& c, text t) { return set_bool(c.bootstrap, t); },

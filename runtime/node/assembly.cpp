@@ -315,7 +315,9 @@ actors::cluster_member_options member_options(const config::node_config& cfg,
   o.partitions.group.node_name = cfg.node_id;
   o.partitions.group.tick_interval = std::chrono::milliseconds(cfg.raft_timing.tick_ms);
   o.partitions.group.snapshot_every_entries = cfg.raft_timing.snapshot_entries;
+  o.partitions.group.snapshot_every_bytes = cfg.raft_timing.snapshot_bytes;
   o.partitions.group.snapshot_keep_entries = cfg.raft_timing.snapshot_keep_entries;
+  o.partitions.group.snapshot_keep_bytes = cfg.raft_timing.snapshot_keep_bytes;
   o.partitions.request_deadline =
       std::chrono::milliseconds(std::max<uint32_t>(cfg.limits.request_timeout_ms, 1000) - 500);
   return o;

@@ -55,6 +55,8 @@ struct raft_cluster_fixture {
   static constexpr size_t founders = 3;
   uint64_t snapshot_every_entries = 0;
   uint64_t snapshot_keep_entries = 0;
+  uint64_t snapshot_every_bytes = 0;
+  uint64_t snapshot_keep_bytes = 0;
   /// All replicas tick from one shared group ticker (as a node's partition groups do) and
   /// go quiet when idle (config::quiesce).
   bool shared_ticker = false;
@@ -130,6 +132,8 @@ struct raft_cluster_fixture {
     options.tick_interval = std::chrono::milliseconds(10);  // elections in ~100-200 ms
     options.snapshot_every_entries = snapshot_every_entries;
     options.snapshot_keep_entries = snapshot_keep_entries;
+    options.snapshot_every_bytes = snapshot_every_bytes;
+    options.snapshot_keep_bytes = snapshot_keep_bytes;
     options.applied = applied;
     if (shared_ticker) {
       if (!ticker) {

@@ -260,6 +260,38 @@ TEST_CASE_FIXTURE(cluster_fixture, "raft group: a lagging follower catches up by
   CHECK(follower.sm->restores() >= 1);
 }
 
+TEST_CASE_FIXTURE(cluster_fixture, "raft group: large entries are compacted by bytes, not count") {
+  snapshot_every_entries = 0;  // no count bound: only the bytes trigger snapshots
+  snapshot_every_bytes = 4096;
+  snapshot_keep_entries = 1000;  // the byte bound below is the tighter one
+  snapshot_keep_bytes = 2048;
+  bool in_writer = false;
+  SUBCASE("applied on the group actor") {}
+  SUBCASE("applied in the log writer, as a durable machine's") { in_writer = true; }
+  start_all();
+  for (auto& r : replicas) {
+    if (r.sm != nullptr) {
+      r.sm->applies_in_writer = in_writer;  // the data of such entries moves into apply jobs
+    }
+  }
+  replica& leader = wait_for_leader();
+  replica& follower = a_follower(leader);
+  caf::anon_send(transport, atoms::raft_drop_atom_v, follower.id, true);
+  const std::string big(1000, 'b');  // ~1 KiB entries: a snapshot every ~4, ~2 kept below it
+  REQUIRE(propose_many(leader, 40, big).size() == 40);
+  wait_until([&] { return leader.store->group(test_group).first_index() > 30; },
+             "the leader's log of 40 KiB was not compacted by its byte bound");
+  // The kept tail: about snapshot_keep_bytes of entries below the newest snapshot.
+  auto& log = leader.store->group(test_group);
+  const raft::index_t snap = log.current_snapshot().meta.index;
+  CHECK(snap >= 36);
+  CHECK(log.first_index() + 3 >= snap + 1);
+  caf::anon_send(transport, atoms::raft_drop_atom_v, follower.id, false);
+  wait_for_same_sequence(40);
+  CHECK(follower.sm->restores() >= 1);  // its log start was gone: it got a snapshot
+  CHECK((leader.sm->writer_applies > 0) == in_writer);
+}
+
 TEST_CASE_FIXTURE(cluster_fixture, "raft group: a durable state machine restarts after snapshots") {
   snapshot_every_entries = 20;
   snapshot_keep_entries = 0;

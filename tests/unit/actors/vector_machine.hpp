@@ -2,10 +2,13 @@
 
 // A test state machine shared by the Raft actor tests: appends each command as
 // "index:command"; the result is the index as text. Guarded by a mutex because the test thread
-// reads it while the group actor applies.
+// reads it while the group actor applies. With applies_in_writer set it is also a
+// log_txn_applier, so its applies take the path of a durable machine's (inside the log
+// writer's transaction, which it ignores: it keeps its state in memory).
 
 #include "actors/state_machine.hpp"
 
+#include <atomic>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -13,8 +16,21 @@
 
 namespace ck::test {
 
-class vector_machine final : public actors::image_state_machine {
+class vector_machine final : public actors::image_state_machine, public actors::log_txn_applier {
  public:
+  std::atomic<bool> applies_in_writer{false};
+  std::atomic<int> writer_applies{0};  // log_txn_apply calls
+
+  actors::log_txn_applier* txn_applier() override { return applies_in_writer ? this : nullptr; }
+  storage::result<std::vector<std::string>> log_txn_apply(
+      storage::write_txn& /*txn*/, const std::vector<const raft::entry*>& entries) override {
+    ++writer_applies;
+    std::vector<std::string> results;
+    for (const raft::entry* e : entries) {
+      results.push_back(apply(e->index, e->data));
+    }
+    return results;
+  }
   std::string apply_command(raft::index_t index, const std::string& command) override {
     std::lock_guard<std::mutex> lock(mutex_);
     applied_.push_back(std::to_string(index) + ":" + command);
