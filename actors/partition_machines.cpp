@@ -246,7 +246,12 @@ class machines_snapshot_source final : public snapshot_source {
       auto page =
           storage::table_list(txn_, storage::table_range{table, table}, after_, snapshot_page_keys);
       require_ok(page, "reading a snapshot page");
-      for (const auto& key : page.value().keys) {
+      const auto& keys = page.value().keys;
+      size_t taken = 0;
+      // The size bound holds per record, not per page: a page of 256 values of 64 KiB would
+      // otherwise make one 16 MiB chunk, and such chunks stall both nodes' threads.
+      while (taken < keys.size() && chunk.size() < max_bytes) {
+        const std::string& key = keys[taken++];
         auto value = storage::table_get(txn_, table, key);
         require_ok(value, "reading a snapshot value");
         CK_ASSERT(value.value().has_value());  // same transaction as the listing
@@ -254,6 +259,10 @@ class machines_snapshot_source final : public snapshot_source {
         chunk.append(key);
         storage::append_u32_be(chunk, static_cast<uint32_t>(value.value()->size()));
         chunk.append(*value.value());
+      }
+      if (taken < keys.size()) {
+        after_ = storage::table_cursor_position{table, keys[taken - 1]};  // resume after it
+        break;
       }
       after_ = page.value().next;
       slot_done = !after_;
