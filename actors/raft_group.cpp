@@ -154,6 +154,12 @@ raft_group_actor::behavior_type raft_group(raft_group_pointer self, raft_group_o
   });
   return {
       [=](atoms::raft_step_atom, const raft::message& m) {
+        if (m.type == raft::message_type::timeout_now && detail::receiving_snapshots(self)) {
+          CK_LOG_DEBUG("raft: g={} ignores a leadership transfer: this node is receiving "
+                       "snapshots",
+                       self->state.options.raft.group);
+          return;
+        }
         if (m.type == raft::message_type::install_snapshot) {
           if (self->state.job) {
             self->state.deferred_installs.push_back(m);  // finish_ready steps it

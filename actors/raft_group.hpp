@@ -39,6 +39,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <cstdint>
@@ -108,6 +109,13 @@ struct raft_group_options {
   /// Bound on the bytes those kept entries hold (estimated from the mean entry size since the
   /// previous snapshot); 0: no bound.
   uint64_t snapshot_keep_bytes = 0;
+  /// When a snapshot chunk last arrived at any group of this node (steady ms, 0: never),
+  /// shared by the node's groups; null: not tracked. While chunks arrived within
+  /// busy_after_chunk, a group ignores timeout_now: a node still receiving replicas takes no
+  /// leadership handed over (it would serve those partitions from threads busy with the move;
+  /// the transfer lapses and the leader's host asks again later).
+  std::shared_ptr<std::atomic<int64_t>> last_chunk_received_ms;
+  std::chrono::milliseconds busy_after_chunk{1'000};
   /// Size of one snapshot chunk on the wire (one record may make a chunk longer).
   size_t snapshot_chunk_bytes = 256u << 10;
   /// Longest wait for a follower to acknowledge a chunk; past it the transfer is abandoned.

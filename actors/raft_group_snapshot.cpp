@@ -5,6 +5,7 @@
 
 #include "actors/errc.hpp"
 #include "actors/raft_group_state.hpp"
+#include "runtime/base/clock.hpp"
 #include "runtime/base/log.hpp"
 
 #include <string>
@@ -99,8 +100,20 @@ void start_snapshot_transfer(raft_group_pointer self, raft::message&& message) {
 
 void abandon_snapshot_transfers(raft_group_pointer self) { self->state.sending.clear(); }
 
+bool receiving_snapshots(raft_group_pointer self) {
+  const auto& options = self->state.options;
+  if (options.last_chunk_received_ms == nullptr) {
+    return false;
+  }
+  const int64_t last = options.last_chunk_received_ms->load(std::memory_order_relaxed);
+  return last != 0 && runtime::steady_now_ms() - last < options.busy_after_chunk.count();
+}
+
 caf::result<uint64_t> receive_snapshot_chunk(raft_group_pointer self, snapshot_chunk& chunk) {
   auto& st = self->state;
+  if (st.options.last_chunk_received_ms != nullptr) {
+    st.options.last_chunk_received_ms->store(runtime::steady_now_ms(), std::memory_order_relaxed);
+  }
   if (st.leader) {
     return caf::make_error(errc::invalid_argument, "a leader takes no snapshot");
   }

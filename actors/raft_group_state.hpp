@@ -124,6 +124,8 @@ void fail_waiting(raft_group_pointer self, const std::string& why, bool stopping
 void maybe_snapshot(raft_group_pointer self);
 /// Starts streaming the state machine to the target of an install_snapshot message.
 void start_snapshot_transfer(raft_group_pointer self, raft::message&& message);
+/// True while a snapshot chunk arrived at any group of this node within busy_after_chunk.
+bool receiving_snapshots(raft_group_pointer self);
 /// Handles one chunk from the leader (follower side); the answer of snapshot_chunk_atom.
 caf::result<uint64_t> receive_snapshot_chunk(raft_group_pointer self, snapshot_chunk& chunk);
 /// Follower side of an install_snapshot message: swaps in the staged data it describes and

@@ -316,6 +316,8 @@ actors::cluster_member_options member_options(const config::node_config& cfg,
   o.partitions.group.tick_interval = std::chrono::milliseconds(cfg.raft_timing.tick_ms);
   o.partitions.group.snapshot_every_entries = cfg.raft_timing.snapshot_entries;
   o.partitions.group.snapshot_every_bytes = cfg.raft_timing.snapshot_bytes;
+  // One clock for all the node's partition groups: see raft_group_options.
+  o.partitions.group.last_chunk_received_ms = std::make_shared<std::atomic<int64_t>>(0);
   o.partitions.group.snapshot_keep_entries = cfg.raft_timing.snapshot_keep_entries;
   o.partitions.group.snapshot_keep_bytes = cfg.raft_timing.snapshot_keep_bytes;
   o.partitions.request_deadline =

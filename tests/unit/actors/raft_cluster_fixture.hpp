@@ -13,6 +13,7 @@
 #include "storage/environment.hpp"
 #include "storage/raft_log_store.hpp"
 
+#include <atomic>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
@@ -57,6 +58,8 @@ struct raft_cluster_fixture {
   uint64_t snapshot_keep_entries = 0;
   uint64_t snapshot_every_bytes = 0;
   uint64_t snapshot_keep_bytes = 0;
+  /// Shared by every replica, as by the groups of one node (see raft_group_options).
+  std::shared_ptr<std::atomic<int64_t>> last_chunk_received_ms;
   /// All replicas tick from one shared group ticker (as a node's partition groups do) and
   /// go quiet when idle (config::quiesce).
   bool shared_ticker = false;
@@ -134,6 +137,7 @@ struct raft_cluster_fixture {
     options.snapshot_keep_entries = snapshot_keep_entries;
     options.snapshot_every_bytes = snapshot_every_bytes;
     options.snapshot_keep_bytes = snapshot_keep_bytes;
+    options.last_chunk_received_ms = last_chunk_received_ms;
     options.applied = applied;
     if (shared_ticker) {
       if (!ticker) {

@@ -9,6 +9,7 @@
 #include "actors/raft_group.hpp"
 #include "actors/raft_log_writer.hpp"
 #include "actors/type_ids.hpp"
+#include "runtime/base/clock.hpp"
 #include "runtime/raft/bootstrap.hpp"
 #include "storage/environment.hpp"
 #include "storage/raft_log_store.hpp"
@@ -368,6 +369,45 @@ TEST_CASE_FIXTURE(cluster_fixture, "raft group: a replica joins as learner, turn
       "the joiner did not take over leadership");
   REQUIRE(propose_many(joiner, 10, "k-").size() == 10);
   wait_for_same_sequence(40);
+}
+
+TEST_CASE_FIXTURE(cluster_fixture, "raft group: a node receiving snapshots takes no leadership") {
+  // "A chunk arrived just now" for the whole test, on every replica (they share the clock as
+  // one node's groups do).
+  last_chunk_received_ms = std::make_shared<std::atomic<int64_t>>(runtime::steady_now_ms() +
+                                                                  3'600'000);
+  start_all();
+  replica& leader = wait_for_leader();
+  replica& target = a_follower(leader);
+  const auto before = status(leader);
+  REQUIRE(before.has_value());
+  caf::scoped_actor self{*sys};
+  self->request(leader.group, wait_max, atoms::raft_transfer_atom_v, target.id)
+      .receive([&](raft::node_id to) { CHECK(to == target.id); },
+               [&](caf::error& e) { FAIL("transfer refused by the leader: " << to_string(e)); });
+  // Absence of a change can only be watched for a while: 1 s is ten election timeouts here,
+  // after which the leader has long given the transfer up.
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  const auto after = status(leader);
+  REQUIRE(after.has_value());
+  CHECK(after->state == raft::role::leader);
+  CHECK(after->term == before->term);  // the target never campaigned
+  // Once no chunk arrived for busy_after_chunk, the same request hands leadership over.
+  last_chunk_received_ms->store(0);
+  int polls = 0;
+  wait_until(
+      [&] {
+        auto ts = status(target);
+        if (ts && ts->state == raft::role::leader) {
+          return true;
+        }
+        if (polls++ % 30 == 0) {
+          self->request(leader.group, wait_max, atoms::raft_transfer_atom_v, target.id)
+              .receive([](raft::node_id) {}, [](caf::error&) {});
+        }
+        return false;
+      },
+      "the target did not take over once it was no longer receiving snapshots");
 }
 
 // A measurement, not a check: run with --no-skip -tc="*throughput*" to see the rate of
