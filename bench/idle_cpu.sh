@@ -87,6 +87,8 @@ for config in $CONFIGS; do
   printf '%-6s %-11s %-14s %s\n' "$n" "$partitions" \
     "$(awk -v t="$total" -v hz="$TICKS" -v w="$WINDOW" 'BEGIN { printf "%.1f", 100 * t / hz / w }')" "${per# }"
   if [ "${KILL_CHECK:-0}" = 1 ] && [ "$n" -ge 3 ]; then
+    # Disowned, the victim dies quietly (bash would report "Killed" with its command line).
+    disown "${pids[$((n - 1))]}"
     python3 - "$n" "$partitions" "${pids[$((n - 1))]}" <<'PY'
 import json, os, signal, sys, time, urllib.request
 n, partitions, victim_pid = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
