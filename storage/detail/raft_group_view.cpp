@@ -126,12 +126,30 @@ result<raft::log_error> raft_group_view::read_term(raft::index_t index, raft::te
       out = cache_.at(index).term;
       return raft::log_error::none;
     }
+    if (remembered_ && remembered_->index == index) {
+      out = remembered_->term;
+      return raft::log_error::none;
+    }
+  }
+  uint64_t generation = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    generation = generation_;
   }
   result<read_txn> txn = env_.begin_read();
   if (!txn.ok()) {
     return txn.status();
   }
-  return detail::read_term(txn.value(), group_, index, out);
+  raft::term_t term = 0;
+  result<raft::log_error> read = detail::read_term(txn.value(), group_, index, term);
+  if (read.ok() && read.value() == raft::log_error::none) {
+    out = term;
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (generation_ == generation) {  // else the entry may have changed since the read began
+      remembered_ = remembered_term{index, term};
+    }
+  }
+  return read;
 }
 
 raft_group_state raft_group_view::state() const {
@@ -141,6 +159,8 @@ raft_group_state raft_group_view::state() const {
 
 void raft_group_view::load(const raft_group_state& state, const std::vector<raft::entry>& tail) {
   std::lock_guard<std::mutex> lock(mutex_);
+  ++generation_;
+  remembered_.reset();
   state_ = state;
   cache_.clear();
   for (const raft::entry& entry : tail) {
@@ -152,6 +172,7 @@ void raft_group_view::load(const raft_group_state& state, const std::vector<raft
 void raft_group_view::publish(const raft_group_state& state,
                               const std::vector<applied_write>& changes) {
   std::lock_guard<std::mutex> lock(mutex_);
+  ++generation_;
   for (const auto& [change, kept] : changes) {
     CK_ASSERT_EQ(change->group, group_);
     if (change->snapshot) {
@@ -159,9 +180,11 @@ void raft_group_view::publish(const raft_group_state& state,
         cache_.drop_through(change->snapshot->index);
       } else {
         cache_.clear();
+        forget_terms_from(0);
       }
     }
     if (!change->entries.empty()) {
+      forget_terms_from(change->entries.front().index);
       cache_.truncate_from(change->entries.front().index);
       for (const raft::entry& entry : change->entries) {
         cache_.append(entry);
@@ -175,8 +198,16 @@ void raft_group_view::publish(const raft_group_state& state,
 
 void raft_group_view::reset() {
   std::lock_guard<std::mutex> lock(mutex_);
+  ++generation_;
+  remembered_.reset();
   state_ = raft_group_state{};
   cache_.clear();
+}
+
+void raft_group_view::forget_terms_from(raft::index_t from) {
+  if (remembered_ && remembered_->index >= from) {
+    remembered_.reset();
+  }
 }
 
 void raft_group_view::check_cache() const {

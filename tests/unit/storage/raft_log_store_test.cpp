@@ -209,6 +209,39 @@ TEST_CASE("raft_log_store: an entry at an existing index replaces it and every l
   }
 }
 
+TEST_CASE("raft_log_store: a term read outside the cache is never answered stale") {
+  // The view remembers the last term it read from LMDB (the core asks for the first entry's
+  // on every step); every change to the log at or below it must make it read again.
+  temp_dir tmp;
+  auto env = open_or_fail(options_in(tmp.path()));
+  auto store = open_store(*env, small_cache());  // caches entries 27..30 at most
+  const raft::group_id id = 1;
+  write_ok(*store, {append_write(id, make_entries(1, 30, 1))});
+  raft::log_storage& group = store->group(id);
+  raft::term_t term = 0;
+  CHECK(group.term(12, term) == raft::log_error::none);  // from LMDB, then remembered
+  CHECK(term == 1);
+  CHECK(group.term(12, term) == raft::log_error::none);
+  CHECK(term == 1);
+  // A new leader replaces the suffix from 12 (and more than the cache holds).
+  write_ok(*store, {append_write(id, make_entries(12, 20, 3))});
+  CHECK(group.term(12, term) == raft::log_error::none);
+  CHECK(term == 3);
+  CHECK(group.term(11, term) == raft::log_error::none);  // below the change: still term 1
+  CHECK(term == 1);
+  CHECK(group.term(11, term) == raft::log_error::none);
+  CHECK(term == 1);
+  // A snapshot that keeps nothing replaces the whole log.
+  group_write snap;
+  snap.group = id;
+  snap.snapshot = raft::snapshot_meta{40, 5, raft::conf_state{{1, 2, 3}, {}}};
+  snap.entries = make_entries(41, 45, 5);
+  write_ok(*store, {snap});
+  CHECK(group.term(11, term) == raft::log_error::compacted);
+  CHECK(group.term(41, term) == raft::log_error::none);
+  CHECK(term == 5);
+}
+
 TEST_CASE("raft_log_store: many groups in one batch are all restored by a reopen") {
   temp_dir tmp;
   const std::vector<raft::group_id> ids = {0, 1, 2, 255, 256, 65536, 0xFFFFFFFFu};
