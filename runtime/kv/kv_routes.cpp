@@ -1,6 +1,7 @@
 #include "runtime/kv/kv_routes.hpp"
 
 #include "http/api/params.hpp"
+#include "http/json_string.hpp"
 #include "runtime/cluster/partition_hash.hpp"
 #include "runtime/kv/kv_machine.hpp"
 #include "runtime/base/metrics.hpp"
@@ -183,9 +184,18 @@ void handle_get(const figures_ptr& f, const node::context& ctx, caf::io::broker*
           reply.send(response::error(404, "key_not_found", "key not found"));
           return;
         }
-        reply.send(response::json(200, {{"key", key_text},
-                                        {"value", std::move(*value)},
-                                        {"partition", cluster::partition_name(partition)}}));
+        // Written by hand (same bytes as nlohmann's dump, keys in its sorted order): the
+        // value may be large, and the generic dump checks it byte by byte.
+        std::string body;
+        body.reserve(value->size() + key_text.size() + 64);
+        body += "{\"key\":";
+        http::append_json_string(body, key_text);
+        body += ",\"partition\":";
+        http::append_json_string(body, cluster::partition_name(partition));
+        body += ",\"value\":";
+        http::append_json_string(body, *value);
+        body += '}';
+        reply.send(response::json_text(200, std::move(body)));
       },
       [f, reply](caf::error& error) mutable { reply_error(*f, reply, error); });
 }

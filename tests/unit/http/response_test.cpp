@@ -1,5 +1,6 @@
 // Wire form and error shape of responses (the API contract's error body and headers).
 
+#include "http/json_string.hpp"
 #include "http/responder.hpp"
 #include "http/response.hpp"
 
@@ -7,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <vector>
 
 using namespace ck::http;
 
@@ -117,4 +119,28 @@ TEST_CASE("responder: a default-constructed responder ignores sends") {
   responder none;
   none.send(response::error(500, "x", "y"));
   CHECK_FALSE(none.sent());
+}
+
+TEST_CASE("append_json_string writes what nlohmann's dump writes, verbatim or escaped") {
+  const std::string long_ascii(70'000, 'v');
+  const std::vector<std::string> samples = {
+      "",
+      "plain value 123",
+      long_ascii,
+      "quote \" and backslash \\",
+      std::string("control \x01\n\t\x1f end"),
+      "del \x7f",
+      "utf-8 \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80",
+      "invalid \xff\xfe utf-8 \xc3",
+      std::string("nul \0 inside", 12),
+  };
+  for (const std::string& text : samples) {
+    CAPTURE(text.size());
+    std::string out = "prefix:";
+    ck::http::append_json_string(out, text);
+    const std::string expected =
+        "prefix:" +
+        nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    CHECK(out == expected);
+  }
 }
