@@ -63,6 +63,27 @@ struct cluster_fixture : test::raft_cluster_fixture<vector_machine, 4> {
     return replies;
   }
 
+  // Asks `leader` to hand leadership to `target` until `target` leads. A transfer the target
+  // ignores lapses after an election timeout, so the request is repeated every few polls.
+  void hand_leadership(replica& leader, replica& target, const char* failure) {
+    caf::scoped_actor self{*sys};
+    int polls = 0;
+    wait_until(
+        [&] {
+          auto ts = status(target);
+          if (ts && ts->state == raft::role::leader) {
+            return true;
+          }
+          if (polls++ % 30 == 0) {
+            self->request(leader.group, wait_max, atoms::raft_transfer_atom_v, target.id)
+                .receive([&](raft::node_id to) { CHECK(to == target.id); },
+                         [](caf::error&) {});  // e.g. the leader just stepped down: ask again
+          }
+          return false;
+        },
+        failure);
+  }
+
   // Waits until every running replica applied the same sequence of `length` commands (or of
   // `or_length`, when the test allows two outcomes).
   void wait_for_same_sequence(size_t length, size_t or_length = 0) {
@@ -349,24 +370,8 @@ TEST_CASE_FIXTURE(cluster_fixture, "raft group: a replica joins as learner, turn
   REQUIRE(s.has_value());
   CHECK(s->conf.voters == std::vector<raft::node_id>{1, 2, 3, 4});
   // The leader sends timeout_now as soon as the joiner's log matches; a joiner that has not
-  // applied its own promotion yet is still a learner and ignores it, and the transfer lapses
-  // after an election timeout. So ask again every few polls until it has taken over.
-  caf::scoped_actor self{*sys};
-  int polls = 0;
-  wait_until(
-      [&] {
-        auto js = status(joiner);
-        if (js && js->state == raft::role::leader) {
-          return true;
-        }
-        if (polls++ % 30 == 0) {
-          self->request(leader.group, wait_max, atoms::raft_transfer_atom_v, joiner.id)
-              .receive([&](raft::node_id to) { CHECK(to == joiner.id); },
-                       [](caf::error&) {});  // e.g. the leader just stepped down: ask again
-        }
-        return false;
-      },
-      "the joiner did not take over leadership");
+  // applied its own promotion yet is still a learner and ignores it.
+  hand_leadership(leader, joiner, "the joiner did not take over leadership");
   REQUIRE(propose_many(joiner, 10, "k-").size() == 10);
   wait_for_same_sequence(40);
 }
@@ -394,20 +399,8 @@ TEST_CASE_FIXTURE(cluster_fixture, "raft group: a node receiving snapshots takes
   CHECK(after->term == before->term);  // the target never campaigned
   // Once no chunk arrived for busy_after_chunk, the same request hands leadership over.
   last_chunk_received_ms->store(0);
-  int polls = 0;
-  wait_until(
-      [&] {
-        auto ts = status(target);
-        if (ts && ts->state == raft::role::leader) {
-          return true;
-        }
-        if (polls++ % 30 == 0) {
-          self->request(leader.group, wait_max, atoms::raft_transfer_atom_v, target.id)
-              .receive([](raft::node_id) {}, [](caf::error&) {});
-        }
-        return false;
-      },
-      "the target did not take over once it was no longer receiving snapshots");
+  hand_leadership(leader, target,
+                  "the target did not take over once it was no longer receiving snapshots");
 }
 
 // A measurement, not a check: run with --no-skip -tc="*throughput*" to see the rate of
