@@ -14,13 +14,13 @@
 // for the next ready (node.hpp).
 //
 // Snapshots: every snapshot_every_entries applied entries (or snapshot_every_bytes of their
-// data, whichever comes first) the actor records a snapshot at the
-// applied index in the store (meta only: the state machine's own tables hold the data) and
-// compacts the log up to snapshot_keep_entries below it. A follower that needs entries the log
-// no longer has gets the state machine's data instead, streamed: for the core's
-// install_snapshot message the leader opens sm.read_snapshot() (a consistent view, usually
-// newer than the recorded snapshot) and sends it in chunks of snapshot_chunk_bytes through the
-// transport, one at a time, each acknowledged by the follower's group actor within
+// data, whichever comes first) the actor records a snapshot at the applied index in the store
+// (meta only: the state machine's own tables hold the data) and compacts the log up to
+// snapshot_keep_entries (at most about snapshot_keep_bytes) below it. A follower that needs
+// entries the log no longer has gets the state machine's data instead, streamed: for the
+// core's install_snapshot message the leader opens sm.read_snapshot() (a consistent view,
+// usually newer than the recorded snapshot) and sends it in chunks of snapshot_chunk_bytes
+// through the transport, one at a time, each acknowledged by the follower's group actor within
 // snapshot_chunk_timeout; after the last one it sends the install_snapshot message itself and
 // reports success to the core (a failed chunk reports failure; the core retries later). The
 // follower stages the chunks (sm.begin_restore) and, when the matching install_snapshot

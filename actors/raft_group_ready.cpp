@@ -74,15 +74,16 @@ void complete_proposals(raft_group_pointer self, const raft::entry& e, std::stri
   }
 }
 
-// Marks `e` applied and answers its proposal. Counts e's data toward the snapshot byte bound
-// (empty when it moved into an apply job: apply_committed counts the job's copy).
-void finish_entry(raft_group_pointer self, const raft::entry& e, std::string& result) {
+// Marks `e` applied and answers its proposal. `data_bytes` (e's data, which may have moved
+// into an apply job) counts toward the snapshot byte bound.
+void finish_entry(raft_group_pointer self, const raft::entry& e, uint64_t data_bytes,
+                  std::string& result) {
   auto& st = self->state;
   CK_ASSERT_EQ(e.index, st.applied + 1);
   st.machine_applied = std::max(st.machine_applied, e.index);
   st.applied = e.index;
   st.applied_term = e.term;
-  st.bytes_since_snapshot += e.data.size();
+  st.bytes_since_snapshot += data_bytes;
   complete_proposals(self, e, result);
 }
 
@@ -95,7 +96,7 @@ void apply_run(raft_group_pointer self, std::vector<const raft::entry*>& run) {
   auto results = self->state.sm->apply_batch(run);
   CK_ASSERT_EQ(results.size(), run.size());
   for (size_t i = 0; i < run.size(); ++i) {
-    finish_entry(self, *run[i], results[i]);
+    finish_entry(self, *run[i], run[i]->data.size(), results[i]);
   }
   run.clear();
 }
@@ -120,9 +121,9 @@ void apply_committed(raft_group_pointer self, std::vector<raft::entry>& committe
     if (job != nullptr && next_job_entry < job->entries.size() &&
         job->entries[next_job_entry].index == e.index) {
       CK_ASSERT(run.empty());  // a machine with a txn_applier gets all its commands that way
-      // e's data moved into the job (plan_applies): count the job's copy.
-      st.bytes_since_snapshot += job->entries[next_job_entry].data.size();
-      finish_entry(self, e, job->results[next_job_entry]);
+      // e's data moved into the job (plan_applies).
+      finish_entry(self, e, job->entries[next_job_entry].data.size(),
+                   job->results[next_job_entry]);
       ++next_job_entry;
       continue;
     }
@@ -142,7 +143,7 @@ void apply_committed(raft_group_pointer self, std::vector<raft::entry>& committe
     // Below machine_applied the machine already reflects the entry (streamed snapshot data or
     // a restart): its result is lost, which only a proposer waiting here could notice, and a
     // replica proposes nothing before it has applied its own log.
-    finish_entry(self, e, result);
+    finish_entry(self, e, e.data.size(), result);
   }
   apply_run(self, run);
   CK_ASSERT(job == nullptr || next_job_entry == job->entries.size());

@@ -106,6 +106,7 @@ result<raft::log_error> raft_group_view::read_entries(raft::index_t lo, raft::in
 }
 
 result<raft::log_error> raft_group_view::read_term(raft::index_t index, raft::term_t& out) const {
+  uint64_t generation = 0;  // of the state the LMDB read below must still match to be kept
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (index + 1 == state_.first.first_index) {
@@ -130,10 +131,6 @@ result<raft::log_error> raft_group_view::read_term(raft::index_t index, raft::te
       out = remembered_->term;
       return raft::log_error::none;
     }
-  }
-  uint64_t generation = 0;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
     generation = generation_;
   }
   result<read_txn> txn = env_.begin_read();
