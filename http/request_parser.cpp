@@ -14,6 +14,34 @@ namespace {
 // approximates the bytes on the wire.
 constexpr size_t header_line_overhead_bytes = 4;
 
+// RFC 9110 5.6.2: a field name is a token. http-parser lets other bytes through (a space
+// before the colon among them), and "Transfer-Encoding : chunked" must not slip past the
+// checks below as an unknown header while http-parser de-chunks it (request smuggling).
+bool is_token_char(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+    return true;
+  }
+  switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
+    case '.': case '^': case '_': case '`': case '|': case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool is_token(std::string_view name) {
+  if (name.empty()) {
+    return false;
+  }
+  for (char c : name) {
+    if (!is_token_char(c)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 parse_error make_error(int status, std::string code, std::string message) {
   return parse_error{status, std::move(code), std::move(message)};
 }
@@ -45,6 +73,10 @@ struct request_parser::impl {
   bool continue_expected = false;
   bool done = false;
   std::optional<parse_error> error;  // set by a callback that rejected the request
+  // For telling an obs-fold continuation line from a value split across reads: the buffer
+  // being parsed and the last byte of the one before.
+  const char* buffer_begin = nullptr;
+  char previous_buffer_last = 0;
   std::vector<request>* output = nullptr;
 
   static impl& self(http_parser* p) { return *static_cast<impl*>(p->data); }
@@ -91,6 +123,15 @@ struct request_parser::impl {
 
   static int on_header_value(http_parser* p, const char* at, size_t n) {
     auto& s = self(p);
+    // http-parser joins an obs-fold line ("X: a\r\n b") to the value; RFC 9112 5.2 lets a
+    // server reject it with 400, which we do: folded values hide header boundaries.
+    if (n > 0 && (at[0] == ' ' || at[0] == '\t')) {
+      const char before = at > s.buffer_begin ? at[-1] : s.previous_buffer_last;
+      if (before == '\n') {
+        s.error = make_error(400, "bad_request", "obsolete line folding in a header");
+        return -1;
+      }
+    }
     s.header_value_last = true;
     s.current.headers.back().second.append(at, n);
     return s.count_header_bytes(n) ? 0 : -1;
@@ -145,6 +186,18 @@ std::optional<parse_error> request_parser::impl::check_headers() {
   // http-parser also accepts HTTP/0.9 request lines and any major version.
   if (parser.http_major != 1 || parser.http_minor > 1) {
     return make_error(505, "http_version_not_supported", "only HTTP/1.0 and HTTP/1.1 are served");
+  }
+  size_t hosts = 0;
+  for (const auto& [name, value] : current.headers) {
+    if (!is_token(name)) {
+      return make_error(400, "bad_request", "invalid header name (RFC 9110 allows no spaces "
+                                            "or separators in it)");
+    }
+    hosts += name == "host" ? 1 : 0;
+  }
+  // RFC 9112 3.2: an HTTP/1.1 request has exactly one Host, an HTTP/1.0 one at most one.
+  if (hosts > 1 || (hosts == 0 && parser.http_minor == 1)) {
+    return make_error(400, "bad_request", "an HTTP/1.1 request needs exactly one Host header");
   }
   if (current.header("transfer-encoding")) {
     return make_error(411, "length_required",
@@ -219,7 +272,11 @@ parse_result request_parser::feed(std::string_view bytes, size_t requests_max) {
   impl_->output = &result.requests;
   while (result.consumed_bytes < bytes.size() && result.requests.size() < requests_max) {
     auto rest = bytes.substr(result.consumed_bytes);
+    impl_->buffer_begin = rest.data();
     auto used = http_parser_execute(&impl_->parser, &impl_->settings, rest.data(), rest.size());
+    if (used > 0) {
+      impl_->previous_buffer_last = rest[used - 1];
+    }
     result.consumed_bytes += used;
     auto code = static_cast<http_errno>(impl_->parser.http_errno);
     if (code == HPE_PAUSED) {

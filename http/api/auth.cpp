@@ -1,17 +1,27 @@
 #include "http/api/api_context.hpp"
+#include "http/detail/ascii.hpp"
+
+#include <algorithm>
 
 namespace ck::http::api {
 
 bool bearer_token_matches(const request& req, std::string_view token) {
-  constexpr std::string_view scheme = "Bearer ";
+  // RFC 9110 11.1: the scheme is case-insensitive ("bearer", "BEARER") and is separated from
+  // the credentials by one or more spaces.
+  constexpr std::string_view scheme = "Bearer";
   auto header = req.header("authorization");
-  if (!header || header->size() != scheme.size() + token.size() ||
-      header->substr(0, scheme.size()) != scheme) {
+  if (!header || header->size() <= scheme.size() ||
+      !detail::equals_ignoring_case(header->substr(0, scheme.size()), scheme) ||
+      (*header)[scheme.size()] != ' ') {
+    return false;
+  }
+  auto presented = header->substr(scheme.size());
+  presented.remove_prefix(std::min(presented.find_first_not_of(' '), presented.size()));
+  if (presented.size() != token.size()) {
     return false;
   }
   // Constant time over the token's length, so timing does not reveal a matching prefix.
   unsigned char difference = 0;
-  const auto presented = header->substr(scheme.size());
   for (size_t i = 0; i < token.size(); ++i) {
     difference |= static_cast<unsigned char>(presented[i] ^ token[i]);
   }

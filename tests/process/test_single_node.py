@@ -421,6 +421,16 @@ class Token(unittest.TestCase):
             self.assertEqual(kv.post("/kv/set", {"key": "a", "value": "1"}, headers=good).status, 200)
             self.assertEqual(kv.get("/kv/get?key=a").json()["value"], "1")
             self.assertEqual(kv.post("/kv/delete?key=a", headers=good).status, 200)
+            # The scheme is case-insensitive and may be followed by several spaces (RFC 9110).
+            for header in ("bearer s3cret-token", "BEARER  s3cret-token"):
+                r = kv.post("/kv/set", {"key": "b", "value": "2"},
+                            headers={"Authorization": header})
+                self.assertEqual(r.status, 200, header)
+            for header in ("Bearers3cret-token", "Basic s3cret-token", "Bearer",
+                           "Bearer x s3cret-token"):
+                r = kv.post("/kv/set", {"key": "b", "value": "2"},
+                            headers={"Authorization": header})
+                assert_error(self, r, 401)
             kv.close()
             self.assertEqual(node.stop(), 0)
         finally:

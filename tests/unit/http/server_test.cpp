@@ -235,7 +235,7 @@ TEST_CASE("server: unknown paths get 404 and other methods get 405 with Allow") 
   REQUIRE(missing);
   CHECK(missing->status == 404);
   CHECK(body_of(missing) == json{{"error", "not found: /nope"}, {"code", "not_found"}});
-  REQUIRE(c.send("POST /fast HTTP/1.1\r\nContent-Length: 0\r\n\r\n"));
+  REQUIRE(c.send("POST /fast HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n"));
   auto wrong = c.read_reply();
   REQUIRE(wrong);
   CHECK(wrong->status == 405);
@@ -248,7 +248,7 @@ TEST_CASE("server: a Content-Length over the limit gets 413 and the connection c
   opts.body_bytes_max = 1024;
   fixture f{opts};
   client c{f.port};
-  REQUIRE(c.send("POST /echo HTTP/1.1\r\nContent-Length: 100000\r\n\r\n"));
+  REQUIRE(c.send("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n"));
   auto reply = c.read_reply();
   REQUIRE(reply);
   CHECK(reply->status == 413);
@@ -259,7 +259,7 @@ TEST_CASE("server: a Content-Length over the limit gets 413 and the connection c
 TEST_CASE("server: a chunked request body gets 411 and the connection closes") {
   fixture f;
   client c{f.port};
-  REQUIRE(c.send("POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"));
+  REQUIRE(c.send("POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"));
   auto reply = c.read_reply();
   REQUIRE(reply);
   CHECK(reply->status == 411);
@@ -293,7 +293,7 @@ TEST_CASE("server: HTTP/1.0 without keep-alive is answered and closed") {
 TEST_CASE("server: a POST body arrives, with 100 Continue for clients that expect it") {
   fixture f;
   client c{f.port};
-  REQUIRE(c.send("POST /echo HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"));
+  REQUIRE(c.send("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"));
   auto interim = c.read_reply();
   REQUIRE(interim);
   CHECK(interim->status == 100);
