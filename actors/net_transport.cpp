@@ -9,6 +9,8 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/io/middleman_actor.hpp>
+#include <caf/openssl/manager.hpp>
+#include <caf/openssl/publish.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
@@ -114,7 +116,8 @@ void connect(pointer self, const std::string& name) {
   auto& p = it->second;
   p.connecting = true;
   auto generation = ++p.generation;
-  auto mm = self->system().middleman().actor_handle();
+  auto mm = st.options.tls ? self->system().openssl_manager().actor_handle()
+                           : self->system().middleman().actor_handle();
   self->request(mm, st.options.connect_timeout, caf::connect_atom::value, p.host, p.port)
       .then(
           [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
@@ -476,15 +479,18 @@ caf::expected<net_transport> spawn_net_transport(caf::actor_system& sys,
   auto host = options.host;
   auto want = options.port;
   auto name = options.node_name;
+  const bool tls = options.tls;
   auto handle = sys.spawn(net_transport_impl, std::move(options));
   // An empty host listens on every interface (RAFT_ADDR ":9001").
-  auto port = sys.middleman().publish(handle, want, host.empty() ? nullptr : host.c_str(), true);
+  const char* in = host.empty() ? nullptr : host.c_str();
+  auto port = tls ? caf::openssl::publish(handle, want, in, true)
+                  : sys.middleman().publish(handle, want, in, true);
   if (!port) {
     caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
     return std::move(port.error());
   }
   caf::anon_send(handle, *port);
-  CK_LOG_INFO("transport: {} listening at {}:{}", name, host, *port);
+  CK_LOG_INFO("transport: {} listening at {}:{}{}", name, host, *port, tls ? " (mutual TLS)" : "");
   return net_transport{caf::actor_cast<net_transport_actor>(handle), *port};
 }
 

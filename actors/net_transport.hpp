@@ -103,6 +103,10 @@ struct net_transport_options {
   /// down, and every local group is told its replica ids (raft_forget_leader_atom), so the
   /// followers of a leader there campaign. Heard from again, it is trusted again. 0: off.
   std::chrono::milliseconds suspect_after{1'500};
+  /// Listen and dial with CAF's OpenSSL module (mutual TLS): the actor system must have loaded
+  /// caf::openssl::manager with a certificate, key and CA (runtime/node/tls.hpp). Peers and
+  /// clients without a certificate signed by that CA cannot complete a connection.
+  bool tls = false;
 };
 
 struct net_transport {

@@ -79,6 +79,14 @@ struct raft_timing_config {
   uint32_t snapshot_keep_bytes = 1u << 20;
 };
 
+// PEM files for mutual TLS on the node-to-node (Raft) port. Either all three are set or none.
+struct tls_config {
+  std::string ca;    // the CA every node's certificate must chain to
+  std::string cert;  // this node's certificate (chain), signed by the CA
+  std::string key;   // its private key (unencrypted PEM)
+  bool enabled() const { return !ca.empty() || !cert.empty() || !key.empty(); }
+};
+
 struct node_config {
   std::string node_id;            // required, [A-Za-z0-9._-]{1,64}
   std::string node_name;          // load() defaults it to node_id; <= 128 bytes
@@ -97,6 +105,7 @@ struct node_config {
   raft_timing_config raft_timing;
   storage_config storage;
   std::string token;               // when non-empty, mutating endpoints need it
+  tls_config tls;                  // node-to-node mutual TLS: all three paths or none
   std::string log_level = "info";  // trace|debug|info|warn|error|off
   uint32_t threads = 0;            // scheduler threads, 0..1024; 0 = hardware threads
   limits_config limits;

@@ -195,6 +195,14 @@ result validate_runtime(const node_config& c) {
     return fail(c, "security.token",
                 "must be at most 4096 printable ASCII characters without spaces");
   }
+  if (c.tls.enabled()) {
+    for (auto [key, path] : {std::pair{"tls.ca", &c.tls.ca}, std::pair{"tls.cert", &c.tls.cert},
+                             std::pair{"tls.key", &c.tls.key}}) {
+      if (path->empty()) {
+        return fail(c, key, "must be set: tls.ca, tls.cert and tls.key go together");
+      }
+    }
+  }
   return std::nullopt;
 }
 

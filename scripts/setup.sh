@@ -10,10 +10,10 @@ PACKAGES=(
   # toolchain
   g++ cmake ninja-build ccache pkg-config
   # libraries (headers + runtime)
-  libcaf-dev liblmdb-dev libfmt-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev
+  libcaf-dev libcaf-openssl0.17 liblmdb-dev libfmt-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev
   libhttp-parser-dev libcli11-dev libssl-dev zlib1g-dev libjemalloc-dev doctest-dev
   # tests, benchmarks and the run scripts
-  python3 curl jq wrk lmdb-utils procps iproute2 docker-compose
+  python3 curl jq wrk lmdb-utils procps iproute2 docker-compose openssl
   # the benchmarks' reference (etcd, measured in the same run) and the profiler
   etcd-server etcd-client linux-perf
 )

@@ -87,7 +87,7 @@ std::string show_bool(bool value) { return value ? "true" : "false"; }
 using cfg = node_config;
 using text = std::string_view;
 
-constexpr std::array<setting, 35> settings_rows{{
+constexpr std::array<setting, 38> settings_rows{{
     {"NODE_ID", "node.id", value_kind::text, "(required)",
      "unique, stable node id: [A-Za-z0-9._-]{1,64}", false,
      [](cfg& c, text t) { return set_text(c.node_id, t); }, [](const cfg& c) { return c.node_id; }},
@@ -183,6 +183,16 @@ constexpr std::array<setting, 35> settings_rows{{
     {"CLUSTERKIT_TOKEN", "security.token", value_kind::text, "(none)",
      "when set, mutating endpoints need Authorization: Bearer <token> (flags show in ps)", true,
      [](cfg& c, text t) { return set_text(c.token, t); }, [](const cfg& c) { return c.token; }},
+    {"TLS_CA", "tls.ca", value_kind::text, "(none)",
+     "PEM CA for node-to-node mutual TLS; with tls.cert and tls.key", false,
+     [](cfg& c, text t) { return set_text(c.tls.ca, t); }, [](const cfg& c) { return c.tls.ca; }},
+    {"TLS_CERT", "tls.cert", value_kind::text, "(none)",
+     "PEM certificate of this node, signed by tls.ca", false,
+     [](cfg& c, text t) { return set_text(c.tls.cert, t); },
+     [](const cfg& c) { return c.tls.cert; }},
+    {"TLS_KEY", "tls.key", value_kind::text, "(none)", "PEM private key of tls.cert", false,
+     [](cfg& c, text t) { return set_text(c.tls.key, t); },
+     [](const cfg& c) { return c.tls.key; }},
     {"LOG_LEVEL", "log.level", value_kind::text, "", "trace, debug, info, warn, error or off",
      false, [](cfg& c, text t) { return set_log_level(c.log_level, t); },
      [](const cfg& c) { return c.log_level; }},

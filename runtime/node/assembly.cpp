@@ -13,6 +13,7 @@
 #include "runtime/node/context.hpp"
 #include "runtime/node/entity_host.hpp"
 #include "runtime/node/service_host.hpp"
+#include "runtime/node/tls_files.hpp"
 #include "runtime/node/extensions.hpp"
 #include "runtime/node/node_identity.hpp"
 #include "storage/partition_state.hpp"
@@ -23,6 +24,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include <csignal>
@@ -66,6 +68,14 @@ void configure_actor_system(caf::actor_system_config& cfg, const config::node_co
   cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
   cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(5)});
   cfg.load<caf::io::middleman>();
+  if (node.tls.enabled()) {
+    // Any of these set makes CAF's OpenSSL module require a certificate chained to the CA on
+    // both ends of every node-to-node connection (checked at startup: check_tls_files).
+    cfg.load<caf::openssl::manager>();
+    cfg.set("openssl.cafile", node.tls.ca);
+    cfg.set("openssl.certificate", node.tls.cert);
+    cfg.set("openssl.key", node.tls.key);
+  }
   actors::register_types(cfg);
 }
 
@@ -328,6 +338,12 @@ actors::cluster_member_options member_options(const config::node_config& cfg,
 }  // namespace
 
 exit_code run_node(const config::node_config& cfg, const node::extensions& ext) {
+  if (cfg.tls.enabled()) {
+    if (auto bad = node::check_tls_files(cfg.tls); !bad.empty()) {
+      fail_line(bad);
+      return exit_code::start_failed;
+    }
+  }
   storage::environment_options env_options;
   env_options.dir = cfg.storage.dir;
   env_options.map_size_bytes = cfg.storage.map_size_bytes;
@@ -372,6 +388,7 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
     transport_options.host = cfg.raft_addr.host;
     transport_options.port = cfg.raft_addr.port;
     transport_options.seed = std::hash<std::string>{}(cfg.node_id);
+    transport_options.tls = cfg.tls.enabled();
     if (!partitions_quiesce) {
       // Groups that heartbeat notice a dead leader by themselves; suspicions would only
       // add elections after a transient connection loss.

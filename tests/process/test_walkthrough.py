@@ -61,6 +61,7 @@ import time
 import unittest
 import urllib.parse
 
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BINARY = os.environ.get("CLUSTERKIT_BIN", "")
 PARTITIONS = 64
 RF = 3
@@ -232,6 +233,10 @@ class Walkthrough(unittest.TestCase):
         if not BINARY or not os.path.exists(BINARY):
             raise RuntimeError("CLUSTERKIT_BIN must name the built clusterkit binary")
         cls.dir = tempfile.mkdtemp(prefix="ck-walkthrough-")
+        # The compose file's `certs` step: node-to-node mutual TLS, as the containers run it.
+        subprocess.run(["bash", os.path.join(REPO_ROOT, "scripts", "gen-certs.sh"),
+                        os.path.join(cls.dir, "certs"), "node-1", "node-2", "node-3", "node-4"],
+                       check=True, capture_output=True, timeout=60)
         cls.net = Net()
         cls.torn_down = False
         atexit.register(cls.teardown)
@@ -290,13 +295,17 @@ class Walkthrough(unittest.TestCase):
         """compose/docker-compose.yml's environment for nodeN (x-node-env + the service's own)."""
         i = int(name[-1])
         env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("NODE_", "FAILURE_", "CLUSTERKIT_TOKEN", "RAFT_", "META_")) and k not in (
+               if not k.startswith(("NODE_", "FAILURE_", "CLUSTERKIT_TOKEN", "RAFT_", "META_", "TLS_")) and k not in (
                    "HTTP_ADDR", "KV_ADDR", "DATA_DIR", "BOOTSTRAP", "JOIN_ADDR", "PARTITIONS",
                    "REPLICATION_FACTOR", "ADVERTISE_HOST", "CONFIG", "LOG_LEVEL")}
         env.update({"HTTP_ADDR": ":8080", "KV_ADDR": ":9080",
                     "DATA_DIR": os.path.join(cls.dir, "volumes", name),
                     "PARTITIONS": str(PARTITIONS), "REPLICATION_FACTOR": str(RF), "LOG_LEVEL": "info",
                     "NODE_ID": f"node-{i}", "NODE_NAME": f"Server-{i}", "RAFT_ADDR": f"{name}:9001"})
+        certs = os.path.join(cls.dir, "certs")  # the compose file's /certs volume
+        env.update({"TLS_CA": os.path.join(certs, "ca.pem"),
+                    "TLS_CERT": os.path.join(certs, f"node-{i}.pem"),
+                    "TLS_KEY": os.path.join(certs, f"node-{i}.key")})
         if i == 1:
             env["BOOTSTRAP"] = "true"
         else:
@@ -571,6 +580,9 @@ class Walkthrough(unittest.TestCase):
             self.assertEqual(n.get("http_addr"), f"node{i}:8080", f"{n['id']} http_addr (ADVERTISE_HOST)")
             self.assertEqual(n.get("kv_addr"), f"node{i}:9080", f"{n['id']} kv_addr")
         self.assertTrue(body.get("leader_id"), "/cluster leader_id")
+        for name in ("node1", "node2", "node3"):  # the compose file's TLS_* settings took effect
+            listening = [l for l in self.log_tail(name, 10_000).splitlines() if "listening at" in l]
+            self.assertTrue(listening and "(mutual TLS)" in listening[0], f"{name}: {listening}")
         # The guide's `sleep 10`: every partition placed on the 3 nodes with a leader (a /ready 200
         # alone comes early: a node is ready while replicas are still being placed on it).
         (stats, _), settle_s = self.wait_settled(["node-1", "node-2", "node-3"], 30,

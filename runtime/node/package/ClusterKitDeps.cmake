@@ -1,12 +1,14 @@
 # Imported targets for the dependencies that ship no CMake package (Debian 12): CAF 0.17 (core,
 # io), LMDB and http-parser. Used by the build and by the installed ClusterKit package, so both
 # find them the same way. Idempotent: a target that exists already is left alone.
+# CAF::openssl is the TLS transport of the node-to-node traffic (TLS_CA / TLS_CERT / TLS_KEY).
 
 if(NOT TARGET CAF::core)
   find_path(CAF_INCLUDE_DIR caf/all.hpp)
   find_library(CAF_CORE_LIBRARY caf_core)
   find_library(CAF_IO_LIBRARY caf_io)
-  if(NOT CAF_INCLUDE_DIR OR NOT CAF_CORE_LIBRARY OR NOT CAF_IO_LIBRARY)
+  find_library(CAF_OPENSSL_LIBRARY caf_openssl)
+  if(NOT CAF_INCLUDE_DIR OR NOT CAF_CORE_LIBRARY OR NOT CAF_IO_LIBRARY OR NOT CAF_OPENSSL_LIBRARY)
     message(FATAL_ERROR "CAF 0.17 not found: run scripts/setup.sh (installs libcaf-dev)")
   endif()
   file(STRINGS "${CAF_INCLUDE_DIR}/caf/config.hpp" _ck_caf_v REGEX "^#define CAF_VERSION [0-9]+")
@@ -20,6 +22,9 @@ if(NOT TARGET CAF::core)
   add_library(CAF::io SHARED IMPORTED)
   set_target_properties(CAF::io PROPERTIES IMPORTED_LOCATION "${CAF_IO_LIBRARY}"
     INTERFACE_LINK_LIBRARIES CAF::core)
+  add_library(CAF::openssl SHARED IMPORTED)
+  set_target_properties(CAF::openssl PROPERTIES IMPORTED_LOCATION "${CAF_OPENSSL_LIBRARY}"
+    INTERFACE_LINK_LIBRARIES CAF::io)
 endif()
 
 if(NOT TARGET LMDB::lmdb)

@@ -51,6 +51,9 @@ constexpr sample samples[] = {
     {"storage.map_size", "512MiB", "512MiB"},
     {"storage.map_size_max", "2T", "2TiB"},
     {"security.token", "s3cret", "s3cret"},
+    {"tls.ca", "/etc/ck/ca.pem", "/etc/ck/ca.pem"},
+    {"tls.cert", "/etc/ck/node-7.pem", "/etc/ck/node-7.pem"},
+    {"tls.key", "/etc/ck/node-7.key", "/etc/ck/node-7.key"},
     {"log.level", "DEBUG", "debug"},
     {"runtime.threads", "8", "8"},
     {"limits.key_bytes_max", "512", "512"},
@@ -69,8 +72,14 @@ const detail::setting& setting_for(std::string_view key) {
   return *s;
 }
 
-// NODE_ID=n1 unless the sample is node.id itself.
+// NODE_ID=n1 unless the sample is node.id itself; the TLS paths go together, so a sample of
+// one gets the other two.
 env_map base_env(std::string_view key) {
+  if (key.substr(0, 4) == "tls.") {
+    env_map env{{"NODE_ID", "n1"}, {"TLS_CA", "/x/ca"}, {"TLS_CERT", "/x/c"}, {"TLS_KEY", "/x/k"}};
+    env.erase(std::string(detail::find_setting(key)->env));  // the sample's own source sets it
+    return env;
+  }
   return key == "node.id" ? env_map{} : env_map{{"NODE_ID", "n1"}};
 }
 
@@ -183,6 +192,18 @@ TEST_CASE("load: every setting is read from its dotted and its dashed flag") {
       CHECK(setting.show(r.config) == s.shown);
     }
   }
+}
+
+TEST_CASE("load: the TLS paths are all set or none") {
+  CHECK_FALSE(load_with({}, {{"NODE_ID", "n1"}}).config.tls.enabled());
+  const load_result all =
+      load_with({}, {{"NODE_ID", "n1"}, {"TLS_CA", "a"}, {"TLS_CERT", "b"}, {"TLS_KEY", "c"}});
+  check_ok(all);
+  CHECK(all.config.tls.enabled());
+  const load_result partial = load_with({}, {{"NODE_ID", "n1"}, {"TLS_CA", "a"}, {"TLS_KEY", "c"}});
+  CHECK(partial.status == load_status::invalid);
+  CHECK(partial.message.find("TLS_CERT") != std::string::npos);
+  CHECK(partial.message.find("go together") != std::string::npos);
 }
 
 TEST_CASE("load: dashed flags dash dots and underscores") {

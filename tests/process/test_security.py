@@ -1,0 +1,166 @@
+"""Issue 13: node-to-node mutual TLS (TLS_CA / TLS_CERT / TLS_KEY).
+
+A 3-node cluster with certificates from scripts/gen-certs.sh: it forms and serves the KV API
+from every node; an outsider's CAF client (raft_port_probe) cannot complete a connection to
+the Raft port without a certificate of the cluster's CA, while a member's certificate can; a
+BASP header declaring a 4 GiB payload is cut off by the TLS handshake instead of stalling the
+node; and a node with unusable TLS files refuses to start with one line naming the setting.
+"""
+
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+import unittest
+
+from harness import Client, Cluster, run_binary, wait_until, free_port
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+GEN_CERTS = os.path.join(REPO, "scripts", "gen-certs.sh")
+PROBE = os.environ.get("RAFT_PROBE_BIN", "")
+
+
+def gen_certs(directory, *nodes):
+    subprocess.run(["bash", GEN_CERTS, directory, *nodes], check=True, capture_output=True,
+                   timeout=60)
+
+
+def tls_env(certs, node_id):
+    return {"TLS_CA": os.path.join(certs, "ca.pem"),
+            "TLS_CERT": os.path.join(certs, f"{node_id}.pem"),
+            "TLS_KEY": os.path.join(certs, f"{node_id}.key")}
+
+
+def probe(port, certs=None, name=None):
+    """(exit code, output) of raft_port_probe against 127.0.0.1:port, with `name`'s files."""
+    args = [PROBE, "127.0.0.1", str(port)]
+    if certs is not None:
+        args += [os.path.join(certs, "ca.pem"), os.path.join(certs, f"{name}.pem"),
+                 os.path.join(certs, f"{name}.key")]
+    p = subprocess.run(args, capture_output=True, timeout=30)
+    return p.returncode, p.stdout.decode(errors="replace").strip()
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class MutualTls(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not PROBE or not os.path.exists(PROBE):
+            raise unittest.SkipTest("RAFT_PROBE_BIN must name the built raft_port_probe")
+        cls.certs = tempfile.mkdtemp(prefix="ck-certs-")
+        cls.addClassCleanup(shutil.rmtree, cls.certs, True)
+        gen_certs(cls.certs, "node-1", "node-2", "node-3")
+        cls.rogue = tempfile.mkdtemp(prefix="ck-rogue-")
+        cls.addClassCleanup(shutil.rmtree, cls.rogue, True)
+        gen_certs(cls.rogue, "node-9")  # a certificate of another CA
+        cls.cluster = Cluster()
+        cls.addClassCleanup(cls.cluster.cleanup)
+        first = cls.cluster.add("node-1", bootstrap=True, env=tls_env(cls.certs, "node-1"))
+        for i in (2, 3):
+            cls.cluster.add(f"node-{i}", join=[first], wait=False,
+                            env=tls_env(cls.certs, f"node-{i}"))
+        for n in cls.cluster.nodes[1:]:
+            n.wait_healthy()
+        cls.cluster.wait_converged(["node-1", "node-2", "node-3"], 60)
+
+    def test_1_the_cluster_forms_and_serves_over_tls(self):
+        node1 = self.cluster.node("node-1")
+        self.assertIn("(mutual TLS)", node1.full_log())
+        self.cluster.wait_replicated(60)
+        clients = [n.kv() for n in self.cluster.nodes]
+        try:
+            for i, kv in enumerate(clients):
+                r = kv.post("/kv/set", {"key": f"tls-{i}", "value": str(i)})
+                self.assertEqual(r.status, 200, r.body)
+            for kv in clients:
+                for i in range(3):
+                    r = kv.get(f"/kv/get?key=tls-{i}")
+                    self.assertEqual(r.status, 200, r.body)
+                    self.assertEqual(r.json()["value"], str(i))
+        finally:
+            for kv in clients:
+                kv.close()
+
+    def test_2_an_outsider_cannot_connect_to_the_raft_port(self):
+        port = self.cluster.node("node-2").raft_port
+        code, out = probe(port)
+        self.assertEqual(code, 1, out)  # plain BASP, no certificate
+        self.assertTrue(out.startswith("refused"), out)
+        code, out = probe(port, self.rogue, "node-9")
+        self.assertEqual(code, 1, out)  # a certificate, but not of this cluster's CA
+        self.assertTrue(out.startswith("refused"), out)
+        code, out = probe(port, self.certs, "node-1")
+        self.assertEqual((code, out), (0, "connected"))  # the control: a member's certificate
+
+    def test_3_a_4_gib_header_is_cut_off_by_the_handshake(self):
+        node = self.cluster.node("node-3")
+        before = rss_kib(node.proc.pid)
+        # A BASP header (operation, padding, flags, then the payload length) claiming 4 GiB.
+        header = bytes([0, 0, 0, 0]) + struct.pack(">I", 0xFFFFFFFF) + bytes(24)
+        with socket.create_connection(("127.0.0.1", node.raft_port), timeout=5) as s:
+            s.sendall(header)
+            try:
+                rest = s.recv(4096)  # the handshake fails: an alert or the connection ends
+            except ConnectionResetError:
+                rest = b""
+            self.assertLess(len(rest), 4096)
+        start = time.monotonic()
+        status, _ = node.get_json("/health", timeout_s=2)
+        self.assertEqual(status, 200)
+        self.assertLess(time.monotonic() - start, 1.0)
+        self.assertLess(rss_kib(node.proc.pid) - before, 64 * 1024, "the node allocated the payload")
+
+
+class TlsStartupErrors(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="ck-tls-start-")
+        gen_certs(os.path.join(self.dir, "a"), "node-1", "node-2")
+        gen_certs(os.path.join(self.dir, "b"), "node-1")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def start(self, **tls):
+        env = {"NODE_ID": "node-1", "DATA_DIR": os.path.join(self.dir, "d"), "BOOTSTRAP": "true",
+               "HTTP_ADDR": f"127.0.0.1:{free_port()}", "KV_ADDR": f"127.0.0.1:{free_port()}",
+               "RAFT_ADDR": f"127.0.0.1:{free_port()}"}
+        env.update(tls)
+        code, _, stderr = run_binary(env)
+        lines = [l for l in stderr.splitlines() if l.strip()]
+        self.assertEqual(len(lines), 1, stderr)
+        self.assertTrue(lines[0].startswith("clusterkit: "), lines[0])
+        return code, lines[0]
+
+    def test_unusable_files_stop_the_node_with_one_line(self):
+        a, b = os.path.join(self.dir, "a"), os.path.join(self.dir, "b")
+        cases = [
+            ({"TLS_CA": f"{a}/ca.pem", "TLS_KEY": f"{a}/node-1.key"}, ["TLS_CERT", "together"]),
+            ({"TLS_CA": f"{a}/missing.pem", "TLS_CERT": f"{a}/node-1.pem",
+              "TLS_KEY": f"{a}/node-1.key"}, ["TLS_CA", "missing.pem", "cannot open"]),
+            ({"TLS_CA": f"{a}/ca.pem", "TLS_CERT": f"{a}/node-1.key",
+              "TLS_KEY": f"{a}/node-1.key"}, ["TLS_CERT", "no PEM certificate"]),
+            ({"TLS_CA": f"{a}/ca.pem", "TLS_CERT": f"{a}/node-1.pem",
+              "TLS_KEY": f"{a}/node-2.key"}, ["TLS_KEY", "not the key"]),
+            ({"TLS_CA": f"{a}/ca.pem", "TLS_CERT": f"{b}/node-1.pem",
+              "TLS_KEY": f"{b}/node-1.key"}, ["TLS_CERT", "not signed by TLS_CA"]),
+        ]
+        for tls, words in cases:
+            with self.subTest(tls=tls):
+                code, line = self.start(**tls)
+                self.assertEqual(code, 1, line)
+                for w in words:
+                    self.assertIn(w, line)
+
+
+if __name__ == "__main__":
+    unittest.main()
