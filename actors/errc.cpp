@@ -27,6 +27,8 @@ std::string to_string(errc x) {
       return "internal";
     case errc::conflict:
       return "conflict";
+    case errc::storage_full:
+      return "storage_full";
   }
   return "unknown";
 }

@@ -24,6 +24,7 @@ enum class errc : uint8_t {
   not_ready = 7,         // the node is not (yet) a working member (503)
   internal = 8,          // a bug: an invariant did not hold (500)
   conflict = 9,          // refused by the current state, e.g. a node id in use elsewhere (409)
+  storage_full = 10,     // the leader's disk or LMDB map is full: nothing was written (507)
 };
 
 std::string to_string(errc x);

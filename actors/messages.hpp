@@ -44,6 +44,7 @@ enum class route_status : uint8_t {
   not_hosted = 2,  // no replica here; leader_hint may still help
   unknown = 3,     // a proposal timed out: it may or may not commit (never retried)
   failed = 4,      // a definite failure (payload says why): not retried
+  storage_full = 5,  // the leader's disk is full, nothing was written (payload says why)
 };
 
 struct partition_reply {
@@ -104,6 +105,8 @@ inline std::string to_string(route_status status) {
       return "unknown";
     case route_status::failed:
       return "failed";
+    case route_status::storage_full:
+      return "storage_full";
   }
   return "route_status(" + std::to_string(static_cast<int>(status)) + ")";
 }

@@ -133,6 +133,11 @@ void on_attempt(host_pointer self, uint64_t id, cluster::attempt_outcome outcome
           errc::internal, reply != nullptr ? reply->payload : std::string{"request failed"}));
       st.pending.erase(it);
       return;
+    case cluster::route_action::answer_storage_full:
+      it->second.promise.deliver(caf::make_error(
+          errc::storage_full, reply != nullptr ? reply->payload : std::string{"storage full"}));
+      st.pending.erase(it);
+      return;
     case cluster::route_action::retry:
       schedule_retry(self, id, std::chrono::milliseconds(decision.retry_delay_ms));
       return;
@@ -147,6 +152,8 @@ cluster::attempt_outcome outcome_of(const partition_reply& reply) {
       return cluster::attempt_outcome::timed_out;
     case route_status::failed:
       return cluster::attempt_outcome::failed;
+    case route_status::storage_full:
+      return cluster::attempt_outcome::storage_full;
     case route_status::not_leader:
     case route_status::not_hosted:
       return cluster::attempt_outcome::not_leader;
@@ -231,6 +238,9 @@ void run_routed(host_pointer self, partition_request request,
     partition_reply reply;
     if (proposal && errc_of(error) == errc::timeout) {
       reply.status = route_status::unknown;  // the proposal may still be queued and commit later
+    } else if (errc_of(error) == errc::storage_full) {
+      reply.status = route_status::storage_full;
+      reply.payload = message_of(error);
     } else {
       reply = redirect_from(self, partition);
     }

@@ -4,6 +4,7 @@
 #include "actors/raft_group_state.hpp"
 #include "runtime/base/assert.hpp"
 #include "runtime/base/log.hpp"
+#include "runtime/base/storage_health.hpp"
 #include "storage/raft_log_store.hpp"
 
 #include <caf/actor_system.hpp>
@@ -83,6 +84,13 @@ caf::typed_response_promise<raft_propose_reply> on_propose(raft_group_pointer se
   if (data.empty()) {
     // Empty data is the leader's no-op in the log: it never reaches the state machine.
     promise.deliver(caf::make_error(errc::invalid_argument, "empty command"));
+    return promise;
+  }
+  if (const auto& storage = self->state.options.storage; storage != nullptr && storage->full()) {
+    promise.deliver(caf::make_error(
+        errc::storage_full, "storage full on " + self->state.options.node_name +
+                                ", nothing was written (writes resume when space is freed): " +
+                                storage->reason()));
     return promise;
   }
   park_or_answer(self, self->state.node->propose(std::move(data)), promise);

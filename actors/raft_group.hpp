@@ -124,7 +124,12 @@ struct raft_group_options {
   /// outlive the actor.
   runtime::node_metrics* metrics = nullptr;
   /// Longest wait for the log writer; past it the actor stops (its ready cannot go on).
+  /// Not while `storage` says the disk is full: the writer is alive then, retrying.
   std::chrono::milliseconds persist_timeout{30'000};
+  /// The node's disk state (set by the log writer); null: not tracked. While full, proposals
+  /// are refused at once with errc::storage_full (HTTP 507) instead of queueing behind a
+  /// write that waits for space.
+  std::shared_ptr<const runtime::storage_health> storage;
 };
 
 /// Spawns the group actor. `store` holds the group's log (a founder's bootstrap already

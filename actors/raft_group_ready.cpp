@@ -9,6 +9,7 @@
 #include "actors/raft_group_state.hpp"
 #include "runtime/base/assert.hpp"
 #include "runtime/base/log.hpp"
+#include "runtime/base/storage_health.hpp"
 #include "storage/raft_log_store.hpp"
 
 #include <algorithm>
@@ -336,6 +337,10 @@ void start_ready(raft_group_pointer self) {
 
 bool check_persist_deadline(raft_group_pointer self) {
   auto& st = self->state;
+  if (st.options.storage != nullptr && st.options.storage->full()) {
+    st.persist_started = std::chrono::steady_clock::now();  // waiting for space, not stuck
+    return false;
+  }
   if (st.ready_outstanding && st.current &&
       std::chrono::steady_clock::now() - st.persist_started > st.options.persist_timeout) {
     on_storage_failure(self, caf::make_error(errc::timeout, "the log writer did not answer"),
@@ -399,7 +404,9 @@ void take_snapshot(raft_group_pointer self) {
   st.bytes_since_snapshot = 0;
   st.snapshot_recording = true;
   const raft::index_t compact_index = meta.index + 1 > keep ? meta.index + 1 - keep : 0;
-  self->request(st.writer, st.options.persist_timeout, atoms::raft_snapshot_atom_v,
+  // No timeout: the writer always answers, after a full disk got space again too (a dead
+  // disk is caught by check_persist_deadline on the next persist).
+  self->request(st.writer, caf::infinite, atoms::raft_snapshot_atom_v,
                 st.options.raft.group, std::move(meta), compact_index)
       .then(
           [=](uint64_t) { self->state.snapshot_recording = false; },

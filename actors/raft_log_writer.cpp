@@ -5,6 +5,7 @@
 #include "actors/errc.hpp"
 #include "runtime/base/assert.hpp"
 #include "runtime/base/log.hpp"
+#include "runtime/base/storage_health.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -38,6 +39,7 @@ struct raft_writer_state {
   static inline const char* name = "raft_log_writer";
   std::shared_ptr<storage::raft_log_store> store;
   std::shared_ptr<storage::environment> sync_env;  // null: the environment syncs every commit
+  std::shared_ptr<runtime::storage_health> health;  // null: a full disk is a failure like others
   std::vector<pending_request> pending;
   bool flush_scheduled = false;
 };
@@ -71,15 +73,26 @@ storage::status run_applies(storage::write_txn& txn, const std::vector<apply_job
   return storage::status::success();
 }
 
+// How often a batch that met a full disk is tried again.
+constexpr auto storage_full_retry = std::chrono::seconds(1);
+
 // Carries out `batch` in arrival order: each run of consecutive persists is one store write
 // (the group commit) with their applies inside it; a snapshot record or group drop between
 // them is its own transaction, so it lands after the persists that preceded it and before
 // those that followed.
-void run_batch(storage::raft_log_store& store, storage::environment* sync_env,
-               std::vector<pending_request>& batch) {
+//
+// Returns how many requests from the front of `batch` were carried out (and answered). A
+// write that fails for lack of space (runtime::storage_health::looks_full) stops the batch
+// there: the requests from it on stay in `batch`, unanswered and unchanged, to be tried
+// again; the requesters (Raft groups) simply wait, as for a slow disk. Any other failure is
+// answered as such (storage_failure): the groups stop and restart from what the store holds.
+size_t run_batch(storage::raft_log_store& store, storage::environment* sync_env,
+                 const runtime::storage_health* health, std::vector<pending_request>& batch,
+                 std::string& full_reason) {
   std::vector<storage::group_write> run;
   std::vector<apply_job*> jobs;
   size_t run_begin = 0;
+  size_t stop = batch.size();  // where a full disk stopped the batch
   // Answers wait until the whole batch is written (and synced, below).
   std::vector<std::pair<storage::status, uint64_t>> outcomes(batch.size());
   bool must_sync = false;
@@ -89,23 +102,47 @@ void run_batch(storage::raft_log_store& store, storage::environment* sync_env,
     }
     run_begin = end;
   };
+  auto out_of_space = [&](const storage::status& st) {
+    return health != nullptr &&
+           health->looks_full(st.code() == storage::code::map_full, st.to_string());
+  };
+  // Gives the writes of the run back to their requests, for the retry.
+  auto unmove_run = [&](size_t end) {
+    size_t i = 0;
+    for (size_t k = run_begin; k < end; ++k) {
+      if (auto* persist = std::get_if<persist_request>(&batch[k].operation)) {
+        persist->write = std::move(run[i++]);
+      }
+    }
+  };
+  // False when the run met a full disk (and the batch stops at its first request).
   auto write_run = [&](size_t end) {
     if (end == run_begin) {
-      return;
+      return true;
     }
     std::function<storage::status(storage::write_txn&)> applies;
     if (!jobs.empty()) {
       applies = [&jobs](storage::write_txn& txn) { return run_applies(txn, jobs); };
     }
     auto st = store.write(run, applies);
+    if (!st.ok() && out_of_space(st)) {
+      full_reason = st.to_string();
+      unmove_run(end);
+      stop = run_begin;
+      run.clear();
+      jobs.clear();
+      return false;
+    }
     if (!st.ok()) {
       CK_LOG_ERROR("raft: log write of {} groups failed: {}", end - run_begin, st.to_string());
     }
     finish(end, st, end - run_begin);
     run.clear();
     jobs.clear();
+    return true;
   };
-  for (size_t k = 0; k < batch.size(); ++k) {
+  bool stopped = false;
+  for (size_t k = 0; k < batch.size() && !stopped; ++k) {
     if (auto* persist = std::get_if<persist_request>(&batch[k].operation)) {
       must_sync = must_sync || persist->must_sync;
       run.push_back(std::move(persist->write));
@@ -114,33 +151,44 @@ void run_batch(storage::raft_log_store& store, storage::environment* sync_env,
       }
       continue;
     }
-    write_run(k);
+    if (!write_run(k)) {
+      stopped = true;
+      break;
+    }
     must_sync = true;  // snapshot records and drops are rare: keep them simple
     storage::status st;
     if (auto* drop = std::get_if<group_drop>(&batch[k].operation)) {
       st = store.drop_group(drop->group);
-      if (!st.ok()) {
+      if (!st.ok() && !out_of_space(st)) {
         CK_LOG_ERROR("raft: dropping the log of group {} failed: {}", drop->group, st.to_string());
       }
     } else {
       st = record(store, std::get<snapshot_record>(batch[k].operation));
-      if (!st.ok()) {
+      if (!st.ok() && !out_of_space(st)) {
         CK_LOG_ERROR("raft: snapshot record failed: {}", st.to_string());
       }
     }
+    if (!st.ok() && out_of_space(st)) {
+      full_reason = st.to_string();
+      stop = k;
+      stopped = true;
+      break;
+    }
     finish(k + 1, st, 1);
   }
-  write_run(batch.size());
+  if (!stopped) {
+    write_run(batch.size());
+  }
   // With the environment in no-sync mode, this one fsync makes every commit of the batch
   // durable before anyone hears "persisted" (when something in it must be).
   storage::status synced;
-  if (sync_env != nullptr && must_sync) {
+  if (sync_env != nullptr && must_sync && stop > 0) {
     synced = sync_env->sync_now();
     if (!synced.ok()) {
       CK_LOG_ERROR("raft: sync after a log write failed: {}", synced.to_string());
     }
   }
-  for (size_t k = 0; k < batch.size(); ++k) {
+  for (size_t k = 0; k < stop; ++k) {
     const auto& [st, count] = outcomes[k];
     const storage::status& failure = st.ok() ? synced : st;
     if (failure.ok()) {
@@ -149,6 +197,7 @@ void run_batch(storage::raft_log_store& store, storage::environment* sync_env,
       batch[k].promise.deliver(caf::make_error(errc::storage_failure, failure.to_string()));
     }
   }
+  return stop;
 }
 
 void flush(raft_writer_pointer self) {
@@ -163,11 +212,37 @@ void flush(raft_writer_pointer self) {
   auto end = st.pending.begin() + static_cast<std::ptrdiff_t>(take);
   std::move(st.pending.begin(), end, std::back_inserter(batch));
   st.pending.erase(st.pending.begin(), end);
+  std::string full_reason;
+  const size_t done = run_batch(*st.store, st.sync_env.get(), st.health.get(), batch, full_reason);
+  if (done < batch.size()) {
+    // A full disk: the rest goes back to the front, in order, and is tried again in a second.
+    st.pending.insert(st.pending.begin(), std::make_move_iterator(batch.begin() + done),
+                      std::make_move_iterator(batch.end()));
+    if (!st.health->full()) {
+      CK_LOG_ERROR("raft: storage full, writes wait until space is freed (retried every {} s): {}",
+                   storage_full_retry.count(), full_reason);
+    }
+    st.health->set_full(full_reason);
+    st.flush_scheduled = true;
+    self->delayed_send(self, storage_full_retry, atoms::flush_atom_v);
+    return;
+  }
+  if (st.health != nullptr && st.health->full()) {
+    st.health->clear();
+    CK_LOG_INFO("raft: storage writable again, the waiting writes went through");
+  }
   if (!st.pending.empty()) {
     st.flush_scheduled = true;
     self->send(self, atoms::flush_atom_v);
   }
-  run_batch(*st.store, st.sync_env.get(), batch);
+}
+
+// Answers what is left when the writer stops on a full disk: it cannot wait for space.
+void fail_pending(raft_writer_pointer self) {
+  for (auto& request : self->state.pending) {
+    request.promise.deliver(caf::make_error(errc::storage_full, "stopped while the disk was full"));
+  }
+  self->state.pending.clear();
 }
 
 template <class Operation>
@@ -183,17 +258,24 @@ caf::typed_response_promise<uint64_t> enqueue(raft_writer_pointer self, Operatio
   return promise;
 }
 
-raft_log_writer_actor::behavior_type raft_writer(raft_writer_pointer self,
-                                                 std::shared_ptr<storage::raft_log_store> store,
-                                                 std::shared_ptr<storage::environment> sync_env) {
+raft_log_writer_actor::behavior_type raft_writer(
+    raft_writer_pointer self, std::shared_ptr<storage::raft_log_store> store,
+    std::shared_ptr<storage::environment> sync_env,
+    std::shared_ptr<runtime::storage_health> health) {
   CK_ASSERT(store != nullptr);
   self->state.store = std::move(store);
   self->state.sync_env = std::move(sync_env);
+  self->state.health = std::move(health);
   // A stop still commits what was accepted: the group actors wait for those answers.
   self->set_exit_handler([=](caf::exit_msg& msg) {
-    while (!self->state.pending.empty()) {
+    // Bounded: a full disk leaves requests pending after every flush.
+    for (size_t attempt = 0; !self->state.pending.empty() && attempt < 8; ++attempt) {
       flush(self);
+      if (self->state.health != nullptr && self->state.health->full()) {
+        break;
+      }
     }
+    fail_pending(self);
     self->quit(msg.reason);
   });
   return {
@@ -213,8 +295,10 @@ raft_log_writer_actor::behavior_type raft_writer(raft_writer_pointer self,
 
 raft_log_writer_actor spawn_raft_log_writer(caf::actor_system& sys,
                                             std::shared_ptr<storage::raft_log_store> store,
-                                            std::shared_ptr<storage::environment> sync_env) {
-  return sys.spawn<caf::detached>(raft_writer, std::move(store), std::move(sync_env));
+                                            std::shared_ptr<storage::environment> sync_env,
+                                            std::shared_ptr<runtime::storage_health> health) {
+  return sys.spawn<caf::detached>(raft_writer, std::move(store), std::move(sync_env),
+                                  std::move(health));
 }
 
 }  // namespace ck::actors

@@ -34,6 +34,10 @@ namespace ck::storage {
 class environment;
 }
 
+namespace ck::runtime {
+class storage_health;
+}
+
 namespace ck::actors {
 
 /// Committed commands of one ready for a durable machine, applied in the writer's transaction.
@@ -79,8 +83,12 @@ constexpr size_t raft_write_batch_max = 4096;
 /// With `sync_env` (the store's environment, opened without per-commit sync), every flush
 /// ends with one sync_now() before any request hears "persisted": the node runs LMDB in
 /// no-sync mode so that state machine writes cost no fsync, and this is the durability point.
+/// With `health`, a write that meets a full disk is not an error: the writer keeps it and
+/// what follows, marks `health` full, and tries again every second until it goes through
+/// (then clears it); requesters wait meanwhile (runtime/base/storage_health.hpp).
 raft_log_writer_actor spawn_raft_log_writer(
     caf::actor_system& sys, std::shared_ptr<storage::raft_log_store> store,
-    std::shared_ptr<storage::environment> sync_env = nullptr);
+    std::shared_ptr<storage::environment> sync_env = nullptr,
+    std::shared_ptr<runtime::storage_health> health = nullptr);
 
 }  // namespace ck::actors

@@ -39,6 +39,8 @@ struct api_context {
   actors::node_actor node;
   actors::join_handler_actor join;  // POST /join
   runtime::node_metrics* metrics = nullptr;
+  /// The node's disk state: /ready and /health/detailed name a full disk; may be null.
+  std::shared_ptr<const runtime::storage_health> storage;
 };
 
 using context_ptr = std::shared_ptr<const api_context>;

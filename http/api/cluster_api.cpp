@@ -1,5 +1,7 @@
 #include "http/api/cluster_api.hpp"
 
+#include "runtime/base/storage_health.hpp"
+
 #include "actors/meta_state_machine.hpp"
 #include "http/api/error_mapping.hpp"
 #include "http/api/join_json.hpp"
@@ -41,8 +43,17 @@ void handle_health(const context_ptr& ctx, caf::io::broker*, request&, responder
       200, {{"success", true}, {"message", "healthy"}, {"node_id", ctx->node_id}}));
 }
 
+// A full disk makes the node not ready: it serves reads but refuses writes (507).
+void add_storage_reason(const api_context& ctx, cluster_view& view) {
+  if (ctx.storage != nullptr && ctx.storage->full()) {
+    view.not_ready_reasons.push_back("storage full, writes refused until space is freed: " +
+                                     ctx.storage->reason());
+  }
+}
+
 void handle_ready(const context_ptr& ctx, caf::io::broker* self, request&, responder reply) {
   with_view(ctx, self, reply, [ctx](cluster_view& view, responder& out) {
+    add_storage_reason(*ctx, view);
     const bool ready = view.not_ready_reasons.empty();
     json body = {{"ready", ready}, {"node_id", ctx->node_id}, {"reasons", view.not_ready_reasons}};
     if (ready) {
@@ -98,7 +109,11 @@ json detailed_health(const api_context& ctx, const cluster_view& view,
           {"partitions_led", led},
           {"partitions_without_leader", without_leader},
           {"uptime_seconds", ctx.metrics->uptime_seconds()},
-          {"storage", {{"dir", stats.data_dir}, {"used_bytes", stats.used_bytes}}},
+          {"storage",
+           {{"dir", stats.data_dir},
+            {"used_bytes", stats.used_bytes},
+            {"full", ctx.storage != nullptr && ctx.storage->full()},
+            {"free_bytes", ctx.storage != nullptr ? json(ctx.storage->free_bytes()) : json()}}},
           {"peers", std::move(peers)},
           {"not_ready_reasons", view.not_ready_reasons}};
 }
@@ -106,6 +121,7 @@ json detailed_health(const api_context& ctx, const cluster_view& view,
 void handle_health_detailed(const context_ptr& ctx, caf::io::broker* self, request&,
                             responder reply) {
   with_view(ctx, self, reply, [ctx, self](cluster_view& view, responder& out) {
+    add_storage_reason(*ctx, view);
     with_storage_stats(ctx, self, out, [ctx, view](actors::storage_figures& stats, responder& r) {
       r.send(response::json(200, detailed_health(*ctx, view, stats)));
     });

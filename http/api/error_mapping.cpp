@@ -23,6 +23,8 @@ int status_of(errc code) {
       return 503;
     case errc::timeout:
       return 504;
+    case errc::storage_full:
+      return 507;  // RFC 4918 Insufficient Storage
     case errc::none:
     case errc::storage_failure:
     case errc::internal:

@@ -8,6 +8,8 @@ route_decision decide_route(attempt_outcome outcome, bool is_proposal, bool lead
       return {route_action::done, 0};
     case attempt_outcome::failed:
       return {route_action::answer_failed, 0};
+    case attempt_outcome::storage_full:
+      return {route_action::answer_storage_full, 0};
     case attempt_outcome::timed_out:
       if (is_proposal) {
         return {route_action::answer_unknown, 0};

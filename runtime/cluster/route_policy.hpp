@@ -7,7 +7,9 @@
 //     "outcome unknown" at once and never retried: the first attempt may still be queued and
 //     commit later, so a retry could apply the command twice with other commands in between.
 //   - a definite failure of the replica (the machine is not registered there, the query failed)
-//     is answered as such: another attempt would fail the same way.
+//     is answered as such: another attempt would fail the same way. So is a full disk at the
+//     leader: nothing was written, and the caller learns it at once (HTTP 507) instead of
+//     after the deadline.
 //   - not leader / not hosted / a lost connection: try again after a short pause (shorter when
 //     the answer named a leader: it is worth trying at once), until the request's deadline;
 //     past it the request is answered "no leader" (HTTP 503, safe to retry).
@@ -23,12 +25,14 @@ enum class attempt_outcome : uint8_t {
   unreachable,  // no connection to the node, or the relay failed before any answer
   timed_out,    // no answer in time: a proposal may or may not have been applied
   failed,       // a definite failure the replica reported
+  storage_full,  // the leader refused the proposal: its disk is full, nothing was written
 };
 
 enum class route_action : uint8_t {
   done,            // deliver the result
   answer_unknown,  // fail with "timed out, outcome unknown" (504)
   answer_failed,   // fail with the replica's reason
+  answer_storage_full,  // fail with "storage full" (507)
   retry,           // try again after retry_delay_ms
 };
 

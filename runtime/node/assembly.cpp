@@ -9,6 +9,7 @@
 #include "runtime/node/join_cluster.hpp"
 #include "runtime/base/log.hpp"
 #include "runtime/base/metrics.hpp"
+#include "runtime/base/storage_health.hpp"
 #include "runtime/cluster/machine_command.hpp"
 #include "runtime/node/context.hpp"
 #include "runtime/node/entity_host.hpp"
@@ -441,8 +442,14 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
 
     // The log writer's sync after each flush is the node's durability point (LMDB itself
     // runs without per-commit sync, so state machine applies cost no fsync).
-    node.raft_writer = actors::spawn_raft_log_writer(sys, store, cfg.storage.sync ? env : nullptr);
+    // A full disk makes the writer wait and retry instead of failing the groups, and the
+    // groups refuse proposals meanwhile (runtime/base/storage_health.hpp).
+    auto storage_health = std::make_shared<runtime::storage_health>(cfg.storage.dir);
+    node.raft_writer = actors::spawn_raft_log_writer(sys, store, cfg.storage.sync ? env : nullptr,
+                                                     storage_health);
     auto options = member_options(cfg, identity.value, std::move(seed_members), &metrics, ext);
+    options.meta_group.storage = storage_health;
+    options.partitions.group.storage = storage_health;
     options.partitions.machines = machines;
     auto local = std::make_shared<actors::local_replicas>();
     options.partitions.local = local;
@@ -467,6 +474,7 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
     context->node = caf::actor_cast<actors::node_actor>(node.member);
     context->join = caf::actor_cast<actors::join_handler_actor>(node.member);
     context->metrics = &metrics;
+    context->storage = storage_health;
     node::context::settings node_settings;
     node_settings.node_id = cfg.node_id;
     node_settings.partition_count = identity.value.partition_count;

@@ -71,6 +71,9 @@ TEST_CASE("route policy: a timed-out proposal is never retried; reads and redire
   CHECK(d.retry_delay_ms == route_retry_election_ms);
   CHECK(decide_route(attempt_outcome::unreachable, true, false).action == route_action::retry);
   CHECK(decide_route(attempt_outcome::failed, false, false).action == route_action::answer_failed);
+  // A full disk at the leader: nothing was written, retrying elsewhere reaches the same leader.
+  CHECK(decide_route(attempt_outcome::storage_full, true, true).action ==
+        route_action::answer_storage_full);
   CHECK(decide_route(attempt_outcome::ok, true, false).action == route_action::done);
 }
 
