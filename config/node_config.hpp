@@ -34,6 +34,8 @@ struct limits_config {
   uint32_t header_bytes_max = 16 << 10;  // largest request header block read
   uint32_t idle_timeout_ms = 60000;      // an idle keep-alive connection is closed after this
   uint32_t connections_max = 1024;       // client connections open at once; more are refused
+  uint32_t per_client_max = 256;         // of those, from one client address
+  uint32_t read_timeout_ms = 15000;      // a request's header and body must arrive in this
   uint32_t request_timeout_ms = 5000;    // a request not answered by then gets 504
   uint32_t pipeline_depth_max = 64;      // pipelined requests read ahead per connection
 };

@@ -208,13 +208,15 @@ result validate_runtime(const node_config& c) {
 
 result validate_limits(const node_config& c) {
   const limits_config& l = c.limits;
-  const std::array<std::pair<std::string_view, uint32_t>, 8> positive{{
+  const std::array<std::pair<std::string_view, uint32_t>, 10> positive{{
       {"limits.key_bytes_max", l.key_bytes_max},
       {"limits.value_bytes_max", l.value_bytes_max},
       {"limits.body_bytes_max", l.body_bytes_max},
       {"limits.header_bytes_max", l.header_bytes_max},
       {"limits.idle_timeout_ms", l.idle_timeout_ms},
       {"limits.connections_max", l.connections_max},
+      {"limits.per_client_max", l.per_client_max},
+      {"limits.read_timeout_ms", l.read_timeout_ms},
       {"limits.request_timeout_ms", l.request_timeout_ms},
       {"limits.pipeline_depth_max", l.pipeline_depth_max},
   }};

@@ -33,6 +33,8 @@ constexpr std::chrono::seconds bind_wait{10};
 struct acceptor_state {
   std::shared_ptr<const detail::server_context> context;
   std::map<caf::actor_addr, caf::actor> connections;  // live connection brokers
+  std::map<caf::actor_addr, std::string> client_of;   // connection -> client address
+  std::map<std::string, size_t> per_client;           // client address -> live connections
   bool draining = false;
   std::vector<caf::response_promise> drain_replies;
 };
@@ -57,14 +59,24 @@ void on_new_connection(acceptor_actor* self, const caf::io::new_connection_msg& 
     self->close(msg.handle);
     return;
   }
-  if (state.connections.size() >= state.context->options.connections_max) {
-    detail::reject_connection(self, msg.handle, *state.context);
+  const auto& options = state.context->options;
+  if (state.connections.size() >= options.connections_max) {
+    detail::reject_connection(self, msg.handle, *state.context, "too many connections");
+    return;
+  }
+  std::string client = self->remote_addr(msg.handle);
+  if (options.connections_per_client_max > 0 &&
+      state.per_client[client] >= options.connections_per_client_max) {
+    detail::reject_connection(self, msg.handle, *state.context,
+                              "too many connections from " + client);
     return;
   }
   // Each side monitors the other: the acceptor counts connections by their down messages, and
   // a connection closes when its acceptor is gone, whatever the reason.
   auto connection = detail::fork_connection(self, msg.handle, state.context);
   self->monitor(connection);
+  ++state.per_client[client];
+  state.client_of.emplace(connection.address(), std::move(client));
   state.connections.emplace(connection.address(), connection);
 }
 
@@ -121,7 +133,15 @@ caf::behavior acceptor_main(acceptor_actor* self,
   bound->set_value(opened->second);
   self->set_default_handler(caf::drop);
   self->set_down_handler([self](caf::down_msg& msg) {
-    self->state.connections.erase(msg.source);
+    auto& st = self->state;
+    st.connections.erase(msg.source);
+    if (auto client = st.client_of.find(msg.source); client != st.client_of.end()) {
+      if (auto count = st.per_client.find(client->second);
+          count != st.per_client.end() && --count->second == 0) {
+        st.per_client.erase(count);
+      }
+      st.client_of.erase(client);
+    }
     if (self->state.draining && self->state.connections.empty()) {
       finish_drain(self);
     }
@@ -146,8 +166,8 @@ std::optional<std::string> validate(const router* routes, const server_options& 
       || options.pipeline_depth_max == 0) {
     return "header_bytes_max, connections_max and pipeline_depth_max must be positive";
   }
-  if (options.idle_timeout.count() <= 0) {
-    return "idle_timeout must be positive";
+  if (options.idle_timeout.count() <= 0 || options.request_read_timeout.count() <= 0) {
+    return "idle_timeout and request_read_timeout must be positive";
   }
   return std::nullopt;
 }

@@ -30,6 +30,13 @@ struct server_options {
   // A connection without outstanding requests is closed after this long without input.
   std::chrono::milliseconds idle_timeout{60000};
   size_t connections_max = 1024;   // further connections get 503 and are closed
+  // Connections one client address may hold at once (0: no cap); further ones get 503. Keeps
+  // one client (a slowloris among them) from taking every slot of connections_max.
+  size_t connections_per_client_max = 256;
+  // A request's header and body must arrive within this from its first byte, else 408 and the
+  // connection closes (the idle timeout alone is reset by every byte: a client sending one
+  // byte every few seconds would hold its slot for ever).
+  std::chrono::milliseconds request_read_timeout{15000};
   size_t pipeline_depth_max = 64;  // outstanding requests per connection; reading pauses at it
   std::string name;                // "cluster-api" / "kv-api", for logs and metrics
   // Optional metrics hook, called on the I/O thread once per response written (keep it cheap;

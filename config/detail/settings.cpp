@@ -87,7 +87,7 @@ std::string show_bool(bool value) { return value ? "true" : "false"; }
 using cfg = node_config;
 using text = std::string_view;
 
-constexpr std::array<setting, 38> settings_rows{{
+constexpr std::array<setting, 40> settings_rows{{
     {"NODE_ID", "node.id", value_kind::text, "(required)",
      "unique, stable node id: [A-Za-z0-9._-]{1,64}", false,
      [](cfg& c, text t) { return set_text(c.node_id, t); }, [](const cfg& c) { return c.node_id; }},
@@ -223,6 +223,14 @@ constexpr std::array<setting, 38> settings_rows{{
      "client connections open at once", false,
      [](cfg& c, text t) { return set_u32(c.limits.connections_max, t); },
      [](const cfg& c) { return std::to_string(c.limits.connections_max); }},
+    {"LIMITS_PER_CLIENT_MAX", "limits.per_client_max",
+     value_kind::number, "", "connections one client address may hold at once", false,
+     [](cfg& c, text t) { return set_u32(c.limits.per_client_max, t); },
+     [](const cfg& c) { return std::to_string(c.limits.per_client_max); }},
+    {"LIMITS_READ_TIMEOUT_MS", "limits.read_timeout_ms", value_kind::number, "",
+     "a request's header and body must arrive within this, else 408", false,
+     [](cfg& c, text t) { return set_u32(c.limits.read_timeout_ms, t); },
+     [](const cfg& c) { return std::to_string(c.limits.read_timeout_ms); }},
     {"LIMITS_REQUEST_TIMEOUT_MS", "limits.request_timeout_ms", value_kind::number, "",
      "a request not answered by then gets 504", false,
      [](cfg& c, text t) { return set_u32(c.limits.request_timeout_ms, t); },

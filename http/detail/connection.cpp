@@ -35,6 +35,7 @@ namespace {
 
 using reply_atom = caf::atom_constant<caf::atom("http_reply")>;
 using idle_tick_atom = caf::atom_constant<caf::atom("http_idle")>;
+using read_deadline_atom = caf::atom_constant<caf::atom("http_rddl")>;
 using steady = std::chrono::steady_clock;
 
 constexpr size_t read_chunk_bytes = 16 << 10;
@@ -88,6 +89,11 @@ struct connection_state {
   std::deque<slot> slots;
   uint64_t next_sequence = 0;
   steady::time_point last_activity;
+  // Since when the parser holds part of a request (header or body still arriving): bounded
+  // by options().request_read_timeout. Unset between requests and while unread bytes wait
+  // for room in the pipeline (then the server, not the client, is the slow side).
+  std::optional<steady::time_point> partial_since;
+  bool read_deadline_armed = false;
   bool accepting = true;    // false once no further request will be read
   bool reading = true;      // socket reads enabled (halt/trigger)
   bool dispatching = false;  // inside a handler: deliveries are stored, written afterwards
@@ -110,6 +116,8 @@ struct connection_state {
   void report(const slot& done);
   void drain();
   void idle_tick();
+  void arm_read_deadline();
+  void read_deadline();
   void update_reading();
   void close(caf::error reason);
   responder make_responder(uint64_t sequence);
@@ -174,6 +182,12 @@ void connection_state::feed_once() {
   unparsed.erase(0, result.consumed_bytes);
   for (auto& req : result.requests) {
     enqueue(std::move(req));
+  }
+  if (!parser->in_request()) {
+    partial_since.reset();
+  } else if (!result.requests.empty() || !partial_since) {
+    partial_since = steady::now();  // a new request began
+    arm_read_deadline();
   }
   if (parser->take_continue_expected() && slots.empty() && !closed) {
     self->write(hdl, continue_response.size(), continue_response.data());
@@ -343,6 +357,36 @@ void connection_state::idle_tick() {
   self->delayed_send(self, wait_ms, idle_tick_atom::value);
 }
 
+// At most one deadline message in flight; each re-arms for the request then in progress.
+void connection_state::arm_read_deadline() {
+  if (read_deadline_armed || !partial_since) {
+    return;
+  }
+  read_deadline_armed = true;
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      *partial_since + options().request_read_timeout - steady::now());
+  self->delayed_send(self, std::max(left, idle_tick_min), read_deadline_atom::value);
+}
+
+void connection_state::read_deadline() {
+  read_deadline_armed = false;
+  if (closed || !accepting || !partial_since) {
+    return;
+  }
+  if (steady::now() - *partial_since < options().request_read_timeout) {
+    arm_read_deadline();  // another request began since this deadline was armed
+    return;
+  }
+  // A client that trickles a request in holds a connection slot: answer 408 and close.
+  partial_since.reset();
+  push_error(parse_error{408, "request_timeout",
+                         "the request did not arrive within " +
+                             std::to_string(options().request_read_timeout.count()) + " ms"});
+  accepting = false;
+  unparsed.clear();
+  pump();
+}
+
 // Reads only while requests are accepted and the pipeline has room (backpressure on the peer).
 void connection_state::update_reading() {
   if (closed) {
@@ -415,6 +459,7 @@ caf::behavior connection_main(connection_actor* self, caf::io::connection_handle
       self->state.deliver(sequence, std::move(res));
     },
     [self](idle_tick_atom) { self->state.idle_tick(); },
+    [self](read_deadline_atom) { self->state.read_deadline(); },
     [self](connection_drain_atom) { self->state.drain(); },
   };
 }
@@ -428,8 +473,8 @@ caf::actor fork_connection(caf::io::broker* acceptor, caf::io::connection_handle
 }
 
 void reject_connection(caf::io::broker* acceptor, caf::io::connection_handle hdl,
-                       const server_context& context) {
-  auto res = response::error(503, "unavailable", "too many connections");
+                       const server_context& context, const std::string& why) {
+  auto res = response::error(503, "unavailable", why);
   auto bytes = serialize(res, false);
   acceptor->write(hdl, bytes.size(), bytes.data());
   acceptor->flush(hdl);

@@ -31,6 +31,6 @@ caf::actor fork_connection(caf::io::broker* acceptor, caf::io::connection_handle
 // Answers `hdl` with 503 "too many connections" and `Connection: close`, then closes it.
 // Must run inside `acceptor`'s handler, which still owns `hdl`.
 void reject_connection(caf::io::broker* acceptor, caf::io::connection_handle hdl,
-                       const server_context& context);
+                       const server_context& context, const std::string& why);
 
 }  // namespace ck::http::detail

@@ -96,6 +96,8 @@ http::server_options server_options_for(const config::node_config& node,
   opts.body_bytes_max = node.limits.body_bytes_max;
   opts.idle_timeout = std::chrono::milliseconds(node.limits.idle_timeout_ms);
   opts.connections_max = node.limits.connections_max;
+  opts.connections_per_client_max = node.limits.per_client_max;
+  opts.request_read_timeout = std::chrono::milliseconds(node.limits.read_timeout_ms);
   opts.pipeline_depth_max = node.limits.pipeline_depth_max;
   opts.on_response = [metrics](const http::request&, int status, std::chrono::nanoseconds took) {
     metrics->http_requests.add();

@@ -16,7 +16,7 @@ import tempfile
 import time
 import unittest
 
-from harness import Client, Cluster, run_binary, wait_until, free_port
+from harness import Client, Cluster, Node, run_binary, wait_until, free_port
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GEN_CERTS = os.path.join(REPO, "scripts", "gen-certs.sh")
@@ -119,6 +119,69 @@ class MutualTls(unittest.TestCase):
         self.assertEqual(status, 200)
         self.assertLess(time.monotonic() - start, 1.0)
         self.assertLess(rss_kib(node.proc.pid) - before, 64 * 1024, "the node allocated the payload")
+
+
+class SlowClients(unittest.TestCase):
+    """Finding 4 (slowloris): connections that trickle one header byte at a time used to hold
+    every slot of LIMITS_CONNECTIONS_MAX for as long as they lasted. Now one client address
+    holds at most LIMITS_PER_CLIENT_MAX of them, and a request must arrive within
+    LIMITS_READ_TIMEOUT_MS (408, closed)."""
+
+    def test_a_slowloris_cannot_lock_others_out(self):
+        node = Node("node-slow", env={"LIMITS_CONNECTIONS_MAX": "64", "LIMITS_PER_CLIENT_MAX": "32",
+                                      "LIMITS_READ_TIMEOUT_MS": "2000"})
+        self.addCleanup(node.cleanup)
+        node.start()
+        attackers, refused = [], 0
+        answers = {}
+        opened = [socket.create_connection(("127.0.0.1", node.kv_port), timeout=5)
+                  for _ in range(48)]  # from 127.0.0.1: 32 accepted, 16 refused at once
+        time.sleep(0.5)
+        for s in opened:
+            # Read a refusal before sending: closing a socket with unread input resets it.
+            s.setblocking(False)
+            try:
+                data = s.recv(4096)
+            except BlockingIOError:
+                s.setblocking(True)
+                s.sendall(b"GET /kv/get?key=a HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                attackers.append(s)
+                continue
+            status = "503" if data.startswith(b"HTTP/1.1 503") else repr(data[:40])
+            answers[status] = answers.get(status, 0) + 1
+            s.close()
+        start = time.monotonic()
+        served = 0
+        while time.monotonic() - start < 4.0:
+            # Another client (127.0.0.2: any 127/8 address is loopback) is served throughout.
+            with socket.create_connection(("127.0.0.1", node.kv_port), timeout=5,
+                                          source_address=("127.0.0.2", 0)) as good:
+                good.sendall(b"GET /kv/get?key=absent&consistency=stale HTTP/1.1\r\nHost: x\r\n"
+                             b"Connection: close\r\n\r\n")
+                reply = good.recv(4096)
+                self.assertTrue(reply.startswith(b"HTTP/1.1 404") and b"key_not_found" in reply,
+                                reply[:200])
+                served += 1
+            for s in list(attackers):  # one more header byte each, as a slowloris does
+                try:
+                    s.sendall(b"a")
+                    s.settimeout(0.01)
+                    data = s.recv(4096)
+                except socket.timeout:
+                    continue
+                except OSError:
+                    data = b""
+                status = data[9:12].decode() if data.startswith(b"HTTP/1.1 ") else "closed"
+                answers[status] = answers.get(status, 0) + 1
+                s.close()
+                attackers.remove(s)
+            time.sleep(0.3)
+        for s in attackers:
+            s.close()
+        self.assertGreater(served, 5)
+        self.assertEqual(answers.get("503", 0), 16, answers)  # over the per-client cap
+        self.assertEqual(answers.get("408", 0), 32, answers)  # trickled past the deadline
+        self.assertEqual(attackers, [], "connections still open past the read deadline")
 
 
 class TlsStartupErrors(unittest.TestCase):

@@ -62,6 +62,8 @@ constexpr sample samples[] = {
     {"limits.header_bytes_max", "32768", "32KiB"},
     {"limits.idle_timeout_ms", "1000", "1000"},
     {"limits.connections_max", "10", "10"},
+    {"limits.per_client_max", "4", "4"},
+    {"limits.read_timeout_ms", "2000", "2000"},
     {"limits.request_timeout_ms", "250", "250"},
     {"limits.pipeline_depth_max", "1", "1"},
 };
@@ -129,6 +131,8 @@ TEST_CASE("load: with only NODE_ID set every setting has its documented default"
   CHECK(c.limits.header_bytes_max == 16u << 10);
   CHECK(c.limits.idle_timeout_ms == 60000);
   CHECK(c.limits.connections_max == 1024);
+  CHECK(c.limits.per_client_max == 256);
+  CHECK(c.limits.read_timeout_ms == 15000);
   CHECK(c.limits.request_timeout_ms == 5000);
   CHECK(c.limits.pipeline_depth_max == 64);
   CHECK(c.config_file.empty());

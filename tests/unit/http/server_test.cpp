@@ -367,6 +367,72 @@ TEST_CASE("server: an idle connection is closed after idle_timeout, a busy one i
   CHECK(busy.wait_closed(std::chrono::seconds(3)));
 }
 
+// Slowloris: one header byte every now and then resets the idle timer, but not the deadline
+// of the request in progress.
+TEST_CASE("server: a request trickled in past request_read_timeout gets 408 and is closed") {
+  auto opts = default_options();
+  opts.request_read_timeout = std::chrono::milliseconds(400);
+  fixture f{opts};
+  client slow{f.port};
+  client fine{f.port};
+  const std::string head = "GET /fast HTTP/1.1\r\nHost: h\r\nX-Slow: ";
+  auto start = std::chrono::steady_clock::now();
+  bool answered = false;
+  std::optional<http_reply> reply;
+  for (size_t i = 0; i < head.size() + 40 && !answered; ++i) {
+    // A send may fail once the server closed: the 408 before the close is still read below.
+    (void)slow.send(i < head.size() ? head.substr(i, 1) : std::string{"a"});
+    reply = slow.read_reply(std::chrono::milliseconds(50));  // one byte per ~50 ms
+    answered = reply.has_value();
+  }
+  REQUIRE(answered);
+  const auto took = std::chrono::steady_clock::now() - start;
+  CHECK(reply->status == 408);
+  CHECK(body_of(reply)["code"] == "request_timeout");
+  CHECK(took >= std::chrono::milliseconds(350));
+  CHECK(slow.wait_closed());
+  // A complete request on another connection is not affected; nor is a keep-alive pause
+  // between two requests (no request in progress).
+  REQUIRE(fine.send(get("/fast")));
+  REQUIRE(fine.read_reply());
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  REQUIRE(fine.send(get("/fast")));
+  auto second = fine.read_reply();
+  REQUIRE(second);
+  CHECK(second->status == 200);
+}
+
+TEST_CASE("server: one client address gets at most connections_per_client_max connections") {
+  auto opts = default_options();
+  opts.connections_per_client_max = 2;
+  fixture f{opts};
+  client first{f.port};
+  client second{f.port};
+  for (auto* c : {&first, &second}) {
+    REQUIRE(c->send(get("/fast")));
+    REQUIRE(c->read_reply());
+  }
+  client third{f.port};
+  auto rejected = third.read_reply();
+  REQUIRE(rejected);
+  CHECK(rejected->status == 503);
+  CHECK(body_of(rejected) ==
+        json{{"error", "too many connections from 127.0.0.1"}, {"code", "unavailable"}});
+  CHECK(third.wait_closed());
+  first.close();  // the count drops when the server sees the close (bounded retries)
+  bool served = false;
+  for (int attempt = 0; attempt < 100 && !served; ++attempt) {
+    client again{f.port};
+    REQUIRE(again.send(get("/fast")));
+    auto reply = again.read_reply();
+    served = reply && reply->status == 200;
+    if (!served) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  CHECK(served);
+}
+
 TEST_CASE("server: drain answers outstanding requests with Connection: close and replies ok") {
   fixture f;
   client idle{f.port};
