@@ -166,6 +166,9 @@ std::optional<std::string> validate(const router* routes, const server_options& 
       || options.pipeline_depth_max == 0) {
     return "header_bytes_max, connections_max and pipeline_depth_max must be positive";
   }
+  if (options.unsent_bytes_max == 0) {
+    return "unsent_bytes_max must be positive";
+  }
   if (options.idle_timeout.count() <= 0 || options.request_read_timeout.count() <= 0) {
     return "idle_timeout and request_read_timeout must be positive";
   }

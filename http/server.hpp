@@ -38,6 +38,11 @@ struct server_options {
   // byte every few seconds would hold its slot for ever).
   std::chrono::milliseconds request_read_timeout{15000};
   size_t pipeline_depth_max = 64;  // outstanding requests per connection; reading pauses at it
+  // Response bytes a connection may have queued but not yet sent. Past it the connection
+  // neither writes nor starts further responses (so reading pauses once the pipeline is full)
+  // until the client has taken most of them: a client that pipelines large GETs and never
+  // reads costs the node this much memory, not the sum of its answers.
+  size_t unsent_bytes_max = 4u << 20;
   std::string name;                // "cluster-api" / "kv-api", for logs and metrics
   // Optional metrics hook, called on the I/O thread once per response written (keep it cheap;
   // it must not throw). `latency` runs from the request's dispatch to its write. For answers the

@@ -13,6 +13,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/system_messages.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <optional>
@@ -89,6 +90,10 @@ struct connection_state {
   std::deque<slot> slots;
   uint64_t next_sequence = 0;
   steady::time_point last_activity;
+  // Set when the output CAF holds for the socket reached options().unsent_bytes_max: no more
+  // writes or dispatches until CAF's write acknowledgements (switched on only meanwhile, they
+  // cost a message per socket write) say the client took most of it.
+  bool output_paused = false;
   // Since when the parser holds part of a request (header or body still arriving): bounded
   // by options().request_read_timeout. Unset between requests and while unread bytes wait
   // for room in the pipeline (then the server, not the client, is the slow side).
@@ -114,6 +119,7 @@ struct connection_state {
   void deliver(uint64_t sequence, response&& res);
   void write_ready();
   void report(const slot& done);
+  void on_transferred(uint64_t remaining);
   void drain();
   void idle_tick();
   void arm_read_deadline();
@@ -224,6 +230,9 @@ bool is_safe_method(std::string_view method) {
 // reads. So a GET pipelined behind a POST sees the POST's effect, and a POST never overtakes
 // an earlier read. Responses are written in order regardless (write_ready).
 void connection_state::dispatch_ready() {
+  if (output_paused) {
+    return;  // answers would only pile up: wait until the client read (on_transferred)
+  }
   bool earlier_pending = false;
   bool earlier_pending_unsafe = false;
   for (auto& entry : slots) {
@@ -291,10 +300,16 @@ void connection_state::write_ready() {
     return;
   }
   bool wrote = false;
-  while (!slots.empty() && slots.front().res) {
+  while (!slots.empty() && slots.front().res && !output_paused) {
     auto& front = slots.front();
     auto bytes = serialize(*front.res, front.keep_alive);
     self->write(hdl, bytes.size(), bytes.data());
+    // What CAF has not handed to the socket yet (the chunk being written aside, which was
+    // itself such a buffer): a client that does not read makes it grow.
+    if (self->wr_buf(hdl).size() >= options().unsent_bytes_max) {
+      output_paused = true;
+      self->ack_writes(hdl, true);
+    }
     wrote = true;
     report(front);
     bool keep_alive = front.keep_alive;
@@ -312,6 +327,17 @@ void connection_state::write_ready() {
   if (!accepting && slots.empty()) {
     close(caf::none);  // drained: every request read so far is answered
   }
+}
+
+// The socket took output: below half the budget, answers flow again (and so, as slots free
+// up, does reading).
+void connection_state::on_transferred(uint64_t remaining) {
+  if (closed || !output_paused || remaining >= options().unsent_bytes_max / 2) {
+    return;
+  }
+  output_paused = false;
+  self->ack_writes(hdl, false);
+  pump();
 }
 
 void connection_state::report(const slot& done) {
@@ -457,6 +483,9 @@ caf::behavior connection_main(connection_actor* self, caf::io::connection_handle
     [](const caf::io::connection_passivated_msg&) {},
     [self](reply_atom, uint64_t sequence, response& res) {
       self->state.deliver(sequence, std::move(res));
+    },
+    [self](const caf::io::data_transferred_msg& msg) {
+      self->state.on_transferred(msg.remaining);
     },
     [self](idle_tick_atom) { self->state.idle_tick(); },
     [self](read_deadline_atom) { self->state.read_deadline(); },

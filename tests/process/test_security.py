@@ -184,6 +184,42 @@ class SlowClients(unittest.TestCase):
         self.assertEqual(attackers, [], "connections still open past the read deadline")
 
 
+class GreedyClients(unittest.TestCase):
+    """Finding 6: one client pipelining 3,000 GETs of a 1 MiB value without reading grew the
+    node to 1.7 GiB. Now a connection stops answering once 4 MiB wait unsent."""
+
+    def test_unread_answers_do_not_grow_the_node(self):
+        node = Node("node-greedy")
+        self.addCleanup(node.cleanup)
+        node.start()
+        kv = node.kv()
+        try:
+            self.assertEqual(kv.post("/kv/set", {"key": "big", "value": "v" * (1 << 20)}).status, 200)
+        finally:
+            kv.close()
+        before = rss_kib(node.proc.pid)
+        request = b"GET /kv/get?key=big&consistency=stale HTTP/1.1\r\nHost: x\r\n\r\n"
+        with socket.create_connection(("127.0.0.1", node.kv_port), timeout=5) as greedy:
+            greedy.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+            greedy.setblocking(False)
+            sent = 0
+            deadline = time.monotonic() + 5
+            payload = request * 1000  # 1,000 answers of 1 MiB: a gigabyte if all were queued
+            while sent < len(payload) and time.monotonic() < deadline:
+                try:
+                    sent += greedy.send(payload[sent:])
+                except BlockingIOError:
+                    time.sleep(0.05)  # the node stopped reading: what we wanted
+            time.sleep(2)
+            grown_mib = (rss_kib(node.proc.pid) - before) / 1024
+            # Others are still served at once, from the same node.
+            start = time.monotonic()
+            status, _ = node.get_json("/health", timeout_s=2)
+            self.assertEqual(status, 200)
+            self.assertLess(time.monotonic() - start, 1.0)
+        self.assertLess(grown_mib, 128, f"the node grew {grown_mib:.0f} MiB holding unread answers")
+
+
 class TlsStartupErrors(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="ck-tls-start-")

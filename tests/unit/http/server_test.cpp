@@ -82,6 +82,10 @@ std::shared_ptr<router> make_routes(caf::actor helper) {
         reply.send(response::json(200, json{{"slow", text}, {"ms", ms}}));
       });
   });
+  routes->add("GET", "/big", [](caf::io::broker*, request& req, responder reply) {
+    reply.send(response::json(200, json{{"n", int_param(req, "n", -1)},
+                                        {"data", std::string(256u << 10, 'b')}}));
+  });
   routes->add("GET", "/drop", [](caf::io::broker*, request&, responder) {});
   routes->add("GET", "/throw", [](caf::io::broker*, request&, responder) {
     throw std::runtime_error("boom");
@@ -365,6 +369,39 @@ TEST_CASE("server: an idle connection is closed after idle_timeout, a busy one i
   REQUIRE(reply);
   CHECK(body_of(reply)["slow"] == "done");
   CHECK(busy.wait_closed(std::chrono::seconds(3)));
+}
+
+// A client that pipelines large GETs and does not read: the server stops answering (and so,
+// once the pipeline is full, reading) when unsent_bytes_max is queued, instead of holding every
+// answer in memory; once the client reads, everything arrives in order.
+TEST_CASE("server: unsent responses are bounded per connection; reading drains them in order") {
+  auto opts = default_options();
+  opts.unsent_bytes_max = 1u << 20;  // four 256 KiB answers
+  opts.pipeline_depth_max = 8;
+  fixture f{opts};
+  client greedy{f.port};
+  constexpr int requests = 40;  // 10 MiB of answers
+  std::string all;
+  for (int i = 0; i < requests; ++i) {
+    all += "GET /big?n=" + std::to_string(i) + " HTTP/1.1\r\nHost: h\r\n\r\n";
+  }
+  REQUIRE(greedy.send(all));
+  // The kernel's socket buffers take a few MiB more than the server's budget; beyond that the
+  // server holds back. Bounded wait until the written count stops growing.
+  int last = -1;
+  for (int attempt = 0; attempt < 50 && f.responses.load() != last; ++attempt) {
+    last = f.responses.load();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(f.responses.load() < requests);
+  CHECK(f.responses.load() <= 24);  // budget (4) + socket buffers (a few MiB) + slack
+  for (int i = 0; i < requests; ++i) {
+    auto reply = greedy.read_reply(std::chrono::seconds(10));
+    REQUIRE(reply);
+    CHECK(reply->status == 200);
+    CHECK(body_of(reply)["n"] == i);
+  }
+  CHECK(f.responses.load() == requests);
 }
 
 // Slowloris: one header byte every now and then resets the idle timer, but not the deadline
