@@ -54,6 +54,8 @@ struct net_transport_state {
   uint64_t received_batches = 0;
   uint64_t received_messages = 0;
   uint64_t unroutable = 0;
+  uint64_t foreign_batches = 0;             // from nodes of another cluster, dropped
+  std::set<std::string> foreign_reported;   // sender@cluster pairs logged once
   partition_route_handler_actor partition_handler;  // runs partition requests relayed here
   std::map<std::string, service_handler_actor> services;  // runs named calls relayed here
 };
@@ -196,6 +198,7 @@ void flush(pointer self) {
     }
     raft_batch batch;
     batch.from_node = st.options.node_name;
+    batch.cluster_id = st.options.cluster_id;
     size_t bytes = 0;
     while (!p.queue.empty() && batch.messages.size() < st.options.max_batch_messages) {
       auto size = approx_size(p.queue.front());
@@ -248,6 +251,7 @@ void heartbeat(pointer self) {
     if (p.handle && now - p.sent >= st.options.heartbeat_interval) {
       raft_batch empty;
       empty.from_node = st.options.node_name;
+      empty.cluster_id = st.options.cluster_id;
       p.sent = now;
       self->send(p.handle, atoms::raft_step_atom_v, std::move(empty));
     }
@@ -260,6 +264,17 @@ void heartbeat(pointer self) {
 
 void deliver(pointer self, raft_batch& batch) {
   auto& st = self->state;
+  if (!st.options.cluster_id.empty() && !batch.cluster_id.empty() &&
+      batch.cluster_id != st.options.cluster_id) {
+    ++st.foreign_batches;
+    if (st.foreign_reported.size() < 64 &&
+        st.foreign_reported.insert(batch.from_node + "@" + batch.cluster_id).second) {
+      CK_LOG_WARN("transport: dropping Raft messages from {} of cluster {} (this node is in "
+                  "cluster {}): a node of another cluster is sending to this address",
+                  batch.from_node, batch.cluster_id, st.options.cluster_id);
+    }
+    return;
+  }
   if (!batch.messages.empty()) {  // empty ones are heartbeats
     ++st.received_batches;
     st.received_messages += batch.messages.size();
@@ -366,6 +381,9 @@ caf::behavior net_transport_impl(pointer self, net_transport_options options) {
           connect(self, name);
         }
       },
+      [=](atoms::transport_cluster_atom, std::string& cluster_id) {
+        self->state.options.cluster_id = std::move(cluster_id);
+      },
       [=](atoms::transport_forget_atom, const std::string& name) {
         auto& st = self->state;
         auto it = st.peers.find(name);
@@ -389,6 +407,7 @@ caf::behavior net_transport_impl(pointer self, net_transport_options options) {
         out.received_batches = st.received_batches;
         out.received_messages = st.received_messages;
         out.unroutable = st.unroutable;
+        out.foreign_batches = st.foreign_batches;
         const auto now = std::chrono::steady_clock::now();
         for (auto& [name, p] : st.peers) {
           auto row = p.stats;
@@ -515,6 +534,7 @@ bool check_wire_types(caf::actor_system& sys) {
   m.context = "ctx";
   raft_batch batch;
   batch.from_node = "node-1";
+  batch.cluster_id = "c-1";
   batch.messages = {m, m};
   raft::hard_state hard;
   hard.term = 9;

@@ -51,6 +51,9 @@ using net_transport_actor = raft_transport_actor::extend<
                    std::string, uint16_t>,
     /// Removes a peer node (its queue is dropped).
     caf::reacts_to<atoms::transport_forget_atom, std::string>,
+    /// Sets this node's cluster id once it is known (a joining node learns it from the join):
+    /// outgoing batches carry it, incoming batches of another cluster are dropped.
+    caf::reacts_to<atoms::transport_cluster_atom, std::string>,
     caf::replies_to<atoms::transport_stats_atom>::with<transport_stats>,
     /// A batch from a remote node's transport (the endpoint side).
     caf::reacts_to<atoms::raft_step_atom, raft_batch>,
@@ -81,6 +84,8 @@ inline constexpr const char* probe_service_name = "ck.probe";  // member_probe -
 struct net_transport_options {
   /// This node's name (raft_batch::from_node, log lines).
   std::string node_name;
+  /// This node's cluster ("" until known: see transport_cluster_atom).
+  std::string cluster_id;
   /// Where the endpoint listens; port 0 picks a free one (see net_transport::port).
   std::string host = "127.0.0.1";
   uint16_t port = 0;

@@ -37,13 +37,14 @@ struct transport_stats {
   uint64_t received_batches = 0;
   uint64_t received_messages = 0;
   uint64_t unroutable = 0;  // messages for a replica neither local nor on a known peer
+  uint64_t foreign_batches = 0;  // batches from nodes of another cluster, dropped
   std::vector<transport_peer_stats> peers;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, transport_stats& x) {
   return f(caf::meta::type_name("ck::actors::transport_stats"), x.node_name, x.port,
-           x.received_batches, x.received_messages, x.unroutable, x.peers);
+           x.received_batches, x.received_messages, x.unroutable, x.foreign_batches, x.peers);
 }
 
 }  // namespace ck::actors

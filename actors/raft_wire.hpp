@@ -72,12 +72,18 @@ namespace ck::actors {
 /// of these per peer per flush instead of one network message per Raft message.
 struct raft_batch {
   std::string from_node;  // the sending node's name (for the transport's bookkeeping)
+  /// The sender's cluster ("" while it does not know it yet, e.g. a node still joining). A
+  /// receiver that knows its own drops batches of another cluster: nodes of an old cluster
+  /// still running on the same addresses (or a node pointed at the wrong seed) must not feed
+  /// their Raft messages to this one's groups.
+  std::string cluster_id;
   std::vector<raft::message> messages;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, raft_batch& x) {
-  return f(caf::meta::type_name("ck::actors::raft_batch"), x.from_node, x.messages);
+  return f(caf::meta::type_name("ck::actors::raft_batch"), x.from_node, x.cluster_id,
+           x.messages);
 }
 
 /// The answer to a proposal, sent once the entry is committed and applied on the leader.

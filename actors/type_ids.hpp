@@ -126,6 +126,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(clusterkit, caf::first_custom_type_id)
 
   // One timer for a node's partition groups (appended).
   CAF_ADD_ATOM(clusterkit, ck::atoms, tick_subscribe_atom, "tick_sub")
+
+  // The transport learns its cluster id (appended).
+  CAF_ADD_ATOM(clusterkit, ck::atoms, transport_cluster_atom, "tr_cluster")
 CAF_END_TYPE_ID_BLOCK(clusterkit)
 
 namespace caf {

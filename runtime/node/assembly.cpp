@@ -392,6 +392,7 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
     transport_options.port = cfg.raft_addr.port;
     transport_options.seed = std::hash<std::string>{}(cfg.node_id);
     transport_options.tls = cfg.tls.enabled();
+    transport_options.cluster_id = identity.value.cluster_id;  // "" until a joiner joined
     if (!partitions_quiesce) {
       // Groups that heartbeat notice a dead leader by themselves; suspicions would only
       // add elections after a transient connection loss.
@@ -414,6 +415,7 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
             save_joined_identity(*env, cfg, joined.reply.cluster_id, joined.reply.partition_count,
                                  joined.reply.replication_factor, joined.reply.raft_id);
         seed_members = std::move(joined.reply.members);
+        caf::anon_send(node.transport, atoms::transport_cluster_atom_v, joined.reply.cluster_id);
         if (!identity.ok) {
           fail_line(identity.error_line);
           result = identity.code;

@@ -403,6 +403,61 @@ TEST_CASE("net transport: connects to a peer that starts late; one flush, one ba
   self->wait_for(sink);
 }
 
+// The crash of session 8: a new cluster started on the addresses of an old one still running
+// received the old cluster's Raft messages (same node names, same replica ids) and a group
+// asserted on them. Batches carry the sender's cluster id; another cluster's are dropped.
+TEST_CASE("net transport: batches from another cluster are dropped") {
+  node a{1};
+  node b{2};
+  actors::net_transport_options of_a;
+  of_a.cluster_id = "cluster-a";
+  of_a.heartbeat_interval = std::chrono::milliseconds{0};  // only the batches below reach b
+  actors::net_transport_options of_b;
+  of_b.cluster_id = "cluster-b";
+  a.up(0, of_a);
+  b.up(0, of_b);
+  std::atomic<int> delivered{0};
+  std::atomic<int> last_group{0};
+  auto sink = b.sys->spawn([&](caf::event_based_actor*) -> caf::behavior {
+    return {[&](atoms::raft_step_atom, const raft::message& m) {
+      last_group = static_cast<int>(m.group);
+      ++delivered;
+    }};
+  });
+  for (raft::group_id g : {1u, 2u}) {
+    caf::anon_send(b.transport, atoms::raft_register_atom_v, g, raft::node_id{2},
+                   caf::actor_cast<actors::raft_group_actor>(sink));
+  }
+  a.add_peer(b);
+  REQUIRE_MESSAGE(eventually([&] { return a.connected_to(b.name); }), "a did not connect to b");
+  auto send_to_b = [&](raft::group_id g) {
+    actors::raft_batch batch;
+    raft::message m;
+    m.group = g;
+    m.from = 1;
+    m.to = 2;
+    batch.messages.push_back(m);
+    caf::anon_send(a.transport, atoms::raft_send_atom_v, std::move(batch));
+  };
+  send_to_b(1);  // of cluster-a to a node of cluster-b: dropped
+  REQUIRE_MESSAGE(eventually([&] {
+                    auto st = b.stats();
+                    return st && st->foreign_batches >= 1;
+                  }),
+                  "b did not drop the batch of the other cluster");
+  // b joins cluster-a (as a joining node learns its id): the next batch goes through. Same
+  // connection, so it arrives after the first: when it is in, the first was dropped.
+  caf::anon_send(b.transport, atoms::transport_cluster_atom_v, std::string{"cluster-a"});
+  send_to_b(2);
+  REQUIRE_MESSAGE(eventually([&] { return delivered.load() >= 1; }),
+                  "the batch of the same cluster was not delivered");
+  CHECK(delivered.load() == 1);
+  CHECK(last_group.load() == 2);
+  caf::scoped_actor self{*b.sys};
+  self->send_exit(sink, caf::exit_reason::user_shutdown);
+  self->wait_for(sink);
+}
+
 TEST_CASE("net transport: bounded queue drops the oldest; batches are bounded") {
   node a{1};
   node b{2};

@@ -124,9 +124,10 @@ TEST_CASE_FIXTURE(wire_fixture, "raft wire: message keeps every field") {
 }
 
 TEST_CASE_FIXTURE(wire_fixture, "raft wire: batch, propose reply and status round-trip") {
-  actors::raft_batch batch{"node-1", {sample_message(), raft::message{}}};
+  actors::raft_batch batch{"node-1", "cluster-7", {sample_message(), raft::message{}}};
   auto back = round_trip(batch);
   CHECK(back.from_node == "node-1");
+  CHECK(back.cluster_id == "cluster-7");
   REQUIRE(back.messages.size() == 2);
   check_equal(back.messages[0], batch.messages[0]);
   check_equal(back.messages[1], batch.messages[1]);
