@@ -238,6 +238,11 @@ std::optional<parse_error> request_parser::impl::split_target() {
   if (!path || !query) {
     return make_error(400, "bad_request", "invalid percent-encoding in request target");
   }
+  if (!path->empty() && path->front() != '/') {
+    // Only origin-form ("/p?q") and absolute-form ("http://h/p") name a resource here; the
+    // asterisk-form of OPTIONS and the like are not served (found by fuzz_http_request).
+    return make_error(400, "bad_request", "the request target must be a path starting with /");
+  }
   current.path = path->empty() ? std::string{"/"} : std::move(*path);
   current.query = std::move(*query);
   return std::nullopt;

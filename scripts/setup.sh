@@ -14,6 +14,8 @@ PACKAGES=(
   libhttp-parser-dev libcli11-dev libssl-dev zlib1g-dev libjemalloc-dev doctest-dev
   # tests, benchmarks and the run scripts
   python3 curl jq wrk lmdb-utils procps iproute2 docker-compose openssl
+  # the fuzz targets (tests/fuzz, scripts/fuzz.sh): clang and its libFuzzer
+  clang libfuzzer-14-dev
   # the benchmarks' reference (etcd, measured in the same run) and the profiler
   etcd-server etcd-client linux-perf
 )

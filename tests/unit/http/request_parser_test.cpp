@@ -279,6 +279,21 @@ TEST_CASE("parser: a value split at a space is not mistaken for folding") {
   CHECK(result.requests[0].header("x-a") == std::optional<std::string_view>{"one two"});
 }
 
+TEST_CASE("parser: a target that is not a path is refused with 400") {
+  for (std::string target : {"*", "***/a", "a/b"}) {
+    request_parser parser{small_limits()};
+    auto result = parser.feed("GET " + target + " HTTP/1.1\r\nHost: h\r\n\r\n");
+    CAPTURE(target);
+    CHECK(result.requests.empty());
+    REQUIRE(result.error.has_value());
+    CHECK(result.error->status == 400);
+  }
+  request_parser parser{small_limits()};
+  auto absolute = parser.feed("GET http://h:1/x?a=1 HTTP/1.1\r\nHost: h\r\n\r\n");
+  REQUIRE(absolute.requests.size() == 1);
+  CHECK(absolute.requests[0].path == "/x");
+}
+
 TEST_CASE("parser: HTTP/1.1 needs exactly one Host; HTTP/1.0 at most one") {
   struct example {
     std::string head;
