@@ -195,6 +195,9 @@ result validate_runtime(const node_config& c) {
     return fail(c, "security.token",
                 "must be at most 4096 printable ASCII characters without spaces");
   }
+  if (c.protect_reads && c.token.empty()) {
+    return fail(c, "auth.protect_reads", "needs security.token (CLUSTERKIT_TOKEN) to be set");
+  }
   if (c.tls.enabled()) {
     for (auto [key, path] : {std::pair{"tls.ca", &c.tls.ca}, std::pair{"tls.cert", &c.tls.cert},
                              std::pair{"tls.key", &c.tls.key}}) {

@@ -35,6 +35,7 @@ struct api_context {
   api_limits limits;
   std::chrono::milliseconds request_timeout{5000};
   std::string token;  // when set, mutating endpoints need "Authorization: Bearer <token>"
+  bool protect_reads = false;  // with a token: reads need it too (all but /health and /ready)
   actors::partition_host_actor partitions;  // storage figures, partition requests
   actors::node_actor node;
   actors::join_handler_actor join;  // POST /join
@@ -56,6 +57,20 @@ response unauthorized_response();
 template <class Fn>
 handler bind_handler(const context_ptr& context, Fn fn) {
   return [context, fn](caf::io::broker* self, request& req, responder reply) {
+    fn(context, self, req, std::move(reply));
+  };
+}
+
+/// Like bind_handler, for an endpoint that reads: with a token and protect_reads, a request
+/// without the token gets 401 (health checks stay open: they use bind_handler).
+template <class Fn>
+handler bind_read_handler(const context_ptr& context, Fn fn) {
+  return [context, fn](caf::io::broker* self, request& req, responder reply) {
+    if (context->protect_reads && !context->token.empty() &&
+        !bearer_token_matches(req, context->token)) {
+      reply.send(unauthorized_response());
+      return;
+    }
     fn(context, self, req, std::move(reply));
   };
 }

@@ -369,9 +369,10 @@ void handle_join(const context_ptr& ctx, caf::io::broker* self, request& req, re
 }  // namespace
 
 void add_cluster_routes(router& routes, std::shared_ptr<const api_context> context) {
-  auto bind = [&context](auto fn) { return bind_handler(context, fn); };
-  routes.add("GET", "/health", bind(handle_health));
-  routes.add("GET", "/ready", bind(handle_ready));
+  // Health checks (load balancers, Docker) carry no token: always open.
+  routes.add("GET", "/health", bind_handler(context, handle_health));
+  routes.add("GET", "/ready", bind_handler(context, handle_ready));
+  auto bind = [&context](auto fn) { return bind_read_handler(context, fn); };
   routes.add("GET", "/health/detailed", bind(handle_health_detailed));
   routes.add("GET", "/cluster", bind(handle_cluster));
   routes.add("GET", "/nodes", bind(handle_nodes));

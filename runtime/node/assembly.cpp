@@ -127,7 +127,7 @@ struct running_node {
 // route already there.
 bool add_extension_routes(http::router& routes, node::api which, const node::extensions& ext,
                           const std::shared_ptr<const node::context>& node_context,
-                          const std::string& token) {
+                          const std::string& token, bool protect_reads) {
   for (const auto& r : ext.routes()) {
     if (r.api != which) {
       continue;
@@ -136,11 +136,11 @@ bool add_extension_routes(http::router& routes, node::api which, const node::ext
       fail_line("route " + r.method + " " + r.path + " is already served by this node");
       return false;
     }
-    const bool write = r.access == node::access::write;
+    const bool guarded = r.access == node::access::write || protect_reads;
     routes.add(r.method, r.path,
-               [node_context, handler = r.handler, write, token](
+               [node_context, handler = r.handler, guarded, token](
                    caf::io::broker* self, http::request& req, http::responder reply) {
-                 if (write && !token.empty() && !http::api::bearer_token_matches(req, token)) {
+                 if (guarded && !token.empty() && !http::api::bearer_token_matches(req, token)) {
                    reply.send(http::api::unauthorized_response());
                    return;
                  }
@@ -158,8 +158,10 @@ bool start_servers(caf::actor_system& sys, const config::node_config& cfg,
   auto cluster_routes = std::make_shared<http::router>();
   http::api::add_cluster_routes(*cluster_routes, context);
   auto kv_routes = std::make_shared<http::router>();
-  if (!add_extension_routes(*cluster_routes, node::api::cluster, ext, node_context, cfg.token) ||
-      !add_extension_routes(*kv_routes, node::api::kv, ext, node_context, cfg.token)) {
+  if (!add_extension_routes(*cluster_routes, node::api::cluster, ext, node_context, cfg.token,
+                            cfg.protect_reads) ||
+      !add_extension_routes(*kv_routes, node::api::kv, ext, node_context, cfg.token,
+                            cfg.protect_reads)) {
     return false;
   }
   struct listener {
@@ -474,6 +476,7 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
     context->limits.value_bytes_max = cfg.limits.value_bytes_max;
     context->request_timeout = std::chrono::milliseconds(cfg.limits.request_timeout_ms);
     context->token = cfg.token;
+    context->protect_reads = cfg.protect_reads;
     context->partitions = node.host;
     context->node = caf::actor_cast<actors::node_actor>(node.member);
     context->join = caf::actor_cast<actors::join_handler_actor>(node.member);

@@ -437,6 +437,39 @@ class Token(unittest.TestCase):
             node.cleanup()
 
 
+    def test_protect_reads_needs_the_token_for_reads_too(self):
+        node = Node("node-reads", env={"CLUSTERKIT_TOKEN": "s3cret-token",
+                                       "AUTH_PROTECT_READS": "true"}).start()
+        try:
+            good = {"Authorization": "Bearer s3cret-token"}
+            kv = node.kv()
+            self.assertEqual(kv.post("/kv/set", {"key": "a", "value": "1"}, headers=good).status, 200)
+            assert_error(self, kv.get("/kv/get?key=a"), 401, "unauthorized")
+            assert_error(self, kv.get("/kv/get?key=a&consistency=stale"), 401, "unauthorized")
+            self.assertEqual(kv.get("/kv/get?key=a", headers=good).json()["value"], "1")
+            kv.close()
+            api = node.api()
+            assert_error(self, api.get("/cluster"), 401, "unauthorized")
+            assert_error(self, api.get("/metrics"), 401, "unauthorized")
+            self.assertEqual(api.get("/cluster", headers=good).status, 200)
+            # Health checks carry no token: they stay open.
+            self.assertEqual(api.get("/health").status, 200)
+            self.assertIn(api.get("/ready").status, (200, 503))
+            api.close()
+            self.assertEqual(node.stop(), 0)
+        finally:
+            node.cleanup()
+
+    def test_protect_reads_without_a_token_is_refused(self):
+        import tempfile
+        d = tempfile.mkdtemp(prefix="ck-reads-")
+        code, _, err = run_binary({"NODE_ID": "n1", "BOOTSTRAP": "true", "DATA_DIR": d + "/d",
+                                   "AUTH_PROTECT_READS": "true"})
+        self.assertEqual(code, 2, err)
+        self.assertIn("AUTH_PROTECT_READS", err)
+        self.assertIn("security.token", err)
+
+
 class StartupErrors(unittest.TestCase):
     def setUp(self):
         import tempfile

@@ -51,6 +51,7 @@ constexpr sample samples[] = {
     {"storage.map_size", "512MiB", "512MiB"},
     {"storage.map_size_max", "2T", "2TiB"},
     {"security.token", "s3cret", "s3cret"},
+    {"auth.protect_reads", "yes", "true"},
     {"tls.ca", "/etc/ck/ca.pem", "/etc/ck/ca.pem"},
     {"tls.cert", "/etc/ck/node-7.pem", "/etc/ck/node-7.pem"},
     {"tls.key", "/etc/ck/node-7.key", "/etc/ck/node-7.key"},
@@ -77,6 +78,9 @@ const detail::setting& setting_for(std::string_view key) {
 // NODE_ID=n1 unless the sample is node.id itself; the TLS paths go together, so a sample of
 // one gets the other two.
 env_map base_env(std::string_view key) {
+  if (key == "auth.protect_reads") {
+    return {{"NODE_ID", "n1"}, {"CLUSTERKIT_TOKEN", "t"}};  // it needs a token
+  }
   if (key.substr(0, 4) == "tls.") {
     env_map env{{"NODE_ID", "n1"}, {"TLS_CA", "/x/ca"}, {"TLS_CERT", "/x/c"}, {"TLS_KEY", "/x/k"}};
     env.erase(std::string(detail::find_setting(key)->env));  // the sample's own source sets it
@@ -123,6 +127,7 @@ TEST_CASE("load: with only NODE_ID set every setting has its documented default"
   CHECK(c.storage.map_size_max_bytes == 1ull << 40);
   CHECK(c.storage.sync);
   CHECK(c.token.empty());
+  CHECK_FALSE(c.protect_reads);
   CHECK(c.log_level == "info");
   CHECK(c.threads == 0);
   CHECK(c.limits.key_bytes_max == 1024);
