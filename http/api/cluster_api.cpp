@@ -357,6 +357,15 @@ void handle_join(const context_ptr& ctx, caf::io::broker* self, request& req, re
     reply.send(response::error(400, "invalid_join", bad));
     return;
   }
+  // The token is a cluster setting: a joiner with a token (it sends it) must not join a
+  // cluster without one (then the joiner would guard writes the others take unguarded). The
+  // other mismatches, no token or another one for a cluster that has one, are 401 already.
+  if (ctx->token.empty() && req.header("authorization")) {
+    reply.send(response::error(409, "token_mismatch",
+                               "this cluster has no CLUSTERKIT_TOKEN but the joining node sent "
+                               "one: give every node the same token (or none)"));
+    return;
+  }
   const std::string id = join.id;
   self->request(ctx->join, ctx->request_timeout, atoms::join_atom_v, std::move(join))
       .then(

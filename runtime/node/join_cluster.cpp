@@ -59,7 +59,8 @@ std::string attempt(const config::host_port& member, const std::string& body,
     const std::string bad = http::api::parse_join_reply(rsp.body, out);
     return bad.empty() ? "" : "unusable join reply: " + bad;
   }
-  permanent = rsp.status == 400 || rsp.status == 401;
+  // 400: a bad request; 401 / 409: the token is not the cluster's (see handle_join).
+  permanent = rsp.status == 400 || rsp.status == 401 || rsp.status == 409;
   return "HTTP " + std::to_string(rsp.status) + ": " + rsp.body.substr(0, 300);
 }
 

@@ -220,6 +220,52 @@ class GreedyClients(unittest.TestCase):
         self.assertLess(grown_mib, 128, f"the node grew {grown_mib:.0f} MiB holding unread answers")
 
 
+class TokenIsAClusterSetting(unittest.TestCase):
+    """Finding 9: a node with a different or missing token cannot join a cluster that has one
+    (401), nor can a node with a token join a cluster without one (409): the joiner exits 2
+    with one line, and the cluster does not list it."""
+
+    def joiner(self, seed, token):
+        d = tempfile.mkdtemp(prefix="ck-tok-")
+        self.addCleanup(shutil.rmtree, d, True)
+        env = {"NODE_ID": "node-2", "DATA_DIR": os.path.join(d, "n2"), "JOIN_ADDR": seed.http_addr,
+               "HTTP_ADDR": f"127.0.0.1:{free_port()}", "KV_ADDR": f"127.0.0.1:{free_port()}",
+               "RAFT_ADDR": f"127.0.0.1:{free_port()}"}
+        if token is not None:
+            env["CLUSTERKIT_TOKEN"] = token
+        code, _, stderr = run_binary(env, timeout_s=60)
+        # Log lines go to stderr too; the reason for stopping is the one "clusterkit: " line.
+        return code, [l for l in stderr.splitlines() if l.startswith("clusterkit: ")]
+
+    def check_refused(self, seed_token, joiner_token, status):
+        env = {"CLUSTERKIT_TOKEN": seed_token} if seed_token else {}
+        seed = Node("node-1", env=env)
+        self.addCleanup(seed.cleanup)
+        seed.start()
+        wait_until(lambda: seed.get_json("/consensus/leader")[0] == 200, 20, "node-1 leads")
+        code, lines = self.joiner(seed, joiner_token)
+        self.assertEqual(code, 2, lines)
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn("refused this node", lines[0])
+        self.assertIn(f"HTTP {status}", lines[0])
+        headers = {"Authorization": f"Bearer {seed_token}"} if seed_token else None
+        api = seed.api()
+        try:
+            nodes = api.get("/cluster", headers=headers).json()["nodes"]
+        finally:
+            api.close()
+        self.assertEqual([n["id"] for n in nodes], ["node-1"])
+
+    def test_no_token_for_a_cluster_with_one(self):
+        self.check_refused("t0k3n", None, 401)
+
+    def test_another_token(self):
+        self.check_refused("t0k3n", "other", 401)
+
+    def test_a_token_for_a_cluster_without_one(self):
+        self.check_refused(None, "t0k3n", 409)
+
+
 class TlsStartupErrors(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="ck-tls-start-")
