@@ -326,7 +326,13 @@ class machines_snapshot_sink final : public snapshot_sink {
       }
       return storage::status::success();
     });
-    require(st, "staging a snapshot chunk");
+    if (!st.ok()) {
+      // A full disk (or a failing one) while receiving a replica: abandon the transfer, as
+      // for a malformed chunk; the live state is untouched and the leader tries again later.
+      CK_LOG_ERROR("partition: staging a snapshot chunk of partition-{} failed, transfer "
+                   "abandoned: {}", partition_, st.to_string());
+      return false;
+    }
     return well_formed;
   }
 
@@ -374,7 +380,16 @@ std::unique_ptr<snapshot_sink> partition_machines::begin_restore() {
     }
     return storage::status::success();
   });
-  require(st, "clearing the snapshot staging area");
+  if (!st.ok()) {
+    // As for a chunk that cannot be staged: this transfer is abandoned (by a sink that takes
+    // nothing), the leader tries again later.
+    CK_LOG_ERROR("partition: clearing the snapshot staging area of partition-{} failed: {}",
+                 partition_, st.to_string());
+    struct refusing_sink : snapshot_sink {
+      bool write(const std::string&) override { return false; }
+    };
+    return std::make_unique<refusing_sink>();
+  }
   return std::make_unique<machines_snapshot_sink>(env_, partition_, machines_.size());
 }
 

@@ -13,6 +13,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -28,12 +29,14 @@ namespace {
 struct replica_env {
   std::filesystem::path path;
   std::shared_ptr<storage::environment> env;
-  replica_env() {
+  explicit replica_env(uint64_t map_max = uint64_t{1} << 40) {
     char pattern[] = "/tmp/ck-kvsm-XXXXXX";
     path = ::mkdtemp(pattern);
     storage::environment_options options;
     options.dir = path.string();
     options.sync = false;
+    options.map_size_bytes = std::min<uint64_t>(options.map_size_bytes, map_max);
+    options.map_size_max_bytes = map_max;
     auto opened = storage::environment::open(options);
     REQUIRE(opened.ok());
     env = std::move(opened.value());
@@ -150,6 +153,29 @@ TEST_CASE("partition machines: snapshot chunks of large values stay near the chu
   follower.install_restored(source->applied());
   CHECK(follower_env.count(partition) == 40);
   CHECK(follower_env.get(partition, "k40") == std::optional<std::string>(value));
+}
+
+// Issue 13: a replica whose storage is full while it receives a snapshot abandons the
+// transfer (the leader retries later) instead of stopping the process.
+TEST_CASE("partition machines: a chunk that does not fit abandons the transfer, live data kept") {
+  replica_env leader_env;
+  replica_env follower_env{uint64_t{1} << 20};  // a 1 MiB map: the 2.5 MiB below cannot fit
+  actors::partition_machines leader(leader_env.env, types(), partition, group);
+  actors::partition_machines follower(follower_env.env, types(), partition, group);
+  follower.apply(1, set_cmd("mine", "kept"));
+  const std::string value(64 << 10, 'v');
+  for (int i = 1; i <= 40; ++i) {
+    leader.apply(i, set_cmd("k" + std::to_string(i), value));
+  }
+  auto source = leader.read_snapshot();
+  auto sink = follower.begin_restore();
+  bool refused = false;
+  for (int chunks = 0; !source->done() && !refused; ++chunks) {
+    REQUIRE(chunks < 1000);
+    refused = !sink->write(source->next_chunk(256 << 10));
+  }
+  CHECK(refused);
+  CHECK(follower_env.get(partition, "mine") == std::optional<std::string>("kept"));
 }
 
 TEST_CASE("partition machines: a snapshot streams in chunks and replaces the follower's data") {
