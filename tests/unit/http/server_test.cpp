@@ -169,6 +169,21 @@ bool wait_for_waiting(fixture& f, size_t count) {
   return false;
 }
 
+// True once a new connection is served 200 (bounded retries): a freed slot is usable again
+// once the server saw the close.
+bool served_on_a_new_connection(uint16_t port) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    client again{port};
+    REQUIRE(again.send(get("/fast")));
+    auto reply = again.read_reply();
+    if (reply && reply->status == 200) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
 json body_of(const std::optional<http_reply>& reply) {
   REQUIRE(reply.has_value());
   return json::parse(reply->body);
@@ -340,17 +355,7 @@ TEST_CASE("server: connections over connections_max get 503 and are closed") {
   CHECK(third.wait_closed());
   // A freed slot is usable again once the server saw the close (bounded retries).
   first.close();
-  bool served = false;
-  for (int attempt = 0; attempt < 100 && !served; ++attempt) {
-    client again{f.port};
-    REQUIRE(again.send(get("/fast")));
-    auto reply = again.read_reply();
-    served = reply && reply->status == 200;
-    if (!served) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  }
-  CHECK(served);
+  CHECK(served_on_a_new_connection(f.port));
 }
 
 TEST_CASE("server: an idle connection is closed after idle_timeout, a busy one is not") {
@@ -457,17 +462,7 @@ TEST_CASE("server: one client address gets at most connections_per_client_max co
         json{{"error", "too many connections from 127.0.0.1"}, {"code", "unavailable"}});
   CHECK(third.wait_closed());
   first.close();  // the count drops when the server sees the close (bounded retries)
-  bool served = false;
-  for (int attempt = 0; attempt < 100 && !served; ++attempt) {
-    client again{f.port};
-    REQUIRE(again.send(get("/fast")));
-    auto reply = again.read_reply();
-    served = reply && reply->status == 200;
-    if (!served) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  }
-  CHECK(served);
+  CHECK(served_on_a_new_connection(f.port));
 }
 
 TEST_CASE("server: drain answers outstanding requests with Connection: close and replies ok") {
