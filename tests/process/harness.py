@@ -515,8 +515,9 @@ class RawKV:
     a linearizability check must not be fed). request() returns (status, body dict or None) or
     raises; after any exception the connection is dropped and the next call reconnects."""
 
-    def __init__(self, port, timeout_s=5):
+    def __init__(self, port, timeout_s=5, host="127.0.0.1"):
         self.port = port
+        self.host = host
         self.timeout_s = timeout_s
         self.conn = None
 
@@ -526,7 +527,7 @@ class RawKV:
             body = json.dumps(body)
             headers["Content-Type"] = "application/json"
         if self.conn is None:
-            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout_s)
+            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout_s)
         try:
             self.conn.request(method, path, body=body, headers=headers)
             r = self.conn.getresponse()

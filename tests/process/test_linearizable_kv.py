@@ -44,12 +44,12 @@ def log(msg):
     print(f"[test_linearizable_kv] {msg}", file=sys.stderr, flush=True)
 
 
-def client_loop(name, port, rng, history, stop, stats, lock):
-    kv = RawKV(port, timeout_s=5)
+def client_loop(name, port, rng, history, stop, stats, lock, host="127.0.0.1", keys=KEYS):
+    kv = RawKV(port, timeout_s=5, host=host)
     n = 0
     try:
         while not stop.is_set():
-            key = rng.choice(KEYS)
+            key = rng.choice(keys)
             r = rng.random()
             kind = "set" if r < 0.45 else "get" if r < 0.85 else "delete"
             value = f"{name}-{n}" if kind == "set" else None
