@@ -6,7 +6,8 @@ per node, no retries) do random set/get/delete on 5 keys, a nemesis cuts links b
 namespaces with blackhole routes (both directions; clients keep reaching every node):
 
   - isolate: one node cut from the other two for 3 s, then healed;
-  - flap:    the link between two nodes cut and healed every 0.4 s for 3 s.
+  - flap:    the link between two nodes cut and healed for 4 s, each cut 0.3-2 s long (longer
+             than the transport's failure detection) and each heal 0.2-1 s (seeded).
 
 Afterwards every key is read from each node once all are ready again; the history must be
 linearizable (linearizability.py) and no acknowledged write may be lost. NEMESIS_RUNS runs
@@ -194,12 +195,12 @@ class Nemesis(unittest.TestCase):
                 time.sleep(3.0)
                 self.cut.heal()
             else:
-                end = time.monotonic() + 3.0
+                end = time.monotonic() + 4.0
                 while time.monotonic() < end:
                     self.cut.cut(victim, peer)
-                    time.sleep(0.4)
+                    time.sleep(rng.uniform(0.3, 2.0))
                     self.cut.heal()
-                    time.sleep(0.4)
+                    time.sleep(rng.uniform(0.2, 1.0))
             time.sleep(2.5)
         finally:
             self.cut.heal()
