@@ -93,25 +93,25 @@ def client_loop(name, port, rng, history, stop, stats, lock, host="127.0.0.1", k
         kv.close()
 
 
-def final_read(nodes, key, timeout_s=30):
-    """A linearizable read of `key` from one of `nodes` (value or None for 404), retried on
-    503/504/connection errors within timeout_s."""
+def final_read(endpoints, key, timeout_s=30):
+    """A linearizable read of `key` from one of `endpoints` ((name, host, KV port) each, tried
+    in turn; value or None for 404), retried on 503/504/connection errors within timeout_s."""
     deadline = time.monotonic() + timeout_s
     last = None
     i = 0
     while time.monotonic() < deadline:
-        node = nodes[i % len(nodes)]
+        name, host, port = endpoints[i % len(endpoints)]
         i += 1
-        kv = RawKV(node.kv_port, timeout_s=5)
+        kv = RawKV(port, timeout_s=5, host=host)
         try:
             status, body = kv.get(key)
             if status == 200:
                 return body["value"]
             if status == 404:
                 return None
-            last = (node.node_id, status, body)
+            last = (name, status, body)
         except (OSError, http.client.HTTPException) as e:
-            last = (node.node_id, repr(e))
+            last = (name, repr(e))
         finally:
             kv.close()
         time.sleep(0.2)
@@ -170,7 +170,8 @@ class LinearizableKV(unittest.TestCase):
 
             ops = history.ops()
             others = [n for n in cluster.nodes if n is not victim]
-            finals = {k: final_read(others, k) for k in KEYS}
+            endpoints = [(n.node_id, "127.0.0.1", n.kv_port) for n in others]
+            finals = {k: final_read(endpoints, k) for k in KEYS}
             t_check = time.monotonic()
             result = check(ops, timeout_s=120)
             check_s = time.monotonic() - t_check

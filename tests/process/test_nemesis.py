@@ -28,7 +28,7 @@ import unittest
 
 from harness import BINARY, RawKV, wait_until
 from linearizability import check, format_op, lost_acknowledged_writes, record
-from test_linearizable_kv import client_loop
+from test_linearizable_kv import client_loop, final_read
 from test_walkthrough import Net, netns_unavailable_reason, run
 
 RUNS = int(os.environ.get("NEMESIS_RUNS", "2"))
@@ -132,27 +132,6 @@ class Nemesis(unittest.TestCase):
         with open(os.path.join(self.dir, f"{name}.log"), "rb") as f:
             return "\n".join(f.read().decode(errors="replace").splitlines()[-n:])
 
-    def final_read(self, key, timeout_s=30):
-        deadline = time.monotonic() + timeout_s
-        i, last = 0, None
-        while time.monotonic() < deadline:
-            name = NODES[i % len(NODES)]
-            i += 1
-            kv = RawKV(9080, timeout_s=5, host=self.net.ips[name])
-            try:
-                status, body = kv.get(key)
-                if status == 200:
-                    return body["value"]
-                if status == 404:
-                    return None
-                last = (name, status, body)
-            except OSError as e:
-                last = (name, repr(e))
-            finally:
-                kv.close()
-            time.sleep(0.2)
-        raise AssertionError(f"final read of {key!r}: no answer in {timeout_s}s, last {last}")
-
     def test_linearizable_under_partitions(self):
         log(f"{RUNS} run(s), seeds {BASE_SEED}..{BASE_SEED + RUNS - 1}")
         self.start("node1", True)
@@ -212,7 +191,8 @@ class Nemesis(unittest.TestCase):
             wait_until(lambda name=name: self.ready(name), 60, f"{name} ready after healing",
                        describe=lambda name=name: self.log_tail(name))
         ops = history.ops()
-        finals = {k: self.final_read(k) for k in keys}
+        endpoints = [(name, self.net.ips[name], 9080) for name in NODES]
+        finals = {k: final_read(endpoints, k) for k in keys}
         result = check(ops, timeout_s=120)
         unknown = sum(1 for o in ops if o.ret is None)
         log(f"run {run_index} seed {seed}: {kind} {victim}{'-' + peer if kind == 'flap' else ''}; "
