@@ -33,9 +33,13 @@ struct peer {
   uint16_t port = 0;
   caf::actor handle;     // the remote endpoint while connected
   bool connecting = false;
+  // This node does not lead the dial to this peer (see connect) and already waited once for
+  // the peer to dial it: the next attempt dials. Reset when connected or lost.
+  bool waited_for_peer = false;
   uint64_t generation = 0;  // bumps on every (re)connect decision; stale timers are ignored
   std::chrono::milliseconds backoff{0};
   std::deque<raft::message> queue;
+  size_t queue_bytes = 0;  // approx_size of what `queue` holds
   transport_peer_stats stats;
   std::optional<std::chrono::steady_clock::time_point> heard;  // its last batch arrived
   bool suspected = false;  // told the local groups it is down; cleared when heard again
@@ -109,6 +113,16 @@ void schedule_connect(pointer self, peer& p) {
   self->delayed_send(self, delay, atoms::transport_connect_atom_v, p.name, p.generation);
 }
 
+// An empty batch: keeps the peer hearing from us, and lets a peer that did not dial adopt
+// the connection at once (deliver: "it reached us first").
+void send_empty_batch(pointer self, peer& p) {
+  raft_batch empty;
+  empty.from_node = self->state.options.node_name;
+  empty.cluster_id = self->state.options.cluster_id;
+  p.sent = std::chrono::steady_clock::now();
+  self->send(p.handle, atoms::raft_step_atom_v, std::move(empty));
+}
+
 void connect(pointer self, const std::string& name) {
   auto& st = self->state;
   auto it = st.peers.find(name);
@@ -116,6 +130,19 @@ void connect(pointer self, const std::string& name) {
     return;
   }
   auto& p = it->second;
+  // Two nodes dialing each other at once get two BASP connections; CAF 0.17 then closes
+  // one as redundant and takes the peer's proxies down with it, both redial, and the pair
+  // can flap for many seconds (seen when a 4th node joined under TLS). So the node with the
+  // smaller name dials; the other waits dial_fallback for it, then dials too (the smaller
+  // may be unable to reach it, or down).
+  if (st.options.node_name > p.name && !p.waited_for_peer &&
+      st.options.dial_fallback.count() > 0) {
+    p.waited_for_peer = true;
+    ++p.generation;
+    self->delayed_send(self, st.options.dial_fallback, atoms::transport_connect_atom_v, p.name,
+                       p.generation);
+    return;
+  }
   p.connecting = true;
   auto generation = ++p.generation;
   auto mm = st.options.tls ? self->system().openssl_manager().actor_handle()
@@ -137,10 +164,13 @@ void connect(pointer self, const std::string& name) {
             q.handle = caf::actor_cast<caf::actor>(std::move(ptr));
             self->monitor(q.handle);
             q.backoff = std::chrono::milliseconds{0};
+            q.waited_for_peer = false;
             q.stats.connected = true;
             ++q.stats.connects;
             CK_LOG_INFO("transport: connected to {} at {}", name, address_of(q));
-            if (!q.queue.empty()) {
+            if (q.queue.empty()) {
+              send_empty_batch(self, q);
+            } else {
               schedule_flush(self);
             }
           },
@@ -157,11 +187,34 @@ void connect(pointer self, const std::string& name) {
           });
 }
 
+raft::message pop_queued(peer& p) {
+  raft::message m = std::move(p.queue.front());
+  p.queue.pop_front();
+  p.queue_bytes -= approx_size(m);
+  return m;
+}
+
+void drop_queue(peer& p) {
+  p.stats.dropped += p.queue.size();
+  p.queue.clear();
+  p.queue_bytes = 0;
+}
+
 void enqueue(pointer self, peer& p, raft::message&& m) {
   auto& o = self->state.options;
+  if (!p.handle && p.suspected) {
+    // Lost, not yet back: a restarted peer resumes from the log it persisted, not from
+    // what was sent to its previous life, and Raft resends what a live one missed. Holding
+    // these would only cost memory (a node down for an hour under load) and, delivered
+    // late, catch a restarted replica up by stale appends instead of a snapshot.
+    ++p.stats.dropped;
+    return;
+  }
+  p.queue_bytes += approx_size(m);
   p.queue.push_back(std::move(m));
-  while (p.queue.size() > o.max_queue_messages) {
-    p.queue.pop_front();
+  while (p.queue.size() > o.max_queue_messages ||
+         (p.queue.size() > 1 && p.queue_bytes > o.max_queue_bytes)) {
+    pop_queued(p);
     ++p.stats.dropped;
   }
 }
@@ -206,8 +259,7 @@ void flush(pointer self) {
         break;
       }
       bytes += size;
-      batch.messages.push_back(std::move(p.queue.front()));
-      p.queue.pop_front();
+      batch.messages.push_back(pop_queued(p));
     }
     ++p.stats.sent_batches;
     p.stats.sent_messages += batch.messages.size();
@@ -249,11 +301,7 @@ void heartbeat(pointer self) {
   const auto now = std::chrono::steady_clock::now();
   for (auto& [name, p] : st.peers) {
     if (p.handle && now - p.sent >= st.options.heartbeat_interval) {
-      raft_batch empty;
-      empty.from_node = st.options.node_name;
-      empty.cluster_id = st.options.cluster_id;
-      p.sent = now;
-      self->send(p.handle, atoms::raft_step_atom_v, std::move(empty));
+      send_empty_batch(self, p);
     }
     if (p.heard && now - *p.heard >= st.options.suspect_after) {
       suspect(self, p, "silent");
@@ -292,6 +340,7 @@ void deliver(pointer self, raft_batch& batch) {
       p.handle = std::move(sender);
       self->monitor(p.handle);
       p.backoff = std::chrono::milliseconds{0};
+      p.waited_for_peer = false;
       p.stats.connected = true;
       ++p.stats.connects;
       CK_LOG_INFO("transport: connected to {} (it reached us first)", p.name);
@@ -329,8 +378,12 @@ caf::behavior net_transport_impl(pointer self, net_transport_options options) {
         p.handle = nullptr;
         p.stats.connected = false;
         ++p.stats.disconnects;
+        p.waited_for_peer = false;  // the peer, if it leads the dial, redials first
         CK_LOG_WARN("transport: lost {} ({})", name, to_string(msg.reason));
         suspect(self, p, "connection lost");
+        if (p.suspected) {
+          drop_queue(p);  // see enqueue: nothing is kept for a lost peer
+        }
         schedule_connect(self, p);
       }
     }

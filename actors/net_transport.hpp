@@ -8,12 +8,15 @@
 // node that hosts replica `to`. Queues are drained by a self-sent flush: everything the groups
 // hand over in one burst goes to a peer as ONE remote message, (raft_step_atom, raft_batch),
 // bounded by `max_batch_messages` / `max_batch_bytes`. A peer's queue is bounded by
-// `max_queue_messages`; beyond it the oldest message is dropped and counted (Raft retries).
+// `max_queue_messages` and `max_queue_bytes`; beyond them the oldest message is dropped and
+// counted (Raft retries). A peer whose connection was lost queues nothing until it is back.
 //
 // Connecting never blocks a scheduler thread or this actor: it requests the middleman actor
 // (connect_atom, host, port) with `connect_timeout`, retries with exponential backoff and
 // jitter, monitors the remote endpoint and reconnects after its down_msg (a restarted peer
-// publishes a new endpoint). Note: CAF's middleman itself connects with a blocking syscall on
+// publishes a new endpoint). Of two nodes, the one whose name sorts first dials; the other
+// adopts that connection when the dialer's first batch (an empty hello) arrives, and dials
+// itself only after `dial_fallback` without one. Note: CAF's middleman itself connects with a blocking syscall on
 // its own thread, so a black-holed peer delays other connects (caf-notes 2.5).
 //
 // The node assembly MUST, on every node and with identical values (caf-notes 2.4, 8.3):
@@ -90,6 +93,10 @@ struct net_transport_options {
   std::string host = "127.0.0.1";
   uint16_t port = 0;
   std::chrono::milliseconds connect_timeout{2'000};
+  /// Of two nodes, the one whose name sorts first dials; the other waits this long for it
+  /// before dialing too (simultaneous dials make CAF 0.17's BASP drop both connections).
+  /// 0: always dial at once.
+  std::chrono::milliseconds dial_fallback{2'000};
   std::chrono::milliseconds backoff_min{100};
   std::chrono::milliseconds backoff_max{1'000};
   /// Seeds the backoff jitter.
@@ -97,8 +104,11 @@ struct net_transport_options {
   /// Bounds of one remote message; a longer queue goes out in several flushes.
   size_t max_batch_messages = 4'096;
   size_t max_batch_bytes = 8u << 20;
-  /// Messages kept per peer (connected or not); beyond it the oldest is dropped.
+  /// Messages (and their approximate bytes) kept per peer; beyond either the oldest is
+  /// dropped. A queue bridges a connect and a burst, not an outage: a peer whose connection
+  /// was lost (suspected down) gets nothing queued until it is connected again.
   size_t max_queue_messages = 16'384;
+  size_t max_queue_bytes = 64u << 20;
   /// A connected peer that was sent nothing for this long gets an empty batch, so every node
   /// hears from every other (last_heard_ms_ago, the failure detector's input) even where Raft
   /// has nothing to say (between two followers). 0: off.

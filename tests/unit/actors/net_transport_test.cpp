@@ -439,10 +439,17 @@ TEST_CASE("net transport: batches from another cluster are dropped") {
     batch.messages.push_back(m);
     caf::anon_send(a.transport, atoms::raft_send_atom_v, std::move(batch));
   };
+  // a dialed, so its first batch is an empty hello (of cluster-a: dropped too).
+  REQUIRE_MESSAGE(eventually([&] {
+                    auto st = b.stats();
+                    return st && st->foreign_batches == 1;
+                  }),
+                  "b did not drop the dialer's hello of the other cluster");
+  const uint64_t foreign_before = 1;
   send_to_b(1);  // of cluster-a to a node of cluster-b: dropped
   REQUIRE_MESSAGE(eventually([&] {
                     auto st = b.stats();
-                    return st && st->foreign_batches >= 1;
+                    return st && st->foreign_batches >= foreign_before + 1;
                   }),
                   "b did not drop the batch of the other cluster");
   // b joins cluster-a (as a joining node learns its id): the next batch goes through. Same
@@ -523,6 +530,117 @@ TEST_CASE("net transport: bounded queue drops the oldest; batches are bounded") 
   CHECK(p->sent_batches == 3);  // 4 + 4 + 2
   CHECK(p->sent_messages == 10);
   caf::scoped_actor self{*b.sys};  // the sink uses locals of this test: wait until it is gone
+  self->send_exit(sink, caf::exit_reason::user_shutdown);
+  self->wait_for(sink);
+}
+
+// One message to replica 2 of test_group through `from`'s transport, carrying `data_bytes` of
+// entry data and `index` (to tell messages apart at the receiver).
+void send_to_replica_2(node& from, raft::index_t index, size_t data_bytes = 0) {
+  actors::raft_batch batch;
+  raft::message m;
+  m.group = test_group;
+  m.from = 1;
+  m.to = 2;
+  m.index = index;
+  if (data_bytes > 0) {
+    raft::entry e;
+    e.data.assign(data_bytes, 'x');
+    m.entries.push_back(std::move(e));
+  }
+  batch.messages.push_back(std::move(m));
+  caf::anon_send(from.transport, atoms::raft_send_atom_v, std::move(batch));
+}
+
+// Two nodes that know each other: only the one whose name sorts first dials, the other
+// adopts that connection on its first batch (simultaneous dials make CAF drop both).
+TEST_CASE("net transport: of two peers only one dials; the other adopts the connection") {
+  node a{1};
+  node b{2};
+  a.up(0);
+  b.up(0);
+  b.add_peer(a);  // b learns of a first, yet waits for a (node-1 < node-2) to dial
+  a.add_peer(b);
+  REQUIRE_MESSAGE(eventually([&] { return a.connected_to(b.name) && b.connected_to(a.name); }),
+                  "a and b did not connect to each other");
+  auto pa = a.peer_stats(b.name);
+  auto pb = b.peer_stats(a.name);
+  REQUIRE(pa);
+  REQUIRE(pb);
+  CHECK(pa->connects == 1);
+  CHECK(pb->connects == 1);
+  CHECK(pa->disconnects == 0);
+  CHECK(pb->disconnects == 0);
+  // b never dialed: its wait for a outlasts the test (dial_fallback 2 s), so b's side was
+  // adopted from a's hello well before it.
+}
+
+TEST_CASE("net transport: the queue is bounded by bytes too") {
+  node a{1};
+  node b{2};
+  actors::net_transport_options options;
+  options.max_queue_bytes = 10'000;  // about 4 messages of 2 KB
+  a.up(0, options);
+  b.port = free_port();  // never listening: everything stays queued
+  a.add_peer(b);
+  for (raft::index_t i = 1; i <= 20; ++i) {
+    send_to_replica_2(a, i, 2'000);
+  }
+  REQUIRE_MESSAGE(eventually([&] {
+                    auto p = a.peer_stats(b.name);
+                    return p && p->queued + p->dropped == 20;
+                  }),
+                  "the 20 messages were neither queued nor dropped");
+  auto p = a.peer_stats(b.name);
+  REQUIRE(p);
+  CHECK(p->queued == 4);  // 4 x (2,000 + overhead) <= 10,000 < 5 x
+  CHECK(p->dropped == 16);
+}
+
+// A restarted node must catch up from what it persisted (by log or snapshot), not from
+// messages sent to its previous life: once a connection is lost, nothing is queued for the
+// peer until it is connected again (session 10: 16,384 stale appends held per down node).
+TEST_CASE("net transport: nothing is queued for a peer whose connection was lost") {
+  node a{1};
+  node b{2};
+  a.up(0);
+  b.up(0);
+  a.add_peer(b);
+  REQUIRE_MESSAGE(eventually([&] { return a.connected_to(b.name); }), "a did not connect to b");
+  const uint16_t b_port = b.port;
+  b.down();
+  REQUIRE_MESSAGE(eventually([&] { return !a.connected_to(b.name); }),
+                  "a did not notice that b went down");
+  for (raft::index_t i = 1; i <= 20; ++i) {
+    send_to_replica_2(a, i);
+  }
+  REQUIRE_MESSAGE(eventually([&] {
+                    auto p = a.peer_stats(b.name);
+                    return p && p->dropped == 20;
+                  }),
+                  "the messages for the lost peer were not dropped");
+  CHECK(a.peer_stats(b.name)->queued == 0);
+
+  b.up(b_port);
+  std::atomic<int> delivered{0};
+  std::atomic<uint64_t> first_index{0};
+  auto sink = b.sys->spawn([&](caf::event_based_actor*) -> caf::behavior {
+    return {[&](atoms::raft_step_atom, const raft::message& m) {
+      if (delivered++ == 0) {
+        first_index = m.index;
+      }
+    }};
+  });
+  caf::anon_send(b.transport, atoms::raft_register_atom_v, test_group, raft::node_id{2},
+                 caf::actor_cast<actors::raft_group_actor>(sink));
+  REQUIRE_MESSAGE(eventually([&] { return a.connected_to(b.name); }),
+                  "a did not reconnect to the restarted b");
+  send_to_replica_2(a, 21);  // connected again: queued and sent as usual
+  REQUIRE_MESSAGE(eventually([&] { return delivered.load() >= 1; }),
+                  "the message sent after the reconnect was not delivered");
+  CHECK(delivered.load() == 1);
+  CHECK(first_index.load() == 21);
+  caf::scoped_actor self{*b.sys};
   self->send_exit(sink, caf::exit_reason::user_shutdown);
   self->wait_for(sink);
 }
