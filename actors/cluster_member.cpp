@@ -141,7 +141,49 @@ void log_role_change(member_pointer self) {
   st.logged_leader = s.leader;
 }
 
+// A leaving node is removed from the cluster once it hosts no replica at all: not when the
+// placement stops naming it, which happens before the moves run. (Removed with replicas
+// still in Raft groups, and stopped, it took voters, often leaders, out of groups mid-move;
+// one such group was left with no leader in test_partitions.) The node itself knows when
+// its last replica left, so it proposes its removal, through the join service, which
+// forwards to the meta leader. A meta leader leaves only after it handed that role on.
+void remove_self_when_drained(member_pointer self) {
+  auto& st = self->state;
+  if (st.self_removal_in_flight || !st.status || st.status->state == raft::role::leader) {
+    return;
+  }
+  const auto meta = st.sm->current();
+  const auto me = meta.nodes.find(st.options.self.id);
+  if (me == meta.nodes.end() || me->second.status != cluster::node_status::leaving) {
+    return;
+  }
+  if (cluster::placement_names(meta, st.options.self.id)) {
+    return;  // moves away from this node are still planned
+  }
+  st.self_removal_in_flight = true;
+  auto done = [self] { self->state.self_removal_in_flight = false; };
+  self->request(st.host, local_request_timeout, atoms::storage_figures_atom_v)
+      .then(
+          [self, done](storage_figures& figures) {
+            if (figures.partitions_hosted > 0) {
+              done();
+              return;
+            }
+            CK_LOG_INFO("node: drained (no replica left here); proposing this node's removal");
+            const cluster::command cmd = cluster::remove_node_command{self->state.options.self.id};
+            self->request(self->state.joins, local_request_timeout, atoms::meta_command_atom_v,
+                          cluster::encode_command(cmd))
+                .then([done](raft_propose_reply&) { done(); },
+                      [done](caf::error& error) {
+                        CK_LOG_DEBUG("node: own removal not applied yet: {}", to_string(error));
+                        done();
+                      });
+          },
+          [done](caf::error&) { done(); });
+}
+
 void finish_tick(member_pointer self) {
+  remove_self_when_drained(self);
   self->state.tick_running = false;
   self->delayed_send(self, self->state.options.tick_interval, atoms::member_tick_atom_v);
 }

@@ -5,8 +5,8 @@
 // itself, one actor per other membership job:
 //   - membership controller (actors/membership_controller.hpp): the founder's bootstrap,
 //     liveness (set_status proposals) and meta voters, on the meta leader;
-//   - rebalancer (actors/rebalancer.hpp): placement moves and drained-node removal, on the meta
-//     leader;
+//   - rebalancer (actors/rebalancer.hpp): placement moves, on the meta leader;
+// and it proposes this node's own removal once it left (POST /leave) and hosts no replica;
 //   - join service (actors/join_service.hpp): POST /join and meta commands, proposed on the
 //     leader or handed to the leader's node (the member's join interface delegates to it);
 //   - partition host (actors/partition_host.hpp), which reads the same meta state.

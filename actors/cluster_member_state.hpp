@@ -37,7 +37,7 @@ struct cluster_member_state {
   transport_stats peers;
 
   membership_controller_actor controller;  // bootstrap, liveness, meta voters (linked)
-  rebalancer_actor rebalancer;  // placement moves and drained-node removal (linked)
+  rebalancer_actor rebalancer;  // placement moves (linked)
   join_service_actor joins;     // the join service: joins and meta commands (linked)
 
   // What the transport was told: node id -> (raft id, raft address).
@@ -47,6 +47,7 @@ struct cluster_member_state {
   raft::node_id logged_leader = raft::no_node;
   bool tick_running = false;
   bool record_refresh_in_flight = false;  // a rejoin publishing this node's current services
+  bool self_removal_in_flight = false;    // a drained leaving node proposing its own removal
   // The raft id the last meta_leader_changed named (no_node: none); unset before the first.
   std::optional<raft::node_id> published_meta_leader;
   // Placement changes applied since start (counted by the meta state machine's observer).

@@ -1,4 +1,5 @@
 #include "actors/membership_controller.hpp"
+#include "runtime/cluster/placement.hpp"
 
 #include "actors/meta_propose.hpp"
 #include "runtime/base/assert.hpp"
@@ -123,6 +124,18 @@ void replicate_statuses(pointer self, const cluster::meta_state& meta, int64_t n
       st.detector->track(id, st.leading_since_ms);
       change = cluster::replicated_status_change(node.status, st.detector->status_of(id),
                                                  st.heard_since_leading.count(id) > 0);
+      if (node.status == cluster::node_status::leaving &&
+          st.detector->status_of(id) == cluster::node_status::dead &&
+          !cluster::placement_names(meta, id) && st.status_in_flight.count(id) == 0) {
+        // Died while leaving, after its replicas were placed elsewhere: it cannot remove
+        // itself (a live one does, once drained: cluster_member), so the leader does.
+        st.status_in_flight.insert(id);
+        propose_meta(
+            self, st.group, cluster::remove_node_command{id},
+            [self, id](const cluster::apply_result&) { self->state.status_in_flight.erase(id); },
+            [self, id](const caf::error&) { self->state.status_in_flight.erase(id); });
+        continue;
+      }
     }
     if (!change || st.status_in_flight.count(id) > 0) {
       continue;

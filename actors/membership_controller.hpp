@@ -6,7 +6,8 @@
 //   - liveness: the transport's "last heard" and disconnects per peer feed a
 //     cluster::liveness_detector (only while leading: a follower hears only from the leader);
 //     differences from the replicated statuses become set_status proposals
-//     (cluster::replicated_status_change decides which);
+//     (cluster::replicated_status_change decides which); a leaving node that died after its
+//     replicas were placed elsewhere is removed (a live one removes itself once drained);
 //   - meta voters: cluster::plan_meta_voters / next_membership_step, one change at a time; a
 //     learner is promoted once caught up, and leadership moves away before the leader itself
 //     would be demoted or removed.

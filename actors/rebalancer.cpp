@@ -27,7 +27,6 @@ struct rebalancer_state {
   raft_group_actor group;
   std::shared_ptr<const meta_state_machine> meta;
   size_t placement_in_flight = 0;
-  std::set<std::string> removals_in_flight;
 };
 
 using pointer = rebalancer_actor::stateful_pointer<rebalancer_state>;
@@ -58,29 +57,6 @@ void propose_placement(pointer self, const cluster::meta_state& meta) {
   }
 }
 
-// A leaving node that no placement names any more is removed from the cluster.
-void remove_drained(pointer self, const cluster::meta_state& meta) {
-  auto& st = self->state;
-  for (const auto& [id, node] : meta.nodes) {
-    if (node.status != cluster::node_status::leaving || id == st.options.node_id ||
-        st.removals_in_flight.count(id) > 0) {
-      continue;
-    }
-    const bool hosts =
-        std::any_of(meta.placement.begin(), meta.placement.end(), [&](const auto& p) {
-          return std::find(p.replicas.begin(), p.replicas.end(), id) != p.replicas.end();
-        });
-    if (hosts) {
-      continue;
-    }
-    st.removals_in_flight.insert(id);
-    propose_meta(
-        self, st.group, cluster::remove_node_command{id},
-        [self, id](const cluster::apply_result&) { self->state.removals_in_flight.erase(id); },
-        [self, id](const caf::error&) { self->state.removals_in_flight.erase(id); });
-  }
-}
-
 void on_tick(pointer self) {
   auto& st = self->state;
   self->request(st.group, status_timeout, atoms::raft_status_atom_v)
@@ -89,7 +65,6 @@ void on_tick(pointer self) {
             const auto meta = self->state.meta->current();
             if (status.state == raft::role::leader && meta.bootstrapped()) {
               propose_placement(self, meta);
-              remove_drained(self, meta);
             }
             self->delayed_send(self, self->state.options.tick_interval,
                                atoms::rebalance_tick_atom_v);

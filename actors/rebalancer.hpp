@@ -2,7 +2,8 @@
 
 // The rebalancer: on the node that leads the meta group, moves the replicated placement toward
 // the planned one (cluster::plan_placement, at most placement_changes_per_tick set_placement
-// commands in flight) and removes leaving nodes that no placement names any more. Everything it
+// commands in flight). (Leaving nodes are removed by themselves once drained, cluster_member,
+// or by the membership controller when they died leaving.) Everything it
 // decides is pure code in runtime/cluster/placement; it only asks its meta replica whether it
 // leads, proposes, and waits. One per node, linked to the cluster member (which spawns it);
 // idle (one status request per tick) on every node but the meta leader.

@@ -308,4 +308,10 @@ meta_voter_plan partition_voter_plan(const meta_state& state, const partition_pl
   return plan;
 }
 
+bool placement_names(const meta_state& state, const std::string& node) {
+  return std::any_of(state.placement.begin(), state.placement.end(), [&](const auto& p) {
+    return std::find(p.replicas.begin(), p.replicas.end(), node) != p.replicas.end();
+  });
+}
+
 }  // namespace ck::cluster

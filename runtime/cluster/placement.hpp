@@ -24,6 +24,10 @@
 
 namespace ck::cluster {
 
+/// Whether any partition's current placement names `node` (a leaving node is drained only
+/// after none does, and after its replicas actually left their groups).
+bool placement_names(const meta_state& state, const std::string& node);
+
 /// Nodes that may host replicas: alive or suspect (a suspect is often a blip; moving data off
 /// it would churn), not dead, not leaving. Sorted by id.
 std::vector<std::string> placement_candidates(const meta_state& state);

@@ -116,6 +116,18 @@ void check_plan(const meta_state& state, const placement& plan) {
 
 }  // namespace
 
+TEST_CASE("placement_names tells whether any partition is placed on a node") {
+  meta_state state = make_state(4, 8);
+  settle(state);
+  CHECK(placement_names(state, node(4)));
+  set_status(state, node(4), node_status::leaving);
+  CHECK(placement_names(state, node(4)));  // leaving: still placed until the moves are planned
+  settle(state);
+  CHECK_FALSE(placement_names(state, node(4)));
+  CHECK(placement_names(state, node(1)));
+  CHECK_FALSE(placement_names(state, "node-9"));
+}
+
 TEST_CASE("placement_candidates are the alive and suspect nodes, sorted") {
   auto state = make_state(5);
   set_status(state, node(2), node_status::suspect);
