@@ -108,6 +108,7 @@ struct node_config {
   storage_config storage;
   std::string token;               // when non-empty, mutating endpoints need it
   bool protect_reads = false;      // with a token, reads need it too (not /health, /ready)
+  bool rotate_token = false;       // take `token` although DATA_DIR stored another one
   tls_config tls;                  // node-to-node mutual TLS: all three paths or none
   std::string log_level = "info";  // trace|debug|info|warn|error|off
   uint32_t threads = 0;            // scheduler threads, 0..1024; 0 = hardware threads

@@ -168,6 +168,10 @@ static_assert(database_count <= databases_max, "meta, kv, raft_log, raft_state m
 // Keys of the "meta" database. Do not rename.
 inline constexpr std::string_view meta_key_format_version = "format_version";
 inline constexpr std::string_view meta_key_node_identity = "node_identity";
+// meta/"token_fingerprint": the SHA-256 of the HTTP token this node runs its cluster with
+// (runtime/node/token_check.hpp), or an empty value for "no token". Absent in a DATA_DIR older
+// than the record (then the token of the next start is taken).
+inline constexpr std::string_view meta_key_token_fingerprint = "token_fingerprint";
 
 // The partition-id bit that marks a staging area (see the "kv" layout above). Every user
 // partition id is below it; table_staging_partition(p) holds the snapshot being received for p.

@@ -147,4 +147,21 @@ status save_identity(environment& env, const node_identity& identity) {
   });
 }
 
+result<std::optional<std::string>> load_token_fingerprint(environment& env) {
+  result<read_txn> txn = env.begin_read();
+  if (!txn.ok()) {
+    return txn.status();
+  }
+  return detail::get_copy(
+      detail::txn_access::handle(txn.value()), detail::txn_access::dbi(txn.value(), database::meta),
+      meta_key_token_fingerprint,
+      fmt::format("cannot read the token fingerprint in {}", detail::txn_access::dir(txn.value())));
+}
+
+status save_token_fingerprint(environment& env, const std::string& fingerprint) {
+  return env.write([&fingerprint](write_txn& txn) {
+    return detail::put(txn, database::meta, meta_key_token_fingerprint, fingerprint);
+  });
+}
+
 }  // namespace ck::storage

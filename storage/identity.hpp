@@ -46,6 +46,13 @@ result<std::optional<node_identity>> load_identity(environment& env);
 // Requires: the caller holds no transaction of `env` (it goes through the writer).
 status save_identity(environment& env, const node_identity& identity);
 
+// The stored token fingerprint (meta/"token_fingerprint", format.hpp): nullopt when none was
+// stored, "" for a node without a token. Its own read transaction; any thread.
+result<std::optional<std::string>> load_token_fingerprint(environment& env);
+
+// Stores `fingerprint` ("" for no token) in its own write transaction.
+status save_token_fingerprint(environment& env, const std::string& fingerprint);
+
 // The record bytes of `identity` (format.hpp), always in the current version (2).
 // Requires: validate(identity).ok().
 std::string encode_identity_record(const node_identity& identity);

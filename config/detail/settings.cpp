@@ -87,7 +87,7 @@ std::string show_bool(bool value) { return value ? "true" : "false"; }
 using cfg = node_config;
 using text = std::string_view;
 
-constexpr std::array<setting, 41> settings_rows{{
+constexpr std::array<setting, 42> settings_rows{{
     {"NODE_ID", "node.id", value_kind::text, "(required)",
      "unique, stable node id: [A-Za-z0-9._-]{1,64}", false,
      [](cfg& c, text t) { return set_text(c.node_id, t); }, [](const cfg& c) { return c.node_id; }},
@@ -187,6 +187,10 @@ constexpr std::array<setting, 41> settings_rows{{
      "reads need the token too (all but /health and /ready); needs security.token", false,
      [](cfg& c, text t) { return set_bool(c.protect_reads, t); },
      [](const cfg& c) { return show_bool(c.protect_reads); }},
+    {"AUTH_ROTATE_TOKEN", "auth.rotate_token", value_kind::boolean, "",
+     "accept security.token although DATA_DIR was joined with another (changing the token)",
+     false, [](cfg& c, text t) { return set_bool(c.rotate_token, t); },
+     [](const cfg& c) { return show_bool(c.rotate_token); }},
     {"TLS_CA", "tls.ca", value_kind::text, "(none)",
      "PEM CA for node-to-node mutual TLS; with tls.cert and tls.key", false,
      [](cfg& c, text t) { return set_text(c.tls.ca, t); }, [](const cfg& c) { return c.tls.ca; }},

@@ -15,6 +15,7 @@
 #include "runtime/node/entity_host.hpp"
 #include "runtime/node/service_host.hpp"
 #include "runtime/node/tls_files.hpp"
+#include "runtime/node/token_check.hpp"
 #include "runtime/node/extensions.hpp"
 #include "runtime/node/node_identity.hpp"
 #include "storage/partition_state.hpp"
@@ -366,6 +367,12 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
     fail_line(identity.error_line);
     return identity.code;
   }
+  if (!identity.needs_join) {  // a joiner's token is checked by the cluster, then recorded
+    if (auto bad = node::check_token(*env, cfg); !bad.empty()) {
+      fail_line(bad);
+      return exit_code::bad_config;
+    }
+  }
   auto raft_store = storage::raft_log_store::open(*env);
   if (!raft_store.ok()) {
     fail_line("cannot open the raft log in " + cfg.storage.dir + ": " +
@@ -421,6 +428,9 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
         if (!identity.ok) {
           fail_line(identity.error_line);
           result = identity.code;
+        } else if (auto bad = node::check_token(*env, cfg); !bad.empty()) {
+          fail_line(bad);
+          result = exit_code::start_failed;
         }
       } else if (joined.stopped) {
         CK_LOG_INFO("node: stop signal received while joining");

@@ -469,6 +469,47 @@ class Token(unittest.TestCase):
         self.assertIn("AUTH_PROTECT_READS", err)
         self.assertIn("security.token", err)
 
+    def test_a_restart_with_another_token_or_none_is_refused(self):
+        """The token is the cluster's: the DATA_DIR keeps its fingerprint, a restart with a
+        different token or none exits 2 naming the setting (never the token), and
+        AUTH_ROTATE_TOKEN=true changes it."""
+        node = Node("node-token", env={"CLUSTERKIT_TOKEN": "first-token"}).start()
+        try:
+            self.assertEqual(node.stop(), 0)
+            env = {k: v for k, v in node.environment().items() if k != "CLUSTERKIT_TOKEN"}
+            for token, says in ((None, "is not set"), ("second-token", "differs")):
+                run_env = dict(env, **({"CLUSTERKIT_TOKEN": token} if token else {}))
+                code, _, err = run_binary(run_env)
+                self.assertEqual(code, 2, err)
+                self.assertIn("CLUSTERKIT_TOKEN " + says, err)
+                self.assertIn("AUTH_ROTATE_TOKEN", err)
+                self.assertNotIn("first-token", err)
+                self.assertNotIn("second-token", err)
+                self.assertEqual(sum("CLUSTERKIT_TOKEN" in l for l in err.splitlines()), 1, err)
+            # Rotation: the new token is taken and then required, the old one refused.
+            node.extra_env.update({"CLUSTERKIT_TOKEN": "second-token", "AUTH_ROTATE_TOKEN": "true"})
+            node.start()
+            kv = node.kv()
+            self.assertEqual(kv.post("/kv/set", {"key": "a", "value": "1"}, headers={
+                "Authorization": "Bearer second-token"}).status, 200)
+            assert_error(self, kv.post("/kv/set", {"key": "a", "value": "1"}, headers={
+                "Authorization": "Bearer first-token"}), 401)
+            kv.close()
+            self.assertEqual(node.stop(), 0)
+            code, _, err = run_binary(dict(env, CLUSTERKIT_TOKEN="first-token"))
+            self.assertEqual(code, 2, err)
+            # A cluster without a token does not silently get one either.
+            plain = Node("node-plain").start()
+            try:
+                self.assertEqual(plain.stop(), 0)
+                code, _, err = run_binary(dict(plain.environment(), CLUSTERKIT_TOKEN="late"))
+                self.assertEqual(code, 2, err)
+                self.assertIn("runs without a token", err)
+            finally:
+                plain.cleanup()
+        finally:
+            node.cleanup()
+
 
 class StartupErrors(unittest.TestCase):
     def setUp(self):

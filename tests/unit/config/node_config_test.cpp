@@ -52,6 +52,7 @@ constexpr sample samples[] = {
     {"storage.map_size_max", "2T", "2TiB"},
     {"security.token", "s3cret", "s3cret"},
     {"auth.protect_reads", "yes", "true"},
+    {"auth.rotate_token", "true", "true"},
     {"tls.ca", "/etc/ck/ca.pem", "/etc/ck/ca.pem"},
     {"tls.cert", "/etc/ck/node-7.pem", "/etc/ck/node-7.pem"},
     {"tls.key", "/etc/ck/node-7.key", "/etc/ck/node-7.key"},
@@ -128,6 +129,7 @@ TEST_CASE("load: with only NODE_ID set every setting has its documented default"
   CHECK(c.storage.sync);
   CHECK(c.token.empty());
   CHECK_FALSE(c.protect_reads);
+  CHECK_FALSE(c.rotate_token);
   CHECK(c.log_level == "info");
   CHECK(c.threads == 0);
   CHECK(c.limits.key_bytes_max == 1024);
