@@ -15,6 +15,7 @@
 #include "storage/raft_log_store.hpp"
 
 #include <caf/actor_system.hpp>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 
@@ -253,10 +254,39 @@ void lead_partition(host_pointer self, const cluster::meta_state& meta, uint32_t
           });
 }
 
+// A replica without a leader for longer than any election takes is a liveness bug (seen once,
+// in session 10, not reproduced): say so once per stretch, with what the replica's core says,
+// so the next occurrence explains itself.
+void note_leaderless(detail::hosted_replica& replica, uint32_t partition,
+                     const raft::status_info& s) {
+  constexpr int64_t report_after_ms = 15'000;
+  if (s.leader != raft::no_node) {
+    replica.leaderless_since_ms = 0;
+    replica.leaderless_reported = false;
+    return;
+  }
+  const int64_t now = runtime::steady_now_ms();
+  if (replica.leaderless_since_ms == 0) {
+    replica.leaderless_since_ms = now;
+  } else if (!replica.leaderless_reported && now - replica.leaderless_since_ms > report_after_ms) {
+    replica.leaderless_reported = true;
+    CK_LOG_WARN("partition: partition-{} has had no leader for {} s: replica {} is {} at term {} "
+                "(vote {}, commit {}, applied {}, last {}, voters {}, learners {}, quiescent {})",
+                partition, (now - replica.leaderless_since_ms) / 1000, s.id,
+                raft::to_string(s.state), s.term, s.vote, s.commit, s.applied, s.last_index,
+                fmt::join(s.conf.voters, ","), fmt::join(s.conf.learners, ","), s.quiescent);
+  }
+}
+
 void finish_tick(host_pointer self) {
   auto& st = self->state;
   st.tick_running = false;
   reconcile(self);
+  for (auto& [p, replica] : st.replicas) {
+    if (replica.status) {
+      note_leaderless(replica, p, *replica.status);
+    }
+  }
   const auto meta = st.meta->current();
   if (meta.bootstrapped()) {
     probe_dropped_replicas(self, meta);

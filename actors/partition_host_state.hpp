@@ -25,6 +25,8 @@ struct hosted_replica {
   bool conf_in_flight = false;
   int64_t last_probe_ms = 0;  // membership probe of a replica the placement dropped
   uint32_t probe_turn = 0;    // which placed node the next probe asks
+  int64_t leaderless_since_ms = 0;  // 0: has a leader (or not seen without one yet)
+  bool leaderless_reported = false;  // the warning below was logged for this stretch
 };
 
 /// A request waiting for its answer at the origin node (retried until its deadline).

@@ -1,5 +1,6 @@
 #include "http/api/join_json.hpp"
 
+#include "http/json_depth.hpp"
 #include "runtime/cluster/meta_state.hpp"
 
 #include <cstdint>
@@ -254,6 +255,9 @@ std::string read_reply(const json& reply, actors::join_reply& out) {
 }  // namespace
 
 std::string parse_join_body(std::string_view body, actors::join_request& out) {
+  if (http::json_nesting_exceeds(body)) {
+    return "body nests deeper than " + std::to_string(http::json_depth_max) + " levels";
+  }
   const auto parsed = json::parse(body.begin(), body.end(), nullptr, false);
   if (parsed.is_discarded()) {
     return "body is not valid JSON";
@@ -313,6 +317,9 @@ json join_reply_json(const std::string& node_id, const actors::join_reply& reply
 }
 
 std::string parse_join_reply(std::string_view body, actors::join_reply& out) {
+  if (http::json_nesting_exceeds(body)) {
+    return "reply nests deeper than " + std::to_string(http::json_depth_max) + " levels";
+  }
   const auto parsed = json::parse(body.begin(), body.end(), nullptr, false);
   if (parsed.is_discarded()) {
     return "reply is not valid JSON";

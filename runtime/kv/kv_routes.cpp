@@ -1,6 +1,7 @@
 #include "runtime/kv/kv_routes.hpp"
 
 #include "http/api/params.hpp"
+#include "http/json_depth.hpp"
 #include "http/json_string.hpp"
 #include "runtime/cluster/partition_hash.hpp"
 #include "runtime/kv/kv_machine.hpp"
@@ -94,6 +95,11 @@ struct set_body {
 
 // Parses {"key": K, "value": V}; both strings. Unknown fields are ignored.
 std::variant<set_body, response> parse_set_body(const node::context& ctx, const std::string& text) {
+  if (http::json_nesting_exceeds(text)) {
+    return response::error(400, "invalid_json",
+                           "request body nests deeper than " +
+                               std::to_string(http::json_depth_max) + " levels");
+  }
   json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) {
     return response::error(400, "invalid_json", "request body is not valid JSON");

@@ -193,3 +193,67 @@ TEST_CASE("quiesce: a false suspicion costs at most an election, never safety") 
     CHECK(r.applied.back().data == "after");
   }
 }
+
+// Session 10: a partition mid-move (voters {1,2,3} + 4 just promoted, 1 leading) lost its
+// leader's node right after the promotion, and the three live voters elected nobody. Here the
+// promotion's commit reaches the followers or not (the leader dies before telling them), the
+// group is quiet or not, and 4 is told to forget the leader or not (it may not know 1 as its
+// leader): in every case one of {2,3,4} must win once 2 and 3 forget the leader.
+TEST_CASE("quiesce: a group that just promoted a learner elects a leader when the leader dies") {
+  for (int variant = 0; variant < 8; ++variant) {
+    const bool quiet_before_death = (variant & 1) != 0;
+    const bool commit_reaches_followers = (variant & 2) != 0;
+    const bool forget_on_4 = (variant & 4) != 0;
+    CAPTURE(quiet_before_death);
+    CAPTURE(commit_reaches_followers);
+    CAPTURE(forget_on_4);
+    network net(3, quiesce_on);
+    make_quiet(net);
+    net.add(4, conf_state{});
+    REQUIRE(net.at(1).propose_conf_change(change_of(conf_change_type::add_learner, 4)) ==
+            propose_result::ok);
+    net.stabilize();
+    net.tick(1);
+    net.stabilize();
+    REQUIRE(net.at(4).status().commit == net.at(1).status().commit);
+    if (!commit_reaches_followers) {
+      // The promotion is appended everywhere, but only the leader learns it committed.
+      net.filter = [](const message& m) {
+        return m.from != 1 || m.type != message_type::append || m.entries.empty() ||
+               m.commit < m.index + 1;
+      };
+    }
+    REQUIRE(net.at(1).propose_conf_change(change_of(conf_change_type::add_voter, 4)) ==
+            propose_result::ok);
+    net.stabilize();
+    net.filter = nullptr;
+    if (quiet_before_death) {
+      net.tick(1);
+      net.stabilize();
+      net.tick(1);
+      net.stabilize();
+    }
+    const term_t term = net.at(1).status().term;
+    net.isolate(1);
+    for (node_id id : {2, 3, 4}) {
+      if (id != 4 || forget_on_4) {
+        net.at(id).forget_leader();
+      }
+    }
+    node_id leader = no_node;
+    for (int round = 0; round < 60 && leader == no_node; ++round) {
+      for (node_id id : {2, 3, 4}) {
+        net.tick(id);
+      }
+      net.stabilize();
+      for (node_id id : {2, 3, 4}) {
+        if (net.at(id).status().state == role::leader) {
+          leader = id;
+        }
+      }
+    }
+    REQUIRE_MESSAGE(leader != no_node, "no leader among 2, 3, 4 after 60 election rounds");
+    CHECK(net.at(leader).status().term > term);
+    CHECK(net.at(leader).status().conf.voters.size() == 4);
+  }
+}
