@@ -3,6 +3,7 @@
 #include "http/api/params.hpp"
 #include "http/json_depth.hpp"
 #include "http/json_string.hpp"
+#include "http/off_io.hpp"
 #include "runtime/cluster/partition_hash.hpp"
 #include "runtime/kv/kv_machine.hpp"
 #include "runtime/base/metrics.hpp"
@@ -30,6 +31,10 @@ constexpr uint32_t list_limit_max = 10000;
 constexpr auto stats_timeout = std::chrono::seconds(5);
 
 uint32_t key_bytes_max(const node::context& ctx) { return ctx.config().limits.key_bytes_max; }
+
+// Set bodies from this size on are parsed on a scheduler thread (http::run_off_io): a 1 MiB
+// value takes nlohmann::json ~20 ms, which the I/O thread owes to the node's Raft traffic.
+constexpr size_t parse_off_io_bytes = 64u << 10;
 
 // The KV section of /metrics ("kv"; clusterkit_kv_* in Prometheus), defined before the node
 // serves (add_kv_routes registers it).
@@ -65,16 +70,20 @@ void define_figures(kv_figures& f, runtime::metrics_section& section, const node
 }
 
 // Checks a key against the contract's limits; returns an error response when it fails.
-std::optional<response> check_key(const node::context& ctx, std::string_view key) {
+std::optional<response> check_key(uint32_t bytes_max, std::string_view key) {
   if (key.empty()) {
     return response::error(400, "invalid_key", "key must not be empty");
   }
-  if (key.size() > key_bytes_max(ctx)) {
+  if (key.size() > bytes_max) {
     return response::error(400, "key_too_long",
                            "key is " + std::to_string(key.size()) + " bytes, the limit is " +
-                               std::to_string(key_bytes_max(ctx)));
+                               std::to_string(bytes_max));
   }
   return std::nullopt;
+}
+
+std::optional<response> check_key(const node::context& ctx, std::string_view key) {
+  return check_key(key_bytes_max(ctx), key);
 }
 
 // The ?key= parameter, checked like a key in a body.
@@ -93,8 +102,19 @@ struct set_body {
   std::string value;
 };
 
+// What parse_set_body checks against: copied out of the node's settings, so a parse on
+// another thread does not reach into the node context.
+struct set_limits {
+  uint32_t key_bytes_max = 0;
+  size_t value_bytes_max = 0;
+};
+
+set_limits set_limits_of(const node::context& ctx) {
+  return {key_bytes_max(ctx), ctx.config().limits.value_bytes_max};
+}
+
 // Parses {"key": K, "value": V}; both strings. Unknown fields are ignored.
-std::variant<set_body, response> parse_set_body(const node::context& ctx, const std::string& text) {
+std::variant<set_body, response> parse_set_body(const set_limits& limits, const std::string& text) {
   if (http::json_nesting_exceeds(text)) {
     return response::error(400, "invalid_json",
                            "request body nests deeper than " +
@@ -122,10 +142,10 @@ std::variant<set_body, response> parse_set_body(const node::context& ctx, const 
     return response::error(400, "invalid_value", "field \"value\" must be a string");
   }
   set_body body{key->get<std::string>(), value->get<std::string>()};
-  if (auto bad = check_key(ctx, body.key)) {
+  if (auto bad = check_key(limits.key_bytes_max, body.key)) {
     return *bad;
   }
-  const auto value_bytes_max = ctx.config().limits.value_bytes_max;
+  const size_t value_bytes_max = limits.value_bytes_max;
   if (body.value.size() > value_bytes_max) {
     return response::error(413, "value_too_large",
                            "value is " + std::to_string(body.value.size()) +
@@ -140,9 +160,8 @@ void reply_error(const kv_figures& f, responder& reply, const caf::error& error)
   reply.send(node::error_response(error));
 }
 
-void handle_set(const figures_ptr& f, const node::context& ctx, caf::io::broker* self, request& req,
-                responder reply) {
-  auto parsed = parse_set_body(ctx, req.body);
+void propose_set(const figures_ptr& f, const node::context& ctx, caf::io::broker* self,
+                 std::variant<set_body, response>& parsed, responder reply) {
   if (auto* bad = std::get_if<response>(&parsed)) {
     reply.send(std::move(*bad));
     return;
@@ -160,6 +179,34 @@ void handle_set(const figures_ptr& f, const node::context& ctx, caf::io::broker*
         reply.send(response::json(200, ok));
       },
       [f, reply](caf::error& error) mutable { reply_error(*f, reply, error); });
+}
+
+void handle_set(const figures_ptr& f, const node::context& ctx, caf::io::broker* self, request& req,
+                responder reply) {
+  if (req.body.size() < parse_off_io_bytes) {
+    auto parsed = parse_set_body(set_limits_of(ctx), req.body);
+    propose_set(f, ctx, self, parsed, std::move(reply));
+    return;
+  }
+  struct parse_job {
+    set_limits limits;
+    std::string text;
+    std::optional<std::variant<set_body, response>> parsed;
+  };
+  auto job = std::make_shared<parse_job>();
+  job->limits = set_limits_of(ctx);
+  job->text = std::move(req.body);
+  // `ctx` outlives the continuation: the route's closure holds the node context, and the
+  // broker that runs the continuation holds the route.
+  http::run_off_io(
+      self, [job] { job->parsed = parse_set_body(job->limits, job->text); },
+      [f, &ctx, self, job, reply]() mutable {
+        if (!job->parsed) {
+          reply.send(response::error(500, "internal", "the request body could not be parsed"));
+          return;
+        }
+        propose_set(f, ctx, self, *job->parsed, std::move(reply));
+      });
 }
 
 void handle_get(const figures_ptr& f, const node::context& ctx, caf::io::broker* self, request& req,

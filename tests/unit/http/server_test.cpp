@@ -3,6 +3,7 @@
 // another thread, or never. Goal: request order, limits, timeouts and shutdown behave as the
 // API contract says, and nothing hangs or crashes.
 
+#include "http/off_io.hpp"
 #include "http/server.hpp"
 
 #include "tests/unit/http/test_client.hpp"
@@ -23,6 +24,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -95,6 +97,35 @@ std::shared_ptr<router> make_routes(caf::actor helper) {
     self->system().spawn([reply](caf::event_based_actor*) {
       reply.send(response::json(200, json{{"thread", "scheduler"}}));
     });
+  });
+  // run_off_io: the work runs off the I/O thread, the continuation back on it (the handler's).
+  routes->add("GET", "/off-io", [](caf::io::broker* self, request& req, responder reply) {
+    struct job {
+      std::thread::id io_thread = std::this_thread::get_id();
+      std::thread::id work_thread;
+      std::optional<int> result;
+    };
+    auto j = std::make_shared<job>();
+    const bool fail = req.query_param("fail").has_value();
+    run_off_io(
+        self,
+        [j, fail] {
+          j->work_thread = std::this_thread::get_id();
+          if (fail) {
+            throw std::runtime_error("work failed");
+          }
+          j->result = 42;
+        },
+        [j, reply]() mutable {
+          if (!j->result) {
+            reply.send(response::json(500, json{{"error", "no result"}}));
+            return;
+          }
+          reply.send(response::json(
+              200, json{{"result", *j->result},
+                        {"work_on_io_thread", j->work_thread == j->io_thread},
+                        {"then_on_io_thread", std::this_thread::get_id() == j->io_thread}}));
+        });
   });
   routes->add("POST", "/echo", [](caf::io::broker*, request& req, responder reply) {
     reply.send(response::json(200, json{{"body", req.body}}));
@@ -190,6 +221,22 @@ json body_of(const std::optional<http_reply>& reply) {
 }
 
 }  // namespace
+
+TEST_CASE("server: run_off_io runs the work on a scheduler thread and resumes in the broker") {
+  fixture f;
+  client c{f.port};
+  REQUIRE(c.connected());
+  REQUIRE(c.send(get("/off-io")));
+  auto reply = c.read_reply();
+  REQUIRE(reply);
+  CHECK(reply->status == 200);
+  CHECK(body_of(reply) ==
+        json{{"result", 42}, {"work_on_io_thread", false}, {"then_on_io_thread", true}});
+  REQUIRE(c.send(get("/off-io?fail")));  // a throwing work: the continuation still answers
+  reply = c.read_reply();
+  REQUIRE(reply);
+  CHECK(reply->status == 500);
+}
 
 TEST_CASE("server: a keep-alive connection serves several requests") {
   fixture f;
