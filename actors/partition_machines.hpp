@@ -60,7 +60,7 @@ class partition_machines final : public replicated_state_machine, public log_txn
       storage::write_txn& txn, const std::vector<const raft::entry*>& entries) override;
   std::unique_ptr<snapshot_source> read_snapshot() override;
   std::unique_ptr<snapshot_sink> begin_restore() override;
-  void install_restored(raft::index_t applied) override;
+  bool install_restored(raft::index_t applied) override;
 
   /// Runs machine `machine`'s query on this replica's current data (a read transaction of its
   /// own). Errors: not_found for a machine that is not registered.

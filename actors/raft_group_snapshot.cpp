@@ -166,7 +166,9 @@ bool install_staged_snapshot(raft_group_pointer self, const raft::message& messa
   // the stale message anyway); otherwise the data is committed state and safe to swap in even
   // before the core persists the snapshot (a restart resumes from what the machine reflects).
   if (staged.data_applied > st.machine_applied) {
-    st.sm->install_restored(staged.data_applied);
+    if (!st.sm->install_restored(staged.data_applied)) {
+      return false;  // nothing changed (logged); the message goes as if nothing was staged
+    }
     st.machine_applied = staged.data_applied;
     count(self, &runtime::node_metrics::raft_snapshots_installed);
     CK_LOG_INFO("raft: g={} n={} installed snapshot {} (data at {})", st.options.raft.group,

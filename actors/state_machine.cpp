@@ -67,12 +67,13 @@ std::unique_ptr<snapshot_sink> image_state_machine::begin_restore() {
   return std::make_unique<image_sink>(staged_);
 }
 
-void image_state_machine::install_restored(raft::index_t applied) {
+bool image_state_machine::install_restored(raft::index_t applied) {
   if (staged_) {
     restore(*staged_);
     staged_.reset();
   }
   last_applied_ = applied;
+  return true;
 }
 
 }  // namespace ck::actors

@@ -84,8 +84,10 @@ class replicated_state_machine {
   /// the next call of any other method.
   virtual std::unique_ptr<snapshot_sink> begin_restore() = 0;
   /// Replaces the live state with what the last sink staged (all chunks written), which
-  /// reflects entries up to `applied` (the source's applied()), in one atomic step.
-  virtual void install_restored(raft::index_t applied) = 0;
+  /// reflects entries up to `applied` (the source's applied()), in one atomic step. False
+  /// when it could not (the disk is full): nothing changed, the transfer is dropped and the
+  /// leader sends the snapshot again later.
+  virtual bool install_restored(raft::index_t applied) = 0;
 };
 
 /// A state machine small enough to snapshot as one in-memory image (the meta group, tests):
@@ -104,7 +106,7 @@ class image_state_machine : public replicated_state_machine {
 
   std::unique_ptr<snapshot_source> read_snapshot() final;
   std::unique_ptr<snapshot_sink> begin_restore() final;
-  void install_restored(raft::index_t applied) final;
+  bool install_restored(raft::index_t applied) final;
 
  private:
   raft::index_t last_applied_ = 0;  // the last index applied or installed

@@ -124,7 +124,7 @@ int transfer(actors::partition_machines& from, actors::partition_machines& to, s
     ++chunks;
     REQUIRE(chunks < 100'000);
   }
-  to.install_restored(source->applied());
+  REQUIRE(to.install_restored(source->applied()));
   return chunks;
 }
 
@@ -150,7 +150,7 @@ TEST_CASE("partition machines: snapshot chunks of large values stay near the chu
     REQUIRE(++chunks < 1000);
   }
   CHECK(chunks >= 10);  // 40 x 64 KiB in chunks of 256 KiB (+ the count machine's slot)
-  follower.install_restored(source->applied());
+  REQUIRE(follower.install_restored(source->applied()));
   CHECK(follower_env.count(partition) == 40);
   CHECK(follower_env.get(partition, "k40") == std::optional<std::string>(value));
 }
@@ -176,6 +176,31 @@ TEST_CASE("partition machines: a chunk that does not fit abandons the transfer, 
   }
   CHECK(refused);
   CHECK(follower_env.get(partition, "mine") == std::optional<std::string>("kept"));
+}
+
+// Session 10: the swap at the end of a transfer copies the staged data, so it needs as much
+// room again as the staging did; on a full disk it used to abort the process.
+TEST_CASE("partition machines: a snapshot that cannot be swapped in leaves the live data") {
+  replica_env leader_env;
+  replica_env follower_env{uint64_t{1} << 20};  // 1 MiB: room for the staging, not the swap
+  actors::partition_machines leader(leader_env.env, types(), partition, group);
+  actors::partition_machines follower(follower_env.env, types(), partition, group);
+  follower.apply(1, set_cmd("mine", "kept"));
+  const std::string value(64 << 10, 'v');
+  for (int i = 1; i <= 9; ++i) {
+    leader.apply(i, set_cmd("k" + std::to_string(i), value));
+  }
+  auto source = leader.read_snapshot();
+  auto sink = follower.begin_restore();
+  for (int chunks = 0; !source->done(); ++chunks) {
+    REQUIRE(chunks < 1000);
+    REQUIRE(sink->write(source->next_chunk(64 << 10)));  // the staging fits
+  }
+  sink.reset();
+  CHECK_FALSE(follower.install_restored(source->applied()));
+  CHECK(follower_env.get(partition, "mine") == std::optional<std::string>("kept"));
+  CHECK(follower_env.count(partition) == 1);
+  CHECK(follower.stored_applied() == 1);
 }
 
 TEST_CASE("partition machines: a snapshot streams in chunks and replaces the follower's data") {
@@ -205,7 +230,7 @@ TEST_CASE("partition machines: a snapshot streams in chunks and replaces the fol
   }
   CHECK(chunks >= 4);  // ~80 KB in 16 KiB chunks (a page of keys may overshoot one)
   CHECK(source->applied() == 2001);
-  follower.install_restored(source->applied());
+  REQUIRE(follower.install_restored(source->applied()));
 
   CHECK(follower.stored_applied() == 2001);
   CHECK(follower_env.count(partition) == 1999);
