@@ -869,8 +869,14 @@ class Walkthrough(unittest.TestCase):
         body = self.expect(self.get("http://localhost:8080/cluster"), 200, "/cluster")
         self.assertEqual(len(body["nodes"]), 3, "/cluster | jq '.nodes | length' after removing node3")
         # Keeps serving: writes succeed, every key readable, each remaining node has every key.
+        # A write may meet a 504 (outcome unknown, safe to repeat for a set) in the seconds after
+        # node3 exits: CAF's BASP then drops node4's links to node1/node2 once or twice (known,
+        # session 10 notes), losing the relays in flight. Retried like step 5's, and counted.
+        retried = 0
         for i in range(11, 14):
-            self.set_key((9080, 9081, 9083)[i % 3], f"user-{i}", f"User {i}")
+            _, attempts, _ = self.set_key((9080, 9081, 9083)[i % 3], f"user-{i}", f"User {i}",
+                                          retry_s=10)
+            retried += attempts - 1
             self.keys[f"user-{i}"] = f"User {i}"
         self.assert_readable((9080, 9081, 9083), self.keys)
         counts, _ = self.wait_counts((9080, 9081, 9083), len(self.keys), 20,
@@ -878,7 +884,7 @@ class Walkthrough(unittest.TestCase):
         summary("10 remove node", f"POST /leave?node=node-3 {leave_status} {r.json.get('status')}; node-3 gone from /cluster after {leave_s:.1f}s, "
                                   f"partitions settled {settle_s:.1f}s later ({rb['moves_done']}/{rb['moves_total']} "
                                   f"moves), replicas per node {stats['replicas_per_node']}; node3 stopped by itself (exit "
-                                  f"{code}); 3 more writes 200; counts node1/node2/node4 = "
+                                  f"{code}); 3 more writes 200 ({retried} retried); counts node1/node2/node4 = "
                                   f"{counts[9080]}/{counts[9081]}/{counts[9083]}; total {time.monotonic() - t0:.1f}s")
 
     def test_x_metrics_raft_figures(self):
