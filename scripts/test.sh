@@ -22,8 +22,9 @@ if [ -n "${SANITIZE:-}" ]; then
   [ -z "${SANITIZE_LAYERS:-}" ] || build_args+=(-DCK_LAYERS="$SANITIZE_LAYERS")
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:suppressions=$ROOT/tests/sanitize/ubsan.supp}
-  # compose_config checks the stock binary's libraries; the fuzz targets are their own build.
-  args+=(-E '^(compose_config|fuzz_.*)$')
+  # compose_config checks the stock binary's libraries; the fuzz targets are their own build;
+  # the examples link the installed (instrumented) package into an uninstrumented app.
+  args+=(-E '^(compose_config|fuzz_.*|example_.*)$')
 fi
 "$ROOT/scripts/build.sh" "${build_args[@]}"
 cd "${BUILD_DIR:-$ROOT/build}"

@@ -217,6 +217,10 @@ class GreedyClients(unittest.TestCase):
             status, _ = node.get_json("/health", timeout_s=2)
             self.assertEqual(status, 200)
             self.assertLess(time.monotonic() - start, 1.0)
+        if "ASAN_OPTIONS" in os.environ:
+            # Under ASan (scripts/test.sh with SANITIZE) freed buffers sit in its quarantine
+            # (256 MiB by default), so RSS says nothing about what the node holds: 313 MiB seen.
+            return
         self.assertLess(grown_mib, 128, f"the node grew {grown_mib:.0f} MiB holding unread answers")
 
 
