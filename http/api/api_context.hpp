@@ -52,6 +52,10 @@ bool bearer_token_matches(const request& req, std::string_view token);
 /// 401 {"error": ..., "code": "unauthorized"} with a WWW-Authenticate challenge.
 response unauthorized_response();
 
+/// When `token` is set and `req` does not carry it: answers 401 through `reply` and returns
+/// true (the handler must not run). Every token check of the HTTP APIs goes through here.
+bool refused_without_token(const request& req, std::string_view token, responder& reply);
+
 /// Turns `fn(context, self, request, responder)` into a router handler that carries the
 /// shared context.
 template <class Fn>
@@ -66,9 +70,7 @@ handler bind_handler(const context_ptr& context, Fn fn) {
 template <class Fn>
 handler bind_read_handler(const context_ptr& context, Fn fn) {
   return [context, fn](caf::io::broker* self, request& req, responder reply) {
-    if (context->protect_reads && !context->token.empty() &&
-        !bearer_token_matches(req, context->token)) {
-      reply.send(unauthorized_response());
+    if (context->protect_reads && refused_without_token(req, context->token, reply)) {
       return;
     }
     fn(context, self, req, std::move(reply));
@@ -80,8 +82,7 @@ handler bind_read_handler(const context_ptr& context, Fn fn) {
 template <class Fn>
 handler bind_mutating_handler(const context_ptr& context, Fn fn) {
   return [context, fn](caf::io::broker* self, request& req, responder reply) {
-    if (!context->token.empty() && !bearer_token_matches(req, context->token)) {
-      reply.send(unauthorized_response());
+    if (refused_without_token(req, context->token, reply)) {
       return;
     }
     fn(context, self, req, std::move(reply));

@@ -36,4 +36,12 @@ response unauthorized_response() {
   return rsp;
 }
 
+bool refused_without_token(const request& req, std::string_view token, responder& reply) {
+  if (token.empty() || bearer_token_matches(req, token)) {
+    return false;
+  }
+  reply.send(unauthorized_response());
+  return true;
+}
+
 }  // namespace ck::http::api

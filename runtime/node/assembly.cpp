@@ -141,8 +141,7 @@ bool add_extension_routes(http::router& routes, node::api which, const node::ext
     routes.add(r.method, r.path,
                [node_context, handler = r.handler, guarded, token](
                    caf::io::broker* self, http::request& req, http::responder reply) {
-                 if (guarded && !token.empty() && !http::api::bearer_token_matches(req, token)) {
-                   reply.send(http::api::unauthorized_response());
+                 if (guarded && http::api::refused_without_token(req, token, reply)) {
                    return;
                  }
                  handler(*node_context, self, req, std::move(reply));
