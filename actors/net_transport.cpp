@@ -123,6 +123,16 @@ void send_empty_batch(pointer self, peer& p) {
   self->send(p.handle, atoms::raft_step_atom_v, std::move(empty));
 }
 
+// `p` is reachable through `handle`, dialed by us or adopted from its first batch (deliver).
+void set_connected(pointer self, peer& p, caf::actor handle) {
+  p.handle = std::move(handle);
+  self->monitor(p.handle);
+  p.backoff = std::chrono::milliseconds{0};
+  p.waited_for_peer = false;
+  p.stats.connected = true;
+  ++p.stats.connects;
+}
+
 void connect(pointer self, const std::string& name) {
   auto& st = self->state;
   auto it = st.peers.find(name);
@@ -161,12 +171,7 @@ void connect(pointer self, const std::string& name) {
               schedule_connect(self, q);
               return;
             }
-            q.handle = caf::actor_cast<caf::actor>(std::move(ptr));
-            self->monitor(q.handle);
-            q.backoff = std::chrono::milliseconds{0};
-            q.waited_for_peer = false;
-            q.stats.connected = true;
-            ++q.stats.connects;
+            set_connected(self, q, caf::actor_cast<caf::actor>(std::move(ptr)));
             CK_LOG_INFO("transport: connected to {} at {}", name, address_of(q));
             if (q.queue.empty()) {
               send_empty_batch(self, q);
@@ -337,12 +342,7 @@ void deliver(pointer self, raft_batch& batch) {
     if (!p.handle && sender) {
       ++p.generation;  // a connect in flight is superseded
       p.connecting = false;
-      p.handle = std::move(sender);
-      self->monitor(p.handle);
-      p.backoff = std::chrono::milliseconds{0};
-      p.waited_for_peer = false;
-      p.stats.connected = true;
-      ++p.stats.connects;
+      set_connected(self, p, std::move(sender));
       CK_LOG_INFO("transport: connected to {} (it reached us first)", p.name);
       if (!p.queue.empty()) {
         schedule_flush(self);
