@@ -36,6 +36,8 @@ using runtime::unix_now_ms;
 
 // How long the member waits for its own group or transport; past it the tick is skipped.
 constexpr auto local_request_timeout = std::chrono::seconds(2);
+// How long the transport keeps the route to a node the meta state removed (sync_peers).
+constexpr auto removed_peer_grace = std::chrono::milliseconds(2'000);
 // How long a proposal may take before its caller hears a timeout.
 constexpr auto proposal_timeout = std::chrono::seconds(5);
 // A rejoin that publishes this node's services: one meta proposal, maybe relayed to the leader.
@@ -75,14 +77,29 @@ void sync_peers(member_pointer self) {
       sync_peer(self, id, node.raft_id, node.raft_addr);
     }
   }
+  // A removed node stops when its meta replica applies its own removal, so it must still hear
+  // the commit index: the transport keeps the route for removed_peer_grace (longer than the
+  // meta leader's removed_replica_grace before it takes the replica out of the group). Forgot
+  // at once, a removed node sometimes never learnt and kept running (walkthrough step 10).
+  const int64_t now = runtime::steady_now_ms();
   for (auto it = st.synced_peers.begin(); it != st.synced_peers.end();) {
-    if (meta.nodes.count(it->first) == 0) {
-      self->send(st.transport, atoms::transport_forget_atom_v, it->first);
-      CK_LOG_INFO("node: {} is no longer a member; connection dropped", it->first);
-      it = st.synced_peers.erase(it);
-    } else {
+    if (meta.nodes.count(it->first) != 0) {
+      st.removed_seen_ms.erase(it->first);
       ++it;
+      continue;
     }
+    const auto [seen, first] = st.removed_seen_ms.emplace(it->first, now);
+    if (first) {
+      self->delayed_send(self, removed_peer_grace, atoms::meta_applied_atom_v);  // sync again
+    }
+    if (now - seen->second < removed_peer_grace.count()) {
+      ++it;
+      continue;
+    }
+    self->send(st.transport, atoms::transport_forget_atom_v, it->first);
+    CK_LOG_INFO("node: {} is no longer a member; connection dropped", it->first);
+    st.removed_seen_ms.erase(seen);
+    it = st.synced_peers.erase(it);
   }
 }
 

@@ -42,6 +42,9 @@ struct cluster_member_state {
 
   // What the transport was told: node id -> (raft id, raft address).
   std::map<std::string, std::pair<raft::node_id, std::string>> synced_peers;
+  // Members the meta state no longer lists -> when this node first saw that (steady ms); the
+  // transport forgets them only a grace later (sync_peers).
+  std::map<std::string, int64_t> removed_seen_ms;
   // For "raft:" log lines on changes only.
   raft::role logged_role = raft::role::follower;
   raft::node_id logged_leader = raft::no_node;
