@@ -144,6 +144,22 @@ void on_attempt(host_pointer self, uint64_t id, cluster::attempt_outcome outcome
   }
 }
 
+// A relay that ended in an error instead of a reply. no_leader (the transport had no
+// connection: nothing was sent) and not_ready (the remote serves no partitions yet) are
+// refusals before the request ran; anything else, a broken connection above all, may have
+// come after the remote ran it.
+cluster::attempt_outcome relay_failure(const caf::error& error) {
+  switch (errc_of(error)) {
+    case errc::timeout:
+      return cluster::attempt_outcome::timed_out;
+    case errc::no_leader:
+    case errc::not_ready:
+      return cluster::attempt_outcome::unreachable;
+    default:
+      return cluster::attempt_outcome::lost;
+  }
+}
+
 cluster::attempt_outcome outcome_of(const partition_reply& reply) {
   switch (reply.status) {
     case route_status::ok:
@@ -236,11 +252,14 @@ void run_routed(host_pointer self, partition_request request,
   const bool proposal = request.op == partition_op::propose;
   auto fail_here = [self, partition, done, proposal](const caf::error& error) mutable {
     partition_reply reply;
-    if (proposal && errc_of(error) == errc::timeout) {
-      reply.status = route_status::unknown;  // the proposal may still be queued and commit later
-    } else if (errc_of(error) == errc::storage_full) {
+    const errc code = errc_of(error);
+    if (code == errc::storage_full) {
       reply.status = route_status::storage_full;
       reply.payload = message_of(error);
+    } else if (proposal && code != errc::no_leader) {
+      // The group answers no_leader only for "not proposed" or "overwritten" (raft_group.hpp);
+      // anything else may still commit later (raft_group.hpp), so a retry could apply it twice.
+      reply.status = route_status::unknown;
     } else {
       reply = redirect_from(self, partition);
     }
@@ -371,10 +390,7 @@ void retry_request(host_pointer self, uint64_t id) {
               return;
             }
             CK_LOG_DEBUG("partition: relay to {} failed: {}", target, to_string(error));
-            on_attempt(self, id,
-                       errc_of(error) == errc::timeout ? cluster::attempt_outcome::timed_out
-                                                       : cluster::attempt_outcome::unreachable,
-                       nullptr);
+            on_attempt(self, id, relay_failure(error), nullptr);
           });
 }
 

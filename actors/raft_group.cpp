@@ -62,6 +62,13 @@ void park_or_answer(raft_group_pointer self, raft::propose_result result,
       // The leader appended the entry at its last index in its current term; it is ours iff
       // the entry applied at that index later carries the same term.
       const raft::status_info s = st.node->status();
+      if (auto older = st.proposals.find(s.last_index); older != st.proposals.end()) {
+        // Parked in an earlier term at an index our log has since replaced (and we lead
+        // again). Another replica may still hold that entry and commit it: unknown, not retry.
+        older->second.promise.deliver(caf::make_error(
+            errc::timeout, "the entry was replaced before it committed here; it may or may not "
+                           "have been applied"));
+      }
       st.proposals[s.last_index] = {s.term, promise};
       break;
     }

@@ -49,10 +49,12 @@
 namespace ck::actors {
 
 /// raft_propose: answered once the command is committed and applied here; errc::no_leader
-///   (message names the leader hint) when this replica is not the leader, when leadership is
-///   lost before the entry is applied, or when the entry was overwritten. Only the first means
-///   "not done": after a loss of leadership the entry may still commit under the next leader,
-///   so a client that retries must make its commands idempotent (or accept a duplicate).
+///   (message names the leader hint) when this replica is not the leader or when the entry
+///   was overwritten by another leader's: both mean "not done, will never be done", so a retry
+///   is safe. A proposal parked when leadership is lost keeps waiting until this replica
+///   applies its index (then it gets its result, or no_leader if overwritten); errc::timeout
+///   ("may or may not have been applied") when the replica stops, a snapshot replaces the
+///   entry before it is applied here, or the index is reused in a later term.
 /// raft_conf: one membership change (add_learner, add_voter, remove_node), answered like a
 ///   proposal once the change is applied here (the result is empty); errc::no_leader also
 ///   while an earlier change is pending (retry), errc::invalid_argument for a change that

@@ -353,21 +353,26 @@ bool check_persist_deadline(raft_group_pointer self) {
 void fail_waiting(raft_group_pointer self, const std::string& why, bool stopping) {
   auto& st = self->state;
   const std::string hint = why + "; leader hint " + std::to_string(st.node->status().leader);
-  // Known hole (session notes): a parked proposal is in the log already and another leader
-  // may still commit it, so a caller's retry on no_leader can apply it twice. Answering
-  // "unknown" instead turned every failover into client-visible 504s; the fix is
-  // deduplication of retried commands by request id in the partition machines.
-  for (auto& [index, parked] : st.proposals) {
-    parked.promise.deliver(caf::make_error(errc::no_leader, hint));
-  }
-  st.proposals.clear();
   for (auto& [context, promise] : st.reads_unconfirmed) {
-    promise.deliver(caf::make_error(errc::no_leader, hint));
+    promise.deliver(caf::make_error(errc::no_leader, hint));  // nothing happened: retry
   }
   st.reads_unconfirmed.clear();
   if (!stopping) {
-    return;  // a confirmed read stays linearizable: it is answered once applied
+    // A parked proposal is in the log and the next leader may still commit it (after a
+    // leadership transfer it almost surely does: the transferee held the whole log). Answering
+    // no_leader here made the caller retry and apply it twice, with other writes in between
+    // (a lost update the nemesis test caught). So it waits: complete_proposals answers it
+    // definitively once this replica applies its index (its result, or "overwritten": then it
+    // can never commit and a retry is safe); the caller's own deadline answers "unknown"
+    // before that. A confirmed read stays linearizable: it is answered once applied.
+    return;
   }
+  for (auto& [index, parked] : st.proposals) {
+    parked.promise.deliver(caf::make_error(
+        errc::timeout, why + ": the entry may still commit elsewhere; it may or may not have "
+                             "been applied"));
+  }
+  st.proposals.clear();
   for (auto& [index, promise] : st.reads_confirmed) {
     promise.deliver(caf::make_error(errc::no_leader, hint));
   }

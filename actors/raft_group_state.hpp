@@ -116,8 +116,10 @@ void start_ready(raft_group_pointer self);
 /// Stops the replica when the outstanding ready waited for the writer longer than
 /// options.persist_timeout (checked at each tick); true when it stopped it.
 bool check_persist_deadline(raft_group_pointer self);
-/// Fails every parked proposal and unconfirmed read with errc::no_leader (leadership lost);
-/// with `stopping`, also the confirmed reads that wait for the state machine.
+/// Fails every unconfirmed read with errc::no_leader (leadership lost). With `stopping`, also
+/// the confirmed reads that wait for the state machine (no_leader) and the parked proposals
+/// (errc::timeout: they may still commit elsewhere); without, parked proposals wait for their
+/// index to be applied (complete_proposals).
 void fail_waiting(raft_group_pointer self, const std::string& why, bool stopping);
 /// Takes and records a snapshot when snapshot_every_entries (or snapshot_every_bytes of entry
 /// data) were applied since the last one.

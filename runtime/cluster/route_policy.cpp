@@ -15,6 +15,11 @@ route_decision decide_route(attempt_outcome outcome, bool is_proposal, bool lead
         return {route_action::answer_unknown, 0};
       }
       return {route_action::retry, route_retry_election_ms};
+    case attempt_outcome::lost:
+      if (is_proposal) {
+        return {route_action::answer_unknown, 0};
+      }
+      return {route_action::retry, route_retry_unreachable_ms};
     case attempt_outcome::unreachable:
       return {route_action::retry, route_retry_unreachable_ms};
     case attempt_outcome::not_leader:

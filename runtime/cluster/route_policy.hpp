@@ -10,7 +10,9 @@
 //     is answered as such: another attempt would fail the same way. So is a full disk at the
 //     leader: nothing was written, and the caller learns it at once (HTTP 507) instead of
 //     after the deadline.
-//   - not leader / not hosted / a lost connection: try again after a short pause (shorter when
+//   - a proposal whose connection broke after it left is "outcome unknown" too, for the same
+//     reason (the remote may have proposed it; its answer is what was lost); a read retries.
+//   - not leader / not hosted / no connection: try again after a short pause (shorter when
 //     the answer named a leader: it is worth trying at once), until the request's deadline;
 //     past it the request is answered "no leader" (HTTP 503, safe to retry).
 
@@ -22,7 +24,8 @@ namespace ck::cluster {
 enum class attempt_outcome : uint8_t {
   ok,
   not_leader,   // the replica is not the leader (or not hosted there)
-  unreachable,  // no connection to the node, or the relay failed before any answer
+  unreachable,  // no connection to the node, or refused there before it ran: nothing happened
+  lost,         // the connection broke while the request was out: it may have run there
   timed_out,    // no answer in time: a proposal may or may not have been applied
   failed,       // a definite failure the replica reported
   storage_full,  // the leader refused the proposal: its disk is full, nothing was written

@@ -25,6 +25,9 @@
 #include <array>
 #include <chrono>
 #include <cstdlib>
+#include <functional>
+#include <memory>
+#include <optional>
 #include <filesystem>
 #include <mutex>
 #include <set>
@@ -154,6 +157,79 @@ struct cluster_fixture : test::raft_cluster_fixture<vector_machine, 4> {
       std::this_thread::sleep_for(10ms);  // poll pace, bounded by the deadline
     }
   }
+
+  // What each of a batch of proposals was answered: "ok <index>", "no_leader" or "other: ...".
+  using outcome_futures = std::vector<std::shared_ptr<std::string>>;
+
+  // Sends every command at once (all in flight); the answers are recorded as they arrive.
+  outcome_futures send_proposals(caf::scoped_actor& self, replica& leader,
+                                 const std::vector<std::string>& commands) {
+    outcome_futures outcomes;
+    for (const auto& command : commands) {
+      auto outcome = std::make_shared<std::string>();
+      outcomes.push_back(outcome);
+      auto handle = self->request(leader.group, wait_max, atoms::raft_propose_atom_v, command);
+      pending_answers.push_back([handle, outcome]() mutable {
+        handle.receive(
+            [&](actors::raft_propose_reply& r) { *outcome = "ok " + std::to_string(r.index); },
+            [&](caf::error& e) {
+              *outcome = errc_of(e) == errc::no_leader ? "no_leader" : "other: " + to_string(e);
+            });
+      });
+    }
+    return outcomes;
+  }
+
+  // Collects the answers and checks each against what every replica applied: "ok i" means
+  // applied at index i, exactly once; no_leader means never applied (so a retry is safe).
+  void check_outcomes(const std::vector<std::string>& commands,
+                      const outcome_futures& outcomes) {
+    for (auto& receive : pending_answers) {
+      receive();
+    }
+    pending_answers.clear();
+    // Everything answered is decided; a fence committed after it ends the comparison.
+    REQUIRE(propose_many(wait_for_leader(), 1, "fence-").size() == 1);
+    std::vector<std::string> applied;
+    wait_until(
+        [&] {
+          std::optional<std::vector<std::string>> first;
+          for (auto& r : replicas) {
+            if (!r.group) {
+              continue;
+            }
+            auto seq = r.sm->sequence();
+            if (seq.empty() || seq.back().find(":fence-0") == std::string::npos ||
+                (first && seq != *first)) {
+              return false;
+            }
+            first = std::move(seq);
+          }
+          applied = *first;
+          return true;
+        },
+        "every replica applied the same sequence up to the fence");
+    for (size_t i = 0; i < commands.size(); ++i) {
+      std::vector<std::string> at;
+      for (const auto& line : applied) {
+        if (line.substr(line.find(':') + 1) == commands[i]) {
+          at.push_back(line.substr(0, line.find(':')));
+        }
+      }
+      const std::string& outcome = *outcomes[i];
+      INFO(commands[i] << " answered \"" << outcome << "\", applied " << at.size() << " times");
+      CHECK(at.size() <= 1);
+      if (outcome.rfind("ok ", 0) == 0) {
+        REQUIRE(at.size() == 1);
+        CHECK(outcome == "ok " + at.front());
+      } else {
+        CHECK(outcome == "no_leader");
+        CHECK(at.empty());
+      }
+    }
+  }
+
+  std::vector<std::function<void()>> pending_answers;
 
   replica& a_follower(const replica& leader) {
     return replicas[leader.id == 1 ? 1 : 0];
@@ -337,27 +413,45 @@ TEST_CASE_FIXTURE(cluster_fixture, "raft group: a durable state machine restarts
   CHECK(follower.sm->restores() == 0);  // caught up by entries, kept its own state
 }
 
-TEST_CASE_FIXTURE(cluster_fixture, "raft group: proposals to a cut-off leader fail with no_leader") {
+TEST_CASE_FIXTURE(cluster_fixture,
+                  "raft group: proposals parked at a cut-off leader get definitive answers") {
   start_all();
   replica& leader = wait_for_leader();
   caf::anon_send(transport, atoms::raft_drop_atom_v, leader.id, true);
   caf::scoped_actor self{*sys};
-  constexpr int count = 5;
-  for (int i = 0; i < count; ++i) {
-    self->send(leader.group, atoms::raft_propose_atom_v, "lost-" + std::to_string(i));
+  std::vector<std::string> commands;
+  for (int i = 0; i < 5; ++i) {
+    commands.push_back("lost-" + std::to_string(i));
   }
-  // CheckQuorum makes the cut-off leader step down after an election timeout; its parked
-  // proposals are then answered instead of waiting for the client's own timeout. They are in
-  // its log: if it wins the next election it commits them (the known hole of no_leader for a
-  // parked proposal, see fail_waiting), so both outcomes are accepted below.
-  int received = 0;
-  self->receive_for(received, count)(
-      [&](actors::raft_propose_reply&) { FAIL("a proposal without a quorum committed"); },
-      [&](caf::error& e) { CHECK(errc_of(e) == errc::no_leader); },
-      caf::after(wait_max) >> [&] { FAIL("only " << received << " of " << count << " answers"); });
+  auto outcomes = send_proposals(self, leader, commands);
+  // CheckQuorum makes the cut-off leader step down; its parked proposals are in its log and
+  // the next leader may commit them, so they wait for their index instead of being failed.
+  wait_until([&] { auto s = status(leader); return s && s->state != raft::role::leader; },
+             "the cut-off leader stepped down");
   caf::anon_send(transport, atoms::raft_drop_atom_v, leader.id, false);
   REQUIRE(propose_many(wait_for_leader(), 10, "healed-").size() == 10);
-  wait_for_same_sequence(10, 10 + count);  // the lost ones were overwritten, or all committed
+  check_outcomes(commands, outcomes);
+}
+
+TEST_CASE_FIXTURE(cluster_fixture,
+                  "raft group: proposals parked at a leader that steps down apply once") {
+  start_all();
+  replica& leader = wait_for_leader();
+  caf::scoped_actor self{*sys};
+  std::vector<std::string> commands;
+  for (int i = 0; i < 20; ++i) {
+    commands.push_back("moving-" + std::to_string(i));
+  }
+  // The leader hears nothing: its appends reach the followers, their answers do not reach it.
+  // It cannot commit, CheckQuorum makes it step down, and the follower elected next holds every
+  // entry and commits them all. Each proposal must be answered with its result, or with
+  // no_leader only if it was never applied (the caller retries on no_leader: a second copy).
+  caf::anon_send(transport, atoms::raft_drop_atom_v, leader.id, true, false);
+  auto outcomes = send_proposals(self, leader, commands);
+  wait_until([&] { auto s = status(leader); return s && s->state != raft::role::leader; },
+             "the deaf leader stepped down");
+  caf::anon_send(transport, atoms::raft_drop_atom_v, leader.id, false, false);
+  check_outcomes(commands, outcomes);
 }
 
 TEST_CASE_FIXTURE(cluster_fixture, "raft group: a replica joins as learner, turns voter, leads") {

@@ -70,6 +70,9 @@ TEST_CASE("route policy: a timed-out proposal is never retried; reads and redire
   d = decide_route(attempt_outcome::not_leader, true, false);
   CHECK(d.retry_delay_ms == route_retry_election_ms);
   CHECK(decide_route(attempt_outcome::unreachable, true, false).action == route_action::retry);
+  // A connection that broke while a proposal was out: the remote may have applied it.
+  CHECK(decide_route(attempt_outcome::lost, true, false).action == route_action::answer_unknown);
+  CHECK(decide_route(attempt_outcome::lost, false, false).action == route_action::retry);
   CHECK(decide_route(attempt_outcome::failed, false, false).action == route_action::answer_failed);
   // A full disk at the leader: nothing was written, retrying elsewhere reaches the same leader.
   CHECK(decide_route(attempt_outcome::storage_full, true, true).action ==
