@@ -1,6 +1,8 @@
 #include "actors/net_transport.hpp"
 
 #include "actors/errc.hpp"
+#include "actors/net_transport_state.hpp"
+#include "actors/wire_hub.hpp"
 #include "runtime/base/log.hpp"
 
 #include <caf/actor_system.hpp>
@@ -25,46 +27,7 @@
 
 namespace ck::actors {
 
-namespace {
-
-struct peer {
-  std::string name;
-  std::string host;
-  uint16_t port = 0;
-  caf::actor handle;     // the remote endpoint while connected
-  bool connecting = false;
-  // This node does not lead the dial to this peer (see connect) and already waited once for
-  // the peer to dial it: the next attempt dials. Reset when connected or lost.
-  bool waited_for_peer = false;
-  uint64_t generation = 0;  // bumps on every (re)connect decision; stale timers are ignored
-  std::chrono::milliseconds backoff{0};
-  std::deque<raft::message> queue;
-  size_t queue_bytes = 0;  // approx_size of what `queue` holds
-  transport_peer_stats stats;
-  std::optional<std::chrono::steady_clock::time_point> heard;  // its last batch arrived
-  bool suspected = false;  // told the local groups it is down; cleared when heard again
-  std::chrono::steady_clock::time_point sent;                   // our last batch to it
-};
-
-struct net_transport_state {
-  static inline const char* name = "net_transport";
-  net_transport_options options;
-  uint16_t port = 0;
-  std::map<std::pair<raft::group_id, raft::node_id>, raft_group_actor> routes;
-  std::map<std::string, peer> peers;              // by node name
-  std::map<raft::node_id, std::string> replicas;  // raft replica id -> node name
-  bool flush_pending = false;
-  std::mt19937_64 rng;
-  uint64_t received_batches = 0;
-  uint64_t received_messages = 0;
-  uint64_t unroutable = 0;
-  uint64_t foreign_batches = 0;             // from nodes of another cluster, dropped
-  std::set<std::string> foreign_reported;   // sender@cluster pairs logged once
-  partition_route_handler_actor partition_handler;  // runs partition requests relayed here
-  std::map<std::string, service_handler_actor> services;  // runs named calls relayed here
-};
-
-using pointer = caf::stateful_actor<net_transport_state>*;
+namespace transport_detail {
 
 std::string address_of(const peer& p) {
   return p.host + ":" + std::to_string(p.port);
@@ -113,6 +76,15 @@ void schedule_connect(pointer self, peer& p) {
   self->delayed_send(self, delay, atoms::transport_connect_atom_v, p.name, p.generation);
 }
 
+// Sends `batch` on the connection with `p` (p.handle).
+void send_batch(pointer self, peer& p, raft_batch& batch) {
+  if (self->state.wire) {
+    wire_send_batch(self, p, batch);
+  } else {
+    self->send(p.handle, atoms::raft_step_atom_v, std::move(batch));
+  }
+}
+
 // An empty batch: keeps the peer hearing from us, and lets a peer that did not dial adopt
 // the connection at once (deliver: "it reached us first").
 void send_empty_batch(pointer self, peer& p) {
@@ -120,7 +92,7 @@ void send_empty_batch(pointer self, peer& p) {
   empty.from_node = self->state.options.node_name;
   empty.cluster_id = self->state.options.cluster_id;
   p.sent = std::chrono::steady_clock::now();
-  self->send(p.handle, atoms::raft_step_atom_v, std::move(empty));
+  send_batch(self, p, empty);
 }
 
 // `p` is reachable through `handle`, dialed by us or adopted from its first batch (deliver).
@@ -155,6 +127,10 @@ void connect(pointer self, const std::string& name) {
   }
   p.connecting = true;
   auto generation = ++p.generation;
+  if (st.wire) {
+    wire_connect(self, p);
+    return;
+  }
   auto mm = st.options.tls ? self->system().openssl_manager().actor_handle()
                            : self->system().middleman().actor_handle();
   self->request(mm, st.options.connect_timeout, caf::connect_atom::value, p.host, p.port)
@@ -269,7 +245,7 @@ void flush(pointer self) {
     ++p.stats.sent_batches;
     p.stats.sent_messages += batch.messages.size();
     p.sent = std::chrono::steady_clock::now();
-    self->send(p.handle, atoms::raft_step_atom_v, std::move(batch));
+    send_batch(self, p, batch);
     more = more || !p.queue.empty();
   }
   if (more) {
@@ -311,6 +287,9 @@ void heartbeat(pointer self) {
     if (p.heard && now - *p.heard >= st.options.suspect_after) {
       suspect(self, p, "silent");
     }
+  }
+  if (st.wire) {
+    wire_sweep_calls(self);
   }
   self->delayed_send(self, st.options.heartbeat_interval / 2, atoms::transport_heartbeat_atom_v);
 }
@@ -360,7 +339,10 @@ void deliver(pointer self, raft_batch& batch) {
 }
 
 void drop_connection(pointer self, peer& p) {
-  if (p.handle) {
+  if (self->state.wire) {
+    wire_close_links(self, p);
+    p.handle = nullptr;
+  } else if (p.handle) {
     self->demonitor(p.handle);
     p.handle = nullptr;
   }
@@ -369,22 +351,29 @@ void drop_connection(pointer self, peer& p) {
   p.backoff = std::chrono::milliseconds{0};
 }
 
+void on_lost(pointer self, peer& p, const std::string& why) {
+  p.stats.connected = false;
+  ++p.stats.disconnects;
+  p.waited_for_peer = false;  // the peer, if it leads the dial, redials first
+  CK_LOG_WARN("transport: lost {} ({})", p.name, why);
+  suspect(self, p, "connection lost");
+  if (p.suspected) {
+    drop_queue(p);  // see enqueue: nothing is kept for a lost peer
+  }
+  schedule_connect(self, p);
+}
+
 caf::behavior net_transport_impl(pointer self, net_transport_options options) {
   self->state.rng.seed(options.seed);
   self->state.options = std::move(options);
   self->set_down_handler([=](caf::down_msg& msg) {
+    if (wire_on_down(self, msg.source, msg.reason)) {
+      return;
+    }
     for (auto& [name, p] : self->state.peers) {
       if (p.handle && p.handle.address() == msg.source) {
         p.handle = nullptr;
-        p.stats.connected = false;
-        ++p.stats.disconnects;
-        p.waited_for_peer = false;  // the peer, if it leads the dial, redials first
-        CK_LOG_WARN("transport: lost {} ({})", name, to_string(msg.reason));
-        suspect(self, p, "connection lost");
-        if (p.suspected) {
-          drop_queue(p);  // see enqueue: nothing is kept for a lost peer
-        }
-        schedule_connect(self, p);
+        on_lost(self, p, to_string(msg.reason));
       }
     }
   });
@@ -407,6 +396,9 @@ caf::behavior net_transport_impl(pointer self, net_transport_options options) {
         auto peer = node == st.replicas.end() ? st.peers.end() : st.peers.find(node->second);
         if (peer == st.peers.end() || !peer->second.handle) {
           return caf::make_error(errc::no_leader, "no connection to the snapshot's target");
+        }
+        if (st.wire) {
+          return wire_relay(self, peer->second, chunk);
         }
         return self->delegate(caf::actor_cast<net_transport_actor>(peer->second.handle),
                               atoms::snapshot_chunk_atom_v, std::move(chunk));
@@ -435,6 +427,9 @@ caf::behavior net_transport_impl(pointer self, net_transport_options options) {
         }
       },
       [=](atoms::transport_cluster_atom, std::string& cluster_id) {
+        if (self->state.wire) {
+          self->send(self->state.wire, wire_cluster_atom::value, cluster_id);
+        }
         self->state.options.cluster_id = std::move(cluster_id);
       },
       [=](atoms::transport_forget_atom, const std::string& name) {
@@ -490,6 +485,9 @@ caf::behavior net_transport_impl(pointer self, net_transport_options options) {
         if (!peer) {
           return peer.error();
         }
+        if (self->state.wire) {
+          return wire_relay(self, self->state.peers[name], request);
+        }
         return self->delegate(*peer, atoms::partition_route_atom_v, std::move(request));
       },
       [=](atoms::partition_route_atom, partition_request& request)
@@ -509,6 +507,9 @@ caf::behavior net_transport_impl(pointer self, net_transport_options options) {
         if (!peer) {
           return peer.error();
         }
+        if (self->state.wire) {
+          return wire_relay(self, self->state.peers[name], call);
+        }
         return self->delegate(*peer, atoms::service_call_atom_v, std::move(call));
       },
       [=](atoms::service_call_atom, service_call& call) -> caf::result<std::string> {
@@ -521,6 +522,23 @@ caf::behavior net_transport_impl(pointer self, net_transport_options options) {
         return self->delegate(handler->second, atoms::service_call_atom_v, std::move(call));
       },
       [=](uint16_t port) { self->state.port = port; },  // from spawn_net_transport
+      [=](caf::actor& hub, uint16_t port) {  // from spawn_net_transport, wire mode
+        self->state.wire = std::move(hub);
+        self->state.port = port;
+        for (auto& [name, p] : self->state.peers) {
+          connect(self, name);  // peers added before the hub was there
+        }
+      },
+      [=](wire_up_atom, const std::string& peer, const std::string& cluster, caf::actor& conn,
+          bool dialed, uint64_t generation) {
+        wire_on_up(self, peer, cluster, std::move(conn), dialed, generation);
+      },
+      [=](wire_frame_atom, const std::string& peer, uint8_t type, std::string& body) {
+        wire_on_frame(self, caf::actor_cast<caf::actor>(self->current_sender()), peer, type,
+                      body);
+      },
+      [=](wire_failed_atom, const std::string& peer, uint64_t generation,
+          const std::string& why) { wire_on_failed(self, peer, generation, why); },
   };
 }
 
@@ -544,26 +562,42 @@ bool round_trips(caf::actor_system& sys, T value) {
   return first == second;
 }
 
-}  // namespace
+}  // namespace transport_detail
 
 caf::expected<net_transport> spawn_net_transport(caf::actor_system& sys,
                                                  net_transport_options options) {
+  using namespace transport_detail;
   auto host = options.host;
   auto want = options.port;
   auto name = options.node_name;
   const bool tls = options.tls;
+  wire_options wire;
+  wire.node_name = options.node_name;
+  wire.cluster_id = options.cluster_id;
+  wire.token = options.token;
+  wire.host = options.host;
+  wire.port = options.port;
   auto handle = sys.spawn(net_transport_impl, std::move(options));
+  if (!tls) {
+    auto hub = spawn_wire_hub(sys, std::move(wire), handle);
+    if (!hub) {
+      caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
+      return std::move(hub.error());
+    }
+    caf::anon_send(handle, hub->actor, hub->port);
+    CK_LOG_INFO("transport: {} listening at {}:{}", name, host, hub->port);
+    return net_transport{caf::actor_cast<net_transport_actor>(handle), hub->port, hub->actor};
+  }
   // An empty host listens on every interface (RAFT_ADDR ":9001").
   const char* in = host.empty() ? nullptr : host.c_str();
-  auto port = tls ? caf::openssl::publish(handle, want, in, true)
-                  : sys.middleman().publish(handle, want, in, true);
+  auto port = caf::openssl::publish(handle, want, in, true);
   if (!port) {
     caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
     return std::move(port.error());
   }
   caf::anon_send(handle, *port);
-  CK_LOG_INFO("transport: {} listening at {}:{}{}", name, host, *port, tls ? " (mutual TLS)" : "");
-  return net_transport{caf::actor_cast<net_transport_actor>(handle), *port};
+  CK_LOG_INFO("transport: {} listening at {}:{} (mutual TLS)", name, host, *port);
+  return net_transport{caf::actor_cast<net_transport_actor>(handle), *port, caf::actor{}};
 }
 
 bool check_wire_types(caf::actor_system& sys) {
@@ -597,6 +631,7 @@ bool check_wire_types(caf::actor_system& sys) {
   stats.node_name = "node-1";
   stats.peers.resize(2);
   stats.peers[0].name = "node-2";
+  using transport_detail::round_trips;
   return round_trips(sys, e) && round_trips(sys, m) && round_trips(sys, batch) &&
          round_trips(sys, hard) && round_trips(sys, raft::conf_state{}) &&
          round_trips(sys, raft::snapshot_meta{}) && round_trips(sys, raft::snapshot{}) &&

@@ -122,11 +122,19 @@ struct net_transport_options {
   /// caf::openssl::manager with a certificate, key and CA (runtime/node/tls.hpp). Peers and
   /// clients without a certificate signed by that CA cannot complete a connection.
   bool tls = false;
+  /// The cluster token ("" for none). Without TLS, the transport speaks ClusterKit's own
+  /// frames (runtime/wire) and admits a connection only after a handshake proving that both
+  /// sides hold this token (runtime/wire/handshake.hpp); with TLS it speaks CAF's BASP, and
+  /// the certificates admit.
+  std::string token;
 };
 
 struct net_transport {
   net_transport_actor actor;
   uint16_t port = 0;  // where the endpoint listens
+  /// The socket owner in wire mode (null with TLS, where CAF's BASP publishes the actor); it
+  /// stops when the transport does.
+  caf::actor hub;
 };
 
 /// Spawns the transport and publishes it on options.host:options.port (reuse_addr). Call it

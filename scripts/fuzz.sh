@@ -17,7 +17,7 @@ fi
 cmake --build "$BUILD" -j"${JOBS:-2}" >/dev/null
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(fuzz_http_request fuzz_join_json fuzz_raft_wire fuzz_meta_command fuzz_storage_records)
+  targets=(fuzz_http_request fuzz_join_json fuzz_raft_wire fuzz_meta_command fuzz_storage_records fuzz_wire)
 fi
 "$BUILD/write_seeds" "$BUILD/seeds"
 mkdir -p "$BUILD/crashes"

@@ -400,6 +400,7 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
     transport_options.port = cfg.raft_addr.port;
     transport_options.seed = std::hash<std::string>{}(cfg.node_id);
     transport_options.tls = cfg.tls.enabled();
+    transport_options.token = cfg.token;
     transport_options.cluster_id = identity.value.cluster_id;  // "" until a joiner joined
     if (!partitions_quiesce) {
       // Groups that heartbeat notice a dead leader by themselves; suspicions would only

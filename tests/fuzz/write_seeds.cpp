@@ -7,6 +7,7 @@
 #include "http/api/join_json.hpp"
 #include "runtime/cluster/machine_command.hpp"
 #include "runtime/cluster/meta_state.hpp"
+#include "runtime/wire/handshake.hpp"
 #include "storage/format.hpp"
 
 #include <caf/binary_serializer.hpp>
@@ -134,5 +135,22 @@ int main(int argc, char** argv) {
   write(root / "fuzz_storage_records", "hard", std::string(1, '\0') + hard);
   write(root / "fuzz_storage_records", "machine",
         std::string(1, '\0') + cluster::encode_log_command(1, "counter", "add 1"));
+
+  // The node-to-node port: the first byte is the read size (see the target); then a hello,
+  // and an acceptor's challenge to it, as a stranger could replay them.
+  wire::nonce n{};
+  n.fill(1);
+  auto dialer = wire::handshake::dialer({"node-2", "cluster", "secret"}, "", n);
+  auto acceptor = wire::handshake::acceptor({"node-1", "cluster", "secret"}, n);
+  const std::string hello = dialer.opening();
+  wire::frame_reader reader(wire::handshake_body_bytes_max);
+  reader.feed(hello.data(), hello.size());
+  wire::frame f;
+  std::string challenge;
+  if (reader.next(f) == wire::frame_reader::status::frame) {
+    acceptor.on_frame(f, challenge);
+  }
+  write(root / "fuzz_wire", "hello", std::string(1, '\x10') + hello);
+  write(root / "fuzz_wire", "challenge", std::string(1, '\x03') + challenge);
   return 0;
 }

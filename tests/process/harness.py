@@ -75,6 +75,15 @@ def wait_until(predicate, timeout_s, what, interval_s=0.05, describe=None):
     raise AssertionError(f"timed out after {timeout_s}s waiting for {what} (last error: {last_error}){detail}")
 
 
+def rss_kib(pid):
+    """The resident set size of process `pid` in KiB (0 when unknown)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
 class Response:
     def __init__(self, status, headers, body):
         self.status = status

@@ -16,7 +16,7 @@ import tempfile
 import time
 import unittest
 
-from harness import Client, Cluster, Node, run_binary, wait_until, free_port
+from harness import Client, Cluster, Node, run_binary, rss_kib, wait_until, free_port
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GEN_CERTS = os.path.join(REPO, "scripts", "gen-certs.sh")
@@ -42,14 +42,6 @@ def probe(port, certs=None, name=None):
                  os.path.join(certs, f"{name}.key")]
     p = subprocess.run(args, capture_output=True, timeout=30)
     return p.returncode, p.stdout.decode(errors="replace").strip()
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 class MutualTls(unittest.TestCase):

@@ -405,61 +405,47 @@ TEST_CASE("net transport: connects to a peer that starts late; one flush, one ba
 
 // The crash of session 8: a new cluster started on the addresses of an old one still running
 // received the old cluster's Raft messages (same node names, same replica ids) and a group
-// asserted on them. Batches carry the sender's cluster id; another cluster's are dropped.
-TEST_CASE("net transport: batches from another cluster are dropped") {
+// asserted on them. The handshake refuses a node of another cluster: nothing of it arrives.
+TEST_CASE("net transport: a node of another cluster cannot connect") {
   node a{1};
   node b{2};
   actors::net_transport_options of_a;
   of_a.cluster_id = "cluster-a";
-  of_a.heartbeat_interval = std::chrono::milliseconds{0};  // only the batches below reach b
   actors::net_transport_options of_b;
   of_b.cluster_id = "cluster-b";
   a.up(0, of_a);
   b.up(0, of_b);
   std::atomic<int> delivered{0};
-  std::atomic<int> last_group{0};
   auto sink = b.sys->spawn([&](caf::event_based_actor*) -> caf::behavior {
-    return {[&](atoms::raft_step_atom, const raft::message& m) {
-      last_group = static_cast<int>(m.group);
-      ++delivered;
-    }};
+    return {[&](atoms::raft_step_atom, const raft::message&) { ++delivered; }};
   });
-  for (raft::group_id g : {1u, 2u}) {
-    caf::anon_send(b.transport, atoms::raft_register_atom_v, g, raft::node_id{2},
-                   caf::actor_cast<actors::raft_group_actor>(sink));
-  }
+  caf::anon_send(b.transport, atoms::raft_register_atom_v, raft::group_id{1}, raft::node_id{2},
+                 caf::actor_cast<actors::raft_group_actor>(sink));
   a.add_peer(b);
-  REQUIRE_MESSAGE(eventually([&] { return a.connected_to(b.name); }), "a did not connect to b");
-  auto send_to_b = [&](raft::group_id g) {
+  auto send_to_b = [&] {
     actors::raft_batch batch;
     raft::message m;
-    m.group = g;
+    m.group = 1;
     m.from = 1;
     m.to = 2;
     batch.messages.push_back(m);
     caf::anon_send(a.transport, atoms::raft_send_atom_v, std::move(batch));
   };
-  // a dialed, so its first batch is an empty hello (of cluster-a: dropped too).
-  REQUIRE_MESSAGE(eventually([&] {
-                    auto st = b.stats();
-                    return st && st->foreign_batches == 1;
-                  }),
-                  "b did not drop the dialer's hello of the other cluster");
-  const uint64_t foreign_before = 1;
-  send_to_b(1);  // of cluster-a to a node of cluster-b: dropped
-  REQUIRE_MESSAGE(eventually([&] {
-                    auto st = b.stats();
-                    return st && st->foreign_batches >= foreign_before + 1;
-                  }),
-                  "b did not drop the batch of the other cluster");
-  // b joins cluster-a (as a joining node learns its id): the next batch goes through. Same
-  // connection, so it arrives after the first: when it is in, the first was dropped.
+  // a dials (its name sorts first) and retries with backoff; every handshake is refused.
+  const auto refused_until = std::chrono::steady_clock::now() + 1500ms;
+  while (std::chrono::steady_clock::now() < refused_until) {
+    send_to_b();
+    CHECK_FALSE(a.connected_to(b.name));
+    std::this_thread::sleep_for(100ms);  // observation window, not synchronisation
+  }
+  CHECK(delivered.load() == 0);
+  // b joins cluster-a (as a joining node learns its id): a's next dial is admitted.
   caf::anon_send(b.transport, atoms::transport_cluster_atom_v, std::string{"cluster-a"});
-  send_to_b(2);
+  REQUIRE_MESSAGE(eventually([&] { return a.connected_to(b.name); }),
+                  "a did not connect once b was in its cluster");
+  send_to_b();
   REQUIRE_MESSAGE(eventually([&] { return delivered.load() >= 1; }),
                   "the batch of the same cluster was not delivered");
-  CHECK(delivered.load() == 1);
-  CHECK(last_group.load() == 2);
   caf::scoped_actor self{*b.sys};
   self->send_exit(sink, caf::exit_reason::user_shutdown);
   self->wait_for(sink);
@@ -694,4 +680,59 @@ TEST_CASE("wire codec: a control-plane payload round-trips; garbage and trailing
   REQUIRE(probe);
   CHECK(probe->leader_hint == 7);
   CHECK(probe->member);
+}
+
+TEST_CASE("net transport: only nodes holding the same token connect") {
+  node a{1};
+  node b{2};
+  node c{3};
+  actors::net_transport_options secret;
+  secret.token = "s3cret";
+  actors::net_transport_options other;
+  other.token = "another";
+  a.up(0, secret);
+  b.up(0, other);
+  c.up(0, secret);
+  a.add_peer(b);
+  a.add_peer(c);
+  REQUIRE_MESSAGE(eventually([&] { return a.connected_to(c.name); }),
+                  "a did not connect to c, which holds the same token");
+  // a dials b (its name sorts first) with backoff; every handshake fails at a's check of b's
+  // proof, so nothing of a reaches b either.
+  const auto until = std::chrono::steady_clock::now() + 1500ms;
+  while (std::chrono::steady_clock::now() < until) {
+    CHECK_FALSE(a.connected_to(b.name));
+    std::this_thread::sleep_for(100ms);  // observation window, not synchronisation
+  }
+}
+
+TEST_CASE("net transport: a call fails at once when its connection closes") {
+  node a{1};
+  node b{2};
+  a.up(0);
+  b.up(0);
+  a.add_peer(b);
+  // b's handler takes the call and never answers.
+  auto silent = b.sys->spawn([](caf::event_based_actor* self) -> caf::behavior {
+    return {[self](atoms::service_call_atom, actors::service_call&) {
+      return self->make_response_promise<std::string>();  // never delivered
+    }};
+  });
+  caf::anon_send(b.transport, atoms::service_attach_atom_v, std::string{"silent"},
+                 caf::actor_cast<actors::service_handler_actor>(silent));
+  REQUIRE_MESSAGE(eventually([&] { return a.connected_to(b.name); }), "a did not connect to b");
+  caf::scoped_actor self{*a.sys};
+  auto pending = self->request(a.transport, 20s, atoms::service_relay_atom_v, b.name,
+                               actors::service_call{"silent", "hi", false});
+  std::this_thread::sleep_for(200ms);  // the call reaches b (a window, not synchronisation)
+  const auto stopped = std::chrono::steady_clock::now();
+  caf::anon_send_exit(silent, caf::exit_reason::user_shutdown);
+  b.down();  // b's process is gone: its connection closes
+  std::string outcome;
+  pending.receive([&](std::string&) { outcome = "answered"; },
+                  [&](caf::error& error) { outcome = to_string(errc_of(error)); });
+  // The remote may have run the call: the caller hears so (not no_leader, which means "not
+  // sent"), and at once instead of after its 20 s.
+  CHECK(outcome == "shutting_down");
+  CHECK(std::chrono::steady_clock::now() - stopped < 5s);
 }

@@ -1,0 +1,410 @@
+#include "actors/wire_hub.hpp"
+
+#include "runtime/base/log.hpp"
+#include "runtime/wire/frame.hpp"
+#include "runtime/wire/handshake.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/io/broker.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <future>
+#include <map>
+#include <memory>
+#include <optional>
+#include <utility>
+
+namespace ck::actors {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// How often a connection checks its handshake and idle deadlines.
+constexpr auto deadline_check_period = 500ms;
+constexpr auto bind_wait = 10s;
+
+// The options a connection is forked with: the hub's, at that moment (the cluster id changes
+// once when a node joins).
+using shared_options = std::shared_ptr<const wire_options>;
+
+// --- one connection ------------------------------------------------------------------------
+
+struct connection_state {
+  static inline const char* name = "wire_connection";
+  shared_options options;
+  caf::actor transport;
+  caf::actor hub;
+  caf::io::connection_handle hdl;
+  bool dialed = false;
+  uint64_t generation = 0;
+  std::string expected;  // the dialed peer's name
+  std::optional<wire::handshake> handshake;
+  wire::frame_reader reader{wire::handshake_body_bytes_max};
+  bool up = false;
+  bool closed = false;
+  std::chrono::steady_clock::time_point started;
+  std::chrono::steady_clock::time_point last_read;
+};
+
+using connection_actor = caf::stateful_actor<connection_state, caf::io::broker>;
+
+void write_bytes(connection_actor* self, const std::string& bytes) {
+  if (bytes.empty()) {
+    return;
+  }
+  self->write(self->state.hdl, bytes.size(), bytes.data());
+  self->flush(self->state.hdl);
+}
+
+// Ends the connection; a dial that did not authenticate is reported to the transport.
+void close_connection(connection_actor* self, const std::string& why) {
+  auto& st = self->state;
+  if (st.closed) {
+    return;
+  }
+  st.closed = true;
+  if (st.dialed && !st.up) {
+    CK_LOG_WARN("transport: connection to {} failed: {}", st.expected, why);
+    caf::anon_send(st.transport, wire_failed_atom::value, st.expected, st.generation, why);
+  } else if (!st.up) {
+    CK_LOG_DEBUG("transport: refused a connection from {}: {}", self->remote_addr(st.hdl), why);
+    caf::anon_send(st.hub, wire_failed_atom::value, std::string{}, uint64_t{0}, why);
+  } else {
+    CK_LOG_INFO("transport: closing the connection with {}: {}", st.handshake->peer(), why);
+  }
+  self->close(st.hdl);
+  self->quit();
+}
+
+void on_handshake_frame(connection_actor* self, const wire::frame& f) {
+  auto& st = self->state;
+  std::string out;
+  const auto result = st.handshake->on_frame(f, out);
+  write_bytes(self, out);
+  if (result == wire::handshake::state::failed) {
+    close_connection(self, st.handshake->why());
+    return;
+  }
+  if (result == wire::handshake::state::done) {
+    st.up = true;
+    st.reader.set_max_body_bytes(st.options->frame_bytes_max);
+    auto me = caf::actor_cast<caf::actor>(self);
+    self->send(st.hub, wire_up_atom::value);  // with a sender: the hub counts per connection
+    caf::anon_send(st.transport, wire_up_atom::value, st.handshake->peer(),
+                   st.handshake->peer_cluster(), me, st.dialed, st.generation);
+  }
+}
+
+void on_data(connection_actor* self, const std::vector<char>& buf) {
+  auto& st = self->state;
+  if (st.closed) {
+    return;
+  }
+  st.last_read = std::chrono::steady_clock::now();
+  st.reader.feed(buf.data(), buf.size());
+  wire::frame f;
+  for (;;) {
+    const auto status = st.reader.next(f);
+    if (status == wire::frame_reader::status::need_more) {
+      return;
+    }
+    if (status == wire::frame_reader::status::error) {
+      close_connection(self, st.reader.why());
+      return;
+    }
+    if (!st.up) {
+      on_handshake_frame(self, f);
+      if (st.closed) {
+        return;
+      }
+      continue;
+    }
+    if (f.type == wire::frame_type::hello || f.type == wire::frame_type::challenge ||
+        f.type == wire::frame_type::proof) {
+      close_connection(self, "a handshake frame after the handshake");
+      return;
+    }
+    // From this broker (not anonymous): the transport answers calls on this connection.
+    self->send(st.transport, wire_frame_atom::value, st.handshake->peer(),
+               static_cast<uint8_t>(f.type), std::move(f.body));
+    f.body = std::string{};
+  }
+}
+
+void check_deadlines(connection_actor* self) {
+  auto& st = self->state;
+  const auto now = std::chrono::steady_clock::now();
+  if (!st.up && now - st.started >= st.options->handshake_timeout) {
+    close_connection(self, "no handshake within " +
+                               std::to_string(st.options->handshake_timeout.count()) + " ms");
+    return;
+  }
+  if (st.up && now - st.last_read >= st.options->idle_timeout) {
+    close_connection(self, "nothing heard for " +
+                               std::to_string(st.options->idle_timeout.count()) + " ms");
+    return;
+  }
+  self->delayed_send(self, deadline_check_period, wire_tick_atom::value);
+}
+
+caf::behavior connection_main(connection_actor* self, caf::io::connection_handle hdl,
+                              shared_options options, caf::actor transport, caf::actor hub,
+                              bool dialed, std::string expected, uint64_t generation) {
+  auto& st = self->state;
+  st.options = std::move(options);
+  st.transport = std::move(transport);
+  st.hub = std::move(hub);
+  st.hdl = hdl;
+  st.dialed = dialed;
+  st.expected = std::move(expected);
+  st.generation = generation;
+  st.started = st.last_read = std::chrono::steady_clock::now();
+  wire::handshake_options hs{st.options->node_name, st.options->cluster_id, st.options->token};
+  st.handshake = dialed ? wire::handshake::dialer(hs, st.expected, wire::random_nonce())
+                        : wire::handshake::acceptor(hs, wire::random_nonce());
+  self->configure_read(hdl, caf::io::receive_policy::at_most(64 * 1024));
+  self->set_default_handler(caf::drop);
+  self->set_down_handler([self](caf::down_msg& msg) {
+    if (msg.source == self->state.hub) {
+      close_connection(self, "the node is stopping");
+    }
+  });
+  self->set_exit_handler([self](caf::exit_msg&) { close_connection(self, "the node is stopping"); });
+  self->monitor(st.hub);
+  write_bytes(self, st.handshake->opening());
+  self->delayed_send(self, deadline_check_period, wire_tick_atom::value);
+  return {
+      [self](const caf::io::new_data_msg& msg) { on_data(self, msg.buf); },
+      [self](const caf::io::connection_closed_msg&) {
+        close_connection(self, "the peer closed the connection");
+      },
+      [self](wire_write_atom, const std::string& bytes) {
+        if (self->state.up && !self->state.closed) {
+          write_bytes(self, bytes);
+        }
+      },
+      [self](wire_tick_atom) {
+        if (!self->state.closed) {
+          check_deadlines(self);
+        }
+      },
+  };
+}
+
+// --- the hub -------------------------------------------------------------------------------
+
+struct hub_state {
+  static inline const char* name = "wire_hub";
+  std::shared_ptr<wire_options> options;
+  caf::actor transport;
+  std::map<caf::actor_addr, bool> connections;  // -> still in its handshake
+  size_t handshaking = 0;
+  uint64_t refused = 0;
+  uint64_t failed_handshakes = 0;
+  std::chrono::steady_clock::time_point refusal_logged{};
+};
+
+using hub_actor = caf::stateful_actor<hub_state, caf::io::broker>;
+using bind_result = caf::expected<uint16_t>;
+
+void fork_connection(hub_actor* self, caf::io::connection_handle hdl, bool dialed,
+                     std::string expected, uint64_t generation) {
+  auto& st = self->state;
+  auto options = std::make_shared<const wire_options>(*st.options);
+  auto conn = self->fork(connection_main, hdl, std::move(options), st.transport,
+                         caf::actor_cast<caf::actor>(self), dialed, std::move(expected),
+                         generation);
+  self->monitor(conn);
+  st.connections.emplace(conn.address(), true);
+  ++st.handshaking;
+}
+
+void on_new_connection(hub_actor* self, const caf::io::new_connection_msg& msg) {
+  auto& st = self->state;
+  if (st.connections.size() >= st.options->connections_max ||
+      st.handshaking >= st.options->handshakes_max) {
+    ++st.refused;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - st.refusal_logged >= 10s) {  // an attack must not flood the log
+      st.refusal_logged = now;
+      CK_LOG_WARN("transport: refusing connections from {} and others: {} connections, {} in "
+                  "their handshake (at most {} and {}); {} refused so far",
+                  self->remote_addr(msg.handle), st.connections.size(), st.handshaking,
+                  st.options->connections_max, st.options->handshakes_max, st.refused);
+    }
+    self->close(msg.handle);
+    return;
+  }
+  fork_connection(self, msg.handle, false, "", 0);
+}
+
+caf::behavior hub_main(hub_actor* self, std::shared_ptr<wire_options> options,
+                       caf::actor transport, std::shared_ptr<std::promise<bind_result>> bound) {
+  errno = 0;
+  auto opened = self->add_tcp_doorman(options->port,
+                                      options->host.empty() ? nullptr : options->host.c_str(),
+                                      /*reuse_addr=*/true);
+  const int os_error = errno;
+  if (!opened) {
+    bound->set_value(caf::make_error(
+        caf::sec::cannot_open_port,
+        "cannot listen on " + (options->host.empty() ? std::string{"*"} : options->host) + ":" +
+            std::to_string(options->port) + ": " +
+            (os_error != 0 ? std::strerror(os_error) : self->system().render(opened.error()))));
+    self->quit();
+    return {};
+  }
+  auto& st = self->state;
+  st.options = std::move(options);
+  st.transport = std::move(transport);
+  bound->set_value(opened->second);
+  self->set_default_handler(caf::drop);
+  self->monitor(st.transport);  // the hub, and with it every connection, stops with it
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& hub = self->state;
+    if (msg.source == hub.transport) {
+      self->quit(msg.reason);
+      return;
+    }
+    auto it = hub.connections.find(msg.source);
+    if (it != hub.connections.end()) {
+      if (it->second) {
+        --hub.handshaking;
+      }
+      hub.connections.erase(it);
+    }
+  });
+  self->set_exit_handler([self](caf::exit_msg& msg) { self->quit(std::move(msg.reason)); });
+  return {
+      [self](const caf::io::new_connection_msg& msg) { on_new_connection(self, msg); },
+      [self](wire_adopt_atom, int fd, std::string& expected, uint64_t generation) {
+        auto hdl = self->add_scribe(static_cast<caf::io::network::native_socket>(fd));
+        fork_connection(self, hdl, true, std::move(expected), generation);
+      },
+      [self](wire_up_atom) {
+        auto& hub = self->state;
+        auto it = hub.connections.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+        if (it != hub.connections.end() && it->second) {
+          it->second = false;
+          --hub.handshaking;
+        }
+      },
+      [self](wire_failed_atom, const std::string&, uint64_t, const std::string&) {
+        ++self->state.failed_handshakes;
+      },
+      [self](wire_cluster_atom, const std::string& cluster_id) {
+        self->state.options->cluster_id = cluster_id;
+      },
+      [self](wire_stats_atom) {
+        return caf::make_message(self->state.refused, self->state.failed_handshakes);
+      },
+      [](const caf::io::acceptor_closed_msg&) {},
+      [](const caf::io::connection_closed_msg&) {},
+  };
+}
+
+// --- dialing -------------------------------------------------------------------------------
+
+struct dial_result {
+  int fd = -1;
+  std::string why;
+};
+
+// Tries one address with a non-blocking connect bounded by `timeout`.
+dial_result dial_address(const addrinfo& ai, std::chrono::milliseconds timeout) {
+  int fd = ::socket(ai.ai_family, ai.ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai.ai_protocol);
+  if (fd < 0) {
+    return {-1, std::string{"socket: "} + std::strerror(errno)};
+  }
+  if (::connect(fd, ai.ai_addr, ai.ai_addrlen) != 0 && errno != EINPROGRESS) {
+    dial_result r{-1, std::strerror(errno)};
+    ::close(fd);
+    return r;
+  }
+  pollfd pfd{fd, POLLOUT, 0};
+  const int ready = ::poll(&pfd, 1, static_cast<int>(timeout.count()));
+  int error = 0;
+  socklen_t len = sizeof error;
+  if (ready <= 0) {
+    ::close(fd);
+    return {-1, ready == 0 ? "timed out after " + std::to_string(timeout.count()) + " ms"
+                           : std::string{"poll: "} + std::strerror(errno)};
+  }
+  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0 || error != 0) {
+    ::close(fd);
+    return {-1, std::strerror(error != 0 ? error : errno)};
+  }
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return {fd, ""};
+}
+
+dial_result dial(const std::string& host, uint16_t port, std::chrono::milliseconds timeout) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  const std::string service = std::to_string(port);
+  if (int rc = ::getaddrinfo(host.empty() ? "127.0.0.1" : host.c_str(), service.c_str(), &hints,
+                             &found);
+      rc != 0) {
+    return {-1, std::string{"cannot resolve "} + host + ": " + ::gai_strerror(rc)};
+  }
+  dial_result last{-1, "no address for " + host};
+  for (addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
+    last = dial_address(*ai, timeout);
+    if (last.fd >= 0) {
+      break;
+    }
+  }
+  ::freeaddrinfo(found);
+  return last;
+}
+
+}  // namespace
+
+caf::expected<wire_hub> spawn_wire_hub(caf::actor_system& sys, wire_options options,
+                                       caf::actor transport) {
+  auto shared = std::make_shared<wire_options>(std::move(options));
+  auto bound = std::make_shared<std::promise<bind_result>>();
+  auto port = bound->get_future();
+  auto hub = sys.middleman().spawn_broker(hub_main, shared, std::move(transport), bound);
+  if (port.wait_for(bind_wait) != std::future_status::ready) {
+    caf::anon_send_exit(hub, caf::exit_reason::kill);
+    return caf::make_error(caf::sec::cannot_open_port, "binding the Raft address timed out");
+  }
+  auto result = port.get();
+  if (!result) {
+    return std::move(result.error());
+  }
+  return wire_hub{hub, *result};
+}
+
+void wire_dial(caf::actor_system& sys, const caf::actor& hub, const caf::actor& transport,
+               std::string host, uint16_t port, std::string expected, uint64_t generation,
+               std::chrono::milliseconds timeout) {
+  sys.spawn<caf::detached>([=] {
+    auto result = dial(host, port, timeout);
+    if (result.fd < 0) {
+      caf::anon_send(transport, wire_failed_atom::value, expected, generation,
+                     "connect to " + host + ":" + std::to_string(port) + ": " + result.why);
+      return;
+    }
+    caf::anon_send(hub, wire_adopt_atom::value, result.fd, expected, generation);
+  });
+}
+
+}  // namespace ck::actors
