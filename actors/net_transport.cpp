@@ -3,16 +3,13 @@
 #include "actors/errc.hpp"
 #include "actors/net_transport_state.hpp"
 #include "actors/wire_hub.hpp"
+#include "runtime/wire/tls_session.hpp"
 #include "runtime/base/log.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/binary_deserializer.hpp>
 #include <caf/binary_serializer.hpp>
 #include <caf/event_based_actor.hpp>
-#include <caf/io/middleman.hpp>
-#include <caf/io/middleman_actor.hpp>
-#include <caf/openssl/manager.hpp>
-#include <caf/openssl/publish.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
@@ -42,15 +39,15 @@ size_t approx_size(const raft::message& m) {
   return n;
 }
 
-// The peer's endpoint as the typed handle a relay needs; errc::no_leader (retry) while this
-// node has no connection to it.
-template <class Handle>
-caf::expected<Handle> connected_peer(pointer self, const std::string& name) {
+// The peer `name` while this node has a connection to it, else null.
+peer* connected_peer(pointer self, const std::string& name) {
   auto it = self->state.peers.find(name);
-  if (it == self->state.peers.end() || !it->second.handle) {
-    return caf::make_error(errc::no_leader, "no connection to " + name + " yet");
-  }
-  return caf::actor_cast<Handle>(it->second.handle);
+  return it == self->state.peers.end() || !it->second.handle ? nullptr : &it->second;
+}
+
+// errc::no_leader: nothing was sent, the caller may retry (route policy: unreachable).
+caf::error no_connection(const std::string& name) {
+  return caf::make_error(errc::no_leader, "no connection to " + name + " yet");
 }
 
 void schedule_flush(pointer self) {
@@ -76,15 +73,6 @@ void schedule_connect(pointer self, peer& p) {
   self->delayed_send(self, delay, atoms::transport_connect_atom_v, p.name, p.generation);
 }
 
-// Sends `batch` on the connection with `p` (p.handle).
-void send_batch(pointer self, peer& p, raft_batch& batch) {
-  if (self->state.wire) {
-    wire_send_batch(self, p, batch);
-  } else {
-    self->send(p.handle, atoms::raft_step_atom_v, std::move(batch));
-  }
-}
-
 // An empty batch: keeps the peer hearing from us, and lets a peer that did not dial adopt
 // the connection at once (deliver: "it reached us first").
 void send_empty_batch(pointer self, peer& p) {
@@ -92,7 +80,7 @@ void send_empty_batch(pointer self, peer& p) {
   empty.from_node = self->state.options.node_name;
   empty.cluster_id = self->state.options.cluster_id;
   p.sent = std::chrono::steady_clock::now();
-  send_batch(self, p, empty);
+  wire_send_batch(self, p, empty);
 }
 
 // `p` is reachable through `handle`, dialed by us or adopted from its first batch (deliver).
@@ -126,46 +114,8 @@ void connect(pointer self, const std::string& name) {
     return;
   }
   p.connecting = true;
-  auto generation = ++p.generation;
-  if (st.wire) {
-    wire_connect(self, p);
-    return;
-  }
-  auto mm = st.options.tls ? self->system().openssl_manager().actor_handle()
-                           : self->system().middleman().actor_handle();
-  self->request(mm, st.options.connect_timeout, caf::connect_atom::value, p.host, p.port)
-      .then(
-          [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
-            auto i = self->state.peers.find(name);
-            if (i == self->state.peers.end() || i->second.generation != generation) {
-              return;  // forgotten or re-addressed meanwhile
-            }
-            auto& q = i->second;
-            q.connecting = false;
-            if (!ptr) {
-              CK_LOG_DEBUG("transport: nothing published at {} ({})", address_of(q), name);
-              schedule_connect(self, q);
-              return;
-            }
-            set_connected(self, q, caf::actor_cast<caf::actor>(std::move(ptr)));
-            CK_LOG_INFO("transport: connected to {} at {}", name, address_of(q));
-            if (q.queue.empty()) {
-              send_empty_batch(self, q);
-            } else {
-              schedule_flush(self);
-            }
-          },
-          [=](caf::error& err) {
-            auto i = self->state.peers.find(name);
-            if (i == self->state.peers.end() || i->second.generation != generation) {
-              return;
-            }
-            auto& q = i->second;
-            q.connecting = false;
-            CK_LOG_DEBUG("transport: connect to {} at {} failed: {}", name, address_of(q),
-                         to_string(err));
-            schedule_connect(self, q);
-          });
+  ++p.generation;
+  wire_connect(self, p);
 }
 
 raft::message pop_queued(peer& p) {
@@ -245,7 +195,7 @@ void flush(pointer self) {
     ++p.stats.sent_batches;
     p.stats.sent_messages += batch.messages.size();
     p.sent = std::chrono::steady_clock::now();
-    send_batch(self, p, batch);
+    wire_send_batch(self, p, batch);
     more = more || !p.queue.empty();
   }
   if (more) {
@@ -315,18 +265,6 @@ void deliver(pointer self, raft_batch& batch) {
     auto& p = from->second;
     p.heard = std::chrono::steady_clock::now();  // the failure detectors' input
     p.suspected = false;
-    // The sender is the peer's endpoint: a peer that restarted (or came up while we were
-    // backing off) is reachable again at once, without waiting for the next connect attempt.
-    auto sender = caf::actor_cast<caf::actor>(self->current_sender());
-    if (!p.handle && sender) {
-      ++p.generation;  // a connect in flight is superseded
-      p.connecting = false;
-      set_connected(self, p, std::move(sender));
-      CK_LOG_INFO("transport: connected to {} (it reached us first)", p.name);
-      if (!p.queue.empty()) {
-        schedule_flush(self);
-      }
-    }
   }
   for (auto& m : batch.messages) {
     auto local = st.routes.find({m.group, m.to});
@@ -339,13 +277,8 @@ void deliver(pointer self, raft_batch& batch) {
 }
 
 void drop_connection(pointer self, peer& p) {
-  if (self->state.wire) {
-    wire_close_links(self, p);
-    p.handle = nullptr;
-  } else if (p.handle) {
-    self->demonitor(p.handle);
-    p.handle = nullptr;
-  }
+  wire_close_links(self, p);
+  p.handle = nullptr;
   p.connecting = false;
   p.stats.connected = false;
   p.backoff = std::chrono::milliseconds{0};
@@ -366,17 +299,8 @@ void on_lost(pointer self, peer& p, const std::string& why) {
 caf::behavior net_transport_impl(pointer self, net_transport_options options) {
   self->state.rng.seed(options.seed);
   self->state.options = std::move(options);
-  self->set_down_handler([=](caf::down_msg& msg) {
-    if (wire_on_down(self, msg.source, msg.reason)) {
-      return;
-    }
-    for (auto& [name, p] : self->state.peers) {
-      if (p.handle && p.handle.address() == msg.source) {
-        p.handle = nullptr;
-        on_lost(self, p, to_string(msg.reason));
-      }
-    }
-  });
+  self->set_down_handler(
+      [=](caf::down_msg& msg) { wire_on_down(self, msg.source, msg.reason); });
   self->set_default_handler(caf::drop);
   if (self->state.options.heartbeat_interval.count() > 0) {
     self->send(self, atoms::transport_heartbeat_atom_v);
@@ -397,11 +321,7 @@ caf::behavior net_transport_impl(pointer self, net_transport_options options) {
         if (peer == st.peers.end() || !peer->second.handle) {
           return caf::make_error(errc::no_leader, "no connection to the snapshot's target");
         }
-        if (st.wire) {
-          return wire_relay(self, peer->second, chunk);
-        }
-        return self->delegate(caf::actor_cast<net_transport_actor>(peer->second.handle),
-                              atoms::snapshot_chunk_atom_v, std::move(chunk));
+        return wire_relay(self, peer->second, chunk);
       },
       [=](atoms::raft_register_atom, raft::group_id group, raft::node_id id,
           raft_group_actor& target) { self->state.routes[{group, id}] = std::move(target); },
@@ -417,8 +337,11 @@ caf::behavior net_transport_impl(pointer self, net_transport_options options) {
         auto& p = st.peers[name];
         p.name = name;
         p.stats.name = name;
+        wire_adopt_strays(self, p);  // a joiner may have reached us before we knew of it
         if (p.host != host || p.port != port) {
-          drop_connection(self, p);
+          if (!p.host.empty()) {
+            drop_connection(self, p);  // moved: what we hold goes to the old address
+          }
           ++p.generation;
           p.host = std::move(host);
           p.port = port;
@@ -481,14 +404,11 @@ caf::behavior net_transport_impl(pointer self, net_transport_options options) {
       },
       [=](atoms::transport_partition_relay_atom, const std::string& name,
           partition_request& request) -> caf::result<partition_reply> {
-        auto peer = connected_peer<partition_route_handler_actor>(self, name);
-        if (!peer) {
-          return peer.error();
+        peer* p = connected_peer(self, name);
+        if (p == nullptr) {
+          return no_connection(name);
         }
-        if (self->state.wire) {
-          return wire_relay(self, self->state.peers[name], request);
-        }
-        return self->delegate(*peer, atoms::partition_route_atom_v, std::move(request));
+        return wire_relay(self, *p, request);
       },
       [=](atoms::partition_route_atom, partition_request& request)
           -> caf::result<partition_reply> {
@@ -503,14 +423,11 @@ caf::behavior net_transport_impl(pointer self, net_transport_options options) {
       },
       [=](atoms::service_relay_atom, const std::string& name,
           service_call& call) -> caf::result<std::string> {
-        auto peer = connected_peer<service_handler_actor>(self, name);
-        if (!peer) {
-          return peer.error();
+        peer* p = connected_peer(self, name);
+        if (p == nullptr) {
+          return no_connection(name);
         }
-        if (self->state.wire) {
-          return wire_relay(self, self->state.peers[name], call);
-        }
-        return self->delegate(*peer, atoms::service_call_atom_v, std::move(call));
+        return wire_relay(self, *p, call);
       },
       [=](atoms::service_call_atom, service_call& call) -> caf::result<std::string> {
         auto& services = self->state.services;
@@ -521,8 +438,7 @@ caf::behavior net_transport_impl(pointer self, net_transport_options options) {
         }
         return self->delegate(handler->second, atoms::service_call_atom_v, std::move(call));
       },
-      [=](uint16_t port) { self->state.port = port; },  // from spawn_net_transport
-      [=](caf::actor& hub, uint16_t port) {  // from spawn_net_transport, wire mode
+      [=](caf::actor& hub, uint16_t port) {  // from spawn_net_transport
         self->state.wire = std::move(hub);
         self->state.port = port;
         for (auto& [name, p] : self->state.peers) {
@@ -567,37 +483,32 @@ bool round_trips(caf::actor_system& sys, T value) {
 caf::expected<net_transport> spawn_net_transport(caf::actor_system& sys,
                                                  net_transport_options options) {
   using namespace transport_detail;
-  auto host = options.host;
-  auto want = options.port;
-  auto name = options.node_name;
-  const bool tls = options.tls;
   wire_options wire;
   wire.node_name = options.node_name;
   wire.cluster_id = options.cluster_id;
   wire.token = options.token;
   wire.host = options.host;
   wire.port = options.port;
-  auto handle = sys.spawn(net_transport_impl, std::move(options));
-  if (!tls) {
-    auto hub = spawn_wire_hub(sys, std::move(wire), handle);
-    if (!hub) {
-      caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
-      return std::move(hub.error());
+  if (!options.tls_ca.empty()) {
+    std::string error;
+    wire.tls = wire::tls_context::load(options.tls_ca, options.tls_cert, options.tls_key, error);
+    if (!wire.tls) {
+      return caf::make_error(caf::sec::invalid_argument, error);
     }
-    caf::anon_send(handle, hub->actor, hub->port);
-    CK_LOG_INFO("transport: {} listening at {}:{}", name, host, hub->port);
-    return net_transport{caf::actor_cast<net_transport_actor>(handle), hub->port, hub->actor};
   }
-  // An empty host listens on every interface (RAFT_ADDR ":9001").
-  const char* in = host.empty() ? nullptr : host.c_str();
-  auto port = caf::openssl::publish(handle, want, in, true);
-  if (!port) {
+  const std::string name = options.node_name;
+  const std::string host = options.host;
+  const bool tls = wire.tls != nullptr;
+  auto handle = sys.spawn(net_transport_impl, std::move(options));
+  auto hub = spawn_wire_hub(sys, std::move(wire), handle);
+  if (!hub) {
     caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
-    return std::move(port.error());
+    return std::move(hub.error());
   }
-  caf::anon_send(handle, *port);
-  CK_LOG_INFO("transport: {} listening at {}:{} (mutual TLS)", name, host, *port);
-  return net_transport{caf::actor_cast<net_transport_actor>(handle), *port, caf::actor{}};
+  caf::anon_send(handle, hub->actor, hub->port);
+  CK_LOG_INFO("transport: {} listening at {}:{}{}", name, host, hub->port,
+              tls ? " (mutual TLS)" : "");
+  return net_transport{caf::actor_cast<net_transport_actor>(handle), hub->port, hub->actor};
 }
 
 bool check_wire_types(caf::actor_system& sys) {

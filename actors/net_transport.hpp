@@ -1,31 +1,26 @@
 #pragma once
 
-// The node-to-node raft transport over CAF's network layer (BASP over TCP, CAF 0.17.6).
+// The node-to-node transport: Raft batches, snapshot chunks, relayed partition requests and
+// named service calls between nodes, over ClusterKit's own frames (runtime/wire, sockets in
+// actors/wire_hub.hpp, encoding in net_transport_wire.cpp; docs/architecture.md).
 //
-// Each node runs one net_transport actor and publishes it on the node's raft address (the
-// endpoint). Groups hand it (raft_send_atom, raft_batch) like the local transport; it routes
-// every message to a local group actor registered for (group, to), or queues it for the peer
-// node that hosts replica `to`. Queues are drained by a self-sent flush: everything the groups
-// hand over in one burst goes to a peer as ONE remote message, (raft_step_atom, raft_batch),
-// bounded by `max_batch_messages` / `max_batch_bytes`. A peer's queue is bounded by
-// `max_queue_messages` and `max_queue_bytes`; beyond them the oldest message is dropped and
-// counted (Raft retries). A peer whose connection was lost queues nothing until it is back.
+// Each node runs one net_transport actor listening on the node's raft address. Groups hand it
+// (raft_send_atom, raft_batch) like the local transport; it routes every message to a local
+// group actor registered for (group, to), or queues it for the peer node that hosts replica
+// `to`. Queues are drained by a self-sent flush: everything the groups hand over in one burst
+// goes to a peer as ONE batch frame, bounded by `max_batch_messages` / `max_batch_bytes`. A
+// peer's queue is bounded by `max_queue_messages` and `max_queue_bytes`; beyond them the
+// oldest message is dropped and counted (Raft retries). A peer whose connection was lost
+// queues nothing until it is back.
 //
-// Connecting never blocks a scheduler thread or this actor: it requests the middleman actor
-// (connect_atom, host, port) with `connect_timeout`, retries with exponential backoff and
-// jitter, monitors the remote endpoint and reconnects after its down_msg (a restarted peer
-// publishes a new endpoint). Of two nodes, the one whose name sorts first dials; the other
-// adopts that connection when the dialer's first batch (an empty hello) arrives, and dials
-// itself only after `dial_fallback` without one. Note: CAF's middleman itself connects with a blocking syscall on
-// its own thread, so a black-holed peer delays other connects (caf-notes 2.5).
+// Connecting never blocks a scheduler thread, this actor or the I/O thread (wire_dial):
+// failed dials retry with exponential backoff and jitter. Of two nodes, the one whose name
+// sorts first dials; the other uses the connection it accepted, and dials itself only after
+// `dial_fallback` without one. A connection is used once it authenticated (token handshake,
+// inside TLS when configured); batches on it must name its authenticated peer as sender.
 //
-// The node assembly MUST, on every node and with identical values (caf-notes 2.4, 8.3):
-//   cfg.load<caf::io::middleman>();
-//   cfg.set("middleman.heartbeat-interval", <e.g. 1s>);   // 0 (default) = no failure detection
-//   cfg.set("middleman.connection-timeout", <e.g. 5s>);   // > heartbeat interval
-//   actors::register_types(cfg);                           // every remote type announced
-// and before destroying the actor system send an exit to the transport (it is published, and
-// ~actor_system waits for it).
+// The node assembly calls actors::register_types(cfg) (the message types' serialization) and
+// stops the transport before destroying the actor system (its hub and connections stop with it).
 
 #include "actors/endpoint_handlers.hpp"
 #include "actors/messages.hpp"
@@ -118,22 +113,20 @@ struct net_transport_options {
   /// down, and every local group is told its replica ids (raft_forget_leader_atom), so the
   /// followers of a leader there campaign. Heard from again, it is trusted again. 0: off.
   std::chrono::milliseconds suspect_after{1'500};
-  /// Listen and dial with CAF's OpenSSL module (mutual TLS): the actor system must have loaded
-  /// caf::openssl::manager with a certificate, key and CA (runtime/node/tls.hpp). Peers and
-  /// clients without a certificate signed by that CA cannot complete a connection.
-  bool tls = false;
-  /// The cluster token ("" for none). Without TLS, the transport speaks ClusterKit's own
-  /// frames (runtime/wire) and admits a connection only after a handshake proving that both
-  /// sides hold this token (runtime/wire/handshake.hpp); with TLS it speaks CAF's BASP, and
-  /// the certificates admit.
+  /// Mutual TLS (runtime/wire/tls_session.hpp) with these PEM files: the CA every peer's
+  /// certificate must chain to, this node's certificate and key. Empty: plain TCP.
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  /// The cluster token ("" for none): a connection is admitted only after a handshake proving
+  /// that both sides hold it (runtime/wire/handshake.hpp), inside TLS when there is TLS.
   std::string token;
 };
 
 struct net_transport {
   net_transport_actor actor;
   uint16_t port = 0;  // where the endpoint listens
-  /// The socket owner in wire mode (null with TLS, where CAF's BASP publishes the actor); it
-  /// stops when the transport does.
+  /// The socket owner (actors/wire_hub.hpp); it stops when the transport does.
   caf::actor hub;
 };
 

@@ -82,6 +82,9 @@ struct net_transport_state {
   caf::actor wire;
   uint64_t next_call = 0;
   std::map<uint64_t, pending_call> calls;  // relayed calls waiting for their response frame
+  // Authenticated connections from nodes that are not peers (yet): a joining node dials the
+  // members before they learn of it. Adopted as links when the peer is added.
+  std::map<std::string, std::vector<wire_link>> strays;
   uint64_t forged_batches = 0;             // batches naming another sender than their link
   uint64_t bad_frames = 0;                 // frames that did not decode
 };
@@ -122,6 +125,8 @@ void wire_on_failed(pointer self, const std::string& peer_name, uint64_t generat
                     const std::string& why);
 /// Closes every wire connection with `p` (it was forgotten or moved).
 void wire_close_links(pointer self, peer& p);
+/// Makes the connections `p` dialed us on before it was a peer its links.
+void wire_adopt_strays(pointer self, peer& p);
 /// A monitored actor went down: true if it was a wire connection (handled).
 bool wire_on_down(pointer self, const caf::actor_addr& source, const caf::error& reason);
 /// Fails calls past their deadline (a peer that never answers).

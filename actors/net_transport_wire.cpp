@@ -255,6 +255,8 @@ void wire_on_up(pointer self, const std::string& peer_name, const std::string& p
     CK_LOG_DEBUG("transport: {} (cluster {}) connected; not a known peer", peer_name,
                  peer_cluster.empty() ? "none yet" : peer_cluster);
     self->monitor(conn);
+    const bool preferred = dialed == (st.options.node_name < peer_name);
+    st.strays[peer_name].push_back(wire_link{std::move(conn), preferred});
     return;
   }
   auto& p = it->second;
@@ -334,6 +336,24 @@ void wire_on_failed(pointer self, const std::string& peer_name, uint64_t generat
   }
 }
 
+void wire_adopt_strays(pointer self, peer& p) {
+  auto& st = self->state;
+  auto it = st.strays.find(p.name);
+  if (it == st.strays.end()) {
+    return;
+  }
+  const bool was_connected = static_cast<bool>(p.handle);
+  for (auto& link : it->second) {
+    p.links.push_back(std::move(link));
+  }
+  st.strays.erase(it);
+  choose_link(p);
+  if (!was_connected && p.handle) {
+    CK_LOG_INFO("transport: connected to {} (it dialed us)", p.name);
+    send_empty_batch(self, p);
+  }
+}
+
 void wire_close_links(pointer self, peer& p) {
   for (auto& link : p.links) {
     self->demonitor(link.conn);
@@ -355,6 +375,18 @@ bool wire_on_down(pointer self, const caf::actor_addr& source, const caf::error&
       call.fail(caf::make_error(errc::shutting_down, "the connection closed before the answer"));
     } else {
       ++it;
+    }
+  }
+  for (auto stray = st.strays.begin(); stray != st.strays.end(); ++stray) {
+    auto& links = stray->second;
+    auto link = std::find_if(links.begin(), links.end(),
+                             [&](const wire_link& l) { return l.conn.address() == source; });
+    if (link != links.end()) {
+      links.erase(link);
+      if (links.empty()) {
+        st.strays.erase(stray);
+      }
+      return true;
     }
   }
   for (auto& [name, p] : st.peers) {

@@ -3,6 +3,7 @@
 #include "runtime/base/log.hpp"
 #include "runtime/wire/frame.hpp"
 #include "runtime/wire/handshake.hpp"
+#include "runtime/wire/tls_session.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -52,6 +53,7 @@ struct connection_state {
   uint64_t generation = 0;
   std::string expected;  // the dialed peer's name
   std::optional<wire::handshake> handshake;
+  std::unique_ptr<wire::tls_session> tls;  // null: plain TCP
   wire::frame_reader reader{wire::handshake_body_bytes_max};
   bool up = false;
   bool closed = false;
@@ -61,12 +63,30 @@ struct connection_state {
 
 using connection_actor = caf::stateful_actor<connection_state, caf::io::broker>;
 
-void write_bytes(connection_actor* self, const std::string& bytes) {
+void close_connection(connection_actor* self, const std::string& why);
+
+// Writes bytes as they go on the socket.
+void write_raw(connection_actor* self, const std::string& bytes) {
   if (bytes.empty()) {
     return;
   }
   self->write(self->state.hdl, bytes.size(), bytes.data());
   self->flush(self->state.hdl);
+}
+
+// Writes frames: through the TLS session when there is one.
+void write_bytes(connection_actor* self, const std::string& bytes) {
+  auto& st = self->state;
+  if (!st.tls) {
+    write_raw(self, bytes);
+    return;
+  }
+  std::string out;
+  const bool ok = st.tls->write(bytes, out);
+  write_raw(self, out);
+  if (!ok) {
+    close_connection(self, st.tls->why());
+  }
 }
 
 // Ends the connection; a dial that did not authenticate is reported to the transport.
@@ -114,7 +134,19 @@ void on_data(connection_actor* self, const std::vector<char>& buf) {
     return;
   }
   st.last_read = std::chrono::steady_clock::now();
-  st.reader.feed(buf.data(), buf.size());
+  if (st.tls) {
+    std::string plain;
+    std::string out;
+    const bool ok = st.tls->on_ciphertext(buf.data(), buf.size(), plain, out);
+    write_raw(self, out);
+    if (!ok) {
+      close_connection(self, st.tls->why());
+      return;
+    }
+    st.reader.feed(plain.data(), plain.size());
+  } else {
+    st.reader.feed(buf.data(), buf.size());
+  }
   wire::frame f;
   for (;;) {
     const auto status = st.reader.next(f);
@@ -184,7 +216,17 @@ caf::behavior connection_main(connection_actor* self, caf::io::connection_handle
   });
   self->set_exit_handler([self](caf::exit_msg&) { close_connection(self, "the node is stopping"); });
   self->monitor(st.hub);
-  write_bytes(self, st.handshake->opening());
+  if (st.options->tls) {
+    st.tls = std::make_unique<wire::tls_session>(st.options->tls, !dialed);
+    std::string hello;
+    if (!st.tls->start(hello)) {
+      write_raw(self, hello);
+      close_connection(self, st.tls->why());
+      return {};
+    }
+    write_raw(self, hello);
+  }
+  write_bytes(self, st.handshake->opening());  // held back by TLS until its handshake is done
   self->delayed_send(self, deadline_check_period, wire_tick_atom::value);
   return {
       [self](const caf::io::new_data_msg& msg) { on_data(self, msg.buf); },

@@ -11,6 +11,9 @@
 //   - wire_dial connects without blocking the multiplexer or a scheduler thread (a detached
 //     actor per attempt, bounded by a timeout) and hands the socket to the hub, which forks the
 //     dialing side's broker. CAF's own connect blocks the multiplexer (caf-notes 2.5).
+//   - With TLS, a connection broker first runs a TLS session over the socket's bytes (mutual:
+//     a peer without a certificate of the cluster's CA gets no further); everything below
+//     runs inside it.
 //   - A connection broker runs the handshake (runtime/wire/handshake.hpp): frames of at most
 //     1 KiB until it completes, within `handshake_timeout`. Then it tells the transport
 //     (wire_up_atom, peer, peer_cluster, conn, dialed, generation), forwards every frame as
@@ -27,7 +30,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
+
+namespace ck::wire {
+class tls_context;
+}
 
 namespace ck::actors {
 
@@ -55,6 +63,8 @@ struct wire_options {
   std::chrono::milliseconds idle_timeout{10'000};
   /// The largest frame body after the handshake.
   uint32_t frame_bytes_max = 64u << 20;
+  /// Mutual TLS around everything (runtime/wire/tls_session.hpp); null: plain TCP.
+  std::shared_ptr<wire::tls_context> tls;
 };
 
 struct wire_hub {

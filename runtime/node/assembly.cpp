@@ -26,7 +26,6 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/io/middleman.hpp>
-#include <caf/openssl/manager.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include <csignal>
@@ -67,17 +66,9 @@ void configure_actor_system(caf::actor_system_config& cfg, const config::node_co
   // under load set 808 -> 1,154 req/s (16 conns), get 5,439 -> 9,048 (64 conns).
   cfg.set("scheduler.policy", caf::atom("sharing"));
   cfg.set("logger.verbosity", caf::atom("quiet"));
-  cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
-  cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(5)});
+  // The I/O layer for the brokers (HTTP servers, the transport's sockets); nothing speaks
+  // BASP, so its heartbeat settings do not matter.
   cfg.load<caf::io::middleman>();
-  if (node.tls.enabled()) {
-    // Any of these set makes CAF's OpenSSL module require a certificate chained to the CA on
-    // both ends of every node-to-node connection (checked at startup: check_tls_files).
-    cfg.load<caf::openssl::manager>();
-    cfg.set("openssl.cafile", node.tls.ca);
-    cfg.set("openssl.certificate", node.tls.cert);
-    cfg.set("openssl.key", node.tls.key);
-  }
   actors::register_types(cfg);
 }
 
@@ -399,7 +390,11 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
     transport_options.host = cfg.raft_addr.host;
     transport_options.port = cfg.raft_addr.port;
     transport_options.seed = std::hash<std::string>{}(cfg.node_id);
-    transport_options.tls = cfg.tls.enabled();
+    if (cfg.tls.enabled()) {
+      transport_options.tls_ca = cfg.tls.ca;
+      transport_options.tls_cert = cfg.tls.cert;
+      transport_options.tls_key = cfg.tls.key;
+    }
     transport_options.token = cfg.token;
     transport_options.cluster_id = identity.value.cluster_id;  // "" until a joiner joined
     if (!partitions_quiesce) {

@@ -9,8 +9,6 @@ bytes without an allocation; 2,000 idle connections cost the node no file descri
 its caps, are closed by the handshake deadline, and the node keeps serving meanwhile.
 """
 
-import hashlib
-import hmac
 import os
 import socket
 import struct
@@ -19,71 +17,10 @@ import time
 import unittest
 
 from harness import Cluster, rss_kib, wait_until
+from wire_client import HELLO, closed_within, handshake
 
 PROBE = os.environ.get("RAFT_PROBE_BIN", "")
 TOKEN = "raft-port-t0ken"
-HELLO, CHALLENGE, PROOF = 1, 2, 3
-
-
-def frame(kind, body):
-    return struct.pack(">IB", len(body), kind) + body
-
-
-def name(text):
-    data = text.encode()
-    return struct.pack(">H", len(data)) + data
-
-
-def read_frame(sock):
-    header = b""
-    while len(header) < 5:
-        chunk = sock.recv(5 - len(header))
-        if not chunk:
-            return None, b""
-        header += chunk
-    length, kind = struct.unpack(">IB", header)
-    body = b""
-    while len(body) < length:
-        chunk = sock.recv(length - len(body))
-        if not chunk:
-            return None, b""
-        body += chunk
-    return kind, body
-
-
-def closed_within(sock, seconds):
-    """True when the peer closes `sock` (EOF or reset) within `seconds`."""
-    sock.settimeout(seconds)
-    try:
-        while sock.recv(4096):
-            pass
-        return True
-    except ConnectionResetError:
-        return True
-    except socket.timeout:
-        return False
-
-
-def handshake(port, token, me="node-9"):
-    """Runs the dialer's side of runtime/wire/handshake.hpp; returns the socket after the proof
-    (or None when the acceptor closed before its challenge)."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
-    nonce_d = os.urandom(32)
-    s.sendall(frame(HELLO, bytes([1]) + name(me) + name("") + nonce_d))
-    kind, body = read_frame(s)
-    if kind != CHALLENGE:
-        s.close()
-        return None
-    n = struct.unpack(">H", body[1:3])[0]
-    acceptor = body[3:3 + n].decode()
-    nonce_a = body[3 + n:3 + n + 32]
-    key = hashlib.sha256(b"ck-wire-1 key" + token.encode()).digest()
-    mac_d = hmac.new(key, b"ck-wire-1 dial" + nonce_a + nonce_d + name(me) + name(acceptor),
-                     hashlib.sha256).digest()
-    s.sendall(frame(PROOF, mac_d))
-    return s
-
-
 def open_fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
