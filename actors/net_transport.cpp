@@ -487,8 +487,10 @@ caf::expected<net_transport> spawn_net_transport(caf::actor_system& sys,
   wire.node_name = options.node_name;
   wire.cluster_id = options.cluster_id;
   wire.token = options.token;
+  wire.previous_token = options.previous_token;
   wire.host = options.host;
   wire.port = options.port;
+  wire.counters = options.counters;
   if (!options.tls_ca.empty()) {
     std::string error;
     wire.tls = wire::tls_context::load(options.tls_ca, options.tls_cert, options.tls_key, error);

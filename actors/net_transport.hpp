@@ -27,6 +27,7 @@
 #include "actors/raft_group.hpp"
 #include "actors/raft_transport.hpp"
 #include "actors/type_ids.hpp"
+#include "actors/wire_hub.hpp"
 
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
@@ -118,9 +119,13 @@ struct net_transport_options {
   std::string tls_ca;
   std::string tls_cert;
   std::string tls_key;
+  /// Where the port counts what it refuses (may stay empty).
+  wire_counters counters;
   /// The cluster token ("" for none): a connection is admitted only after a handshake proving
   /// that both sides hold it (runtime/wire/handshake.hpp), inside TLS when there is TLS.
   std::string token;
+  /// Accepted too while the token changes (security.previous_token); "" for none.
+  std::string previous_token;
 };
 
 struct net_transport {

@@ -86,7 +86,6 @@ struct net_transport_state {
   // members before they learn of it. Adopted as links when the peer is added.
   std::map<std::string, std::vector<wire_link>> strays;
   uint64_t forged_batches = 0;             // batches naming another sender than their link
-  uint64_t bad_frames = 0;                 // frames that did not decode
 };
 
 using pointer = caf::stateful_actor<net_transport_state>*;

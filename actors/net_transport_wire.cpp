@@ -13,6 +13,7 @@
 #include "actors/wire_hub.hpp"
 #include "runtime/base/big_endian.hpp"
 #include "runtime/base/log.hpp"
+#include "runtime/base/metrics.hpp"
 #include "runtime/wire/frame.hpp"
 
 #include <caf/actor_system.hpp>
@@ -111,12 +112,18 @@ void respond_error(pointer self, const caf::actor& conn, uint64_t id, caf::error
   }
 }
 
+void count_bad_frame(pointer self) {
+  if (auto* bad = self->state.options.counters.bad_frames; bad != nullptr) {
+    bad->add();
+  }
+}
+
 // Runs a call that arrived from a peer on this node, as the BASP endpoint's handlers do.
 void run_call(pointer self, const caf::actor& conn, uint64_t id, call_kind kind, const char* data,
               size_t size) {
   auto& st = self->state;
   auto undecodable = [&] {
-    ++st.bad_frames;
+    count_bad_frame(self);
     respond_error(self, conn, id, caf::make_error(errc::invalid_argument, "undecodable call"));
   };
   auto on_error = [self, conn, id](caf::error& error) { respond_error(self, conn, id, error); };
@@ -169,7 +176,7 @@ void run_call(pointer self, const caf::actor& conn, uint64_t id, call_kind kind,
       return;
     }
   }
-  ++st.bad_frames;
+  count_bad_frame(self);
   respond_error(self, conn, id, caf::make_error(errc::invalid_argument, "unknown call kind"));
 }
 
@@ -187,7 +194,7 @@ void on_response(pointer self, uint64_t id, bool ok, const char* data, size_t si
   }
   caf::error error;
   if (!decode(self->system(), data, size, error)) {
-    ++st.bad_frames;
+    count_bad_frame(self);
     error = caf::make_error(errc::internal, "an undecodable error answer");
   }
   call.fail(std::move(error));
@@ -286,11 +293,14 @@ void wire_on_frame(pointer self, const caf::actor& conn, const std::string& peer
     case wire::frame_type::batch: {
       raft_batch batch;
       if (!decode(self->system(), body.data(), body.size(), batch)) {
-        ++st.bad_frames;
+        count_bad_frame(self);
         return;
       }
       if (batch.from_node != peer_name) {
         // Only the authenticated peer speaks on its connection.
+        if (auto* forged = st.options.counters.forged_batches; forged != nullptr) {
+          forged->add();
+        }
         if (st.forged_batches++ % 1000 == 0) {
           CK_LOG_WARN("transport: dropped a batch naming {} on the connection of {} ({} so far)",
                       batch.from_node, peer_name, st.forged_batches);
@@ -303,7 +313,7 @@ void wire_on_frame(pointer self, const caf::actor& conn, const std::string& peer
     case wire::frame_type::request:
     case wire::frame_type::response: {
       if (body.size() < call_prefix_bytes) {
-        ++st.bad_frames;
+        count_bad_frame(self);
         return;
       }
       const uint64_t id = runtime::get_u64_be(body.data());
@@ -318,7 +328,7 @@ void wire_on_frame(pointer self, const caf::actor& conn, const std::string& peer
       return;
     }
     default:
-      ++st.bad_frames;  // the broker passes no handshake frames on
+      count_bad_frame(self);  // the broker passes no handshake frames on
   }
 }
 

@@ -1,6 +1,7 @@
 #include "actors/wire_hub.hpp"
 
 #include "runtime/base/log.hpp"
+#include "runtime/base/metrics.hpp"
 #include "runtime/wire/frame.hpp"
 #include "runtime/wire/handshake.hpp"
 #include "runtime/wire/tls_session.hpp"
@@ -204,7 +205,8 @@ caf::behavior connection_main(connection_actor* self, caf::io::connection_handle
   st.expected = std::move(expected);
   st.generation = generation;
   st.started = st.last_read = std::chrono::steady_clock::now();
-  wire::handshake_options hs{st.options->node_name, st.options->cluster_id, st.options->token};
+  wire::handshake_options hs{st.options->node_name, st.options->cluster_id, st.options->token,
+                             st.options->previous_token};
   st.handshake = dialed ? wire::handshake::dialer(hs, st.expected, wire::random_nonce())
                         : wire::handshake::acceptor(hs, wire::random_nonce());
   self->configure_read(hdl, caf::io::receive_policy::at_most(64 * 1024));
@@ -255,7 +257,6 @@ struct hub_state {
   std::map<caf::actor_addr, bool> connections;  // -> still in its handshake
   size_t handshaking = 0;
   uint64_t refused = 0;
-  uint64_t failed_handshakes = 0;
   std::chrono::steady_clock::time_point refusal_logged{};
 };
 
@@ -279,6 +280,9 @@ void on_new_connection(hub_actor* self, const caf::io::new_connection_msg& msg) 
   if (st.connections.size() >= st.options->connections_max ||
       st.handshaking >= st.options->handshakes_max) {
     ++st.refused;
+    if (st.options->counters.connections_refused != nullptr) {
+      st.options->counters.connections_refused->add();
+    }
     const auto now = std::chrono::steady_clock::now();
     if (now - st.refusal_logged >= 10s) {  // an attack must not flood the log
       st.refusal_logged = now;
@@ -345,13 +349,12 @@ caf::behavior hub_main(hub_actor* self, std::shared_ptr<wire_options> options,
         }
       },
       [self](wire_failed_atom, const std::string&, uint64_t, const std::string&) {
-        ++self->state.failed_handshakes;
+        if (auto* failed = self->state.options->counters.handshakes_failed; failed != nullptr) {
+          failed->add();
+        }
       },
       [self](wire_cluster_atom, const std::string& cluster_id) {
         self->state.options->cluster_id = cluster_id;
-      },
-      [self](wire_stats_atom) {
-        return caf::make_message(self->state.refused, self->state.failed_handshakes);
       },
       [](const caf::io::acceptor_closed_msg&) {},
       [](const caf::io::connection_closed_msg&) {},

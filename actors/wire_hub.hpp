@@ -36,6 +36,9 @@
 namespace ck::wire {
 class tls_context;
 }
+namespace ck::runtime {
+class counter;
+}
 
 namespace ck::actors {
 
@@ -47,12 +50,21 @@ using wire_failed_atom = caf::atom_constant<caf::atom("wire_fail")>;
 using wire_adopt_atom = caf::atom_constant<caf::atom("wire_adopt")>;
 using wire_tick_atom = caf::atom_constant<caf::atom("wire_tick")>;
 using wire_cluster_atom = caf::atom_constant<caf::atom("wire_clstr")>;
-using wire_stats_atom = caf::atom_constant<caf::atom("wire_stats")>;
+
+/// Where the node-to-node port counts what it refuses (/metrics "transport"); null: not counted.
+/// The counters must outlive the transport.
+struct wire_counters {
+  runtime::counter* connections_refused = nullptr;  // beyond the caps, closed at once
+  runtime::counter* handshakes_failed = nullptr;    // accepted connections that did not authenticate
+  runtime::counter* forged_batches = nullptr;       // batches naming another sender than their link
+  runtime::counter* bad_frames = nullptr;           // frames that did not decode
+};
 
 struct wire_options {
   std::string node_name;
   std::string cluster_id;  // "" until known; updated with (wire_cluster_atom, id)
   std::string token;       // the cluster token ("" for none)
+  std::string previous_token;  // accepted too while the token changes ("" for none)
   std::string host;        // where to listen ("" = every interface)
   uint16_t port = 0;       // 0 picks a free one
   size_t connections_max = 256;
@@ -65,6 +77,7 @@ struct wire_options {
   uint32_t frame_bytes_max = 64u << 20;
   /// Mutual TLS around everything (runtime/wire/tls_session.hpp); null: plain TCP.
   std::shared_ptr<wire::tls_context> tls;
+  wire_counters counters;
 };
 
 struct wire_hub {
@@ -83,6 +96,5 @@ void wire_dial(caf::actor_system& sys, const caf::actor& hub, const caf::actor& 
                std::string host, uint16_t port, std::string expected, uint64_t generation,
                std::chrono::milliseconds timeout);
 
-/// What the hub counts: (wire_stats_atom) -> (refused connections, failed handshakes).
 
 }  // namespace ck::actors

@@ -107,6 +107,7 @@ struct node_config {
   raft_timing_config raft_timing;
   storage_config storage;
   std::string token;               // when non-empty, mutating endpoints need it
+  std::string previous_token;      // while the token changes: the Raft port accepts it too
   bool protect_reads = false;      // with a token, reads need it too (not /health, /ready)
   bool rotate_token = false;       // take `token` although DATA_DIR stored another one
   tls_config tls;                  // node-to-node mutual TLS: all three paths or none

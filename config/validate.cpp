@@ -1,6 +1,7 @@
 // One validation pass over the merged config: each field's range, then the relations between
 // fields. The first failure wins; the message names the setting through the settings table.
 
+#include <algorithm>
 #include <array>
 #include <cassert>
 #include <cstdint>
@@ -187,13 +188,17 @@ result validate_runtime(const node_config& c) {
   if (c.threads > threads_max) {
     return fail(c, "runtime.threads", "must be in 0..1024 (0 = hardware threads)");
   }
-  bool token_printable = true;
-  for (char ch : c.token) {
-    token_printable = token_printable && ch > ' ' && ch < 0x7f;
+  for (auto [key, token] : {std::pair{"security.token", &c.token},
+                            std::pair{"security.previous_token", &c.previous_token}}) {
+    const bool printable = std::all_of(token->begin(), token->end(),
+                                       [](char ch) { return ch > ' ' && ch < 0x7f; });
+    if (!printable || token->size() > token_bytes_max) {
+      return fail(c, key, "must be at most 4096 printable ASCII characters without spaces");
+    }
   }
-  if (!token_printable || c.token.size() > token_bytes_max) {
-    return fail(c, "security.token",
-                "must be at most 4096 printable ASCII characters without spaces");
+  if (!c.previous_token.empty() && (c.token.empty() || c.previous_token == c.token)) {
+    return fail(c, "security.previous_token",
+                "needs security.token (CLUSTERKIT_TOKEN) set to another, new token");
   }
   if (c.protect_reads && c.token.empty()) {
     return fail(c, "auth.protect_reads", "needs security.token (CLUSTERKIT_TOKEN) to be set");

@@ -87,7 +87,7 @@ std::string show_bool(bool value) { return value ? "true" : "false"; }
 using cfg = node_config;
 using text = std::string_view;
 
-constexpr std::array<setting, 42> settings_rows{{
+constexpr std::array<setting, 43> settings_rows{{
     {"NODE_ID", "node.id", value_kind::text, "(required)",
      "unique, stable node id: [A-Za-z0-9._-]{1,64}", false,
      [](cfg& c, text t) { return set_text(c.node_id, t); }, [](const cfg& c) { return c.node_id; }},
@@ -183,6 +183,10 @@ constexpr std::array<setting, 42> settings_rows{{
     {"CLUSTERKIT_TOKEN", "security.token", value_kind::text, "(none)",
      "when set, mutating endpoints need Authorization: Bearer <token> (flags show in ps)", true,
      [](cfg& c, text t) { return set_text(c.token, t); }, [](const cfg& c) { return c.token; }},
+    {"CLUSTERKIT_PREVIOUS_TOKEN", "security.previous_token", value_kind::text, "(none)",
+     "while the cluster's token changes: the Raft port also admits nodes holding this one",
+     true, [](cfg& c, text t) { return set_text(c.previous_token, t); },
+     [](const cfg& c) { return c.previous_token; }},
     {"AUTH_PROTECT_READS", "auth.protect_reads", value_kind::boolean, "",
      "reads need the token too (all but /health and /ready); needs security.token", false,
      [](cfg& c, text t) { return set_bool(c.protect_reads, t); },

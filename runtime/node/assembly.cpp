@@ -396,6 +396,26 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
       transport_options.tls_key = cfg.tls.key;
     }
     transport_options.token = cfg.token;
+    transport_options.previous_token = cfg.previous_token;
+    auto& port_figures = metrics.add_section("transport");
+    const struct {
+      runtime::counter** slot;
+      const char* name;
+      const char* help;
+    } port_counters[] = {
+        {&transport_options.counters.connections_refused, "connections_refused",
+         "Connections to the Raft port closed at once: beyond the connection or handshake caps."},
+        {&transport_options.counters.handshakes_failed, "handshakes_failed",
+         "Connections to the Raft port that did not authenticate (TLS or token handshake)."},
+        {&transport_options.counters.forged_batches, "forged_batches",
+         "Raft batches dropped for naming another sender than their connection's node."},
+        {&transport_options.counters.bad_frames, "bad_frames",
+         "Frames from authenticated peers that did not decode."},
+    };
+    for (const auto& c : port_counters) {
+      *c.slot = &port_figures.add_counter(
+          c.name, std::string{"clusterkit_transport_"} + c.name + "_total", c.help);
+    }
     transport_options.cluster_id = identity.value.cluster_id;  // "" until a joiner joined
     if (!partitions_quiesce) {
       // Groups that heartbeat notice a dead leader by themselves; suspicions would only

@@ -7,6 +7,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <string_view>
@@ -19,19 +20,20 @@ namespace {
 using mac = std::array<uint8_t, 32>;
 
 constexpr std::string_view key_label = "ck-wire-1 key";
+constexpr std::string_view key_id_label = "ck-wire-1 key id";
 constexpr std::string_view accept_label = "ck-wire-1 accept";
 constexpr std::string_view dial_label = "ck-wire-1 dial";
 constexpr size_t name_bytes_max = 255;
 
-mac derive_key(const std::string& token) {
-  std::string input{key_label};
-  input += token;
-  mac key{};
-  unsigned int size = 0;
-  if (EVP_Digest(input.data(), input.size(), key.data(), &size, EVP_sha256(), nullptr) != 1) {
+mac sha256(std::string_view label, const void* data, size_t size) {
+  std::string input{label};
+  input.append(static_cast<const char*>(data), size);
+  mac out{};
+  unsigned int length = 0;
+  if (EVP_Digest(input.data(), input.size(), out.data(), &length, EVP_sha256(), nullptr) != 1) {
     throw std::runtime_error("wire handshake: SHA-256 failed (OpenSSL)");
   }
-  return key;
+  return out;
 }
 
 void append_name(std::string& out, const std::string& name) {
@@ -109,6 +111,15 @@ bool same_mac(const mac& a, const mac& b) { return CRYPTO_memcmp(a.data(), b.dat
 
 }  // namespace
 
+int handshake::find_key(const std::array<uint8_t, 8>& id) const {
+  for (size_t i = 0; i < keys_.size(); ++i) {
+    if (keys_[i].id == id) {
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
 nonce random_nonce() {
   nonce n{};
   if (RAND_bytes(n.data(), static_cast<int>(n.size())) != 1) {
@@ -122,8 +133,17 @@ handshake::handshake(bool dialer, handshake_options options, std::string expecte
     : dialer_(dialer),
       options_(std::move(options)),
       expected_peer_(std::move(expected_peer)),
-      key_(derive_key(options_.token)),
       mine_(mine) {
+  for (const std::string* token : {&options_.token, &options_.previous_token}) {
+    if (token == &options_.previous_token && token->empty()) {
+      break;  // no previous token ("" as the token itself means: no token)
+    }
+    key k{};
+    k.secret = sha256(key_label, token->data(), token->size());
+    const mac id = sha256(key_id_label, k.secret.data(), k.secret.size());
+    std::copy(id.begin(), id.begin() + 8, k.id.begin());
+    keys_.push_back(k);
+  }
   if (options_.self_name.empty() || options_.self_name.size() > name_bytes_max ||
       options_.cluster_id.size() > name_bytes_max) {
     fail("this node's name or cluster id cannot be sent (1-255 bytes)");
@@ -147,6 +167,10 @@ std::string handshake::opening() const {
   append_name(body, options_.self_name);
   append_name(body, options_.cluster_id);
   append_nonce(body, mine_);
+  body.push_back(static_cast<char>(keys_.size()));
+  for (const key& k : keys_) {
+    body.append(reinterpret_cast<const char*>(k.id.data()), k.id.size());
+  }
   std::string out;
   append_frame(out, frame_type::hello, body);
   return out;
@@ -187,9 +211,31 @@ handshake::state handshake::on_hello(const std::string& body, std::string& out) 
     return fail("wire version " + std::to_string(version) + " (this node speaks " +
                 std::to_string(wire_version) + ")");
   }
-  if (!in.name(peer_) || !in.name(peer_cluster_) || !in.bytes(theirs_) || !in.at_end() ||
-      peer_.empty()) {
+  uint8_t key_count = 0;
+  if (!in.name(peer_) || !in.name(peer_cluster_) || !in.bytes(theirs_) || !in.u8(key_count) ||
+      key_count < 1 || key_count > 2 || peer_.empty()) {
     return fail("a malformed hello");
+  }
+  std::array<std::array<uint8_t, 8>, 2> offered{};
+  for (uint8_t i = 0; i < key_count; ++i) {
+    if (!in.bytes(offered[i])) {
+      return fail("a malformed hello");
+    }
+  }
+  if (!in.at_end()) {
+    return fail("a malformed hello");
+  }
+  // Ours in order of preference: the token, then the previous token.
+  for (size_t k = 0; k < keys_.size() && chosen_ < 0; ++k) {
+    for (uint8_t i = 0; i < key_count; ++i) {
+      if (offered[i] == keys_[k].id) {
+        chosen_ = static_cast<int>(k);
+        break;
+      }
+    }
+  }
+  if (chosen_ < 0) {
+    return fail(peer_ + " holds none of this node's tokens");
   }
   if (!options_.cluster_id.empty() && !peer_cluster_.empty() &&
       peer_cluster_ != options_.cluster_id) {
@@ -200,7 +246,9 @@ handshake::state handshake::on_hello(const std::string& body, std::string& out) 
   reply.push_back(static_cast<char>(wire_version));
   append_name(reply, options_.self_name);
   append_nonce(reply, mine_);
-  const mac proof = compute_mac(key_, accept_label, theirs_, mine_, peer_, options_.self_name);
+  reply.append(reinterpret_cast<const char*>(chosen().id.data()), chosen().id.size());
+  const mac proof =
+      compute_mac(chosen().secret, accept_label, theirs_, mine_, peer_, options_.self_name);
   reply.append(reinterpret_cast<const char*>(proof.data()), proof.size());
   append_frame(out, frame_type::challenge, reply);
   sent_challenge_ = true;
@@ -211,6 +259,7 @@ handshake::state handshake::on_challenge(const std::string& body, std::string& o
   body_reader in(body);
   uint8_t version = 0;
   mac their_proof{};
+  std::array<uint8_t, 8> id{};
   if (!in.u8(version)) {
     return fail("an empty challenge");
   }
@@ -218,17 +267,24 @@ handshake::state handshake::on_challenge(const std::string& body, std::string& o
     return fail("wire version " + std::to_string(version) + " (this node speaks " +
                 std::to_string(wire_version) + ")");
   }
-  if (!in.name(peer_) || !in.bytes(theirs_) || !in.bytes(their_proof) || !in.at_end()) {
+  if (!in.name(peer_) || !in.bytes(theirs_) || !in.bytes(id) || !in.bytes(their_proof) ||
+      !in.at_end()) {
     return fail("a malformed challenge");
   }
   if (!expected_peer_.empty() && peer_ != expected_peer_) {
     return fail("reached " + peer_ + " instead of " + expected_peer_);
   }
-  const mac expected = compute_mac(key_, accept_label, mine_, theirs_, options_.self_name, peer_);
+  chosen_ = find_key(id);
+  if (chosen_ < 0) {
+    return fail(peer_ + " chose a token this node does not hold");
+  }
+  const mac expected =
+      compute_mac(chosen().secret, accept_label, mine_, theirs_, options_.self_name, peer_);
   if (!same_mac(their_proof, expected)) {
     return fail(peer_ + " does not hold this cluster's token");
   }
-  const mac proof = compute_mac(key_, dial_label, theirs_, mine_, options_.self_name, peer_);
+  const mac proof =
+      compute_mac(chosen().secret, dial_label, theirs_, mine_, options_.self_name, peer_);
   append_frame(out, frame_type::proof,
                std::string_view(reinterpret_cast<const char*>(proof.data()), proof.size()));
   state_ = state::done;
@@ -241,7 +297,8 @@ handshake::state handshake::on_proof(const std::string& body) {
   if (!in.bytes(their_proof) || !in.at_end()) {
     return fail("a malformed proof");
   }
-  const mac expected = compute_mac(key_, dial_label, mine_, theirs_, peer_, options_.self_name);
+  const mac expected =
+      compute_mac(chosen().secret, dial_label, mine_, theirs_, peer_, options_.self_name);
   if (!same_mac(their_proof, expected)) {
     return fail(peer_ + " does not hold this cluster's token");
   }

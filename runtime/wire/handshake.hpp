@@ -7,10 +7,15 @@
 // reaching the rest of the node.
 //
 //   dialer   -> hello      u8 version | u16 n | name | u16 c | cluster_id | nonce_d (32)
-//   acceptor -> challenge  u8 version | u16 n | name | nonce_a (32) | mac_a (32)
+//                          | u8 k (1..2) | k key ids (8 each)
+//   acceptor -> challenge  u8 version | u16 n | name | nonce_a (32) | key id (8) | mac_a (32)
 //   dialer   -> proof      mac_d (32)
 //
-//   key   = SHA-256("ck-wire-1 key" | token)
+//   key   = SHA-256("ck-wire-1 key" | token), for the token and the previous token if any
+//   id    = SHA-256("ck-wire-1 key id" | key)[0..8)
+//   the acceptor picks the first of its keys (token, then previous token) whose id the dialer
+//   listed, and both MACs use it: while a token changes, nodes holding (new, old) and nodes
+//   holding (old) still talk.
 //   mac_a = HMAC-SHA256(key, "ck-wire-1 accept" | nonce_d | nonce_a | u16 n | dialer | u16 n | acceptor)
 //   mac_d = HMAC-SHA256(key, "ck-wire-1 dial"   | nonce_a | nonce_d | u16 n | dialer | u16 n | acceptor)
 //
@@ -25,6 +30,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace ck::wire {
 
@@ -39,6 +45,7 @@ struct handshake_options {
   std::string self_name;
   std::string cluster_id;  // "" while this node has not joined yet
   std::string token;       // the cluster token ("" for none)
+  std::string previous_token;  // also accepted while the token changes ("" for none)
 };
 
 class handshake {
@@ -73,9 +80,18 @@ class handshake {
   state on_proof(const std::string& body);
 
   bool dialer_;
+  struct key {
+    std::array<uint8_t, 8> id;
+    std::array<uint8_t, 32> secret;
+  };
+  /// The index in keys_ of the key with `id`, or -1.
+  int find_key(const std::array<uint8_t, 8>& id) const;
+  const key& chosen() const { return keys_[static_cast<size_t>(chosen_)]; }
+
   handshake_options options_;
   std::string expected_peer_;
-  std::array<uint8_t, 32> key_;
+  std::vector<key> keys_;  // the token's, then the previous token's
+  int chosen_ = -1;        // the index of the key both sides use
   nonce mine_;
   nonce theirs_{};
   state state_ = state::waiting;

@@ -20,7 +20,7 @@ void run(const uint8_t* data, size_t size, bool dialer) {
   const size_t read_bytes = size == 0 ? 1 : std::max<size_t>(1, data[0]);
   nonce mine{};
   mine.fill(7);
-  handshake_options options{"node-1", "cluster", "secret"};
+  handshake_options options{"node-1", "cluster", "secret", ""};
   handshake side = dialer ? handshake::dialer(options, "node-2", mine)
                           : handshake::acceptor(options, mine);
   frame_reader reader(handshake_body_bytes_max);

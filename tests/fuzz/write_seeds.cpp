@@ -140,8 +140,8 @@ int main(int argc, char** argv) {
   // and an acceptor's challenge to it, as a stranger could replay them.
   wire::nonce n{};
   n.fill(1);
-  auto dialer = wire::handshake::dialer({"node-2", "cluster", "secret"}, "", n);
-  auto acceptor = wire::handshake::acceptor({"node-1", "cluster", "secret"}, n);
+  auto dialer = wire::handshake::dialer({"node-2", "cluster", "secret", ""}, "", n);
+  auto acceptor = wire::handshake::acceptor({"node-1", "cluster", "secret", ""}, n);
   const std::string hello = dialer.opening();
   wire::frame_reader reader(wire::handshake_body_bytes_max);
   reader.feed(hello.data(), hello.size());

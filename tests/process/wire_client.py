@@ -56,7 +56,9 @@ def handshake(port, token, me="node-9", sock=None):
     before its challenge."""
     s = sock if sock is not None else socket.create_connection(("127.0.0.1", port), timeout=5)
     nonce_d = os.urandom(32)
-    s.sendall(frame(HELLO, bytes([1]) + name(me) + name("") + nonce_d))
+    key = hashlib.sha256(b"ck-wire-1 key" + token.encode()).digest()
+    key_id = hashlib.sha256(b"ck-wire-1 key id" + key).digest()[:8]
+    s.sendall(frame(HELLO, bytes([1]) + name(me) + name("") + nonce_d + bytes([1]) + key_id))
     kind, body = read_frame(s)
     if kind != CHALLENGE:
         s.close()
@@ -64,7 +66,6 @@ def handshake(port, token, me="node-9", sock=None):
     n = struct.unpack(">H", body[1:3])[0]
     acceptor = body[3:3 + n].decode()
     nonce_a = body[3 + n:3 + n + 32]
-    key = hashlib.sha256(b"ck-wire-1 key" + token.encode()).digest()
     mac_d = hmac.new(key, b"ck-wire-1 dial" + nonce_a + nonce_d + name(me) + name(acceptor),
                      hashlib.sha256).digest()
     s.sendall(frame(PROOF, mac_d))

@@ -51,6 +51,7 @@ constexpr sample samples[] = {
     {"storage.map_size", "512MiB", "512MiB"},
     {"storage.map_size_max", "2T", "2TiB"},
     {"security.token", "s3cret", "s3cret"},
+    {"security.previous_token", "old-s3cret", "old-s3cret"},
     {"auth.protect_reads", "yes", "true"},
     {"auth.rotate_token", "true", "true"},
     {"tls.ca", "/etc/ck/ca.pem", "/etc/ck/ca.pem"},
@@ -79,7 +80,7 @@ const detail::setting& setting_for(std::string_view key) {
 // NODE_ID=n1 unless the sample is node.id itself; the TLS paths go together, so a sample of
 // one gets the other two.
 env_map base_env(std::string_view key) {
-  if (key == "auth.protect_reads") {
+  if (key == "auth.protect_reads" || key == "security.previous_token") {
     return {{"NODE_ID", "n1"}, {"CLUSTERKIT_TOKEN", "t"}};  // it needs a token
   }
   if (key.substr(0, 4) == "tls.") {

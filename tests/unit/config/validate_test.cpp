@@ -217,6 +217,17 @@ TEST_CASE("validate: a token with spaces is rejected without echoing it") {
   CHECK(message.find("(11 bytes, not shown)") != std::string::npos);
 }
 
+TEST_CASE("validate: a previous token needs a new token, another one, never echoed") {
+  node_config c = valid_config();
+  c.previous_token = "old-t0ken";
+  rejected(c, "CLUSTERKIT_PREVIOUS_TOKEN (security.previous_token)");  // no token
+  c.token = "old-t0ken";
+  const std::string message = rejected(c, "CLUSTERKIT_PREVIOUS_TOKEN (security.previous_token)");
+  CHECK(message.find("old-t0ken") == std::string::npos);
+  c.token = "new-t0ken";
+  CHECK(validate(c).empty());
+}
+
 TEST_CASE("validate: every limit must be greater than 0, naming its own setting") {
   struct limit_case {
     uint32_t limits_config::*field;

@@ -29,7 +29,7 @@ nonce filled(uint8_t value) {
 }
 
 handshake_options options(std::string name, std::string token, std::string cluster = "c1") {
-  return handshake_options{std::move(name), std::move(cluster), std::move(token)};
+  return handshake_options{std::move(name), std::move(cluster), std::move(token), ""};
 }
 
 // Runs a handshake between the two sides, frame by frame through frame_readers as a socket
@@ -123,19 +123,18 @@ TEST_CASE("wire handshake: two holders of the token authenticate each other") {
   CHECK(acceptor.peer_cluster() == "c1");
 }
 
-TEST_CASE("wire handshake: a wrong token fails on both sides, each knowing why") {
+TEST_CASE("wire handshake: a wrong token is refused at the hello; a forged proof too") {
   auto stranger = handshake::dialer(options("evil", "guess"), "", filled(1));
   auto node = handshake::acceptor(options("node2", "secret"), filled(2));
   run(stranger, node);
-  // The stranger cannot check the acceptor's proof, so it never sends one: the acceptor is
-  // left waiting (the transport's handshake deadline closes it), having accepted nothing.
-  CHECK(stranger.current() == handshake::state::failed);
-  CHECK(stranger.why() == "node2 does not hold this cluster's token");
-  CHECK(node.current() == handshake::state::waiting);
+  // The stranger offers no key the acceptor holds: refused before any MAC is computed.
+  CHECK(node.current() == handshake::state::failed);
+  CHECK(node.why() == "evil holds none of this node's tokens");
+  CHECK(stranger.current() == handshake::state::waiting);  // the transport's deadline ends it
 
-  // A stranger that skips the check and sends a made-up proof is refused.
+  // A stranger that replays a member's hello (its key id) but cannot make the proof.
   auto node2 = handshake::acceptor(options("node2", "secret"), filled(2));
-  std::string hello = handshake::dialer(options("evil", "guess"), "", filled(1)).opening();
+  std::string hello = handshake::dialer(options("node1", "secret"), "", filled(1)).opening();
   frame_reader reader(handshake_body_bytes_max);
   reader.feed(hello.data(), hello.size());
   frame f;
@@ -148,7 +147,34 @@ TEST_CASE("wire handshake: a wrong token fails on both sides, each knowing why")
   reader.feed(forged.data(), forged.size());
   REQUIRE(reader.next(f) == frame_reader::status::frame);
   CHECK(node2.on_frame(f, out) == handshake::state::failed);
-  CHECK(node2.why() == "evil does not hold this cluster's token");
+  CHECK(node2.why() == "node1 does not hold this cluster's token");
+}
+
+TEST_CASE("wire handshake: while the token changes, old and new nodes still talk") {
+  auto rotated = [](const char* name) {
+    auto o = options(name, "new");
+    o.previous_token = "old";
+    return o;
+  };
+  // A restarted node (new, previous old) and one not yet restarted (old), either way round.
+  auto d1 = handshake::dialer(rotated("node1"), "node2", filled(1));
+  auto a1 = handshake::acceptor(options("node2", "old"), filled(2));
+  run(d1, a1);
+  CHECK(d1.current() == handshake::state::done);
+  CHECK(a1.current() == handshake::state::done);
+  auto d2 = handshake::dialer(options("node1", "old"), "node2", filled(1));
+  auto a2 = handshake::acceptor(rotated("node2"), filled(2));
+  run(d2, a2);
+  CHECK(a2.current() == handshake::state::done);
+  // Two restarted nodes use the new token; a node with only the new one meets an old one: no.
+  auto d3 = handshake::dialer(rotated("node1"), "node2", filled(1));
+  auto a3 = handshake::acceptor(rotated("node2"), filled(2));
+  run(d3, a3);
+  CHECK(a3.current() == handshake::state::done);
+  auto d4 = handshake::dialer(options("node1", "new"), "node2", filled(1));
+  auto a4 = handshake::acceptor(options("node2", "old"), filled(2));
+  run(d4, a4);
+  CHECK(a4.current() == handshake::state::failed);
 }
 
 TEST_CASE("wire handshake: a proof recorded from one connection does not open another") {
