@@ -34,8 +34,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// How often a connection checks its handshake and idle deadlines.
-constexpr auto deadline_check_period = 500ms;
+// An authenticated connection checks its idle deadline this many times per idle_timeout (so
+// it closes between 1 and 1.25 idle timeouts of silence); a connection in its handshake checks
+// once, at the handshake deadline. Few timers: each is a wake-up of an idle node.
+constexpr int idle_checks_per_timeout = 4;
 constexpr auto bind_wait = 10s;
 
 // The options a connection is forked with: the hub's, at that moment (the cluster id changes
@@ -190,7 +192,8 @@ void check_deadlines(connection_actor* self) {
                                std::to_string(st.options->idle_timeout.count()) + " ms");
     return;
   }
-  self->delayed_send(self, deadline_check_period, wire_tick_atom::value);
+  self->delayed_send(self, st.options->idle_timeout / idle_checks_per_timeout,
+                     wire_tick_atom::value);
 }
 
 caf::behavior connection_main(connection_actor* self, caf::io::connection_handle hdl,
@@ -229,7 +232,7 @@ caf::behavior connection_main(connection_actor* self, caf::io::connection_handle
     write_raw(self, hello);
   }
   write_bytes(self, st.handshake->opening());  // held back by TLS until its handshake is done
-  self->delayed_send(self, deadline_check_period, wire_tick_atom::value);
+  self->delayed_send(self, st.options->handshake_timeout, wire_tick_atom::value);
   return {
       [self](const caf::io::new_data_msg& msg) { on_data(self, msg.buf); },
       [self](const caf::io::connection_closed_msg&) {
