@@ -444,14 +444,24 @@ caf::expected<wire_hub> spawn_wire_hub(caf::actor_system& sys, wire_options opti
 void wire_dial(caf::actor_system& sys, const caf::actor& hub, const caf::actor& transport,
                std::string host, uint16_t port, std::string expected, uint64_t generation,
                std::chrono::milliseconds timeout) {
-  sys.spawn<caf::detached>([=] {
+  // Weak handles: the function stays with the finished actor, and strong ones there kept the
+  // hub (and through it its connections) from being freed at shutdown (LeakSanitizer).
+  sys.spawn<caf::detached>([hub = hub.address(), transport = transport.address(),
+                            host = std::move(host), port, expected = std::move(expected),
+                            generation, timeout] {
     auto result = dial(host, port, timeout);
     if (result.fd < 0) {
-      caf::anon_send(transport, wire_failed_atom::value, expected, generation,
-                     "connect to " + host + ":" + std::to_string(port) + ": " + result.why);
+      if (auto to = caf::actor_cast<caf::actor>(transport)) {
+        caf::anon_send(to, wire_failed_atom::value, expected, generation,
+                       "connect to " + host + ":" + std::to_string(port) + ": " + result.why);
+      }
       return;
     }
-    caf::anon_send(hub, wire_adopt_atom::value, result.fd, expected, generation);
+    if (auto to = caf::actor_cast<caf::actor>(hub)) {
+      caf::anon_send(to, wire_adopt_atom::value, result.fd, expected, generation);
+    } else {
+      ::close(result.fd);  // the node is stopping
+    }
   });
 }
 
