@@ -83,16 +83,6 @@ void send_empty_batch(pointer self, peer& p) {
   wire_send_batch(self, p, empty);
 }
 
-// `p` is reachable through `handle`, dialed by us or adopted from its first batch (deliver).
-void set_connected(pointer self, peer& p, caf::actor handle) {
-  p.handle = std::move(handle);
-  self->monitor(p.handle);
-  p.backoff = std::chrono::milliseconds{0};
-  p.waited_for_peer = false;
-  p.stats.connected = true;
-  ++p.stats.connects;
-}
-
 void connect(pointer self, const std::string& name) {
   auto& st = self->state;
   auto it = st.peers.find(name);
@@ -100,11 +90,10 @@ void connect(pointer self, const std::string& name) {
     return;
   }
   auto& p = it->second;
-  // Two nodes dialing each other at once get two BASP connections; CAF 0.17 then closes
-  // one as redundant and takes the peer's proxies down with it, both redial, and the pair
-  // can flap for many seconds (seen when a 4th node joined under TLS). So the node with the
-  // smaller name dials; the other waits dial_fallback for it, then dials too (the smaller
-  // may be unable to reach it, or down).
+  // One connection per pair is enough: the node with the smaller name dials; the other waits
+  // dial_fallback for it, then dials too (the smaller may be unable to reach it, or down).
+  // Two connections are harmless (both sides send on the same one, see wire_link), but each
+  // costs a handshake and a broker.
   if (st.options.node_name > p.name && !p.waited_for_peer &&
       st.options.dial_fallback.count() > 0) {
     p.waited_for_peer = true;
@@ -307,7 +296,6 @@ caf::behavior net_transport_impl(pointer self, net_transport_options options) {
   }
   return {
       [=](atoms::raft_send_atom, raft_batch& batch) { route(self, batch); },
-      [=](atoms::raft_step_atom, raft_batch& batch) { deliver(self, batch); },
       [=](atoms::snapshot_chunk_atom, snapshot_chunk& chunk) -> caf::result<uint64_t> {
         // From a local group: to the local target or the endpoint of the node hosting it
         // (whose transport then finds it local). The answer goes straight back.
@@ -410,14 +398,6 @@ caf::behavior net_transport_impl(pointer self, net_transport_options options) {
         }
         return wire_relay(self, *p, request);
       },
-      [=](atoms::partition_route_atom, partition_request& request)
-          -> caf::result<partition_reply> {
-        if (!self->state.partition_handler) {
-          return caf::make_error(errc::not_ready, "this node is not serving partitions yet");
-        }
-        return self->delegate(self->state.partition_handler, atoms::partition_route_atom_v,
-                              std::move(request));
-      },
       [=](atoms::service_attach_atom, std::string& name, service_handler_actor& handler) {
         self->state.services[std::move(name)] = std::move(handler);
       },
@@ -428,15 +408,6 @@ caf::behavior net_transport_impl(pointer self, net_transport_options options) {
           return no_connection(name);
         }
         return wire_relay(self, *p, call);
-      },
-      [=](atoms::service_call_atom, service_call& call) -> caf::result<std::string> {
-        auto& services = self->state.services;
-        auto handler = services.find(call.service);
-        if (handler == services.end()) {
-          return caf::make_error(errc::not_found, "no service named \"" + call.service +
-                                                      "\" on " + self->state.options.node_name);
-        }
-        return self->delegate(handler->second, atoms::service_call_atom_v, std::move(call));
       },
       [=](caf::actor& hub, uint16_t port) {  // from spawn_net_transport
         self->state.wire = std::move(hub);

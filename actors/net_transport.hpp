@@ -54,26 +54,22 @@ using net_transport_actor = raft_transport_actor::extend<
     /// outgoing batches carry it, incoming batches of another cluster are dropped.
     caf::reacts_to<atoms::transport_cluster_atom, std::string>,
     caf::replies_to<atoms::transport_stats_atom>::with<transport_stats>,
-    /// A batch from a remote node's transport (the endpoint side).
-    caf::reacts_to<atoms::raft_step_atom, raft_batch>,
-    /// Routed partition requests (the KV store's and every state machine's hot path, so they
-    /// stay typed: no payload encoding per request). The attached handler is the partition
-    /// host; the relay hands a request to a peer node's endpoint (the reply goes straight back
-    /// to the requester, errc::no_leader while there is no connection to that peer); the
-    /// endpoint side runs it (errc::not_ready while nothing is attached).
+    /// Routed partition requests (the KV store's and every state machine's hot path). The
+    /// attached handler is the partition host; the relay hands a request to a peer node (the
+    /// reply goes back to the requester, errc::no_leader while there is no connection to that
+    /// peer), whose transport runs it on its handler (errc::not_ready while nothing is
+    /// attached there).
     caf::reacts_to<atoms::partition_attach_atom, partition_route_handler_actor>,
     caf::replies_to<atoms::transport_partition_relay_atom, std::string, partition_request>::with<
         partition_reply>,
-    caf::replies_to<atoms::partition_route_atom, partition_request>::with<partition_reply>,
     /// Named services: the one generic relay for everything else that crosses nodes, user
     /// node services (runtime/node/service.hpp) and the built-in control plane alike ("ck.join",
     /// "ck.meta", "ck.probe"; payloads in actors/wire_codec.hpp). Attach sets the local handler
-    /// of a service name (replacing an earlier one); the relay hands a call to a peer node's
-    /// endpoint (errc::no_leader while there is no connection to it); the endpoint side hands
-    /// it to the handler attached under call.service (errc::not_found if none).
+    /// of a service name (replacing an earlier one); the relay hands a call to a peer node
+    /// (errc::no_leader while there is no connection to it), whose transport hands it to the
+    /// handler attached under call.service (errc::not_found if none).
     caf::reacts_to<atoms::service_attach_atom, std::string, service_handler_actor>,
-    caf::replies_to<atoms::service_relay_atom, std::string, service_call>::with<std::string>,
-    caf::replies_to<atoms::service_call_atom, service_call>::with<std::string>>;
+    caf::replies_to<atoms::service_relay_atom, std::string, service_call>::with<std::string>>;
 
 /// The built-in services on the generic relay (names starting "ck." are reserved).
 inline constexpr const char* join_service_name = "ck.join";    // join_request -> join_reply
@@ -90,7 +86,7 @@ struct net_transport_options {
   uint16_t port = 0;
   std::chrono::milliseconds connect_timeout{2'000};
   /// Of two nodes, the one whose name sorts first dials; the other waits this long for it
-  /// before dialing too (simultaneous dials make CAF 0.17's BASP drop both connections).
+  /// before dialing too (one connection per pair is enough).
   /// 0: always dial at once.
   std::chrono::milliseconds dial_fallback{2'000};
   std::chrono::milliseconds backoff_min{100};

@@ -42,8 +42,8 @@ struct peer {
   std::string name;
   std::string host;
   uint16_t port = 0;
-  // Where batches and calls for the peer go while connected: its remote endpoint (BASP), or
-  // the broker of the best authenticated connection with it (wire: see links).
+  // Where batches and calls for the peer go while connected: the broker of the preferred
+  // authenticated connection with it (see links).
   caf::actor handle;
   bool connecting = false;
   // This node does not lead the dial to this peer (see connect) and already waited once for
@@ -57,8 +57,8 @@ struct peer {
   std::optional<std::chrono::steady_clock::time_point> heard;  // its last batch arrived
   bool suspected = false;  // told the local groups it is down; cleared when heard again
   std::chrono::steady_clock::time_point sent;                   // our last batch to it
-  // Wire only: every authenticated connection with the peer (a dialed and an accepted one
-  // may both be up for a while); `handle` is the preferred one's broker.
+  // Every authenticated connection with the peer (a dialed and an accepted one may both be up
+  // for a while); `handle` is the preferred one's broker.
   std::vector<wire_link> links;
 };
 
@@ -78,7 +78,8 @@ struct net_transport_state {
   std::set<std::string> foreign_reported;   // sender@cluster pairs logged once
   partition_route_handler_actor partition_handler;  // runs partition requests relayed here
   std::map<std::string, service_handler_actor> services;  // runs named calls relayed here
-  // Wire only (null with BASP): the hub that owns the sockets (actors/wire_hub.hpp).
+  // The hub that owns the sockets (actors/wire_hub.hpp); null until spawn_net_transport
+  // hands it over.
   caf::actor wire;
   uint64_t next_call = 0;
   std::map<uint64_t, pending_call> calls;  // relayed calls waiting for their response frame
@@ -94,15 +95,14 @@ std::string address_of(const peer& p);
 void schedule_flush(pointer self);
 void schedule_connect(pointer self, peer& p);
 void send_empty_batch(pointer self, peer& p);
-void set_connected(pointer self, peer& p, caf::actor handle);
 void suspect(pointer self, peer& p, const char* why);
 void drop_queue(peer& p);
 /// Routes a batch that arrived from a peer to the local groups.
 void deliver(pointer self, raft_batch& batch);
-/// The peer's connection ended (BASP down message, or its last wire link closed).
+/// The peer's last connection closed.
 void on_lost(pointer self, peer& p, const std::string& why);
 
-// --- wire mode (net_transport_wire.cpp) ---
+// --- frames and connections (net_transport_wire.cpp) ---
 
 /// Sends `batch` to `p` over its wire connection (p.handle).
 void wire_send_batch(pointer self, peer& p, raft_batch& batch);
@@ -126,8 +126,8 @@ void wire_on_failed(pointer self, const std::string& peer_name, uint64_t generat
 void wire_close_links(pointer self, peer& p);
 /// Makes the connections `p` dialed us on before it was a peer its links.
 void wire_adopt_strays(pointer self, peer& p);
-/// A monitored actor went down: true if it was a wire connection (handled).
-bool wire_on_down(pointer self, const caf::actor_addr& source, const caf::error& reason);
+/// A monitored connection broker went down.
+void wire_on_down(pointer self, const caf::actor_addr& source, const caf::error& reason);
 /// Fails calls past their deadline (a peer that never answers).
 void wire_sweep_calls(pointer self);
 

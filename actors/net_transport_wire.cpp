@@ -1,7 +1,7 @@
 // The node transport over ClusterKit's own frames (runtime/wire, actors/wire_hub.hpp): how
 // batches and calls become frames and back, which connection with a peer is used, and the
-// calls waiting for their answers. The peers, queues and failure detection are shared with
-// the BASP mode (net_transport.cpp).
+// calls waiting for their answers. The peers, queues and failure detection are in
+// net_transport.cpp.
 //
 //   batch frame     the serialized raft_batch; its from_node must be the connection's
 //                   authenticated peer (else dropped and counted)
@@ -118,7 +118,16 @@ void count_bad_frame(pointer self) {
   }
 }
 
-// Runs a call that arrived from a peer on this node, as the BASP endpoint's handlers do.
+// Hands a decoded call to the local actor that runs it and answers on `conn` with its reply.
+template <class Reply, class Handle, class Atom, class Request>
+void run_on(pointer self, const caf::actor& conn, uint64_t id, const Handle& target, Atom atom,
+            Request& request) {
+  self->request(target, caf::infinite, atom, std::move(request))
+      .then([self, conn, id](Reply& reply) { respond(self, conn, id, reply); },
+            [self, conn, id](caf::error& error) { respond_error(self, conn, id, error); });
+}
+
+// Runs a call that arrived from a peer on this node.
 void run_call(pointer self, const caf::actor& conn, uint64_t id, call_kind kind, const char* data,
               size_t size) {
   auto& st = self->state;
@@ -126,7 +135,6 @@ void run_call(pointer self, const caf::actor& conn, uint64_t id, call_kind kind,
     count_bad_frame(self);
     respond_error(self, conn, id, caf::make_error(errc::invalid_argument, "undecodable call"));
   };
-  auto on_error = [self, conn, id](caf::error& error) { respond_error(self, conn, id, error); };
   switch (kind) {
     case call_kind::partition: {
       partition_request request;
@@ -138,10 +146,8 @@ void run_call(pointer self, const caf::actor& conn, uint64_t id, call_kind kind,
                              caf::make_error(errc::not_ready,
                                              "this node is not serving partitions yet"));
       }
-      self->request(st.partition_handler, caf::infinite, atoms::partition_route_atom_v,
-                    std::move(request))
-          .then([self, conn, id](partition_reply& reply) { respond(self, conn, id, reply); },
-                on_error);
+      run_on<partition_reply>(self, conn, id, st.partition_handler,
+                              atoms::partition_route_atom_v, request);
       return;
     }
     case call_kind::service: {
@@ -156,9 +162,7 @@ void run_call(pointer self, const caf::actor& conn, uint64_t id, call_kind kind,
                                              "no service named \"" + call.service + "\" on " +
                                                  st.options.node_name));
       }
-      self->request(handler->second, caf::infinite, atoms::service_call_atom_v, std::move(call))
-          .then([self, conn, id](std::string& reply) { respond(self, conn, id, reply); },
-                on_error);
+      run_on<std::string>(self, conn, id, handler->second, atoms::service_call_atom_v, call);
       return;
     }
     case call_kind::snapshot_chunk: {
@@ -171,8 +175,7 @@ void run_call(pointer self, const caf::actor& conn, uint64_t id, call_kind kind,
         return respond_error(self, conn, id,
                              caf::make_error(errc::no_leader, "the snapshot's target is not here"));
       }
-      self->request(local->second, caf::infinite, atoms::snapshot_chunk_atom_v, std::move(chunk))
-          .then([self, conn, id](uint64_t seq) { respond(self, conn, id, seq); }, on_error);
+      run_on<uint64_t>(self, conn, id, local->second, atoms::snapshot_chunk_atom_v, chunk);
       return;
     }
   }
@@ -198,6 +201,17 @@ void on_response(pointer self, uint64_t id, bool ok, const char* data, size_t si
     error = caf::make_error(errc::internal, "an undecodable error answer");
   }
   call.fail(std::move(error));
+}
+
+// Removes the link of connection `conn` from `links`; false if it is not there.
+bool erase_link(std::vector<wire_link>& links, const caf::actor_addr& conn) {
+  auto link = std::find_if(links.begin(), links.end(),
+                           [&](const wire_link& l) { return l.conn.address() == conn; });
+  if (link == links.end()) {
+    return false;
+  }
+  links.erase(link);
+  return true;
 }
 
 // Makes the preferred link (else any) the one batches and calls go out on.
@@ -372,11 +386,8 @@ void wire_close_links(pointer self, peer& p) {
   p.links.clear();
 }
 
-bool wire_on_down(pointer self, const caf::actor_addr& source, const caf::error& reason) {
+void wire_on_down(pointer self, const caf::actor_addr& source, const caf::error& reason) {
   auto& st = self->state;
-  if (!st.wire) {
-    return false;
-  }
   // Calls that went out on it may or may not have run there.
   for (auto it = st.calls.begin(); it != st.calls.end();) {
     if (it->second.conn == source) {
@@ -388,24 +399,17 @@ bool wire_on_down(pointer self, const caf::actor_addr& source, const caf::error&
     }
   }
   for (auto stray = st.strays.begin(); stray != st.strays.end(); ++stray) {
-    auto& links = stray->second;
-    auto link = std::find_if(links.begin(), links.end(),
-                             [&](const wire_link& l) { return l.conn.address() == source; });
-    if (link != links.end()) {
-      links.erase(link);
-      if (links.empty()) {
+    if (erase_link(stray->second, source)) {
+      if (stray->second.empty()) {
         st.strays.erase(stray);
       }
-      return true;
+      return;
     }
   }
   for (auto& [name, p] : st.peers) {
-    auto link = std::find_if(p.links.begin(), p.links.end(),
-                             [&](const wire_link& l) { return l.conn.address() == source; });
-    if (link == p.links.end()) {
+    if (!erase_link(p.links, source)) {
       continue;
     }
-    p.links.erase(link);
     if (p.handle && p.handle.address() == source) {
       p.handle = nullptr;
       if (p.links.empty()) {
@@ -414,9 +418,8 @@ bool wire_on_down(pointer self, const caf::actor_addr& source, const caf::error&
         choose_link(p);
       }
     }
-    return true;
+    return;
   }
-  return true;  // a connection of a node that is not a peer
 }
 
 void wire_sweep_calls(pointer self) {

@@ -4,7 +4,7 @@
 // (raft_send_atom, raft_batch) and delivers each message as (raft_step_atom, raft::message) to
 // the group actor of message::group on the replica message::to. Fire-and-forget: a message may
 // be lost (Raft retries on its own); delivery order per (sender, receiver) pair is kept.
-// Implementations: actors/local_transport.hpp (in-process; tests), the node transport (BASP).
+// Implementations: actors/local_transport.hpp (in-process; tests), the node transport (actors/net_transport.hpp).
 
 #include "actors/type_ids.hpp"
 

@@ -5,8 +5,8 @@
 // The built-in control-plane services that cross the node-to-node transport ("ck.join",
 // "ck.meta", "ck.probe") ride the same generic named-service relay as user services, so the
 // transport needs no relay of its own per request type. Their requests and replies are written
-// with CAF's binary serializer and the type's `inspect` (the same encoding BASP uses for them
-// as message fields), which needs no actor system for types without actor handles.
+// with CAF's binary serializer and the type's `inspect` (the same encoding the transport uses
+// for its frames), which needs no actor system for types without actor handles.
 
 #include "actors/errc.hpp"
 #include "runtime/base/assert.hpp"

@@ -1,8 +1,8 @@
 #pragma once
 
-// The sockets of the node-to-node transport when it speaks ClusterKit's own frames
-// (runtime/wire) instead of CAF's BASP: everything without TLS. net_transport owns the peers
-// and decodes the frames; this layer only moves bytes, on CAF's multiplexer thread.
+// The sockets of the node-to-node transport, which speaks ClusterKit's own frames
+// (runtime/wire), with or without TLS. net_transport owns the peers and decodes the frames;
+// this layer only moves bytes, on CAF's multiplexer thread.
 //
 //   - The hub listens on the Raft address. It admits at most `connections_max` connections,
 //     `handshakes_max` of them still in their handshake, and closes any beyond at once (an

@@ -99,9 +99,8 @@ bool tls_session::start(std::string& out) {
   if (ssl_ == nullptr) {
     return false;
   }
-  std::string plain;
-  const bool ok = drive(plain, out);
-  return ok;
+  std::string plain;  // a client has none before its first flight
+  return drive(plain, out);
 }
 
 // Advances the handshake, then decrypts what is buffered; appends the output.
