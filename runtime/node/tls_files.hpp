@@ -2,10 +2,10 @@
 
 // Startup check of the node-to-node TLS files (TLS_CA, TLS_CERT, TLS_KEY).
 //
-// CAF's OpenSSL module loads these files only when the first connection is made, on its I/O
-// thread, and raises an exception there if one is unusable: the node would die on its first
-// peer connection instead of refusing to start. So the node loads them once before it starts,
-// with the same OpenSSL calls, and says in one line which file is wrong and why.
+// Runs before the node opens its storage, so a node with unusable files refuses to start in
+// one line naming the file and why (including a certificate that does not chain to the CA or
+// has expired, which loading alone does not show). The transport then loads the same files
+// into its TLS context (runtime/wire/tls_session.hpp).
 
 #include "config/node_config.hpp"
 
