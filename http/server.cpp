@@ -45,12 +45,20 @@ std::string endpoint_name(const server_options& options) {
   return fmt::format("{}:{}", options.host.empty() ? "*" : options.host, options.port);
 }
 
+// Connections do not monitor the acceptor (see connection.cpp): it tells them to close.
+void stop_acceptor(acceptor_actor* self, caf::error reason) {
+  for (auto& entry : self->state.connections) {
+    caf::anon_send_exit(entry.second, caf::exit_reason::user_shutdown);
+  }
+  self->quit(std::move(reason));
+}
+
 void finish_drain(acceptor_actor* self) {
   for (auto& reply : self->state.drain_replies) {
     reply.deliver(caf::ok_atom::value);
   }
   self->state.drain_replies.clear();
-  self->quit();
+  stop_acceptor(self, caf::none);
 }
 
 void on_new_connection(acceptor_actor* self, const caf::io::new_connection_msg& msg) {
@@ -71,8 +79,7 @@ void on_new_connection(acceptor_actor* self, const caf::io::new_connection_msg& 
                               "too many connections from " + client);
     return;
   }
-  // Each side monitors the other: the acceptor counts connections by their down messages, and
-  // a connection closes when its acceptor is gone, whatever the reason.
+  // The acceptor counts connections by their down messages; it tells them when to stop.
   auto connection = detail::fork_connection(self, msg.handle, state.context);
   self->monitor(connection);
   ++state.per_client[client];
@@ -89,7 +96,7 @@ caf::result<caf::ok_atom> on_drain(acceptor_actor* self, caf::timespan deadline)
     // Stop accepting: this closes the doorman (the acceptor owns no connection by now).
     self->close_all();
     for (auto& entry : state.connections) {
-      self->send(entry.second, detail::connection_drain_atom::value);
+      caf::anon_send(entry.second, detail::connection_drain_atom::value);
     }
     self->delayed_send(self, deadline, drain_deadline_atom::value);
   }
@@ -103,10 +110,7 @@ void on_drain_deadline(acceptor_actor* self) {
   if (!self->state.draining) {
     return;
   }
-  for (auto& entry : self->state.connections) {
-    self->send_exit(entry.second, caf::exit_reason::user_shutdown);
-  }
-  finish_drain(self);
+  finish_drain(self);  // closes the connections still busy
 }
 
 caf::behavior acceptor_main(acceptor_actor* self,
@@ -146,9 +150,9 @@ caf::behavior acceptor_main(acceptor_actor* self,
       finish_drain(self);
     }
   });
-  // No links exist, so an exit message is always a shutdown order; connections see the
-  // acceptor's down message and close.
-  self->set_exit_handler([self](caf::exit_msg& msg) { self->quit(std::move(msg.reason)); });
+  // No links exist, so an exit message is always a shutdown order.
+  self->set_exit_handler(
+    [self](caf::exit_msg& msg) { stop_acceptor(self, std::move(msg.reason)); });
   return {
     [self](const caf::io::new_connection_msg& msg) { on_new_connection(self, msg); },
     [self](drain_atom, caf::timespan deadline) { return on_drain(self, deadline); },

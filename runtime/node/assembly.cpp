@@ -161,8 +161,10 @@ bool start_servers(caf::actor_system& sys, const config::node_config& cfg,
     std::shared_ptr<http::router> routes;
     const char* name;
   };
-  for (const listener& l : {listener{"HTTP_ADDR", cfg.http_addr, cluster_routes, "cluster-api"},
-                            listener{"KV_ADDR", cfg.kv_addr, kv_routes, "kv-api"}}) {
+  // The KV API first: a client that waited for the cluster API's /health may use the KV API
+  // at once (a test under ASan found it refused in between).
+  for (const listener& l : {listener{"KV_ADDR", cfg.kv_addr, kv_routes, "kv-api"},
+                            listener{"HTTP_ADDR", cfg.http_addr, cluster_routes, "cluster-api"}}) {
     auto started =
         http::start_server(sys, l.routes, server_options_for(cfg, l.addr, l.name, &metrics));
     if (!started) {
