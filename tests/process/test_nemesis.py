@@ -7,17 +7,22 @@ namespaces with blackhole routes (both directions; clients keep reaching every n
 
   - isolate: one node cut from the other two for 3 s, then healed;
   - flap:    the link between two nodes cut and healed for 4 s, each cut 0.3-2 s long (longer
-             than the transport's failure detection) and each heal 0.2-1 s (seeded).
+             than the transport's failure detection) and each heal 0.2-1 s (seeded);
+  - slow:    one node's link (both directions) throttled to 256 kbit/s for 4 s by a token
+             bucket (tc tbf) whose queue holds ~85 ms and drops the rest: delay and loss.
 
 Afterwards every key is read from each node once all are ready again; the history must be
 linearizable (linearizability.py) and no acknowledged write may be lost. NEMESIS_RUNS runs
-(default 2; the `long` label runs 20), seeds as in test_linearizable_kv (NEMESIS_SEED).
-Delay and loss (tc netem) are not used: this kernel has no netem qdisc. Needs root and
-`ip netns`: skipped with the reason otherwise.
+(default 2; CI runs 3, one of each kind; the `long` label runs 20), seeds as in
+test_linearizable_kv (NEMESIS_SEED).
+Delay and loss come from tbf because this kernel has neither the netem qdisc nor tc actions
+(random drop); where tbf is missing too, the slow runs become isolate runs (logged). Needs root
+and `ip netns`: skipped with the reason otherwise.
 """
 
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -62,6 +67,51 @@ class Cut:
                 self.routes.discard((x, y))
 
 
+class Throttle:
+    """A token bucket on both ends of one node's link: its traffic queues (delay) and, past the
+    queue's ~85 ms (20 ms + a 2 kB burst at 32 kB/s), is dropped (loss). off() removes them."""
+
+    RATE, BURST, LATENCY = "256kbit", "2kb", "20ms"
+
+    def __init__(self, net):
+        self.net = net
+        self.on_devices = []
+
+    def devices(self, name):
+        return [(self.net.node_ns[name], "eth0"), (self.net.switch, f"p-{name}")]
+
+    @staticmethod
+    def unavailable_reason(ns, dev):
+        probe = subprocess.run(["ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", dev, "root",
+                                "tbf", "rate", Throttle.RATE, "burst", Throttle.BURST, "latency",
+                                Throttle.LATENCY], capture_output=True, text=True)
+        if probe.returncode != 0:
+            return probe.stderr.strip() or f"tc exited {probe.returncode}"
+        subprocess.run(["ip", "netns", "exec", ns, "tc", "qdisc", "del", "dev", dev, "root"])
+        return None
+
+    def on(self, name):
+        for ns, dev in self.devices(name):
+            run(["ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", dev, "root", "tbf",
+                 "rate", self.RATE, "burst", self.BURST, "latency", self.LATENCY])
+            self.on_devices.append((ns, dev))
+
+    def off(self):
+        """Removes the buckets; returns the packets they sent, delayed and dropped."""
+        totals = {"sent": 0, "overlimits": 0, "dropped": 0}
+        for ns, dev in self.on_devices:
+            shown = subprocess.run(["ip", "netns", "exec", ns, "tc", "-s", "qdisc", "show", "dev",
+                                    dev], capture_output=True, text=True).stdout
+            m = re.search(r"Sent \d+ bytes (\d+) pkt \(dropped (\d+), overlimits (\d+)", shown)
+            if m:
+                totals["sent"] += int(m.group(1))
+                totals["dropped"] += int(m.group(2))
+                totals["overlimits"] += int(m.group(3))
+            run(["ip", "netns", "exec", ns, "tc", "qdisc", "del", "dev", dev, "root"], check=False)
+        self.on_devices = []
+        return totals
+
+
 class Nemesis(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -87,6 +137,10 @@ class Nemesis(unittest.TestCase):
         run(["ip", "addr", "add", f"{self.net.prefix}.200/24", "dev", self.host_if])
         run(["ip", "link", "set", self.host_if, "up"])
         self.cut = Cut(self.net)
+        self.throttle = Throttle(self.net)
+        self.no_throttle = Throttle.unavailable_reason(self.net.switch, "p-host")
+        if self.no_throttle:
+            log(f"tc tbf unavailable ({self.no_throttle}): slow runs become isolate runs")
 
     def teardown_all(self):
         for p in self.procs.values():
@@ -149,9 +203,12 @@ class Nemesis(unittest.TestCase):
 
     def one_run(self, run_index, seed):
         rng = random.Random(seed)
-        kind = ["isolate", "flap"][run_index % 2]
-        victim = NODES[seed % 3]
-        peer = NODES[(seed + 1) % 3]
+        kind = ["isolate", "flap", "slow"][run_index % 3]
+        if kind == "slow" and self.no_throttle:
+            kind = "isolate"
+        # From the seed's generator: kinds cycle with the run index, victims must not follow.
+        victim = rng.choice(NODES)
+        peer = rng.choice([n for n in NODES if n != victim])
         # Fresh keys per run: the checker assumes every key starts absent.
         keys = [f"nem-{seed}-{i}" for i in range(5)]
         history, stop = record(), threading.Event()
@@ -173,6 +230,12 @@ class Nemesis(unittest.TestCase):
                         self.cut.cut(victim, other)
                 time.sleep(3.0)
                 self.cut.heal()
+            elif kind == "slow":
+                self.throttle.on(victim)
+                time.sleep(4.0)
+                shaped = self.throttle.off()
+                log(f"slow {victim}: {shaped['sent']} packets through the buckets, "
+                    f"{shaped['overlimits']} held back (delayed), {shaped['dropped']} dropped")
             else:
                 end = time.monotonic() + 4.0
                 while time.monotonic() < end:
@@ -183,6 +246,7 @@ class Nemesis(unittest.TestCase):
             time.sleep(2.5)
         finally:
             self.cut.heal()
+            self.throttle.off()
             stop.set()
             for t in threads:
                 t.join(timeout=30)
