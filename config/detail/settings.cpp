@@ -184,7 +184,7 @@ constexpr std::array<setting, 43> settings_rows{{
      "when set, mutating endpoints need Authorization: Bearer <token> (flags show in ps)", true,
      [](cfg& c, text t) { return set_text(c.token, t); }, [](const cfg& c) { return c.token; }},
     {"CLUSTERKIT_PREVIOUS_TOKEN", "security.previous_token", value_kind::text, "(none)",
-     "while the cluster's token changes: the Raft port also admits nodes holding this one",
+     "while the token changes: nodes and HTTP clients holding this one are admitted too",
      true, [](cfg& c, text t) { return set_text(c.previous_token, t); },
      [](const cfg& c) { return c.previous_token; }},
     {"AUTH_PROTECT_READS", "auth.protect_reads", value_kind::boolean, "",

@@ -35,6 +35,7 @@ struct api_context {
   api_limits limits;
   std::chrono::milliseconds request_timeout{5000};
   std::string token;  // when set, mutating endpoints need "Authorization: Bearer <token>"
+  std::string previous_token;  // while the token changes: accepted too ("" for none)
   bool protect_reads = false;  // with a token: reads need it too (all but /health and /ready)
   actors::partition_host_actor partitions;  // storage figures, partition requests
   actors::node_actor node;
@@ -49,12 +50,20 @@ using context_ptr = std::shared_ptr<const api_context>;
 /// True when `req` carries "Authorization: Bearer <token>" (compared in constant time).
 bool bearer_token_matches(const request& req, std::string_view token);
 
+/// The tokens a guarded endpoint takes: the cluster's, and while it changes (security.
+/// previous_token) the one before it, so clients keep working during a rotation.
+struct accepted_tokens {
+  std::string_view current;   // "" : no token needed
+  std::string_view previous;  // "" : none
+};
+
 /// 401 {"error": ..., "code": "unauthorized"} with a WWW-Authenticate challenge.
 response unauthorized_response();
 
-/// When `token` is set and `req` does not carry it: answers 401 through `reply` and returns
-/// true (the handler must not run). Every token check of the HTTP APIs goes through here.
-bool refused_without_token(const request& req, std::string_view token, responder& reply);
+/// When a token is set and `req` carries neither accepted one: answers 401 through `reply` and
+/// returns true (the handler must not run). Every token check of the HTTP APIs goes through
+/// here.
+bool refused_without_token(const request& req, accepted_tokens tokens, responder& reply);
 
 /// Turns `fn(context, self, request, responder)` into a router handler that carries the
 /// shared context.
@@ -70,7 +79,8 @@ handler bind_handler(const context_ptr& context, Fn fn) {
 template <class Fn>
 handler bind_read_handler(const context_ptr& context, Fn fn) {
   return [context, fn](caf::io::broker* self, request& req, responder reply) {
-    if (context->protect_reads && refused_without_token(req, context->token, reply)) {
+    if (context->protect_reads &&
+        refused_without_token(req, {context->token, context->previous_token}, reply)) {
       return;
     }
     fn(context, self, req, std::move(reply));
@@ -82,7 +92,7 @@ handler bind_read_handler(const context_ptr& context, Fn fn) {
 template <class Fn>
 handler bind_mutating_handler(const context_ptr& context, Fn fn) {
   return [context, fn](caf::io::broker* self, request& req, responder reply) {
-    if (refused_without_token(req, context->token, reply)) {
+    if (refused_without_token(req, {context->token, context->previous_token}, reply)) {
       return;
     }
     fn(context, self, req, std::move(reply));

@@ -36,8 +36,9 @@ response unauthorized_response() {
   return rsp;
 }
 
-bool refused_without_token(const request& req, std::string_view token, responder& reply) {
-  if (token.empty() || bearer_token_matches(req, token)) {
+bool refused_without_token(const request& req, accepted_tokens tokens, responder& reply) {
+  if (tokens.current.empty() || bearer_token_matches(req, tokens.current) ||
+      (!tokens.previous.empty() && bearer_token_matches(req, tokens.previous))) {
     return false;
   }
   reply.send(unauthorized_response());

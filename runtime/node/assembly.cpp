@@ -119,7 +119,7 @@ struct running_node {
 // route already there.
 bool add_extension_routes(http::router& routes, node::api which, const node::extensions& ext,
                           const std::shared_ptr<const node::context>& node_context,
-                          const std::string& token, bool protect_reads) {
+                          const config::node_config& cfg) {
   for (const auto& r : ext.routes()) {
     if (r.api != which) {
       continue;
@@ -128,11 +128,12 @@ bool add_extension_routes(http::router& routes, node::api which, const node::ext
       fail_line("route " + r.method + " " + r.path + " is already served by this node");
       return false;
     }
-    const bool guarded = r.access == node::access::write || protect_reads;
+    const bool guarded = r.access == node::access::write || cfg.protect_reads;
     routes.add(r.method, r.path,
-               [node_context, handler = r.handler, guarded, token](
-                   caf::io::broker* self, http::request& req, http::responder reply) {
-                 if (guarded && http::api::refused_without_token(req, token, reply)) {
+               [node_context, handler = r.handler, guarded, token = cfg.token,
+                previous = cfg.previous_token](caf::io::broker* self, http::request& req,
+                                               http::responder reply) {
+                 if (guarded && http::api::refused_without_token(req, {token, previous}, reply)) {
                    return;
                  }
                  handler(*node_context, self, req, std::move(reply));
@@ -149,10 +150,8 @@ bool start_servers(caf::actor_system& sys, const config::node_config& cfg,
   auto cluster_routes = std::make_shared<http::router>();
   http::api::add_cluster_routes(*cluster_routes, context);
   auto kv_routes = std::make_shared<http::router>();
-  if (!add_extension_routes(*cluster_routes, node::api::cluster, ext, node_context, cfg.token,
-                            cfg.protect_reads) ||
-      !add_extension_routes(*kv_routes, node::api::kv, ext, node_context, cfg.token,
-                            cfg.protect_reads)) {
+  if (!add_extension_routes(*cluster_routes, node::api::cluster, ext, node_context, cfg) ||
+      !add_extension_routes(*kv_routes, node::api::kv, ext, node_context, cfg)) {
     return false;
   }
   struct listener {
@@ -503,6 +502,7 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
     context->limits.value_bytes_max = cfg.limits.value_bytes_max;
     context->request_timeout = std::chrono::milliseconds(cfg.limits.request_timeout_ms);
     context->token = cfg.token;
+    context->previous_token = cfg.previous_token;
     context->protect_reads = cfg.protect_reads;
     context->partitions = node.host;
     context->node = caf::actor_cast<actors::node_actor>(node.member);
