@@ -1,13 +1,21 @@
 // Micro benchmark of the Raft log store's write path: entries appended per second when every
 // transaction carries `per_group` entries (1, 16, 256) for each of 8 groups plus their hard
 // states (one storage flush of the storage writer actor), with sync on (fsync per commit) and
-// off. Each row runs in a fresh environment for a fixed wall time and prints one table line.
+// off. Each row runs in a fresh environment for a fixed wall time and prints one table line,
+// with the CPU time (user + system) per transaction: writes are CPU-bound on this machine.
+// The `append` rows write the same entries and hard states as one CRC-framed record appended
+// to a plain file (write + fdatasync per transaction): the cost of an append-only log, the
+// candidate replacement (docs/performance.md, "Writes: what 2x etcd would take").
 //
 //   raft_log_store_bench [--seconds=2] [--data-bytes=128] [--dir=/tmp]
 //
 // Numbers depend on the disk (fsync latency dominates sync on) and on the two shared cores.
 
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <zlib.h>
 
 #include <chrono>
 #include <cstdint>
@@ -39,13 +47,84 @@ struct settings {
 };
 
 struct row {
+  const char* engine = "lmdb";
   bool sync = false;
   uint32_t per_group = 0;
   uint64_t txns = 0;
   uint64_t entries = 0;
   double seconds = 0;
   uint64_t map_growths = 0;
+  double cpu_seconds = 0;
 };
+
+double cpu_seconds_now() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+void append_u64(std::string& out, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    out.push_back(static_cast<char>(v >> shift));
+  }
+}
+
+// The `append` engine: each transaction one record `u32 length | u32 crc | body` (body: per
+// group its id, per entry term, index and data, then the hard state) appended to one file.
+bool run_append_row(const settings& config, bool sync, uint32_t per_group, row& out) {
+  const std::string path = config.dir + "/ck-raft-bench-append-" + std::to_string(getpid());
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    std::perror("open");
+    return false;
+  }
+  const std::string data(config.data_bytes, 'x');
+  std::string record;
+  uint64_t next_index = 1;
+  out = row{"append", sync, per_group, 0, 0, 0, 0, 0};
+  const double cpu_started = cpu_seconds_now();
+  const clock_type::time_point started = clock_type::now();
+  const auto budget = std::chrono::duration<double>(config.seconds);
+  bool ok = true;
+  while (ok && clock_type::now() - started < budget && out.txns < txns_per_row_max) {
+    record.assign(8, '\0');
+    for (uint32_t g = 0; g < groups_per_txn; ++g) {
+      append_u64(record, g + 1);
+      for (uint32_t i = 0; i < per_group; ++i) {
+        append_u64(record, 1);
+        append_u64(record, next_index + i);
+        append_u64(record, data.size());
+        record += data;
+      }
+      append_u64(record, 1);  // hard state: term, vote, commit
+      append_u64(record, 1);
+      append_u64(record, next_index + per_group - 1);
+    }
+    const auto body = static_cast<uint32_t>(record.size() - 8);
+    const auto crc = static_cast<uint32_t>(
+        crc32(0, reinterpret_cast<const Bytef*>(record.data() + 8), body));
+    for (int i = 0; i < 4; ++i) {
+      record[i] = static_cast<char>(body >> (24 - 8 * i));
+      record[4 + i] = static_cast<char>(crc >> (24 - 8 * i));
+    }
+    ok = ::write(fd, record.data(), record.size()) == static_cast<ssize_t>(record.size()) &&
+         (!sync || ::fdatasync(fd) == 0);
+    next_index += per_group;
+    ++out.txns;
+    out.entries += uint64_t{per_group} * groups_per_txn;
+  }
+  out.seconds = std::chrono::duration<double>(clock_type::now() - started).count();
+  out.cpu_seconds = cpu_seconds_now() - cpu_started;
+  if (!ok) {
+    std::perror("write");
+  }
+  ::close(fd);
+  ::unlink(path.c_str());
+  return ok;
+}
 
 bool parse(int argc, char** argv, settings& out) {
   for (int i = 1; i < argc; ++i) {
@@ -90,7 +169,8 @@ bool run_row(const settings& config, bool sync, uint32_t per_group, row& out) {
     ck::raft::index_t next_index = 1;
     const clock_type::time_point started = clock_type::now();
     const auto budget = std::chrono::duration<double>(config.seconds);
-    out = row{sync, per_group, 0, 0, 0, 0};
+    out = row{"lmdb", sync, per_group, 0, 0, 0, 0, 0};
+    const double cpu_started = cpu_seconds_now();
     while (clock_type::now() - started < budget && out.txns < txns_per_row_max) {
       for (uint32_t g = 0; g < groups_per_txn; ++g) {
         batch[g].group = g + 1;
@@ -111,6 +191,7 @@ bool run_row(const settings& config, bool sync, uint32_t per_group, row& out) {
       out.entries += uint64_t{per_group} * groups_per_txn;
     }
     out.seconds = std::chrono::duration<double>(clock_type::now() - started).count();
+    out.cpu_seconds = cpu_seconds_now() - cpu_started;
     out.map_growths = env.value()->stats().map_growth_count;
   }
   std::error_code ignored;
@@ -134,19 +215,26 @@ int main(int argc, char** argv) {
       "row, in %s\n\n",
       groups_per_txn, static_cast<unsigned long long>(config.data_bytes), config.seconds,
       config.dir.c_str());
-  std::printf("| sync | entries/group/txn | txns/s   | entries/s  | MiB/s  |\n");
-  std::printf("|------|-------------------|----------|------------|--------|\n");
-  for (const bool sync : {true, false}) {
-    for (const uint32_t per_group : per_group_sizes) {
-      row result;
-      if (!run_row(config, sync, per_group, result)) {
-        return 1;
+  std::printf(
+      "| engine | sync | entries/group/txn | txns/s   | entries/s  | MiB/s  | CPU us/txn |\n");
+  std::printf(
+      "|--------|------|-------------------|----------|------------|--------|------------|\n");
+  for (const bool append : {false, true}) {
+    for (const bool sync : {true, false}) {
+      for (const uint32_t per_group : per_group_sizes) {
+        row result;
+        if (!(append ? run_append_row(config, sync, per_group, result)
+                     : run_row(config, sync, per_group, result))) {
+          return 1;
+        }
+        const double txns = static_cast<double>(result.txns);
+        const double entries_per_second = static_cast<double>(result.entries) / result.seconds;
+        std::printf("| %-6s | %-4s | %17u | %8.0f | %10.0f | %6.1f | %10.0f |\n", result.engine,
+                    sync ? "on" : "off", per_group, txns / result.seconds, entries_per_second,
+                    entries_per_second * static_cast<double>(config.data_bytes) / (1 << 20),
+                    txns > 0 ? result.cpu_seconds * 1e6 / txns : 0.0);
+        std::fflush(stdout);
       }
-      const double entries_per_second = static_cast<double>(result.entries) / result.seconds;
-      std::printf("| %-4s | %17u | %8.0f | %10.0f | %6.1f |\n", sync ? "on" : "off", per_group,
-                  static_cast<double>(result.txns) / result.seconds, entries_per_second,
-                  entries_per_second * static_cast<double>(config.data_bytes) / (1 << 20));
-      std::fflush(stdout);
     }
   }
   return 0;
