@@ -1,8 +1,10 @@
 // libFuzzer target: the decoders of what LMDB holds (storage/format): Raft log records, Raft
-// state records, KV table entries, machine command envelopes. A damaged file must read as
+// state records, KV table entries, machine command envelopes; and the log engine's flush
+// records (storage/flush_record). A damaged file must read as
 // "corruption", never as a crash. The input is split into a key and a value at its first byte.
 
 #include "runtime/cluster/machine_command.hpp"
+#include "storage/flush_record.hpp"
 #include "storage/format.hpp"
 
 #include <cstddef>
@@ -29,5 +31,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)s::table_key_decode(key);
   (void)s::table_entry_decode(key, value);
   (void)ck::cluster::decode_machine_command(input);
+  (void)s::flush_record_decode(input);
   return 0;
 }
