@@ -3,19 +3,18 @@
 // states (one storage flush of the storage writer actor), with sync on (fsync per commit) and
 // off. Each row runs in a fresh environment for a fixed wall time and prints one table line,
 // with the CPU time (user + system) per transaction: writes are CPU-bound on this machine.
-// The `append` rows write the same entries and hard states as one CRC-framed record appended
-// to a plain file (write + fdatasync per transaction): the cost of an append-only log, the
-// candidate replacement (docs/performance.md, "Writes: what 2x etcd would take").
+// The `append` rows write the same flush as one record (storage/flush_record.hpp) appended to
+// a log segment (storage/log_segment.hpp; write + fdatasync per transaction): the cost of an
+// append-only log, the candidate replacement (docs/performance.md, "Writes: what 2x etcd
+// would take").
 //
 //   raft_log_store_bench [--seconds=2] [--data-bytes=128] [--dir=/tmp]
 //
 // Numbers depend on the disk (fsync latency dominates sync on) and on the two shared cores.
 
-#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <chrono>
 #include <cstdint>
@@ -27,6 +26,8 @@
 #include <vector>
 
 #include "storage/environment.hpp"
+#include "storage/flush_record.hpp"
+#include "storage/log_segment.hpp"
 #include "storage/raft_log_store.hpp"
 
 namespace {
@@ -66,64 +67,57 @@ double cpu_seconds_now() {
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
-void append_u64(std::string& out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) {
-    out.push_back(static_cast<char>(v >> shift));
+// One storage flush: `per_group` entries for each of groups_per_txn groups from `next_index`,
+// and their hard states. Both engines write exactly this.
+void fill_batch(std::vector<group_write>& batch, uint32_t per_group, ck::raft::index_t next_index,
+                const std::string& data) {
+  batch.resize(groups_per_txn);
+  for (uint32_t g = 0; g < groups_per_txn; ++g) {
+    batch[g].group = g + 1;
+    batch[g].entries.clear();
+    for (uint32_t i = 0; i < per_group; ++i) {
+      batch[g].entries.push_back(
+          ck::raft::entry{1, next_index + i, ck::raft::entry_type::normal, data});
+    }
+    batch[g].hard = ck::raft::hard_state{1, 1, next_index + per_group - 1};
   }
 }
 
-// The `append` engine: each transaction one record `u32 length | u32 crc | body` (body: per
-// group its id, per entry term, index and data, then the hard state) appended to one file.
+// The `append` engine: each transaction one flush record (storage/flush_record.hpp) appended
+// to a log segment (storage/log_segment.hpp), synced when `sync`.
 bool run_append_row(const settings& config, bool sync, uint32_t per_group, row& out) {
   const std::string path = config.dir + "/ck-raft-bench-append-" + std::to_string(getpid());
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    std::perror("open");
+  auto writer = ck::storage::segment_writer::create(path);
+  if (!writer.ok()) {
+    std::fprintf(stderr, "create: %s\n", writer.status().to_string().c_str());
     return false;
   }
   const std::string data(config.data_bytes, 'x');
-  std::string record;
-  uint64_t next_index = 1;
+  std::vector<group_write> batch;
+  ck::raft::index_t next_index = 1;
   out = row{"append", sync, per_group, 0, 0, 0, 0, 0};
   const double cpu_started = cpu_seconds_now();
   const clock_type::time_point started = clock_type::now();
   const auto budget = std::chrono::duration<double>(config.seconds);
-  bool ok = true;
-  while (ok && clock_type::now() - started < budget && out.txns < txns_per_row_max) {
-    record.assign(8, '\0');
-    for (uint32_t g = 0; g < groups_per_txn; ++g) {
-      append_u64(record, g + 1);
-      for (uint32_t i = 0; i < per_group; ++i) {
-        append_u64(record, 1);
-        append_u64(record, next_index + i);
-        append_u64(record, data.size());
-        record += data;
-      }
-      append_u64(record, 1);  // hard state: term, vote, commit
-      append_u64(record, 1);
-      append_u64(record, next_index + per_group - 1);
+  ck::storage::status written;
+  while (written.ok() && clock_type::now() - started < budget && out.txns < txns_per_row_max) {
+    fill_batch(batch, per_group, next_index, data);
+    written = writer.value()->append(ck::storage::flush_record_encode(batch));
+    if (written.ok() && sync) {
+      written = writer.value()->sync();
     }
-    const auto body = static_cast<uint32_t>(record.size() - 8);
-    const auto crc = static_cast<uint32_t>(
-        crc32(0, reinterpret_cast<const Bytef*>(record.data() + 8), body));
-    for (int i = 0; i < 4; ++i) {
-      record[i] = static_cast<char>(body >> (24 - 8 * i));
-      record[4 + i] = static_cast<char>(crc >> (24 - 8 * i));
-    }
-    ok = ::write(fd, record.data(), record.size()) == static_cast<ssize_t>(record.size()) &&
-         (!sync || ::fdatasync(fd) == 0);
     next_index += per_group;
     ++out.txns;
     out.entries += uint64_t{per_group} * groups_per_txn;
   }
   out.seconds = std::chrono::duration<double>(clock_type::now() - started).count();
   out.cpu_seconds = cpu_seconds_now() - cpu_started;
-  if (!ok) {
-    std::perror("write");
+  if (!written.ok()) {
+    std::fprintf(stderr, "append: %s\n", written.to_string().c_str());
   }
-  ::close(fd);
+  writer.value().reset();
   ::unlink(path.c_str());
-  return ok;
+  return written.ok();
 }
 
 bool parse(int argc, char** argv, settings& out) {
@@ -165,22 +159,14 @@ bool run_row(const settings& config, bool sync, uint32_t per_group, row& out) {
       return false;
     }
     const std::string data(config.data_bytes, 'x');
-    std::vector<group_write> batch(groups_per_txn);
+    std::vector<group_write> batch;
     ck::raft::index_t next_index = 1;
     const clock_type::time_point started = clock_type::now();
     const auto budget = std::chrono::duration<double>(config.seconds);
     out = row{"lmdb", sync, per_group, 0, 0, 0, 0, 0};
     const double cpu_started = cpu_seconds_now();
     while (clock_type::now() - started < budget && out.txns < txns_per_row_max) {
-      for (uint32_t g = 0; g < groups_per_txn; ++g) {
-        batch[g].group = g + 1;
-        batch[g].entries.clear();
-        for (uint32_t i = 0; i < per_group; ++i) {
-          batch[g].entries.push_back(
-              ck::raft::entry{1, next_index + i, ck::raft::entry_type::normal, data});
-        }
-        batch[g].hard = ck::raft::hard_state{1, 1, next_index + per_group - 1};
-      }
+      fill_batch(batch, per_group, next_index, data);
       const ck::storage::status written = store.value()->write(batch);
       if (!written.ok()) {
         std::fprintf(stderr, "write: %s\n", written.to_string().c_str());
