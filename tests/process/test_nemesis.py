@@ -81,33 +81,38 @@ class Throttle:
         return [(self.net.node_ns[name], "eth0"), (self.net.switch, f"p-{name}")]
 
     @staticmethod
+    def tc(ns, *args):
+        return ["ip", "netns", "exec", ns, "tc", *args]
+
+    @staticmethod
+    def add_command(ns, dev):
+        return Throttle.tc(ns, "qdisc", "add", "dev", dev, "root", "tbf", "rate", Throttle.RATE,
+                           "burst", Throttle.BURST, "latency", Throttle.LATENCY)
+
+    @staticmethod
     def unavailable_reason(ns, dev):
-        probe = subprocess.run(["ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", dev, "root",
-                                "tbf", "rate", Throttle.RATE, "burst", Throttle.BURST, "latency",
-                                Throttle.LATENCY], capture_output=True, text=True)
+        probe = run(Throttle.add_command(ns, dev), check=False)
         if probe.returncode != 0:
             return probe.stderr.strip() or f"tc exited {probe.returncode}"
-        subprocess.run(["ip", "netns", "exec", ns, "tc", "qdisc", "del", "dev", dev, "root"])
+        run(Throttle.tc(ns, "qdisc", "del", "dev", dev, "root"), check=False)
         return None
 
     def on(self, name):
         for ns, dev in self.devices(name):
-            run(["ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", dev, "root", "tbf",
-                 "rate", self.RATE, "burst", self.BURST, "latency", self.LATENCY])
+            run(self.add_command(ns, dev))
             self.on_devices.append((ns, dev))
 
     def off(self):
         """Removes the buckets; returns the packets they sent, delayed and dropped."""
         totals = {"sent": 0, "overlimits": 0, "dropped": 0}
         for ns, dev in self.on_devices:
-            shown = subprocess.run(["ip", "netns", "exec", ns, "tc", "-s", "qdisc", "show", "dev",
-                                    dev], capture_output=True, text=True).stdout
+            shown = run(self.tc(ns, "-s", "qdisc", "show", "dev", dev), check=False).stdout
             m = re.search(r"Sent \d+ bytes (\d+) pkt \(dropped (\d+), overlimits (\d+)", shown)
             if m:
                 totals["sent"] += int(m.group(1))
                 totals["dropped"] += int(m.group(2))
                 totals["overlimits"] += int(m.group(3))
-            run(["ip", "netns", "exec", ns, "tc", "qdisc", "del", "dev", dev, "root"], check=False)
+            run(self.tc(ns, "qdisc", "del", "dev", dev, "root"), check=False)
         self.on_devices = []
         return totals
 
