@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -83,6 +84,34 @@ void fill_batch(std::vector<group_write>& batch, uint32_t per_group, ck::raft::i
   }
 }
 
+// Writes flushes through `write` until the time is up (or txns_per_row_max) and fills `out`'s
+// counts and times; false (and a line) when a write fails.
+bool measure(const settings& config, uint32_t per_group, row& out,
+             const std::function<ck::storage::status(const std::vector<group_write>&)>& write) {
+  const std::string data(config.data_bytes, 'x');
+  std::vector<group_write> batch;
+  ck::raft::index_t next_index = 1;
+  out = row{};
+  out.per_group = per_group;
+  const double cpu_started = cpu_seconds_now();
+  const clock_type::time_point started = clock_type::now();
+  const auto budget = std::chrono::duration<double>(config.seconds);
+  while (clock_type::now() - started < budget && out.txns < txns_per_row_max) {
+    fill_batch(batch, per_group, next_index, data);
+    const ck::storage::status written = write(batch);
+    if (!written.ok()) {
+      std::fprintf(stderr, "write: %s\n", written.to_string().c_str());
+      return false;
+    }
+    next_index += per_group;
+    ++out.txns;
+    out.entries += uint64_t{per_group} * groups_per_txn;
+  }
+  out.seconds = std::chrono::duration<double>(clock_type::now() - started).count();
+  out.cpu_seconds = cpu_seconds_now() - cpu_started;
+  return true;
+}
+
 // The `append` engine: each transaction one flush record (storage/flush_record.hpp) appended
 // to a log segment (storage/log_segment.hpp), synced when `sync`.
 bool run_append_row(const settings& config, bool sync, uint32_t per_group, row& out) {
@@ -92,32 +121,15 @@ bool run_append_row(const settings& config, bool sync, uint32_t per_group, row& 
     std::fprintf(stderr, "create: %s\n", writer.status().to_string().c_str());
     return false;
   }
-  const std::string data(config.data_bytes, 'x');
-  std::vector<group_write> batch;
-  ck::raft::index_t next_index = 1;
-  out = row{"append", sync, per_group, 0, 0, 0, 0, 0};
-  const double cpu_started = cpu_seconds_now();
-  const clock_type::time_point started = clock_type::now();
-  const auto budget = std::chrono::duration<double>(config.seconds);
-  ck::storage::status written;
-  while (written.ok() && clock_type::now() - started < budget && out.txns < txns_per_row_max) {
-    fill_batch(batch, per_group, next_index, data);
-    written = writer.value()->append(ck::storage::flush_record_encode(batch));
-    if (written.ok() && sync) {
-      written = writer.value()->sync();
-    }
-    next_index += per_group;
-    ++out.txns;
-    out.entries += uint64_t{per_group} * groups_per_txn;
-  }
-  out.seconds = std::chrono::duration<double>(clock_type::now() - started).count();
-  out.cpu_seconds = cpu_seconds_now() - cpu_started;
-  if (!written.ok()) {
-    std::fprintf(stderr, "append: %s\n", written.to_string().c_str());
-  }
+  const bool ok = measure(config, per_group, out, [&](const std::vector<group_write>& batch) {
+    ck::storage::status written = writer.value()->append(ck::storage::flush_record_encode(batch));
+    return written.ok() && sync ? writer.value()->sync() : written;
+  });
+  out.engine = "append";
+  out.sync = sync;
   writer.value().reset();
   ::unlink(path.c_str());
-  return written.ok();
+  return ok;
 }
 
 bool parse(int argc, char** argv, settings& out) {
@@ -158,26 +170,12 @@ bool run_row(const settings& config, bool sync, uint32_t per_group, row& out) {
       std::fprintf(stderr, "open store: %s\n", store.status().to_string().c_str());
       return false;
     }
-    const std::string data(config.data_bytes, 'x');
-    std::vector<group_write> batch;
-    ck::raft::index_t next_index = 1;
-    const clock_type::time_point started = clock_type::now();
-    const auto budget = std::chrono::duration<double>(config.seconds);
-    out = row{"lmdb", sync, per_group, 0, 0, 0, 0, 0};
-    const double cpu_started = cpu_seconds_now();
-    while (clock_type::now() - started < budget && out.txns < txns_per_row_max) {
-      fill_batch(batch, per_group, next_index, data);
-      const ck::storage::status written = store.value()->write(batch);
-      if (!written.ok()) {
-        std::fprintf(stderr, "write: %s\n", written.to_string().c_str());
-        return false;
-      }
-      next_index += per_group;
-      ++out.txns;
-      out.entries += uint64_t{per_group} * groups_per_txn;
+    if (!measure(config, per_group, out, [&](const std::vector<group_write>& batch) {
+          return store.value()->write(batch);
+        })) {
+      return false;
     }
-    out.seconds = std::chrono::duration<double>(clock_type::now() - started).count();
-    out.cpu_seconds = cpu_seconds_now() - cpu_started;
+    out.sync = sync;
     out.map_growths = env.value()->stats().map_growth_count;
   }
   std::error_code ignored;
