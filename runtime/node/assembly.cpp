@@ -115,16 +115,24 @@ struct running_node {
   std::vector<caf::actor> servers;
 };
 
-// Adds the extensions' routes for `which` listener; false (and one line) on a clash with a
-// route already there.
+// What add_extension_routes does with a route the router serves already.
+enum class on_clash {
+  fail,  // false and one line: two handlers for one route is a mistake in the binary
+  keep,  // the router's own handler stays (mirroring one API's routes onto another)
+};
+
+// Adds the extensions' routes for `which` listener.
 bool add_extension_routes(http::router& routes, node::api which, const node::extensions& ext,
                           const std::shared_ptr<const node::context>& node_context,
-                          const config::node_config& cfg) {
+                          const config::node_config& cfg, on_clash clash = on_clash::fail) {
   for (const auto& r : ext.routes()) {
     if (r.api != which) {
       continue;
     }
     if (routes.route(r.method, r.path).target != nullptr) {
+      if (clash == on_clash::keep) {
+        continue;
+      }
       fail_line("route " + r.method + " " + r.path + " is already served by this node");
       return false;
     }
@@ -154,6 +162,10 @@ bool start_servers(caf::actor_system& sys, const config::node_config& cfg,
       !add_extension_routes(*kv_routes, node::api::kv, ext, node_context, cfg)) {
     return false;
   }
+  // The cluster API answers the KV API's routes too: clients that know a node only by its
+  // HTTP address (the original ClusterKit smart client sends /kv/* to cluster.nodes[].ip)
+  // reach the store there. A route both APIs define keeps the cluster API's handler.
+  add_extension_routes(*cluster_routes, node::api::kv, ext, node_context, cfg, on_clash::keep);
   struct listener {
     const char* setting;
     const config::host_port& addr;

@@ -544,7 +544,8 @@ class Walkthrough(unittest.TestCase):
     def test_walkthrough(self):
         steps = [self.step1_start, self.step2_health, self.step3_store, self.step4_replication,
                  self.step5_fault_tolerance, self.step6_migration, self.step7_partitions,
-                 self.step8_metrics, self.step9_troubleshooting, self.step10_remove_node]
+                 self.step8_metrics, self.step9_troubleshooting, self.step10_remove_node,
+                 self.step11_original_client]
         self.keys = {}
         for step in steps:
             t0 = time.monotonic()
@@ -886,6 +887,21 @@ class Walkthrough(unittest.TestCase):
                                   f"moves), replicas per node {stats['replicas_per_node']}; node3 stopped by itself (exit "
                                   f"{code}); 3 more writes 200 ({retried} retried); counts node1/node2/node4 = "
                                   f"{counts[9080]}/{counts[9081]}/{counts[9083]}; total {time.monotonic() - t0:.1f}s")
+
+    def step11_original_client(self):
+        """Issue 14: the original ClusterKit smart client's behaviour (original_client.py) from
+        the client namespace: it sends /kv/* to cluster.nodes[].ip, here "nodeN:8080" (a name
+        and the cluster API port; "localhost" would be wrong on this multi-host network)."""
+        script = os.path.join(REPO_ROOT, "tests", "process", "original_client.py")
+        cmd = ["ip", "netns", "exec", type(self).net.client, sys.executable, script,
+               "--seeds", "node1:8080,node2:8080,node4:8080", "--ops", "500", "--prefix", "orig"]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        log(f"original client: rc {p.returncode} {p.stdout.strip()} {p.stderr.strip()[-500:]}")
+        self.assertEqual(p.returncode, 0, f"original client replay failed: {p.stdout} {p.stderr[-2000:]}")
+        result = json.loads(p.stdout.strip().splitlines()[-1])
+        self.assertEqual((result["writes_ok"], result["reads_ok"]), (500, 500), result)
+        summary("11 original client", f"500 quorum writes + 500 primary-first reads through "
+                                      f"cluster.nodes[].ip, 0 failures ({result['seconds']}s)")
 
     def test_x_metrics_raft_figures(self):
         """API.md: `GET /metrics` -> JSON counters and gauges (requests, errors, KV ops, Raft
