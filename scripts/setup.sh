@@ -12,6 +12,8 @@ PACKAGES=(
   # libraries (headers + runtime)
   libcaf-dev libcaf-openssl0.17 liblmdb-dev libfmt-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev
   libhttp-parser-dev libcli11-dev libssl-dev zlib1g-dev libjemalloc-dev doctest-dev
+  # the client library (client/): HTTP with keep-alive and connection reuse
+  libcurl4-openssl-dev
   # tests, benchmarks and the run scripts
   python3 curl jq wrk lmdb-utils procps iproute2 docker-compose openssl
   # the fuzz targets (tests/fuzz, scripts/fuzz.sh): clang and its libFuzzer
