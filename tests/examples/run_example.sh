@@ -4,7 +4,8 @@
 #   tests/examples/run_example.sh <build dir> <example name> <binary name> <test module>
 # Installs <build dir> into a fresh temporary prefix (cmake --install), configures and builds
 # examples/<name> out of tree with -DCMAKE_PREFIX_PATH=<prefix>, and runs
-# tests/examples/<test module>.py with CLUSTERKIT_BIN=<the example's binary>.
+# tests/examples/<test module>.py with EXAMPLE_BIN=<the example's binary> and CLUSTERKIT_BIN=
+# the same, or $NODE_BIN when set (an example that is a client of a stock cluster).
 set -euo pipefail
 BUILD=$1 NAME=$2 BIN=$3 TEST=$4
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -22,4 +23,5 @@ cmake -S "$ROOT/examples/$NAME" -B "$WORK/build" "${generator[@]}" \
 cmake --build "$WORK/build" -j"${JOBS:-2}" > "$WORK/build.log" || { cat "$WORK/build.log"; exit 1; }
 echo "run_example: built examples/$NAME against the installed package"
 cd "$ROOT/tests/examples"
-CLUSTERKIT_BIN="$WORK/build/$BIN" PYTHONDONTWRITEBYTECODE=1 python3 -m unittest -v "$TEST"
+EXAMPLE_BIN="$WORK/build/$BIN" CLUSTERKIT_BIN="${NODE_BIN:-$WORK/build/$BIN}" \
+  PYTHONDONTWRITEBYTECODE=1 python3 -m unittest -v "$TEST"
