@@ -179,8 +179,8 @@ size_t run_batch(storage::raft_log_store& store, storage::environment* sync_env,
   if (!stopped) {
     write_run(batch.size());
   }
-  // With the environment in no-sync mode, this one fsync makes every commit of the batch
-  // durable before anyone hears "persisted" (when something in it must be).
+  // With the environment deferring its meta page, this one fsync makes every commit of the
+  // batch durable before anyone hears "persisted" (when something in it must be).
   storage::status synced;
   if (sync_env != nullptr && must_sync && stop > 0) {
     synced = sync_env->sync_now();

@@ -80,9 +80,9 @@ using raft_log_writer_actor = caf::typed_actor<
 constexpr size_t raft_write_batch_max = 4096;
 
 /// Spawns the writer (detached). `store` must outlive the actor (the shared_ptr keeps it).
-/// With `sync_env` (the store's environment, opened without per-commit sync), every flush
-/// ends with one sync_now() before any request hears "persisted": the node runs LMDB in
-/// no-sync mode so that state machine writes cost no fsync, and this is the durability point.
+/// With `sync_env` (the store's environment, opened with defer_meta_sync: commits sync their
+/// data pages, not the meta page), every flush in which a request must sync ends with one
+/// sync_now() before any request hears "persisted": the durability point of the batch.
 /// With `health`, a write that meets a full disk is not an error: the writer keeps it and
 /// what follows, marks `health` full, and tries again every second until it goes through
 /// (then clears it); requesters wait meanwhile (runtime/base/storage_health.hpp).

@@ -36,6 +36,69 @@ stop_pids() {
   done
 }
 
+port_busy() { ss -ltnH "( sport = :$1 )" 2>/dev/null | grep -q .; }
+check_ports() {
+  local p
+  for p in "$@"; do
+    if port_busy "$p"; then echo "port 127.0.0.1:$p is already in use (another benchmark/cluster running?)" >&2; exit 1; fi
+  done
+}
+
+# start_clusterkit_3: node-1..node-3 of $BIN on loopback (cluster API 18080-18082, KV 19080-19082,
+# Raft 19001-19003; THREADS= scheduler threads when set), data and logs under $WORK; appends their
+# PIDs to the caller's `pids` array (stop them with stop_pids) and sets CK_HTTP, CK_KV and
+# CK_URLS (the KV URLs). Returns once every node sees 3 alive members, answers /ready and takes
+# a write; exits with the reason otherwise.
+start_clusterkit_3() {
+  local i id role formed writable ok u
+  CK_HTTP=(18080 18081 18082); CK_KV=(19080 19081 19082); CK_RAFT=(19001 19002 19003)
+  check_ports "${CK_HTTP[@]}" "${CK_KV[@]}" "${CK_RAFT[@]}"
+  mkdir -p "$WORK/ck"
+  for i in 0 1 2; do
+    id=node-$((i + 1))
+    if [ "$i" = 0 ]; then role=(BOOTSTRAP=true); else role=(JOIN_ADDR=127.0.0.1:${CK_HTTP[0]}); fi
+    env NODE_ID="$id" "${role[@]}" DATA_DIR="$WORK/ck/$id" HTTP_ADDR="127.0.0.1:${CK_HTTP[$i]}" \
+      KV_ADDR="127.0.0.1:${CK_KV[$i]}" RAFT_ADDR="127.0.0.1:${CK_RAFT[$i]}" LOG_LEVEL=warn ${THREADS:+THREADS=$THREADS} \
+      "$BIN" >"$WORK/$id.log" 2>&1 &
+    pids+=($!)
+  done
+  alive_nodes() { # as seen by the node with HTTP port $1
+    curl -sf -m 1 "http://127.0.0.1:$1/cluster" 2>/dev/null |
+      python3 -c 'import json,sys; print(sum(n["status"] == "alive" for n in json.load(sys.stdin)["nodes"]))' 2>/dev/null ||
+      echo 0
+  }
+  cluster_formed() {
+    local p
+    for p in "${CK_HTTP[@]}"; do
+      [ "$(alive_nodes "$p")" = 3 ] || return 1
+      [ "$(curl -s -m 1 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$p/ready")" = 200 ] || return 1
+    done
+  }
+  formed=false
+  for _ in $(seq 1 300); do   # at most ~60 s
+    for i in 0 1 2; do
+      kill -0 "${pids[$i]}" 2>/dev/null || { echo "node-$((i + 1)) exited:" >&2; tail -5 "$WORK/node-$((i + 1)).log" >&2; exit 1; }
+    done
+    if cluster_formed; then formed=true; break; fi
+    sleep 0.2
+  done
+  $formed || { echo "clusterkit: 3 alive nodes / 3x /ready 200 not reached in 60 s; logs in $WORK" >&2; tail -n 3 "$WORK"/node-*.log >&2; exit 1; }
+  CK_URLS=(); for p in "${CK_KV[@]}"; do CK_URLS+=("http://127.0.0.1:$p"); done
+  # /ready can precede every partition having a leader: wait until a write through each node succeeds
+  writable=false
+  for _ in $(seq 1 150); do   # at most ~30 s
+    ok=0
+    for u in "${CK_URLS[@]}"; do
+      [ "$(curl -s -m 3 -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+            -d '{"key":"bench-probe/'"${u##*:}"'","value":"x"}' "$u/kv/set")" = 200 ] && ok=$((ok + 1))
+    done
+    [ "$ok" = 3 ] && { writable=true; break; }
+    sleep 0.2
+  done
+  $writable || { echo "clusterkit: a probe write did not succeed on all 3 nodes in 30 s; logs in $WORK" >&2; exit 1; }
+  echo "clusterkit: 3 nodes alive, ready and writable ($BIN)"
+}
+
 threads_for() { if [ "$1" -ge 2 ]; then echo 2; else echo 1; fi; }
 
 # wrk_cell SYSTEM OP CONNS RUN SCRIPT URL -- script args...  -> one TSV line appended to $OUT

@@ -200,7 +200,12 @@ status environment::open_lmdb() {
   }
   // MDB_NOTLS: read transactions are used from actor threads that migrate. Never MDB_NOSUBDIR:
   // the environment owns its directory.
-  const unsigned int flags = MDB_NOTLS | (options_.sync ? 0u : static_cast<unsigned>(MDB_NOSYNC));
+  unsigned int flags = MDB_NOTLS;
+  if (!options_.sync) {
+    flags |= static_cast<unsigned>(MDB_NOSYNC);
+  } else if (options_.defer_meta_sync) {
+    flags |= static_cast<unsigned>(MDB_NOMETASYNC);
+  }
   if (rc == MDB_SUCCESS) {
     rc = mdb_env_open(env_, options_.dir.c_str(), flags, file_mode);
   }

@@ -55,6 +55,14 @@ struct environment_options {
   // process kill and a machine crash. false: MDB_NOSYNC, faster; a returned commit survives a
   // process kill, but a machine crash may lose the commits made since the last sync_now().
   bool sync = true;
+  // With sync: defers the flush of the meta page (MDB_NOMETASYNC). A commit still fsyncs its
+  // data pages before it returns; the meta page that makes it current reaches the disk with
+  // the next commit or sync_now(). A machine crash may then undo the commits made since the
+  // last sync_now(), but never corrupts the environment: the meta page on disk always points
+  // at pages that were synced first. (MDB_NOSYNC gives no such order: after a power loss its
+  // meta page may point at pages that never arrived.) The node runs this way; its log writer
+  // calls sync_now() before it acknowledges a batch.
+  bool defer_meta_sync = false;
   // LMDB reader slots: concurrent read transactions (across threads) before begin_read() returns
   // busy. At least 1.
   uint32_t max_readers = 512;
@@ -146,7 +154,8 @@ class environment {
 
  public:
   // Opens (creating if needed) the environment in options.dir: creates the directory, opens
-  // LMDB with MDB_NOTLS (plus MDB_NOSYNC when !options.sync), clears reader slots left by dead
+  // LMDB with MDB_NOTLS (plus MDB_NOSYNC when !options.sync, MDB_NOMETASYNC with
+  // options.defer_meta_sync), clears reader slots left by dead
   // processes, opens every database of storage/format.hpp and writes or checks the format
   // version. Returns the environment, or: invalid_argument (options, naming the field);
   // io_error (directory cannot be created, permission denied, no space; the message names the

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -240,7 +241,7 @@ struct kv_client::impl {
       std::string address;
       auto t = current_topology(refresh);
       refresh = false;
-      if (t.ok()) {
+      if (t.ok() && options.route_to_leader) {
         const topology& topo = t.value();
         address = topo.leader_kv_addr(key != nullptr ? topo.partition_of(*key) : partition);
         if (address.empty()) {
@@ -251,8 +252,9 @@ struct kv_client::impl {
         }
       }
       if (address.empty()) {
-        // No topology: the cluster API answers /kv/* too.
-        address = options.endpoints[static_cast<size_t>(attempt) % options.endpoints.size()];
+        // No topology (or no leader routing): the cluster API answers /kv/* too.
+        address = options.endpoints[(next_endpoint++ + static_cast<size_t>(attempt)) %
+                                    options.endpoints.size()];
       }
       last = http.request(address, method, target, body);
       switch (decide(kind, attempt_outcome{last.status, last.maybe_sent})) {
@@ -277,6 +279,7 @@ struct kv_client::impl {
   std::optional<topology> cached;
   clock_type::time_point fetched;
   size_t good_endpoint = 0;
+  std::atomic<size_t> next_endpoint{0};  // spreads unrouted requests over the endpoints
 
   std::mutex queue_mutex;  // guards the two below
   std::deque<std::function<void()>> queue;

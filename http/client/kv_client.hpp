@@ -56,6 +56,10 @@ struct client_options {
   std::chrono::milliseconds topology_max_age{30'000};
   /// Threads running the *_async calls.
   size_t async_threads = 4;
+  /// true: each key's request goes to its partition leader's KV address. false: to the
+  /// endpoints in turn (every node relays to the leader; one more hop, e.g. when only the
+  /// cluster API addresses are reachable).
+  bool route_to_leader = true;
 };
 
 enum class error_kind {

@@ -53,8 +53,9 @@ json node_json(const client::node_info& n) {
 
 struct rebalance_figures {
   bool running = false;
-  size_t done = 0;
-  size_t total = 0;
+  size_t done = 0;     // moves finished since the answering node's view started
+  size_t total = 0;    // moves counted since then (planned ones come and go as plans change)
+  size_t pending = 0;  // moves listed now: planned or in progress
 };
 
 std::variant<rebalance_figures, int> rebalance_state(client::kv_client& kv) {
@@ -64,7 +65,8 @@ std::variant<rebalance_figures, int> rebalance_state(client::kv_client& kv) {
   }
   const json& b = std::get<json>(body);
   return rebalance_figures{b.value("running", false), b.value("moves_done", size_t{0}),
-                           b.value("moves_total", size_t{0})};
+                           b.value("moves_total", size_t{0}),
+                           b.value("moves", json::array()).size()};
 }
 
 }  // namespace
@@ -288,9 +290,10 @@ int leave(client::kv_client& kv, format f, const std::string& node, const wait_o
       return *code;
     }
     const auto& s = std::get<rebalance_figures>(state);
+    // Done since the leave, out of done + what is still listed: a total that only moves when
+    // the plan does (moves_total also counts planned moves that a re-plan dropped).
     const size_t done = s.done - std::min(s.done, base_done);
-    const size_t total = s.total - std::min(s.total, base_done);
-    bar.update(done, total);
+    bar.update(done, done + s.pending);
     if (t.ok() && t.value().node(node) == nullptr) {
       bar.finish();
       std::cout << (f == format::json ? json{{"node", node}, {"status", "removed"},
