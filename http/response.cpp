@@ -123,13 +123,14 @@ std::string serialize(const response& res, bool keep_alive) {
   if (!has_content_type) {
     out += "Content-Type: application/json\r\n";
   }
-  bool bodyless = has_no_body(res.status);
+  bool bodyless = has_no_body(res.status) || res.streamed;
   if (!bodyless) {
     out += "Content-Length: ";
     out += std::to_string(res.body.size());
     out += "\r\n";
   }
-  out += keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
+  out += keep_alive && !res.streamed ? "Connection: keep-alive\r\n\r\n"
+                                     : "Connection: close\r\n\r\n";
   if (!bodyless) {
     out += res.body;
   }

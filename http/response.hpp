@@ -21,6 +21,10 @@ struct response {
   // application/json when absent.
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // The head of a streamed response (responder::stream): written without Content-Length and
+  // with `Connection: close`; the body follows as the handler pushes it, until either side
+  // closes. `body` must be empty.
+  bool streamed = false;
 
   // A JSON body. Invalid UTF-8 in strings is replaced by U+FFFD rather than throwing.
   static response json(int status, const nlohmann::json& body);
@@ -43,7 +47,8 @@ std::string_view reason_phrase(int status);
 
 // The full wire form: status line with reason phrase, the response's headers, Content-Type
 // (application/json unless set), Content-Length, `Connection: keep-alive` or `close`, a blank
-// line and the body. 1xx and 204 responses carry neither Content-Length nor a body.
+// line and the body. 1xx and 204 responses carry neither Content-Length nor a body; a streamed
+// head carries neither (its body follows) and always `Connection: close`.
 std::string serialize(const response& res, bool keep_alive);
 
 }  // namespace ck::http

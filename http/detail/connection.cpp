@@ -14,6 +14,7 @@
 #include <caf/system_messages.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <optional>
@@ -28,7 +29,7 @@ namespace ck::http {
 // Lets a response travel in a local CAF message, for deliveries made off the I/O thread.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, response& x) {
-  return f(caf::meta::type_name("ck.http.response"), x.status, x.headers, x.body);
+  return f(caf::meta::type_name("ck.http.response"), x.status, x.headers, x.body, x.streamed);
 }
 
 namespace detail {
@@ -37,6 +38,8 @@ namespace {
 using reply_atom = caf::atom_constant<caf::atom("http_reply")>;
 using idle_tick_atom = caf::atom_constant<caf::atom("http_idle")>;
 using read_deadline_atom = caf::atom_constant<caf::atom("http_rddl")>;
+using stream_data_atom = caf::atom_constant<caf::atom("http_sdat")>;
+using stream_end_atom = caf::atom_constant<caf::atom("http_send")>;
 using steady = std::chrono::steady_clock;
 
 constexpr size_t read_chunk_bytes = 16 << 10;
@@ -51,6 +54,8 @@ struct connection_state;
 struct connection_link {
   connection_state* state = nullptr;  // null once the broker's state is gone
   std::thread::id io_thread;
+  // Set once the connection closed; streamed responses' sinks read it from any thread.
+  std::shared_ptr<std::atomic<bool>> gone = std::make_shared<std::atomic<bool>>(false);
 };
 
 // One request between its parse and the write of its response.
@@ -77,6 +82,7 @@ struct connection_state {
     // Responders that outlive the broker must see it gone before any member is destroyed.
     if (link) {
       link->state = nullptr;
+      link->gone->store(true);
     }
   }
 
@@ -103,6 +109,12 @@ struct connection_state {
   bool dispatching = false;  // inside a handler: deliveries are stored, written afterwards
   bool pumping = false;
   bool closed = false;
+  // A streamed response's head was written: its body follows as pushed (stream_push), no
+  // further request is read (incoming bytes are discarded; reading stays on to notice the
+  // client leaving), and the idle timeout no longer applies.
+  bool streaming = false;
+  std::string stream_early;  // body pushed before its head was written
+  bool stream_end_early = false;  // closed by the producer before its head was written
 
   const server_options& options() const { return context->options; }
 
@@ -130,6 +142,9 @@ struct connection_state {
     caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), delay, atom);
   }
   void update_reading();
+  void start_streaming();
+  void stream_push(std::string&& chunk);
+  void stream_close();
   void close(caf::error reason);
   responder make_responder(uint64_t sequence);
 };
@@ -306,6 +321,11 @@ void connection_state::write_ready() {
     auto& front = slots.front();
     auto bytes = serialize(*front.res, front.keep_alive);
     self->write(hdl, bytes.size(), bytes.data());
+    if (front.res->streamed) {
+      report(front);
+      start_streaming();
+      return;
+    }
     // What CAF has not handed to the socket yet (the chunk being written aside, which was
     // itself such a buffer): a client that does not read makes it grow.
     if (self->wr_buf(hdl).size() >= options().unsent_bytes_max) {
@@ -326,9 +346,62 @@ void connection_state::write_ready() {
     self->flush(hdl);
     last_activity = steady::now();
   }
-  if (!accepting && slots.empty()) {
+  if (!accepting && slots.empty() && !streaming) {
     close(caf::none);  // drained: every request read so far is answered
   }
+}
+
+// The head is written: requests pipelined behind it are dropped, the body flows from here.
+void connection_state::start_streaming() {
+  streaming = true;
+  accepting = false;
+  slots.clear();
+  unparsed.clear();
+  partial_since.reset();
+  if (!stream_early.empty()) {
+    std::string early = std::move(stream_early);
+    stream_early.clear();
+    stream_push(std::move(early));
+  }
+  self->flush(hdl);
+  last_activity = steady::now();
+  if (stream_end_early && !closed) {
+    close(caf::none);
+    return;
+  }
+  update_reading();
+}
+
+void connection_state::stream_push(std::string&& chunk) {
+  if (closed) {
+    return;
+  }
+  if (!streaming) {
+    stream_early += chunk;
+    if (stream_early.size() >= options().unsent_bytes_max) {
+      close(caf::none);
+    }
+    return;
+  }
+  self->write(hdl, chunk.size(), chunk.data());
+  self->flush(hdl);
+  last_activity = steady::now();
+  // A client that does not read would make the output grow without bound: cut it off.
+  if (self->wr_buf(hdl).size() >= options().unsent_bytes_max) {
+    close(caf::none);
+  }
+}
+
+void connection_state::stream_close() {
+  if (closed) {
+    return;
+  }
+  if (!streaming) {
+    stream_end_early = true;
+    return;
+  }
+  self->flush(hdl);
+  close(caf::none);
 }
 
 // The socket took output: below half the budget, answers flow again (and so, as slots free
@@ -358,6 +431,10 @@ void connection_state::drain() {
   if (closed) {
     return;
   }
+  if (streaming) {
+    close(caf::none);  // a stream never ends by itself: stopping the server ends it
+    return;
+  }
   accepting = false;
   unparsed.clear();
   if (slots.empty()) {
@@ -370,8 +447,8 @@ void connection_state::drain() {
 
 // One tick in flight per connection: each tick re-arms the next, so no cancel is needed.
 void connection_state::idle_tick() {
-  if (closed) {
-    return;
+  if (closed || streaming) {
+    return;  // a stream's liveness is its producer's business (e.g. SSE keep-alive comments)
   }
   auto now = steady::now();
   auto timeout = std::chrono::duration_cast<steady::duration>(options().idle_timeout);
@@ -420,7 +497,7 @@ void connection_state::update_reading() {
   if (closed) {
     return;
   }
-  bool wanted = accepting && slots.size() < options().pipeline_depth_max;
+  bool wanted = streaming || (accepting && slots.size() < options().pipeline_depth_max);
   if (wanted == reading) {
     return;
   }
@@ -438,6 +515,7 @@ void connection_state::close(caf::error reason) {
   }
   closed = true;
   accepting = false;
+  link->gone->store(true);
   // Graceful: CAF still sends what was written, then FIN.
   self->close(hdl);
   self->quit(std::move(reason));
@@ -445,19 +523,45 @@ void connection_state::close(caf::error reason) {
 
 responder connection_state::make_responder(uint64_t sequence) {
   auto weak = caf::actor_cast<caf::weak_actor_ptr>(self->ctrl());
-  return responder{[target = link, sequence, weak](response&& res) {
+  // On the I/O thread `run` touches the state directly; elsewhere the state must not be
+  // touched, so `message` goes to the broker (messages of one thread keep their order).
+  auto on_connection = [target = link, weak](auto run, auto message) {
     if (std::this_thread::get_id() == target->io_thread) {
       if (target->state != nullptr) {
-        target->state->deliver(sequence, std::move(res));
+        run(*target->state);
       }
       return;
     }
-    // Off the I/O thread the state must not be touched: hand the response to the broker.
     if (auto strong = caf::actor_cast<caf::strong_actor_ptr>(weak)) {
-      caf::anon_send(caf::actor_cast<caf::actor>(strong), reply_atom::value, sequence,
-                     std::move(res));
+      message(caf::actor_cast<caf::actor>(strong));
     }
-  }};
+  };
+  auto deliver = [on_connection, sequence](response&& res) {
+    auto shared = std::make_shared<response>(std::move(res));
+    on_connection([&](connection_state& st) { st.deliver(sequence, std::move(*shared)); },
+                  [&](const caf::actor& broker) {
+                    caf::anon_send(broker, reply_atom::value, sequence, std::move(*shared));
+                  });
+  };
+  auto start_stream = [deliver, on_connection, gone = link->gone](response&& head) {
+    deliver(std::move(head));
+    stream_sink::channel channel;
+    channel.gone = gone;
+    channel.push = [on_connection](std::string&& chunk) {
+      on_connection([&](connection_state& st) { st.stream_push(std::move(chunk)); },
+                    [&](const caf::actor& broker) {
+                      caf::anon_send(broker, stream_data_atom::value, std::move(chunk));
+                    });
+    };
+    channel.close = [on_connection] {
+      on_connection([](connection_state& st) { st.stream_close(); },
+                    [](const caf::actor& broker) {
+                      caf::anon_send(broker, stream_end_atom::value);
+                    });
+    };
+    return stream_sink{std::move(channel)};
+  };
+  return responder{std::move(deliver), std::move(start_stream)};
 }
 
 caf::behavior connection_main(connection_actor* self, caf::io::connection_handle hdl,
@@ -478,6 +582,7 @@ caf::behavior connection_main(connection_actor* self, caf::io::connection_handle
     [self](const caf::io::connection_closed_msg&) {
       // The peer is gone; late responders find no state and do nothing.
       self->state.closed = true;
+      self->state.link->gone->store(true);
       self->quit();
     },
     [](const caf::io::connection_passivated_msg&) {},
@@ -487,6 +592,8 @@ caf::behavior connection_main(connection_actor* self, caf::io::connection_handle
     [self](const caf::io::data_transferred_msg& msg) {
       self->state.on_transferred(msg.remaining);
     },
+    [self](stream_data_atom, std::string& chunk) { self->state.stream_push(std::move(chunk)); },
+    [self](stream_end_atom) { self->state.stream_close(); },
     [self](idle_tick_atom) { self->state.idle_tick(); },
     [self](read_deadline_atom) { self->state.read_deadline(); },
     [self](connection_drain_atom) { self->state.drain(); },

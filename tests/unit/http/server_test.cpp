@@ -71,6 +71,8 @@ int int_param(const request& req, std::string_view name, int fallback) {
 // The value the last /slow-write stored (touched on the I/O thread only).
 std::atomic<int> written_value{0};
 
+stream_sink held_sink;  // /stream-hold's, for the test that holds the stream open
+
 std::shared_ptr<router> make_routes(caf::actor helper) {
   auto routes = std::make_shared<router>();
   routes->add("GET", "/fast", [](caf::io::broker*, request& req, responder reply) {
@@ -138,6 +140,25 @@ std::shared_ptr<router> make_routes(caf::actor helper) {
         written_value = value;
         reply.send(response::json(200, json{{"written", value}}));
       });
+  });
+  // A streamed response: one chunk pushed on the I/O thread, one from a scheduler thread,
+  // then closed from there.
+  routes->add("GET", "/stream", [](caf::io::broker* self, request&, responder reply) {
+    response head;
+    head.headers.emplace_back("Content-Type", "text/event-stream");
+    stream_sink sink = reply.stream(std::move(head));
+    sink.push("data: 1\n\n");
+    self->system().spawn([sink](caf::event_based_actor*) {
+      sink.push("data: 2\n\n");
+      sink.close();
+    });
+  });
+  // A stream that stays open; the test holds its sink.
+  routes->add("GET", "/stream-hold", [](caf::io::broker*, request&, responder reply) {
+    response head;
+    head.headers.emplace_back("Content-Type", "text/event-stream");
+    held_sink = reply.stream(std::move(head));
+    held_sink.push(": hello\n\n");
   });
   routes->add("GET", "/written", [](caf::io::broker*, request&, responder reply) {
     reply.send(response::json(200, json{{"written", written_value.load()}}));
@@ -593,6 +614,46 @@ TEST_CASE("server: a client that disconnects mid-request does not disturb the se
   REQUIRE(c.send(get("/slow?ms=300") + get("/fast?n=9")));
   CHECK(body_of(c.read_reply())["slow"] == "done");
   CHECK(body_of(c.read_reply())["n"] == 9);
+}
+
+TEST_CASE("server: a streamed response sends its head, then each pushed chunk, until closed") {
+  fixture f;
+  client c{f.port};
+  // The GET pipelined behind the stream is dropped: a stream is a connection's last response.
+  REQUIRE(c.send(get("/stream") + get("/fast?n=2")));
+  auto all = c.read_until_closed();
+  REQUIRE(all);
+  const auto head_end = all->find("\r\n\r\n");
+  REQUIRE(head_end != std::string::npos);
+  const std::string head = all->substr(0, head_end);
+  CHECK(head.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(head.find("Content-Type: text/event-stream") != std::string::npos);
+  CHECK(head.find("Connection: close") != std::string::npos);
+  CHECK(head.find("Content-Length") == std::string::npos);
+  CHECK(all->substr(head_end + 4) == "data: 1\n\ndata: 2\n\n");
+}
+
+TEST_CASE("server: a stream outlives the idle timeout and its sink sees the client leave") {
+  auto opts = default_options();
+  opts.idle_timeout = std::chrono::milliseconds(200);
+  fixture f{opts};
+  {
+    client c{f.port};
+    REQUIRE(c.send(get("/stream-hold")));
+    REQUIRE(c.wait_for_text(": hello\n\n"));
+    CHECK(c.stays_silent(std::chrono::milliseconds(600)));  // 3 idle timeouts: still open
+    CHECK(held_sink.open());
+    CHECK(held_sink.push("data: late\n\n"));
+    CHECK(c.wait_for_text("data: late\n\n"));
+  }  // the client leaves
+  bool gone = false;
+  for (int i = 0; i < 200 && !gone; ++i) {  // at most 2 s
+    gone = !held_sink.open();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK_MESSAGE(gone, "the sink still reports the stream open 2 s after the client closed");
+  CHECK_FALSE(held_sink.push("data: nobody\n\n"));
+  held_sink = stream_sink{};
 }
 
 TEST_CASE("server: start_server names host, port and the OS error when the port is taken") {

@@ -118,6 +118,34 @@ public:
     }
   }
 
+  // Everything the server sends until it closes the connection (what read_reply left
+  // included), or nullopt when it is still open after `timeout`.
+  std::optional<std::string> read_until_closed(std::chrono::milliseconds timeout = 5s) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!eof_) {
+      if (!fill(deadline) && !eof_) {
+        return std::nullopt;
+      }
+    }
+    std::string all = std::move(buffer_);
+    buffer_.clear();
+    return all;
+  }
+
+  // Reads until `text` arrived and consumes everything up to its end; false on timeout or
+  // close.
+  bool wait_for_text(std::string_view text, std::chrono::milliseconds timeout = 5s) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    size_t at;
+    while ((at = buffer_.find(text)) == std::string::npos) {
+      if (!fill(deadline)) {
+        return false;
+      }
+    }
+    buffer_.erase(0, at + text.size());
+    return true;
+  }
+
   // True when nothing arrives and the connection stays open for `duration`.
   bool stays_silent(std::chrono::milliseconds duration) {
     auto deadline = std::chrono::steady_clock::now() + duration;
