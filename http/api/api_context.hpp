@@ -5,6 +5,7 @@
 // connection broker (all on the I/O thread).
 
 #include "actors/endpoint_handlers.hpp"
+#include "actors/event_bus.hpp"
 #include "actors/partition_host.hpp"
 #include "actors/node_actor.hpp"
 #include "http/router.hpp"
@@ -40,6 +41,7 @@ struct api_context {
   actors::partition_host_actor partitions;  // storage figures, partition requests
   actors::node_actor node;
   actors::join_handler_actor join;  // POST /join
+  actors::event_bus_actor events;    // GET /events
   runtime::node_metrics* metrics = nullptr;
   /// The node's disk state: /ready and /health/detailed name a full disk; may be null.
   std::shared_ptr<const runtime::storage_health> storage;

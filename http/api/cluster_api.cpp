@@ -4,6 +4,7 @@
 
 #include "actors/meta_state_machine.hpp"
 #include "http/api/error_mapping.hpp"
+#include "http/api/events_stream.hpp"
 #include "http/api/join_json.hpp"
 #include "http/api/metrics_json.hpp"
 #include "http/api/params.hpp"
@@ -396,6 +397,7 @@ void add_cluster_routes(router& routes, std::shared_ptr<const api_context> conte
   routes.add("POST", "/join", bind_mutating(handle_join));
   routes.add("POST", "/leave", bind_mutating(handle_leave));
   routes.add("GET", "/rebalance", bind(handle_rebalance_get));
+  routes.add("GET", "/events", bind(handle_events));
   routes.add("POST", "/rebalance", bind_mutating(handle_rebalance_post));
 }
 

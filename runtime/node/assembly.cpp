@@ -524,6 +524,7 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
     context->partitions = node.host;
     context->node = caf::actor_cast<actors::node_actor>(node.member);
     context->join = caf::actor_cast<actors::join_handler_actor>(node.member);
+    context->events = node.events;
     context->metrics = &metrics;
     context->storage = storage_health;
     node::context::settings node_settings;
