@@ -51,6 +51,7 @@ void start_replica(host_pointer self, uint32_t partition) {
   options.raft.id = st.options.raft_id;
   options.raft.group = group;
   options.applied = sm->stored_applied();
+  sm->announce_reset(options.applied);
   options.on_status = [host = caf::actor_cast<caf::actor>(self), partition](
                           const raft::status_info& status) {
     caf::anon_send(host, atoms::replica_status_atom_v, partition, status);

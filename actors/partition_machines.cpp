@@ -115,6 +115,9 @@ partition_machines::partition_machines(std::shared_ptr<storage::environment> env
                                        std::shared_ptr<const machine_types> types,
                                        uint32_t partition, uint32_t group)
     : env_(std::move(env)), types_(std::move(types)), partition_(partition), group_(group) {
+  for (const auto& type : *types_) {
+    has_listeners_ = has_listeners_ || static_cast<bool>(type.on_applied);
+  }
   CK_ASSERT(types_ != nullptr);
   CK_ASSERT_LE(types_->size(), storage::table_slots_max);
   for (const auto& type : *types_) {
@@ -184,6 +187,36 @@ storage::result<std::vector<std::string>> partition_machines::log_txn_apply(
     metrics_->storage_batched_ops.add(entries.size());
   }
   return results;
+}
+
+void partition_machines::applied(const raft::entry& e, const std::string& result) {
+  if (!has_listeners_) {
+    return;
+  }
+  const auto decoded = cluster::decode_machine_command(e.data);
+  const auto slot = !decoded                   ? std::nullopt
+                    : decoded->machine.empty() ? std::optional<uint16_t>{0}
+                                               : cluster::machine_slot(*types_, decoded->machine);
+  if (!slot || *slot >= types_->size() || !(*types_)[*slot].on_applied) {
+    return;
+  }
+  (*types_)[*slot].on_applied(
+      cluster::applied_command{partition_, e.index, decoded->command, result});
+}
+
+void partition_machines::announce_reset(raft::index_t applied) {
+  if (!has_listeners_) {
+    return;
+  }
+  cluster::applied_command reset;
+  reset.partition = partition_;
+  reset.index = applied;
+  reset.reset = true;
+  for (const auto& type : *types_) {
+    if (type.on_applied) {
+      type.on_applied(reset);
+    }
+  }
 }
 
 partition_machines::query_result partition_machines::query(std::string_view machine,
@@ -414,6 +447,7 @@ bool partition_machines::install_restored(raft::index_t applied) {
                  partition_, st.to_string());
     return false;
   }
+  announce_reset(applied);
   return true;
 }
 

@@ -56,6 +56,11 @@ class partition_machines final : public replicated_state_machine, public log_txn
   std::string apply(raft::index_t index, const std::string& command) override;
   std::vector<std::string> apply_batch(const std::vector<const raft::entry*>& entries) override;
   log_txn_applier* txn_applier() override { return this; }
+  /// Hands the command to its machine type's apply listener, if it has one.
+  void applied(const raft::entry& e, const std::string& result) override;
+  /// Tells every apply listener that this replica's commands are told from after `applied` on
+  /// (applied_command::reset): when the replica starts, and after a snapshot install.
+  void announce_reset(raft::index_t applied);
   storage::result<std::vector<std::string>> log_txn_apply(
       storage::write_txn& txn, const std::vector<const raft::entry*>& entries) override;
   std::unique_ptr<snapshot_source> read_snapshot() override;
@@ -89,6 +94,7 @@ class partition_machines final : public replicated_state_machine, public log_txn
   std::vector<std::unique_ptr<cluster::state_machine>> machines_;  // by slot
   uint32_t partition_;
   uint32_t group_;
+  bool has_listeners_ = false;  // some machine type has an apply listener
   runtime::node_metrics* metrics_ = nullptr;
 };
 

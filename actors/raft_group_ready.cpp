@@ -97,6 +97,7 @@ void apply_run(raft_group_pointer self, std::vector<const raft::entry*>& run) {
   auto results = self->state.sm->apply_batch(run);
   CK_ASSERT_EQ(results.size(), run.size());
   for (size_t i = 0; i < run.size(); ++i) {
+    self->state.sm->applied(*run[i], results[i]);
     finish_entry(self, *run[i], run[i]->data.size(), results[i]);
   }
   run.clear();
@@ -123,6 +124,7 @@ void apply_committed(raft_group_pointer self, std::vector<raft::entry>& committe
         job->entries[next_job_entry].index == e.index) {
       CK_ASSERT(run.empty());  // a machine with a txn_applier gets all its commands that way
       // e's data moved into the job (plan_applies).
+      st.sm->applied(job->entries[next_job_entry], job->results[next_job_entry]);
       finish_entry(self, e, job->entries[next_job_entry].data.size(),
                    job->results[next_job_entry]);
       ++next_job_entry;

@@ -78,6 +78,13 @@ class replicated_state_machine {
   /// Non-null for a machine whose applies may run inside the log writer's transaction instead
   /// of apply_batch() (the default: none; applies then run on the group actor).
   virtual log_txn_applier* txn_applier() { return nullptr; }
+  /// Tells the machine that the command `e` is applied for good (its result `result`), after
+  /// the transaction holding the apply committed: called once per command, in log order,
+  /// before the proposer is answered. Default: nothing.
+  virtual void applied(const raft::entry& e, const std::string& result) {
+    (void)e;
+    (void)result;
+  }
   /// Opens a consistent view of the state as of the last index applied.
   virtual std::unique_ptr<snapshot_source> read_snapshot() = 0;
   /// Starts staging a snapshot, discarding anything staged before. The sink is used before

@@ -120,4 +120,63 @@ http_reply http_pool::request(const std::string& address, std::string_view metho
   return reply;
 }
 
+namespace {
+
+struct stream_state {
+  const std::function<bool(std::string_view)>* on_data = nullptr;
+  std::string* error_body = nullptr;  // a non-2xx answer's body is collected, not streamed
+  CURL* curl = nullptr;
+};
+
+size_t write_stream(char* data, size_t size, size_t count, void* user) {
+  auto* s = static_cast<stream_state*>(user);
+  const size_t bytes = size * count;
+  long status = 0;
+  curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+  if (status < 200 || status > 299) {
+    s->error_body->append(data, bytes);
+    return bytes;
+  }
+  return (*s->on_data)(std::string_view(data, bytes)) ? bytes : 0;  // 0 stops the transfer
+}
+
+}  // namespace
+
+http_reply http_pool::stream(const std::string& address, const std::string& target,
+                             const std::function<bool(std::string_view)>& on_data,
+                             std::chrono::seconds silence_max) {
+  http_reply reply;
+  CURL* curl = curl_easy_init();
+  if (curl == nullptr) {
+    reply.error = "cannot create a libcurl handle";
+    return reply;
+  }
+  const std::string url = "http://" + address + target;
+  header_list headers;
+  if (!token_.empty()) {
+    headers.add("Authorization: Bearer " + token_);
+  }
+  headers.add("Accept: text/event-stream");
+  stream_state state{&on_data, &reply.body, curl};
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout_.count()));
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(silence_max.count()));
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_stream);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &state);
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.list);
+  const CURLcode rc = curl_easy_perform(curl);
+  long status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  reply.status = static_cast<int>(status);
+  if (rc != CURLE_OK && rc != CURLE_WRITE_ERROR) {
+    reply.error = address + ": " + curl_easy_strerror(rc);
+    reply.maybe_sent = maybe_sent(curl, rc);
+  }
+  curl_easy_cleanup(curl);
+  return reply;
+}
+
 }  // namespace ck::client

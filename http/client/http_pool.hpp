@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -32,6 +33,14 @@ class http_pool {
   /// One request to http://<address><target>. A JSON body is sent with its content type.
   http_reply request(const std::string& address, std::string_view method, const std::string& target,
                      const std::string& body = {});
+
+  /// A streaming GET (server-sent events): `on_data` gets the body as it arrives and returns
+  /// false to stop. No overall timeout: the connect timeout, and a stream that delivers no
+  /// byte for `silence_max` (the server's keep-alives stopped) is given up. Returns when the
+  /// stream ends, fails or is stopped (status: the answer's, 0 if none).
+  http_reply stream(const std::string& address, const std::string& target,
+                    const std::function<bool(std::string_view)>& on_data,
+                    std::chrono::seconds silence_max);
 
   /// Idle connections kept per address beyond which a returned one is closed.
   static constexpr size_t idle_per_address_max = 16;

@@ -2,6 +2,7 @@
 
 #include "http/client/http_pool.hpp"
 #include "http/client/retry_policy.hpp"
+#include "http/client/sse_reader.hpp"
 #include "runtime/cluster/partition_hash.hpp"
 
 #include <nlohmann/json.hpp>
@@ -402,6 +403,105 @@ std::future<result<put_result>> kv_client::put_async(std::string key, std::strin
 
 std::future<result<delete_result>> kv_client::del_async(std::string key) {
   return impl_->submit<delete_result>([this, key = std::move(key)] { return del(key); });
+}
+
+namespace {
+
+// "3:120,7:99" for ?from=.
+std::string positions_text(const watch_positions& positions) {
+  std::string out;
+  for (const auto& [partition, index] : positions) {
+    out += (out.empty() ? "" : ",") + std::to_string(partition) + ":" + std::to_string(index);
+  }
+  return out;
+}
+
+}  // namespace
+
+result<watch_positions> kv_client::watch(const watch_options& options,
+                                         const std::function<bool(const watch_event&)>& on_event) {
+  watch_positions positions = options.from;
+  bool stopped = false;
+  int failures = 0;
+  auto pause = impl_->options.backoff;
+  size_t endpoint = 0;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    endpoint = impl_->good_endpoint;
+  }
+  http_reply last;
+  while (!stopped && failures < std::max(1, options.reconnects)) {
+    std::string target = std::string{"/kv/watch?"} + (options.prefix ? "prefix=" : "key=") +
+                         url_encode(options.key);
+    if (!positions.empty()) {
+      target += "&from=" + positions_text(positions);
+    }
+    sse_reader reader;
+    bool delivered = false;  // this attempt streamed something: the next failure starts over
+    auto on_data = [&](std::string_view bytes) {
+      for (auto& m : reader.feed(bytes)) {
+        json data = json::parse(m.data, nullptr, false);
+        if (!data.is_object()) {
+          continue;
+        }
+        delivered = true;
+        if (m.event == "start") {
+          // Positions of partitions this watch has none for yet: where it starts there.
+          const json start_positions = data.value("positions", json::object());
+          for (const auto& [name, index] : start_positions.items()) {
+            uint32_t p = 0;
+            if (cluster::parse_partition_name(name, p) && index.is_number_unsigned()) {
+              positions.emplace(p, index.get<uint64_t>());
+            }
+          }
+          continue;
+        }
+        watch_event e;
+        cluster::parse_partition_name(data.value("partition", ""), e.partition);
+        if (m.event == "gap") {
+          e.type = watch_event::kind::gap;
+          e.index = data.value("from", uint64_t{0});
+        } else if (m.event == "set" || m.event == "delete") {
+          e.type = m.event == "set" ? watch_event::kind::set : watch_event::kind::erase;
+          e.key = data.value("key", "");
+          e.value = data.value("value", "");
+          e.index = data.value("index", uint64_t{0});
+          auto at = positions.find(e.partition);
+          if (at != positions.end() && e.index <= at->second) {
+            continue;  // seen before a reconnect
+          }
+          positions[e.partition] = e.index;
+        } else {
+          continue;
+        }
+        if (!on_event(e)) {
+          stopped = true;
+          return false;
+        }
+      }
+      return true;
+    };
+    const std::string& address = impl_->options.endpoints[endpoint];
+    last = impl_->http.stream(address, target, on_data, options.silence_max);
+    if (stopped) {
+      break;
+    }
+    if (last.status >= 400 && last.status != 503) {
+      return error_of(last, request_kind::read);  // refused: retrying changes nothing
+    }
+    failures = delivered ? 1 : failures + 1;
+    endpoint = (endpoint + 1) % impl_->options.endpoints.size();
+    std::this_thread::sleep_for(pause);
+    pause = delivered ? impl_->options.backoff
+                      : std::min<std::chrono::milliseconds>(pause * 2, std::chrono::seconds(1));
+  }
+  if (!stopped) {
+    error e = error_of(last, request_kind::read);
+    e.message = "watch: no stream after " + std::to_string(failures) + " attempts (" +
+                (last.error.empty() ? e.message : last.error) + ")";
+    return e;
+  }
+  return positions;
 }
 
 result<topology> kv_client::cluster(bool refresh) { return impl_->current_topology(refresh); }

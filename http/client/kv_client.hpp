@@ -31,6 +31,7 @@
 #include <cstdint>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -119,6 +120,35 @@ struct list_options {
   size_t limit = 0;    // at most this many keys; 0: all
 };
 
+/// One change a watch delivers.
+struct watch_event {
+  enum class kind {
+    set,
+    erase,
+    gap,  // events of `partition` after `index` may be missing: re-read the keys there
+  };
+  kind type = kind::set;
+  std::string key;
+  std::string value;  // set only
+  uint32_t partition = 0;
+  uint64_t index = 0;  // the change's Raft log index in its partition (gap: the resume point)
+};
+
+/// Positions of a watch: per partition, the index of the last change seen.
+using watch_positions = std::map<uint32_t, uint64_t>;
+
+struct watch_options {
+  std::string key;     // one key, or with prefix set: the keys starting with it
+  bool prefix = false;
+  /// Resume after these positions (from a previous watch's answer); empty: from now on.
+  watch_positions from;
+  /// Consecutive failed (re)connections before watch() gives up.
+  int reconnects = 20;
+  /// A stream silent for this long (the server sends a keep-alive every 15 s) is dropped and
+  /// resumed elsewhere.
+  std::chrono::seconds silence_max{40};
+};
+
 /// The answer of a cluster API call, for the calls this library does not wrap.
 struct api_reply {
   int status = 0;
@@ -153,6 +183,15 @@ class kv_client {
                                              consistency c = consistency::linearizable);
   std::future<result<put_result>> put_async(std::string key, std::string value);
   std::future<result<delete_result>> del_async(std::string key);
+
+  /// Streams the changes of a key or prefix (GET /kv/watch) to `on_event` until it returns
+  /// false; blocks meanwhile. A broken stream (the node died, a restart) is resumed on the next
+  /// endpoint after the last change seen per partition, so no change is delivered twice or
+  /// lost (a `gap` event says where the cluster could not prove that). Returns the positions
+  /// reached (to resume later), or the error after options.reconnects failed attempts in a
+  /// row.
+  result<watch_positions> watch(const watch_options& options,
+                                const std::function<bool(const watch_event&)>& on_event);
 
   /// The topology, fetched now (refresh) or from the cache.
   result<topology> cluster(bool refresh = true);

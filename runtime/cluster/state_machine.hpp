@@ -79,11 +79,31 @@ class state_machine {
 /// Makes the machine instance of one partition replica.
 using state_machine_factory = std::function<std::unique_ptr<state_machine>(uint32_t partition)>;
 
+/// One command of a machine whose apply is committed on this node's replica of a partition,
+/// or (reset) the point from which the replica's commands are told.
+struct applied_command {
+  uint32_t partition = 0;
+  uint64_t index = 0;        // the command's Raft log index in the partition's group
+  std::string_view command;  // the machine's own bytes (empty with reset)
+  std::string_view result;   // what apply() returned (empty with reset)
+  /// true: no command; the replica's state reflects everything up to `index` without those
+  /// commands having been told here: the replica started (over what its DATA_DIR held) or
+  /// installed a snapshot. Every later command of the partition is told.
+  bool reset = false;
+};
+
+/// Told of every command of its machine applied on this node, per partition in log order,
+/// once the apply is committed (never twice for one index, never for a retried transaction),
+/// and of each reset (see applied_command). Runs on the partition's replica: keep it short and
+/// non-blocking.
+using apply_listener = std::function<void(const applied_command&)>;
+
 /// A machine type as registered: its name (in every command, so all nodes must register the
-/// same names) and its factory.
+/// same names), its factory, and who is told of its applies (may be empty).
 struct machine_type {
   std::string name;
   state_machine_factory factory;
+  apply_listener on_applied;
 };
 
 /// The slot of the machine named `name` in `types` (registration order); nullopt when none.

@@ -44,23 +44,39 @@ std::optional<std::string> decode_get(std::string_view answer) {
   return std::string{answer.substr(1)};
 }
 
-std::string kv_machine::apply(node::machine_writer& store, std::string_view command) {
+std::optional<kv_command> decode_command(std::string_view command) {
   const bool well_formed =
       command.size() >= command_header_bytes &&
       static_cast<uint8_t>(command[0]) == command_version &&
       runtime::get_u32_be(command.data() + 2) <= command.size() - command_header_bytes;
   if (!well_formed) {
-    return std::string(1, '\0');
+    return std::nullopt;
   }
   const uint8_t op = static_cast<uint8_t>(command[1]);
+  if (op != op_set && op != op_delete) {
+    return std::nullopt;
+  }
   const size_t key_size = runtime::get_u32_be(command.data() + 2);
-  const std::string_view key = command.substr(command_header_bytes, key_size);
-  bool existed = false;
+  kv_command out;
+  out.op = op == op_set ? kv_command::kind::set : kv_command::kind::erase;
+  out.key = command.substr(command_header_bytes, key_size);
   if (op == op_set) {
-    existed = store.get(key).has_value();
-    store.put(key, command.substr(command_header_bytes + key_size));
-  } else if (op == op_delete) {
-    existed = store.erase(key);
+    out.value = command.substr(command_header_bytes + key_size);
+  }
+  return out;
+}
+
+std::string kv_machine::apply(node::machine_writer& store, std::string_view command) {
+  const auto decoded = decode_command(command);
+  if (!decoded) {
+    return std::string(1, '\0');
+  }
+  bool existed = false;
+  if (decoded->op == kv_command::kind::set) {
+    existed = store.get(decoded->key).has_value();
+    store.put(decoded->key, decoded->value);
+  } else {
+    existed = store.erase(decoded->key);
   }
   return std::string(1, existed ? '\1' : '\0');
 }

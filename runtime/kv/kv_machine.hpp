@@ -23,6 +23,18 @@ inline constexpr std::string_view machine_name = "kv";
 
 std::string encode_set(std::string_view key, std::string_view value);
 std::string encode_delete(std::string_view key);
+/// A decoded command (views into the command bytes).
+struct kv_command {
+  enum class kind { set, erase };
+  kind op = kind::set;
+  std::string_view key;
+  std::string_view value;  // set only
+};
+
+/// The command's operation, key and value; nullopt for a malformed command or an unknown op
+/// (which the machine applies as "nothing changed").
+std::optional<kv_command> decode_command(std::string_view command);
+
 /// The result bytes say whether the key existed; nullopt for bytes that are not a result.
 std::optional<bool> decode_existed(std::string_view result);
 /// The value of a get answer; nullopt when the key was not found (or the bytes are no answer).

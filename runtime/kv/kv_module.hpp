@@ -11,11 +11,14 @@
 
 namespace ck::kv {
 
-/// Registers the KV machine (name "kv") and the KV API's routes.
+/// Registers the KV machine (name "kv"), its watch streams (fed by its applies) and the KV
+/// API's routes.
 inline void add_kv_module(node::extensions& ext) {
-  ext.register_state_machine(std::string{machine_name},
-                             [](uint32_t) { return std::make_unique<kv_machine>(); });
-  add_kv_routes(ext);
+  auto watches = std::make_shared<watch_hub>();
+  ext.register_state_machine(
+      std::string{machine_name}, [](uint32_t) { return std::make_unique<kv_machine>(); },
+      [watches](const node::applied_command& c) { watches->on_applied(c); });
+  add_kv_routes(ext, watches);
 }
 
 }  // namespace ck::kv

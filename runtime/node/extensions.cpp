@@ -16,8 +16,10 @@ namespace ck::node {
 
 http::response error_response(const caf::error& error) { return http::api::error_response(error); }
 
-extensions& extensions::register_state_machine(std::string name, state_machine_factory factory) {
-  machines_.push_back(cluster::machine_type{std::move(name), std::move(factory)});
+extensions& extensions::register_state_machine(std::string name, state_machine_factory factory,
+                                               apply_listener on_applied) {
+  machines_.push_back(
+      cluster::machine_type{std::move(name), std::move(factory), std::move(on_applied)});
   return *this;
 }
 

@@ -47,8 +47,11 @@ class extensions {
 
   /// Registers a state machine type under `name` (1..64 bytes of [a-z0-9_.-]); `factory`
   /// makes the instance of one partition replica. A duplicate or invalid name makes run()
-  /// refuse to start.
-  extensions& register_state_machine(std::string name, state_machine_factory factory);
+  /// refuse to start. `on_applied`, when set, is told of every command of this machine applied
+  /// on this node (state_machine.hpp's apply_listener: per partition in log order, after the
+  /// apply committed); the KV module's watch streams are fed this way.
+  extensions& register_state_machine(std::string name, state_machine_factory factory,
+                                     apply_listener on_applied = {});
 
   /// Registers a sharded entity type (runtime/node/entity.hpp) under `name` (the rules of a
   /// machine name). The first one also registers the state machine that holds every entity's

@@ -41,6 +41,8 @@
 
 namespace ck::node {
 
+using cluster::applied_command;
+using cluster::apply_listener;
 using cluster::machine_store;
 using cluster::machine_writer;
 using cluster::state_machine;

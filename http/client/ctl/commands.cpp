@@ -226,6 +226,39 @@ int partition(client::kv_client& kv, format f, const std::string& key) {
   return exit_ok;
 }
 
+int watch(client::kv_client& kv, format f, const client::watch_options& options, size_t count) {
+  size_t printed = 0;
+  auto r = kv.watch(options, [&](const client::watch_event& e) {
+    const std::string where =
+        cluster::partition_name(e.partition) + ":" + std::to_string(e.index);
+    const char* type = e.type == client::watch_event::kind::set     ? "set"
+                       : e.type == client::watch_event::kind::erase ? "delete"
+                                                                     : "gap";
+    if (f == format::json) {
+      json line = {{"type", type}, {"partition", cluster::partition_name(e.partition)},
+                   {"index", e.index}};
+      if (e.type != client::watch_event::kind::gap) {
+        line["key"] = e.key;
+      }
+      if (e.type == client::watch_event::kind::set) {
+        line["value"] = e.value;
+      }
+      std::cout << line.dump(-1, ' ', false, json::error_handler_t::replace) << std::endl;
+    } else if (e.type == client::watch_event::kind::gap) {
+      std::cout << "gap " << where << " (changes after it may be missing)" << std::endl;
+    } else {
+      std::cout << type << " " << e.key
+                << (e.type == client::watch_event::kind::set ? " " + e.value : std::string{})
+                << "  [" << where << "]" << std::endl;
+    }
+    return count == 0 || ++printed < count;
+  });
+  if (!r.ok()) {
+    return report("watch " + options.key, r.error());
+  }
+  return exit_ok;
+}
+
 int rebalance(client::kv_client& kv, format f, const wait_options& w) {
   auto body = call_json(kv, "rebalance", "POST", "/rebalance");
   if (auto* code = std::get_if<int>(&body)) {

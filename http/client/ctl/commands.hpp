@@ -25,5 +25,7 @@ int members(client::kv_client& kv, format f);
 int leave(client::kv_client& kv, format f, const std::string& node, const wait_options& w);
 int rebalance(client::kv_client& kv, format f, const wait_options& w);
 int partition(client::kv_client& kv, format f, const std::string& key);
+/// Prints changes as they happen until `count` were printed (0: until interrupted).
+int watch(client::kv_client& kv, format f, const client::watch_options& options, size_t count);
 
 }  // namespace ck::ctl

@@ -2,6 +2,7 @@
 // (docs/cli.md). Built on the client library (http/client/kv_client.hpp).
 
 #include "http/client/ctl/commands.hpp"
+#include "runtime/cluster/partition_hash.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -89,6 +90,14 @@ int main(int argc, char** argv) {
   }
   auto* partition = app.add_subcommand("partition", "the partition of a key and its replicas");
   partition->add_option("key", key)->required();
+  client::watch_options watch_opts;
+  std::string from;
+  size_t count = 0;
+  auto* watch = app.add_subcommand("watch", "print changes of a key (or --prefix) as they happen");
+  watch->add_option("key", watch_opts.key, "the key, or the prefix with --prefix")->required();
+  watch->add_flag("--prefix", watch_opts.prefix, "watch every key starting with KEY");
+  watch->add_option("--from", from, "resume after PARTITION:INDEX[,...] (what -o json printed)");
+  watch->add_option("--count", count, "exit after this many changes (0: never)");
 
   try {
     app.parse(argc, argv);
@@ -117,5 +126,22 @@ int main(int argc, char** argv) {
   if (leave->parsed()) return ctl::leave(kv, f, node, wait);
   if (rebalance->parsed()) return ctl::rebalance(kv, f, wait);
   if (partition->parsed()) return ctl::partition(kv, f, key);
+  if (watch->parsed()) {
+    std::stringstream in(from);
+    for (std::string item; std::getline(in, item, ',');) {
+      const auto colon = item.rfind(':');
+      uint32_t p = 0;
+      if (colon == std::string::npos ||
+          !cluster::parse_partition_name(item.substr(0, colon), p)) {
+        return ctl::fail("--from: " + item + " is not PARTITION:INDEX", ctl::exit_usage);
+      }
+      try {
+        watch_opts.from[p] = std::stoull(item.substr(colon + 1));
+      } catch (const std::exception&) {
+        return ctl::fail("--from: " + item + " is not PARTITION:INDEX", ctl::exit_usage);
+      }
+    }
+    return ctl::watch(kv, f, watch_opts, count);
+  }
   return ctl::fail("no command", ctl::exit_usage);
 }

@@ -101,8 +101,8 @@ class count_machine final : public cluster::state_machine {
 
 std::shared_ptr<const actors::machine_types> types() {
   static auto shared = std::make_shared<const actors::machine_types>(actors::machine_types{
-      {"store", [](uint32_t) { return std::make_unique<store_machine>(); }},
-      {"count", [](uint32_t) { return std::make_unique<count_machine>(); }}});
+      {"store", [](uint32_t) { return std::make_unique<store_machine>(); }, {}},
+      {"count", [](uint32_t) { return std::make_unique<count_machine>(); }, {}}});
   return shared;
 }
 
