@@ -274,6 +274,25 @@ struct kv_client::impl {
     return error_of(last, kind);
   }
 
+  // routed(), then a 200 answer's JSON object: the error for any other status, or when the
+  // body is not a JSON object (`what` names the call in that message).
+  result<json> routed_json(request_kind kind, const std::string* key, uint32_t partition,
+                           const std::string& method, const std::string& target,
+                           const std::string& body, const char* what) {
+    auto r = routed(kind, key, partition, method, target, body);
+    if (!r.ok()) {
+      return r.error();
+    }
+    if (r.value().status != 200) {
+      return error_of(r.value(), kind);
+    }
+    json answer = json::parse(r.value().body, nullptr, false);
+    if (!answer.is_object()) {
+      return unreadable(std::string{what} + ": the answer is not a JSON object");
+    }
+    return answer;
+  }
+
   client_options options;
   http_pool http;
   std::mutex mutex;  // guards the three below
@@ -298,50 +317,34 @@ result<std::string> kv_client::get(const std::string& key, consistency c) {
   if (c == consistency::stale) {
     target += "&consistency=stale";
   }
-  auto r = impl_->routed(request_kind::read, &key, 0, "GET", target, {});
-  if (!r.ok()) {
-    return r.error();
+  auto body = impl_->routed_json(request_kind::read, &key, 0, "GET", target, {}, "GET /kv/get");
+  if (!body.ok()) {
+    return body.error();
   }
-  if (r.value().status != 200) {
-    return error_of(r.value(), request_kind::read);
-  }
-  json body = json::parse(r.value().body, nullptr, false);
-  if (!body.is_object() || !body.contains("value") || !body["value"].is_string()) {
+  auto value = body.value().find("value");
+  if (value == body.value().end() || !value->is_string()) {
     return unreadable("GET /kv/get: no string value in the answer");
   }
-  return body["value"].get<std::string>();
+  return value->get<std::string>();
 }
 
 result<put_result> kv_client::put(const std::string& key, const std::string& value) {
   const std::string payload = json{{"key", key}, {"value", value}}.dump();
-  auto r = impl_->routed(request_kind::write, &key, 0, "POST", "/kv/set", payload);
-  if (!r.ok()) {
-    return r.error();
+  auto body = impl_->routed_json(request_kind::write, &key, 0, "POST", "/kv/set", payload,
+                                 "POST /kv/set");
+  if (!body.ok()) {
+    return body.error();
   }
-  if (r.value().status != 200) {
-    return error_of(r.value(), request_kind::write);
-  }
-  json body = json::parse(r.value().body, nullptr, false);
-  if (!body.is_object()) {
-    return unreadable("POST /kv/set: the answer is not a JSON object");
-  }
-  return put_result{partition_in(body)};
+  return put_result{partition_in(body.value())};
 }
 
 result<delete_result> kv_client::del(const std::string& key) {
-  auto r = impl_->routed(request_kind::write, &key, 0, "DELETE",
-                         "/kv/delete?key=" + url_encode(key), {});
-  if (!r.ok()) {
-    return r.error();
+  auto body = impl_->routed_json(request_kind::write, &key, 0, "DELETE",
+                                 "/kv/delete?key=" + url_encode(key), {}, "DELETE /kv/delete");
+  if (!body.ok()) {
+    return body.error();
   }
-  if (r.value().status != 200) {
-    return error_of(r.value(), request_kind::write);
-  }
-  json body = json::parse(r.value().body, nullptr, false);
-  if (!body.is_object()) {
-    return unreadable("DELETE /kv/delete: the answer is not a JSON object");
-  }
-  return delete_result{partition_in(body), body.value("existed", false)};
+  return delete_result{partition_in(body.value()), body.value().value("existed", false)};
 }
 
 result<std::vector<std::string>> kv_client::list(const list_options& options) {
@@ -359,15 +362,13 @@ result<std::vector<std::string>> kv_client::list(const list_options& options) {
       if (after) {
         target += "&after=" + url_encode(*after);
       }
-      auto r = impl_->routed(request_kind::read, nullptr, p, "GET", target, {});
-      if (!r.ok()) {
-        return r.error();
+      auto answer =
+          impl_->routed_json(request_kind::read, nullptr, p, "GET", target, {}, "GET /kv/list");
+      if (!answer.ok()) {
+        return answer.error();
       }
-      if (r.value().status != 200) {
-        return error_of(r.value(), request_kind::read);
-      }
-      json body = json::parse(r.value().body, nullptr, false);
-      if (!body.is_object() || !body.contains("keys") || !body["keys"].is_array()) {
+      const json& body = answer.value();
+      if (!body.contains("keys") || !body["keys"].is_array()) {
         return unreadable("GET /kv/list: no keys array in the answer");
       }
       for (const json& k : body["keys"]) {

@@ -17,7 +17,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "process"))
-from harness import start_cluster, wait_until  # noqa: E402
+from harness import start_replicated_cluster  # noqa: E402
 
 EXAMPLE = os.environ.get("EXAMPLE_BIN", "")
 ENV = {"PARTITIONS": "16", "FAILURE_SUSPECT_AFTER_MS": "1500", "FAILURE_DEAD_AFTER_MS": "5000"}
@@ -26,10 +26,9 @@ ENV = {"PARTITIONS": "16", "FAILURE_SUSPECT_AFTER_MS": "1500", "FAILURE_DEAD_AFT
 class ClientExampleTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        if not EXAMPLE or not os.path.exists(EXAMPLE):
-            raise RuntimeError("EXAMPLE_BIN must name the built inventory program")
-        cls.cluster = start_cluster(3, env=ENV, cleanup_with=cls.addClassCleanup)
-        cls.cluster.wait_replicated()
+        cls.cluster = start_replicated_cluster(
+            3, env=ENV, cleanup_with=cls.addClassCleanup,
+            needs=[("EXAMPLE_BIN", "the built inventory program")])
 
     def run_inventory(self, nodes, count, prefix, timeout_s=180):
         endpoints = ",".join(n.http_addr for n in nodes)

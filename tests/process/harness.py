@@ -507,6 +507,19 @@ def start_cluster(size, env=None, cleanup_with=None, timeout_s=60):
     return cluster
 
 
+def start_replicated_cluster(size, env=None, cleanup_with=None, needs=()):
+    """start_cluster, then wait until every partition has its full replica set (a client that
+    reads the partition map once, or kills a node, needs that). `needs`: (environment variable,
+    what it must name) pairs of other binaries the test uses, checked first."""
+    for variable, what in needs:
+        path = os.environ.get(variable, "")
+        if not path or not os.path.exists(path):
+            raise RuntimeError(f"{variable} must name {what}")
+    cluster = start_cluster(size, env=env, cleanup_with=cleanup_with)
+    cluster.wait_replicated()
+    return cluster
+
+
 def kv_count(node, timeout_s=5):
     """The node's /kv/list count (keys on the replicas it hosts); raises on a non-200 answer."""
     c = Client(node.kv_port, timeout_s=timeout_s)

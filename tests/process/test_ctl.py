@@ -12,7 +12,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import free_port, start_cluster, wait_until  # noqa: E402
+from harness import free_port, start_replicated_cluster, wait_until  # noqa: E402
 
 CTL = os.environ.get("CLUSTERKIT_CTL_BIN", "")
 CLUSTER_ENV = {"PARTITIONS": "8", "FAILURE_SUSPECT_AFTER_MS": "1500",
@@ -23,10 +23,9 @@ EXIT_OK, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_UNAVAILABLE, EXIT_REFUSED = 0, 2, 3, 4
 class CtlTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        if not CTL or not os.path.exists(CTL):
-            raise RuntimeError("CLUSTERKIT_CTL_BIN must name the built clusterkit-ctl")
-        cls.cluster = start_cluster(3, env=CLUSTER_ENV, cleanup_with=cls.addClassCleanup)
-        cls.cluster.wait_replicated()
+        cls.cluster = start_replicated_cluster(
+            3, env=CLUSTER_ENV, cleanup_with=cls.addClassCleanup,
+            needs=[("CLUSTERKIT_CTL_BIN", "the built clusterkit-ctl")])
         cls.endpoints = ",".join(n.http_addr for n in cls.cluster.nodes)
 
     def ctl(self, *args, endpoints=None, expect=EXIT_OK, timeout_s=120):

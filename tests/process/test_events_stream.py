@@ -14,7 +14,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import start_cluster, wait_until  # noqa: E402
+from harness import start_replicated_cluster, wait_until  # noqa: E402
 
 ENV = {"PARTITIONS": "8", "FAILURE_SUSPECT_AFTER_MS": "1500", "FAILURE_DEAD_AFTER_MS": "5000"}
 
@@ -60,8 +60,7 @@ class EventStream:
 class EventsStreamTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.cluster = start_cluster(3, env=ENV, cleanup_with=cls.addClassCleanup)
-        cls.cluster.wait_replicated()
+        cls.cluster = start_replicated_cluster(3, env=ENV, cleanup_with=cls.addClassCleanup)
 
     def test_live_events_then_a_resume_without_loss_or_repeat(self):
         watcher = self.cluster.nodes[1]

@@ -17,7 +17,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import original_client  # noqa: E402
-from harness import start_cluster, wait_until  # noqa: E402
+from harness import start_replicated_cluster, wait_until  # noqa: E402
 
 CLUSTER_ENV = {"PARTITIONS": "16", "FAILURE_SUSPECT_AFTER_MS": "1500",
                "FAILURE_DEAD_AFTER_MS": "5000"}
@@ -26,14 +26,10 @@ CLUSTER_ENV = {"PARTITIONS": "16", "FAILURE_SUSPECT_AFTER_MS": "1500",
 class OriginalClientTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.cluster = start_cluster(3, env=CLUSTER_ENV, cleanup_with=cls.addClassCleanup)
-        for node in cls.cluster.nodes:
-            wait_until(lambda n=node: n.get_json("/ready")[0] == 200, 60,
-                       f"{node.node_id} /ready 200", interval_s=0.2,
-                       describe=lambda n=node: str(n.get_json("/ready")))
         # A young cluster's partitions grow from one voter to three; the client reads the map
         # once (it refreshes every 30 s), so it starts once every partition has its 3 voters.
-        cls.cluster.wait_replicated()
+        cls.cluster = start_replicated_cluster(3, env=CLUSTER_ENV,
+                                               cleanup_with=cls.addClassCleanup)
 
     def seeds(self, nodes):
         return [f"127.0.0.1:{n.http_port}" for n in nodes]

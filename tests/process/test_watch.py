@@ -18,7 +18,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import RawKV, start_cluster, wait_until  # noqa: E402
+from harness import RawKV, start_replicated_cluster, wait_until  # noqa: E402
 
 CTL = os.environ.get("CLUSTERKIT_CTL_BIN", "")
 ENV = {"PARTITIONS": "8", "FAILURE_SUSPECT_AFTER_MS": "1500", "FAILURE_DEAD_AFTER_MS": "5000"}
@@ -49,10 +49,9 @@ def read_sse(port, target, until, timeout_s=10):
 class WatchTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        if not CTL or not os.path.exists(CTL):
-            raise RuntimeError("CLUSTERKIT_CTL_BIN must name the built clusterkit-ctl")
-        cls.cluster = start_cluster(3, env=ENV, cleanup_with=cls.addClassCleanup)
-        cls.cluster.wait_replicated()
+        cls.cluster = start_replicated_cluster(
+            3, env=ENV, cleanup_with=cls.addClassCleanup,
+            needs=[("CLUSTERKIT_CTL_BIN", "the built clusterkit-ctl")])
 
     def test_1_stream_shape_and_resume_on_another_node(self):
         a, b = self.cluster.nodes[0], self.cluster.nodes[1]
