@@ -22,7 +22,7 @@ COMPOSE_FILE="$ROOT/compose/docker-compose.yml"
 DOCKERFILE="$ROOT/compose/Dockerfile"
 
 # Only tests, benchmarks, run scripts and compose/check.sh itself use these; the image does not.
-TEST_ONLY="curl jq wrk lmdb-utils procps iproute2 docker-compose openssl clang libfuzzer-14-dev etcd-server etcd-client linux-perf"
+TEST_ONLY="curl jq wrk lmdb-utils procps iproute2 docker-compose openssl clang libfuzzer-14-dev etcd-server etcd-client linux-perf chromium chromium-driver python3-selenium"
 
 failures=0
 ok() { echo "ok:   $*"; }

@@ -20,6 +20,8 @@ PACKAGES=(
   clang libfuzzer-14-dev
   # the benchmarks' reference (etcd, measured in the same run) and the profiler
   etcd-server etcd-client linux-perf
+  # the dashboard's browser test (tests/process/test_dashboard.py): headless chromium
+  chromium chromium-driver python3-selenium
 )
 
 if [ "${1:-}" = "--list" ]; then

@@ -5,6 +5,7 @@
 #include "actors/meta_state_machine.hpp"
 #include "http/api/error_mapping.hpp"
 #include "http/api/events_stream.hpp"
+#include "http/api/ui_assets.hpp"
 #include "http/api/join_json.hpp"
 #include "http/api/metrics_json.hpp"
 #include "http/api/params.hpp"
@@ -398,6 +399,20 @@ void add_cluster_routes(router& routes, std::shared_ptr<const api_context> conte
   routes.add("POST", "/leave", bind_mutating(handle_leave));
   routes.add("GET", "/rebalance", bind(handle_rebalance_get));
   routes.add("GET", "/events", bind(handle_events));
+  // The dashboard: GET /ui is its page; the page loads /ui/app.js and /ui/style.css.
+  auto serve = [&bind](const ui_asset& asset) {
+    return bind([&asset](const context_ptr&, caf::io::broker*, request&, responder reply) {
+      response page;
+      page.headers.emplace_back("Content-Type", std::string{asset.content_type});
+      page.headers.emplace_back("Cache-Control", "no-cache");
+      page.body = std::string{asset.body};
+      reply.send(std::move(page));
+    });
+  };
+  routes.add("GET", "/ui", serve(ui_assets().front()));
+  for (const ui_asset& asset : ui_assets()) {
+    routes.add("GET", std::string{asset.path}, serve(asset));
+  }
   routes.add("POST", "/rebalance", bind_mutating(handle_rebalance_post));
 }
 
