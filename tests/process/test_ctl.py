@@ -120,8 +120,10 @@ class CtlTest(unittest.TestCase):
         wait_until(lambda: json.loads(self.ctl("-o", "json", "cluster", "status").stdout)
                    ["nodes"][3]["partitions_hosted"] > 0, 60, "node-4 hosting replicas")
         p = self.ctl("leave", "node-4", "--wait", "--wait-timeout", "180", timeout_s=240)
-        self.assertIn("node-4 removed after", p.stdout)
-        self.assertIn("moves done", p.stderr)  # the progress lines (stderr is not a terminal)
+        self.assertRegex(p.stdout, r"node-4 removed; \d+ replicas moved to other nodes")
+        # The progress lines (stderr is not a terminal) end at every replica moved.
+        hosted = int(p.stdout.split("removed; ")[1].split()[0])
+        self.assertIn(f"leave node-4: {hosted}/{hosted} done", p.stderr)
         fourth.wait_stopped(timeout_s=30)  # a removed node stops by itself
         self.assertNotIn("node-4", self.ctl("members").stdout)
         for k, v in keys.items():

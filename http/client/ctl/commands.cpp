@@ -298,11 +298,14 @@ int rebalance(client::kv_client& kv, format f, const wait_options& w) {
 }
 
 int leave(client::kv_client& kv, format f, const std::string& node, const wait_options& w) {
-  auto before = rebalance_state(kv);
-  if (auto* code = std::get_if<int>(&before)) {
-    return *code;
+  // Progress: the replicas the node still hosts, out of those it hosted when asked to leave
+  // (the rebalancer's move counts also hold unrelated re-plans).
+  size_t hosted_before = 0;
+  if (auto t = kv.cluster(true); t.ok()) {
+    if (const auto* n = t.value().node(node)) {
+      hosted_before = n->partitions_hosted;
+    }
   }
-  const size_t base_done = std::get<rebalance_figures>(before).done;
   auto body = call_json(kv, "leave " + node, "POST", "/leave?node=" + client::url_encode(node));
   if (auto* code = std::get_if<int>(&body)) {
     return *code;
@@ -317,22 +320,20 @@ int leave(client::kv_client& kv, format f, const std::string& node, const wait_o
   const auto deadline = std::chrono::steady_clock::now() + w.timeout;
   for (;;) {
     auto t = kv.cluster(true);
-    auto state = rebalance_state(kv);
-    if (auto* code = std::get_if<int>(&state)) {
+    if (!t.ok()) {
       bar.finish();
-      return *code;
+      return report("leave " + node, t.error());
     }
-    const auto& s = std::get<rebalance_figures>(state);
-    // Done since the leave, out of done + what is still listed: a total that only moves when
-    // the plan does (moves_total also counts planned moves that a re-plan dropped).
-    const size_t done = s.done - std::min(s.done, base_done);
-    bar.update(done, done + s.pending);
-    if (t.ok() && t.value().node(node) == nullptr) {
+    const auto* n = t.value().node(node);
+    const size_t hosted = n != nullptr ? std::min<size_t>(n->partitions_hosted, hosted_before) : 0;
+    bar.update(hosted_before - hosted, hosted_before);
+    if (n == nullptr) {
       bar.finish();
       std::cout << (f == format::json ? json{{"node", node}, {"status", "removed"},
-                                             {"moves_done", done}}
+                                             {"replicas_moved", hosted_before}}
                                             .dump()
-                                      : node + " removed after " + std::to_string(done) + " moves")
+                                      : node + " removed; " + std::to_string(hosted_before) +
+                                            " replicas moved to other nodes")
                 << "\n";
       return exit_ok;
     }

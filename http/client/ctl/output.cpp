@@ -76,13 +76,13 @@ void progress::update(size_t done, size_t total) {
   last_done_ = done;
   last_total_ = total;
   if (!tty_) {
-    std::cerr << label_ << ": " << done << "/" << total << " moves done\n";
+    std::cerr << label_ << ": " << done << "/" << total << " done\n";
     return;
   }
   constexpr size_t bar = 30;
   const size_t filled = total == 0 ? bar : std::min(bar, done * bar / total);
   std::cerr << "\r" << label_ << " [" << std::string(filled, '#') << std::string(bar - filled, '.')
-            << "] " << done << "/" << total << " moves" << std::flush;
+            << "] " << done << "/" << total << std::flush;
 }
 
 void progress::finish() {
