@@ -115,15 +115,25 @@ partition_machines::partition_machines(std::shared_ptr<storage::environment> env
                                        std::shared_ptr<const machine_types> types,
                                        uint32_t partition, uint32_t group)
     : env_(std::move(env)), types_(std::move(types)), partition_(partition), group_(group) {
-  for (const auto& type : *types_) {
-    has_listeners_ = has_listeners_ || static_cast<bool>(type.on_applied);
-  }
   CK_ASSERT(types_ != nullptr);
   CK_ASSERT_LE(types_->size(), storage::table_slots_max);
   for (const auto& type : *types_) {
     machines_.push_back(type.factory(partition_));
     CK_ASSERT(machines_.back() != nullptr);
+    has_listeners_ = has_listeners_ || static_cast<bool>(type.on_applied);
   }
+}
+
+std::optional<partition_machines::routed_command> partition_machines::route(
+    std::string_view data) const {
+  const auto decoded = cluster::decode_machine_command(data);
+  const auto slot = !decoded                   ? std::nullopt
+                    : decoded->machine.empty() ? std::optional<uint16_t>{0}
+                                               : cluster::machine_slot(*types_, decoded->machine);
+  if (!slot || *slot >= machines_.size()) {
+    return std::nullopt;
+  }
+  return routed_command{*slot, decoded->command};
 }
 
 uint64_t partition_machines::stored_applied() const {
@@ -162,18 +172,15 @@ storage::result<std::vector<std::string>> partition_machines::log_txn_apply(
   std::vector<std::string> results(entries.size());
   storage::status failure;
   for (size_t i = 0; i < entries.size() && failure.ok(); ++i) {
-    const auto decoded = cluster::decode_machine_command(entries[i]->data);
-    const auto slot = !decoded                   ? std::nullopt
-                      : decoded->machine.empty() ? std::optional<uint16_t>{0}
-                                                 : cluster::machine_slot(*types_, decoded->machine);
-    if (!slot || *slot >= machines_.size()) {
+    const auto routed = route(entries[i]->data);
+    if (!routed) {
       // Every replica runs the same registrations, so every replica skips it alike.
       CK_LOG_ERROR("partition: partition-{} entry {} names no registered state machine",
                    partition_, entries[i]->index);
       continue;
     }
-    write_view store(txn, table_of(*slot, partition_), failure);
-    results[i] = machines_[*slot]->apply(store, decoded->command);
+    write_view store(txn, table_of(routed->slot, partition_), failure);
+    results[i] = machines_[routed->slot]->apply(store, routed->command);
   }
   if (!failure.ok()) {
     return failure;
@@ -193,15 +200,12 @@ void partition_machines::applied(const raft::entry& e, const std::string& result
   if (!has_listeners_) {
     return;
   }
-  const auto decoded = cluster::decode_machine_command(e.data);
-  const auto slot = !decoded                   ? std::nullopt
-                    : decoded->machine.empty() ? std::optional<uint16_t>{0}
-                                               : cluster::machine_slot(*types_, decoded->machine);
-  if (!slot || *slot >= types_->size() || !(*types_)[*slot].on_applied) {
+  const auto routed = route(e.data);
+  if (!routed || !(*types_)[routed->slot].on_applied) {
     return;
   }
-  (*types_)[*slot].on_applied(
-      cluster::applied_command{partition_, e.index, decoded->command, result});
+  (*types_)[routed->slot].on_applied(
+      cluster::applied_command{partition_, e.index, routed->command, result});
 }
 
 void partition_machines::announce_reset(raft::index_t applied) {

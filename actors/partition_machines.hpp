@@ -95,6 +95,14 @@ class partition_machines final : public replicated_state_machine, public log_txn
   uint32_t partition_;
   uint32_t group_;
   bool has_listeners_ = false;  // some machine type has an apply listener
+
+  // A Raft entry's command and the slot of its machine; nullopt when the entry names no
+  // registered machine (or is a cut-short envelope).
+  struct routed_command {
+    uint16_t slot = 0;
+    std::string_view command;  // points into the entry's data
+  };
+  std::optional<routed_command> route(std::string_view data) const;
   runtime::node_metrics* metrics_ = nullptr;
 };
 

@@ -16,7 +16,6 @@
 #include <chrono>
 #include <cstdio>
 #include <random>
-#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -39,10 +38,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   ck::client::client_options options;
-  std::stringstream in(endpoints);
-  for (std::string item; std::getline(in, item, ',');) {
-    options.endpoints.push_back(item);
-  }
+  options.endpoints = ck::client::parse_endpoints(endpoints);
   options.route_to_leader = route == "leader";
   options.async_threads = 1;
   ck::client::kv_client kv(options);

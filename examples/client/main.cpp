@@ -20,22 +20,6 @@
 #include <utility>
 #include <vector>
 
-namespace {
-
-std::vector<std::string> split(const std::string& text, char separator) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  for (size_t i = 0; i <= text.size(); ++i) {
-    if (i == text.size() || text[i] == separator) {
-      if (i > start) out.push_back(text.substr(start, i - start));
-      start = i + 1;
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   if (argc < 3) {
     std::cerr << "usage: inventory host:port[,host:port...] COUNT [PREFIX]\n";
@@ -43,7 +27,7 @@ int main(int argc, char** argv) {
   }
   // [client setup]
   ck::client::client_options options;
-  options.endpoints = split(argv[1], ',');         // cluster API addresses
+  options.endpoints = ck::client::parse_endpoints(argv[1]);  // cluster API addresses
   options.attempts = 12;                           // rides out a leader election
   options.async_threads = 16;                      // puts in flight at once
   ck::client::kv_client inventory(options);

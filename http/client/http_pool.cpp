@@ -36,6 +36,25 @@ struct header_list {
   void add(const std::string& line) { list = curl_slist_append(list, line.c_str()); }
 };
 
+// What every request sets: the URL, no signals (threads), no Nagle delay, the connect bound,
+// and the token. `url` and `headers` must outlive the transfer.
+void set_common_options(CURL* curl, const std::string& url, std::chrono::milliseconds timeout,
+                        const std::string& token, header_list& headers) {
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout.count()));
+  if (!token.empty()) {
+    headers.add("Authorization: Bearer " + token);
+  }
+}
+
+// The failure of a transfer that got no answer.
+void record_failure(http_reply& reply, CURL* curl, CURLcode rc, const std::string& address) {
+  reply.error = address + ": " + curl_easy_strerror(rc);
+  reply.maybe_sent = maybe_sent(curl, rc);
+}
+
 }  // namespace
 
 http_pool::http_pool(std::chrono::milliseconds timeout, std::string token)
@@ -83,14 +102,8 @@ http_reply http_pool::request(const std::string& address, std::string_view metho
   const std::string url = "http://" + address + target;
   const std::string verb(method);
   header_list headers;
-  if (!token_.empty()) {
-    headers.add("Authorization: Bearer " + token_);
-  }
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
+  set_common_options(curl, url, timeout_, token_, headers);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_.count()));
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout_.count()));
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_body);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply.body);
   if (verb == "GET") {
@@ -111,8 +124,7 @@ http_reply http_pool::request(const std::string& address, std::string_view metho
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     reply.status = static_cast<int>(status);
   } else {
-    reply.error = address + ": " + curl_easy_strerror(rc);
-    reply.maybe_sent = maybe_sent(curl, rc);
+    record_failure(reply, curl, rc, address);
     reply.body.clear();
   }
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);  // `headers` dies here
@@ -153,15 +165,9 @@ http_reply http_pool::stream(const std::string& address, const std::string& targ
   }
   const std::string url = "http://" + address + target;
   header_list headers;
-  if (!token_.empty()) {
-    headers.add("Authorization: Bearer " + token_);
-  }
+  set_common_options(curl, url, timeout_, token_, headers);
   headers.add("Accept: text/event-stream");
   stream_state state{&on_data, &reply.body, curl};
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout_.count()));
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(silence_max.count()));
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_stream);
@@ -172,8 +178,7 @@ http_reply http_pool::stream(const std::string& address, const std::string& targ
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   reply.status = static_cast<int>(status);
   if (rc != CURLE_OK && rc != CURLE_WRITE_ERROR) {
-    reply.error = address + ": " + curl_easy_strerror(rc);
-    reply.maybe_sent = maybe_sent(curl, rc);
+    record_failure(reply, curl, rc, address);
   }
   curl_easy_cleanup(curl);
   return reply;

@@ -42,6 +42,25 @@ const char* to_string(error_kind kind) {
   return "server";
 }
 
+std::vector<std::string> parse_endpoints(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    const size_t comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+    if (item.substr(0, 7) == "http://") {
+      item.remove_prefix(7);
+    }
+    while (!item.empty() && item.back() == '/') {
+      item.remove_suffix(1);
+    }
+    if (!item.empty()) {
+      out.emplace_back(item);
+    }
+  }
+  return out;
+}
+
 std::string url_encode(std::string_view text) {
   static const char hex[] = "0123456789ABCDEF";
   std::string out;
@@ -211,8 +230,7 @@ struct kv_client::impl {
       return answer.error();
     }
     if (answer.value().status != 200) {
-      return error_of(http_reply{answer.value().status, answer.value().body, {}, false},
-                      request_kind::read);
+      return api_error(answer.value());
     }
     std::string why;
     auto parsed = topology::parse(answer.value().body, why);
@@ -240,18 +258,19 @@ struct kv_client::impl {
         pause = std::min<std::chrono::milliseconds>(pause * 2, std::chrono::seconds(1));
       }
       std::string address;
-      auto t = current_topology(refresh);
-      refresh = false;
-      if (t.ok() && options.route_to_leader) {
-        const topology& topo = t.value();
-        address = topo.leader_kv_addr(key != nullptr ? topo.partition_of(*key) : partition);
-        if (address.empty()) {
-          auto alive = topo.alive_kv_addrs();
-          if (!alive.empty()) {
-            address = alive[static_cast<size_t>(attempt) % alive.size()];
+      if (options.route_to_leader) {
+        if (auto t = current_topology(refresh); t.ok()) {
+          const topology& topo = t.value();
+          address = topo.leader_kv_addr(key != nullptr ? topo.partition_of(*key) : partition);
+          if (address.empty()) {
+            auto alive = topo.alive_kv_addrs();
+            if (!alive.empty()) {
+              address = alive[static_cast<size_t>(attempt) % alive.size()];
+            }
           }
         }
       }
+      refresh = false;
       if (address.empty()) {
         // No topology (or no leader routing): the cluster API answers /kv/* too.
         address = options.endpoints[(next_endpoint++ + static_cast<size_t>(attempt)) %
@@ -406,19 +425,6 @@ std::future<result<delete_result>> kv_client::del_async(std::string key) {
   return impl_->submit<delete_result>([this, key = std::move(key)] { return del(key); });
 }
 
-namespace {
-
-// "3:120,7:99" for ?from=.
-std::string positions_text(const watch_positions& positions) {
-  std::string out;
-  for (const auto& [partition, index] : positions) {
-    out += (out.empty() ? "" : ",") + std::to_string(partition) + ":" + std::to_string(index);
-  }
-  return out;
-}
-
-}  // namespace
-
 result<watch_positions> kv_client::watch(const watch_options& options,
                                          const std::function<bool(const watch_event&)>& on_event) {
   watch_positions positions = options.from;
@@ -435,7 +441,7 @@ result<watch_positions> kv_client::watch(const watch_options& options,
     std::string target = std::string{"/kv/watch?"} + (options.prefix ? "prefix=" : "key=") +
                          url_encode(options.key);
     if (!positions.empty()) {
-      target += "&from=" + positions_text(positions);
+      target += "&from=" + cluster::format_partition_positions(positions);
     }
     sse_reader reader;
     bool delivered = false;  // this attempt streamed something: the next failure starts over

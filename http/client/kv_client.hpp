@@ -25,6 +25,7 @@
 // Thread safety: every method may be called from any thread concurrently.
 
 #include "http/client/topology.hpp"
+#include "runtime/cluster/partition_hash.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -135,7 +136,7 @@ struct watch_event {
 };
 
 /// Positions of a watch: per partition, the index of the last change seen.
-using watch_positions = std::map<uint32_t, uint64_t>;
+using watch_positions = cluster::partition_positions;
 
 struct watch_options {
   std::string key;     // one key, or with prefix set: the keys starting with it
@@ -154,6 +155,10 @@ struct api_reply {
   int status = 0;
   std::string body;  // JSON
 };
+
+/// Endpoints as people write them: "host:port[,host:port...]"; an "http://" prefix and
+/// trailing slashes are dropped, empty items skipped.
+std::vector<std::string> parse_endpoints(std::string_view text);
 
 /// `text` percent-encoded for a URL query value (everything but RFC 3986's unreserved
 /// characters).

@@ -537,10 +537,10 @@ responder connection_state::make_responder(uint64_t sequence) {
     }
   };
   auto deliver = [on_connection, sequence](response&& res) {
-    auto shared = std::make_shared<response>(std::move(res));
-    on_connection([&](connection_state& st) { st.deliver(sequence, std::move(*shared)); },
+    // Exactly one of the two runs: both may take `res`.
+    on_connection([&](connection_state& st) { st.deliver(sequence, std::move(res)); },
                   [&](const caf::actor& broker) {
-                    caf::anon_send(broker, reply_atom::value, sequence, std::move(*shared));
+                    caf::anon_send(broker, reply_atom::value, sequence, std::move(res));
                   });
   };
   auto start_stream = [deliver, on_connection, gone = link->gone](response&& head) {

@@ -49,4 +49,37 @@ bool parse_partition_name(std::string_view text, uint32_t& index) {
   return ec == std::errc{} && ptr == end;
 }
 
+std::string format_partition_positions(const partition_positions& positions) {
+  std::string out;
+  for (const auto& [partition, index] : positions) {
+    out += (out.empty() ? "" : ",") + std::to_string(partition) + ":" + std::to_string(index);
+  }
+  return out;
+}
+
+std::optional<partition_positions> parse_partition_positions(std::string_view text,
+                                                            uint32_t partition_count) {
+  partition_positions out;
+  while (!text.empty()) {
+    const size_t comma = text.find(',');
+    const std::string_view item = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+    const size_t colon = item.rfind(':');
+    if (colon == std::string_view::npos) {
+      return std::nullopt;
+    }
+    uint32_t partition = 0;
+    uint64_t index = 0;
+    const std::string_view number = item.substr(colon + 1);
+    const char* end = number.data() + number.size();
+    auto [ptr, ec] = std::from_chars(number.data(), end, index);
+    if (!parse_partition_name(item.substr(0, colon), partition) ||
+        partition >= partition_count || ec != std::errc{} || ptr != end) {
+      return std::nullopt;
+    }
+    out[partition] = index;
+  }
+  return out;
+}
+
 }  // namespace ck::cluster

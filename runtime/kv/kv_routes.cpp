@@ -11,7 +11,6 @@
 #include <caf/io/broker.hpp>
 #include <nlohmann/json.hpp>
 
-#include <charconv>
 #include <map>
 
 namespace ck::kv {
@@ -351,33 +350,6 @@ void handle_stats(const figures_ptr& f, const node::context& ctx, caf::io::broke
           [reply](caf::error& error) mutable { reply.send(node::error_response(error)); });
 }
 
-// "3:120,partition-7:99" -> {3: 120, 7: 99}; nullopt when malformed or a partition is out of
-// range.
-std::optional<std::map<uint32_t, uint64_t>> parse_positions(std::string_view text,
-                                                            uint32_t partition_count) {
-  std::map<uint32_t, uint64_t> out;
-  while (!text.empty()) {
-    const size_t comma = text.find(',');
-    std::string_view item = text.substr(0, comma);
-    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
-    const size_t colon = item.rfind(':');
-    if (colon == std::string_view::npos) {
-      return std::nullopt;
-    }
-    uint32_t partition = 0;
-    uint64_t index = 0;
-    const std::string_view number = item.substr(colon + 1);
-    auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), index);
-    if (!cluster::parse_partition_name(item.substr(0, colon), partition) ||
-        partition >= partition_count || ec != std::errc{} ||
-        end != number.data() + number.size()) {
-      return std::nullopt;
-    }
-    out[partition] = index;
-  }
-  return out;
-}
-
 void handle_watch(const std::shared_ptr<watch_hub>& watches, const node::context& ctx,
                   caf::io::broker* self, request& req, responder reply) {
   const auto key = req.query_param("key");
@@ -389,7 +361,7 @@ void handle_watch(const std::shared_ptr<watch_hub>& watches, const node::context
   }
   std::map<uint32_t, uint64_t> from;
   if (auto positions = req.query_param("from")) {
-    auto parsed = parse_positions(*positions, ctx.partition_count());
+    auto parsed = cluster::parse_partition_positions(*positions, ctx.partition_count());
     if (!parsed) {
       reply.send(response::error(400, "invalid_parameter",
                                  "query parameter \"from\" must be PARTITION:INDEX[,...] with "
@@ -412,7 +384,6 @@ void handle_watch(const std::shared_ptr<watch_hub>& watches, const node::context
             head.headers.emplace_back("Content-Type", "text/event-stream");
             head.headers.emplace_back("Cache-Control", "no-cache");
             watches->watch(std::move(filter), from, floor, reply.stream(std::move(head)));
-            watches->keep_alive();  // a sweep per new watcher drops those whose clients left
           },
           [reply](caf::error& error) mutable { reply.send(node::error_response(error)); });
 }

@@ -72,10 +72,16 @@ void watch_hub::on_applied(const node::applied_command& c) {
   if (c.index <= h.last_index) {
     return;  // a replica restarted over a snapshot replays nothing twice, but be sure
   }
+  std::string text;  // built for the first matching watcher, shared by the others
   for (auto it = watchers_.begin(); it != watchers_.end();) {
-    if (it->filter.matches(e.key) && !it->sink.push(message(c.partition, e))) {
-      it = watchers_.erase(it);
-      continue;
+    if (it->filter.matches(e.key)) {
+      if (text.empty()) {
+        text = message(c.partition, e);
+      }
+      if (!it->sink.push(text)) {
+        it = watchers_.erase(it);
+        continue;
+      }
     }
     ++it;
   }

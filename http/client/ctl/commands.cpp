@@ -53,9 +53,8 @@ json node_json(const client::node_info& n) {
 
 struct rebalance_figures {
   bool running = false;
-  size_t done = 0;     // moves finished since the answering node's view started
-  size_t total = 0;    // moves counted since then (planned ones come and go as plans change)
-  size_t pending = 0;  // moves listed now: planned or in progress
+  size_t done = 0;   // moves finished since the answering node's view started
+  size_t total = 0;  // moves counted since then (planned ones come and go as plans change)
 };
 
 std::variant<rebalance_figures, int> rebalance_state(client::kv_client& kv) {
@@ -65,8 +64,7 @@ std::variant<rebalance_figures, int> rebalance_state(client::kv_client& kv) {
   }
   const json& b = std::get<json>(body);
   return rebalance_figures{b.value("running", false), b.value("moves_done", size_t{0}),
-                           b.value("moves_total", size_t{0}),
-                           b.value("moves", json::array()).size()};
+                           b.value("moves_total", size_t{0})};
 }
 
 }  // namespace

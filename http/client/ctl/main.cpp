@@ -7,31 +7,12 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdlib>
-#include <sstream>
 
 namespace {
 
 std::string env_or(const char* name, const char* fallback) {
   const char* value = std::getenv(name);
   return value != nullptr && *value != '\0' ? value : fallback;
-}
-
-std::vector<std::string> split_endpoints(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    if (item.rfind("http://", 0) == 0) {
-      item = item.substr(7);
-    }
-    while (!item.empty() && item.back() == '/') {
-      item.pop_back();
-    }
-    if (!item.empty()) {
-      out.push_back(item);
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -107,7 +88,7 @@ int main(int argc, char** argv) {
   }
   wait.timeout = std::chrono::seconds(wait_s);
   client::client_options options;
-  options.endpoints = split_endpoints(endpoints);
+  options.endpoints = client::parse_endpoints(endpoints);
   if (options.endpoints.empty()) {
     return ctl::fail("--endpoints: no address given", ctl::exit_usage);
   }
@@ -127,20 +108,11 @@ int main(int argc, char** argv) {
   if (rebalance->parsed()) return ctl::rebalance(kv, f, wait);
   if (partition->parsed()) return ctl::partition(kv, f, key);
   if (watch->parsed()) {
-    std::stringstream in(from);
-    for (std::string item; std::getline(in, item, ',');) {
-      const auto colon = item.rfind(':');
-      uint32_t p = 0;
-      if (colon == std::string::npos ||
-          !cluster::parse_partition_name(item.substr(0, colon), p)) {
-        return ctl::fail("--from: " + item + " is not PARTITION:INDEX", ctl::exit_usage);
-      }
-      try {
-        watch_opts.from[p] = std::stoull(item.substr(colon + 1));
-      } catch (const std::exception&) {
-        return ctl::fail("--from: " + item + " is not PARTITION:INDEX", ctl::exit_usage);
-      }
+    auto positions = cluster::parse_partition_positions(from, UINT32_MAX);
+    if (!positions) {
+      return ctl::fail("--from: " + from + " is not PARTITION:INDEX[,...]", ctl::exit_usage);
     }
+    watch_opts.from = std::move(*positions);
     return ctl::watch(kv, f, watch_opts, count);
   }
   return ctl::fail("no command", ctl::exit_usage);

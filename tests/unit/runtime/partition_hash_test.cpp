@@ -50,3 +50,14 @@ TEST_CASE("partition names round-trip and reject junk") {
   CHECK_FALSE(parse_partition_name("7 ", index));
   CHECK_FALSE(parse_partition_name("99999999999", index));
 }
+
+TEST_CASE("partition positions: formatted and parsed back; malformed text is refused") {
+  const ck::cluster::partition_positions positions{{3, 120}, {7, 99}};
+  CHECK(ck::cluster::format_partition_positions(positions) == "3:120,7:99");
+  CHECK(ck::cluster::parse_partition_positions("3:120,7:99", 8) == positions);
+  CHECK(ck::cluster::parse_partition_positions("partition-3:120,7:99", 8) == positions);
+  CHECK(ck::cluster::parse_partition_positions("", 8) == ck::cluster::partition_positions{});
+  for (const char* bad : {"3", "3:", ":5", "x:5", "3:5x", "8:1", "3:-1", "3:1,,4:2"}) {
+    CHECK_MESSAGE(!ck::cluster::parse_partition_positions(bad, 8), bad);
+  }
+}

@@ -110,6 +110,11 @@ TEST_CASE("retry policy: what did not happen is retried, a write that may have i
   }
 }
 
+TEST_CASE("parse_endpoints: a comma list as people write it") {
+  CHECK(parse_endpoints("a:1,http://b:2/,,c:3") == std::vector<std::string>{"a:1", "b:2", "c:3"});
+  CHECK(parse_endpoints("").empty());
+}
+
 TEST_CASE("url_encode keeps unreserved characters and escapes the rest") {
   CHECK(url_encode("user-1_a.b~") == "user-1_a.b~");
   CHECK(url_encode("a b&c=d/é") == "a%20b%26c%3Dd%2F%C3%A9");
