@@ -120,3 +120,65 @@ wrk_cell() {
       printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", sys, op, c, run, v["rps"], v["p50_us"], v["p99_us"], err
     }' | tee -a "$OUT"
 }
+
+# cluster_cell SYSTEM OP CONNS RUN SCRIPT URL... -- script args...  -> one TSV line appended to $OUT
+# (the mode column is $MODE: spread or single). One wrk process per URL with its share of CONNS,
+# all started together; req/s summed, p50/p99 from the merged latency distribution (kv_cluster.sh's
+# header explains how). Uses WORK, OUT, MODE, WRK_THREADS and the caller's wrk_pids array.
+cluster_cell() {
+  local system=$1 op=$2 c=$3 run=$4 script=$5; shift 5
+  local urls=()
+  while [ "$1" != -- ]; do urls+=("$1"); shift; done
+  shift
+  local n=${#urls[@]} dir i share t
+  dir=$(mktemp -d "$WORK/cell.XXXXXX")
+  wrk_pids=()
+  for i in "${!urls[@]}"; do
+    share=$((c / n + (i < c % n ? 1 : 0)))
+    [ "$share" -gt 0 ] || continue
+    assert_loopback_url "${urls[$i]}"
+    t=$WRK_THREADS; [ "$t" -le "$share" ] || t=$share
+    WRK_SCRIPT=$script WRK_HIST_OUT=$dir/$i.hist timeout $((DURATION + 30)) \
+      wrk -t"$t" -c"$share" -d"${DURATION}s" --timeout 5s -s "$BENCH_DIR/lua/hist.lua" "${urls[$i]}" -- "$@" \
+      >"$dir/$i.out" 2>&1 &
+    wrk_pids+=($!)
+  done
+  for i in "${wrk_pids[@]}"; do wait "$i" || true; done
+  wrk_pids=()
+  python3 - "$dir" "$system" "$op" "$c" "$run" "$MODE" <<'PY' | tee -a "$OUT"
+import glob, os, sys
+d, system, op, c, run, mode = sys.argv[1:]
+rps, requests, errors, points, per = 0.0, 0, 0, [], []
+ok = True
+for out in sorted(glob.glob(os.path.join(d, "*.out"))):
+    lines = [l for l in open(out) if l.startswith("RESULT ")]
+    h = out[:-4] + ".hist"
+    if not lines or not os.path.exists(h):
+        ok = False
+        sys.stderr.write(f"wrk produced no RESULT/quantiles ({system} {op} c={c} run={run}):\n" + open(out).read())
+        continue
+    v = dict(kv.split("=", 1) for kv in lines[-1].split()[1:])
+    n = int(v["requests"])
+    rps += float(v["rps"]); requests += n; per.append(f'{float(v["rps"]):.0f}')
+    errors += sum(int(v[k]) for k in ("err_connect", "err_read", "err_write", "err_status", "err_timeout"))
+    prev = 0.0
+    for line in open(h):
+        p, us = line.split()
+        points.append((int(us), n * (float(p) - prev) / 100.0))
+        prev = float(p)
+total = sum(w for _, w in points)
+if not ok or total <= 0:
+    print(f"{system}\t{op}\t{c}\t{run}\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\t{mode}")
+    sys.exit(0)
+points.sort()
+def pct(p):  # smallest latency whose cumulative weight reaches p % of all requests
+    target, acc = p / 100.0 * total * (1 - 1e-9), 0.0
+    for us, w in points:
+        acc += w
+        if acc >= target:
+            return us
+    return points[-1][0]
+print(f"{system}\t{op}\t{c}\t{run}\t{rps:.1f}\t{pct(50)}\t{pct(99)}\t{errors}\t{pct(90)}\t{points[-1][0]}\t{requests}\t{'/'.join(per)}\t{mode}")
+PY
+  rm -rf "$dir"
+}
