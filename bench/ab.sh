@@ -34,10 +34,7 @@ pids=()
 wrk_pids=()
 cleanup() {
   trap - EXIT INT TERM
-  local p
-  for p in "${wrk_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  stop_pids "${pids[@]}"
-  wait 2>/dev/null || true
+  stop_everything
   rm -rf "$WORK"/ck
 }
 trap cleanup EXIT

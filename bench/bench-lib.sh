@@ -36,6 +36,15 @@ stop_pids() {
   done
 }
 
+# stop_everything: the wrk processes of a cell in flight (the caller's wrk_pids), then the nodes or
+# members (the caller's pids, stop_pids), and waits for them: the body of the scripts' EXIT traps.
+stop_everything() {
+  local p
+  for p in "${wrk_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  stop_pids "${pids[@]}"
+  wait 2>/dev/null || true
+}
+
 port_busy() { ss -ltnH "( sport = :$1 )" 2>/dev/null | grep -q .; }
 check_ports() {
   local p

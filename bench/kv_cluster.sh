@@ -43,10 +43,7 @@ pids=()      # every long-running process this script started (nodes, members)
 wrk_pids=()  # wrk processes of the cell in flight
 cleanup() {
   trap - EXIT INT TERM
-  local p
-  for p in "${wrk_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  stop_pids "${pids[@]}"
-  wait 2>/dev/null || true
+  stop_everything
   if [ "${KEEP_DATA:-0}" != 1 ]; then rm -rf "$WORK"/ck "$WORK"/etcd; fi
 }
 trap cleanup EXIT
