@@ -225,9 +225,6 @@ raft_group_actor::behavior_type raft_group(raft_group_pointer self, raft_group_o
         }
       },
       [=](atoms::raft_ready_atom) { detail::start_ready(self); },
-      [=](atoms::raft_applied_atom, applied_results& applied) {
-        detail::answer_applied(self, applied);
-      },
   };
 }
 

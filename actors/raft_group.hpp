@@ -76,9 +76,6 @@ using raft_group_actor = caf::typed_actor<
     caf::replies_to<atoms::raft_status_atom>::with<raft::status_info>,
     caf::replies_to<atoms::snapshot_chunk_atom, snapshot_chunk>::with<uint64_t>,
     caf::reacts_to<atoms::raft_tick_atom, uint64_t>, caf::reacts_to<atoms::raft_ready_atom>,
-    /// From the log writer: results of this group's commands it applied, before its
-    /// transaction commits (actors/raft_log_writer.hpp, applied_results): proposals answered.
-    caf::reacts_to<atoms::raft_applied_atom, applied_results>,
     /// The transport suspects the node hosting these replica ids is down: a follower whose
     /// leader is one of them forgets it (raft::node::forget_leader; what wakes a quiescent
     /// group whose leader died).

@@ -3,9 +3,7 @@
 // answer reads, then advance. A durable machine's applies join the persist: the log writer
 // runs them inside the same transaction (committed entries are durable on a majority
 // already, so applying them before this replica's own entries are synced is safe; both
-// commit atomically), and finish_ready only books them. The writer tells the group the
-// results as it computes them (raft_applied_atom, before its transaction commits), so a
-// leader answers its proposals one writer cycle earlier (answer_applied).
+// commit atomically), and finish_ready only books them.
 
 #include "actors/errc.hpp"
 #include "actors/raft_group_state.hpp"
@@ -184,9 +182,6 @@ std::shared_ptr<apply_job> plan_applies(raft_group_pointer self, raft::ready& rd
   }
   job->owner = st.sm;
   job->applier = applier;
-  if (!st.proposals.empty()) {  // only a leader's own proposals wait for answers
-    job->notify = caf::actor_cast<caf::strong_actor_ptr>(self);
-  }
   return job;
 }
 
@@ -243,21 +238,6 @@ void finish_ready(raft_group_pointer self) {
 }
 
 }  // namespace
-
-void answer_applied(raft_group_pointer self, applied_results& applied) {
-  auto& proposals = self->state.proposals;
-  CK_ASSERT_EQ(applied.indexes.size(), applied.results.size());
-  for (size_t i = 0; i < applied.indexes.size() && !proposals.empty(); ++i) {
-    auto parked = proposals.find(applied.indexes[i]);
-    // Only the exact entry is answered here; one overwritten by another leader's entry, or
-    // below it, is left for complete_proposals when the ready finishes.
-    if (parked != proposals.end() && parked->second.term == applied.terms[i]) {
-      parked->second.promise.deliver(
-          raft_propose_reply{applied.indexes[i], std::move(applied.results[i])});
-      proposals.erase(parked);
-    }
-  }
-}
 
 void keep_ticking(raft_group_pointer self) {
   auto& st = self->state;

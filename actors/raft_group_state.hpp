@@ -113,9 +113,6 @@ void schedule_ready(raft_group_pointer self);
 void keep_ticking(raft_group_pointer self);
 /// Handles raft_ready_atom: takes the ready and hands its persistent part to the writer.
 void start_ready(raft_group_pointer self);
-/// Answers the proposals among the writer's early results (raft_applied_atom); the bookkeeping
-/// of those entries (applied index, listeners) waits for the ready's finish as before.
-void answer_applied(raft_group_pointer self, applied_results& applied);
 /// Stops the replica when the outstanding ready waited for the writer longer than
 /// options.persist_timeout (checked at each tick); true when it stopped it.
 bool check_persist_deadline(raft_group_pointer self);

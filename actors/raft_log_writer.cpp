@@ -8,7 +8,6 @@
 #include "runtime/base/storage_health.hpp"
 
 #include <caf/actor_system.hpp>
-#include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
@@ -55,24 +54,6 @@ storage::status record(storage::raft_log_store& store, const snapshot_record& r)
   return st;
 }
 
-// Hands the group a job's results before the transaction commits (applied_results says why
-// that is safe). Sent again on a retry; the group ignores answers it gave already.
-void tell_results(const apply_job& job) {
-  if (!job.notify) {
-    return;
-  }
-  applied_results out;
-  out.indexes.reserve(job.entries.size());
-  out.terms.reserve(job.entries.size());
-  for (const raft::entry& e : job.entries) {
-    out.indexes.push_back(e.index);
-    out.terms.push_back(e.term);
-  }
-  out.results = job.results;
-  caf::anon_send(caf::actor_cast<caf::actor>(job.notify), atoms::raft_applied_atom_v,
-                 std::move(out));
-}
-
 // Runs the applies of one store write, inside its transaction. On a retry every job starts
 // over (results are reassigned).
 storage::status run_applies(storage::write_txn& txn, const std::vector<apply_job*>& jobs) {
@@ -88,7 +69,6 @@ storage::status run_applies(storage::write_txn& txn, const std::vector<apply_job
     }
     CK_ASSERT_EQ(results.value().size(), job->entries.size());
     job->results = std::move(results.value());
-    tell_results(*job);
   }
   return storage::status::success();
 }

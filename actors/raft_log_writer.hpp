@@ -20,7 +20,6 @@
 #include "actors/type_ids.hpp"
 #include "storage/raft_log_store.hpp"
 
-#include <caf/actor_control_block.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/fwd.hpp>
 #include <caf/replies_to.hpp>
@@ -41,27 +40,12 @@ class storage_health;
 
 namespace ck::actors {
 
-/// What the writer's applies produced, sent to the group before the transaction commits, so
-/// the group answers its proposals without waiting for the commit and its fsyncs. Safe: every
-/// entry is committed (durable on a majority), and the machine is deterministic, so a restart
-/// that replays it (when this transaction fails) produces the same result. Readers cannot see
-/// the write before it is visible: the group's applied index (what linearizable reads wait
-/// for) still advances only when the writer answers the persist.
-struct applied_results {
-  std::vector<raft::index_t> indexes;
-  std::vector<raft::term_t> terms;
-  std::vector<std::string> results;  // copies: a retried transaction reassigns the job's
-};
-
 /// Committed commands of one ready for a durable machine, applied in the writer's transaction.
 struct apply_job {
   std::shared_ptr<replicated_state_machine> owner;  // keeps `applier` alive
   log_txn_applier* applier = nullptr;
   std::vector<raft::entry> entries;  // consecutive commands, increasing index
   std::vector<std::string> results;  // one per entry, set before the request is answered
-  /// The group actor (caf::actor), told the results (raft_applied_atom, applied_results)
-  /// as soon as they are known; null: only the persist's answer carries them.
-  caf::strong_actor_ptr notify;
 };
 
 struct persist_request {
@@ -76,7 +60,6 @@ struct persist_request {
 }  // namespace ck::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ck::actors::persist_request)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ck::actors::applied_results)
 
 namespace ck::actors {
 

@@ -129,9 +129,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(clusterkit, caf::first_custom_type_id)
 
   // The transport learns its cluster id (appended).
   CAF_ADD_ATOM(clusterkit, ck::atoms, transport_cluster_atom, "tr_cluster")
-
-  // Write answers before the apply transaction commits (appended).
-  CAF_ADD_ATOM(clusterkit, ck::atoms, raft_applied_atom, "raft_appl")
 CAF_END_TYPE_ID_BLOCK(clusterkit)
 
 namespace caf {

@@ -156,30 +156,3 @@ TEST_CASE_FIXTURE(writer_fixture, "raft log writer: committed commands apply in 
   CHECK(env->stats().commit_count <= static_cast<uint64_t>(groups));
   CHECK(applier.calls == groups);
 }
-
-TEST_CASE_FIXTURE(writer_fixture,
-                  "raft log writer: apply results reach the group before the commit's answer") {
-  caf::scoped_actor self{*sys};
-  recording_applier applier;
-  auto request = entries_write(3, 1, 4);
-  auto job = std::make_shared<actors::apply_job>();
-  job->applier = &applier;
-  job->entries = {raft::entry{2, 1, raft::entry_type::normal, "a"},
-                  raft::entry{2, 2, raft::entry_type::normal, "b"}};
-  job->notify = caf::actor_cast<caf::strong_actor_ptr>(self);
-  request.apply = job;
-  self->send(writer, atoms::raft_persist_atom_v, std::move(request));
-  std::vector<std::string> order;
-  int received = 0;
-  self->receive_for(received, 2)(
-      [&](atoms::raft_applied_atom, const actors::applied_results& applied) {
-        order.push_back("results");
-        CHECK(applied.indexes == std::vector<raft::index_t>{1, 2});
-        CHECK(applied.terms == std::vector<raft::term_t>{2, 2});
-        CHECK(applied.results == std::vector<std::string>{"applied 1:a", "applied 2:b"});
-      },
-      [&](uint64_t) { order.push_back("persisted"); },
-      [&](caf::error& e) { FAIL("persist failed: " << to_string(e)); },
-      caf::after(10s) >> [&] { FAIL("only " << received << " of 2 messages"); });
-  CHECK(order == std::vector<std::string>{"results", "persisted"});
-}
