@@ -175,7 +175,7 @@ status log_index::compact(raft::group_id id, raft::index_t index) {
     return index <= 1 ? status::success() : invalid(id, "compact of an empty log");
   }
   group_log_index& group = found->second;
-  if (index > group.last() + 1 || (index > 0 && group.snapshot.index + 1 < index)) {
+  if (index > group.last() + 1 || group.snapshot.index + 1 < index) {
     return invalid(id, "compact to " + std::to_string(index) + ": snapshot " +
                            std::to_string(group.snapshot.index) + ", last " +
                            std::to_string(group.last()));

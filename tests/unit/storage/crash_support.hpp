@@ -140,15 +140,6 @@ class ack_reader {
 
 using runtime::splitmix64;
 
-// The unsigned number in environment variable `name`; nullopt when unset or empty.
-inline std::optional<uint64_t> env_number(const char* name) {
-  const char* text = std::getenv(name);
-  if (text == nullptr || *text == '\0') {
-    return std::nullopt;
-  }
-  return std::strtoull(text, nullptr, 10);
-}
-
 // Parent side of one round, shared by both crash tests: waits for the child's "ready" (unless
 // the round kills it before that), lets it run for `kill_delay_us`, SIGKILLs it, drains the
 // acknowledgements it sent. Sets `last_ack` to the last acknowledged number; returns "" or

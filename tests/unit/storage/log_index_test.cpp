@@ -8,12 +8,11 @@
 #include "storage/log_index.hpp"
 
 #include "raft_log_model.hpp"
+#include "test_support.hpp"
 
 #include <doctest/doctest.h>
 
-#include <cstdlib>
 #include <map>
-#include <random>
 #include <string>
 
 namespace ck::storage {
@@ -99,17 +98,14 @@ std::string first_difference(const log_index& index, const test::raft_model& mod
     return "oldest_needed_segment " + std::to_string(index.oldest_needed_segment(written.segment)) +
            ", expected " + std::to_string(oldest);
   }
-  for (const raft::group_id id : index.groups_pinning_below(oldest)) {
-    return "group " + std::to_string(id) + " pins a segment below the oldest needed";
+  if (const auto pinning = index.groups_pinning_below(oldest); !pinning.empty()) {
+    return "group " + std::to_string(pinning.front()) + " pins a segment below the oldest needed";
   }
   return "";
 }
 
 TEST_CASE("log index: random batches, snapshots, compactions and drops match the naive model") {
-  const char* replay = std::getenv("CK_LOG_INDEX_SEED");
-  const uint64_t seed = replay != nullptr ? std::strtoull(replay, nullptr, 10)
-                                          : (uint64_t{std::random_device{}()} << 32) |
-                                                std::random_device{}();
+  const uint64_t seed = test::env_number("CK_LOG_INDEX_SEED").value_or(test::random_seed());
   INFO("seed=" << seed << "; replay: CK_LOG_INDEX_SEED=" << seed);
   const std::vector<raft::group_id> ids = {0, 1, 2, 3, 1000, 0xFFFFFFFFu};
   test::raft_batch_generator generator(seed, {ids, 5, 8, 40, 0, 12, 6, 3});

@@ -296,7 +296,7 @@ TEST_CASE("raft crash: acknowledged log writes survive kill -9, batches stay who
       replay ? 1
              : std::min<uint64_t>(test::env_number("CK_CRASH_ROUNDS").value_or(rounds_default),
                                   rounds_max);
-  const uint64_t base_seed = (uint64_t{std::random_device{}()} << 32) | std::random_device{}();
+  const uint64_t base_seed = test::random_seed();
   std::printf("storage_raft_crash_test: %llu round(s), base seed %llu%s\n",
               static_cast<unsigned long long>(rounds), static_cast<unsigned long long>(base_seed),
               replay ? " (replay)" : "");

@@ -7,9 +7,7 @@
 // CK_RAFT_MODEL_STEPS=<n> changes its length.
 
 #include <cstdio>
-#include <cstdlib>
 #include <optional>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -25,14 +23,6 @@ namespace {
 
 constexpr uint64_t steps_default = 5000;
 constexpr uint64_t full_check_every_steps = 100;
-
-std::optional<uint64_t> env_number(const char* name) {
-  const char* text = std::getenv(name);
-  if (text == nullptr || *text == '\0') {
-    return std::nullopt;
-  }
-  return std::strtoull(text, nullptr, 10);
-}
 
 // What raft::log_storage::entries must answer, from the model.
 raft::log_error expected_entries(const test::model_group& group, raft::index_t lo, raft::index_t hi,
@@ -122,10 +112,10 @@ void check_random_read(raft_log_store& store, test::raft_batch_generator& genera
 }
 
 TEST_CASE("raft_log_store: random batches match a naive model across reopens, drops and reads") {
-  const std::optional<uint64_t> replay = env_number("CK_RAFT_MODEL_SEED");
+  const std::optional<uint64_t> replay = test::env_number("CK_RAFT_MODEL_SEED");
   const uint64_t seed =
-      replay.value_or((uint64_t{std::random_device{}()} << 32) | std::random_device{}());
-  const uint64_t steps = env_number("CK_RAFT_MODEL_STEPS").value_or(steps_default);
+      replay.value_or(test::random_seed());
+  const uint64_t steps = test::env_number("CK_RAFT_MODEL_STEPS").value_or(steps_default);
   std::printf(
       "raft_log_store model test: seed=%llu steps=%llu (replay: CK_RAFT_MODEL_SEED=%llu "
       "./storage_unit_tests -tc='*naive model*')\n",

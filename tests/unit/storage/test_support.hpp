@@ -1,13 +1,17 @@
 #pragma once
 
-// Shared helpers of the storage tests: a temporary directory removed afterwards, and raw LMDB
-// access that plays "another tool damaged the file" without going through the storage layer.
+// Shared helpers of the storage tests: a temporary directory removed afterwards, raw LMDB
+// access that plays "another tool damaged the file" without going through the storage layer,
+// and the seeds of the randomized tests (a replay value from the environment, or a random one).
 
 #include <lmdb.h>
 #include <stdlib.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
+#include <optional>
+#include <random>
 #include <string>
 #include <string_view>
 
@@ -16,6 +20,20 @@
 #include "storage/environment.hpp"
 
 namespace ck::storage::test {
+
+// The unsigned number in environment variable `name`; nullopt when unset or empty.
+inline std::optional<uint64_t> env_number(const char* name) {
+  const char* text = std::getenv(name);
+  if (text == nullptr || *text == '\0') {
+    return std::nullopt;
+  }
+  return std::strtoull(text, nullptr, 10);
+}
+
+// A fresh 64-bit seed for a randomized test (print it, so a failure can be replayed).
+inline uint64_t random_seed() {
+  return (uint64_t{std::random_device{}()} << 32) | std::random_device{}();
+}
 
 // A fresh directory under /tmp, removed with everything in it when the object dies.
 class temp_dir {
