@@ -1,0 +1,175 @@
+#include "storage/table_overlay.hpp"
+
+#include <mutex>
+#include <vector>
+
+#include "runtime/base/assert.hpp"
+#include "storage/format.hpp"
+
+namespace ck::storage {
+
+namespace {
+
+// The stored-key prefix every key of `partition` starts with.
+std::string partition_prefix(uint32_t partition) {
+  std::string out = table_key(partition, "");
+  out.resize(table_partition_prefix_bytes);
+  return out;
+}
+
+bool has_prefix(const std::string& key, const std::string& prefix) {
+  return key.compare(0, prefix.size(), prefix) == 0;
+}
+
+}  // namespace
+
+void table_overlay::record(uint32_t partition, std::string_view key,
+                           std::optional<std::string> value) {
+  std::string stored = table_key(partition, key);
+  std::unique_lock lock(mutex_);
+  entry& e = changes_[std::move(stored)];
+  e.user_key = std::string(key);
+  e.value = std::move(value);
+  e.generation = current_;
+}
+
+void table_overlay::put(uint32_t partition, std::string_view key, std::string_view value) {
+  record(partition, key, std::string(value));
+}
+
+void table_overlay::erase(uint32_t partition, std::string_view key) {
+  record(partition, key, std::nullopt);
+}
+
+uint64_t table_overlay::seal() {
+  std::unique_lock lock(mutex_);
+  return current_++;
+}
+
+void table_overlay::committed(uint64_t generation) {
+  std::unique_lock lock(mutex_);
+  CK_ASSERT_LT(generation, current_);  // sealed first
+  CK_ASSERT_GT(generation, committed_);
+  committed_ = generation;
+  // Readers that took an older number may still look for these changes: from now on they are
+  // told to retry (their transactions may predate this commit).
+  dropped_ = generation;
+  for (auto it = changes_.begin(); it != changes_.end();) {
+    it = it->second.generation <= generation ? changes_.erase(it) : std::next(it);
+  }
+}
+
+uint64_t table_overlay::committed_generation() const {
+  std::shared_lock lock(mutex_);
+  return committed_;
+}
+
+std::optional<table_overlay::change> table_overlay::get(uint32_t partition, std::string_view key,
+                                                        uint64_t seen, bool& retry) const {
+  const std::string stored = table_key(partition, key);
+  std::shared_lock lock(mutex_);
+  retry = !answers(seen);
+  if (retry) {
+    return std::nullopt;
+  }
+  auto it = changes_.find(stored);
+  if (it == changes_.end()) {
+    return std::nullopt;
+  }
+  return change{it->second.value};
+}
+
+std::optional<result<table_page>> table_overlay::list(
+    uint32_t partition, const std::optional<table_cursor_position>& after, std::size_t limit,
+    uint64_t seen, const stored_list& stored) const {
+  if (limit == 0 || limit > table_list_limit_max) {
+    return result<table_page>(status::invalid_argument("list limit must be 1.." +
+                                                       std::to_string(table_list_limit_max)));
+  }
+  const std::string prefix = partition_prefix(partition);
+  std::shared_lock lock(mutex_);
+  if (!answers(seen)) {
+    return std::nullopt;
+  }
+  // The overlay's changes of the partition after `after`, in stored order.
+  auto change_at = after ? changes_.upper_bound(table_key(partition, after->key))
+                         : changes_.lower_bound(prefix);
+  auto changes_left = [&] { return change_at != changes_.end() && has_prefix(change_at->first, prefix); };
+
+  // The stored keys after `after`, a page at a time.
+  std::vector<std::string> page_keys;
+  std::vector<std::string> page_stored;
+  size_t page_at = 0;
+  std::optional<table_cursor_position> page_next = after;
+  bool stored_done = false;
+  status failure;
+  auto stored_left = [&] {
+    while (page_at == page_keys.size() && !stored_done) {
+      auto page = stored(page_next, limit);
+      if (!page.ok()) {
+        failure = page.status();
+        return false;
+      }
+      page_keys = std::move(page.value().keys);
+      page_stored.clear();
+      for (const std::string& key : page_keys) {
+        page_stored.push_back(table_key(partition, key));
+      }
+      page_at = 0;
+      page_next = page.value().next;
+      stored_done = !page_next.has_value();
+    }
+    return page_at < page_keys.size();
+  };
+
+  // The next key the open transaction holds, or nullopt at the end (or on a failure).
+  auto next_visible = [&]() -> std::optional<std::string> {
+    while (true) {
+      const bool have_stored = stored_left();
+      if (!failure.ok()) {
+        return std::nullopt;
+      }
+      const bool have_change = changes_left();
+      if (!have_stored && !have_change) {
+        return std::nullopt;
+      }
+      const int order = !have_stored   ? 1
+                        : !have_change ? -1
+                                       : page_stored[page_at].compare(change_at->first);
+      if (order < 0) {  // only stored
+        return page_keys[page_at++];
+      }
+      const entry& e = change_at->second;
+      ++change_at;
+      if (order == 0) {
+        ++page_at;  // the overlay's change replaces the stored entry
+      }
+      if (e.value) {
+        return e.user_key;
+      }
+    }
+  };
+
+  table_page out;
+  while (out.keys.size() < limit) {
+    auto key = next_visible();
+    if (!key) {
+      break;
+    }
+    out.keys.push_back(std::move(*key));
+  }
+  if (failure.ok() && out.keys.size() == limit && next_visible()) {
+    out.next = table_cursor_position{partition, out.keys.back()};
+  }
+  if (!failure.ok()) {
+    return result<table_page>(failure);
+  }
+  return result<table_page>(std::move(out));
+}
+
+std::size_t table_overlay::size() const {
+  std::shared_lock lock(mutex_);
+  return changes_.size();
+}
+
+}  // namespace ck::storage

@@ -1,0 +1,97 @@
+#pragma once
+
+// The changes made to the storage tables (storage/table.hpp) in a write transaction that is not
+// committed yet, for readers on other threads: the read buffer of the planned journal design
+// (docs/performance.md, session 15: the log writer keeps one LMDB transaction open between
+// checkpoints, and answers a write once its apply is here, before LMDB has it). Not used by the
+// node yet.
+//
+// Generations. The writer records each change under the current generation. A checkpoint
+// seals it (seal(): later changes get the next generation), commits the LMDB transaction, and
+// calls committed(g): LMDB now holds every change of generations <= g, so the overlay drops
+// them (a key changed again in a later generation keeps its later change).
+//
+// Reading without missing a change. A reader calls committed_generation() BEFORE it opens its
+// read transaction, so that transaction holds at least the generations up to the number it got
+// (`seen`), and passes `seen` with every question. The overlay answers only while it still
+// holds every change above `seen`; once it has dropped a later generation (its committed()
+// ran after the reader's number was taken), the answer is "retry": renew the read transaction
+// with a fresh number and ask again. So every change is found in the overlay or in the reader's
+// transaction, never in neither; checkpoints are tens of milliseconds apart, so retries are rare.
+//
+// Order. Changes are kept by their stored key (storage/format.hpp table_key: partition, form,
+// then the key or its digest), the order table_list pages in, so a listing merges exactly,
+// long keys included.
+//
+// Threads: the writer methods from one thread at a time; the reader methods from any thread,
+// concurrently with them.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+
+#include "storage/status.hpp"
+#include "storage/table.hpp"
+
+namespace ck::storage {
+
+class table_overlay {
+ public:
+  // What the overlay knows of one key.
+  struct change {
+    std::optional<std::string> value;  // nullopt: erased
+  };
+
+  // Writer: (partition, key) was set to `value` / erased in the open transaction.
+  void put(uint32_t partition, std::string_view key, std::string_view value);
+  void erase(uint32_t partition, std::string_view key);
+  // Writer: ends the current generation and returns it; the checkpoint about to commit holds
+  // every change recorded so far.
+  uint64_t seal();
+  // Writer: the checkpoint of `generation` (a value seal() returned) has committed.
+  void committed(uint64_t generation);
+
+  // Reader: the newest generation LMDB holds; take it before opening the read transaction.
+  uint64_t committed_generation() const;
+  // Reader: the overlay's change of (partition, key): nullopt when the key is unchanged since
+  // the generation `seen` (read it from the transaction); `retry` set when the caller must
+  // renew its transaction (see above).
+  std::optional<change> get(uint32_t partition, std::string_view key, uint64_t seen,
+                            bool& retry) const;
+
+  // Reader: table_list over the one partition `partition` as the open transaction sees it:
+  // `stored(after, limit)` must answer table_list(txn, {partition, partition}, after, limit) from
+  // the reader's transaction. Keys erased in the overlay are left out, keys set in it merged in.
+  // Returns the page, the status of `stored` when it fails, or nullopt for "retry".
+  using stored_list = std::function<result<table_page>(
+      const std::optional<table_cursor_position>& after, std::size_t limit)>;
+  std::optional<result<table_page>> list(uint32_t partition,
+                                         const std::optional<table_cursor_position>& after,
+                                         std::size_t limit, uint64_t seen,
+                                         const stored_list& stored) const;
+
+  // Changes held (for tests and metrics).
+  std::size_t size() const;
+
+ private:
+  struct entry {
+    std::string user_key;
+    std::optional<std::string> value;
+    uint64_t generation = 0;
+  };
+  void record(uint32_t partition, std::string_view key, std::optional<std::string> value);
+  // Requires: mutex_ held (shared or exclusive).
+  bool answers(uint64_t seen) const { return dropped_ <= seen; }
+
+  mutable std::shared_mutex mutex_;
+  std::map<std::string, entry> changes_;  // by stored key
+  uint64_t current_ = 1;                  // the generation changes are recorded under
+  uint64_t committed_ = 0;                // guarded by mutex_ too
+  uint64_t dropped_ = 0;                  // changes of generations <= this may be gone
+};
+
+}  // namespace ck::storage
