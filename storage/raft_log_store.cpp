@@ -1,5 +1,7 @@
 #include "storage/raft_log_store.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include <functional>
@@ -24,6 +26,18 @@ status validate(const raft_log_store_options& options) {
   return status::success();
 }
 
+namespace detail {
+// One group's part of a write() or stage() in progress.
+struct pending_group {
+  raft_group_view* view = nullptr;
+  raft_group_state before;  // as of the last publish
+  raft_group_state after;   // with this batch's changes so far
+  std::vector<applied_write> changes;
+};
+}  // namespace detail
+
+using detail::pending_group;
+
 namespace {
 
 // The limits write() checks before it writes anything (bad input, not a broken Requires:).
@@ -47,15 +61,39 @@ status check_sizes(const std::vector<group_write>& batch) {
   return status::success();
 }
 
-// One group's part of a write() in progress.
-struct pending_group {
-  detail::raft_group_view* view = nullptr;
-  detail::raft_group_state before;  // as of the last commit
-  detail::raft_group_state after;   // with this batch's changes so far
-  std::vector<detail::applied_write> changes;
-};
+// Writes `batch` into `txn`, each group starting from its state before the batch (again from
+// the start when called once more for a retried transaction), and records the changes to publish.
+status apply_batch(write_txn& txn, const std::vector<group_write>& batch,
+                   std::map<raft::group_id, pending_group>& pending) {
+  for (auto& [id, group] : pending) {
+    group.after = group.before;
+    group.changes.clear();
+  }
+  for (const group_write& change : batch) {
+    pending_group& group = pending.at(change.group);
+    result<bool> kept = detail::apply_group_write(txn, change, group.after);
+    if (!kept.ok()) {
+      return kept.status();
+    }
+    group.changes.emplace_back(&change, kept.value());
+  }
+  return status::success();
+}
 
 }  // namespace
+
+std::map<raft::group_id, pending_group> raft_log_store::pending_for(
+    const std::vector<group_write>& batch) {
+  std::map<raft::group_id, pending_group> pending;
+  for (const group_write& change : batch) {
+    pending_group& group = pending[change.group];
+    if (group.view == nullptr) {
+      group.view = &view(change.group);
+      group.before = group.view->state();
+    }
+  }
+  return pending;
+}
 
 raft_log_store::raft_log_store(private_tag, environment& env, const raft_log_store_options& options)
     : env_(env), options_(options) {}
@@ -117,29 +155,11 @@ status raft_log_store::write(const std::vector<group_write>& batch,
     return sized;
   }
   std::lock_guard<std::mutex> lock(write_mutex_);
-  std::map<raft::group_id, pending_group> pending;
-  for (const group_write& change : batch) {
-    pending_group& group = pending[change.group];
-    if (group.view == nullptr) {
-      group.view = &view(change.group);
-      group.before = group.view->state();
-    }
-  }
+  std::map<raft::group_id, pending_group> pending = pending_for(batch);
   // environment::write may run the fill again after growing the map: start over each time.
   const status written = env_.write([&](write_txn& txn) {
-    for (auto& [id, group] : pending) {
-      group.after = group.before;
-      group.changes.clear();
-    }
-    for (const group_write& change : batch) {
-      pending_group& group = pending[change.group];
-      result<bool> kept = detail::apply_group_write(txn, change, group.after);
-      if (!kept.ok()) {
-        return kept.status();
-      }
-      group.changes.emplace_back(&change, kept.value());
-    }
-    return also ? also(txn) : status::success();
+    const status applied = apply_batch(txn, batch, pending);
+    return !applied.ok() ? applied : also ? also(txn) : status::success();
   });
   if (!written.ok()) {
     return written;
@@ -148,6 +168,35 @@ status raft_log_store::write(const std::vector<group_write>& batch,
     group.view->publish(group.after, group.changes);
   }
   return status::success();
+}
+
+status raft_log_store::stage(write_txn& txn, const std::vector<group_write>& batch) {
+  if (batch.empty()) {
+    return status::success();
+  }
+  if (status sized = check_sizes(batch); !sized.ok()) {
+    return sized;
+  }
+  std::lock_guard<std::mutex> lock(write_mutex_);
+  std::map<raft::group_id, pending_group> pending = pending_for(batch);
+  if (status applied = apply_batch(txn, batch, pending); !applied.ok()) {
+    return applied;
+  }
+  for (const auto& [id, group] : pending) {
+    group.view->publish(group.after, group.changes, /*pin=*/true);
+    if (std::find(pinned_.begin(), pinned_.end(), group.view) == pinned_.end()) {
+      pinned_.push_back(group.view);
+    }
+  }
+  return status::success();
+}
+
+void raft_log_store::checkpointed() {
+  std::lock_guard<std::mutex> lock(write_mutex_);
+  for (detail::raft_group_view* pinned : pinned_) {
+    pinned->unpin();
+  }
+  pinned_.clear();
 }
 
 status raft_log_store::record_snapshot(raft::group_id group, const raft::snapshot_meta& meta) {

@@ -54,6 +54,7 @@ class write_txn;
 namespace detail {
 class raft_group_view;
 struct raft_group_state;
+struct pending_group;
 }  // namespace detail
 
 struct raft_log_store_options {
@@ -158,6 +159,22 @@ class raft_log_store {
   status write(const std::vector<group_write>& batch,
                const std::function<status(write_txn&)>& also = {});
 
+  // The journal design (docs/performance.md, session 15; not used by the node yet): writes
+  // `batch` into the caller's open transaction `txn` as write() would, but does not commit it,
+  // and publishes the result at once: readers see the batch, and the entries it appends stay in
+  // the views' caches (pinned) until checkpointed(), because LMDB has them only when `txn`
+  // commits. The caller makes the batch durable before anyone relies on it (its journal) and
+  // commits `txn` later, with other batches. Returns success; invalid_argument as write()
+  // (nothing written); corruption or an LMDB failure that spoils `txn`: the views may then
+  // be ahead of every transaction, so the caller must abort `txn` and reopen the store (a
+  // restart replays its journal). Requires: `txn` belongs to this store's environment; no
+  // record_snapshot(), compact(), drop_group() or write() while a staged transaction is open
+  // (they commit their own).
+  status stage(write_txn& txn, const std::vector<group_write>& batch);
+  // The transaction the staged batches went into committed: the pinned entries may leave the
+  // caches again.
+  void checkpointed();
+
   // Records the meta of a snapshot the state machine took at `meta.index` (its data lives in
   // its own tables), dropping no entry, so that followers that lag behind it get the snapshot
   // while the entries stay for those that do not (raft::memory_log_storage::create_snapshot).
@@ -186,6 +203,9 @@ class raft_log_store {
   // Requires: write_mutex_ held.
   status change_group(raft::group_id group,
                       const std::function<status(write_txn&, detail::raft_group_state&)>& change);
+  // Each group of `batch` with its view and its state before the batch.
+  // Requires: write_mutex_ held.
+  std::map<raft::group_id, detail::pending_group> pending_for(const std::vector<group_write>& batch);
   detail::raft_group_view& view(raft::group_id group);
   detail::raft_group_view* find_view(raft::group_id group) const;
 
@@ -195,6 +215,8 @@ class raft_log_store {
   mutable std::mutex views_mutex_;
   // Guarded by views_mutex_; a view, once created, lives as long as the store.
   std::map<raft::group_id, std::unique_ptr<detail::raft_group_view>> views_;
+  // Views with entries pinned by stage() since the last checkpointed(). Guarded by write_mutex_.
+  std::vector<detail::raft_group_view*> pinned_;
 };
 
 }  // namespace ck::storage

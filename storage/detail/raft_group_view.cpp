@@ -73,36 +73,75 @@ result<raft::log_error> raft_group_view::read_entries(raft::index_t lo, raft::in
                                                       uint64_t bytes_max,
                                                       std::vector<raft::entry>& out) const {
   CK_ASSERT_LE(lo, hi);
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (lo < state_.first.first_index) {
-      return raft::log_error::compacted;
-    }
-    if (hi > state_.last_index + 1) {
-      return raft::log_error::unavailable;
-    }
-    if (lo == hi) {
-      return raft::log_error::none;
-    }
-    if (cache_.contains(lo)) {
-      // The cache ends at the last index, so it holds all of [lo, hi).
-      uint64_t bytes = 0;
-      for (raft::index_t index = lo; index < hi; ++index) {
-        const raft::entry& entry = cache_.at(index);
-        bytes += raft::entry_bytes(entry);
-        if (index > lo && bytes > bytes_max) {
-          break;  // the first entry always goes, so a huge entry cannot stall replication
-        }
-        out.push_back(entry);
+  // Appends cache entries [from, hi) to `got` (holding `bytes` so far), as entries() limits
+  // them: the first entry of the answer always goes, so a huge entry cannot stall replication.
+  // Requires: mutex_ held; the cache holds [from, hi).
+  auto take_cached = [&](raft::index_t from, uint64_t bytes, std::vector<raft::entry>& got) {
+    for (raft::index_t index = from; index < hi; ++index) {
+      const raft::entry& entry = cache_.at(index);
+      bytes += raft::entry_bytes(entry);
+      if (index > lo && bytes > bytes_max) {
+        break;
       }
-      return raft::log_error::none;
+      got.push_back(entry);
     }
+  };
+  // A read that starts below the cache takes that part from LMDB, the rest from the cache if
+  // no change was published in between (entries staged but not committed are in the cache
+  // only); a change in between is rare (one per writer cycle), so a few attempts suffice.
+  constexpr int attempts_max = 64;
+  for (int attempt = 0; attempt < attempts_max; ++attempt) {
+    raft::index_t split = hi;  // LMDB answers [lo, split), the cache [split, hi)
+    uint64_t generation = 0;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (lo < state_.first.first_index) {
+        return raft::log_error::compacted;
+      }
+      if (hi > state_.last_index + 1) {
+        return raft::log_error::unavailable;
+      }
+      if (lo == hi) {
+        return raft::log_error::none;
+      }
+      if (cache_.contains(lo)) {
+        // The cache ends at the last index, so it holds all of [lo, hi).
+        take_cached(lo, 0, out);
+        return raft::log_error::none;
+      }
+      if (!cache_.empty() && cache_.first_index() < hi) {
+        split = cache_.first_index();
+      }
+      generation = generation_;
+    }
+    result<read_txn> txn = env_.begin_read();
+    if (!txn.ok()) {
+      return txn.status();
+    }
+    std::vector<raft::entry> got;
+    result<raft::log_error> read = detail::read_entries(txn.value(), group_, lo, split, bytes_max, got);
+    txn.value().end();
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (generation_ != generation || (split < hi && !cache_.contains(split))) {
+      continue;  // the log changed while LMDB was read: its part may not match the cache's
+    }
+    if (!read.ok() || read.value() != raft::log_error::none) {
+      return read;
+    }
+    uint64_t bytes = 0;
+    for (const raft::entry& entry : got) {
+      bytes += raft::entry_bytes(entry);
+    }
+    const bool cut_short = got.size() < split - lo;  // bytes_max reached inside LMDB's part
+    if (!cut_short && split < hi) {
+      take_cached(split, bytes, got);
+    }
+    out.insert(out.end(), std::make_move_iterator(got.begin()), std::make_move_iterator(got.end()));
+    return raft::log_error::none;
   }
-  result<read_txn> txn = env_.begin_read();
-  if (!txn.ok()) {
-    return txn.status();
-  }
-  return detail::read_entries(txn.value(), group_, lo, hi, bytes_max, out);
+  return status::busy("raft group " + std::to_string(group_) + ": the log changed on every one of " +
+                      std::to_string(attempts_max) + " attempts to read entries " +
+                      std::to_string(lo) + ".." + std::to_string(hi));
 }
 
 result<raft::log_error> raft_group_view::read_term(raft::index_t index, raft::term_t& out) const {
@@ -167,7 +206,7 @@ void raft_group_view::load(const raft_group_state& state, const std::vector<raft
 }
 
 void raft_group_view::publish(const raft_group_state& state,
-                              const std::vector<applied_write>& changes) {
+                              const std::vector<applied_write>& changes, bool pin) {
   std::lock_guard<std::mutex> lock(mutex_);
   ++generation_;
   for (const auto& [change, kept] : changes) {
@@ -183,6 +222,9 @@ void raft_group_view::publish(const raft_group_state& state,
     if (!change->entries.empty()) {
       forget_terms_from(change->entries.front().index);
       cache_.truncate_from(change->entries.front().index);
+      if (pin) {
+        cache_.pin_from(change->entries.front().index);
+      }
       for (const raft::entry& entry : change->entries) {
         cache_.append(entry);
       }
@@ -193,12 +235,20 @@ void raft_group_view::publish(const raft_group_state& state,
   check_cache();
 }
 
+void raft_group_view::unpin() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++generation_;  // the cache may drop entries a read in progress planned to take from it
+  cache_.unpin();
+  check_cache();
+}
+
 void raft_group_view::reset() {
   std::lock_guard<std::mutex> lock(mutex_);
   ++generation_;
   remembered_.reset();
   state_ = raft_group_state{};
   cache_.clear();
+  cache_.unpin();
 }
 
 void raft_group_view::forget_terms_from(raft::index_t from) {

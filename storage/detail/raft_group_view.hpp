@@ -4,10 +4,12 @@
 // the group's state as of the last commit, plus the cached tail of its log.
 //
 // Threads: every method may be called from any thread. mutex_ guards state_ and cache_ and is
-// held only for memory work: a read that misses the cache copies the bounds it needs, releases
-// the mutex, and answers from one LMDB read snapshot alone (see the scenario in
-// raft_log_store.hpp). The writer replaces state_ and mirrors its changes into cache_ under the
-// mutex, after its commit.
+// held only for memory work: a read that starts below the cache notes the state's generation,
+// releases the mutex, reads that part from one LMDB read snapshot, and takes the rest from the
+// cache only if no change was published meanwhile (else it starts over), so an answer is
+// never a mix of two states (see the scenario in raft_log_store.hpp). The writer replaces
+// state_ and mirrors its changes into cache_ under the mutex, after its commit (or, staged,
+// before it, with the new entries pinned in the cache: raft_log_store::stage).
 
 #include <cstdint>
 #include <mutex>
@@ -61,8 +63,13 @@ class raft_group_view final : public raft::log_storage {
   // Installs what open() loaded. Requires: tail is the end of state's log (or empty).
   void load(const raft_group_state& state, const std::vector<raft::entry>& tail);
   // Publishes a commit: `state` is the group's state after it, `changes` its group_writes in
-  // order (none for record_snapshot() and compact()).
-  void publish(const raft_group_state& state, const std::vector<applied_write>& changes);
+  // order (none for record_snapshot() and compact()). With `pin`, the changes were written into
+  // a transaction that is not committed yet (raft_log_store::stage): the entries they append
+  // stay in the cache until unpin().
+  void publish(const raft_group_state& state, const std::vector<applied_write>& changes,
+               bool pin = false);
+  // The transaction of the pinned entries committed: the cache may drop them again.
+  void unpin();
   // Publishes a committed drop_group(): an empty group.
   void reset();
 

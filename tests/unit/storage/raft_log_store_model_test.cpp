@@ -172,5 +172,89 @@ TEST_CASE("raft_log_store: random batches match a naive model across reopens, dr
               static_cast<unsigned long long>(env->stats().map_growth_count));
 }
 
+// The journal design's use of the store: batches staged into one open transaction, committed
+// now and then (a checkpoint), with reads in between that must find the staged entries (in the
+// views' caches, pinned, since LMDB has them only after the commit) under random, often tiny,
+// cache limits.
+TEST_CASE("raft_log_store: staged batches read as written before and after their checkpoint") {
+  const std::optional<uint64_t> replay = test::env_number("CK_RAFT_STAGE_SEED");
+  const uint64_t seed = replay.value_or(test::random_seed());
+  const uint64_t steps = test::env_number("CK_RAFT_MODEL_STEPS").value_or(steps_default);
+  INFO("seed=" << seed << "; replay: CK_RAFT_STAGE_SEED=" << seed);
+
+  const std::vector<raft::group_id> ids = {0, 1, 2, 3, 1000};
+  test::raft_batch_generator generator(seed, {ids, 5, 8, 200, 2, 12, 6, 3});
+  test::temp_dir tmp;
+  environment_options env_options = test::options_in(tmp.path());
+  env_options.map_size_bytes = uint64_t{64} << 20;  // an open transaction cannot grow the map
+  env_options.sync = false;
+  auto env = test::open_or_fail(env_options);
+  result<std::unique_ptr<raft_log_store>> opened =
+      raft_log_store::open(*env, random_cache(generator));
+  REQUIRE(opened.ok());
+  std::unique_ptr<raft_log_store> store = std::move(opened).value();
+  std::optional<write_txn> open_txn;
+  uint64_t checkpoints = 0;
+  auto checkpoint = [&] {
+    if (open_txn) {
+      const status committed = open_txn->commit();
+      REQUIRE_MESSAGE(committed.ok(), committed.to_string());
+      open_txn.reset();
+      store->checkpointed();
+      ++checkpoints;
+    }
+  };
+  for (uint64_t step = 0; step < steps; ++step) {
+    CAPTURE(step);
+    const uint64_t roll = generator.below(100);
+    const raft::group_id id = ids[generator.below(ids.size())];
+    if (roll < 70) {
+      if (!open_txn) {
+        result<write_txn> begun = env->begin_write();
+        REQUIRE(begun.ok());
+        open_txn.emplace(std::move(begun).value());
+      }
+      const status staged = store->stage(*open_txn, generator.next_batch());
+      REQUIRE_MESSAGE(staged.ok(), staged.to_string());
+    } else if (roll < 75) {
+      checkpoint();
+    } else if (roll < 77) {  // what the checkpoints committed is all there is
+      checkpoint();
+      store.reset();
+      result<std::unique_ptr<raft_log_store>> reopened =
+          raft_log_store::open(*env, random_cache(generator));
+      REQUIRE_MESSAGE(reopened.ok(), reopened.status().to_string());
+      store = std::move(reopened).value();
+    } else if (roll < 79) {
+      checkpoint();
+      REQUIRE(store->drop_group(id).ok());
+      generator.drop(id);
+    } else if (roll < 81) {
+      checkpoint();
+      const status compacted = store->compact(id, generator.next_compact_index(id));
+      REQUIRE_MESSAGE(compacted.ok(), compacted.to_string());
+    } else if (roll < 83) {
+      checkpoint();
+      if (const std::optional<raft::snapshot_meta> meta = generator.next_recorded_snapshot(id)) {
+        const status recorded = store->record_snapshot(id, *meta);
+        REQUIRE_MESSAGE(recorded.ok(), recorded.to_string());
+      }
+    } else {
+      check_random_read(*store, generator, id);
+    }
+    if (step % full_check_every_steps == 0) {
+      const std::string difference = test::first_difference(*store, generator.model());
+      REQUIRE_MESSAGE(difference.empty(), difference);
+    }
+  }
+  checkpoint();
+  store.reset();
+  result<std::unique_ptr<raft_log_store>> reopened = raft_log_store::open(*env);
+  REQUIRE(reopened.ok());
+  const std::string difference = test::first_difference(*reopened.value(), generator.model());
+  REQUIRE_MESSAGE(difference.empty(), difference);
+  CHECK(checkpoints > 0);
+}
+
 }  // namespace
 }  // namespace ck::storage

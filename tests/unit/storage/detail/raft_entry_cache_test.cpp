@@ -74,5 +74,44 @@ TEST_CASE("raft_entry_cache: a zero entry limit caches nothing") {
   CHECK(cache.empty());
 }
 
+TEST_CASE("raft_entry_cache: pinned entries stay beyond the limits until unpinned") {
+  raft_entry_cache cache(2, 1 << 20);
+  for (raft::index_t index = 1; index <= 3; ++index) {
+    cache.append(make_entry(index));
+  }
+  CHECK(cache.first_index() == 2);
+  cache.pin_from(4);
+  for (raft::index_t index = 4; index <= 7; ++index) {
+    cache.append(make_entry(index));
+  }
+  // 2 and 3 are not pinned and go; 4..7 stay although the limit is 2.
+  CHECK(cache.first_index() == 4);
+  CHECK(cache.size() == 4);
+  cache.pin_from(9);  // a higher bound changes nothing
+  CHECK(cache.pinned_from() == 4);
+  cache.truncate_from(6);  // a replaced suffix leaves, pinned or not
+  cache.append(make_entry(6, 10));
+  CHECK(cache.last_index() == 6);
+  CHECK(cache.size() == 3);
+  cache.unpin();
+  CHECK_FALSE(cache.pinned());
+  CHECK(cache.size() == 2);
+  CHECK(cache.first_index() == 5);
+}
+
+TEST_CASE("raft_entry_cache: a cache of no entries still keeps pinned ones") {
+  raft_entry_cache cache(0, 0);
+  cache.append(make_entry(1));
+  CHECK(cache.empty());
+  cache.pin_from(2);
+  cache.append(make_entry(2, 50));
+  cache.append(make_entry(3, 50));
+  CHECK(cache.size() == 2);
+  cache.drop_through(2);  // a snapshot or compaction drops pinned entries too
+  CHECK(cache.first_index() == 3);
+  cache.unpin();
+  CHECK(cache.empty());
+}
+
 }  // namespace
 }  // namespace ck::storage::detail
