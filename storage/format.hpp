@@ -172,6 +172,11 @@ inline constexpr std::string_view meta_key_node_identity = "node_identity";
 // (runtime/node/token_check.hpp), or an empty value for "no token". Absent in a DATA_DIR older
 // than the record (then the token of the next start is taken).
 inline constexpr std::string_view meta_key_token_fingerprint = "token_fingerprint";
+// meta/"journal_checkpoint": u64_be segment | u64_be offset, the position of the write-ahead
+// journal (storage/journal.hpp) the environment holds everything before (written with each
+// checkpoint of storage/journaled_log.hpp). Absent: nothing was journaled; replay from {1, 0}.
+inline constexpr std::string_view meta_key_journal_checkpoint = "journal_checkpoint";
+inline constexpr std::size_t journal_checkpoint_bytes = 16;
 
 // The partition-id bit that marks a staging area (see the "kv" layout above). Every user
 // partition id is below it; table_staging_partition(p) holds the snapshot being received for p.

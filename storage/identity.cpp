@@ -112,14 +112,9 @@ result<node_identity> decode_identity_record(std::string_view record) {
 }
 
 result<std::optional<node_identity>> load_identity(environment& env) {
-  result<read_txn> txn = env.begin_read();
-  if (!txn.ok()) {
-    return txn.status();
-  }
-  const std::string& dir = detail::txn_access::dir(txn.value());
-  result<std::optional<std::string>> record = detail::get_copy(
-      detail::txn_access::handle(txn.value()), detail::txn_access::dbi(txn.value(), database::meta),
-      meta_key_node_identity, fmt::format("cannot read node identity in {}", dir));
+  const std::string& dir = env.options().dir;
+  result<std::optional<std::string>> record =
+      detail::read_meta(env, meta_key_node_identity, "node identity");
   if (!record.ok()) {
     return record.status();
   }
@@ -148,14 +143,7 @@ status save_identity(environment& env, const node_identity& identity) {
 }
 
 result<std::optional<std::string>> load_token_fingerprint(environment& env) {
-  result<read_txn> txn = env.begin_read();
-  if (!txn.ok()) {
-    return txn.status();
-  }
-  return detail::get_copy(
-      detail::txn_access::handle(txn.value()), detail::txn_access::dbi(txn.value(), database::meta),
-      meta_key_token_fingerprint,
-      fmt::format("cannot read the token fingerprint in {}", detail::txn_access::dir(txn.value())));
+  return detail::read_meta(env, meta_key_token_fingerprint, "the token fingerprint");
 }
 
 status save_token_fingerprint(environment& env, const std::string& fingerprint) {

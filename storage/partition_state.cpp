@@ -61,15 +61,7 @@ status erase_partition_applied(write_txn& txn, uint32_t group) {
 }
 
 result<std::optional<std::vector<std::string>>> load_machine_names(environment& env) {
-  result<read_txn> txn = env.begin_read();
-  if (!txn.ok()) {
-    return txn.status();
-  }
-  const auto what = fmt::format("cannot read the state machine names in {}",
-                                detail::txn_access::dir(txn.value()));
-  auto value = detail::get_copy(detail::txn_access::handle(txn.value()),
-                                detail::txn_access::dbi(txn.value(), database::meta),
-                                std::string{meta_key_machines}, what);
+  auto value = detail::read_meta(env, meta_key_machines, "the state machine names");
   if (!value.ok()) {
     return value.status();
   }

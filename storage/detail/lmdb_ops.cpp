@@ -69,6 +69,16 @@ result<std::optional<std::string>> get_copy(MDB_txn* txn, MDB_dbi dbi, std::stri
   return std::optional<std::string>(std::string(*found.value()));
 }
 
+result<std::optional<std::string>> read_meta(environment& env, std::string_view key,
+                                             std::string_view what) {
+  result<read_txn> txn = env.begin_read();
+  if (!txn.ok()) {
+    return txn.status();
+  }
+  return get_copy(txn_access::handle(txn.value()), txn_access::dbi(txn.value(), database::meta),
+                  key, fmt::format("cannot read {} in {}", what, txn_access::dir(txn.value())));
+}
+
 namespace {
 
 status put_failed(write_txn& txn, database which, int rc, std::size_t key_bytes,

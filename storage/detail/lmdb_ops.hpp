@@ -51,6 +51,12 @@ result<std::optional<std::string_view>> get_view(MDB_txn* txn, MDB_dbi dbi, std:
 result<std::optional<std::string>> get_copy(MDB_txn* txn, MDB_dbi dbi, std::string_view key,
                                             std::string_view what);
 
+// Reads `key` of the meta database in a read snapshot of its own and copies the value out.
+// `what` names the record in the failure ("the journal checkpoint": "cannot read <what> in
+// <dir>"). Returns the value, nullopt when absent, or the failure (busy, LMDB's).
+result<std::optional<std::string>> read_meta(environment& env, std::string_view key,
+                                             std::string_view what);
+
 // Puts `key` -> `value` into `which`, counting key + value bytes for the stats; a failure is
 // recorded on the txn. Requires: txn.active(), key of 1..lmdb_key_bytes_max bytes.
 status put(write_txn& txn, database which, std::string_view key, std::string_view value);

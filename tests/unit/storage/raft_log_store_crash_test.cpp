@@ -40,6 +40,7 @@
 #include "crash_support.hpp"
 #include "raft_log_model.hpp"
 #include "storage/environment.hpp"
+#include "storage/journaled_log.hpp"
 #include "storage/raft_log_store.hpp"
 #include "test_support.hpp"
 
@@ -123,21 +124,54 @@ class raft_workload {
   test::raft_batch_generator generator_;
 };
 
-environment_options crash_options(const std::string& dir) {
+// With `journaled`, the store is written through storage/journaled_log (the journal design): the
+// environment syncs as the node's does (data pages at each commit, the meta page by sync_now),
+// and its map is large enough that no checkpoint has to grow it.
+environment_options crash_options(const std::string& dir, bool journaled) {
   environment_options options;
   options.dir = dir;
-  options.map_size_bytes = map_size_bytes;
+  options.map_size_bytes = journaled ? uint64_t{64} << 20 : map_size_bytes;
   options.sync = true;
+  options.defer_meta_sync = journaled;
   return options;
 }
 
+std::string journal_dir(const std::string& dir) { return dir + "/journal"; }
+
+// Journal mode: a write goes through the journal (synced), anything else commits the open
+// transaction first; a checkpoint also comes every few operations at random.
+class journaled_runner {
+ public:
+  journaled_runner(journaled_log& log, raft_log_store& store, uint64_t seed)
+      : log_(log), store_(store), rng_(test::splitmix64(seed ^ 0x6a09e667f3bcc908ull)) {}
+
+  status run(const raft_workload::operation& op) {
+    if (!op.drop && !op.recorded && !op.compact_index) {
+      status written = log_.write(op.batch, /*sync=*/true);
+      if (written.ok() && rng_() % 16 == 0) {
+        written = log_.checkpoint();
+      }
+      return written;
+    }
+    if (status done = log_.checkpoint(); !done.ok()) {
+      return done;
+    }
+    return raft_workload::run(store_, op);
+  }
+
+ private:
+  journaled_log& log_;
+  raft_log_store& store_;
+  std::mt19937_64 rng_;
+};
+
 [[noreturn]] void writer_child_main(const std::string& dir, uint64_t seed, int ack_fd,
-                                    pid_t parent) {
+                                    pid_t parent, bool journaled) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);  // dies with the parent: no writer outlives a crashed test
   if (getppid() != parent) {
     _exit(child_exit_pipe_failed);
   }
-  result<std::unique_ptr<environment>> env = environment::open(crash_options(dir));
+  result<std::unique_ptr<environment>> env = environment::open(crash_options(dir, journaled));
   if (!env.ok()) {
     std::fprintf(stderr, "raft crash child: %s\n", env.status().to_string().c_str());
     _exit(child_exit_open_failed);
@@ -147,12 +181,24 @@ environment_options crash_options(const std::string& dir) {
     std::fprintf(stderr, "raft crash child: %s\n", store.status().to_string().c_str());
     _exit(child_exit_open_failed);
   }
+  std::unique_ptr<journaled_log> log;
+  std::optional<journaled_runner> runner;
+  if (journaled) {
+    auto opened = journaled_log::open(*env.value(), *store.value(), journal_dir(dir));
+    if (!opened.ok()) {
+      std::fprintf(stderr, "raft crash child: %s\n", opened.status().to_string().c_str());
+      _exit(child_exit_open_failed);
+    }
+    log = std::move(opened).value();
+    runner.emplace(*log, *store.value(), seed);
+  }
   if (!test::send_ack(ack_fd, 0)) {
     _exit(child_exit_pipe_failed);
   }
   raft_workload workload(seed);
   for (uint64_t number = 1; number <= child_operations_max; ++number) {
-    const status done = raft_workload::run(*store.value(), workload.next());
+    const raft_workload::operation op = workload.next();
+    const status done = runner ? runner->run(op) : raft_workload::run(*store.value(), op);
     if (!done.ok()) {
       std::fprintf(stderr, "raft crash child: operation %llu: %s\n",
                    static_cast<unsigned long long>(number), done.to_string().c_str());
@@ -211,8 +257,9 @@ std::string check_consistent(raft_log_store& store) {
 }
 
 // Step 3: reopen, check every group, compare with the models after N and N + 1, write again.
-void verify_after_kill(const std::string& dir, uint64_t seed, round_report& report) {
-  result<std::unique_ptr<environment>> env = environment::open(crash_options(dir));
+void verify_after_kill(const std::string& dir, uint64_t seed, round_report& report,
+                       bool journaled) {
+  result<std::unique_ptr<environment>> env = environment::open(crash_options(dir, journaled));
   if (!env.ok()) {
     report.failure = "reopen failed: " + env.status().to_string();
     return;
@@ -223,6 +270,15 @@ void verify_after_kill(const std::string& dir, uint64_t seed, round_report& repo
     return;
   }
   raft_log_store& store = *opened.value();
+  std::unique_ptr<journaled_log> log;
+  if (journaled) {  // the replay of the journal after the last checkpoint
+    auto replayed = journaled_log::open(*env.value(), store, journal_dir(dir));
+    if (!replayed.ok()) {
+      report.failure = "journal replay failed: " + replayed.status().to_string();
+      return;
+    }
+    log = std::move(replayed).value();
+  }
   report.failure = check_consistent(store);
   if (!report.failure.empty()) {
     return;
@@ -257,7 +313,8 @@ void verify_after_kill(const std::string& dir, uint64_t seed, round_report& repo
 }
 
 // Steps 1 and 2: fork the writer, kill it at the seeded moment, collect its acknowledgements.
-void run_writer_and_kill(const std::string& dir, uint64_t seed, round_report& report) {
+void run_writer_and_kill(const std::string& dir, uint64_t seed, round_report& report,
+                         bool journaled) {
   std::mt19937_64 rng(test::splitmix64(seed));
   report.early_kill = rng() % 100 < early_kill_percent;
   report.kill_delay_us =
@@ -270,7 +327,7 @@ void run_writer_and_kill(const std::string& dir, uint64_t seed, round_report& re
   REQUIRE(pid >= 0);
   if (pid == 0) {
     close(fds[0]);
-    writer_child_main(dir, seed, fds[1], parent);
+    writer_child_main(dir, seed, fds[1], parent, journaled);
   }
   close(fds[1]);
   REQUIRE(fcntl(fds[0], F_SETFL, O_NONBLOCK) == 0);
@@ -280,31 +337,31 @@ void run_writer_and_kill(const std::string& dir, uint64_t seed, round_report& re
                                          report.last_ack);
 }
 
-round_report run_round(uint64_t seed) {
+round_report run_round(uint64_t seed, bool journaled) {
   test::temp_dir tmp;
   round_report report;
-  run_writer_and_kill(tmp.sub("env"), seed, report);
+  run_writer_and_kill(tmp.sub("env"), seed, report, journaled);
   if (report.failure.empty()) {
-    verify_after_kill(tmp.sub("env"), seed, report);
+    verify_after_kill(tmp.sub("env"), seed, report, journaled);
   }
   return report;
 }
 
-TEST_CASE("raft crash: acknowledged log writes survive kill -9, batches stay whole") {
+void run_rounds(bool journaled) {
   const std::optional<uint64_t> replay = test::env_number("CK_CRASH_REPLAY");
   const uint64_t rounds =
       replay ? 1
              : std::min<uint64_t>(test::env_number("CK_CRASH_ROUNDS").value_or(rounds_default),
                                   rounds_max);
   const uint64_t base_seed = test::random_seed();
-  std::printf("storage_raft_crash_test: %llu round(s), base seed %llu%s\n",
-              static_cast<unsigned long long>(rounds), static_cast<unsigned long long>(base_seed),
-              replay ? " (replay)" : "");
+  std::printf("storage_raft_crash_test%s: %llu round(s), base seed %llu%s\n",
+              journaled ? " (journal)" : "", static_cast<unsigned long long>(rounds),
+              static_cast<unsigned long long>(base_seed), replay ? " (replay)" : "");
   const clock_type::time_point started = clock_type::now();
   uint64_t next_matches = 0;
   for (uint64_t round = 0; round < rounds; ++round) {
     const uint64_t seed = replay ? *replay : test::splitmix64(base_seed + round);
-    const round_report report = run_round(seed);
+    const round_report report = run_round(seed, journaled);
     next_matches += report.matched_next ? 1 : 0;
     std::printf(
         "  round %llu seed=%llu: kill after %llu us%s, acknowledged %s, %zu groups, %llu "
@@ -323,6 +380,17 @@ TEST_CASE("raft crash: acknowledged log writes survive kill -9, batches stay who
   std::printf("storage_raft_crash_test: %llu round(s) passed in %lld ms (%llu found N+1)\n",
               static_cast<unsigned long long>(rounds), static_cast<long long>(elapsed.count()),
               static_cast<unsigned long long>(next_matches));
+}
+
+TEST_CASE("raft crash: acknowledged log writes survive kill -9, batches stay whole") {
+  run_rounds(false);
+}
+
+// The same through the journal (storage/journaled_log.hpp): what a synced write returned for
+// is in the journal or behind a checkpoint, and the replay rebuilds exactly the store after
+// operation N or N + 1. Replay one round with CK_CRASH_REPLAY=<seed> -tc='*journal*'.
+TEST_CASE("raft crash (journal): acknowledged journaled writes survive kill -9 and replay") {
+  run_rounds(true);
 }
 
 }  // namespace
