@@ -7,6 +7,7 @@
 #include "storage/environment.hpp"
 #include "storage/format.hpp"
 #include "storage/table.hpp"
+#include "storage/table_overlay.hpp"
 #include "storage/partition_state.hpp"
 
 namespace ck::actors {
@@ -84,14 +85,83 @@ class table_view : public Base {
 
 using read_view = table_view<storage::read_txn, cluster::machine_store>;
 
+// A read view through the overlay of an open transaction (storage/table_overlay.hpp): a key
+// the overlay changed is answered from it, any other from `txn`, which the caller opened after
+// taking `seen` from the overlay. When the overlay says the transaction may be too old,
+// `retry` is set and the answers are empty: the caller renews the transaction and asks again.
+class overlay_read_view final : public cluster::machine_store {
+ public:
+  overlay_read_view(storage::read_txn& txn, uint32_t table, storage::status& failure,
+                    const storage::table_overlay& overlay, uint64_t seen, bool& retry)
+      : stored_(txn, table, failure), txn_(txn), table_(table), failure_(failure),
+        overlay_(overlay), seen_(seen), retry_(retry) {}
+
+  std::optional<std::string> get(std::string_view key) const override {
+    if (retry_ || !failure_.ok()) {
+      return std::nullopt;
+    }
+    bool retry = false;
+    auto change = overlay_.get(table_, key, seen_, retry);
+    if (retry) {
+      retry_ = true;
+      return std::nullopt;
+    }
+    return change ? change->value : stored_.get(key);
+  }
+
+  cluster::store_page list(const std::optional<std::string>& after, size_t limit) const override {
+    cluster::store_page page;
+    if (retry_ || !failure_.ok()) {
+      return page;
+    }
+    std::optional<storage::table_cursor_position> from;
+    if (after) {
+      from = storage::table_cursor_position{table_, *after};
+    }
+    auto merged = overlay_.list(
+        table_, from, std::clamp<size_t>(limit, 1, storage::table_list_limit_max), seen_,
+        [this](const std::optional<storage::table_cursor_position>& a, size_t n) {
+          return storage::table_list(txn_, storage::table_range{table_, table_}, a, n);
+        });
+    if (!merged) {
+      retry_ = true;
+      return page;
+    }
+    if (!merged->ok()) {
+      failure_ = merged->status();
+      return page;
+    }
+    page.keys = std::move(merged->value().keys);
+    if (merged->value().next) {
+      page.next_after = std::move(merged->value().next->key);
+    }
+    return page;
+  }
+
+ private:
+  read_view stored_;
+  storage::read_txn& txn_;
+  uint32_t table_;
+  storage::status& failure_;
+  const storage::table_overlay& overlay_;
+  uint64_t seen_;
+  bool& retry_;
+};
+
+// Writes into the apply transaction; with an overlay, every change is recorded there too, for
+// readers on other threads until the transaction commits.
 class write_view final : public table_view<storage::write_txn, cluster::machine_writer> {
  public:
-  using table_view::table_view;
+  write_view(storage::write_txn& txn, uint32_t table, storage::status& failure,
+             storage::table_overlay* overlay)
+      : table_view(txn, table, failure), overlay_(overlay) {}
 
   void put(std::string_view key, std::string_view value) override {
     if (failure_.ok()) {
       if (auto st = storage::table_put(txn_, table_, key, value); !st.ok()) {
         failure_ = st;
+      } else if (overlay_ != nullptr) {
+        overlay_->put(table_, key, value);
       }
     }
   }
@@ -105,8 +175,14 @@ class write_view final : public table_view<storage::write_txn, cluster::machine_
       failure_ = erased.status();
       return false;
     }
+    if (overlay_ != nullptr) {
+      overlay_->erase(table_, key);
+    }
     return erased.value();
   }
+
+ private:
+  storage::table_overlay* overlay_;
 };
 
 }  // namespace
@@ -179,7 +255,7 @@ storage::result<std::vector<std::string>> partition_machines::log_txn_apply(
                    partition_, entries[i]->index);
       continue;
     }
-    write_view store(txn, table_of(routed->slot, partition_), failure);
+    write_view store(txn, table_of(routed->slot, partition_), failure, overlay_.get());
     results[i] = machines_[routed->slot]->apply(store, routed->command);
   }
   if (!failure.ok()) {
@@ -234,17 +310,37 @@ partition_machines::query_result partition_machines::query(std::string_view mach
 
 partition_machines::query_result partition_machines::query_slot(uint16_t slot,
                                                                 std::string_view query) {
-  auto txn = env_->begin_read();
-  if (!txn.ok()) {
-    return {false, txn.status().to_string()};
+  // With an overlay, a checkpoint between taking `seen` and reading can make the overlay refuse
+  // to answer (see storage/table_overlay.hpp); checkpoints are tens of milliseconds apart, so
+  // a few attempts always suffice.
+  constexpr int attempts_max = 16;
+  for (int attempt = 0; attempt < attempts_max; ++attempt) {
+    const uint64_t seen = overlay_ ? overlay_->committed_generation() : 0;
+    auto txn = env_->begin_read();
+    if (!txn.ok()) {
+      return {false, txn.status().to_string()};
+    }
+    storage::status failure;
+    std::string answer;
+    bool retry = false;
+    if (overlay_) {
+      overlay_read_view store(txn.value(), table_of(slot, partition_), failure, *overlay_, seen,
+                              retry);
+      answer = machines_[slot]->query(store, query);
+    } else {
+      read_view store(txn.value(), table_of(slot, partition_), failure);
+      answer = machines_[slot]->query(store, query);
+    }
+    if (retry) {
+      continue;
+    }
+    if (!failure.ok()) {
+      return {false, failure.to_string()};
+    }
+    return {true, std::move(answer)};
   }
-  storage::status failure;
-  read_view store(txn.value(), table_of(slot, partition_), failure);
-  std::string answer = machines_[slot]->query(store, query);
-  if (!failure.ok()) {
-    return {false, failure.to_string()};
-  }
-  return {true, std::move(answer)};
+  return {false, "the store changed under every one of " + std::to_string(attempts_max) +
+                     " attempts to read it"};
 }
 
 std::optional<partition_machines::query_result> partition_machines::query_concurrent(

@@ -32,6 +32,7 @@
 
 namespace ck::storage {
 class environment;
+class table_overlay;
 }
 namespace ck::runtime {
 struct node_metrics;
@@ -86,6 +87,13 @@ class partition_machines final : public replicated_state_machine, public log_txn
   /// (storage_batched_ops); may be null; must outlive this object.
   void set_metrics(runtime::node_metrics* metrics) { metrics_ = metrics; }
 
+  /// The journal design (docs/performance.md, session 15; not used by the node yet): applies
+  /// go into a transaction that commits only at the next checkpoint, so log_txn_apply also
+  /// records every change in `overlay`, and query() reads through it (storage/table_overlay.hpp:
+  /// the committed generation first, then the transaction, retried when told). Snapshots
+  /// (read_snapshot) still read LMDB alone: their caller checkpoints first. Set before use.
+  void set_overlay(std::shared_ptr<storage::table_overlay> overlay) { overlay_ = std::move(overlay); }
+
  private:
   query_result query_slot(uint16_t slot, std::string_view query);
 
@@ -104,6 +112,7 @@ class partition_machines final : public replicated_state_machine, public log_txn
   };
   std::optional<routed_command> route(std::string_view data) const;
   runtime::node_metrics* metrics_ = nullptr;
+  std::shared_ptr<storage::table_overlay> overlay_;  // null: applies commit before queries run
 };
 
 }  // namespace ck::actors
