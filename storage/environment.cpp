@@ -378,6 +378,25 @@ status environment::grow_map(uint64_t observed_map_size_bytes) {
   return status::success();
 }
 
+status environment::reserve(uint64_t free_bytes) {
+  while (true) {
+    const uint64_t size = map_size_bytes_.load(std::memory_order_relaxed);
+    const uint64_t used = used_bytes_.load(std::memory_order_relaxed);
+    if (size >= used && size - used >= free_bytes) {
+      return status::success();
+    }
+    if (size >= options_.map_size_max_bytes) {
+      return status::map_full(fmt::format(
+          "LMDB map in {} cannot keep {} bytes free: {} of its {} bytes are used "
+          "(environment_options.map_size_max_bytes)",
+          options_.dir, free_bytes, used, size));
+    }
+    if (status grown = grow_map(size); !grown.ok()) {
+      return grown;
+    }
+  }
+}
+
 status environment::sync_now() {
   if (!gate_->enter_read()) {
     return status::busy(fmt::format("sync of {} waited {} ms for map growth", options_.dir,

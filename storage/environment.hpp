@@ -191,6 +191,14 @@ class environment {
   // Requires: the caller holds no write_txn of this environment.
   status write(const std::function<status(write_txn&)>& fill);
 
+  // Grows the map (doubling, at most map_size_max_bytes) until at least `free_bytes` lie
+  // between the last commit's used bytes and its end: for a writer that keeps one transaction
+  // open across many batches (the journal design, storage/journaled_log.hpp), which cannot grow
+  // the map from inside it. Returns success (also when there was room already); map_full when
+  // map_size_max_bytes leaves less room; busy as for write(). Requires: the caller holds no
+  // transaction of this environment.
+  status reserve(uint64_t free_bytes);
+
   // Forces data to disk (mdb_env_sync(force)): the durability point with sync == false, and
   // the last step of a clean shutdown. Any thread. Returns success or io_error.
   status sync_now();

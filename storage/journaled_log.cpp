@@ -14,6 +14,12 @@ namespace {
 // segments give their space back.
 constexpr uint64_t journal_segment_rotate_bytes = uint64_t{64} << 20;
 
+// Room kept free in the map after each checkpoint: the open transaction cannot grow the map,
+// and a map_full inside it breaks the log. A checkpoint's transaction dirties about one page
+// per changed key and log tail, so this covers tens of thousands of writes between checkpoints
+// (the map is sparse: the room costs address space, not disk).
+constexpr uint64_t map_free_bytes_min = uint64_t{64} << 20;
+
 std::string encode_checkpoint(journal_position at) {
   std::string out(journal_checkpoint_bytes, '\0');
   put_u64_be(out.data(), at.segment);
@@ -48,6 +54,10 @@ result<std::unique_ptr<journaled_log>> journaled_log::open(environment& env,
   result<journal_position> from = load_journal_checkpoint(env);
   if (!from.ok()) {
     return from.status();
+  }
+  // The replay goes into one transaction, which cannot grow the map itself.
+  if (status room = env.reserve(map_free_bytes_min); !room.ok()) {
+    return room;
   }
   std::optional<write_txn> replay;
   auto wal = journal::open(
@@ -178,6 +188,9 @@ status journaled_log::checkpoint() {
   }
   if (status released = wal_->release_below(covered.segment); !released.ok()) {
     return broken(released);
+  }
+  if (status room = env_.reserve(map_free_bytes_min); !room.ok()) {
+    return broken(room);
   }
   bytes_since_checkpoint_ = 0;
   return status::success();

@@ -200,6 +200,32 @@ TEST_CASE("environment: growth stops at map_size_max_bytes with map_full") {
   CHECK(put_one(*env, 0, "again", value).code() == code::map_full);  // stays full
 }
 
+TEST_CASE("environment: reserve grows the map to keep room free, up to map_size_max_bytes") {
+  temp_dir tmp;
+  environment_options options = options_in(tmp.path());
+  options.map_size_bytes = uint64_t{1} << 20;
+  options.map_size_max_bytes = uint64_t{8} << 20;
+  auto env = open_or_fail(options);
+  REQUIRE(env->reserve(uint64_t{512} << 10).ok());
+  CHECK(env->stats().map_growth_count == 0);  // there was room
+  REQUIRE(env->reserve(uint64_t{3} << 20).ok());
+  const environment_stats grown = env->stats();
+  CHECK(grown.map_size_bytes == uint64_t{4} << 20);  // doubled twice
+  CHECK(grown.map_size_bytes - env->used_bytes() >= uint64_t{3} << 20);
+  // What the room was for: an open transaction writing 2 MiB, which cannot grow the map itself.
+  result<write_txn> txn = env->begin_write();
+  REQUIRE(txn.ok());
+  const std::string value(64 << 10, 'v');
+  for (int i = 0; i < 32; ++i) {
+    REQUIRE(table_put(txn.value(), 0, std::to_string(i), value).ok());
+  }
+  REQUIRE(txn.value().commit().ok());
+  const status too_much = env->reserve(uint64_t{16} << 20);
+  CHECK(too_much.code() == code::map_full);
+  CHECK(too_much.message().find("map_size_max_bytes") != std::string::npos);
+  CHECK(env->stats().map_size_bytes == options.map_size_max_bytes);
+}
+
 TEST_CASE("environment: a put into a full map without write() is map_full and spoils the txn") {
   temp_dir tmp;
   environment_options options = options_in(tmp.path());
