@@ -1,6 +1,8 @@
 #include "actors/raft_log_writer.hpp"
 
 #include "storage/environment.hpp"
+#include "storage/journaled_log.hpp"
+#include "storage/table_overlay.hpp"
 
 #include "actors/errc.hpp"
 #include "runtime/base/assert.hpp"
@@ -12,6 +14,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include <functional>
+#include <optional>
 #include <variant>
 #include <vector>
 
@@ -42,6 +45,10 @@ struct raft_writer_state {
   std::shared_ptr<runtime::storage_health> health;  // null: a full disk is a failure like others
   std::vector<pending_request> pending;
   bool flush_scheduled = false;
+  // The journal design (journal_mode): set when the writer writes through the journal.
+  std::optional<journal_mode> journal;
+  std::chrono::steady_clock::time_point last_checkpoint = std::chrono::steady_clock::now();
+  bool checkpoint_timer = false;  // a flush_atom is on its way to check for a due checkpoint
 };
 
 using raft_writer_pointer = raft_log_writer_actor::stateful_pointer<raft_writer_state>;
@@ -71,6 +78,33 @@ storage::status run_applies(storage::write_txn& txn, const std::vector<apply_job
     job->results = std::move(results.value());
   }
   return storage::status::success();
+}
+
+// Adds `request` to the run of persists being gathered (its write, its applies, whether it
+// must sync); false when it is no persist (a snapshot record or a drop ends the run).
+bool join_run(pending_request& request, std::vector<storage::group_write>& run,
+              std::vector<apply_job*>& jobs, bool& must_sync) {
+  auto* persist = std::get_if<persist_request>(&request.operation);
+  if (persist == nullptr) {
+    return false;
+  }
+  must_sync = must_sync || persist->must_sync;
+  run.push_back(std::move(persist->write));
+  if (persist->apply) {
+    jobs.push_back(persist->apply.get());
+  }
+  return true;
+}
+
+// The oldest pending requests, at most raft_write_batch_max of them, out of the queue.
+std::vector<pending_request> take_batch(raft_writer_state& st) {
+  const size_t take = std::min(st.pending.size(), raft_write_batch_max);
+  std::vector<pending_request> batch;
+  batch.reserve(take);
+  auto end = st.pending.begin() + static_cast<std::ptrdiff_t>(take);
+  std::move(st.pending.begin(), end, std::back_inserter(batch));
+  st.pending.erase(st.pending.begin(), end);
+  return batch;
 }
 
 // How often a batch that met a full disk is tried again.
@@ -143,12 +177,7 @@ size_t run_batch(storage::raft_log_store& store, storage::environment* sync_env,
   };
   bool stopped = false;
   for (size_t k = 0; k < batch.size() && !stopped; ++k) {
-    if (auto* persist = std::get_if<persist_request>(&batch[k].operation)) {
-      must_sync = must_sync || persist->must_sync;
-      run.push_back(std::move(persist->write));
-      if (persist->apply) {
-        jobs.push_back(persist->apply.get());
-      }
+    if (join_run(batch[k], run, jobs, must_sync)) {
       continue;
     }
     if (!write_run(k)) {
@@ -200,18 +229,133 @@ size_t run_batch(storage::raft_log_store& store, storage::environment* sync_env,
   return stop;
 }
 
+// Journal mode: commits the open transaction (sealing the overlay's generation first, so the
+// overlay drops what LMDB now holds) and releases the journal before it.
+storage::status checkpoint(raft_writer_state& st) {
+  journal_mode& mode = *st.journal;
+  st.last_checkpoint = std::chrono::steady_clock::now();
+  if (mode.journal->open_transaction() == nullptr) {
+    return storage::status::success();
+  }
+  const uint64_t generation = mode.overlay ? mode.overlay->seal() : 0;
+  storage::status done = mode.journal->checkpoint();
+  if (!done.ok()) {
+    CK_LOG_ERROR("raft: journal checkpoint failed: {}", done.to_string());
+    return done;
+  }
+  if (mode.overlay) {
+    mode.overlay->committed(generation);
+  }
+  return done;
+}
+
+// Journal mode's run_batch: every run of persists is staged with its applies into the open
+// transaction and appended to the journal; snapshot records and drops checkpoint first and
+// commit on their own, as before. One journal sync at the end when anything must sync, then
+// the answers. Every request is carried out (a failure is answered as storage_failure; the
+// journal is then broken and fails everything after it).
+void run_batch_journaled(raft_writer_state& st, std::vector<pending_request>& batch) {
+  storage::journaled_log& log = *st.journal->journal;
+  std::vector<std::pair<storage::status, uint64_t>> outcomes(batch.size());
+  std::vector<storage::group_write> run;
+  std::vector<apply_job*> jobs;
+  size_t run_begin = 0;
+  bool must_sync = false;
+  auto write_run = [&](size_t end) {
+    if (end == run_begin) {
+      return;
+    }
+    std::function<storage::status(storage::write_txn&)> applies;
+    if (!jobs.empty()) {
+      applies = [&jobs](storage::write_txn& txn) { return run_applies(txn, jobs); };
+    }
+    const storage::status written = log.write(run, /*sync=*/false, applies);
+    if (!written.ok()) {
+      CK_LOG_ERROR("raft: journaled write of {} groups failed: {}", end - run_begin,
+                   written.to_string());
+    }
+    for (size_t k = run_begin; k < end; ++k) {
+      outcomes[k] = {written, end - run_begin};
+    }
+    run.clear();
+    jobs.clear();
+    run_begin = end;
+  };
+  for (size_t k = 0; k < batch.size(); ++k) {
+    if (join_run(batch[k], run, jobs, must_sync)) {
+      continue;
+    }
+    write_run(k);
+    storage::status done = checkpoint(st);
+    if (done.ok()) {
+      if (auto* drop = std::get_if<group_drop>(&batch[k].operation)) {
+        done = st.store->drop_group(drop->group);
+      } else {
+        done = record(*st.store, std::get<snapshot_record>(batch[k].operation));
+      }
+    }
+    outcomes[k] = {done, 1};
+    run_begin = k + 1;
+  }
+  write_run(batch.size());
+  storage::status synced;
+  if (must_sync) {
+    synced = log.write({}, /*sync=*/true);
+    if (!synced.ok()) {
+      CK_LOG_ERROR("raft: journal sync failed: {}", synced.to_string());
+    }
+  }
+  for (size_t k = 0; k < batch.size(); ++k) {
+    const auto& [result, count] = outcomes[k];
+    const storage::status& failure = result.ok() ? synced : result;
+    if (failure.ok()) {
+      batch[k].promise.deliver(count);
+    } else {
+      batch[k].promise.deliver(caf::make_error(errc::storage_failure, failure.to_string()));
+    }
+  }
+}
+
+// Journal mode: checkpoints when the open transaction is old or large enough; otherwise, while
+// one is open, makes sure a flush comes back to check (an idle writer still checkpoints).
+void checkpoint_if_due(raft_log_writer_actor::stateful_pointer<raft_writer_state> self) {
+  auto& st = self->state;
+  const journal_mode& mode = *st.journal;
+  if (mode.journal->open_transaction() == nullptr) {
+    return;
+  }
+  const auto age = std::chrono::steady_clock::now() - st.last_checkpoint;
+  if (age >= mode.checkpoint_interval ||
+      mode.journal->bytes_since_checkpoint() >= mode.checkpoint_bytes) {
+    (void)checkpoint(st);  // a failure breaks the journal: later requests get it
+    return;
+  }
+  if (!st.checkpoint_timer) {
+    st.checkpoint_timer = true;
+    self->delayed_send(self, mode.checkpoint_interval - age, atoms::flush_atom_v);
+  }
+}
+
 void flush(raft_writer_pointer self) {
   auto& st = self->state;
   st.flush_scheduled = false;
+  if (st.journal) {
+    st.checkpoint_timer = false;  // this may be the timer's flush; checkpoint_if_due re-arms
+    if (!st.pending.empty()) {
+      std::vector<pending_request> batch = take_batch(st);
+      run_batch_journaled(st, batch);
+    }
+    checkpoint_if_due(self);
+    if (!st.pending.empty() && !st.flush_scheduled) {
+      st.flush_scheduled = true;
+      self->send(self, atoms::flush_atom_v);
+    }
+    return;
+  }
   if (st.pending.empty()) {
     return;
   }
-  const size_t take = std::min(st.pending.size(), raft_write_batch_max);
-  std::vector<pending_request> batch;
-  batch.reserve(take);
-  auto end = st.pending.begin() + static_cast<std::ptrdiff_t>(take);
-  std::move(st.pending.begin(), end, std::back_inserter(batch));
-  st.pending.erase(st.pending.begin(), end);
+  std::vector<pending_request> batch = take_batch(st);
   std::string full_reason;
   const size_t done = run_batch(*st.store, st.sync_env.get(), st.health.get(), batch, full_reason);
   if (done < batch.size()) {
@@ -261,11 +405,12 @@ caf::typed_response_promise<uint64_t> enqueue(raft_writer_pointer self, Operatio
 raft_log_writer_actor::behavior_type raft_writer(
     raft_writer_pointer self, std::shared_ptr<storage::raft_log_store> store,
     std::shared_ptr<storage::environment> sync_env,
-    std::shared_ptr<runtime::storage_health> health) {
+    std::shared_ptr<runtime::storage_health> health, std::optional<journal_mode> journal) {
   CK_ASSERT(store != nullptr);
   self->state.store = std::move(store);
   self->state.sync_env = std::move(sync_env);
   self->state.health = std::move(health);
+  self->state.journal = std::move(journal);
   // A stop still commits what was accepted: the group actors wait for those answers.
   self->set_exit_handler([=](caf::exit_msg& msg) {
     // Bounded: a full disk leaves requests pending after every flush.
@@ -276,6 +421,9 @@ raft_log_writer_actor::behavior_type raft_writer(
       }
     }
     fail_pending(self);
+    if (self->state.journal) {
+      (void)checkpoint(self->state);  // a restart need not replay what was written
+    }
     self->quit(msg.reason);
   });
   return {
@@ -298,7 +446,16 @@ raft_log_writer_actor spawn_raft_log_writer(caf::actor_system& sys,
                                             std::shared_ptr<storage::environment> sync_env,
                                             std::shared_ptr<runtime::storage_health> health) {
   return sys.spawn<caf::detached>(raft_writer, std::move(store), std::move(sync_env),
-                                  std::move(health));
+                                  std::move(health), std::optional<journal_mode>{});
+}
+
+raft_log_writer_actor spawn_journaled_raft_log_writer(
+    caf::actor_system& sys, std::shared_ptr<storage::raft_log_store> store,
+    std::shared_ptr<storage::environment> env, journal_mode mode) {
+  CK_ASSERT(mode.journal != nullptr);
+  // `env` stays alive with the writer: the journal writes into it.
+  return sys.spawn<caf::detached>(raft_writer, std::move(store), std::move(env), nullptr,
+                                  std::optional<journal_mode>{std::move(mode)});
 }
 
 }  // namespace ck::actors

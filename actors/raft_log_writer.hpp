@@ -25,6 +25,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -32,6 +33,8 @@
 
 namespace ck::storage {
 class environment;
+class journaled_log;
+class table_overlay;
 }
 
 namespace ck::runtime {
@@ -90,5 +93,25 @@ raft_log_writer_actor spawn_raft_log_writer(
     caf::actor_system& sys, std::shared_ptr<storage::raft_log_store> store,
     std::shared_ptr<storage::environment> sync_env = nullptr,
     std::shared_ptr<runtime::storage_health> health = nullptr);
+
+/// The journal design (docs/performance.md, session 15; not used by the node yet): the writer
+/// writes through `journal` (storage/journaled_log.hpp) instead: each flush stages its
+/// persists and applies into the one open transaction and appends them to the journal, one
+/// journal sync per flush that must sync; the answers leave after it, the applies visible to
+/// queries through `overlay` (the machines record into it: partition_machines::set_overlay).
+/// A checkpoint (seal the overlay, commit, release the journal) follows when the open
+/// transaction is `checkpoint_interval` old or holds `checkpoint_bytes` of journal, comes
+/// before every snapshot record and group drop, and ends the writer. Not handled yet (so the
+/// mode is not for production): a full disk breaks the journal (every later request fails
+/// with storage_failure) instead of waiting for space.
+struct journal_mode {
+  std::shared_ptr<storage::journaled_log> journal;
+  std::shared_ptr<storage::table_overlay> overlay;
+  std::chrono::milliseconds checkpoint_interval{50};
+  uint64_t checkpoint_bytes = uint64_t{8} << 20;
+};
+raft_log_writer_actor spawn_journaled_raft_log_writer(
+    caf::actor_system& sys, std::shared_ptr<storage::raft_log_store> store,
+    std::shared_ptr<storage::environment> env, journal_mode mode);
 
 }  // namespace ck::actors

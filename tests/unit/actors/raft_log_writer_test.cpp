@@ -6,7 +6,9 @@
 #include "actors/raft_log_writer.hpp"
 #include "actors/type_ids.hpp"
 #include "storage/environment.hpp"
+#include "storage/journaled_log.hpp"
 #include "storage/raft_log_store.hpp"
+#include "storage/table_overlay.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -16,6 +18,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 using namespace ck;
 using namespace std::chrono_literals;
@@ -72,6 +75,30 @@ actors::persist_request entries_write(raft::group_id group, raft::index_t from,
   return request;
 }
 
+// Waits (at most 10 s) for `n` answers of the writer; returns the largest batch one reported.
+uint64_t await_answers(caf::scoped_actor& self, int n) {
+  uint64_t largest_batch = 0;
+  int received = 0;
+  self->receive_for(received, n)(
+      [&](uint64_t batch) { largest_batch = std::max(largest_batch, batch); },
+      [&](caf::error& e) { FAIL("request failed: " << to_string(e)); },
+      caf::after(10s) >> [&] { FAIL("only " << received << " of " << n << " answers"); });
+  return largest_batch;
+}
+
+// A persist of entries 1..2 of `group` that also applies one command, `data`, through `applier`.
+actors::persist_request persist_with_apply(raft::group_id group, actors::log_txn_applier& applier,
+                                           std::string data,
+                                           std::vector<std::shared_ptr<actors::apply_job>>& jobs) {
+  auto request = entries_write(group, 1, 2);
+  auto job = std::make_shared<actors::apply_job>();
+  job->applier = &applier;
+  job->entries = {raft::entry{1, 1, raft::entry_type::normal, std::move(data)}};
+  request.apply = job;
+  jobs.push_back(job);
+  return request;
+}
+
 // Counts the transactions it applies in and records what it applied (in the meta database,
 // so the test can see it committed with the log).
 class recording_applier final : public actors::log_txn_applier {
@@ -97,12 +124,7 @@ TEST_CASE_FIXTURE(writer_fixture, "raft log writer: persists of many groups shar
     self->send(writer, atoms::raft_persist_atom_v,
                entries_write(static_cast<raft::group_id>(g), 1, 3));
   }
-  uint64_t largest_batch = 0;
-  int received = 0;
-  self->receive_for(received, groups)(
-      [&](uint64_t batch) { largest_batch = std::max(largest_batch, batch); },
-      [&](caf::error& e) { FAIL("persist failed: " << to_string(e)); },
-      caf::after(10s) >> [&] { FAIL("only " << received << " of " << groups << " answers"); });
+  const uint64_t largest_batch = await_answers(self, groups);
   CHECK(largest_batch > 1);  // group commit: one transaction carried several groups
   CHECK(env->stats().commit_count < static_cast<uint64_t>(groups));
   for (int g = 1; g <= groups; ++g) {
@@ -119,10 +141,7 @@ TEST_CASE_FIXTURE(writer_fixture, "raft log writer: a snapshot record keeps its 
   self->send(writer, atoms::raft_snapshot_atom_v, raft::group_id{7},
              raft::snapshot_meta{8, 1, raft::conf_state{{1}, {}}}, raft::index_t{6});
   self->send(writer, atoms::raft_persist_atom_v, entries_write(7, 11, 12));
-  int received = 0;
-  self->receive_for(received, 3)(
-      [&](uint64_t) {}, [&](caf::error& e) { FAIL("request failed: " << to_string(e)); },
-      caf::after(10s) >> [&] { FAIL("only " << received << " of 3 answers"); });
+  await_answers(self, 3);
   const raft::log_storage& log = store->group(7);
   CHECK(log.current_snapshot().meta.index == 8);
   CHECK(log.first_index() == 6);
@@ -135,18 +154,11 @@ TEST_CASE_FIXTURE(writer_fixture, "raft log writer: committed commands apply in 
   constexpr int groups = 200;
   std::vector<std::shared_ptr<actors::apply_job>> jobs;
   for (int g = 1; g <= groups; ++g) {
-    auto request = entries_write(static_cast<raft::group_id>(g), 1, 2);
-    auto job = std::make_shared<actors::apply_job>();
-    job->applier = &applier;
-    job->entries = {raft::entry{1, 1, raft::entry_type::normal, "x" + std::to_string(g)}};
-    request.apply = job;
-    jobs.push_back(job);
-    self->send(writer, atoms::raft_persist_atom_v, std::move(request));
+    self->send(writer, atoms::raft_persist_atom_v,
+               persist_with_apply(static_cast<raft::group_id>(g), applier, "x" + std::to_string(g),
+                                  jobs));
   }
-  int received = 0;
-  self->receive_for(received, groups)(
-      [&](uint64_t) {}, [&](caf::error& e) { FAIL("persist failed: " << to_string(e)); },
-      caf::after(10s) >> [&] { FAIL("only " << received << " of " << groups << " answers"); });
+  await_answers(self, groups);
   for (int g = 1; g <= groups; ++g) {
     const auto& job = *jobs[static_cast<size_t>(g - 1)];
     REQUIRE(job.results.size() == 1);  // set before the answer
@@ -155,4 +167,139 @@ TEST_CASE_FIXTURE(writer_fixture, "raft log writer: committed commands apply in 
   // The applies added no transaction of their own (that would be 2 * groups + 1 commits).
   CHECK(env->stats().commit_count <= static_cast<uint64_t>(groups));
   CHECK(applier.calls == groups);
+}
+
+// The journal design (actors::journal_mode): the same contract through the write-ahead
+// journal, with the transaction committed at checkpoints.
+namespace {
+
+struct journal_fixture {
+  std::filesystem::path dir;
+  std::shared_ptr<storage::environment> env;
+  std::shared_ptr<storage::raft_log_store> store;
+  std::shared_ptr<storage::journaled_log> journal;
+  std::shared_ptr<storage::table_overlay> overlay = std::make_shared<storage::table_overlay>();
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  actors::raft_log_writer_actor writer;
+
+  journal_fixture() {
+    char pattern[] = "/tmp/ck-raft-journal-XXXXXX";
+    dir = ::mkdtemp(pattern);
+    storage::environment_options options;
+    options.dir = (dir / "env").string();
+    options.defer_meta_sync = true;
+    auto opened = storage::environment::open(options);
+    REQUIRE(opened.ok());
+    env = std::move(opened.value());
+    auto store_opened = storage::raft_log_store::open(*env);
+    REQUIRE(store_opened.ok());
+    store = std::move(store_opened.value());
+    auto journal_opened = storage::journaled_log::open(*env, *store, (dir / "journal").string());
+    REQUIRE(journal_opened.ok());
+    journal = std::move(journal_opened.value());
+    cfg.set("scheduler.max-threads", 2);
+    actors::register_types(cfg);
+    sys = std::make_unique<caf::actor_system>(cfg);
+    writer = actors::spawn_journaled_raft_log_writer(*sys, store, env,
+                                                     actors::journal_mode{journal, overlay});
+  }
+
+  void stop_writer() {
+    if (!writer) {
+      return;
+    }
+    caf::scoped_actor self{*sys};
+    self->send_exit(writer, caf::exit_reason::user_shutdown);
+    self->wait_for(writer);
+    writer = nullptr;
+  }
+
+  ~journal_fixture() {
+    stop_writer();
+    sys.reset();
+    journal.reset();
+    store.reset();
+    env.reset();
+    std::filesystem::remove_all(dir);
+  }
+};
+
+// Records every applied entry in the overlay, as the machines' write views do.
+class overlay_applier final : public actors::log_txn_applier {
+ public:
+  explicit overlay_applier(storage::table_overlay& overlay) : overlay_(overlay) {}
+  storage::result<std::vector<std::string>> log_txn_apply(
+      storage::write_txn&, const std::vector<const raft::entry*>& entries) override {
+    std::vector<std::string> results;
+    for (const raft::entry* e : entries) {
+      overlay_.put(1, e->data, "applied");
+      results.push_back("ok " + e->data);
+    }
+    return results;
+  }
+
+ private:
+  storage::table_overlay& overlay_;
+};
+
+}  // namespace
+
+TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): persists share journal syncs, "
+                                   "checkpoints commit them") {
+  constexpr int groups = 200;
+  caf::scoped_actor self{*sys};
+  for (int g = 1; g <= groups; ++g) {
+    self->send(writer, atoms::raft_persist_atom_v,
+               entries_write(static_cast<raft::group_id>(g), 1, 3));
+  }
+  await_answers(self, groups);
+  for (int g = 1; g <= groups; ++g) {
+    CHECK(store->group(static_cast<raft::group_id>(g)).last_index() == 3);  // visible on reply
+  }
+  CHECK(env->stats().commit_count < static_cast<uint64_t>(groups) / 4);
+  stop_writer();  // ends with a checkpoint: LMDB holds everything, the journal nothing more
+  auto checkpoint = storage::load_journal_checkpoint(*env);
+  REQUIRE(checkpoint.ok());
+  CHECK(checkpoint.value() == journal->journal_end());
+  CHECK(journal->open_transaction() == nullptr);
+}
+
+TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): a snapshot record keeps its place") {
+  caf::scoped_actor self{*sys};
+  self->send(writer, atoms::raft_persist_atom_v, entries_write(7, 1, 10));
+  self->send(writer, atoms::raft_snapshot_atom_v, raft::group_id{7},
+             raft::snapshot_meta{8, 1, raft::conf_state{{1}, {}}}, raft::index_t{6});
+  self->send(writer, atoms::raft_persist_atom_v, entries_write(7, 11, 12));
+  self->send(writer, atoms::raft_drop_atom_v, raft::group_id{9});
+  await_answers(self, 4);
+  const raft::log_storage& log = store->group(7);
+  CHECK(log.current_snapshot().meta.index == 8);
+  CHECK(log.first_index() == 6);
+  CHECK(log.last_index() == 12);
+}
+
+TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): applies answer before the commit, "
+                                   "an idle writer still checkpoints") {
+  caf::scoped_actor self{*sys};
+  overlay_applier applier(*overlay);
+  constexpr int groups = 50;
+  std::vector<std::shared_ptr<actors::apply_job>> jobs;
+  for (int g = 1; g <= groups; ++g) {
+    self->send(writer, atoms::raft_persist_atom_v,
+               persist_with_apply(static_cast<raft::group_id>(g), applier, "k" + std::to_string(g),
+                                  jobs));
+  }
+  await_answers(self, groups);
+  for (int g = 1; g <= groups; ++g) {
+    REQUIRE(jobs[static_cast<size_t>(g - 1)]->results.size() == 1);
+    CHECK(jobs[static_cast<size_t>(g - 1)]->results[0] == "ok k" + std::to_string(g));
+  }
+  // No more requests: the timer's checkpoint commits and the overlay empties (bounded wait).
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (overlay->size() != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  CHECK_MESSAGE(overlay->size() == 0, "no checkpoint within 5 s after the last request");
+  CHECK(overlay->committed_generation() >= 1);
 }
