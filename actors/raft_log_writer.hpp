@@ -7,10 +7,12 @@
 // ONE store write (one LMDB transaction, one fsync unless no request of the batch must sync),
 // the applies inside it, then answers each request. Detached: a commit blocks on fsync.
 //
-// Contract: a reply is sent only after the request's transaction committed. Requests of one
-// sender are carried out in the order they arrived (a snapshot record never overtakes an
-// earlier persist of its group, nor the reverse). On a storage failure every request of the
-// failed transaction is answered with errc::storage_failure and none of it is on disk.
+// Contract: a reply is sent only after the request's transaction committed (in journal mode,
+// see spawn_journaled_raft_log_writer: after the journal sync that made it durable, its
+// applies visible through the overlay). Requests of one sender are carried out in the order
+// they arrived (a snapshot record never overtakes an earlier persist of its group, nor the
+// reverse). On a storage failure every request of the failed transaction is answered with
+// errc::storage_failure and none of it is on disk.
 //
 // persist_request travels only inside the process: it has no type id and no inspect, and is
 // whitelisted as an unsafe message type below, so CAF moves it between local actors but
