@@ -64,8 +64,14 @@ class table_view : public Base {
     if (after) {
       from = storage::table_cursor_position{table_, *after};
     }
-    auto listed = storage::table_list(txn_, storage::table_range{table_, table_}, from,
-                                      std::clamp<size_t>(limit, 1, storage::table_list_limit_max));
+    return page_of(storage::table_list(txn_, storage::table_range{table_, table_}, from,
+                                       std::clamp<size_t>(limit, 1, storage::table_list_limit_max)));
+  }
+
+ protected:
+  // The machine's page of a table_list answer (empty, the failure remembered, when it failed).
+  cluster::store_page page_of(storage::result<storage::table_page> listed) const {
+    cluster::store_page page;
     if (!listed.ok()) {
       failure_ = listed.status();
       return page;
@@ -77,7 +83,6 @@ class table_view : public Base {
     return page;
   }
 
- protected:
   Txn& txn_;
   uint32_t table_;
   storage::status& failure_;
@@ -89,12 +94,11 @@ using read_view = table_view<storage::read_txn, cluster::machine_store>;
 // the overlay changed is answered from it, any other from `txn`, which the caller opened after
 // taking `seen` from the overlay. When the overlay says the transaction may be too old,
 // `retry` is set and the answers are empty: the caller renews the transaction and asks again.
-class overlay_read_view final : public cluster::machine_store {
+class overlay_read_view final : public table_view<storage::read_txn, cluster::machine_store> {
  public:
   overlay_read_view(storage::read_txn& txn, uint32_t table, storage::status& failure,
                     const storage::table_overlay& overlay, uint64_t seen, bool& retry)
-      : stored_(txn, table, failure), txn_(txn), table_(table), failure_(failure),
-        overlay_(overlay), seen_(seen), retry_(retry) {}
+      : table_view(txn, table, failure), overlay_(overlay), seen_(seen), retry_(retry) {}
 
   std::optional<std::string> get(std::string_view key) const override {
     if (retry_ || !failure_.ok()) {
@@ -106,13 +110,12 @@ class overlay_read_view final : public cluster::machine_store {
       retry_ = true;
       return std::nullopt;
     }
-    return change ? change->value : stored_.get(key);
+    return change ? change->value : table_view::get(key);
   }
 
   cluster::store_page list(const std::optional<std::string>& after, size_t limit) const override {
-    cluster::store_page page;
     if (retry_ || !failure_.ok()) {
-      return page;
+      return {};
     }
     std::optional<storage::table_cursor_position> from;
     if (after) {
@@ -125,24 +128,12 @@ class overlay_read_view final : public cluster::machine_store {
         });
     if (!merged) {
       retry_ = true;
-      return page;
+      return {};
     }
-    if (!merged->ok()) {
-      failure_ = merged->status();
-      return page;
-    }
-    page.keys = std::move(merged->value().keys);
-    if (merged->value().next) {
-      page.next_after = std::move(merged->value().next->key);
-    }
-    return page;
+    return page_of(std::move(*merged));
   }
 
  private:
-  read_view stored_;
-  storage::read_txn& txn_;
-  uint32_t table_;
-  storage::status& failure_;
   const storage::table_overlay& overlay_;
   uint64_t seen_;
   bool& retry_;

@@ -107,6 +107,44 @@ std::vector<pending_request> take_batch(raft_writer_state& st) {
   return batch;
 }
 
+// What became of one request of a batch: its write's status and how many requests that write
+// carried (the answer).
+using outcome = std::pair<storage::status, uint64_t>;
+
+// Carries out a snapshot record or a group drop, each one transaction of its own, and logs
+// a failure for which `logged` is true.
+storage::status carry_out(storage::raft_log_store& store, const pending_request& request,
+                          const std::function<bool(const storage::status&)>& logged) {
+  storage::status st;
+  if (const auto* drop = std::get_if<group_drop>(&request.operation)) {
+    st = store.drop_group(drop->group);
+    if (!st.ok() && logged(st)) {
+      CK_LOG_ERROR("raft: dropping the log of group {} failed: {}", drop->group, st.to_string());
+    }
+  } else {
+    st = record(store, std::get<snapshot_record>(request.operation));
+    if (!st.ok() && logged(st)) {
+      CK_LOG_ERROR("raft: snapshot record failed: {}", st.to_string());
+    }
+  }
+  return st;
+}
+
+// Answers the first `end` requests of `batch`: each with its outcome, or with the failure of
+// the sync that was to make it durable.
+void answer(std::vector<pending_request>& batch, size_t end, const std::vector<outcome>& outcomes,
+            const storage::status& synced) {
+  for (size_t k = 0; k < end; ++k) {
+    const auto& [st, count] = outcomes[k];
+    const storage::status& failure = st.ok() ? synced : st;
+    if (failure.ok()) {
+      batch[k].promise.deliver(count);
+    } else {
+      batch[k].promise.deliver(caf::make_error(errc::storage_failure, failure.to_string()));
+    }
+  }
+}
+
 // How often a batch that met a full disk is tried again.
 constexpr auto storage_full_retry = std::chrono::seconds(1);
 
@@ -128,7 +166,7 @@ size_t run_batch(storage::raft_log_store& store, storage::environment* sync_env,
   size_t run_begin = 0;
   size_t stop = batch.size();  // where a full disk stopped the batch
   // Answers wait until the whole batch is written (and synced, below).
-  std::vector<std::pair<storage::status, uint64_t>> outcomes(batch.size());
+  std::vector<outcome> outcomes(batch.size());
   bool must_sync = false;
   auto finish = [&](size_t end, const storage::status& st, uint64_t count) {
     for (size_t k = run_begin; k < end; ++k) {
@@ -185,18 +223,8 @@ size_t run_batch(storage::raft_log_store& store, storage::environment* sync_env,
       break;
     }
     must_sync = true;  // snapshot records and drops are rare: keep them simple
-    storage::status st;
-    if (auto* drop = std::get_if<group_drop>(&batch[k].operation)) {
-      st = store.drop_group(drop->group);
-      if (!st.ok() && !out_of_space(st)) {
-        CK_LOG_ERROR("raft: dropping the log of group {} failed: {}", drop->group, st.to_string());
-      }
-    } else {
-      st = record(store, std::get<snapshot_record>(batch[k].operation));
-      if (!st.ok() && !out_of_space(st)) {
-        CK_LOG_ERROR("raft: snapshot record failed: {}", st.to_string());
-      }
-    }
+    const storage::status st = carry_out(
+        store, batch[k], [&](const storage::status& failed) { return !out_of_space(failed); });
     if (!st.ok() && out_of_space(st)) {
       full_reason = st.to_string();
       stop = k;
@@ -217,15 +245,7 @@ size_t run_batch(storage::raft_log_store& store, storage::environment* sync_env,
       CK_LOG_ERROR("raft: sync after a log write failed: {}", synced.to_string());
     }
   }
-  for (size_t k = 0; k < stop; ++k) {
-    const auto& [st, count] = outcomes[k];
-    const storage::status& failure = st.ok() ? synced : st;
-    if (failure.ok()) {
-      batch[k].promise.deliver(count);
-    } else {
-      batch[k].promise.deliver(caf::make_error(errc::storage_failure, failure.to_string()));
-    }
-  }
+  answer(batch, stop, outcomes, synced);
   return stop;
 }
 
@@ -256,7 +276,7 @@ storage::status checkpoint(raft_writer_state& st) {
 // journal is then broken and fails everything after it).
 void run_batch_journaled(raft_writer_state& st, std::vector<pending_request>& batch) {
   storage::journaled_log& log = *st.journal->journal;
-  std::vector<std::pair<storage::status, uint64_t>> outcomes(batch.size());
+  std::vector<outcome> outcomes(batch.size());
   std::vector<storage::group_write> run;
   std::vector<apply_job*> jobs;
   size_t run_begin = 0;
@@ -288,11 +308,7 @@ void run_batch_journaled(raft_writer_state& st, std::vector<pending_request>& ba
     write_run(k);
     storage::status done = checkpoint(st);
     if (done.ok()) {
-      if (auto* drop = std::get_if<group_drop>(&batch[k].operation)) {
-        done = st.store->drop_group(drop->group);
-      } else {
-        done = record(*st.store, std::get<snapshot_record>(batch[k].operation));
-      }
+      done = carry_out(*st.store, batch[k], [](const storage::status&) { return true; });
     }
     outcomes[k] = {done, 1};
     run_begin = k + 1;
@@ -305,15 +321,7 @@ void run_batch_journaled(raft_writer_state& st, std::vector<pending_request>& ba
       CK_LOG_ERROR("raft: journal sync failed: {}", synced.to_string());
     }
   }
-  for (size_t k = 0; k < batch.size(); ++k) {
-    const auto& [result, count] = outcomes[k];
-    const storage::status& failure = result.ok() ? synced : result;
-    if (failure.ok()) {
-      batch[k].promise.deliver(count);
-    } else {
-      batch[k].promise.deliver(caf::make_error(errc::storage_failure, failure.to_string()));
-    }
-  }
+  answer(batch, batch.size(), outcomes, synced);
 }
 
 // Journal mode: checkpoints when the open transaction is old or large enough; otherwise, while

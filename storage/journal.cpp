@@ -72,6 +72,15 @@ result<std::vector<uint64_t>> list_segments(const std::string& dir) {
   return numbers;
 }
 
+// Deletes segment `number` of `dir` (gone already is fine); the caller syncs the directory.
+status remove_segment(const std::string& dir, uint64_t number) {
+  const std::string path = journal::segment_path(dir, number);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return os_failure("cannot delete journal segment", path, errno);
+  }
+  return status::success();
+}
+
 status corrupt(const std::string& dir, const std::string& why) {
   return status::corruption("journal " + dir + ": " + why);
 }
@@ -178,9 +187,8 @@ result<std::unique_ptr<journal>> journal::open(
   }
   bool deleted = false;
   for (auto it = numbers.begin(); it != first; ++it) {
-    const std::string path = segment_path(dir, *it);
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-      return os_failure("cannot delete journal segment", path, errno);
+    if (status removed = remove_segment(dir, *it); !removed.ok()) {
+      return removed;
     }
     deleted = true;
   }
@@ -246,9 +254,8 @@ status journal::release_below(uint64_t segment) {
     return status::success();
   }
   for (uint64_t number = oldest_; number < segment; ++number) {
-    const std::string path = segment_path(dir_, number);
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-      return os_failure("cannot delete journal segment", path, errno);
+    if (status removed = remove_segment(dir_, number); !removed.ok()) {
+      return removed;
     }
   }
   if (auto st = sync_dir(dir_); !st.ok()) {

@@ -27,6 +27,19 @@ std::string encode_checkpoint(journal_position at) {
   return out;
 }
 
+// Begins a write transaction into `txn` unless one is open there already.
+status begin_if_needed(environment& env, std::optional<write_txn>& txn) {
+  if (txn) {
+    return status::success();
+  }
+  result<write_txn> begun = env.begin_write();
+  if (!begun.ok()) {
+    return begun.status();
+  }
+  txn.emplace(std::move(begun).value());
+  return status::success();
+}
+
 }  // namespace
 
 result<journal_position> load_journal_checkpoint(environment& env) {
@@ -69,12 +82,8 @@ result<std::unique_ptr<journaled_log>> journaled_log::open(environment& env,
               "journal {}: the record at offset {} of segment {} is not a flush record", dir,
               at.offset, at.segment));
         }
-        if (!replay) {
-          result<write_txn> begun = env.begin_write();
-          if (!begun.ok()) {
-            return begun.status();
-          }
-          replay.emplace(std::move(begun).value());
+        if (status begun = begin_if_needed(env, replay); !begun.ok()) {
+          return begun;
         }
         if (status staged = store.stage(*replay, *batch); !staged.ok()) {
           return status::corruption(fmt::format(
@@ -111,24 +120,12 @@ status journaled_log::broken(status failure) {
   return failure;
 }
 
-status journaled_log::begin_if_needed() {
-  if (txn_) {
-    return status::success();
-  }
-  result<write_txn> begun = env_.begin_write();
-  if (!begun.ok()) {
-    return begun.status();
-  }
-  txn_.emplace(std::move(begun).value());
-  return status::success();
-}
-
 status journaled_log::write(const std::vector<group_write>& batch, bool sync,
                             const std::function<status(write_txn&)>& also) {
   if (!failure_.ok()) {
     return failure_;
   }
-  if (status begun = begin_if_needed(); !begun.ok()) {
+  if (status begun = begin_if_needed(env_, txn_); !begun.ok()) {
     return broken(begun);
   }
   if (status staged = store_.stage(*txn_, batch); !staged.ok()) {

@@ -76,7 +76,6 @@ class journaled_log {
 
  private:
   status broken(status failure);
-  status begin_if_needed();
 
   environment& env_;
   raft_log_store& store_;

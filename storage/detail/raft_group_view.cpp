@@ -122,9 +122,11 @@ result<raft::log_error> raft_group_view::read_entries(raft::index_t lo, raft::in
     result<raft::log_error> read = detail::read_entries(txn.value(), group_, lo, split, bytes_max, got);
     txn.value().end();
     std::lock_guard<std::mutex> lock(mutex_);
-    if (generation_ != generation || (split < hi && !cache_.contains(split))) {
+    if (generation_ != generation) {
       continue;  // the log changed while LMDB was read: its part may not match the cache's
     }
+    // Every change of the cache (publish, unpin, load, reset) moves the generation.
+    CK_ASSERT(split == hi || cache_.contains(split));
     if (!read.ok() || read.value() != raft::log_error::none) {
       return read;
     }
