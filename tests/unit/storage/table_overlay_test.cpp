@@ -6,6 +6,7 @@
 #include "storage/table_overlay.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -193,7 +194,12 @@ TEST_CASE("table_overlay: concurrent readers never miss an acknowledged change")
   std::thread writer([&] {
     std::map<int, int> open;
     std::mt19937_64 rng(1);
-    for (int step = 1; step <= 30000; ++step) {
+    // Runs at least 30,000 steps and, on a busy machine where the readers start late, on
+    // until they have read a while (bounded: 20 s).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    for (int step = 1;
+         step <= 30000 || (reads.load() < 2000 && std::chrono::steady_clock::now() < deadline);
+         ++step) {
       const int key = static_cast<int>(rng() % keys);
       open[key] = step;
       overlay.put(0, std::to_string(key), std::to_string(step));
