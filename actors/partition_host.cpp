@@ -47,6 +47,9 @@ void start_replica(host_pointer self, uint32_t partition) {
   auto sm = std::make_shared<partition_machines>(st.env, st.options.machines, partition,
                                                  static_cast<uint32_t>(group));
   sm->set_metrics(st.options.metrics);
+  if (st.options.overlay) {
+    sm->set_overlay(st.options.overlay);
+  }
   raft_group_options options = st.options.group;
   options.raft.id = st.options.raft_id;
   options.raft.group = group;

@@ -96,6 +96,9 @@ struct partition_host_options {
   uint64_t promote_lag_max = 256;
   /// The least time between two leadership transfers of one partition (leader balancing).
   std::chrono::milliseconds transfer_spacing{3'000};
+  /// In journal mode (spawn_journaled_raft_log_writer) the writer's overlay: every replica's
+  /// machines record their applies into it and read through it. Null otherwise.
+  std::shared_ptr<storage::table_overlay> overlay;
 };
 
 /// Spawns the host. `meta` is the node's meta state machine (read with current()). Registers

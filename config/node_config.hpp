@@ -45,6 +45,10 @@ struct storage_config {
   uint64_t map_size_bytes = 256ull << 20;    // initial LMDB map size; >= 1 MiB
   uint64_t map_size_max_bytes = 1ull << 40;  // the map never grows past this; >= map_size_bytes
   bool sync = true;  // fsync each commit; false may lose acknowledged writes on power loss
+  // Write-ahead journal in front of LMDB (docs/performance.md, "a journal in front of LMDB"):
+  // a batch is durable once appended and synced to DATA_DIR/journal; LMDB commits every 50 ms.
+  // Needs sync (ignored without it). A journal left by an earlier run is replayed either way.
+  bool journal = false;
 };
 
 // How this node judges its peers and sizes the meta group. Times are milliseconds of silence

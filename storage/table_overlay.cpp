@@ -17,10 +17,6 @@ std::string partition_prefix(uint32_t partition) {
   return out;
 }
 
-bool has_prefix(const std::string& key, const std::string& prefix) {
-  return key.compare(0, prefix.size(), prefix) == 0;
-}
-
 }  // namespace
 
 void table_overlay::record(uint32_t partition, std::string_view key,
@@ -28,6 +24,7 @@ void table_overlay::record(uint32_t partition, std::string_view key,
   std::string stored = table_key(partition, key);
   std::unique_lock lock(mutex_);
   entry& e = changes_[std::move(stored)];
+  e.partition = partition;
   e.user_key = std::string(key);
   e.value = std::move(value);
   e.generation = current_;
@@ -82,19 +79,29 @@ std::optional<table_overlay::change> table_overlay::get(uint32_t partition, std:
 std::optional<result<table_page>> table_overlay::list(
     uint32_t partition, const std::optional<table_cursor_position>& after, std::size_t limit,
     uint64_t seen, const stored_list& stored) const {
+  return list(table_range{partition, partition}, after, limit, seen, stored,
+              [partition](std::string_view) { return partition; });
+}
+
+std::optional<result<table_page>> table_overlay::list(
+    table_range range, const std::optional<table_cursor_position>& after, std::size_t limit,
+    uint64_t seen, const stored_list& stored,
+    const std::function<uint32_t(std::string_view)>& partition_of_key) const {
   if (limit == 0 || limit > table_list_limit_max) {
     return result<table_page>(status::invalid_argument("list limit must be 1.." +
                                                        std::to_string(table_list_limit_max)));
   }
-  const std::string prefix = partition_prefix(partition);
   std::shared_lock lock(mutex_);
   if (!answers(seen)) {
     return std::nullopt;
   }
-  // The overlay's changes of the partition after `after`, in stored order.
-  auto change_at = after ? changes_.upper_bound(table_key(partition, after->key))
-                         : changes_.lower_bound(prefix);
-  auto changes_left = [&] { return change_at != changes_.end() && has_prefix(change_at->first, prefix); };
+  // The overlay's changes of the range after `after`, in stored order.
+  auto change_at = after ? changes_.upper_bound(table_key(after->partition, after->key))
+                         : changes_.lower_bound(partition_prefix(range.first));
+  auto changes_left = [&] {
+    return change_at != changes_.end() && change_at->second.partition >= range.first &&
+           change_at->second.partition <= range.last;
+  };
 
   // The stored keys after `after`, a page at a time.
   std::vector<std::string> page_keys;
@@ -113,7 +120,7 @@ std::optional<result<table_page>> table_overlay::list(
       page_keys = std::move(page.value().keys);
       page_stored.clear();
       for (const std::string& key : page_keys) {
-        page_stored.push_back(table_key(partition, key));
+        page_stored.push_back(table_key(partition_of_key(key), key));
       }
       page_at = 0;
       page_next = page.value().next;
@@ -122,7 +129,9 @@ std::optional<result<table_page>> table_overlay::list(
     return page_at < page_keys.size();
   };
 
-  // The next key the open transaction holds, or nullopt at the end (or on a failure).
+  // The next key the open transaction holds, or nullopt at the end (or on a failure); its
+  // partition in `visible_partition`.
+  uint32_t visible_partition = range.first;
   auto next_visible = [&]() -> std::optional<std::string> {
     while (true) {
       const bool have_stored = stored_left();
@@ -137,6 +146,7 @@ std::optional<result<table_page>> table_overlay::list(
                         : !have_change ? -1
                                        : page_stored[page_at].compare(change_at->first);
       if (order < 0) {  // only stored
+        visible_partition = partition_of_key(page_keys[page_at]);
         return page_keys[page_at++];
       }
       const entry& e = change_at->second;
@@ -145,26 +155,48 @@ std::optional<result<table_page>> table_overlay::list(
         ++page_at;  // the overlay's change replaces the stored entry
       }
       if (e.value) {
+        visible_partition = e.partition;
         return e.user_key;
       }
     }
   };
 
   table_page out;
+  uint32_t last_partition = range.first;
   while (out.keys.size() < limit) {
     auto key = next_visible();
     if (!key) {
       break;
     }
     out.keys.push_back(std::move(*key));
+    last_partition = visible_partition;
   }
   if (failure.ok() && out.keys.size() == limit && next_visible()) {
-    out.next = table_cursor_position{partition, out.keys.back()};
+    out.next = table_cursor_position{last_partition, out.keys.back()};
   }
   if (!failure.ok()) {
     return result<table_page>(failure);
   }
   return result<table_page>(std::move(out));
+}
+
+std::optional<result<int64_t>> table_overlay::count_change(
+    table_range range, uint64_t seen, const stored_contains& stored_has) const {
+  std::shared_lock lock(mutex_);
+  if (!answers(seen)) {
+    return std::nullopt;
+  }
+  int64_t delta = 0;
+  for (auto it = changes_.lower_bound(partition_prefix(range.first));
+       it != changes_.end() && it->second.partition <= range.last; ++it) {
+    const entry& e = it->second;
+    auto held = stored_has(e.partition, e.user_key);
+    if (!held.ok()) {
+      return result<int64_t>(held.status());
+    }
+    delta += e.value && !held.value() ? 1 : !e.value && held.value() ? -1 : 0;
+  }
+  return result<int64_t>(delta);
 }
 
 std::size_t table_overlay::size() const {

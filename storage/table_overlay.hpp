@@ -73,12 +73,28 @@ class table_overlay {
                                          const std::optional<table_cursor_position>& after,
                                          std::size_t limit, uint64_t seen,
                                          const stored_list& stored) const;
+  // Reader: the same over the partitions of `range`: `stored` answers table_list(txn, range,
+  // after, limit), and `partition_of_key` says which partition a key it lists is stored in (a
+  // page holds keys only; the caller's key placement knows).
+  std::optional<result<table_page>> list(
+      table_range range, const std::optional<table_cursor_position>& after, std::size_t limit,
+      uint64_t seen, const stored_list& stored,
+      const std::function<uint32_t(std::string_view)>& partition_of_key) const;
+
+  // Reader: what the overlay changes in the number of keys of `range` that the reader's
+  // transaction holds: +1 for each key set in the overlay that `stored_has(partition, key)`
+  // says the transaction lacks, -1 for each erased one it holds. Returns the change, the
+  // status of `stored_has` when it fails, or nullopt for "retry".
+  using stored_contains = std::function<result<bool>(uint32_t partition, const std::string& key)>;
+  std::optional<result<int64_t>> count_change(table_range range, uint64_t seen,
+                                              const stored_contains& stored_has) const;
 
   // Changes held (for tests and metrics).
   std::size_t size() const;
 
  private:
   struct entry {
+    uint32_t partition = 0;
     std::string user_key;
     std::optional<std::string> value;
     uint64_t generation = 0;

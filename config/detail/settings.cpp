@@ -87,7 +87,7 @@ std::string show_bool(bool value) { return value ? "true" : "false"; }
 using cfg = node_config;
 using text = std::string_view;
 
-constexpr std::array<setting, 43> settings_rows{{
+constexpr std::array<setting, 44> settings_rows{{
     {"NODE_ID", "node.id", value_kind::text, "(required)",
      "unique, stable node id: [A-Za-z0-9._-]{1,64}", false,
      [](cfg& c, text t) { return set_text(c.node_id, t); }, [](const cfg& c) { return c.node_id; }},
@@ -173,6 +173,10 @@ constexpr std::array<setting, 43> settings_rows{{
      "fsync each commit; false may lose acknowledged writes on power loss", false,
      [](cfg& c, text t) { return set_bool(c.storage.sync, t); },
      [](const cfg& c) { return show_bool(c.storage.sync); }},
+    {"STORAGE_JOURNAL", "storage.journal", value_kind::boolean, "",
+     "write-ahead journal in front of LMDB (experimental; needs storage.sync)", false,
+     [](cfg& c, text t) { return set_bool(c.storage.journal, t); },
+     [](const cfg& c) { return show_bool(c.storage.journal); }},
     {"STORAGE_MAP_SIZE", "storage.map_size", value_kind::size, "", "initial LMDB map size, >= 1MiB",
      false, [](cfg& c, text t) { return set_size64(c.storage.map_size_bytes, t); },
      [](const cfg& c) { return format_size(c.storage.map_size_bytes); }},

@@ -21,6 +21,8 @@
 #include "storage/partition_state.hpp"
 #include "runtime/raft/bootstrap.hpp"
 #include "storage/environment.hpp"
+#include "storage/journaled_log.hpp"
+#include "storage/table_overlay.hpp"
 #include "storage/raft_log_store.hpp"
 
 #include <caf/actor_system.hpp>
@@ -257,6 +259,37 @@ void stop_node(caf::actor_system& sys, running_node& node) {
   }
 }
 
+std::string journal_dir(const config::node_config& cfg) { return cfg.storage.dir + "/journal"; }
+
+// The journal when the node writes through one (storage.journal with storage.sync), else null.
+// A journal an earlier run left (the switch was on then) is replayed either way: its synced
+// batches were acknowledged, and LMDB holds them only once they are replayed and checkpointed.
+storage::result<std::shared_ptr<storage::journaled_log>> open_journal(
+    storage::environment& env, storage::raft_log_store& store, const config::node_config& cfg) {
+  const bool wanted = cfg.storage.journal && cfg.storage.sync;
+  if (!wanted && ::access(journal_dir(cfg).c_str(), F_OK) != 0) {
+    return std::shared_ptr<storage::journaled_log>{};
+  }
+  storage::journal_recovery found;
+  auto opened = storage::journaled_log::open(env, store, journal_dir(cfg), &found);
+  if (!opened.ok()) {
+    return opened.status();
+  }
+  if (found.records > 0 || found.torn_bytes > 0) {
+    CK_LOG_INFO("storage: journal replayed {} records from {} segments{}", found.records,
+                found.segments,
+                found.torn_bytes == 0 ? std::string{}
+                                      : fmt::format(", cut a torn tail of {} bytes ({})",
+                                                    found.torn_bytes, found.torn_tail));
+  }
+  if (!wanted) {
+    CK_LOG_INFO("storage: journal of an earlier run replayed; writing without it (storage.journal "
+                "is off)");
+    return std::shared_ptr<storage::journaled_log>{};
+  }
+  return std::shared_ptr<storage::journaled_log>{std::move(opened.value())};
+}
+
 // Writes the founding membership (voter: raft id 1) of the meta group and of every partition
 // group into the founder's empty logs, in one transaction. A founder that crashed before that
 // write does it on restart. Done once: the meta group's log (never dropped) says it happened.
@@ -388,6 +421,12 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
     return exit_code::start_failed;
   }
   std::shared_ptr<storage::raft_log_store> store = std::move(raft_store.value());
+  auto journal = open_journal(*env, *store, cfg);
+  if (!journal.ok()) {
+    fail_line("cannot replay the journal in " + journal_dir(cfg) + ": " +
+              journal.status().to_string());
+    return exit_code::start_failed;
+  }
   if (!check_machine_slots(*env, cfg, ext)) {
     return exit_code::start_failed;
   }
@@ -494,12 +533,20 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
     // A full disk makes the writer wait and retry instead of failing the groups, and the
     // groups refuse proposals meanwhile (runtime/base/storage_health.hpp).
     auto storage_health = std::make_shared<runtime::storage_health>(cfg.storage.dir);
-    node.raft_writer = actors::spawn_raft_log_writer(sys, store, cfg.storage.sync ? env : nullptr,
-                                                     storage_health);
+    std::shared_ptr<storage::table_overlay> overlay;
+    if (journal.value()) {
+      overlay = std::make_shared<storage::table_overlay>();
+      node.raft_writer = actors::spawn_journaled_raft_log_writer(
+          sys, store, env, actors::journal_mode{journal.value(), overlay});
+    } else {
+      node.raft_writer = actors::spawn_raft_log_writer(
+          sys, store, cfg.storage.sync ? env : nullptr, storage_health);
+    }
     auto options = member_options(cfg, identity.value, std::move(seed_members), &metrics, ext);
     options.meta_group.storage = storage_health;
     options.partitions.group.storage = storage_health;
     options.partitions.machines = machines;
+    options.partitions.overlay = overlay;
     auto local = std::make_shared<actors::local_replicas>();
     options.partitions.local = local;
     // A removed node stops as on SIGTERM: the same path as an operator's stop.
@@ -541,6 +588,7 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
     }
     node_settings.env = env;
     node_settings.local = local;
+    node_settings.overlay = overlay;
     node_settings.metrics = &metrics;
     node_settings.config = std::make_shared<const config::node_config>(cfg);
     // The service host starts at its first message, once the context (which holds its handle)
@@ -594,6 +642,7 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
   if (!synced.ok()) {
     CK_LOG_ERROR("storage: final sync failed: {}", synced.to_string());
   }
+  journal = std::shared_ptr<storage::journaled_log>{};  // checkpointed as the writer stopped
   store.reset();
   env.reset();
   CK_LOG_INFO("node: stopped");

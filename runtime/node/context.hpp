@@ -42,6 +42,7 @@
 
 namespace ck::storage {
 class environment;
+class table_overlay;
 }
 
 namespace ck::node {
@@ -80,6 +81,9 @@ class context {
     /// The replicas this node hosts (published by the partition host); null: stale queries
     /// always go through the host.
     std::shared_ptr<const actors::local_replicas> local;
+    /// In journal mode (storage.journal) the applies LMDB holds only from the next checkpoint:
+    /// list_local reads through it. Null otherwise.
+    std::shared_ptr<const storage::table_overlay> overlay;
     runtime::node_metrics* metrics = nullptr;
     std::shared_ptr<const config::node_config> config;
   };
