@@ -49,6 +49,7 @@ struct raft_writer_state {
   std::optional<journal_mode> journal;
   std::chrono::steady_clock::time_point last_checkpoint = std::chrono::steady_clock::now();
   bool checkpoint_timer = false;  // a flush_atom is on its way to check for a due checkpoint
+  bool reported_broken = false;   // journal_mode::on_broken was called
 };
 
 using raft_writer_pointer = raft_log_writer_actor::stateful_pointer<raft_writer_state>;
@@ -324,6 +325,51 @@ void run_batch_journaled(raft_writer_state& st, std::vector<pending_request>& ba
   answer(batch, batch.size(), outcomes, synced);
 }
 
+// Journal mode: the journal bytes `pending` adds, about (entries and hard states).
+uint64_t pending_bytes(const std::vector<pending_request>& pending) {
+  uint64_t bytes = 0;
+  for (const auto& request : pending) {
+    if (const auto* persist = std::get_if<persist_request>(&request.operation)) {
+      bytes += 64;
+      for (const raft::entry& e : persist->write.entries) {
+        bytes += 32 + e.data.size();
+      }
+    }
+  }
+  return bytes;
+}
+
+// Journal mode: whether the disk has room for the pending requests (journal_space_needed);
+// when it has not, a checkpoint first (the open transaction's share of the need goes), then
+// the answer. Always true without a health to report to.
+bool journal_has_room(raft_writer_state& st) {
+  const journal_mode& mode = *st.journal;
+  if (mode.health == nullptr) {
+    return true;
+  }
+  const uint64_t batch = pending_bytes(st.pending);
+  auto enough = [&] {
+    return mode.health->free_bytes() >=
+           storage::journal_space_needed(mode.journal->bytes_since_checkpoint(), batch);
+  };
+  if (enough()) {
+    return true;
+  }
+  return checkpoint(st).ok() && enough();
+}
+
+// Journal mode: calls on_broken once the journal failed.
+void report_if_broken(raft_writer_state& st) {
+  const storage::status& failure = st.journal->journal->failure();
+  if (failure.ok() || st.reported_broken) {
+    return;
+  }
+  st.reported_broken = true;
+  if (st.journal->on_broken) {
+    st.journal->on_broken(failure.to_string());
+  }
+}
+
 // Journal mode: checkpoints when the open transaction is old or large enough; otherwise, while
 // one is open, makes sure a flush comes back to check (an idle writer still checkpoints).
 void checkpoint_if_due(raft_log_writer_actor::stateful_pointer<raft_writer_state> self) {
@@ -344,16 +390,44 @@ void checkpoint_if_due(raft_log_writer_actor::stateful_pointer<raft_writer_state
   }
 }
 
+// A full disk: says so in `health` (the groups refuse proposals) and tries the pending requests
+// again in a second.
+void wait_for_space(raft_writer_pointer self, const std::string& reason) {
+  auto& st = self->state;
+  if (!st.health->full()) {
+    CK_LOG_ERROR("raft: storage full, writes wait until space is freed (retried every {} s): {}",
+                 storage_full_retry.count(), reason);
+  }
+  st.health->set_full(reason);
+  st.flush_scheduled = true;
+  self->delayed_send(self, storage_full_retry, atoms::flush_atom_v);
+}
+
+void writable_again(raft_writer_state& st) {
+  if (st.health != nullptr && st.health->full()) {
+    st.health->clear();
+    CK_LOG_INFO("raft: storage writable again, the waiting writes went through");
+  }
+}
+
 void flush(raft_writer_pointer self) {
   auto& st = self->state;
   st.flush_scheduled = false;
   if (st.journal) {
     st.checkpoint_timer = false;  // this may be the timer's flush; checkpoint_if_due re-arms
+    if (!st.pending.empty() && !journal_has_room(st)) {
+      report_if_broken(st);
+      wait_for_space(self, "less free space than the journal needs (" +
+                               std::to_string(st.health->free_bytes() >> 10) + " KiB left)");
+      return;
+    }
     if (!st.pending.empty()) {
       std::vector<pending_request> batch = take_batch(st);
       run_batch_journaled(st, batch);
+      writable_again(st);
     }
     checkpoint_if_due(self);
+    report_if_broken(st);
     if (!st.pending.empty() && !st.flush_scheduled) {
       st.flush_scheduled = true;
       self->send(self, atoms::flush_atom_v);
@@ -370,19 +444,10 @@ void flush(raft_writer_pointer self) {
     // A full disk: the rest goes back to the front, in order, and is tried again in a second.
     st.pending.insert(st.pending.begin(), std::make_move_iterator(batch.begin() + done),
                       std::make_move_iterator(batch.end()));
-    if (!st.health->full()) {
-      CK_LOG_ERROR("raft: storage full, writes wait until space is freed (retried every {} s): {}",
-                   storage_full_retry.count(), full_reason);
-    }
-    st.health->set_full(full_reason);
-    st.flush_scheduled = true;
-    self->delayed_send(self, storage_full_retry, atoms::flush_atom_v);
+    wait_for_space(self, full_reason);
     return;
   }
-  if (st.health != nullptr && st.health->full()) {
-    st.health->clear();
-    CK_LOG_INFO("raft: storage writable again, the waiting writes went through");
-  }
+  writable_again(st);
   if (!st.pending.empty()) {
     st.flush_scheduled = true;
     self->send(self, atoms::flush_atom_v);
@@ -462,8 +527,9 @@ raft_log_writer_actor spawn_journaled_raft_log_writer(
     std::shared_ptr<storage::environment> env, journal_mode mode) {
   CK_ASSERT(mode.journal != nullptr);
   // `env` stays alive with the writer: the journal writes into it.
-  return sys.spawn<caf::detached>(raft_writer, std::move(store), std::move(env), nullptr,
-                                  std::optional<journal_mode>{std::move(mode)});
+  auto health = mode.health;
+  return sys.spawn<caf::detached>(raft_writer, std::move(store), std::move(env),
+                                  std::move(health), std::optional<journal_mode>{std::move(mode)});
 }
 
 }  // namespace ck::actors

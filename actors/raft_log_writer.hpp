@@ -29,6 +29,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -103,12 +104,18 @@ raft_log_writer_actor spawn_raft_log_writer(
 /// queries through `overlay` (the machines record into it: partition_machines::set_overlay).
 /// A checkpoint (seal the overlay, commit, release the journal) follows when the open
 /// transaction is `checkpoint_interval` old or holds `checkpoint_bytes` of journal, comes
-/// before every snapshot record and group drop, and ends the writer. Not handled yet (so the
-/// mode is not for production): a full disk breaks the journal (every later request fails
-/// with storage_failure) instead of waiting for space.
+/// before every snapshot record and group drop, and ends the writer.
+/// A full disk: with `health`, a flush first checks the free space against
+/// storage::journal_space_needed; below it the writer checkpoints, and if that is not enough
+/// it waits as spawn_raft_log_writer does on a full disk (requests wait, `health` says full,
+/// retried every second). A failure the check did not foresee (an append, sync or checkpoint
+/// that fails) breaks the journal: `on_broken` is called once with the reason (the node stops:
+/// a restart replays the journal), and every later request fails with storage_failure.
 struct journal_mode {
   std::shared_ptr<storage::journaled_log> journal;
   std::shared_ptr<storage::table_overlay> overlay;
+  std::shared_ptr<runtime::storage_health> health{};
+  std::function<void(const std::string&)> on_broken{};
   std::chrono::milliseconds checkpoint_interval{50};
   uint64_t checkpoint_bytes = uint64_t{8} << 20;
 };

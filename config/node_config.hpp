@@ -48,7 +48,7 @@ struct storage_config {
   // Write-ahead journal in front of LMDB (docs/performance.md, "a journal in front of LMDB"):
   // a batch is durable once appended and synced to DATA_DIR/journal; LMDB commits every 50 ms.
   // Needs sync (ignored without it). A journal left by an earlier run is replayed either way.
-  bool journal = false;
+  bool journal = true;
 };
 
 // How this node judges its peers and sizes the meta group. Times are milliseconds of silence

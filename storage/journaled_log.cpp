@@ -11,8 +11,9 @@ namespace ck::storage {
 namespace {
 
 // A segment past this size is left for a new one at the next checkpoint, so that released
-// segments give their space back.
-constexpr uint64_t journal_segment_rotate_bytes = uint64_t{64} << 20;
+// segments give their space back: the journal keeps about this much on disk plus what it holds
+// since the last checkpoint.
+constexpr uint64_t journal_segment_rotate_bytes = uint64_t{4} << 20;
 
 // Room kept free in the map after each checkpoint: the open transaction cannot grow the map,
 // and a map_full inside it breaks the log. A checkpoint's transaction dirties about one page

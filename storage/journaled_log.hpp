@@ -73,6 +73,8 @@ class journaled_log {
   uint64_t bytes_since_checkpoint() const { return bytes_since_checkpoint_; }
   // Where the journal continues.
   journal_position journal_end() const { return wal_->end(); }
+  // The failure that broke the object (success while it works).
+  const status& failure() const { return failure_; }
 
  private:
   status broken(status failure);
@@ -84,6 +86,19 @@ class journaled_log {
   uint64_t bytes_since_checkpoint_ = 0;
   status failure_;  // the first failure; every later call returns it
 };
+
+// Free disk space a writer should see before it appends `batch_bytes` more to a journaled_log
+// holding `bytes_since_checkpoint` since its last checkpoint: room for the append, for the next
+// checkpoint's LMDB commit (its pages: bounded here by twice the journal bytes it covers, plus
+// `floor_bytes` for the page overhead of small writes), and for a restart's replay of it.
+// Writers refuse batches below it (a full disk, not a broken journal: an append or commit that
+// meets ENOSPC breaks the object).
+// 8 MiB of floor: 2,000 pages, more than a checkpoint of small writes dirties here (50 ms).
+constexpr uint64_t journal_space_floor_bytes = uint64_t{8} << 20;
+constexpr uint64_t journal_space_needed(uint64_t bytes_since_checkpoint, uint64_t batch_bytes,
+                                        uint64_t floor_bytes = journal_space_floor_bytes) {
+  return floor_bytes + 2 * (bytes_since_checkpoint + batch_bytes);
+}
 
 // The journal position of the last checkpoint stored in `env` ({1, 0} when none was).
 // corruption when the record is malformed; io_error.

@@ -174,7 +174,7 @@ constexpr std::array<setting, 44> settings_rows{{
      [](cfg& c, text t) { return set_bool(c.storage.sync, t); },
      [](const cfg& c) { return show_bool(c.storage.sync); }},
     {"STORAGE_JOURNAL", "storage.journal", value_kind::boolean, "",
-     "write-ahead journal in front of LMDB (experimental; needs storage.sync)", false,
+     "write-ahead journal in front of LMDB (needs storage.sync); false: LMDB commits each batch", false,
      [](cfg& c, text t) { return set_bool(c.storage.journal, t); },
      [](const cfg& c) { return show_bool(c.storage.journal); }},
     {"STORAGE_MAP_SIZE", "storage.map_size", value_kind::size, "", "initial LMDB map size, >= 1MiB",

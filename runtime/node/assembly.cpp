@@ -31,6 +31,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include <csignal>
+#include <cstdlib>
 #include <unistd.h>
 #include <cstdio>
 #include <thread>
@@ -536,8 +537,18 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
     std::shared_ptr<storage::table_overlay> overlay;
     if (journal.value()) {
       overlay = std::make_shared<storage::table_overlay>();
-      node.raft_writer = actors::spawn_journaled_raft_log_writer(
-          sys, store, env, actors::journal_mode{journal.value(), overlay});
+      actors::journal_mode mode;
+      mode.journal = journal.value();
+      mode.overlay = overlay;
+      mode.health = storage_health;
+      // As etcd does on a WAL failure: stop. What was acknowledged is in the journal, and a
+      // restart replays it; a node that went on would fail every write of every group.
+      mode.on_broken = [dir = journal_dir(cfg)](const std::string& why) {
+        fail_line("the journal in " + dir + " failed, the node stops (a restart replays it): " +
+                  why);
+        std::_Exit(static_cast<int>(exit_code::start_failed));
+      };
+      node.raft_writer = actors::spawn_journaled_raft_log_writer(sys, store, env, std::move(mode));
     } else {
       node.raft_writer = actors::spawn_raft_log_writer(
           sys, store, cfg.storage.sync ? env : nullptr, storage_health);

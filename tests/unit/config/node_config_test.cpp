@@ -48,7 +48,7 @@ constexpr sample samples[] = {
     {"failure.dead_after_ms", "60000", "60000"},
     {"storage.dir", "/var/lib/ck", "/var/lib/ck"},
     {"storage.sync", "false", "false"},
-    {"storage.journal", "true", "true"},
+    {"storage.journal", "false", "false"},
     {"storage.map_size", "512MiB", "512MiB"},
     {"storage.map_size_max", "2T", "2TiB"},
     {"security.token", "s3cret", "s3cret"},
@@ -129,7 +129,7 @@ TEST_CASE("load: with only NODE_ID set every setting has its documented default"
   CHECK(c.storage.map_size_bytes == 256ull << 20);
   CHECK(c.storage.map_size_max_bytes == 1ull << 40);
   CHECK(c.storage.sync);
-  CHECK_FALSE(c.storage.journal);
+  CHECK(c.storage.journal);
   CHECK(c.token.empty());
   CHECK_FALSE(c.protect_reads);
   CHECK_FALSE(c.rotate_token);
