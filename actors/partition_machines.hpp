@@ -87,7 +87,7 @@ class partition_machines final : public replicated_state_machine, public log_txn
   /// (storage_batched_ops); may be null; must outlive this object.
   void set_metrics(runtime::node_metrics* metrics) { metrics_ = metrics; }
 
-  /// The journal design (docs/performance.md, session 15; not used by the node yet): applies
+  /// The journal design (docs/performance.md, sessions 15-16; storage.journal): applies
   /// go into a transaction that commits only at the next checkpoint, so log_txn_apply also
   /// records every change in `overlay`, and query() reads through it (storage/table_overlay.hpp:
   /// the committed generation first, then the transaction, retried when told). Snapshots

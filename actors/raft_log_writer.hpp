@@ -97,9 +97,9 @@ raft_log_writer_actor spawn_raft_log_writer(
     std::shared_ptr<storage::environment> sync_env = nullptr,
     std::shared_ptr<runtime::storage_health> health = nullptr);
 
-/// The journal design (docs/performance.md, session 15; not used by the node yet): the writer
-/// writes through `journal` (storage/journaled_log.hpp) instead: each flush stages its
-/// persists and applies into the one open transaction and appends them to the journal, one
+/// The journal design (docs/performance.md, sessions 15-16; storage.journal, the node's
+/// default): the writer writes through `journal` (storage/journaled_log.hpp) instead: each
+/// flush stages its persists and applies into the one open transaction and appends them to the journal, one
 /// journal sync per flush that must sync; the answers leave after it, the applies visible to
 /// queries through `overlay` (the machines record into it: partition_machines::set_overlay).
 /// A checkpoint (seal the overlay, commit, release the journal) follows when the open

@@ -1,8 +1,8 @@
 #pragma once
 
 // One storage flush (the batch of raft_log_store::write: every group's part of a ready) as the
-// body of one log segment record (storage/log_segment.hpp), for the planned log engine of issue
-// 12. Not used by the node yet.
+// body of one log segment record (storage/log_segment.hpp): a journal record
+// (storage/journaled_log.hpp).
 //
 //   body := item*
 //   item := u8 kind | u32_be length | payload (length bytes)

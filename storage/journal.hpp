@@ -6,7 +6,7 @@
 // once its record is appended and synced here (one sequential write and one fdatasync); LMDB
 // takes the same changes in a transaction that is committed and synced only now and then (a
 // checkpoint, which names the journal position it covers), and a restart replays the records
-// after that position. Not used by the node yet.
+// after that position..
 //
 // Files: <dir>/<16 lowercase hex digits>.wal, numbered from 1 without gaps; other names are
 // ignored. A position is (segment, byte offset of a record in it).

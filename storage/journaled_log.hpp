@@ -1,7 +1,7 @@
 #pragma once
 
 // The Raft log store with the write-ahead journal in front of it (the journal design of
-// docs/performance.md, session 15; not used by the node yet).
+// docs/performance.md, sessions 15-16; the node's default write path, storage.journal).
 //
 // write() stages a batch into one LMDB write transaction kept open across batches
 // (raft_log_store::stage: readers of the store see it at once) and appends it to the journal as

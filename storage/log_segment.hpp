@@ -3,7 +3,7 @@
 // One file of an append-only log: records appended in order, made durable by sync(), read back
 // in order at restart. The building block of the node log engine planned for issue 12 (one
 // sequential write and one fdatasync per storage flush instead of LMDB's scattered pages; see
-// docs/performance.md, "Writes: what 2x etcd would take"). Not used by the node yet.
+// docs/performance.md, "Writes: what 2x etcd would take")..
 //
 // Format: a sequence of records, nothing else (no file header: a segment's identity is its
 // name, chosen by the caller):

@@ -159,7 +159,7 @@ class raft_log_store {
   status write(const std::vector<group_write>& batch,
                const std::function<status(write_txn&)>& also = {});
 
-  // The journal design (docs/performance.md, session 15; not used by the node yet): writes
+  // The journal design (docs/performance.md, sessions 15-16; storage.journal): writes
   // `batch` into the caller's open transaction `txn` as write() would, but does not commit it,
   // and publishes the result at once: readers see the batch, and the entries it appends stay in
   // the views' caches (pinned) until checkpointed(), because LMDB has them only when `txn`

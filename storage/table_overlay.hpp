@@ -3,8 +3,7 @@
 // The changes made to the storage tables (storage/table.hpp) in a write transaction that is not
 // committed yet, for readers on other threads: the read buffer of the planned journal design
 // (docs/performance.md, session 15: the log writer keeps one LMDB transaction open between
-// checkpoints, and answers a write once its apply is here, before LMDB has it). Not used by the
-// node yet.
+// checkpoints, and answers a write once its apply is here, before LMDB has it).
 //
 // Generations. The writer records each change under the current generation. A checkpoint
 // seals it (seal(): later changes get the next generation), commits the LMDB transaction, and
