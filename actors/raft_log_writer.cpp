@@ -339,13 +339,14 @@ uint64_t pending_bytes(const std::vector<pending_request>& pending) {
   return bytes;
 }
 
-// Journal mode: whether the disk has room for the pending requests (journal_space_needed);
-// when it has not, a checkpoint first (the open transaction's share of the need goes), then
-// the answer. Always true without a health to report to.
-bool journal_has_room(raft_writer_state& st) {
+// Journal mode: whether the pending requests must wait for disk space (less free than
+// journal_space_needed, even after a checkpoint took the open transaction's share of the
+// need). A journal that broke in that checkpoint does not wait: its requests fail. Never
+// without a health to report to.
+bool journal_short_of_space(raft_writer_state& st) {
   const journal_mode& mode = *st.journal;
   if (mode.health == nullptr) {
-    return true;
+    return false;
   }
   const uint64_t batch = pending_bytes(st.pending);
   auto enough = [&] {
@@ -353,9 +354,9 @@ bool journal_has_room(raft_writer_state& st) {
            storage::journal_space_needed(mode.journal->bytes_since_checkpoint(), batch);
   };
   if (enough()) {
-    return true;
+    return false;
   }
-  return checkpoint(st).ok() && enough();
+  return checkpoint(st).ok() && !enough();
 }
 
 // Journal mode: calls on_broken once the journal failed.
@@ -415,8 +416,7 @@ void flush(raft_writer_pointer self) {
   st.flush_scheduled = false;
   if (st.journal) {
     st.checkpoint_timer = false;  // this may be the timer's flush; checkpoint_if_due re-arms
-    if (!st.pending.empty() && !journal_has_room(st)) {
-      report_if_broken(st);
+    if (!st.pending.empty() && journal_short_of_space(st)) {
       wait_for_space(self, "less free space than the journal needs (" +
                                std::to_string(st.health->free_bytes() >> 10) + " KiB left)");
       return;
