@@ -182,11 +182,31 @@ class Node:
         return env
 
     def start(self, wait=True):
-        self.log_file = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([BINARY] + self.args, env=self.environment(),
-                                     stdout=self.log_file, stderr=subprocess.STDOUT)
-        if wait:
-            self.wait_healthy()
+        # A first start on an empty data dir may meet a port another test process took after
+        # free_port() checked it (tests run in parallel): then it starts over on fresh ports,
+        # up to 3 times. Later starts keep their ports (the cluster knows the node by them).
+        fresh = self.proc is None and (not os.path.isdir(self.data_dir) or not os.listdir(self.data_dir))
+        for attempt in range(3 if fresh and wait else 1):
+            self.log_file = open(self.log_path, "ab")
+            log_from = self.log_file.tell()
+            self.proc = subprocess.Popen([BINARY] + self.args, env=self.environment(),
+                                         stdout=self.log_file, stderr=subprocess.STDOUT)
+            if not wait:
+                return self
+            try:
+                self.wait_healthy()
+                return self
+            except AssertionError:
+                with open(self.log_path, "rb") as f:
+                    f.seek(log_from)
+                    this_attempt = f.read().decode(errors="replace")
+                if attempt == 2 or self.proc.poll() is None or "Address already in use" not in this_attempt:
+                    raise
+            self.log_file.close()
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+            os.makedirs(self.data_dir, exist_ok=True)
+            self.http_port, self.kv_port, self.raft_port = free_port(), free_port(), free_port()
+            self._client = None
         return self
 
     def wait_healthy(self, timeout_s=15):
