@@ -24,6 +24,9 @@ void storage_health::clear() {
 }
 
 uint64_t storage_health::free_bytes() const {
+  if (free_bytes_source_) {
+    return free_bytes_source_();
+  }
   struct statvfs fs {};
   if (::statvfs(dir_.c_str(), &fs) != 0) {
     return std::numeric_limits<uint64_t>::max();

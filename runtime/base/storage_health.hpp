@@ -11,6 +11,7 @@
 // Thread safety: every member may be called from any thread.
 
 #include <atomic>
+#include <functional>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -21,6 +22,9 @@ class storage_health {
  public:
   /// `dir`: the data directory whose filesystem is checked for free space.
   explicit storage_health(std::string dir) : dir_(std::move(dir)) {}
+  /// For tests: the free space is what `free_bytes` says (called from any thread).
+  storage_health(std::string dir, std::function<uint64_t()> free_bytes)
+      : dir_(std::move(dir)), free_bytes_source_(std::move(free_bytes)) {}
 
   /// True while writes are refused for lack of space.
   bool full() const noexcept { return full_.load(std::memory_order_acquire); }
@@ -44,6 +48,7 @@ class storage_health {
 
  private:
   const std::string dir_;
+  const std::function<uint64_t()> free_bytes_source_;  // empty: statvfs of dir_
   std::atomic<bool> full_{false};
   mutable std::mutex mutex_;
   std::string reason_;  // guarded by mutex_

@@ -5,6 +5,7 @@
 
 #include "actors/raft_log_writer.hpp"
 #include "actors/type_ids.hpp"
+#include "runtime/base/storage_health.hpp"
 #include "storage/environment.hpp"
 #include "storage/journaled_log.hpp"
 #include "storage/raft_log_store.hpp"
@@ -15,6 +16,7 @@
 #include <caf/scoped_actor.hpp>
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -302,4 +304,33 @@ TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): applies answer be
   }
   CHECK_MESSAGE(overlay->size() == 0, "no checkpoint within 5 s after the last request");
   CHECK(overlay->committed_generation() >= 1);
+}
+
+TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): short of disk space, requests wait "
+                                   "and storage says full until space returns") {
+  stop_writer();
+  auto free_bytes = std::make_shared<std::atomic<uint64_t>>(uint64_t{1} << 20);  // < the need
+  auto health = std::make_shared<runtime::storage_health>(
+      dir.string(), [free_bytes] { return free_bytes->load(); });
+  actors::journal_mode mode{journal, overlay};
+  mode.health = health;
+  writer = actors::spawn_journaled_raft_log_writer(*sys, store, env, mode);
+  caf::scoped_actor self{*sys};
+  self->send(writer, atoms::raft_persist_atom_v, entries_write(3, 1, 2));
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!health->full() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  REQUIRE_MESSAGE(health->full(), "the writer did not report a short disk within 5 s");
+  CHECK(health->reason().find("less free space than the journal needs") != std::string::npos);
+  bool answered = false;
+  self->receive([&](uint64_t) { answered = true; }, [&](caf::error&) { answered = true; },
+                caf::after(std::chrono::milliseconds(0)) >> [] {});
+  CHECK_FALSE(answered);
+  CHECK(store->group(3).last_index() == 0);  // nothing staged while it waits
+
+  free_bytes->store(uint64_t{1} << 30);
+  await_answers(self, 1);  // the retry (every second) goes through
+  CHECK_FALSE(health->full());
+  CHECK(store->group(3).last_index() == 2);
 }
