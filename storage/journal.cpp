@@ -229,7 +229,13 @@ status journal::rotate() {
   if (auto st = sync(); !st.ok()) {
     return st;
   }
-  auto next = segment_writer::create(segment_path(dir_, segment_ + 1));
+  // Before the next segment exists: a crash between the two must not leave a segment that is
+  // not the newest ending in preallocated zeros (open would call that damage).
+  if (auto st = writer_->seal(); !st.ok()) {
+    failure_ = st.to_string();
+    return st;
+  }
+  auto next = segment_writer::create(segment_path(dir_, segment_ + 1), preallocate_bytes_);
   if (!next.ok()) {
     failure_ = next.status().to_string();
     return next.status();

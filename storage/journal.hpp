@@ -78,8 +78,12 @@ class journal {
   status append(std::string_view body);
   // Makes every appended record durable (fdatasync).
   status sync();
-  // Syncs the current segment and starts the next one (its directory entry synced too).
+  // Syncs the current segment and starts the next one (its directory entry synced too); the
+  // one it leaves is sealed (segment_writer::seal) first.
   status rotate();
+  // Segments rotate() creates from now on are preallocated with `bytes` zeros
+  // (segment_writer::create).
+  void preallocate_segments(uint64_t bytes) { preallocate_bytes_ = bytes; }
   // Deletes the segments numbered below `segment` (at most the current one) and syncs the
   // directory: the caller's checkpoint covers every record in them.
   status release_below(uint64_t segment);
@@ -93,6 +97,7 @@ class journal {
 
  private:
   std::string dir_;
+  uint64_t preallocate_bytes_ = 0;
   uint64_t segment_;
   uint64_t oldest_;  // the oldest segment still on disk
   std::unique_ptr<segment_writer> writer_;

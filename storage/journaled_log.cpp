@@ -12,7 +12,8 @@ namespace {
 
 // A segment past this size is left for a new one at the next checkpoint, so that released
 // segments give their space back: the journal keeps about this much on disk plus what it holds
-// since the last checkpoint.
+// since the last checkpoint. New segments are preallocated with this many zeros (records then
+// overwrite them: an fdatasync writes no inode size, storage/log_segment.hpp).
 constexpr uint64_t journal_segment_rotate_bytes = uint64_t{4} << 20;
 
 // Room kept free in the map after each checkpoint: the open transaction cannot grow the map,
@@ -97,6 +98,7 @@ result<std::unique_ptr<journaled_log>> journaled_log::open(environment& env,
   if (!wal.ok()) {
     return wal.status();
   }
+  wal.value()->preallocate_segments(journal_segment_rotate_bytes);
   auto opened = std::make_unique<journaled_log>(private_tag{}, env, store, std::move(wal).value());
   if (replay) {
     opened->txn_ = std::move(replay);

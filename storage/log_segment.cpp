@@ -1,5 +1,7 @@
 #include "storage/log_segment.hpp"
 
+#include <algorithm>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -131,17 +133,60 @@ result<segment_scan> scan_segment(
   return scan;
 }
 
-result<std::unique_ptr<segment_writer>> segment_writer::create(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+namespace {
+
+// Writes all of `data` at `offset`; false with errno set when a write fails.
+bool write_all_at(int fd, const char* data, size_t size, uint64_t offset) {
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t wrote =
+        ::pwrite(fd, data + done, size - done, static_cast<off_t>(offset + done));
+    if (wrote < 0 && errno == EINTR) {
+      continue;
+    }
+    if (wrote < 0) {
+      return false;
+    }
+    done += static_cast<size_t>(wrote);
+  }
+  return true;
+}
+
+// Fills a new segment with `bytes` zeros and syncs them; returns the size it reached (0 when
+// the disk had no room: the zeros are cut again).
+uint64_t preallocate(int fd, uint64_t bytes) {
+  const std::string zeros(1u << 20, '\0');
+  uint64_t done = 0;
+  while (done < bytes) {
+    const size_t chunk = static_cast<size_t>(std::min<uint64_t>(zeros.size(), bytes - done));
+    if (!write_all_at(fd, zeros.data(), chunk, done)) {
+      break;
+    }
+    done += chunk;
+  }
+  if (done < bytes || ::fdatasync(fd) != 0) {
+    // Appending then extends the file as without preallocation; a failed cut leaves zeros the
+    // first append writes over all the same.
+    return ::ftruncate(fd, 0) == 0 ? 0 : done;
+  }
+  return done;
+}
+
+}  // namespace
+
+result<std::unique_ptr<segment_writer>> segment_writer::create(const std::string& path,
+                                                               uint64_t preallocate_bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     return os_failure("cannot create segment", path, errno);
   }
-  return std::make_unique<segment_writer>(private_tag{}, fd, path, 0);
+  const uint64_t file_bytes = preallocate_bytes == 0 ? 0 : preallocate(fd, preallocate_bytes);
+  return std::make_unique<segment_writer>(private_tag{}, fd, path, 0, file_bytes);
 }
 
 result<std::unique_ptr<segment_writer>> segment_writer::reopen(const std::string& path,
                                                                uint64_t valid_bytes) {
-  auto opened = open_existing(path, O_WRONLY | O_APPEND);
+  auto opened = open_existing(path, O_WRONLY);
   if (!opened.ok()) {
     return opened.status();
   }
@@ -157,11 +202,12 @@ result<std::unique_ptr<segment_writer>> segment_writer::reopen(const std::string
     ::close(fd);
     return os_failure("cannot cut the torn tail of segment", path, error);
   }
-  return std::make_unique<segment_writer>(private_tag{}, fd, path, valid_bytes);
+  return std::make_unique<segment_writer>(private_tag{}, fd, path, valid_bytes, valid_bytes);
 }
 
-segment_writer::segment_writer(private_tag, int fd, std::string path, uint64_t bytes)
-    : fd_(fd), path_(std::move(path)), bytes_(bytes) {}
+segment_writer::segment_writer(private_tag, int fd, std::string path, uint64_t bytes,
+                               uint64_t file_bytes)
+    : fd_(fd), path_(std::move(path)), bytes_(bytes), file_bytes_(file_bytes) {}
 
 segment_writer::~segment_writer() {
   if (fd_ >= 0) {
@@ -187,18 +233,24 @@ status segment_writer::append(std::string_view body) {
   runtime::put_u32_be(frame_.data(), static_cast<uint32_t>(body.size()));
   runtime::put_u32_be(frame_.data() + 4, record_crc(frame_.data(), body));
   frame_.append(body);
-  size_t done = 0;
-  while (done < frame_.size()) {
-    const ssize_t wrote = ::write(fd_, frame_.data() + done, frame_.size() - done);
-    if (wrote < 0 && errno == EINTR) {
-      continue;
-    }
-    if (wrote < 0) {
-      return broken(describe("cannot write segment", path_, errno));
-    }
-    done += static_cast<size_t>(wrote);
+  if (!write_all_at(fd_, frame_.data(), frame_.size(), bytes_)) {
+    return broken(describe("cannot write segment", path_, errno));
   }
   bytes_ += frame_.size();
+  file_bytes_ = std::max(file_bytes_, bytes_);
+  return status::success();
+}
+
+status segment_writer::seal() {
+  if (!failure_.empty()) {
+    return status::io_error("segment writer failed before: " + failure_);
+  }
+  if (file_bytes_ > bytes_) {
+    if (::ftruncate(fd_, static_cast<off_t>(bytes_)) != 0 || ::fsync(fd_) != 0) {
+      return broken(describe("cannot cut the preallocated tail of segment", path_, errno));
+    }
+    file_bytes_ = bytes_;
+  }
   return status::success();
 }
 

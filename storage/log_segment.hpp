@@ -15,7 +15,8 @@
 // damaged into another plausible value fails too. n is at most segment_record_bytes_max.
 //
 // Crash model (why scan stops at the first bad record): a record is acknowledged only after a
-// sync() that covered it, and appends only ever extend the file, so every acknowledged record
+// sync() that covered it, and records are only ever written after the last one (extending the
+// file, or over the zeros a preallocated segment starts with), so every acknowledged record
 // lies before every record a crash could have left torn. After a crash the bytes past the last
 // sync may be any mix of complete, partial, zeroed or stale data, so everything from the first
 // record that is short or fails its crc is the unsynced tail: scan reports where it starts
@@ -57,14 +58,20 @@ class segment_writer {
  public:
   // Creates a new, empty segment (fails with io_error if `path` exists, so a log never
   // overwrites a segment it did not scan).
-  static result<std::unique_ptr<segment_writer>> create(const std::string& path);
+  // With `preallocate_bytes`, the file is first filled with that many zero bytes and synced,
+  // and records overwrite them in place: an fdatasync then writes the records alone, where an
+  // append also writes the inode's new size (a quarter of its CPU here, docs/performance.md).
+  // Zeros fail the record crc, so a scan ends where the records do, as at a torn tail. Best
+  // effort: a disk without room for the zeros gets a segment without them.
+  static result<std::unique_ptr<segment_writer>> create(const std::string& path,
+                                                        uint64_t preallocate_bytes = 0);
   // Continues the segment at `path` after `valid_bytes` (scan_segment's valid_bytes): the tail
   // beyond is cut off and synced away first, so a later crash cannot bring it back between
   // new records.
   static result<std::unique_ptr<segment_writer>> reopen(const std::string& path,
                                                         uint64_t valid_bytes);
 
-  segment_writer(private_tag, int fd, std::string path, uint64_t bytes);
+  segment_writer(private_tag, int fd, std::string path, uint64_t bytes, uint64_t file_bytes);
   segment_writer(const segment_writer&) = delete;
   segment_writer& operator=(const segment_writer&) = delete;
   ~segment_writer();
@@ -78,6 +85,10 @@ class segment_writer {
   // a failed fdatasync the kernel may have dropped the dirty pages, so nothing since the last
   // good sync may be counted as durable.
   status sync();
+  // Cuts the preallocated zeros after the last record off the file and syncs that, for a
+  // segment no record will follow in (a journal rotating: only the newest segment may end in
+  // something that is not a record). Failures break the writer.
+  status seal();
 
   // Bytes in the file, the records appended included.
   uint64_t bytes() const noexcept { return bytes_; }
@@ -89,6 +100,7 @@ class segment_writer {
   int fd_ = -1;
   std::string path_;
   uint64_t bytes_ = 0;
+  uint64_t file_bytes_ = 0;  // the file's size: bytes_, or more while preallocated zeros follow
   std::string failure_;  // set once a write or sync failed
   std::string frame_;    // reused buffer: header + body
 };

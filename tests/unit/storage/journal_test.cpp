@@ -46,6 +46,13 @@ std::unique_ptr<journal> must_open(const std::string& dir, journal_position from
 
 void must(const status& st) { REQUIRE_MESSAGE(st.ok(), st.to_string()); }
 
+void write_raw_at(const std::string& path, uint64_t offset, const std::string& bytes) {
+  std::fstream f(path, std::ios::binary | std::ios::in | std::ios::out);
+  f.seekp(static_cast<std::streamoff>(offset));
+  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  REQUIRE(f.good());
+}
+
 void append_raw(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::app);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
@@ -85,10 +92,14 @@ TEST_CASE("journal: a fresh directory starts empty; records come back in order a
 }
 
 TEST_CASE("journal: rotation spreads records over segments; a checkpoint releases the older") {
+  uint64_t preallocate = 0;
+  SUBCASE("segments grow as records are appended") {}
+  SUBCASE("segments are preallocated") { preallocate = 4096; }
   temp_dir tmp;
   const std::string dir = tmp.sub("wal");
   replayed seen;
   auto j = must_open(dir, {}, seen);
+  j->preallocate_segments(preallocate);
   must(j->append("a"));
   must(j->rotate());
   CHECK(j->end() == journal_position{2, 0});
@@ -97,6 +108,11 @@ TEST_CASE("journal: rotation spreads records over segments; a checkpoint release
   must(j->append("c"));
   must(j->sync());
   const journal_position checkpoint{2, 0};
+  // Segments left behind end with their last record (sealed); the newest keeps its zeros.
+  CHECK(std::filesystem::file_size(journal::segment_path(dir, 2)) ==
+        segment_record_header_bytes + 1);
+  CHECK(std::filesystem::file_size(journal::segment_path(dir, 3)) ==
+        std::max<uint64_t>(preallocate, segment_record_header_bytes + 1));
   j.reset();
 
   j = must_open(dir, {}, seen);
@@ -254,7 +270,11 @@ TEST_CASE("journal: random crashes keep every synced record and nothing out of o
   temp_dir tmp;
   const std::string dir = tmp.sub("wal");
   replayed seen;
+  // Half the seeds preallocate the segments rotate() makes (zeros the records overwrite).
+  const uint64_t preallocate = rng() % 2 == 0 ? 0 : 512 + rng() % 4096;
+  INFO("preallocate " << preallocate);
   auto j = must_open(dir, {}, seen);
+  j->preallocate_segments(preallocate);
   journal_position checkpoint{};
   // Records after the checkpoint, with their positions and whether a sync covered them.
   struct record {
@@ -313,9 +333,15 @@ TEST_CASE("journal: random crashes keep every synced record and nothing out of o
     }
     const std::string path = journal::segment_path(dir, end.segment);
     const uint64_t keep = synced_end + rng() % (end.offset - synced_end + 1);
-    std::filesystem::resize_file(path, keep);
-    if (rng() % 2 == 0) {
-      append_raw(path, std::string(1 + rng() % 20, static_cast<char>(rng() % 256)));
+    const std::string junk =
+        rng() % 2 == 0 ? std::string(1 + rng() % 20, static_cast<char>(rng() % 256)) : "";
+    if (std::filesystem::file_size(path) > end.offset) {
+      // Preallocated: the lost bytes are zeros again, junk lands over them, the size stays.
+      write_raw_at(path, keep, std::string(end.offset - keep, '\0'));
+      write_raw_at(path, keep, junk);
+    } else {
+      std::filesystem::resize_file(path, keep);
+      append_raw(path, junk);
     }
     std::vector<std::string> expected;
     std::vector<record> survivors;
@@ -329,6 +355,7 @@ TEST_CASE("journal: random crashes keep every synced record and nothing out of o
       survivors.push_back(r);
     }
     j = must_open(dir, checkpoint, seen);
+    j->preallocate_segments(preallocate);
     // Junk may happen to extend nothing: a record only counts when its crc matches, and the
     // chance that random junk forms one is nil at these sizes.
     REQUIRE(seen.bodies == expected);

@@ -77,6 +77,36 @@ TEST_CASE("log_segment: records come back in order with their offsets") {
   CHECK(got.scan.tail_problem.empty());
 }
 
+TEST_CASE("log_segment: a preallocated segment keeps its size; seal cuts the zeros after the records") {
+  temp_dir dir;
+  const std::string path = dir.sub("seg-1");
+  auto made = segment_writer::create(path, 64 * 1024);
+  REQUIRE_MESSAGE(made.ok(), made.status().to_string());
+  auto writer = std::move(made.value());
+  CHECK(std::filesystem::file_size(path) == 64 * 1024);
+  REQUIRE(writer->append("first").ok());
+  REQUIRE(writer->append(std::string(1000, 'y')).ok());
+  REQUIRE(writer->sync().ok());
+  CHECK(std::filesystem::file_size(path) == 64 * 1024);  // written over the zeros
+  scanned got = scan_all(path);
+  CHECK(got.bodies == std::vector<std::string>{"first", std::string(1000, 'y')});
+  CHECK(got.scan.valid_bytes == writer->bytes());
+  CHECK_FALSE(got.scan.tail_problem.empty());  // the zeros are no record
+
+  REQUIRE(writer->seal().ok());
+  CHECK(std::filesystem::file_size(path) == writer->bytes());
+  got = scan_all(path);
+  CHECK(got.bodies.size() == 2);
+  CHECK(got.scan.tail_problem.empty());
+
+  // Records past the preallocation extend the file as without it.
+  auto small = segment_writer::create(dir.sub("seg-2"), 16);
+  REQUIRE(small.ok());
+  REQUIRE(small.value()->append(std::string(100, 'z')).ok());
+  CHECK(std::filesystem::file_size(dir.sub("seg-2")) == small.value()->bytes());
+  CHECK(scan_all(dir.sub("seg-2")).bodies.size() == 1);
+}
+
 TEST_CASE("log_segment: a torn tail ends the scan and reopen cuts it off") {
   temp_dir dir;
   const std::string path = dir.sub("seg-1");
