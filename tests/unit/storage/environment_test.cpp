@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <string>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -336,6 +337,12 @@ TEST_CASE("environment: readers on other threads keep working while the writer g
   for (uint32_t i = 0; i < 40; ++i) {  // 10 MiB through a 1 MiB start
     const status written = put_one(*env, 1, std::to_string(i), value);
     CHECK_MESSAGE(written.ok(), written.to_string());
+  }
+  // On a loaded machine the writer can finish before a reader thread ran at all: let them read
+  // at least once (the grown map) before stopping them, for at most 10 s.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (reads.load() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
   }
   done.store(true);
   for (std::thread& reader : readers) {
