@@ -81,6 +81,15 @@ storage::status run_applies(storage::write_txn& txn, const std::vector<apply_job
   return storage::status::success();
 }
 
+// The applies of a run of persists, to run inside its store write (none without jobs).
+std::function<storage::status(storage::write_txn&)> applies_of(
+    const std::vector<apply_job*>& jobs) {
+  if (jobs.empty()) {
+    return {};
+  }
+  return [&jobs](storage::write_txn& txn) { return run_applies(txn, jobs); };
+}
+
 // Adds `request` to the run of persists being gathered (its write, its applies, whether it
 // must sync); false when it is no persist (a snapshot record or a drop ends the run).
 bool join_run(pending_request& request, std::vector<storage::group_write>& run,
@@ -193,11 +202,7 @@ size_t run_batch(storage::raft_log_store& store, storage::environment* sync_env,
     if (end == run_begin) {
       return true;
     }
-    std::function<storage::status(storage::write_txn&)> applies;
-    if (!jobs.empty()) {
-      applies = [&jobs](storage::write_txn& txn) { return run_applies(txn, jobs); };
-    }
-    auto st = store.write(run, applies);
+    auto st = store.write(run, applies_of(jobs));
     if (!st.ok() && out_of_space(st)) {
       full_reason = st.to_string();
       unmove_run(end);
@@ -286,11 +291,7 @@ void run_batch_journaled(raft_writer_state& st, std::vector<pending_request>& ba
     if (end == run_begin) {
       return;
     }
-    std::function<storage::status(storage::write_txn&)> applies;
-    if (!jobs.empty()) {
-      applies = [&jobs](storage::write_txn& txn) { return run_applies(txn, jobs); };
-    }
-    const storage::status written = log.write(run, /*sync=*/false, applies);
+    const storage::status written = log.write(run, /*sync=*/false, applies_of(jobs));
     if (!written.ok()) {
       CK_LOG_ERROR("raft: journaled write of {} groups failed: {}", end - run_begin,
                    written.to_string());

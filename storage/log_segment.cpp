@@ -48,6 +48,23 @@ ssize_t read_at(int fd, char* out, size_t size, uint64_t offset) {
   return static_cast<ssize_t>(done);
 }
 
+// Writes all of `data` at `offset`; false with errno set when a write fails.
+bool write_all_at(int fd, const char* data, size_t size, uint64_t offset) {
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t wrote =
+        ::pwrite(fd, data + done, size - done, static_cast<off_t>(offset + done));
+    if (wrote < 0 && errno == EINTR) {
+      continue;
+    }
+    if (wrote < 0) {
+      return false;
+    }
+    done += static_cast<size_t>(wrote);
+  }
+  return true;
+}
+
 // An open segment and its size at the time.
 struct open_file {
   int fd = -1;
@@ -134,23 +151,6 @@ result<segment_scan> scan_segment(
 }
 
 namespace {
-
-// Writes all of `data` at `offset`; false with errno set when a write fails.
-bool write_all_at(int fd, const char* data, size_t size, uint64_t offset) {
-  size_t done = 0;
-  while (done < size) {
-    const ssize_t wrote =
-        ::pwrite(fd, data + done, size - done, static_cast<off_t>(offset + done));
-    if (wrote < 0 && errno == EINTR) {
-      continue;
-    }
-    if (wrote < 0) {
-      return false;
-    }
-    done += static_cast<size_t>(wrote);
-  }
-  return true;
-}
 
 // Fills a new segment with `bytes` zeros and syncs them; returns the size it reached (0 when
 // the disk had no room: the zeros are cut again).

@@ -27,6 +27,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// A store in a fresh directory, an actor system and the writer under test (the plain one; see
+// journal_fixture for the journaled one).
 struct writer_fixture {
   std::filesystem::path dir;
   std::shared_ptr<storage::environment> env;
@@ -35,11 +37,38 @@ struct writer_fixture {
   std::unique_ptr<caf::actor_system> sys;
   actors::raft_log_writer_actor writer;
 
-  writer_fixture() {
+  writer_fixture() : writer_fixture(/*defer_meta_sync=*/false) {
+    writer = actors::spawn_raft_log_writer(*sys, store);
+  }
+
+  void stop_writer() {
+    if (!writer) {
+      return;
+    }
+    {
+      caf::scoped_actor self{*sys};
+      self->send_exit(writer, caf::exit_reason::user_shutdown);
+      self->wait_for(writer);
+    }  // the scoped actor must be gone too: ~actor_system waits for every actor
+    writer = nullptr;
+  }
+
+  ~writer_fixture() {
+    stop_writer();
+    sys.reset();
+    store.reset();
+    env.reset();
+    std::filesystem::remove_all(dir);
+  }
+
+ protected:
+  // Everything but the writer.
+  explicit writer_fixture(bool defer_meta_sync) {
     char pattern[] = "/tmp/ck-raft-writer-XXXXXX";
     dir = ::mkdtemp(pattern);
     storage::environment_options options;
-    options.dir = dir.string();
+    options.dir = (dir / "env").string();
+    options.defer_meta_sync = defer_meta_sync;
     auto opened = storage::environment::open(options);
     REQUIRE(opened.ok());
     env = std::move(opened.value());
@@ -49,20 +78,6 @@ struct writer_fixture {
     cfg.set("scheduler.max-threads", 2);
     actors::register_types(cfg);
     sys = std::make_unique<caf::actor_system>(cfg);
-    writer = actors::spawn_raft_log_writer(*sys, store);
-  }
-
-  ~writer_fixture() {
-    {
-      caf::scoped_actor self{*sys};
-      self->send_exit(writer, caf::exit_reason::user_shutdown);
-      self->wait_for(writer);
-    }  // the scoped actor must be gone too: ~actor_system waits for every actor
-    writer = nullptr;
-    sys.reset();
-    store.reset();
-    env.reset();
-    std::filesystem::remove_all(dir);
   }
 };
 
@@ -99,6 +114,21 @@ actors::persist_request persist_with_apply(raft::group_id group, actors::log_txn
   request.apply = job;
   jobs.push_back(job);
   return request;
+}
+
+// Sends groups 1..`groups` a persist each that applies one command, `prefix` + the group,
+// through `applier`, and waits for the answers; returns the jobs (their results, by group).
+std::vector<std::shared_ptr<actors::apply_job>> persist_applies(
+    caf::scoped_actor& self, const actors::raft_log_writer_actor& writer,
+    actors::log_txn_applier& applier, const std::string& prefix, int groups) {
+  std::vector<std::shared_ptr<actors::apply_job>> jobs;
+  for (int g = 1; g <= groups; ++g) {
+    self->send(writer, atoms::raft_persist_atom_v,
+               persist_with_apply(static_cast<raft::group_id>(g), applier,
+                                  prefix + std::to_string(g), jobs));
+  }
+  await_answers(self, groups);
+  return jobs;
 }
 
 // Counts the transactions it applies in and records what it applied (in the meta database,
@@ -154,13 +184,7 @@ TEST_CASE_FIXTURE(writer_fixture, "raft log writer: committed commands apply in 
   caf::scoped_actor self{*sys};
   recording_applier applier;
   constexpr int groups = 200;
-  std::vector<std::shared_ptr<actors::apply_job>> jobs;
-  for (int g = 1; g <= groups; ++g) {
-    self->send(writer, atoms::raft_persist_atom_v,
-               persist_with_apply(static_cast<raft::group_id>(g), applier, "x" + std::to_string(g),
-                                  jobs));
-  }
-  await_answers(self, groups);
+  const auto jobs = persist_applies(self, writer, applier, "x", groups);
   for (int g = 1; g <= groups; ++g) {
     const auto& job = *jobs[static_cast<size_t>(g - 1)];
     REQUIRE(job.results.size() == 1);  // set before the answer
@@ -175,55 +199,17 @@ TEST_CASE_FIXTURE(writer_fixture, "raft log writer: committed commands apply in 
 // journal, with the transaction committed at checkpoints.
 namespace {
 
-struct journal_fixture {
-  std::filesystem::path dir;
-  std::shared_ptr<storage::environment> env;
-  std::shared_ptr<storage::raft_log_store> store;
+// The same with the journaled writer (the writer's copy keeps `journal` alive until it stops).
+struct journal_fixture : writer_fixture {
   std::shared_ptr<storage::journaled_log> journal;
   std::shared_ptr<storage::table_overlay> overlay = std::make_shared<storage::table_overlay>();
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  actors::raft_log_writer_actor writer;
 
-  journal_fixture() {
-    char pattern[] = "/tmp/ck-raft-journal-XXXXXX";
-    dir = ::mkdtemp(pattern);
-    storage::environment_options options;
-    options.dir = (dir / "env").string();
-    options.defer_meta_sync = true;
-    auto opened = storage::environment::open(options);
-    REQUIRE(opened.ok());
-    env = std::move(opened.value());
-    auto store_opened = storage::raft_log_store::open(*env);
-    REQUIRE(store_opened.ok());
-    store = std::move(store_opened.value());
+  journal_fixture() : writer_fixture(/*defer_meta_sync=*/true) {
     auto journal_opened = storage::journaled_log::open(*env, *store, (dir / "journal").string());
     REQUIRE(journal_opened.ok());
     journal = std::move(journal_opened.value());
-    cfg.set("scheduler.max-threads", 2);
-    actors::register_types(cfg);
-    sys = std::make_unique<caf::actor_system>(cfg);
     writer = actors::spawn_journaled_raft_log_writer(*sys, store, env,
                                                      actors::journal_mode{journal, overlay});
-  }
-
-  void stop_writer() {
-    if (!writer) {
-      return;
-    }
-    caf::scoped_actor self{*sys};
-    self->send_exit(writer, caf::exit_reason::user_shutdown);
-    self->wait_for(writer);
-    writer = nullptr;
-  }
-
-  ~journal_fixture() {
-    stop_writer();
-    sys.reset();
-    journal.reset();
-    store.reset();
-    env.reset();
-    std::filesystem::remove_all(dir);
   }
 };
 
@@ -286,13 +272,7 @@ TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): applies answer be
   caf::scoped_actor self{*sys};
   overlay_applier applier(*overlay);
   constexpr int groups = 50;
-  std::vector<std::shared_ptr<actors::apply_job>> jobs;
-  for (int g = 1; g <= groups; ++g) {
-    self->send(writer, atoms::raft_persist_atom_v,
-               persist_with_apply(static_cast<raft::group_id>(g), applier, "k" + std::to_string(g),
-                                  jobs));
-  }
-  await_answers(self, groups);
+  const auto jobs = persist_applies(self, writer, applier, "k", groups);
   for (int g = 1; g <= groups; ++g) {
     REQUIRE(jobs[static_cast<size_t>(g - 1)]->results.size() == 1);
     CHECK(jobs[static_cast<size_t>(g - 1)]->results[0] == "ok k" + std::to_string(g));
