@@ -2,6 +2,7 @@
 
 #include "runtime/base/log.hpp"
 #include "runtime/base/metrics.hpp"
+#include "runtime/io/eager_socket.hpp"
 #include "runtime/wire/frame.hpp"
 #include "runtime/wire/handshake.hpp"
 #include "runtime/wire/tls_session.hpp"
@@ -321,9 +322,9 @@ void on_new_connection(hub_actor* self, const caf::io::new_connection_msg& msg) 
 caf::behavior hub_main(hub_actor* self, std::shared_ptr<wire_options> options,
                        caf::actor transport, std::shared_ptr<std::promise<bind_result>> bound) {
   errno = 0;
-  auto opened = self->add_tcp_doorman(options->port,
-                                      options->host.empty() ? nullptr : options->host.c_str(),
-                                      /*reuse_addr=*/true);
+  auto opened = io::add_eager_tcp_doorman(self, options->port,
+                                          options->host.empty() ? nullptr : options->host.c_str(),
+                                          /*reuse_addr=*/true);
   const int os_error = errno;
   if (!opened) {
     bound->set_value(caf::make_error(
@@ -358,7 +359,7 @@ caf::behavior hub_main(hub_actor* self, std::shared_ptr<wire_options> options,
   return {
       [self](const caf::io::new_connection_msg& msg) { on_new_connection(self, msg); },
       [self](wire_adopt_atom, int fd, std::string& expected, uint64_t generation) {
-        auto hdl = self->add_scribe(static_cast<caf::io::network::native_socket>(fd));
+        auto hdl = io::add_eager_scribe(self, static_cast<caf::io::network::native_socket>(fd));
         fork_connection(self, hdl, true, std::move(expected), generation);
       },
       [self](wire_up_atom) {

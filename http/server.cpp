@@ -1,6 +1,7 @@
 #include "http/server.hpp"
 
 #include "http/detail/connection.hpp"
+#include "runtime/io/eager_socket.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/io/broker.hpp>
@@ -120,9 +121,9 @@ caf::behavior acceptor_main(acceptor_actor* self,
   // CAF's error says only "tcp socket creation failed"; the errno of the failed bind or listen
   // names the cause (e.g. address already in use).
   errno = 0;
-  auto opened = self->add_tcp_doorman(options.port,
-                                      options.host.empty() ? nullptr : options.host.c_str(),
-                                      /*reuse_addr=*/true);
+  auto opened = io::add_eager_tcp_doorman(self, options.port,
+                                          options.host.empty() ? nullptr : options.host.c_str(),
+                                          /*reuse_addr=*/true);
   auto os_error = errno;
   if (!opened) {
     bound->set_value(caf::make_error(

@@ -72,6 +72,10 @@ void configure_actor_system(caf::actor_system_config& cfg, const config::node_co
   // The I/O layer for the brokers (HTTP servers, the transport's sockets); nothing speaks
   // BASP, so its heartbeat settings do not matter.
   cfg.load<caf::io::middleman>();
+  // One read per readiness event: with CAF's default (50) every event ends in a read that
+  // fails with EAGAIN, a wasted recvfrom for each of the many small messages of a write's
+  // path. The poller is level-triggered, so a socket with more to read is reported again.
+  cfg.set("middleman.max-consecutive-reads", size_t{1});
   actors::register_types(cfg);
 }
 
@@ -365,6 +369,7 @@ actors::cluster_member_options member_options(const config::node_config& cfg,
   o.partitions.group.raft.heartbeat_ticks = cfg.raft_timing.heartbeat_ticks;
   o.partitions.group.raft.election_ticks = cfg.raft_timing.election_ticks;
   o.partitions.group.raft.quiesce = partitions_quiesce;
+  o.partitions.group.raft.defer_commit_broadcast = true;
   o.partitions.group.node_name = cfg.node_id;
   o.partitions.group.tick_interval = std::chrono::milliseconds(cfg.raft_timing.tick_ms);
   o.partitions.group.snapshot_every_entries = cfg.raft_timing.snapshot_entries;

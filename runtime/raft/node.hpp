@@ -72,6 +72,14 @@ struct config {
   /// A quiescent follower no longer notices a dead leader by itself: the shell must call
   /// forget_leader() when the leader's node is suspected down (a node-level failure detector).
   bool quiesce = false;
+  /// A commit index alone sends nothing: followers learn it with the next append or within
+  /// heartbeat_ticks (every heartbeat carries it, the quiescing one included). On a group
+  /// with one write in flight at a time (many groups, few writes each) that saves, per write,
+  /// one message to each follower and the ready and log-writer round trip it costs there.
+  /// The price: while writes pause, a follower's commit and applied index lag the leader's
+  /// by up to one heartbeat interval (a stale read on a follower sees that lag; the leader's
+  /// answers, reads included, do not wait for followers to apply).
+  bool defer_commit_broadcast = false;
   /// Runs check_invariants() at the end of every step() and tick(). Its cost is bounded by
   /// the number of members, not by the log: the throughput test measures no difference.
   bool check_invariants_each_step = true;

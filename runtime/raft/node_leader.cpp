@@ -133,7 +133,7 @@ bool node::impl::needs_append(const progress& pr) const {
   if (pr.state == progress_state::probe && pr.match + 1 < pr.next) {
     return true;  // the match point is unconfirmed: probe it, even without entries
   }
-  return pr.can_bump_commit(log.committed());
+  return !cfg.defer_commit_broadcast && pr.can_bump_commit(log.committed());
 }
 
 void node::impl::flush_appends() {

@@ -37,7 +37,9 @@ void cluster::found_group() {
   events_.record(
       "found voters=" + n(founders) + " heartbeat=" + n(settings_.heartbeat_ticks) +
       " pre_vote=" + n(settings_.pre_vote) + " check_quorum=" + n(settings_.check_quorum) +
-      " quiesce=" + n(settings_.quiesce) + " snapshot_every=" + n(settings_.snapshot_every_entries) +
+      " quiesce=" + n(settings_.quiesce) +
+      " defer_commit=" + n(settings_.defer_commit_broadcast) +
+      " snapshot_every=" + n(settings_.snapshot_every_entries) +
       " loss=" + n(plan_.net.loss_per_million) + " dup=" + n(plan_.net.duplicate_per_million) +
       " delay=" + n(plan_.net.delay_per_million) + "/" + n(plan_.net.delay_steps_max) +
       " crash=" + n(plan_.crash_per_million) + " partition=" + n(plan_.partition_per_million));

@@ -54,6 +54,7 @@ void draw_run(rng& random, uint64_t seed, bool verbose, replica_settings& settin
     plan.propose_per_million /= 30;
     plan.read_per_million /= 30;
   }
+  settings.defer_commit_broadcast = random.below(2) == 0;
 }
 
 }  // namespace ck::sim

@@ -63,6 +63,7 @@ void replica::start(shell_context& ctx) {
   cfg.pre_vote = settings_.pre_vote;
   cfg.check_quorum = settings_.check_quorum;
   cfg.quiesce = settings_.quiesce;
+  cfg.defer_commit_broadcast = settings_.defer_commit_broadcast;
   cfg.append_bytes_max = settings_.append_bytes_max;
   cfg.inflight_msgs_max = settings_.inflight_msgs_max;
   cfg.applied = machine_.applied_index;

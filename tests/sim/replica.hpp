@@ -38,6 +38,7 @@ struct replica_settings {
   bool pre_vote = true;
   bool check_quorum = true;
   bool quiesce = false;  // config::quiesce; the cluster then plays the failure detector
+  bool defer_commit_broadcast = false;  // config::defer_commit_broadcast
   uint64_t append_bytes_max = 1 << 20;
   uint32_t inflight_msgs_max = 256;
   uint64_t snapshot_every_entries = 20;  // the shell snapshots after this many applied entries

@@ -4,6 +4,8 @@
 
 #include "raft_test_network.hpp"
 
+#include <algorithm>
+
 using namespace ck::raft;
 using namespace ck::raft::test;
 
@@ -256,4 +258,45 @@ TEST_CASE("ready: must_sync for entries, term or vote, but not for a commit inde
   CHECK(committed.hard->commit == 1);
   CHECK_FALSE(committed.must_sync);
   n.advance();
+}
+
+// --- defer_commit_broadcast ----------------------------------------------------------------
+
+namespace {
+
+size_t appends_to(const std::vector<message>& delivered, node_id to) {
+  return static_cast<size_t>(std::count_if(delivered.begin(), delivered.end(), [to](const auto& m) {
+    return m.type == message_type::append && m.to == to;
+  }));
+}
+
+}  // namespace
+
+TEST_CASE("defer_commit_broadcast: a commit alone sends nothing; the next append or beat says it") {
+  for (const bool defer : {false, true}) {
+    CAPTURE(defer);
+    network net(3, [defer](config& c) { c.defer_commit_broadcast = defer; });
+    net.elect(1);
+    net.delivered().clear();
+    net.propose(1, "a");
+    const index_t first = net.at(1).status().commit;
+    for (node_id id : {2, 3}) {
+      // Without deferring, a second append tells each follower the commit at once.
+      CHECK(appends_to(net.delivered(), id) == (defer ? 1u : 2u));
+      CHECK((net.at(id).status().commit < first) == defer);
+    }
+
+    net.propose(1, "b");  // its append carries the commit of "a"
+    for (node_id id : {2, 3}) {
+      CHECK(net.at(id).status().commit >= first);
+      CHECK(applied_data(net.get(id)).front() == "a");
+    }
+
+    net.tick(1);  // heartbeat_ticks = 1: the beat carries the commit of "b"
+    net.stabilize();
+    for (node_id id : {2, 3}) {
+      CHECK(net.at(id).status().commit == net.at(1).status().commit);
+      CHECK(applied_data(net.get(id)) == std::vector<std::string>{"a", "b"});
+    }
+  }
 }
