@@ -48,7 +48,9 @@ struct raft_writer_state {
   // The journal design (journal_mode): set when the writer writes through the journal.
   std::optional<journal_mode> journal;
   std::chrono::steady_clock::time_point last_checkpoint = std::chrono::steady_clock::now();
-  bool checkpoint_timer = false;  // a flush_atom is on its way to check for a due checkpoint
+  // A checkpoint_timer_atom is on its way to check for a due checkpoint. One at a time: a timer
+  // armed per flush would wake the clock thread and the writer once more for every batch.
+  bool checkpoint_timer = false;
   bool reported_broken = false;   // journal_mode::on_broken was called
 };
 
@@ -388,7 +390,7 @@ void checkpoint_if_due(raft_log_writer_actor::stateful_pointer<raft_writer_state
   }
   if (!st.checkpoint_timer) {
     st.checkpoint_timer = true;
-    self->delayed_send(self, mode.checkpoint_interval - age, atoms::flush_atom_v);
+    self->delayed_send(self, mode.checkpoint_interval - age, atoms::checkpoint_timer_atom_v);
   }
 }
 
@@ -416,7 +418,6 @@ void flush(raft_writer_pointer self) {
   auto& st = self->state;
   st.flush_scheduled = false;
   if (st.journal) {
-    st.checkpoint_timer = false;  // this may be the timer's flush; checkpoint_if_due re-arms
     if (!st.pending.empty() && journal_short_of_space(st)) {
       wait_for_space(self, "less free space than the journal needs (" +
                                std::to_string(st.health->free_bytes() >> 10) + " KiB left)");
@@ -510,6 +511,10 @@ raft_log_writer_actor::behavior_type raft_writer(
       },
       [=](atoms::raft_drop_atom, raft::group_id group) { return enqueue(self, group_drop{group}); },
       [=](atoms::flush_atom) { flush(self); },
+      [=](atoms::checkpoint_timer_atom) {
+        self->state.checkpoint_timer = false;  // flush's checkpoint_if_due arms the next one
+        flush(self);
+      },
   };
 }
 

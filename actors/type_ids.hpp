@@ -129,6 +129,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(clusterkit, caf::first_custom_type_id)
 
   // The transport learns its cluster id (appended).
   CAF_ADD_ATOM(clusterkit, ck::atoms, transport_cluster_atom, "tr_cluster")
+
+  // The log writer's checkpoint timer (appended).
+  CAF_ADD_ATOM(clusterkit, ck::atoms, checkpoint_timer_atom, "ckpt_timer")
 CAF_END_TYPE_ID_BLOCK(clusterkit)
 
 namespace caf {
