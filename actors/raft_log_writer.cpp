@@ -266,7 +266,9 @@ storage::status checkpoint(raft_writer_state& st) {
     return storage::status::success();
   }
   const uint64_t generation = mode.overlay ? mode.overlay->seal() : 0;
+  const auto t0 = std::chrono::steady_clock::now();
   storage::status done = mode.journal->checkpoint();
+  fprintf(stderr, "CKPT %ld\n", (long)std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count());
   if (!done.ok()) {
     CK_LOG_ERROR("raft: journal checkpoint failed: {}", done.to_string());
     return done;

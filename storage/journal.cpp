@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -109,6 +110,9 @@ result<std::unique_ptr<journal>> journal::open(
   } else if (error) {
     return status::io_error("cannot create journal directory " + dir + ": " + error.message());
   }
+  // A spare an earlier run was writing (or had ready) when it stopped: never a segment, and
+  // perhaps not all zeros; the next preallocate_segments() makes a new one.
+  ::unlink((dir + "/" + spare_name).c_str());
   auto listed = list_segments(dir);
   if (!listed.ok()) {
     return listed.status();
@@ -235,7 +239,18 @@ status journal::rotate() {
     failure_ = st.to_string();
     return st;
   }
-  auto next = segment_writer::create(segment_path(dir_, segment_ + 1), preallocate_bytes_);
+  const std::string next_path = segment_path(dir_, segment_ + 1);
+  result<std::unique_ptr<segment_writer>> next = status::io_error("no spare segment");
+  if (spare_.valid() && spare_.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+    const uint64_t zeros = spare_.get();
+    if (zeros > 0) {
+      next = segment_writer::adopt_spare(spare_path(), next_path, zeros);
+    }
+  }
+  if (!next.ok()) {
+    // No spare ready (or it failed): a segment without zeros, at once. Only its syncs pay more.
+    next = segment_writer::create(next_path);
+  }
   if (!next.ok()) {
     failure_ = next.status().to_string();
     return next.status();
@@ -247,8 +262,34 @@ status journal::rotate() {
   }
   writer_ = std::move(next.value());
   ++segment_;
+  if (!spare_.valid()) {
+    prepare_spare();  // for the next rotation
+  }
   return status::success();
 }
+
+void journal::preallocate_segments(uint64_t bytes) {
+  preallocate_bytes_ = bytes;
+  if (bytes > 0 && !spare_.valid()) {
+    prepare_spare();
+  }
+}
+
+void journal::prepare_spare() {
+  if (preallocate_bytes_ == 0) {
+    return;
+  }
+  spare_ = std::async(std::launch::async, segment_writer::prepare_spare, spare_path(),
+                      preallocate_bytes_);
+}
+
+void journal::wait_for_spare() {
+  if (spare_.valid()) {
+    spare_.wait();
+  }
+}
+
+std::string journal::spare_path() const { return dir_ + "/" + spare_name; }
 
 status journal::release_below(uint64_t segment) {
   if (segment > segment_) {

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -81,9 +82,16 @@ class journal {
   // Syncs the current segment and starts the next one (its directory entry synced too); the
   // one it leaves is sealed (segment_writer::seal) first.
   status rotate();
-  // Segments rotate() creates from now on are preallocated with `bytes` zeros
-  // (segment_writer::create).
-  void preallocate_segments(uint64_t bytes) { preallocate_bytes_ = bytes; }
+  // Segments rotate() starts from now on are preallocated with `bytes` zeros
+  // (segment_writer::create), written ahead by a helper thread into a spare file (spare_name,
+  // which open() deletes): rotate() renames the spare when it is ready, and otherwise starts a
+  // segment without zeros rather than wait. 0: none.
+  void preallocate_segments(uint64_t bytes);
+  // Blocks until the spare being written (if any) is ready: for tests that need to know which
+  // kind of segment the next rotate() starts.
+  void wait_for_spare();
+  // The spare's file name in the journal's directory (not a segment name).
+  static constexpr const char* spare_name = "spare.zeros";
   // Deletes the segments numbered below `segment` (at most the current one) and syncs the
   // directory: the caller's checkpoint covers every record in them.
   status release_below(uint64_t segment);
@@ -102,6 +110,11 @@ class journal {
   uint64_t oldest_;  // the oldest segment still on disk
   std::unique_ptr<segment_writer> writer_;
   std::string failure_;  // set once rotate() or release_below() failed half way
+  // The spare segment a helper thread writes: the bytes it holds once ready (0: none).
+  std::future<uint64_t> spare_;
+
+  void prepare_spare();
+  std::string spare_path() const;
 };
 
 }  // namespace ck::storage

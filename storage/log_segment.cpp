@@ -184,6 +184,38 @@ result<std::unique_ptr<segment_writer>> segment_writer::create(const std::string
   return std::make_unique<segment_writer>(private_tag{}, fd, path, 0, file_bytes);
 }
 
+uint64_t segment_writer::prepare_spare(const std::string& path, uint64_t bytes) {
+  ::unlink(path.c_str());  // a leftover of an earlier run (or a failed rename): made afresh
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return 0;
+  }
+  const uint64_t done = preallocate(fd, bytes);
+  ::close(fd);
+  if (done < bytes) {
+    ::unlink(path.c_str());
+    return 0;
+  }
+  return done;
+}
+
+result<std::unique_ptr<segment_writer>> segment_writer::adopt_spare(const std::string& spare,
+                                                                   const std::string& path,
+                                                                   uint64_t spare_bytes) {
+  // Open first: once renamed, the file must be usable (a segment that exists but could not
+  // be written would stop rotate() from making another under that name).
+  const int fd = ::open(spare.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return os_failure("cannot open the spare segment", spare, errno);
+  }
+  if (::rename(spare.c_str(), path.c_str()) != 0) {
+    const int error = errno;
+    ::close(fd);
+    return os_failure("cannot rename the spare segment to", path, error);
+  }
+  return std::make_unique<segment_writer>(private_tag{}, fd, path, 0, spare_bytes);
+}
+
 result<std::unique_ptr<segment_writer>> segment_writer::reopen(const std::string& path,
                                                                uint64_t valid_bytes) {
   auto opened = open_existing(path, O_WRONLY);

@@ -65,6 +65,18 @@ class segment_writer {
   // effort: a disk without room for the zeros gets a segment without them.
   static result<std::unique_ptr<segment_writer>> create(const std::string& path,
                                                         uint64_t preallocate_bytes = 0);
+  // Makes a spare for a later segment: `path` (a leftover file there is replaced) filled with
+  // `bytes` zero bytes and synced, as create() preallocates. Returns the bytes it holds; 0 when
+  // there is no spare (no room, or an error: the file is then removed). Blocking, for a helper
+  // thread: the writer's thread then does not spend the zero write (a stall of up to tens of
+  // milliseconds per rotation here) in its path.
+  static uint64_t prepare_spare(const std::string& path, uint64_t bytes);
+  // Turns the spare at `spare` (prepare_spare's, `spare_bytes` > 0) into the new, empty
+  // segment `path` (a rename: the caller syncs the directory) and opens it for appending over
+  // its zeros. Fails with io_error when `spare` cannot be opened or renamed (nothing changed).
+  static result<std::unique_ptr<segment_writer>> adopt_spare(const std::string& spare,
+                                                             const std::string& path,
+                                                             uint64_t spare_bytes);
   // Continues the segment at `path` after `valid_bytes` (scan_segment's valid_bytes): the tail
   // beyond is cut off and synced away first, so a later crash cannot bring it back between
   // new records.

@@ -100,10 +100,14 @@ TEST_CASE("journal: rotation spreads records over segments; a checkpoint release
   replayed seen;
   auto j = must_open(dir, {}, seen);
   j->preallocate_segments(preallocate);
+  const std::string spare = dir + "/" + journal::spare_name;
   must(j->append("a"));
+  j->wait_for_spare();  // written by a helper thread; rotate() would not wait for it
+  CHECK(std::filesystem::exists(spare) == (preallocate > 0));
   must(j->rotate());
   CHECK(j->end() == journal_position{2, 0});
   must(j->append("b"));
+  j->wait_for_spare();  // the next one, begun by the rotation
   must(j->rotate());
   must(j->append("c"));
   must(j->sync());
@@ -113,9 +117,11 @@ TEST_CASE("journal: rotation spreads records over segments; a checkpoint release
         segment_record_header_bytes + 1);
   CHECK(std::filesystem::file_size(journal::segment_path(dir, 3)) ==
         std::max<uint64_t>(preallocate, segment_record_header_bytes + 1));
-  j.reset();
+  j.reset();  // waits for the spare the last rotation began
+  CHECK(std::filesystem::exists(spare) == (preallocate > 0));
 
   j = must_open(dir, {}, seen);
+  CHECK_FALSE(std::filesystem::exists(spare));  // never a segment; the next run makes its own
   CHECK(seen.bodies == std::vector<std::string>{"a", "b", "c"});
   CHECK(seen.recovery.segments == 3);
   CHECK(seen.positions[2] == journal_position{3, 0});
