@@ -78,7 +78,9 @@ struct config {
   /// one message to each follower and the ready and log-writer round trip it costs there.
   /// The price: while writes pause, a follower's commit and applied index lag the leader's
   /// by up to one heartbeat interval (a stale read on a follower sees that lag; the leader's
-  /// answers, reads included, do not wait for followers to apply).
+  /// answers, reads included, do not wait for followers to apply). A commit that covers a conf
+  /// change still goes out at once: membership moves take several steps, each waiting for the
+  /// previous to apply.
   bool defer_commit_broadcast = false;
   /// Runs check_invariants() at the end of every step() and tick(). Its cost is bounded by
   /// the number of members, not by the log: the throughput test measures no difference.

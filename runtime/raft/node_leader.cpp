@@ -133,7 +133,16 @@ bool node::impl::needs_append(const progress& pr) const {
   if (pr.state == progress_state::probe && pr.match + 1 < pr.next) {
     return true;  // the match point is unconfirmed: probe it, even without entries
   }
-  return !cfg.defer_commit_broadcast && pr.can_bump_commit(log.committed());
+  if (!pr.can_bump_commit(log.committed())) {
+    return false;
+  }
+  // Deferred (config::defer_commit_broadcast), except for a commit that covers a conf change
+  // the follower has not been told is committed: membership moves (a learner's promotion, a
+  // replica's removal, the next change, which waits until this one is applied) must not wait a
+  // heartbeat per step.
+  const bool conf_change_news =
+      pending_conf_index > pr.sent_commit && pending_conf_index <= log.committed();
+  return !cfg.defer_commit_broadcast || conf_change_news;
 }
 
 void node::impl::flush_appends() {

@@ -300,3 +300,16 @@ TEST_CASE("defer_commit_broadcast: a commit alone sends nothing; the next append
     }
   }
 }
+
+TEST_CASE("defer_commit_broadcast: the commit of a conf change goes out at once") {
+  network net(3, [](config& c) { c.defer_commit_broadcast = true; });
+  net.add(4, {});
+  net.elect(1);
+  REQUIRE(net.at(1).propose_conf_change(change_of(conf_change_type::add_learner, 4)) ==
+          propose_result::ok);
+  net.stabilize();  // no tick: no heartbeat carries it
+  for (node_id id : {2, 3, 4}) {
+    CHECK(net.at(id).status().commit == net.at(1).status().commit);
+    CHECK(net.at(id).status().conf.learners == std::vector<node_id>{4});
+  }
+}
