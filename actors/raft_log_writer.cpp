@@ -266,9 +266,7 @@ storage::status checkpoint(raft_writer_state& st) {
     return storage::status::success();
   }
   const uint64_t generation = mode.overlay ? mode.overlay->seal() : 0;
-  const auto t0 = std::chrono::steady_clock::now();
   storage::status done = mode.journal->checkpoint();
-  fprintf(stderr, "CKPT %ld\n", (long)std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count());
   if (!done.ok()) {
     CK_LOG_ERROR("raft: journal checkpoint failed: {}", done.to_string());
     return done;
@@ -426,9 +424,11 @@ void flush(raft_writer_pointer self) {
       return;
     }
     if (!st.pending.empty()) {
+      // Room enough: say so before any answer leaves (a requester that hears its answer must
+      // not still see the disk full).
+      writable_again(st);
       std::vector<pending_request> batch = take_batch(st);
       run_batch_journaled(st, batch);
-      writable_again(st);
     }
     checkpoint_if_due(self);
     report_if_broken(st);
