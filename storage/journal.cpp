@@ -270,7 +270,7 @@ status journal::rotate() {
 
 void journal::preallocate_segments(uint64_t bytes) {
   preallocate_bytes_ = bytes;
-  if (bytes > 0 && !spare_.valid()) {
+  if (!spare_.valid()) {
     prepare_spare();
   }
 }

@@ -82,10 +82,10 @@ class journal {
   // Syncs the current segment and starts the next one (its directory entry synced too); the
   // one it leaves is sealed (segment_writer::seal) first.
   status rotate();
-  // Segments rotate() starts from now on are preallocated with `bytes` zeros
-  // (segment_writer::create), written ahead by a helper thread into a spare file (spare_name,
-  // which open() deletes): rotate() renames the spare when it is ready, and otherwise starts a
-  // segment without zeros rather than wait. 0: none.
+  // Segments rotate() starts from now on are preallocated with `bytes` zeros, written ahead by
+  // a helper thread into a spare file (segment_writer::prepare_spare; spare_name, which open()
+  // deletes): rotate() renames the spare when it is ready, and otherwise starts a segment
+  // without zeros rather than wait. 0: none.
   void preallocate_segments(uint64_t bytes);
   // Blocks until the spare being written (if any) is ready: for tests that need to know which
   // kind of segment the next rotate() starts.

@@ -152,7 +152,7 @@ result<segment_scan> scan_segment(
 
 namespace {
 
-// Fills a new segment with `bytes` zeros and syncs them; returns the size it reached (0 when
+// Fills a new file with `bytes` zeros and syncs them; returns the size it reached (0 when
 // the disk had no room: the zeros are cut again).
 uint64_t preallocate(int fd, uint64_t bytes) {
   const std::string zeros(1u << 20, '\0');
@@ -174,14 +174,12 @@ uint64_t preallocate(int fd, uint64_t bytes) {
 
 }  // namespace
 
-result<std::unique_ptr<segment_writer>> segment_writer::create(const std::string& path,
-                                                               uint64_t preallocate_bytes) {
+result<std::unique_ptr<segment_writer>> segment_writer::create(const std::string& path) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     return os_failure("cannot create segment", path, errno);
   }
-  const uint64_t file_bytes = preallocate_bytes == 0 ? 0 : preallocate(fd, preallocate_bytes);
-  return std::make_unique<segment_writer>(private_tag{}, fd, path, 0, file_bytes);
+  return std::make_unique<segment_writer>(private_tag{}, fd, path, 0, 0);
 }
 
 uint64_t segment_writer::prepare_spare(const std::string& path, uint64_t bytes) {

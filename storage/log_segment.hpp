@@ -58,22 +58,20 @@ class segment_writer {
  public:
   // Creates a new, empty segment (fails with io_error if `path` exists, so a log never
   // overwrites a segment it did not scan).
-  // With `preallocate_bytes`, the file is first filled with that many zero bytes and synced,
-  // and records overwrite them in place: an fdatasync then writes the records alone, where an
+  static result<std::unique_ptr<segment_writer>> create(const std::string& path);
+  // A preallocated segment is made in two steps. prepare_spare() fills `path` (a leftover file
+  // there is replaced) with `bytes` zero bytes and syncs them; it returns the bytes it holds, 0
+  // when there is no spare (no room, or an error: the file is then removed). Blocking, for a
+  // helper thread: the writer's thread then does not spend the zero write (a stall of up to
+  // tens of milliseconds per rotation here) in its path.
+  // Records then overwrite the zeros in place: an fdatasync writes the records alone, where an
   // append also writes the inode's new size (a quarter of its CPU here, docs/performance.md).
-  // Zeros fail the record crc, so a scan ends where the records do, as at a torn tail. Best
-  // effort: a disk without room for the zeros gets a segment without them.
-  static result<std::unique_ptr<segment_writer>> create(const std::string& path,
-                                                        uint64_t preallocate_bytes = 0);
-  // Makes a spare for a later segment: `path` (a leftover file there is replaced) filled with
-  // `bytes` zero bytes and synced, as create() preallocates. Returns the bytes it holds; 0 when
-  // there is no spare (no room, or an error: the file is then removed). Blocking, for a helper
-  // thread: the writer's thread then does not spend the zero write (a stall of up to tens of
-  // milliseconds per rotation here) in its path.
+  // Zeros fail the record crc, so a scan ends where the records do, as at a torn tail.
   static uint64_t prepare_spare(const std::string& path, uint64_t bytes);
-  // Turns the spare at `spare` (prepare_spare's, `spare_bytes` > 0) into the new, empty
-  // segment `path` (a rename: the caller syncs the directory) and opens it for appending over
-  // its zeros. Fails with io_error when `spare` cannot be opened or renamed (nothing changed).
+  // adopt_spare() turns the spare at `spare` (prepare_spare's, `spare_bytes` > 0) into the new,
+  // empty segment `path` (a rename: the caller syncs the directory) and opens it for appending
+  // over its zeros. Fails with io_error when `spare` cannot be opened or renamed (nothing
+  // changed).
   static result<std::unique_ptr<segment_writer>> adopt_spare(const std::string& spare,
                                                              const std::string& path,
                                                              uint64_t spare_bytes);

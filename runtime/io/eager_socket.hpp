@@ -85,6 +85,19 @@ class eager_scribe final : public caf::io::network::scribe_impl {
   }
 };
 
+inline caf::io::network::default_multiplexer& multiplexer_of(caf::io::abstract_broker* self) {
+  return static_cast<caf::io::network::default_multiplexer&>(self->backend());
+}
+
+/// abstract_broker::add_scribe(fd), eager.
+inline caf::io::connection_handle add_eager_scribe(caf::io::abstract_broker* self,
+                                                   caf::io::network::native_socket fd) {
+  caf::io::scribe_ptr conn = caf::make_counted<eager_scribe>(multiplexer_of(self), fd);
+  const auto hdl = conn->hdl();
+  self->add_scribe(std::move(conn));
+  return hdl;
+}
+
 // Accepts like CAF's doorman, handing each connection an eager_scribe.
 class eager_doorman final : public caf::io::network::doorman_impl {
  public:
@@ -94,17 +107,10 @@ class eager_doorman final : public caf::io::network::doorman_impl {
     if (detached()) {
       return false;  // the broker let go of us while the poller still reported the socket
     }
-    auto& mx = acceptor_.backend();
-    caf::io::scribe_ptr conn = caf::make_counted<eager_scribe>(mx, acceptor_.accepted_socket());
-    const auto hdl = conn->hdl();
-    parent()->add_scribe(std::move(conn));
-    return doorman::new_connection(&mx, hdl);
+    const auto hdl = add_eager_scribe(parent(), acceptor_.accepted_socket());
+    return doorman::new_connection(&acceptor_.backend(), hdl);
   }
 };
-
-inline caf::io::network::default_multiplexer& multiplexer_of(caf::io::abstract_broker* self) {
-  return static_cast<caf::io::network::default_multiplexer&>(self->backend());
-}
 
 /// abstract_broker::add_tcp_doorman, with eager connections.
 inline caf::expected<std::pair<caf::io::accept_handle, uint16_t>> add_eager_tcp_doorman(
@@ -118,15 +124,6 @@ inline caf::expected<std::pair<caf::io::accept_handle, uint16_t>> add_eager_tcp_
   const uint16_t bound = door->port();
   self->add_doorman(std::move(door));
   return std::make_pair(hdl, bound);
-}
-
-/// abstract_broker::add_scribe(fd), eager.
-inline caf::io::connection_handle add_eager_scribe(caf::io::abstract_broker* self,
-                                                   caf::io::network::native_socket fd) {
-  caf::io::scribe_ptr conn = caf::make_counted<eager_scribe>(multiplexer_of(self), fd);
-  const auto hdl = conn->hdl();
-  self->add_scribe(std::move(conn));
-  return hdl;
 }
 
 }  // namespace ck::io

@@ -77,12 +77,25 @@ TEST_CASE("log_segment: records come back in order with their offsets") {
   CHECK(got.scan.tail_problem.empty());
 }
 
+namespace {
+
+// A segment at `path` made of a spare of `bytes` zeros, as the journal makes its segments.
+std::unique_ptr<segment_writer> preallocated(temp_dir& dir, const std::string& path,
+                                             uint64_t bytes) {
+  const std::string spare = dir.sub("spare");
+  REQUIRE(segment_writer::prepare_spare(spare, bytes) == bytes);
+  auto made = segment_writer::adopt_spare(spare, path, bytes);
+  REQUIRE_MESSAGE(made.ok(), made.status().to_string());
+  CHECK_FALSE(std::filesystem::exists(spare));
+  return std::move(made.value());
+}
+
+}  // namespace
+
 TEST_CASE("log_segment: a preallocated segment keeps its size; seal cuts the zeros after the records") {
   temp_dir dir;
   const std::string path = dir.sub("seg-1");
-  auto made = segment_writer::create(path, 64 * 1024);
-  REQUIRE_MESSAGE(made.ok(), made.status().to_string());
-  auto writer = std::move(made.value());
+  auto writer = preallocated(dir, path, 64 * 1024);
   CHECK(std::filesystem::file_size(path) == 64 * 1024);
   REQUIRE(writer->append("first").ok());
   REQUIRE(writer->append(std::string(1000, 'y')).ok());
@@ -100,10 +113,9 @@ TEST_CASE("log_segment: a preallocated segment keeps its size; seal cuts the zer
   CHECK(got.scan.tail_problem.empty());
 
   // Records past the preallocation extend the file as without it.
-  auto small = segment_writer::create(dir.sub("seg-2"), 16);
-  REQUIRE(small.ok());
-  REQUIRE(small.value()->append(std::string(100, 'z')).ok());
-  CHECK(std::filesystem::file_size(dir.sub("seg-2")) == small.value()->bytes());
+  auto small = preallocated(dir, dir.sub("seg-2"), 16);
+  REQUIRE(small->append(std::string(100, 'z')).ok());
+  CHECK(std::filesystem::file_size(dir.sub("seg-2")) == small->bytes());
   CHECK(scan_all(dir.sub("seg-2")).bodies.size() == 1);
 }
 
