@@ -8,6 +8,7 @@
 #include "runtime/base/assert.hpp"
 #include "runtime/base/log.hpp"
 #include "runtime/base/storage_health.hpp"
+#include "runtime/io/io_thread_scheduler.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -52,6 +53,9 @@ struct raft_writer_state {
   // armed per flush would wake the clock thread and the writer once more for every batch.
   bool checkpoint_timer = false;
   bool reported_broken = false;   // journal_mode::on_broken was called
+  // The writer's context while it flushes: the groups its answers wake are handed over in one
+  // go after the flush (runtime/io/io_thread_scheduler.hpp). Made on the first flush.
+  std::unique_ptr<io::batched_wakeups> wakeups;
 };
 
 using raft_writer_pointer = raft_log_writer_actor::stateful_pointer<raft_writer_state>;
@@ -414,7 +418,22 @@ void writable_again(raft_writer_state& st) {
   }
 }
 
+void flush_batch(raft_writer_pointer self);
+
+// flush_batch with the answers' wake-ups batched.
 void flush(raft_writer_pointer self) {
+  auto& st = self->state;
+  if (!st.wakeups) {
+    st.wakeups = std::make_unique<io::batched_wakeups>(self->system());
+  }
+  caf::execution_unit* own = self->context();
+  self->context(st.wakeups.get());
+  flush_batch(self);
+  self->context(own);
+  st.wakeups->hand_over();
+}
+
+void flush_batch(raft_writer_pointer self) {
   auto& st = self->state;
   st.flush_scheduled = false;
   if (st.journal) {

@@ -4,7 +4,9 @@
 // together with all node-to-node traffic (caf-notes 3): a handler that parses a large body
 // or computes for milliseconds delays every Raft message of the node meanwhile, and long
 // enough stalls make followers elect new leaders. run_off_io hands such work to a short-lived
-// actor on a scheduler thread and resumes the handler in its broker when it is done.
+// actor on a scheduler thread (a thread of its own under runtime/io/io_thread_scheduler.hpp,
+// where the scheduler runs actors on the I/O thread) and resumes the handler in its broker when
+// it is done.
 
 #include <functional>
 

@@ -11,6 +11,7 @@
 #include "runtime/base/metrics.hpp"
 #include "runtime/base/storage_health.hpp"
 #include "runtime/cluster/machine_command.hpp"
+#include "runtime/io/io_thread_scheduler.hpp"
 #include "runtime/node/context.hpp"
 #include "runtime/node/entity_host.hpp"
 #include "runtime/node/service_host.hpp"
@@ -76,6 +77,10 @@ void configure_actor_system(caf::actor_system_config& cfg, const config::node_co
   // fails with EAGAIN, a wasted recvfrom for each of the many small messages of a write's
   // path. The poller is level-triggered, so a socket with more to read is reported again.
   cfg.set("middleman.max-consecutive-reads", size_t{1});
+  // One thread: the I/O thread runs the actors too (runtime/io/io_thread_scheduler.hpp).
+  if (threads == 1) {
+    io::use_io_thread_scheduler(cfg);
+  }
   actors::register_types(cfg);
 }
 
@@ -443,6 +448,7 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
     caf::actor_system_config caf_cfg;
     configure_actor_system(caf_cfg, cfg);
     caf::actor_system sys{caf_cfg};
+    const io::io_thread_routing io_routing{sys};  // ends before sys: see there
     running_node node;
     if (!actors::check_wire_types(sys)) {
       fail_line("internal error: a message type does not survive serialization");

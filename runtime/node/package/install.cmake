@@ -11,7 +11,7 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-set(_ck_libraries ck_config ck_storage ck_partition_hash ck_runtime ck_actors ck_http ck_http_api
+set(_ck_libraries ck_config ck_storage ck_partition_hash ck_runtime ck_io ck_actors ck_http ck_http_api
     ck_node ck_kv ck_client)
 foreach(lib IN LISTS _ck_libraries)
   target_include_directories(${lib} PUBLIC
