@@ -281,11 +281,19 @@ storage::status checkpoint(raft_writer_state& st) {
   return done;
 }
 
+// Whether `request` is a persist that must sync (false for anything else).
+bool persist_must_sync(const pending_request& request) {
+  const auto* persist = std::get_if<persist_request>(&request.operation);
+  return persist != nullptr && persist->must_sync;
+}
+
 // Journal mode's run_batch: every run of persists is staged with its applies into the open
-// transaction and appended to the journal; snapshot records and drops checkpoint first and
-// commit on their own, as before. One journal sync at the end when anything must sync, then
-// the answers. Every request is carried out (a failure is answered as storage_failure; the
-// journal is then broken and fails everything after it).
+// transaction and, when its persists must sync, appended to the journal (a run of persists
+// that need not, commit indexes and applies only, is staged alone: journaled_log::stage says
+// why a restart may lose it); snapshot records and drops checkpoint first and commit on their
+// own, as before. One journal sync at the end when anything must sync, then the answers.
+// Every request is carried out (a failure is answered as storage_failure; the journal is then
+// broken and fails everything after it).
 void run_batch_journaled(raft_writer_state& st, std::vector<pending_request>& batch) {
   storage::journaled_log& log = *st.journal->journal;
   std::vector<outcome> outcomes(batch.size());
@@ -293,11 +301,14 @@ void run_batch_journaled(raft_writer_state& st, std::vector<pending_request>& ba
   std::vector<apply_job*> jobs;
   size_t run_begin = 0;
   bool must_sync = false;
+  bool run_must_sync = false;  // of the requests in `run`: all alike
   auto write_run = [&](size_t end) {
     if (end == run_begin) {
       return;
     }
-    const storage::status written = log.write(run, /*sync=*/false, applies_of(jobs));
+    const storage::status written = run_must_sync
+                                        ? log.write(run, /*sync=*/false, applies_of(jobs))
+                                        : log.stage(run, applies_of(jobs));
     if (!written.ok()) {
       CK_LOG_ERROR("raft: journaled write of {} groups failed: {}", end - run_begin,
                    written.to_string());
@@ -310,6 +321,10 @@ void run_batch_journaled(raft_writer_state& st, std::vector<pending_request>& ba
     run_begin = end;
   };
   for (size_t k = 0; k < batch.size(); ++k) {
+    if (!run.empty() && persist_must_sync(batch[k]) != run_must_sync) {
+      write_run(k);  // runs are alike: journaled or staged alone
+    }
+    run_must_sync = persist_must_sync(batch[k]);
     if (join_run(batch[k], run, jobs, must_sync)) {
       continue;
     }

@@ -123,7 +123,7 @@ status journaled_log::broken(status failure) {
   return failure;
 }
 
-status journaled_log::write(const std::vector<group_write>& batch, bool sync,
+status journaled_log::stage(const std::vector<group_write>& batch,
                             const std::function<status(write_txn&)>& also) {
   if (!failure_.ok()) {
     return failure_;
@@ -139,6 +139,14 @@ status journaled_log::write(const std::vector<group_write>& batch, bool sync,
     if (status applied = also(*txn_); !applied.ok()) {
       return broken(applied);
     }
+  }
+  return status::success();
+}
+
+status journaled_log::write(const std::vector<group_write>& batch, bool sync,
+                            const std::function<status(write_txn&)>& also) {
+  if (status staged = stage(batch, also); !staged.ok()) {
+    return staged;
   }
   if (!batch.empty()) {
     const std::string body = flush_record_encode(batch);

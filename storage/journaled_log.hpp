@@ -62,6 +62,16 @@ class journaled_log {
   status write(const std::vector<group_write>& batch, bool sync,
                const std::function<status(write_txn&)>& also = {});
 
+  // Stages `batch` and runs `also` as write() does, but appends nothing to the journal: for
+  // batches a restart may lose, whose hard states change only the commit index
+  // (raft::ready::must_sync false: a quorum holds the commit, a restarted replica learns it
+  // again). They reach the disk with the next checkpoint; a crash before it loses them, and
+  // the replay does not miss them: every hard state a later write() journals is complete
+  // (term, vote, commit) and not below theirs, and applies are never journaled (the state
+  // machines resume from the applied index the last checkpoint committed). Returns as write().
+  status stage(const std::vector<group_write>& batch,
+               const std::function<status(write_txn&)>& also = {});
+
   // Commits the open transaction with the journal position it covers, syncs the environment
   // and releases the journal before that position. No-op without an open transaction.
   status checkpoint();

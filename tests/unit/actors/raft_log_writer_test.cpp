@@ -253,6 +253,52 @@ TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): persists share jo
   CHECK(journal->open_transaction() == nullptr);
 }
 
+TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): persists that need not sync are "
+                                   "staged without a journal record, in their place") {
+  caf::scoped_actor self{*sys};
+  recording_applier applier;
+  // Entries of groups 1..20, committed at 0 (must sync: journaled).
+  constexpr int groups = 20;
+  for (int g = 1; g <= groups; ++g) {
+    auto request = entries_write(static_cast<raft::group_id>(g), 1, 2);
+    request.write.hard->commit = 0;
+    self->send(writer, atoms::raft_persist_atom_v, std::move(request));
+  }
+  await_answers(self, groups);
+  const storage::journal_position journaled = journal->journal_end();
+  // Their commits and applies (need not sync), mixed in one mailbox with a journaled persist
+  // of group 21 between them.
+  std::vector<std::shared_ptr<actors::apply_job>> jobs;
+  for (int g = 1; g <= groups; ++g) {
+    actors::persist_request commit;
+    commit.must_sync = false;
+    commit.write.group = static_cast<raft::group_id>(g);
+    commit.write.hard = raft::hard_state{1, 0, 2};
+    auto job = std::make_shared<actors::apply_job>();
+    job->applier = &applier;
+    job->entries = {raft::entry{1, 1, raft::entry_type::normal, "c"},
+                    raft::entry{1, 2, raft::entry_type::normal, "d"}};
+    commit.apply = job;
+    jobs.push_back(job);
+    self->send(writer, atoms::raft_persist_atom_v, std::move(commit));
+    if (g == groups / 2) {
+      self->send(writer, atoms::raft_persist_atom_v, entries_write(21, 1, 1));
+    }
+  }
+  await_answers(self, groups + 1);
+  for (int g = 1; g <= groups; ++g) {
+    CHECK(store->group(static_cast<raft::group_id>(g)).initial_hard_state().commit == 2);
+    REQUIRE(jobs[static_cast<size_t>(g - 1)]->results.size() == 2);
+    CHECK(jobs[static_cast<size_t>(g - 1)]->results[1] == "applied 2:d");
+  }
+  CHECK(store->group(21).last_index() == 1);
+  // Only group 21's persist went into the journal: far fewer bytes than 20 hard states.
+  const storage::journal_position now = journal->journal_end();
+  CHECK(now.segment == journaled.segment);
+  CHECK(now.offset > journaled.offset);
+  CHECK(now.offset - journaled.offset < 200);
+}
+
 TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): a snapshot record keeps its place") {
   caf::scoped_actor self{*sys};
   self->send(writer, atoms::raft_persist_atom_v, entries_write(7, 1, 10));

@@ -85,6 +85,54 @@ TEST_CASE("journaled_log: writes are visible at once and survive reopening, chec
   }
 }
 
+// A hard state that moves only the commit index (raft::ready::must_sync false).
+group_write commit_only(raft::group_id group, raft::term_t term, raft::index_t commit) {
+  group_write w;
+  w.group = group;
+  w.hard = raft::hard_state{term, 0, commit};
+  return w;
+}
+
+raft::index_t commit_of(raft_log_store& store, raft::group_id group) {
+  return store.group(group).initial_hard_state().commit;
+}
+
+TEST_CASE("journaled_log: stage() appends nothing; a checkpoint keeps what it staged, a crash "
+          "before one loses only that") {
+  test::temp_dir tmp;
+  {
+    node_storage node(tmp.path());
+    auto log = node.open_log(tmp.path());
+    REQUIRE_MESSAGE(log.ok(), log.status().to_string());
+    REQUIRE(log.value()->write({append(1, 1, 1, "a"), append(1, 2, 1, "b")}, true).ok());
+    const uint64_t journaled = log.value()->bytes_since_checkpoint();
+    REQUIRE(log.value()->stage({commit_only(1, 1, 2)}).ok());
+    CHECK(log.value()->bytes_since_checkpoint() == journaled);
+    // Dropped without a checkpoint (a crash): the staged commit is lost, the entries are not.
+  }
+  {
+    node_storage node(tmp.path());
+    auto log = node.open_log(tmp.path());
+    REQUIRE_MESSAGE(log.ok(), log.status().to_string());
+    CHECK(last_of(*node.store, 1) == 2);
+    CHECK(commit_of(*node.store, 1) == 0);
+    REQUIRE(log.value()->stage({commit_only(1, 1, 2)}).ok());
+    REQUIRE(log.value()->checkpoint().ok());
+    // A journaled batch after it carries the whole hard state, commit included.
+    group_write next = append(1, 3, 1, "c");
+    next.hard->commit = 2;
+    REQUIRE(log.value()->write({next}, true).ok());
+  }
+  {
+    node_storage node(tmp.path());
+    CHECK(commit_of(*node.store, 1) == 2);  // LMDB alone: the checkpoint
+    auto log = node.open_log(tmp.path());
+    REQUIRE_MESSAGE(log.ok(), log.status().to_string());
+    CHECK(last_of(*node.store, 1) == 3);  // the journaled batch replays over it
+    CHECK(commit_of(*node.store, 1) == 2);
+  }
+}
+
 TEST_CASE("journaled_log: an oversized entry is refused and the log goes on") {
   test::temp_dir tmp;
   node_storage node(tmp.path());
