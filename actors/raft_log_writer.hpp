@@ -100,7 +100,8 @@ raft_log_writer_actor spawn_raft_log_writer(
 /// The journal design (docs/performance.md, sessions 15-16; storage.journal, the node's
 /// default): the writer writes through `journal` (storage/journaled_log.hpp) instead: each
 /// flush stages its persists and applies into the one open transaction and appends them to
-/// the journal, one journal sync per flush that must sync; the answers leave after it, the
+/// the journal (persists that need not sync only stage: journaled_log::stage), one journal
+/// sync per flush that must sync; the answers leave after it, the
 /// applies visible to queries through `overlay` (the machines record into it:
 /// partition_machines::set_overlay).
 /// A checkpoint (seal the overlay, commit, release the journal) follows when the open
