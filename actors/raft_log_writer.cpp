@@ -53,6 +53,14 @@ struct raft_writer_state {
   // armed per flush would wake the clock thread and the writer once more for every batch.
   bool checkpoint_timer = false;
   bool reported_broken = false;   // journal_mode::on_broken was called
+  // Journal mode: the last free-space measurement, and the journal bytes taken in since (an
+  // estimate: pending_bytes of the batches let through unmeasured).
+  struct free_space_sample {
+    uint64_t bytes = 0;
+    std::chrono::steady_clock::time_point at{};
+    uint64_t appended = 0;
+  };
+  std::optional<free_space_sample> free_space;
   // The writer's context while it flushes: the groups its answers wake are handed over in one
   // go after the flush (runtime/io/io_thread_scheduler.hpp). Made on the first flush.
   std::unique_ptr<io::batched_wakeups> wakeups;
@@ -364,16 +372,29 @@ uint64_t pending_bytes(const std::vector<pending_request>& pending) {
 // Journal mode: whether the pending requests must wait for disk space (less free than
 // journal_space_needed, even after a checkpoint took the open transaction's share of the
 // need). A journal that broke in that checkpoint does not wait: its requests fail. Never
-// without a health to report to.
+// without a health to report to. Measures the free space again only when the last measurement
+// is older than journal_mode::free_space_recheck or no longer clearly enough.
 bool journal_short_of_space(raft_writer_state& st) {
   const journal_mode& mode = *st.journal;
   if (mode.health == nullptr) {
     return false;
   }
   const uint64_t batch = pending_bytes(st.pending);
+  const auto now = std::chrono::steady_clock::now();
+  if (auto& last = st.free_space; last && now - last->at < mode.free_space_recheck) {
+    const uint64_t need =
+        storage::journal_space_needed(mode.journal->bytes_since_checkpoint(), batch);
+    const uint64_t spent = 4 * (last->appended + batch);
+    if (last->bytes >= spent && last->bytes - spent >= 2 * need) {
+      last->appended += batch;
+      return false;
+    }
+  }
   auto enough = [&] {
-    return mode.health->free_bytes() >=
-           storage::journal_space_needed(mode.journal->bytes_since_checkpoint(), batch);
+    const uint64_t free = mode.health->free_bytes();
+    st.free_space = raft_writer_state::free_space_sample{free, std::chrono::steady_clock::now(),
+                                                         batch};
+    return free >= storage::journal_space_needed(mode.journal->bytes_since_checkpoint(), batch);
   };
   if (enough()) {
     return false;

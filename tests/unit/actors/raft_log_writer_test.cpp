@@ -332,6 +332,32 @@ TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): applies answer be
   CHECK(overlay->committed_generation() >= 1);
 }
 
+TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): a free-space measurement stands "
+                                   "for free_space_recheck while it clearly covers the need") {
+  stop_writer();
+  auto measured = std::make_shared<std::atomic<int>>(0);
+  auto health = std::make_shared<runtime::storage_health>(dir.string(), [measured] {
+    ++*measured;
+    return uint64_t{1} << 40;
+  });
+  auto persist_one_by_one = [&](std::chrono::milliseconds recheck, raft::group_id group) {
+    actors::journal_mode mode{journal, overlay};
+    mode.health = health;
+    mode.free_space_recheck = recheck;
+    writer = actors::spawn_journaled_raft_log_writer(*sys, store, env, mode);
+    caf::scoped_actor self{*sys};
+    measured->store(0);
+    for (raft::index_t i = 1; i <= 20; ++i) {
+      self->send(writer, atoms::raft_persist_atom_v, entries_write(group, i, i));
+      await_answers(self, 1);  // one flush each
+    }
+    stop_writer();
+    return measured->load();
+  };
+  CHECK(persist_one_by_one(0ms, 4) >= 20);      // every flush measures
+  CHECK(persist_one_by_one(60s, 5) == 1);       // the first measurement stands
+}
+
 TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): short of disk space, requests wait "
                                    "and storage says full until space returns") {
   stop_writer();
