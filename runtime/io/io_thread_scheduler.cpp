@@ -98,33 +98,25 @@ batched_wakeups::batched_wakeups(caf::actor_system& sys) : caf::execution_unit(&
 void batched_wakeups::exec_later(caf::resumable* job) { jobs_.push_back(job); }
 
 void batched_wakeups::hand_over() {
-  if (jobs_.empty()) {
-    return;
-  }
   io_thread_coordinator* coordinator = coordinator_of(system());
   multiplexer* mpx =
       coordinator == nullptr ? nullptr : coordinator->data().io.load(std::memory_order_acquire);
-  if (mpx == nullptr) {
-    for (caf::resumable* job : jobs_) {
-      system().scheduler().enqueue(job);
+  std::vector<caf::intrusive_ptr<caf::resumable>> actors;
+  for (caf::resumable* job : jobs_) {
+    if (mpx != nullptr && job->subtype() == caf::resumable::scheduled_actor) {
+      actors.emplace_back(job, false);
+    } else {
+      system().scheduler().enqueue(job);  // where a send from this thread would have put it
     }
-    jobs_.clear();
+  }
+  jobs_.clear();
+  if (actors.empty()) {
     return;
   }
   // One function object for the batch: one pipe write wakes the multiplexer for all of them.
-  std::vector<caf::intrusive_ptr<caf::resumable>> batch;
-  batch.reserve(jobs_.size());
-  for (caf::resumable* job : jobs_) {
-    batch.emplace_back(job, false);
-  }
-  jobs_.clear();
-  mpx->post([mpx, batch = std::move(batch)]() mutable {
-    for (auto& job : batch) {
-      if (job->subtype() == caf::resumable::scheduled_actor) {
-        mpx->resume(std::move(job));
-      } else {
-        mpx->exec_later(job.detach());  // a broker: the multiplexer queues it itself
-      }
+  mpx->post([mpx, actors = std::move(actors)]() mutable {
+    for (auto& actor : actors) {
+      mpx->resume(std::move(actor));
     }
   });
 }
