@@ -33,10 +33,12 @@ using join_handler_actor = caf::typed_actor<
 using join_service_actor = join_handler_actor::extend_with<service_handler_actor>;
 
 /// Runs routed partition requests on this node's replicas (the partition host), for the
-/// transport's endpoint: (partition_route_atom, request) answers not_leader / not_hosted with a
-/// leader hint when this node cannot run it.
+/// transport's endpoint: (partition_route_atom, request, origin node) answers not_leader /
+/// not_hosted with a leader hint when this node cannot run it. The origin is the authenticated
+/// peer that relayed it (a leader counts where its requests come from: load_follow.hpp).
 using partition_route_handler_actor = caf::typed_actor<
-    caf::replies_to<atoms::partition_route_atom, partition_request>::with<partition_reply>>;
+    caf::replies_to<atoms::partition_route_atom, partition_request, std::string>::with<
+        partition_reply>>;
 
 /// Who runs entity requests on the node that leads their partition (runtime/node's entity
 /// host): (entity_deliver_atom, request with op entity) answers the entity's reply;

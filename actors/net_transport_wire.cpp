@@ -119,17 +119,17 @@ void count_bad_frame(pointer self) {
 }
 
 // Hands a decoded call to the local actor that runs it and answers on `conn` with its reply.
-template <class Reply, class Handle, class Atom, class Request>
+template <class Reply, class Handle, class Atom, class Request, class... More>
 void run_on(pointer self, const caf::actor& conn, uint64_t id, const Handle& target, Atom atom,
-            Request& request) {
-  self->request(target, caf::infinite, atom, std::move(request))
+            Request& request, const More&... more) {
+  self->request(target, caf::infinite, atom, std::move(request), more...)
       .then([self, conn, id](Reply& reply) { respond(self, conn, id, reply); },
             [self, conn, id](caf::error& error) { respond_error(self, conn, id, error); });
 }
 
 // Runs a call that arrived from a peer on this node.
-void run_call(pointer self, const caf::actor& conn, uint64_t id, call_kind kind, const char* data,
-              size_t size) {
+void run_call(pointer self, const caf::actor& conn, const std::string& peer_name, uint64_t id,
+              call_kind kind, const char* data, size_t size) {
   auto& st = self->state;
   auto undecodable = [&] {
     count_bad_frame(self);
@@ -147,7 +147,7 @@ void run_call(pointer self, const caf::actor& conn, uint64_t id, call_kind kind,
                                              "this node is not serving partitions yet"));
       }
       run_on<partition_reply>(self, conn, id, st.partition_handler,
-                              atoms::partition_route_atom_v, request);
+                              atoms::partition_route_atom_v, request, peer_name);
       return;
     }
     case call_kind::service: {
@@ -335,7 +335,7 @@ void wire_on_frame(pointer self, const caf::actor& conn, const std::string& peer
       const char* data = body.data() + call_prefix_bytes;
       const size_t size = body.size() - call_prefix_bytes;
       if (static_cast<wire::frame_type>(type) == wire::frame_type::request) {
-        run_call(self, conn, id, static_cast<call_kind>(flag), data, size);
+        run_call(self, conn, peer_name, id, static_cast<call_kind>(flag), data, size);
       } else {
         on_response(self, id, flag == 1, data, size);
       }

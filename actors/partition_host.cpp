@@ -209,6 +209,28 @@ void probe_dropped_replicas(host_pointer self, const cluster::meta_state& meta) 
 
 // ---- leader duties -----------------------------------------------------------------------
 
+// The voter a leader's balancing hands leadership to: the node most of the partition's
+// requests come from (cluster/load_follow.hpp), else the placement's first replica; no_node
+// (hold) while a new leadership has not seen a window of its load yet.
+raft::node_id balance_preferred(host_pointer self, const cluster::meta_state& meta,
+                                const std::string& placed, detail::hosted_replica& replica,
+                                int64_t now_ms) {
+  auto raft_id_of = [&meta](const std::string& name) {
+    auto it = meta.nodes.find(name);
+    return it != meta.nodes.end() ? it->second.raft_id : raft::no_node;
+  };
+  const raft::node_id placed_id = raft_id_of(placed);
+  const auto& options = self->state.options.load_follow;
+  if (!options.enabled) {
+    return placed_id;
+  }
+  const auto& verdict = replica.origins.verdict(now_ms, options);
+  const raft::node_id followed = verdict.what == cluster::load_verdict::kind::follow
+                                     ? raft_id_of(verdict.node)
+                                     : raft::no_node;
+  return cluster::balance_target(verdict, followed, placed_id, replica.status->conf);
+}
+
 void lead_partition(host_pointer self, const cluster::meta_state& meta, uint32_t partition,
                     detail::hosted_replica& replica) {
   auto& st = self->state;
@@ -223,16 +245,17 @@ void lead_partition(host_pointer self, const cluster::meta_state& meta, uint32_t
   const int64_t now = runtime::steady_now_ms();
   raft::node_id transfer = step.transfer_to;
   if (!step.change && transfer == raft::no_node) {
-    auto preferred = meta.nodes.find(target.replicas.front());
-    if (preferred != meta.nodes.end()) {
-      transfer = cluster::leader_balance_transfer(status, preferred->second.raft_id);
-    }
+    transfer = cluster::leader_balance_transfer(
+        status, balance_preferred(self, meta, target.replicas.front(), replica, now));
   }
   if (transfer != raft::no_node) {
     if (now - replica.last_transfer_ms >= st.options.transfer_spacing.count()) {
       replica.last_transfer_ms = now;
       CK_LOG_INFO("partition: partition-{} hands leadership to raft id {} ({})", partition,
-                  transfer, step.transfer_to != raft::no_node ? "leaving the group" : "balancing");
+                  transfer,
+                  step.transfer_to != raft::no_node                                 ? "leaving the group"
+                  : replica.origins.last().what == cluster::load_verdict::kind::follow ? "following its load"
+                                                                                      : "balancing");
       self->request(replica.group, transfer_timeout, atoms::raft_transfer_atom_v, transfer)
           .then([](raft::node_id) {}, [](caf::error&) {});
     }
@@ -330,6 +353,11 @@ void on_replica_status(host_pointer self, uint32_t partition, raft::status_info&
     return;
   }
   const auto& before = it->second.status;
+  const bool was_leader = before && before->state == raft::role::leader;
+  if (status.state == raft::role::leader ? !was_leader || before->term != status.term
+                                         : was_leader) {
+    it->second.origins.reset();  // a leadership begins or ends: its load is its own
+  }
   if (status.state == raft::role::leader &&
       (!before || before->state != raft::role::leader || before->term != status.term)) {
     CK_LOG_INFO("partition: partition-{} led by this node at term {} (commit {})", partition,
@@ -483,9 +511,9 @@ partition_host_actor::behavior_type partition_host(
     self->quit(msg.reason);
   });
   return {
-      [self](atoms::partition_route_atom, partition_request& request) {
+      [self](atoms::partition_route_atom, partition_request& request, std::string& origin) {
         auto promise = self->make_response_promise<partition_reply>();
-        detail::run_routed(self, std::move(request),
+        detail::run_routed(self, std::move(request), origin,
                            [promise](partition_reply& reply) mutable { promise.deliver(reply); });
         return promise;
       },

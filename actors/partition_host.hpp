@@ -31,6 +31,7 @@
 #include "actors/raft_group.hpp"
 #include "actors/raft_log_writer.hpp"
 #include "actors/type_ids.hpp"
+#include "runtime/cluster/load_follow.hpp"
 
 #include <caf/fwd.hpp>
 #include <caf/replies_to.hpp>
@@ -96,6 +97,9 @@ struct partition_host_options {
   uint64_t promote_lag_max = 256;
   /// The least time between two leadership transfers of one partition (leader balancing).
   std::chrono::milliseconds transfer_spacing{3'000};
+  /// Leadership follows the workload (cluster/load_follow.hpp): a leader whose requests mostly
+  /// come through another voter's node hands leadership there.
+  cluster::load_follow_options load_follow;
   /// In journal mode (spawn_journaled_raft_log_writer) the writer's overlay: every replica's
   /// machines record their applies into it and read through it. Null otherwise.
   std::shared_ptr<storage::table_overlay> overlay;

@@ -222,7 +222,7 @@ void run_entity(host_pointer self, hosted_replica& replica, partition_request re
 
 }  // namespace
 
-void run_routed(host_pointer self, partition_request request,
+void run_routed(host_pointer self, partition_request request, std::string_view origin,
                 std::function<void(partition_reply&)> done) {
   auto& st = self->state;
   auto it = st.replicas.find(request.partition);
@@ -244,6 +244,10 @@ void run_routed(host_pointer self, partition_request request,
     auto reply = query_local(replica, request);
     done(reply);
     return;
+  }
+  if (st.options.load_follow.enabled && replica.status &&
+      replica.status->state == raft::role::leader) {
+    replica.origins.record(origin);
   }
   if (request.op == partition_op::entity) {
     run_entity(self, replica, std::move(request), std::move(done));
@@ -366,7 +370,7 @@ void retry_request(host_pointer self, uint64_t id) {
       schedule_retry(self, id, std::chrono::milliseconds(cluster::route_retry_election_ms));
       return;  // placed here, replica starting
     }
-    run_routed(self, op.request, [self, id](partition_reply& reply) {
+    run_routed(self, op.request, st.options.node_id, [self, id](partition_reply& reply) {
       on_attempt(self, id, outcome_of(reply), &reply);
     });
     return;

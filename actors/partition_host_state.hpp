@@ -3,6 +3,7 @@
 // Internal to the partition host (partition_host*.cpp): its state and shared helpers.
 
 #include "actors/partition_host.hpp"
+#include "runtime/cluster/load_follow.hpp"
 #include "runtime/cluster/meta_state.hpp"
 
 #include <caf/response_promise.hpp>
@@ -27,6 +28,8 @@ struct hosted_replica {
   uint32_t probe_turn = 0;    // which placed node the next probe asks
   int64_t leaderless_since_ms = 0;  // 0: has a leader (or not seen without one yet)
   bool leaderless_reported = false;  // the warning below was logged for this stretch
+  // Where this replica's requests entered the cluster while it leads (load_follow.hpp).
+  cluster::request_origins origins;
 };
 
 /// A request waiting for its answer at the origin node (retried until its deadline).
@@ -88,8 +91,9 @@ void start_request(host_pointer self, partition_request request,
                    caf::typed_response_promise<std::string> promise);
 /// One more attempt of a pending request (the retry timer).
 void retry_request(host_pointer self, uint64_t id);
-/// Runs a routed request on this node's replica only (no forwarding).
-void run_routed(host_pointer self, partition_request request,
+/// Runs a routed request on this node's replica only (no forwarding). `origin`: the node the
+/// request entered the cluster at (this node's id for its own requests).
+void run_routed(host_pointer self, partition_request request, std::string_view origin,
                 std::function<void(partition_reply&)> done);
 /// Registers an attempt that fails with `on_timeout` unless close_attempt(key) comes first
 /// (within `timeout`, give or take the sweep period). Returns its key.

@@ -28,8 +28,8 @@ IPv6 in brackets ([::1]:8080). LIST is comma-separated HOST:PORT.
 
 )";
 
-constexpr int flag_columns = 32;
-constexpr int env_columns = 27;
+constexpr int flag_columns = 36;
+constexpr int env_columns = 30;
 
 void help_row(std::string& out, std::string_view flag, std::string_view env,
               std::string_view default_text, std::string_view meaning) {

@@ -107,6 +107,9 @@ struct node_config {
   std::vector<host_port> join_addrs;  // HTTP addresses of members to join through
   uint32_t partitions = 64;           // 1..4096, fixed when the cluster is created
   uint32_t replication_factor = 3;    // 1..7
+  // A partition's leadership moves to the voter whose node most of its requests enter
+  // through (runtime/cluster/load_follow.hpp); false: leaders stay where the placement puts them.
+  bool leader_follows_load = true;
   membership_config membership;
   raft_timing_config raft_timing;
   storage_config storage;

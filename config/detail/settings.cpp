@@ -87,7 +87,7 @@ std::string show_bool(bool value) { return value ? "true" : "false"; }
 using cfg = node_config;
 using text = std::string_view;
 
-constexpr std::array<setting, 44> settings_rows{{
+constexpr std::array<setting, 45> settings_rows{{
     {"NODE_ID", "node.id", value_kind::text, "(required)",
      "unique, stable node id: [A-Za-z0-9._-]{1,64}", false,
      [](cfg& c, text t) { return set_text(c.node_id, t); }, [](const cfg& c) { return c.node_id; }},
@@ -153,6 +153,10 @@ constexpr std::array<setting, 44> settings_rows{{
      "replicas per partition, 1..7", false,
      [](cfg& c, text t) { return set_u32(c.replication_factor, t); },
      [](const cfg& c) { return std::to_string(c.replication_factor); }},
+    {"CLUSTER_LEADER_FOLLOWS_LOAD", "cluster.leader_follows_load", value_kind::boolean, "",
+     "move a partition's leader to the node most of its requests come through", false,
+     [](cfg& c, text t) { return set_bool(c.leader_follows_load, t); },
+     [](const cfg& c) { return show_bool(c.leader_follows_load); }},
     {"META_VOTERS_MAX", "cluster.meta_voters_max", value_kind::number, "",
      "voters of the meta group, 1..7; further members are learners", false,
      [](cfg& c, text t) { return set_u32(c.membership.meta_voters_max, t); },

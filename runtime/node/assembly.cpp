@@ -383,6 +383,7 @@ actors::cluster_member_options member_options(const config::node_config& cfg,
   o.partitions.group.last_chunk_received_ms = std::make_shared<std::atomic<int64_t>>(0);
   o.partitions.group.snapshot_keep_entries = cfg.raft_timing.snapshot_keep_entries;
   o.partitions.group.snapshot_keep_bytes = cfg.raft_timing.snapshot_keep_bytes;
+  o.partitions.load_follow.enabled = cfg.leader_follows_load;
   o.partitions.request_deadline =
       std::chrono::milliseconds(std::max<uint32_t>(cfg.limits.request_timeout_ms, 1000) - 500);
   return o;

@@ -44,6 +44,7 @@ constexpr sample samples[] = {
     {"cluster.partitions", "128", "128"},
     {"cluster.replication_factor", "5", "5"},
     {"cluster.meta_voters_max", "3", "3"},
+    {"cluster.leader_follows_load", "no", "false"},
     {"failure.suspect_after_ms", "1000", "1000"},
     {"failure.dead_after_ms", "60000", "60000"},
     {"storage.dir", "/var/lib/ck", "/var/lib/ck"},
