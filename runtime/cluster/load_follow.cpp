@@ -27,6 +27,7 @@ const load_verdict& request_origins::verdict(int64_t now_ms, const load_follow_o
 
 void request_origins::close_window(const load_follow_options& options) {
   if (total_ >= options.min_requests && total_ > 0) {
+    quiet_windows_ = 0;
     const auto top = std::max_element(counts_.begin(), counts_.end(), [](const auto& a,
                                                                          const auto& b) {
       return a.second < b.second;
@@ -39,8 +40,10 @@ void request_origins::close_window(const load_follow_options& options) {
       verdict_.what = load_verdict::kind::none;
       verdict_.node.clear();
     }
-  } else if (verdict_.what == load_verdict::kind::unknown) {
+  } else if (verdict_.what != load_verdict::kind::follow ||
+             ++quiet_windows_ >= options.quiet_windows_max) {
     verdict_.what = load_verdict::kind::none;  // too little load to say: nothing to follow
+    verdict_.node.clear();
   }
   counts_.clear();
   total_ = 0;
@@ -67,6 +70,7 @@ void request_origins::reset() {
   counts_.clear();
   total_ = 0;
   window_start_ms_ = -1;
+  quiet_windows_ = 0;
   verdict_ = load_verdict{};
 }
 

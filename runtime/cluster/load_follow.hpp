@@ -10,11 +10,12 @@
 // hands leadership there (CockroachDB's load-based lease placement does the same for
 // leaseholders). Spread load names no node, and the placement's preferred leader stays.
 //
-// The verdict changes only at the end of a window with enough requests to judge: a window
-// with too few keeps the previous verdict of this leadership (an intermittent client does not
-// move leaders back and forth) and is "none" only when there was none. Until its first window
-// ends a new leader has no verdict ("unknown"): it holds leadership rather than handing it
-// back at once to the placement's preferred leader before it has seen where requests come from.
+// The verdict changes at the end of a window with enough requests to judge. A window with too
+// few keeps the previous verdict of this leadership (an intermittent client does not move
+// leaders back and forth), up to quiet_windows_max of them in a row: then the load is gone and
+// the verdict is "none" (the placement's balance comes back). Until its first window ends a new
+// leader has no verdict ("unknown"): it holds leadership rather than handing it back at once to
+// the placement's preferred leader before it has seen where requests come from.
 
 #include "runtime/raft/types.hpp"
 
@@ -31,6 +32,7 @@ struct load_follow_options {
   int64_t window_ms = 1'000;
   uint64_t min_requests = 32;      // a window with fewer keeps the previous verdict
   uint32_t dominant_percent = 75;  // the origin's share of the window's requests
+  uint32_t quiet_windows_max = 10;  // windows in a row with too few requests that end a verdict
 };
 
 /// What a leader's counts say about where its partition's leadership belongs.
@@ -66,6 +68,7 @@ class request_origins {
   std::vector<std::pair<std::string, uint64_t>> counts_;  // few origins: a vector beats a map
   uint64_t total_ = 0;
   int64_t window_start_ms_ = -1;  // -1: no window open
+  uint32_t quiet_windows_ = 0;    // windows in a row with too few requests
   load_verdict verdict_;
 };
 

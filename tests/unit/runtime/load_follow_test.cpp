@@ -86,6 +86,30 @@ TEST_CASE("a quiet window keeps the verdict; a busy one changes it") {
   CHECK(origins.verdict(4000, options()).what == load_verdict::kind::none);
 }
 
+TEST_CASE("quiet_windows_max quiet windows in a row end a verdict") {
+  request_origins origins;
+  origins.verdict(0, options());
+  record(origins, "node-2", 40);
+  REQUIRE(origins.verdict(1000, options()).node == "node-2");
+  int64_t now = 1000;
+  for (uint32_t i = 1; i < options().quiet_windows_max; ++i) {
+    record(origins, "node-2", 5);
+    now += 1000;
+    REQUIRE_MESSAGE(origins.verdict(now, options()).node == "node-2", "quiet window ", i);
+  }
+  record(origins, "node-2", 40);  // load again: the count of quiet windows starts over
+  now += 1000;
+  REQUIRE(origins.verdict(now, options()).node == "node-2");
+  for (uint32_t i = 1; i < options().quiet_windows_max; ++i) {
+    now += 1000;
+    REQUIRE(origins.verdict(now, options()).node == "node-2");
+  }
+  now += 1000;
+  const auto& v = origins.verdict(now, options());
+  CHECK(v.what == load_verdict::kind::none);
+  CHECK(v.node.empty());
+}
+
 TEST_CASE("counts belong to one window") {
   request_origins origins;
   origins.verdict(0, options());
