@@ -83,6 +83,9 @@ std::string meta_state_machine::apply_command(raft::index_t index, const std::st
         placement_before = state_.placement[placed->index].replicas;
       }
       result = cluster::apply(state_, decoded);
+      if (state_.version != view_->version) {
+        view_ = std::make_shared<const cluster::meta_state>(state_);
+      }
     } else {
       result.outcome = cluster::apply_outcome::invalid;
       result.message = "not a meta command: " + error;
@@ -111,12 +114,18 @@ void meta_state_machine::restore(const std::string& image) {
     return;
   }
   state_ = std::move(decoded);
+  view_ = std::make_shared<const cluster::meta_state>(state_);
   last_restore_error_.clear();
 }
 
 cluster::meta_state meta_state_machine::current() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return state_;
+}
+
+std::shared_ptr<const cluster::meta_state> meta_state_machine::view() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return view_;
 }
 
 raft::index_t meta_state_machine::applied_index() const {

@@ -74,6 +74,10 @@ class meta_state_machine final : public image_state_machine {
 
   /// A copy of the state, taken under the lock. Any thread.
   cluster::meta_state current() const;
+  /// The state as of the last change, shared and immutable: what hot paths read (a relayed
+  /// request asks it for a node's name; a copy of the whole state there cost each request
+  /// some 250 allocations). Any thread.
+  std::shared_ptr<const cluster::meta_state> view() const;
   /// The highest index applied (0 before any; a restore does not change it). Any thread.
   raft::index_t applied_index() const;
   /// "" when the last restore succeeded (or none happened), else its error. Any thread.
@@ -84,6 +88,8 @@ class meta_state_machine final : public image_state_machine {
   const observer on_applied_;  // constant after construction; may be empty
   mutable std::mutex mutex_;
   cluster::meta_state state_;          // guarded by mutex_
+  // state_ as of its last change (version, or a restore); guarded by mutex_.
+  std::shared_ptr<const cluster::meta_state> view_ = std::make_shared<const cluster::meta_state>();
   raft::index_t applied_index_ = 0;    // guarded by mutex_
   std::string last_restore_error_;     // guarded by mutex_
   uint64_t restore_failures_ = 0;      // guarded by mutex_

@@ -142,7 +142,8 @@ void erase_leftover_data(host_pointer self, uint32_t partition) {
 // in the middle of a move: they serve until their group removes them).
 void reconcile(host_pointer self) {
   auto& st = self->state;
-  const auto meta = st.meta->current();
+  const auto meta_view = st.meta->view();
+  const auto& meta = *meta_view;
   if (!meta.bootstrapped()) {
     return;
   }
@@ -314,7 +315,8 @@ void finish_tick(host_pointer self) {
       note_leaderless(replica, p, *replica.status);
     }
   }
-  const auto meta = st.meta->current();
+  const auto meta_view = st.meta->view();
+  const auto& meta = *meta_view;
   if (meta.bootstrapped()) {
     probe_dropped_replicas(self, meta);
     for (auto& [p, replica] : st.replicas) {
@@ -338,7 +340,8 @@ void publish_leader_change(host_pointer self, uint32_t partition,
   e.partition = partition;
   e.term = status.term;
   if (status.leader != raft::no_node) {
-    const auto meta = st.meta->current();
+    const auto meta_view = st.meta->view();
+    const auto& meta = *meta_view;
     const auto* node = cluster::find_by_raft_id(meta, status.leader);
     e.node = node != nullptr ? node->id : "";
   }
@@ -414,7 +417,8 @@ void on_tick(host_pointer self) {
 // The partitions as this node sees them (cluster::summarize_partition decides).
 std::vector<partition_view> partitions_view(host_pointer self) {
   auto& st = self->state;
-  const auto meta = st.meta->current();
+  const auto meta_view = st.meta->view();
+  const auto& meta = *meta_view;
   std::vector<partition_view> out;
   out.reserve(meta.placement.size());
   auto node_of = [&meta](raft::node_id id) -> std::string {

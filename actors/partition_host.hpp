@@ -105,7 +105,7 @@ struct partition_host_options {
   std::shared_ptr<storage::table_overlay> overlay;
 };
 
-/// Spawns the host. `meta` is the node's meta state machine (read with current()). Registers
+/// Spawns the host. `meta` is the node's meta state machine (read with view()). Registers
 /// with `transport` for relayed partition requests and for every replica it starts.
 partition_host_actor spawn_partition_host(caf::actor_system& sys, partition_host_options options,
                                           std::shared_ptr<storage::environment> env,

@@ -64,7 +64,8 @@ std::string node_of_raft_id(host_pointer self, raft::node_id id) {
   if (id == raft::no_node) {
     return "";
   }
-  const auto meta = self->state.meta->current();
+  const auto meta_view = self->state.meta->view();
+  const auto& meta = *meta_view;
   const auto* node = cluster::find_by_raft_id(meta, id);
   return node != nullptr ? node->id : "";
 }
@@ -85,7 +86,8 @@ std::string target_for(host_pointer self, uint32_t partition) {
       it != st.leader_guess.end() && !it->second.empty()) {
     return it->second;
   }
-  const auto meta = st.meta->current();
+  const auto meta_view = st.meta->view();
+  const auto& meta = *meta_view;
   if (partition < meta.placement.size() && !meta.placement[partition].replicas.empty()) {
     return meta.placement[partition].replicas.front();
   }
@@ -230,7 +232,8 @@ void run_routed(host_pointer self, partition_request request, std::string_view o
     partition_reply reply;
     reply.status = route_status::not_hosted;
     if (auto guess = st.leader_guess.find(request.partition); guess != st.leader_guess.end()) {
-      const auto meta = st.meta->current();
+      const auto meta_view = st.meta->view();
+      const auto& meta = *meta_view;
       if (auto n = meta.nodes.find(guess->second); n != meta.nodes.end()) {
         reply.leader_hint = n->second.raft_id;
       }
