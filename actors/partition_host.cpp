@@ -252,11 +252,12 @@ void lead_partition(host_pointer self, const cluster::meta_state& meta, uint32_t
   if (transfer != raft::no_node) {
     if (now - replica.last_transfer_ms >= st.options.transfer_spacing.count()) {
       replica.last_transfer_ms = now;
+      const bool follows = replica.origins.last().what == cluster::load_verdict::kind::follow;
+      const char* why = step.transfer_to != raft::no_node ? "leaving the group"
+                        : follows                         ? "following its load"
+                                                          : "balancing";
       CK_LOG_INFO("partition: partition-{} hands leadership to raft id {} ({})", partition,
-                  transfer,
-                  step.transfer_to != raft::no_node                                 ? "leaving the group"
-                  : replica.origins.last().what == cluster::load_verdict::kind::follow ? "following its load"
-                                                                                      : "balancing");
+                  transfer, why);
       self->request(replica.group, transfer_timeout, atoms::raft_transfer_atom_v, transfer)
           .then([](raft::node_id) {}, [](caf::error&) {});
     }
@@ -357,16 +358,16 @@ void on_replica_status(host_pointer self, uint32_t partition, raft::status_info&
   }
   const auto& before = it->second.status;
   const bool was_leader = before && before->state == raft::role::leader;
-  if (status.state == raft::role::leader ? !was_leader || before->term != status.term
-                                         : was_leader) {
-    it->second.origins.reset();  // a leadership begins or ends: its load is its own
+  const bool leads = status.state == raft::role::leader;
+  const bool begins = leads && (!was_leader || before->term != status.term);
+  const bool ends = was_leader && !leads;
+  if (begins || ends) {
+    it->second.origins.reset();  // each leadership judges its own load
   }
-  if (status.state == raft::role::leader &&
-      (!before || before->state != raft::role::leader || before->term != status.term)) {
+  if (begins) {
     CK_LOG_INFO("partition: partition-{} led by this node at term {} (commit {})", partition,
                 status.term, status.commit);
-  } else if (before && before->state == raft::role::leader &&
-             status.state != raft::role::leader) {
+  } else if (ends) {
     CK_LOG_INFO("partition: partition-{} no longer led by this node (term {})", partition,
                 status.term);
   }
