@@ -216,18 +216,14 @@ void probe_dropped_replicas(host_pointer self, const cluster::meta_state& meta) 
 raft::node_id balance_preferred(host_pointer self, const cluster::meta_state& meta,
                                 const std::string& placed, detail::hosted_replica& replica,
                                 int64_t now_ms) {
-  auto raft_id_of = [&meta](const std::string& name) {
-    auto it = meta.nodes.find(name);
-    return it != meta.nodes.end() ? it->second.raft_id : raft::no_node;
-  };
-  const raft::node_id placed_id = raft_id_of(placed);
+  const raft::node_id placed_id = cluster::raft_id_of(meta, placed);
   const auto& options = self->state.options.load_follow;
   if (!options.enabled) {
     return placed_id;
   }
   const auto& verdict = replica.origins.verdict(now_ms, options);
   const raft::node_id followed = verdict.what == cluster::load_verdict::kind::follow
-                                     ? raft_id_of(verdict.node)
+                                     ? cluster::raft_id_of(meta, verdict.node)
                                      : raft::no_node;
   return cluster::balance_target(verdict, followed, placed_id, replica.status->conf);
 }
@@ -341,10 +337,7 @@ void publish_leader_change(host_pointer self, uint32_t partition,
   e.partition = partition;
   e.term = status.term;
   if (status.leader != raft::no_node) {
-    const auto meta_view = st.meta->view();
-    const auto& meta = *meta_view;
-    const auto* node = cluster::find_by_raft_id(meta, status.leader);
-    e.node = node != nullptr ? node->id : "";
+    e.node = cluster::node_id_of(*st.meta->view(), status.leader);
   }
   self->send(st.options.events, atoms::event_publish_atom_v, std::move(e));
 }
@@ -422,10 +415,7 @@ std::vector<partition_view> partitions_view(host_pointer self) {
   const auto& meta = *meta_view;
   std::vector<partition_view> out;
   out.reserve(meta.placement.size());
-  auto node_of = [&meta](raft::node_id id) -> std::string {
-    const auto* node = cluster::find_by_raft_id(meta, id);
-    return node != nullptr ? node->id : "";
-  };
+  auto node_of = [&meta](raft::node_id id) { return cluster::node_id_of(meta, id); };
   for (const auto& placement : meta.placement) {
     std::optional<cluster::replica_view> hosted;
     if (auto it = st.replicas.find(placement.index);

@@ -64,10 +64,7 @@ std::string node_of_raft_id(host_pointer self, raft::node_id id) {
   if (id == raft::no_node) {
     return "";
   }
-  const auto meta_view = self->state.meta->view();
-  const auto& meta = *meta_view;
-  const auto* node = cluster::find_by_raft_id(meta, id);
-  return node != nullptr ? node->id : "";
+  return cluster::node_id_of(*self->state.meta->view(), id);
 }
 
 // The node the origin tries next for `partition`.
@@ -232,11 +229,7 @@ void run_routed(host_pointer self, partition_request request, std::string_view o
     partition_reply reply;
     reply.status = route_status::not_hosted;
     if (auto guess = st.leader_guess.find(request.partition); guess != st.leader_guess.end()) {
-      const auto meta_view = st.meta->view();
-      const auto& meta = *meta_view;
-      if (auto n = meta.nodes.find(guess->second); n != meta.nodes.end()) {
-        reply.leader_hint = n->second.raft_id;
-      }
+      reply.leader_hint = cluster::raft_id_of(*st.meta->view(), guess->second);
     }
     done(reply);
     return;

@@ -380,12 +380,14 @@ bool journal_short_of_space(raft_writer_state& st) {
     return false;
   }
   const uint64_t batch = pending_bytes(st.pending);
+  // Asked again after a checkpoint, which takes the open transaction's share of the need.
+  auto need = [&] {
+    return storage::journal_space_needed(mode.journal->bytes_since_checkpoint(), batch);
+  };
   const auto now = std::chrono::steady_clock::now();
   if (auto& last = st.free_space; last && now - last->at < mode.free_space_recheck) {
-    const uint64_t need =
-        storage::journal_space_needed(mode.journal->bytes_since_checkpoint(), batch);
     const uint64_t spent = 4 * (last->appended + batch);
-    if (last->bytes >= spent && last->bytes - spent >= 2 * need) {
+    if (last->bytes >= spent && last->bytes - spent >= 2 * need()) {
       last->appended += batch;
       return false;
     }
@@ -394,7 +396,7 @@ bool journal_short_of_space(raft_writer_state& st) {
     const uint64_t free = mode.health->free_bytes();
     st.free_space = raft_writer_state::free_space_sample{free, std::chrono::steady_clock::now(),
                                                          batch};
-    return free >= storage::journal_space_needed(mode.journal->bytes_since_checkpoint(), batch);
+    return free >= need();
   };
   if (enough()) {
     return false;

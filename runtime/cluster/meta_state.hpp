@@ -187,5 +187,9 @@ void check_invariants(const meta_state& state);
 
 /// The node with this raft id, or nullptr.
 const node_record* find_by_raft_id(const meta_state& state, raft::node_id raft_id);
+/// The id of the node with this raft id, or "" (raft::no_node and unknown ids alike).
+std::string node_id_of(const meta_state& state, raft::node_id raft_id);
+/// The raft id of member `id`, or raft::no_node when no member has that id.
+raft::node_id raft_id_of(const meta_state& state, const std::string& id);
 
 }  // namespace ck::cluster

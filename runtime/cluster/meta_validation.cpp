@@ -207,6 +207,16 @@ const node_record* find_by_raft_id(const meta_state& state, raft::node_id raft_i
   return nullptr;
 }
 
+std::string node_id_of(const meta_state& state, raft::node_id raft_id) {
+  const node_record* node = find_by_raft_id(state, raft_id);
+  return node != nullptr ? node->id : "";
+}
+
+raft::node_id raft_id_of(const meta_state& state, const std::string& id) {
+  const auto found = state.nodes.find(id);
+  return found != state.nodes.end() ? found->second.raft_id : raft::no_node;
+}
+
 namespace {
 
 std::string find_node_violation(const meta_state& state) {

@@ -139,6 +139,16 @@ TEST_CASE("the same id from another address replaces a dead node with a fresh ra
   check_invariants(state);
 }
 
+TEST_CASE("node_id_of and raft_id_of translate between node ids and raft ids") {
+  const meta_state state = make_cluster(3);
+  const auto raft_id = state.nodes.at("node-2").raft_id;
+  CHECK(ck::cluster::node_id_of(state, raft_id) == "node-2");
+  CHECK(ck::cluster::raft_id_of(state, "node-2") == raft_id);
+  CHECK(ck::cluster::node_id_of(state, ck::raft::no_node).empty());
+  CHECK(ck::cluster::node_id_of(state, 99).empty());
+  CHECK(ck::cluster::raft_id_of(state, "node-9") == ck::raft::no_node);
+}
+
 TEST_CASE("invalid ids, addresses, names and services are refused without a change") {
   meta_state state = make_cluster(1);
   const meta_state before = state;
