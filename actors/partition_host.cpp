@@ -131,6 +131,9 @@ void on_replica_down(host_pointer self, const caf::down_msg& msg) {
 void erase_leftover_data(host_pointer self, uint32_t partition) {
   partition_machines leftover(self->state.env, self->state.options.machines, partition,
                               group_of(partition));
+  if (self->state.options.overlay) {
+    leftover.set_overlay(self->state.options.overlay);  // its erase discards pending changes
+  }
   if (leftover.stored_applied() > 0) {
     leftover.erase_all();
     CK_LOG_INFO("partition: removed leftover data of partition-{}", partition);

@@ -90,47 +90,51 @@ class table_view : public Base {
 
 using read_view = table_view<storage::read_txn, cluster::machine_store>;
 
-// A read view through the overlay of an open transaction (storage/table_overlay.hpp): a key
-// the overlay changed is answered from it, any other from `txn`, which the caller opened after
-// taking `seen` from the overlay. When the overlay says the transaction may be too old,
-// `retry` is set and the answers are empty: the caller renews the transaction and asks again.
-class overlay_read_view final : public table_view<storage::read_txn, cluster::machine_store> {
+// A view through the overlay (storage/table_overlay.hpp): a key the overlay changed is
+// answered from it, any other from `txn`, which the caller opened after taking `seen` from the
+// overlay. When the overlay says the transaction may be too old, `retry` is set and the answers
+// are empty: the caller renews the transaction and asks again.
+template <class Txn, class Base>
+class overlay_view : public table_view<Txn, Base> {
+  using base_view = table_view<Txn, Base>;
+
  public:
-  overlay_read_view(storage::read_txn& txn, uint32_t table, storage::status& failure,
-                    const storage::table_overlay& overlay, uint64_t seen, bool& retry)
-      : table_view(txn, table, failure), overlay_(overlay), seen_(seen), retry_(retry) {}
+  overlay_view(Txn& txn, uint32_t table_id, storage::status& failure,
+               const storage::table_overlay& overlay, uint64_t seen, bool& retry)
+      : base_view(txn, table_id, failure), overlay_(overlay), seen_(seen), retry_(retry) {}
 
   std::optional<std::string> get(std::string_view key) const override {
-    if (retry_ || !failure_.ok()) {
+    if (retry_ || !this->failure_.ok()) {
       return std::nullopt;
     }
     bool retry = false;
-    auto change = overlay_.get(table_, key, seen_, retry);
+    auto change = overlay_.get(this->table_, key, seen_, retry);
     if (retry) {
       retry_ = true;
       return std::nullopt;
     }
-    return change ? change->value : table_view::get(key);
+    return change ? change->value : base_view::get(key);
   }
 
   cluster::store_page list(const std::optional<std::string>& after, size_t limit) const override {
-    if (retry_ || !failure_.ok()) {
+    if (retry_ || !this->failure_.ok()) {
       return {};
     }
     std::optional<storage::table_cursor_position> from;
     if (after) {
-      from = storage::table_cursor_position{table_, *after};
+      from = storage::table_cursor_position{this->table_, *after};
     }
     auto merged = overlay_.list(
-        table_, from, std::clamp<size_t>(limit, 1, storage::table_list_limit_max), seen_,
+        this->table_, from, std::clamp<size_t>(limit, 1, storage::table_list_limit_max), seen_,
         [this](const std::optional<storage::table_cursor_position>& a, size_t n) {
-          return storage::table_list(txn_, storage::table_range{table_, table_}, a, n);
+          return storage::table_list(this->txn_,
+                                     storage::table_range{this->table_, this->table_}, a, n);
         });
     if (!merged) {
       retry_ = true;
       return {};
     }
-    return page_of(std::move(*merged));
+    return this->page_of(std::move(*merged));
   }
 
  private:
@@ -139,20 +143,18 @@ class overlay_read_view final : public table_view<storage::read_txn, cluster::ma
   bool& retry_;
 };
 
-// Writes into the apply transaction; with an overlay, every change is recorded there too, for
-// readers on other threads until the transaction commits.
+using overlay_read_view = overlay_view<storage::read_txn, cluster::machine_store>;
+
+// Writes into the apply transaction (no overlay: every apply commits before queries run).
 class write_view final : public table_view<storage::write_txn, cluster::machine_writer> {
  public:
-  write_view(storage::write_txn& txn, uint32_t table, storage::status& failure,
-             storage::table_overlay* overlay)
-      : table_view(txn, table, failure), overlay_(overlay) {}
+  write_view(storage::write_txn& txn, uint32_t table, storage::status& failure)
+      : table_view(txn, table, failure) {}
 
   void put(std::string_view key, std::string_view value) override {
     if (failure_.ok()) {
       if (auto st = storage::table_put(txn_, table_, key, value); !st.ok()) {
         failure_ = st;
-      } else if (overlay_ != nullptr) {
-        overlay_->put(table_, key, value);
       }
     }
   }
@@ -166,14 +168,42 @@ class write_view final : public table_view<storage::write_txn, cluster::machine_
       failure_ = erased.status();
       return false;
     }
-    if (overlay_ != nullptr) {
-      overlay_->erase(table_, key);
-    }
     return erased.value();
+  }
+};
+
+// The journal design's applies (table_overlay.hpp, deferred materialisation): changes go into
+// the overlay only, reads see the overlay first, then the log writer's open transaction. That
+// transaction holds everything the overlay dropped (the writer's own checkpoints, and
+// replacements, which commit before it begins), so the overlay never asks for a retry here:
+// `seen` is "everything".
+class deferred_write_view final : public overlay_view<storage::write_txn, cluster::machine_writer> {
+ public:
+  deferred_write_view(storage::write_txn& txn, uint32_t table, storage::status& failure,
+                      storage::table_overlay& overlay)
+      : overlay_view(txn, table, failure, overlay, ~uint64_t{0}, retry_),
+        writable_(overlay) {}
+
+  void put(std::string_view key, std::string_view value) override {
+    if (failure_.ok()) {
+      writable_.put(table_, key, value);
+    }
+  }
+
+  bool erase(std::string_view key) override {
+    if (!failure_.ok()) {
+      return false;
+    }
+    const bool existed = get(key).has_value();
+    if (existed) {
+      writable_.erase(table_, key);
+    }
+    return existed;
   }
 
  private:
-  storage::table_overlay* overlay_;
+  storage::table_overlay& writable_;
+  bool retry_ = false;  // never set: see above
 };
 
 }  // namespace
@@ -204,6 +234,11 @@ std::optional<partition_machines::routed_command> partition_machines::route(
 }
 
 uint64_t partition_machines::stored_applied() const {
+  if (overlay_) {
+    if (auto pending = overlay_->pending_applied(group_)) {
+      return *pending;  // the overlay's changes on top of LMDB reflect the log through it
+    }
+  }
   auto stored = storage::load_partition_applied(*env_, group_);
   require_ok(stored, "reading the applied index");
   return stored.value();
@@ -246,14 +281,22 @@ storage::result<std::vector<std::string>> partition_machines::log_txn_apply(
                    partition_, entries[i]->index);
       continue;
     }
-    write_view store(txn, table_of(routed->slot, partition_), failure, overlay_.get());
-    results[i] = machines_[routed->slot]->apply(store, routed->command);
+    const uint32_t table = table_of(routed->slot, partition_);
+    if (overlay_) {
+      deferred_write_view store(txn, table, failure, *overlay_);
+      results[i] = machines_[routed->slot]->apply(store, routed->command);
+    } else {
+      write_view store(txn, table, failure);
+      results[i] = machines_[routed->slot]->apply(store, routed->command);
+    }
   }
   if (!failure.ok()) {
     return failure;
   }
-  if (auto saved = storage::save_partition_applied(txn, group_, entries.back()->index);
-      !saved.ok()) {
+  if (overlay_) {
+    overlay_->note_applied(group_, entries.back()->index);  // staged with the changes
+  } else if (auto saved = storage::save_partition_applied(txn, group_, entries.back()->index);
+             !saved.ok()) {
     return saved;
   }
   if (metrics_ != nullptr) {
@@ -517,8 +560,34 @@ std::unique_ptr<snapshot_sink> partition_machines::begin_restore() {
   return std::make_unique<machines_snapshot_sink>(env_, partition_, machines_.size());
 }
 
+storage::status partition_machines::replace_data(
+    const std::function<storage::status(storage::write_txn&)>& change) {
+  if (!overlay_) {
+    return env_->write(change);
+  }
+  // table_overlay.hpp, "Replacing a partition's data": the overlay's older changes of this
+  // partition must not reach LMDB after the new data, nor vanish before readers can see it.
+  std::unique_lock<std::mutex> staging;
+  uint64_t mark = 0;
+  const storage::status st = env_->write([&](storage::write_txn& txn) -> storage::status {
+    if (!staging.owns_lock()) {  // a retried transaction keeps it
+      staging = overlay_->hold_staging();
+    }
+    mark = overlay_->mark();
+    return change(txn);
+  });
+  if (st.ok()) {
+    std::vector<uint32_t> tables;
+    for (size_t slot = 0; slot < machines_.size(); ++slot) {
+      tables.push_back(table_of(slot, partition_));
+    }
+    overlay_->discard(tables, group_, mark);
+  }
+  return st;
+}
+
 bool partition_machines::install_restored(raft::index_t applied) {
-  auto st = env_->write([&](storage::write_txn& txn) -> storage::status {
+  auto st = replace_data([&](storage::write_txn& txn) -> storage::status {
     for (size_t slot = 0; slot < machines_.size(); ++slot) {
       const uint32_t table = table_of(slot, partition_);
       auto moved =
@@ -543,7 +612,7 @@ bool partition_machines::install_restored(raft::index_t applied) {
 }
 
 void partition_machines::erase_all() {
-  auto st = env_->write([&](storage::write_txn& txn) -> storage::status {
+  auto st = replace_data([&](storage::write_txn& txn) -> storage::status {
     for (size_t slot = 0; slot < machines_.size(); ++slot) {
       const uint32_t table = table_of(slot, partition_);
       for (uint32_t t : {table, storage::table_staging_partition(table)}) {

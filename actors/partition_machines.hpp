@@ -24,6 +24,7 @@
 #include "runtime/cluster/state_machine.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,7 +52,8 @@ class partition_machines final : public replicated_state_machine, public log_txn
                      uint32_t group);
 
   /// The applied index stored for the group (0 for a new replica): the group's `applied`.
-  /// Reads it in a read transaction of its own.
+  /// Reads it in a read transaction of its own; with an overlay, the index its changes reach
+  /// when it holds any (set_overlay).
   uint64_t stored_applied() const;
 
   std::string apply(raft::index_t index, const std::string& command) override;
@@ -87,15 +89,21 @@ class partition_machines final : public replicated_state_machine, public log_txn
   /// (storage_batched_ops); may be null; must outlive this object.
   void set_metrics(runtime::node_metrics* metrics) { metrics_ = metrics; }
 
-  /// The journal design (docs/performance.md, sessions 15-16; storage.journal): applies
-  /// go into a transaction that commits only at the next checkpoint, so log_txn_apply also
-  /// records every change in `overlay`, and query() reads through it (storage/table_overlay.hpp:
-  /// the committed generation first, then the transaction, retried when told). Snapshots
-  /// (read_snapshot) still read LMDB alone: their caller checkpoints first. Set before use.
+  /// The journal design (docs/performance.md, sessions 15-16 and 20; storage.journal):
+  /// log_txn_apply records its changes and applied index in `overlay` only, and the log writer
+  /// stages them into LMDB about once a second (storage/table_overlay.hpp, deferred
+  /// materialisation); query() reads through it (the committed generation first, then the
+  /// transaction, retried when told), stored_applied() counts its applied index. Snapshots
+  /// (read_snapshot) read LMDB alone: they wait until LMDB holds their index. A snapshot
+  /// install or removal replaces the data so that the overlay's older changes never reach
+  /// LMDB after it (replace_data). Set before use.
   void set_overlay(std::shared_ptr<storage::table_overlay> overlay) { overlay_ = std::move(overlay); }
 
  private:
   query_result query_slot(uint16_t slot, std::string_view query);
+  // Runs `change`, a write transaction that replaces this partition's data, in step with the
+  // overlay (storage/table_overlay.hpp, "Replacing a partition's data").
+  storage::status replace_data(const std::function<storage::status(storage::write_txn&)>& change);
 
   std::shared_ptr<storage::environment> env_;
   std::shared_ptr<const machine_types> types_;

@@ -92,9 +92,10 @@ void start_snapshot_transfer(raft_group_pointer self, raft::message&& message) {
   // follower skips the entries it already reflects.
   out.source = st.sm->read_snapshot();
   if (out.source->applied() < out.message.snap.meta.index) {
-    // The stored data lags the snapshot (in journal mode LMDB holds the applies only from the
-    // writer's next checkpoint, tens of milliseconds away): sent now, the follower would skip
-    // the entries in between. Reported as failed; the core asks again later.
+    // The stored data lags the snapshot (in journal mode LMDB holds the applies only once the
+    // writer flushes its overlay, up to a second later, though a snapshot record flushes it
+    // first): sent now, the follower would skip the entries in between. Reported as failed;
+    // the core asks again later.
     CK_LOG_DEBUG("raft: g={} snapshot {} to replica {} postponed: the stored data is at {}",
                  st.options.raft.group, out.message.snap.meta.index, to, out.source->applied());
     st.node->report_snapshot(to, false);

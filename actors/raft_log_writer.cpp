@@ -2,6 +2,7 @@
 
 #include "storage/environment.hpp"
 #include "storage/journaled_log.hpp"
+#include "storage/table.hpp"
 #include "storage/table_overlay.hpp"
 
 #include "actors/errc.hpp"
@@ -15,6 +16,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include <functional>
+#include <tuple>
 #include <optional>
 #include <variant>
 #include <vector>
@@ -49,6 +51,8 @@ struct raft_writer_state {
   // The journal design (journal_mode): set when the writer writes through the journal.
   std::optional<journal_mode> journal;
   std::chrono::steady_clock::time_point last_checkpoint = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_table_flush = std::chrono::steady_clock::now();
+  uint64_t table_leaf_pages = 0;  // the KV database's leaves at the last flush (0: not known)
   // A checkpoint_timer_atom is on its way to check for a due checkpoint. One at a time: a timer
   // armed per flush would wake the clock thread and the writer once more for every batch.
   bool checkpoint_timer = false;
@@ -269,22 +273,58 @@ size_t run_batch(storage::raft_log_store& store, storage::environment* sync_env,
   return stop;
 }
 
-// Journal mode: commits the open transaction (sealing the overlay's generation first, so the
-// overlay drops what LMDB now holds) and releases the journal before it.
-storage::status checkpoint(raft_writer_state& st) {
+// Journal mode: whether the overlay's changes are due for LMDB (journal_mode's table_flush_*).
+bool tables_due(const raft_writer_state& st, std::chrono::steady_clock::time_point now) {
+  const journal_mode& mode = *st.journal;
+  if (!mode.overlay) {
+    return false;
+  }
+  const storage::table_overlay::pending_figures pending = mode.overlay->pending();
+  return !pending.empty() &&
+         (now - st.last_table_flush >= mode.table_flush_interval ||
+          pending.changes >= mode.table_flush_changes || pending.bytes >= mode.table_flush_bytes ||
+          storage::table_dirty_pages_estimate(pending.changes, st.table_leaf_pages) >=
+              mode.table_flush_pages);
+}
+
+// Journal mode: commits the open transaction and releases the journal before it. When the
+// overlay's changes are due (or `flush_tables`), stages them first and lets the overlay drop
+// them once LMDB holds them.
+storage::status checkpoint(raft_writer_state& st, bool flush_tables = false) {
   journal_mode& mode = *st.journal;
-  st.last_checkpoint = std::chrono::steady_clock::now();
+  const auto now = std::chrono::steady_clock::now();
+  st.last_checkpoint = now;
+  std::optional<uint64_t> generation;
+  if (mode.overlay && (flush_tables ? !mode.overlay->pending().empty() : tables_due(st, now))) {
+    storage::status staged = mode.journal->stage({}, [&](storage::write_txn& txn) {
+      storage::result<uint64_t> sealed = mode.overlay->stage_into(txn);
+      if (!sealed.ok()) {
+        return sealed.status();
+      }
+      generation = sealed.value();
+      storage::result<uint64_t> leaves = storage::table_leaf_pages(txn);
+      if (!leaves.ok()) {
+        return leaves.status();
+      }
+      st.table_leaf_pages = leaves.value();
+      return storage::status::success();
+    });
+    if (!staged.ok()) {
+      CK_LOG_ERROR("raft: staging the applied changes failed: {}", staged.to_string());
+      return staged;
+    }
+    st.last_table_flush = now;
+  }
   if (mode.journal->open_transaction() == nullptr) {
     return storage::status::success();
   }
-  const uint64_t generation = mode.overlay ? mode.overlay->seal() : 0;
   storage::status done = mode.journal->checkpoint();
   if (!done.ok()) {
     CK_LOG_ERROR("raft: journal checkpoint failed: {}", done.to_string());
     return done;
   }
-  if (mode.overlay) {
-    mode.overlay->committed(generation);
+  if (generation) {
+    mode.overlay->committed(*generation);
   }
   return done;
 }
@@ -337,7 +377,8 @@ void run_batch_journaled(raft_writer_state& st, std::vector<pending_request>& ba
       continue;
     }
     write_run(k);
-    storage::status done = checkpoint(st);
+    // A snapshot record may compact the log: LMDB must hold the applies up to it first.
+    storage::status done = checkpoint(st, /*flush_tables=*/true);
     if (done.ok()) {
       done = carry_out(*st.store, batch[k], [](const storage::status&) { return true; });
     }
@@ -381,8 +422,13 @@ bool journal_short_of_space(raft_writer_state& st) {
   }
   const uint64_t batch = pending_bytes(st.pending);
   // Asked again after a checkpoint, which takes the open transaction's share of the need.
+  // The overlay's changes count as well: their flush writes their bytes and a page per key
+  // at most, and the journal that carried them may be released already.
   auto need = [&] {
-    return storage::journal_space_needed(mode.journal->bytes_since_checkpoint(), batch);
+    const storage::table_overlay::pending_figures tables =
+        mode.overlay ? mode.overlay->pending() : storage::table_overlay::pending_figures{};
+    return storage::journal_space_needed(
+        mode.journal->bytes_since_checkpoint() + tables.bytes + tables.changes * 4096, batch);
   };
   const auto now = std::chrono::steady_clock::now();
   if (auto& last = st.free_space; last && now - last->at < mode.free_space_recheck) {
@@ -416,23 +462,41 @@ void report_if_broken(raft_writer_state& st) {
   }
 }
 
-// Journal mode: checkpoints when the open transaction is old or large enough; otherwise, while
-// one is open, makes sure a flush comes back to check (an idle writer still checkpoints).
+// Journal mode: checkpoints when the open transaction is old or large enough, or the overlay's
+// changes are due; otherwise, while either waits, makes sure a timer comes back to check (an
+// idle writer still checkpoints, and still flushes the overlay).
 void checkpoint_if_due(raft_log_writer_actor::stateful_pointer<raft_writer_state> self) {
   auto& st = self->state;
   const journal_mode& mode = *st.journal;
-  if (mode.journal->open_transaction() == nullptr) {
+  auto waiting = [&] {
+    return std::pair<bool, bool>{mode.journal->open_transaction() != nullptr,
+                                 mode.overlay && !mode.overlay->pending().empty()};
+  };
+  auto [open, tables_pending] = waiting();
+  if (!open && !tables_pending) {
     return;
   }
-  const auto age = std::chrono::steady_clock::now() - st.last_checkpoint;
-  if (age >= mode.checkpoint_interval ||
-      mode.journal->bytes_since_checkpoint() >= mode.checkpoint_bytes) {
-    (void)checkpoint(st);  // a failure breaks the journal: later requests get it
-    return;
+  auto now = std::chrono::steady_clock::now();
+  if ((open && (now - st.last_checkpoint >= mode.checkpoint_interval ||
+                mode.journal->bytes_since_checkpoint() >= mode.checkpoint_bytes)) ||
+      tables_due(st, now)) {
+    if (!checkpoint(st).ok()) {
+      return;  // the journal is broken: later requests get the failure
+    }
+    std::tie(open, tables_pending) = waiting();  // a checkpoint may leave the overlay's changes
+    if (!open && !tables_pending) {
+      return;
+    }
+    now = std::chrono::steady_clock::now();
   }
   if (!st.checkpoint_timer) {
     st.checkpoint_timer = true;
-    self->delayed_send(self, mode.checkpoint_interval - age, atoms::checkpoint_timer_atom_v);
+    // An idle writer still flushes the overlay's changes, a table_flush_interval after the last.
+    const auto wait = open ? mode.checkpoint_interval - (now - st.last_checkpoint)
+                           : mode.table_flush_interval - (now - st.last_table_flush);
+    self->delayed_send(self, std::chrono::duration_cast<std::chrono::milliseconds>(wait) +
+                                 std::chrono::milliseconds(1),
+                       atoms::checkpoint_timer_atom_v);
   }
 }
 
@@ -556,7 +620,8 @@ raft_log_writer_actor::behavior_type raft_writer(
     }
     fail_pending(self);
     if (self->state.journal) {
-      (void)checkpoint(self->state);  // a restart need not replay what was written
+      // A restart need not replay what was written, nor apply again what was applied.
+      (void)checkpoint(self->state, /*flush_tables=*/true);
     }
     self->quit(msg.reason);
   });

@@ -120,6 +120,19 @@ struct journal_mode {
   std::function<void(const std::string&)> on_broken{};
   std::chrono::milliseconds checkpoint_interval{50};
   uint64_t checkpoint_bytes = uint64_t{8} << 20;
+  /// The applies' changes wait in the overlay (storage/table_overlay.hpp, deferred
+  /// materialisation) until a checkpoint stages them into LMDB: the first checkpoint after
+  /// this long since the last such flush, or once the overlay holds this many changes, bytes,
+  /// or changes that dirty about this many leaf pages (storage::table_dirty_pages_estimate),
+  /// and before every snapshot record, group drop and stop. The limits bound a flush's work,
+  /// and so how long it stalls the writer: a key written many times in between costs one put
+  /// and the keys sharing a leaf one page, where each 50 ms checkpoint used to rewrite most of
+  /// the KV table's leaves (docs/performance.md, session 20). A large key space reaches the
+  /// page limit first and flushes about as often as it checkpoints.
+  std::chrono::milliseconds table_flush_interval{1000};
+  std::size_t table_flush_changes = 2048;
+  uint64_t table_flush_bytes = uint64_t{4} << 20;
+  uint64_t table_flush_pages = 1024;
   /// How long a free-space measurement (a statvfs) stands: within it, a flush goes ahead
   /// unmeasured while the last figure, less four times the journal bytes taken in since, still
   /// covers twice the need (a statvfs per flush was 1.2 syscalls per write). 0: every flush.

@@ -276,6 +276,17 @@ result<uint64_t> count_from(MDB_txn* handle, MDB_dbi dbi, const std::string& fir
 
 }  // namespace
 
+result<uint64_t> table_leaf_pages(write_txn& txn) {
+  MDB_stat stat{};
+  if (const int rc = mdb_stat(detail::txn_access::handle(txn),
+                              detail::txn_access::dbi(txn, database::kv), &stat);
+      rc != MDB_SUCCESS) {
+    return from_lmdb(rc, fmt::format("cannot read the kv database's size in {}",
+                                     detail::txn_access::dir(txn)));
+  }
+  return uint64_t{stat.ms_leaf_pages};
+}
+
 result<uint64_t> table_count(read_txn& txn) {
   const std::string& dir = detail::txn_access::dir(txn);
   const std::string what = fmt::format("cannot count kv entries in {}", dir);

@@ -17,6 +17,7 @@
 // Threads: whichever thread currently uses the transaction.
 
 #include <cstddef>
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -108,6 +109,22 @@ result<uint64_t> table_count_range(read_txn& txn, const table_range& range);
 // them (they sort last), so O(1) plus O(staging entries), keys only. Returns corruption for a
 // malformed stored key in the staging range; io_error. Requires: txn.active().
 result<uint64_t> table_count(read_txn& txn);
+
+// Leaf pages of the database all tables share, as `txn` sees it (mdb_stat, O(1)): about how
+// many pages a transaction that changes keys spread over every table may dirty at most.
+// Requires: txn.active().
+result<uint64_t> table_leaf_pages(write_txn& txn);
+
+// About how many of `leaf_pages` leaves `changes` changes of random keys dirty (each leaf is
+// missed by every change with probability 1 - 1/leaf_pages): `changes` when the leaves are
+// not known (0).
+inline uint64_t table_dirty_pages_estimate(uint64_t changes, uint64_t leaf_pages) {
+  if (leaf_pages == 0) {
+    return changes;
+  }
+  const double leaves = static_cast<double>(leaf_pages);
+  return static_cast<uint64_t>(leaves * (1.0 - std::exp(-static_cast<double>(changes) / leaves)));
+}
 
 // Number of entries of one partition (a staging one included); a range scan, O(entries of the partition), reading keys
 // only. Returns corruption for a malformed stored key. Requires: txn.active().

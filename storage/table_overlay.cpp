@@ -5,6 +5,7 @@
 
 #include "runtime/base/assert.hpp"
 #include "storage/format.hpp"
+#include "storage/partition_state.hpp"
 
 namespace ck::storage {
 
@@ -23,11 +24,28 @@ void table_overlay::record(uint32_t partition, std::string_view key,
                            std::optional<std::string> value) {
   std::string stored = table_key(partition, key);
   std::unique_lock lock(mutex_);
-  entry& e = changes_[std::move(stored)];
-  e.partition = partition;
-  e.user_key = std::string(key);
+  auto [it, added] = changes_.try_emplace(std::move(stored));
+  entry& e = it->second;
+  if (added) {
+    e.partition = partition;
+    e.user_key = std::string(key);
+    bytes_ += e.user_key.size();
+  } else if (e.value) {
+    bytes_ -= e.value->size();
+  }
+  if (value) {
+    bytes_ += value->size();
+  }
   e.value = std::move(value);
   e.generation = current_;
+  e.seq = ++seq_;
+}
+
+// Requires: mutex_ held exclusively.
+std::map<std::string, table_overlay::entry>::iterator table_overlay::forget(
+    std::map<std::string, entry>::iterator it) {
+  bytes_ -= it->second.user_key.size() + (it->second.value ? it->second.value->size() : 0);
+  return changes_.erase(it);
 }
 
 void table_overlay::put(uint32_t partition, std::string_view key, std::string_view value) {
@@ -46,13 +64,80 @@ uint64_t table_overlay::seal() {
 void table_overlay::committed(uint64_t generation) {
   std::unique_lock lock(mutex_);
   CK_ASSERT_LT(generation, current_);  // sealed first
-  CK_ASSERT_GT(generation, committed_);
-  committed_ = generation;
+  committed_ = std::max(committed_, generation);
   // Readers that took an older number may still look for these changes: from now on they are
   // told to retry (their transactions may predate this commit).
-  dropped_ = generation;
+  dropped_ = std::max(dropped_, generation);
   for (auto it = changes_.begin(); it != changes_.end();) {
-    it = it->second.generation <= generation ? changes_.erase(it) : std::next(it);
+    it = it->second.generation <= generation ? forget(it) : std::next(it);
+  }
+  for (auto it = applied_.begin(); it != applied_.end();) {
+    it = it->second.generation <= generation ? applied_.erase(it) : std::next(it);
+  }
+}
+
+void table_overlay::note_applied(uint32_t group, uint64_t index) {
+  std::unique_lock lock(mutex_);
+  applied_note& note = applied_[group];
+  CK_ASSERT_GE(index, note.index);
+  note = applied_note{index, current_, ++seq_};
+}
+
+result<uint64_t> table_overlay::stage_into(write_txn& txn) {
+  std::lock_guard<std::mutex> staging(staging_);
+  uint64_t generation = 0;
+  {
+    std::unique_lock lock(mutex_);
+    generation = current_++;
+  }
+  // The writer's own thread records changes; readers only share the lock meanwhile.
+  std::shared_lock lock(mutex_);
+  for (const auto& [stored, e] : changes_) {
+    const status st = e.value ? table_put(txn, e.partition, e.user_key, *e.value)
+                              : table_erase(txn, e.partition, e.user_key).status();
+    if (!st.ok()) {
+      return st;
+    }
+  }
+  for (const auto& [group, note] : applied_) {
+    if (status st = save_partition_applied(txn, group, note.index); !st.ok()) {
+      return st;
+    }
+  }
+  return generation;
+}
+
+table_overlay::pending_figures table_overlay::pending() const {
+  std::shared_lock lock(mutex_);
+  return pending_figures{changes_.size(), bytes_, applied_.size()};
+}
+
+std::optional<uint64_t> table_overlay::pending_applied(uint32_t group) const {
+  std::shared_lock lock(mutex_);
+  auto it = applied_.find(group);
+  return it == applied_.end() ? std::nullopt : std::optional<uint64_t>(it->second.index);
+}
+
+uint64_t table_overlay::mark() const {
+  std::shared_lock lock(mutex_);
+  return seq_;
+}
+
+void table_overlay::discard(const std::vector<uint32_t>& tables, uint32_t group, uint64_t mark) {
+  std::unique_lock lock(mutex_);
+  // Every change removed here is superseded by the committed replacement: readers whose
+  // transactions predate it must renew them, as after a checkpoint.
+  const uint64_t generation = current_++;
+  committed_ = std::max(committed_, generation);
+  dropped_ = std::max(dropped_, generation);
+  for (uint32_t table : tables) {
+    for (auto it = changes_.lower_bound(partition_prefix(table));
+         it != changes_.end() && it->second.partition == table;) {
+      it = it->second.seq <= mark ? forget(it) : std::next(it);
+    }
+  }
+  if (auto it = applied_.find(group); it != applied_.end() && it->second.seq <= mark) {
+    applied_.erase(it);
   }
 }
 

@@ -22,16 +22,34 @@
 // then the key or its digest), the order table_list pages in, so a listing merges exactly,
 // long keys included.
 //
+// Deferred materialisation (session 20). In the journal design the applies no longer write the
+// open transaction at all: they record their changes here only (put/erase, note_applied), and
+// the writer stages everything the overlay holds into LMDB every second or so (stage_into, then
+// committed() once that checkpoint commits). A key written many times in between reaches LMDB
+// once, and most checkpoints carry only the Raft log: with random keys every checkpoint used to
+// rewrite most of the KV table's leaves. The changes' applied indexes are staged with them
+// (note_applied), so LMDB's data and applied index always match; a restart applies the log
+// again from there (the log is compacted only behind a staged applied index).
+//
+// Replacing a partition's data outside the writer (a snapshot installed, a replica removed):
+// the changes the overlay holds for it are older than the new data and must never reach LMDB
+// after it. The replacing thread, inside its write transaction (the writer holds none then),
+// takes hold_staging() and mark(), commits, then discard()s the partition's changes up to the
+// mark and lets go: the writer cannot stage in between, and readers see the old changes until
+// the new data is committed, never older data.
+//
 // Threads: the writer methods from one thread at a time; the reader methods from any thread,
 // concurrently with them.
 
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "storage/status.hpp"
 #include "storage/table.hpp"
@@ -51,8 +69,37 @@ class table_overlay {
   // Writer: ends the current generation and returns it; the checkpoint about to commit holds
   // every change recorded so far.
   uint64_t seal();
-  // Writer: the checkpoint of `generation` (a value seal() returned) has committed.
+  // Writer: the checkpoint of `generation` (a value seal() or stage_into() returned) has
+  // committed. Generations at or below one already committed are accepted (a discard() may
+  // have sealed past it meanwhile).
   void committed(uint64_t generation);
+
+  // Writer: the changes recorded so far reflect `group`'s log through `index`.
+  void note_applied(uint32_t group, uint64_t index);
+  // Writer, inside its open transaction: seals the generation and stages every change held
+  // and every applied index noted into `txn` (save_partition_applied); returns the generation
+  // to pass to committed() once `txn` has committed. Waits while a replacement holds staging.
+  result<uint64_t> stage_into(write_txn& txn);
+  // What stage_into would stage now: changes, their key and value bytes, applied indexes.
+  struct pending_figures {
+    std::size_t changes = 0;
+    uint64_t bytes = 0;
+    std::size_t applied = 0;
+    bool empty() const { return changes == 0 && applied == 0; }
+  };
+  pending_figures pending() const;
+
+  // Any thread: the applied index noted for `group` and not committed to LMDB yet.
+  std::optional<uint64_t> pending_applied(uint32_t group) const;
+
+  // Replacing a partition's data (see above): stage_into() waits while the lock is held.
+  std::unique_lock<std::mutex> hold_staging() { return std::unique_lock<std::mutex>(staging_); }
+  // The newest change so far: discard() forgets the changes up to it.
+  uint64_t mark() const;
+  // Forgets the changes of `tables` and the applied index of `group` recorded up to `mark`;
+  // readers that may have missed the new data are told to retry. Requires: hold_staging()
+  // held, and the replacing transaction committed.
+  void discard(const std::vector<uint32_t>& tables, uint32_t group, uint64_t mark);
 
   // Reader: the newest generation LMDB holds; take it before opening the read transaction.
   uint64_t committed_generation() const;
@@ -97,8 +144,15 @@ class table_overlay {
     std::string user_key;
     std::optional<std::string> value;
     uint64_t generation = 0;
+    uint64_t seq = 0;  // the order of the changes (mark(), discard())
+  };
+  struct applied_note {
+    uint64_t index = 0;
+    uint64_t generation = 0;
+    uint64_t seq = 0;
   };
   void record(uint32_t partition, std::string_view key, std::optional<std::string> value);
+  std::map<std::string, entry>::iterator forget(std::map<std::string, entry>::iterator it);
   // Requires: mutex_ held (shared or exclusive).
   bool answers(uint64_t seen) const { return dropped_ <= seen; }
 
@@ -107,6 +161,10 @@ class table_overlay {
   uint64_t current_ = 1;                  // the generation changes are recorded under
   uint64_t committed_ = 0;                // guarded by mutex_ too
   uint64_t dropped_ = 0;                  // changes of generations <= this may be gone
+  uint64_t seq_ = 0;                      // the last change's seq
+  uint64_t bytes_ = 0;                    // key and value bytes of changes_
+  std::map<uint32_t, applied_note> applied_;  // by group
+  std::mutex staging_;                    // held by stage_into() and by a replacement
 };
 
 }  // namespace ck::storage

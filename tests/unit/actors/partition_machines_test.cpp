@@ -10,6 +10,7 @@
 #include "storage/format.hpp"
 #include "storage/environment.hpp"
 #include "storage/table.hpp"
+#include "storage/partition_state.hpp"
 #include "storage/table_overlay.hpp"
 
 #include <doctest/doctest.h>
@@ -417,9 +418,24 @@ class list_machine final : public cluster::state_machine {
   bool concurrent_queries() const override { return true; }
 };
 
-// The journal design: applies go into a transaction that stays open until a checkpoint; the
-// overlay lets queries see them before the commit, and nothing is lost across the commit.
-TEST_CASE("partition machines: with an overlay, queries see applies of an uncommitted transaction") {
+// The log writer's flush of the overlay (raft_log_writer.cpp checkpoint): stage, commit, drop.
+void flush_overlay(storage::environment& env, storage::table_overlay& overlay,
+                   std::optional<storage::write_txn> open = std::nullopt) {
+  if (!open) {
+    auto begun = env.begin_write();
+    REQUIRE(begun.ok());
+    open.emplace(std::move(begun).value());
+  }
+  auto generation = overlay.stage_into(*open);
+  REQUIRE(generation.ok());
+  REQUIRE(open->commit().ok());
+  overlay.committed(generation.value());
+}
+
+// The journal design (deferred materialisation): applies record their changes and applied
+// index in the overlay only; queries see them at once, from any thread; LMDB gets them, and
+// the applied index with them, when the writer flushes the overlay.
+TEST_CASE("partition machines: with an overlay, applies reach LMDB only when the overlay is flushed") {
   replica_env e;
   auto list_types = std::make_shared<const actors::machine_types>(actors::machine_types{
       {"store", [](uint32_t) { return std::make_unique<store_machine>(); }, {}},
@@ -427,20 +443,26 @@ TEST_CASE("partition machines: with an overlay, queries see applies of an uncomm
   actors::partition_machines machines(e.env, list_types, partition, group);
   auto overlay = std::make_shared<storage::table_overlay>();
   machines.set_overlay(overlay);
-  machines.apply(1, set_cmd("kept", "old"));  // committed through apply(): in the overlay too
-  overlay->committed(overlay->seal());
+  machines.apply(1, set_cmd("kept", "old"));
+  CHECK(e.get(storage::machine_table(0, partition), "kept") == std::nullopt);
+  CHECK(machines.stored_applied() == 1);  // from the overlay
+  CHECK(storage::load_partition_applied(*e.env, group).value() == 0);
+  flush_overlay(*e.env, *overlay);
   CHECK(overlay->size() == 0);
+  CHECK(e.get(storage::machine_table(0, partition), "kept") == std::optional<std::string>("old"));
+  CHECK(storage::load_partition_applied(*e.env, group).value() == 1);
 
   auto begun = e.env->begin_write();
   REQUIRE(begun.ok());
   storage::write_txn open = std::move(begun).value();
-  std::vector<raft::entry> entries(6);
+  std::vector<raft::entry> entries(7);
   const std::string commands[] = {set_cmd("kept", "new"),
                                   set_cmd("fresh", "1"),
                                   cluster::encode_machine_command("list", "b"),
                                   cluster::encode_machine_command("list", "a"),
                                   cluster::encode_machine_command("list", "c"),
-                                  cluster::encode_machine_command("list", "Db")};
+                                  cluster::encode_machine_command("list", "Db"),
+                                  delete_cmd("fresh")};
   std::vector<const raft::entry*> batch;
   for (size_t i = 0; i < entries.size(); ++i) {
     entries[i].index = 2 + i;
@@ -449,23 +471,75 @@ TEST_CASE("partition machines: with an overlay, queries see applies of an uncomm
   }
   auto results = machines.log_txn_apply(open, batch);
   REQUIRE(results.ok());
-  CHECK(results.value()[0] == "1");  // "kept" existed
+  CHECK(results.value()[0] == "1");  // "kept" existed (in LMDB)
+  CHECK(results.value()[6] == "1");  // "fresh" existed (in the overlay)
 
-  // Not committed: LMDB alone has the old state, the queries the new one, from any thread.
+  // Not flushed: LMDB alone has the old state, the queries the new one, from any thread.
   CHECK(e.get(storage::machine_table(0, partition), "kept") == std::optional<std::string>("old"));
+  CHECK(machines.stored_applied() == 8);
   std::thread reader([&] {
     CHECK(machines.query_concurrent("store", "kept")->value == "new");
-    CHECK(machines.query_concurrent("store", "fresh")->value == "1");
+    CHECK(machines.query_concurrent("store", "fresh")->value == "<none>");
     CHECK(machines.query_concurrent("list", "1")->value == "a,c");
     CHECK(machines.query_concurrent("list", "5")->value == "a,c");
   });
   reader.join();
 
-  // The checkpoint: commit, then drop the overlay's changes; the answers stay the same.
-  const uint64_t generation = overlay->seal();
-  REQUIRE(open.commit().ok());
-  overlay->committed(generation);
+  // The flush inside the writer's open transaction: the answers stay the same, LMDB catches up.
+  flush_overlay(*e.env, *overlay, std::move(open));
   CHECK(overlay->size() == 0);
   CHECK(machines.query("store", "kept").value == "new");
   CHECK(machines.query("list", "2").value == "a,c");
+  CHECK(e.get(storage::machine_table(0, partition), "kept") == std::optional<std::string>("new"));
+  CHECK(e.get(storage::machine_table(0, partition), "fresh") == std::nullopt);
+  CHECK(storage::load_partition_applied(*e.env, group).value() == 8);
+  CHECK(machines.stored_applied() == 8);
+}
+
+// A snapshot installed (or the replica removed) while the overlay holds older changes of the
+// partition: they never reach LMDB over the new data; other partitions' changes still do.
+TEST_CASE("partition machines: a replacement discards the overlay's older changes of its partition") {
+  replica_env leader_env, follower_env;
+  actors::partition_machines leader(leader_env.env, types(), partition, group);
+  for (int i = 1; i <= 20; ++i) {
+    leader.apply(i, set_cmd("k" + std::to_string(i), "leader"));
+  }
+  auto overlay = std::make_shared<storage::table_overlay>();
+  actors::partition_machines follower(follower_env.env, types(), partition, group);
+  actors::partition_machines neighbour(follower_env.env, types(), partition + 1, group + 1);
+  follower.set_overlay(overlay);
+  neighbour.set_overlay(overlay);
+  follower.apply(1, set_cmd("k1", "stale"));
+  follower.apply(2, set_cmd("gone", "stale"));
+  neighbour.apply(1, set_cmd("other", "kept"));
+
+  auto source = leader.read_snapshot();
+  auto sink = follower.begin_restore();
+  while (!source->done()) {
+    REQUIRE(sink->write(source->next_chunk(16 << 10)));
+  }
+  sink.reset();
+  REQUIRE(follower.install_restored(source->applied()));
+  CHECK(follower.stored_applied() == 20);
+  CHECK(follower.query("store", "k1").value == "leader");
+  CHECK(follower.query("store", "gone").value == "<none>");
+  CHECK(neighbour.query("store", "other").value == "kept");
+  CHECK(overlay->pending_applied(group) == std::nullopt);
+  CHECK(overlay->pending_applied(group + 1) == std::optional<uint64_t>(1));
+
+  follower.apply(21, set_cmd("k21", "after"));
+  flush_overlay(*follower_env.env, *overlay);
+  CHECK(follower_env.get(partition, "k1") == std::optional<std::string>("leader"));
+  CHECK(follower_env.get(partition, "gone") == std::nullopt);
+  CHECK(follower_env.get(partition, "k21") == std::optional<std::string>("after"));
+  CHECK(follower_env.get(partition + 1, "other") == std::optional<std::string>("kept"));
+  CHECK(storage::load_partition_applied(*follower_env.env, group).value() == 21);
+
+  // Removal: erase_all leaves nothing of the partition for a later flush to bring back.
+  follower.apply(22, set_cmd("k22", "late"));
+  follower.erase_all();
+  flush_overlay(*follower_env.env, *overlay);
+  CHECK(follower_env.count(partition) == 0);
+  CHECK(follower.stored_applied() == 0);
+  CHECK(follower_env.get(partition + 1, "other") == std::optional<std::string>("kept"));
 }

@@ -18,6 +18,7 @@
 #include <doctest/doctest.h>
 
 #include "storage/format.hpp"
+#include "storage/partition_state.hpp"
 #include "tests/unit/storage/test_support.hpp"
 
 namespace ck::storage {
@@ -345,6 +346,125 @@ TEST_CASE("table_overlay: concurrent readers never miss an acknowledged change")
   r2.join();
   MESSAGE("reads " << reads.load() << ", retries " << retries.load());
   CHECK(reads.load() > 0);
+}
+
+}  // namespace
+}  // namespace ck::storage
+
+namespace ck::storage {
+namespace {
+
+// An LMDB environment for the deferred materialisation tests.
+struct deferred_env {
+  test::temp_dir dir;
+  std::unique_ptr<environment> env;
+  deferred_env() {
+    environment_options options;
+    options.dir = dir.path();
+    options.sync = false;
+    auto opened = environment::open(options);
+    REQUIRE(opened.ok());
+    env = std::move(opened.value());
+  }
+  std::optional<std::string> get(uint32_t table, const std::string& key) {
+    auto txn = env->begin_read();
+    REQUIRE(txn.ok());
+    auto value = table_get(txn.value(), table, key);
+    REQUIRE(value.ok());
+    return value.value();
+  }
+  // The log writer's flush: stage, commit, then let the overlay drop what LMDB holds.
+  void flush(table_overlay& overlay) {
+    auto txn = env->begin_write();
+    REQUIRE(txn.ok());
+    auto generation = overlay.stage_into(txn.value());
+    REQUIRE(generation.ok());
+    REQUIRE(txn.value().commit().ok());
+    overlay.committed(generation.value());
+  }
+};
+
+TEST_CASE("table_overlay: stage_into writes every change and applied index; pending counts them") {
+  deferred_env e;
+  table_overlay overlay;
+  CHECK(overlay.pending().empty());
+  overlay.put(7, "a", "1");
+  overlay.put(7, "a", "22");  // the latest value only, bytes counted once per key
+  overlay.put(8, "b", "3");
+  overlay.note_applied(70, 5);
+  overlay.note_applied(70, 9);
+  const table_overlay::pending_figures before = overlay.pending();
+  CHECK(before.changes == 2);
+  CHECK(before.bytes == 1 + 2 + 1 + 1);
+  CHECK(before.applied == 1);
+  CHECK(overlay.pending_applied(70) == std::optional<uint64_t>(9));
+  e.flush(overlay);
+  CHECK(e.get(7, "a") == std::optional<std::string>("22"));
+  CHECK(e.get(8, "b") == std::optional<std::string>("3"));
+  CHECK(load_partition_applied(*e.env, 70).value() == 9);
+  CHECK(overlay.pending().empty());
+  CHECK(overlay.pending().bytes == 0);
+  CHECK(overlay.pending_applied(70) == std::nullopt);
+
+  overlay.erase(7, "a");  // an erase reaches LMDB as one
+  e.flush(overlay);
+  CHECK(e.get(7, "a") == std::nullopt);
+  CHECK(e.get(8, "b") == std::optional<std::string>("3"));
+}
+
+TEST_CASE("table_overlay: discard forgets a table's changes up to the mark, and readers retry") {
+  deferred_env e;
+  table_overlay overlay;
+  overlay.put(7, "old", "x");
+  overlay.put(8, "other", "y");
+  overlay.note_applied(70, 3);
+  overlay.note_applied(80, 4);
+  const uint64_t seen = overlay.committed_generation();
+  uint64_t mark = 0;
+  {
+    auto staging = overlay.hold_staging();
+    mark = overlay.mark();
+    overlay.put(7, "new", "z");  // after the mark: kept
+    overlay.discard({7}, 70, mark);
+  }
+  bool retry = false;
+  CHECK_FALSE(overlay.get(7, "old", seen, retry).has_value());
+  CHECK(retry);  // its transaction may predate the replacement
+  const uint64_t fresh = overlay.committed_generation();
+  CHECK(fresh > seen);
+  CHECK_FALSE(overlay.get(7, "old", fresh, retry).has_value());
+  CHECK_FALSE(retry);
+  CHECK(overlay.get(7, "new", fresh, retry)->value == std::optional<std::string>("z"));
+  CHECK(overlay.get(8, "other", fresh, retry)->value == std::optional<std::string>("y"));
+  CHECK(overlay.pending_applied(70) == std::nullopt);
+  CHECK(overlay.pending_applied(80) == std::optional<uint64_t>(4));
+  e.flush(overlay);
+  CHECK(e.get(7, "old") == std::nullopt);
+  CHECK(e.get(7, "new") == std::optional<std::string>("z"));
+  CHECK(e.get(8, "other") == std::optional<std::string>("y"));
+  CHECK(load_partition_applied(*e.env, 70).value() == 0);
+  CHECK(load_partition_applied(*e.env, 80).value() == 4);
+}
+
+TEST_CASE("table_overlay: a staging replacement holds the writer's stage_into back") {
+  deferred_env e;
+  table_overlay overlay;
+  overlay.put(7, "k", "v");
+  std::atomic<bool> staged{false};
+  std::thread writer;
+  {
+    auto staging = overlay.hold_staging();
+    writer = std::thread([&] {
+      e.flush(overlay);
+      staged = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the writer gets to wait
+    CHECK_FALSE(staged.load());
+    overlay.discard({7}, 0, overlay.mark());
+  }
+  writer.join();
+  CHECK(staged.load());
+  CHECK(e.get(7, "k") == std::nullopt);  // discarded before the writer could stage it
 }
 
 }  // namespace
