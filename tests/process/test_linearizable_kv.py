@@ -192,6 +192,26 @@ class LinearizableKV(unittest.TestCase):
             self.assertEqual(lost, [], f"seed {seed}: lost acknowledged writes (killed {victim.node_id}), "
                                        f"final reads {finals}:\n" +
                              "\n".join(l.explanation for l in lost))
+            # Every replica converges on the final values, the restarted one included: its
+            # data came back from LMDB (which lags the applies by up to a second) plus the
+            # log applied again from LMDB's applied index.
+            for n in cluster.nodes:
+                local = {}
+
+                def converged(n=n, local=local):
+                    for k in KEYS:
+                        kv = RawKV(n.kv_port, timeout_s=5)
+                        try:
+                            status, body = kv.get(k, consistency="stale")
+                        except (OSError, http.client.HTTPException):
+                            return False
+                        finally:
+                            kv.close()
+                        local[k] = (body or {}).get("value") if status == 200 else None if status == 404 else status
+                    return local == finals
+                wait_until(converged, 20, f"{n.node_id}'s replicas hold the final values {finals} "
+                           f"(seed {seed}, killed {victim.node_id})", interval_s=0.2,
+                           describe=lambda local=local: f"local reads {local}")
         finally:
             cluster.cleanup()
             for n in cluster.nodes:  # cleanup() stops by PID; close the log files it leaves open
