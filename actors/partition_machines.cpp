@@ -567,22 +567,17 @@ storage::status partition_machines::replace_data(
   }
   // table_overlay.hpp, "Replacing a partition's data": the overlay's older changes of this
   // partition must not reach LMDB after the new data, nor vanish before readers can see it.
-  std::unique_lock<std::mutex> staging;
+  std::vector<uint32_t> tables;
+  for (size_t slot = 0; slot < machines_.size(); ++slot) {
+    tables.push_back(table_of(slot, partition_));
+  }
   uint64_t mark = 0;
   const storage::status st = env_->write([&](storage::write_txn& txn) -> storage::status {
-    if (!staging.owns_lock()) {  // a retried transaction keeps it
-      staging = overlay_->hold_staging();
-    }
-    mark = overlay_->mark();
+    // Inside the transaction: the writer holds none, so it is not staging right now.
+    mark = overlay_->begin_replacement(tables, group_);
     return change(txn);
   });
-  if (st.ok()) {
-    std::vector<uint32_t> tables;
-    for (size_t slot = 0; slot < machines_.size(); ++slot) {
-      tables.push_back(table_of(slot, partition_));
-    }
-    overlay_->discard(tables, group_, mark);
-  }
+  overlay_->end_replacement(tables, group_, mark, st.ok());
   return st;
 }
 

@@ -39,6 +39,7 @@ void table_overlay::record(uint32_t partition, std::string_view key,
   e.value = std::move(value);
   e.generation = current_;
   e.seq = ++seq_;
+  e.held = false;  // a newer change: the next stage_into decides again
 }
 
 // Requires: mutex_ held exclusively.
@@ -69,10 +70,11 @@ void table_overlay::committed(uint64_t generation) {
   // told to retry (their transactions may predate this commit).
   dropped_ = std::max(dropped_, generation);
   for (auto it = changes_.begin(); it != changes_.end();) {
-    it = it->second.generation <= generation ? forget(it) : std::next(it);
+    it = it->second.generation <= generation && !it->second.held ? forget(it) : std::next(it);
   }
   for (auto it = applied_.begin(); it != applied_.end();) {
-    it = it->second.generation <= generation ? applied_.erase(it) : std::next(it);
+    it = it->second.generation <= generation && !it->second.held ? applied_.erase(it)
+                                                                  : std::next(it);
   }
 }
 
@@ -84,7 +86,6 @@ void table_overlay::note_applied(uint32_t group, uint64_t index) {
 }
 
 result<uint64_t> table_overlay::stage_into(write_txn& txn) {
-  std::lock_guard<std::mutex> staging(staging_);
   uint64_t generation = 0;
   {
     std::unique_lock lock(mutex_);
@@ -93,6 +94,10 @@ result<uint64_t> table_overlay::stage_into(write_txn& txn) {
   // The writer's own thread records changes; readers only share the lock meanwhile.
   std::shared_lock lock(mutex_);
   for (const auto& [stored, e] : changes_) {
+    e.held = held_back(replacing_tables_, e.partition, e.seq);
+    if (e.held) {
+      continue;
+    }
     const status st = e.value ? table_put(txn, e.partition, e.user_key, *e.value)
                               : table_erase(txn, e.partition, e.user_key).status();
     if (!st.ok()) {
@@ -100,6 +105,10 @@ result<uint64_t> table_overlay::stage_into(write_txn& txn) {
     }
   }
   for (const auto& [group, note] : applied_) {
+    note.held = held_back(replacing_groups_, group, note.seq);
+    if (note.held) {
+      continue;
+    }
     if (status st = save_partition_applied(txn, group, note.index); !st.ok()) {
       return st;
     }
@@ -118,13 +127,25 @@ std::optional<uint64_t> table_overlay::pending_applied(uint32_t group) const {
   return it == applied_.end() ? std::nullopt : std::optional<uint64_t>(it->second.index);
 }
 
-uint64_t table_overlay::mark() const {
-  std::shared_lock lock(mutex_);
+uint64_t table_overlay::begin_replacement(const std::vector<uint32_t>& tables, uint32_t group) {
+  std::unique_lock lock(mutex_);
+  for (uint32_t table : tables) {
+    replacing_tables_[table] = seq_;
+  }
+  replacing_groups_[group] = seq_;
   return seq_;
 }
 
-void table_overlay::discard(const std::vector<uint32_t>& tables, uint32_t group, uint64_t mark) {
+void table_overlay::end_replacement(const std::vector<uint32_t>& tables, uint32_t group,
+                                    uint64_t mark, bool replaced) {
   std::unique_lock lock(mutex_);
+  for (uint32_t table : tables) {
+    replacing_tables_.erase(table);
+  }
+  replacing_groups_.erase(group);
+  if (!replaced) {
+    return;  // what was held back goes with the next stage_into
+  }
   // Every change removed here is superseded by the committed replacement: readers whose
   // transactions predate it must renew them, as after a checkpoint.
   const uint64_t generation = current_++;

@@ -33,10 +33,11 @@
 //
 // Replacing a partition's data outside the writer (a snapshot installed, a replica removed):
 // the changes the overlay holds for it are older than the new data and must never reach LMDB
-// after it. The replacing thread, inside its write transaction (the writer holds none then),
-// takes hold_staging() and mark(), commits, then discard()s the partition's changes up to the
-// mark and lets go: the writer cannot stage in between, and readers see the old changes until
-// the new data is committed, never older data.
+// after it. The replacing thread calls begin_replacement() inside its write transaction (the
+// writer holds none then, so it is not staging) and end_replacement() once that transaction
+// committed or failed. Meanwhile stage_into() holds the partition's changes back (they stay, as
+// readers still need them until the new data is committed); end_replacement() then forgets them
+// (committed) or lets the next stage_into() write them (failed). Nobody waits for anybody.
 //
 // Threads: the writer methods from one thread at a time; the reader methods from any thread,
 // concurrently with them.
@@ -44,7 +45,6 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -70,15 +70,16 @@ class table_overlay {
   // every change recorded so far.
   uint64_t seal();
   // Writer: the checkpoint of `generation` (a value seal() or stage_into() returned) has
-  // committed. Generations at or below one already committed are accepted (a discard() may
-  // have sealed past it meanwhile).
+  // committed. Generations at or below one already committed are accepted (an
+  // end_replacement() may have sealed past it meanwhile).
   void committed(uint64_t generation);
 
   // Writer: the changes recorded so far reflect `group`'s log through `index`.
   void note_applied(uint32_t group, uint64_t index);
   // Writer, inside its open transaction: seals the generation and stages every change held
-  // and every applied index noted into `txn` (save_partition_applied); returns the generation
-  // to pass to committed() once `txn` has committed. Waits while a replacement holds staging.
+  // and every applied index noted into `txn` (save_partition_applied), except what a
+  // replacement holds back; returns the generation to pass to committed() once `txn` has
+  // committed (which keeps what was held back).
   result<uint64_t> stage_into(write_txn& txn);
   // What stage_into would stage now: changes, their key and value bytes, applied indexes.
   struct pending_figures {
@@ -92,14 +93,15 @@ class table_overlay {
   // Any thread: the applied index noted for `group` and not committed to LMDB yet.
   std::optional<uint64_t> pending_applied(uint32_t group) const;
 
-  // Replacing a partition's data (see above): stage_into() waits while the lock is held.
-  std::unique_lock<std::mutex> hold_staging() { return std::unique_lock<std::mutex>(staging_); }
-  // The newest change so far: discard() forgets the changes up to it.
-  uint64_t mark() const;
-  // Forgets the changes of `tables` and the applied index of `group` recorded up to `mark`;
-  // readers that may have missed the new data are told to retry. Requires: hold_staging()
-  // held, and the replacing transaction committed.
-  void discard(const std::vector<uint32_t>& tables, uint32_t group, uint64_t mark);
+  // Replacing a partition's data (see above): `tables` and `group`'s applied index are held
+  // back from stage_into() until end_replacement(); returns the mark to pass to it (the newest
+  // change so far: later changes are not the replacement's business).
+  uint64_t begin_replacement(const std::vector<uint32_t>& tables, uint32_t group);
+  // Ends it: with `replaced`, forgets the changes of `tables` and `group`'s applied index
+  // recorded up to `mark`, and tells readers that may have missed the new data to retry;
+  // otherwise the next stage_into() writes them.
+  void end_replacement(const std::vector<uint32_t>& tables, uint32_t group, uint64_t mark,
+                       bool replaced);
 
   // Reader: the newest generation LMDB holds; take it before opening the read transaction.
   uint64_t committed_generation() const;
@@ -144,13 +146,23 @@ class table_overlay {
     std::string user_key;
     std::optional<std::string> value;
     uint64_t generation = 0;
-    uint64_t seq = 0;  // the order of the changes (mark(), discard())
+    uint64_t seq = 0;  // the order of the changes (replacement marks)
+    // Held back by the last stage_into (a replacement of its table ran): committed() keeps it.
+    // Written by the writer's stage_into under the shared lock: readers never look at it.
+    mutable bool held = false;
   };
   struct applied_note {
     uint64_t index = 0;
     uint64_t generation = 0;
     uint64_t seq = 0;
+    mutable bool held = false;  // as entry::held
   };
+  // Requires: mutex_ held (shared or exclusive). Whether a running replacement holds `seq`
+  // back in `marks` (table or group -> mark).
+  static bool held_back(const std::map<uint32_t, uint64_t>& marks, uint32_t id, uint64_t seq) {
+    auto it = marks.find(id);
+    return it != marks.end() && seq <= it->second;
+  }
   void record(uint32_t partition, std::string_view key, std::optional<std::string> value);
   std::map<std::string, entry>::iterator forget(std::map<std::string, entry>::iterator it);
   // Requires: mutex_ held (shared or exclusive).
@@ -164,7 +176,8 @@ class table_overlay {
   uint64_t seq_ = 0;                      // the last change's seq
   uint64_t bytes_ = 0;                    // key and value bytes of changes_
   std::map<uint32_t, applied_note> applied_;  // by group
-  std::mutex staging_;                    // held by stage_into() and by a replacement
+  std::map<uint32_t, uint64_t> replacing_tables_;  // running replacements: table -> mark
+  std::map<uint32_t, uint64_t> replacing_groups_;  // and group -> mark
 };
 
 }  // namespace ck::storage

@@ -412,7 +412,7 @@ TEST_CASE("table_overlay: stage_into writes every change and applied index; pend
   CHECK(e.get(8, "b") == std::optional<std::string>("3"));
 }
 
-TEST_CASE("table_overlay: discard forgets a table's changes up to the mark, and readers retry") {
+TEST_CASE("table_overlay: a replacement holds its table back from flushes, then forgets it") {
   deferred_env e;
   table_overlay overlay;
   overlay.put(7, "old", "x");
@@ -420,51 +420,48 @@ TEST_CASE("table_overlay: discard forgets a table's changes up to the mark, and 
   overlay.note_applied(70, 3);
   overlay.note_applied(80, 4);
   const uint64_t seen = overlay.committed_generation();
-  uint64_t mark = 0;
-  {
-    auto staging = overlay.hold_staging();
-    mark = overlay.mark();
-    overlay.put(7, "new", "z");  // after the mark: kept
-    overlay.discard({7}, 70, mark);
-  }
-  bool retry = false;
+  const uint64_t mark = overlay.begin_replacement({7}, 70);
+  overlay.put(7, "new", "z");  // after the mark: not the replacement's business
+  e.flush(overlay);            // the writer flushes while the replacement runs
+  CHECK(e.get(7, "old") == std::nullopt);
+  CHECK(e.get(7, "new") == std::optional<std::string>("z"));
+  CHECK(e.get(8, "other") == std::optional<std::string>("y"));
+  CHECK(load_partition_applied(*e.env, 70).value() == 0);
+  CHECK(load_partition_applied(*e.env, 80).value() == 4);
+  CHECK(overlay.pending().changes == 1);  // held back, still there for readers
+  bool retry = true;
+  CHECK(overlay.get(7, "old", overlay.committed_generation(), retry)->value ==
+        std::optional<std::string>("x"));
+  CHECK(overlay.pending_applied(70) == std::optional<uint64_t>(3));
+
+  overlay.end_replacement({7}, 70, mark, /*replaced=*/true);
   CHECK_FALSE(overlay.get(7, "old", seen, retry).has_value());
   CHECK(retry);  // its transaction may predate the replacement
   const uint64_t fresh = overlay.committed_generation();
   CHECK(fresh > seen);
   CHECK_FALSE(overlay.get(7, "old", fresh, retry).has_value());
   CHECK_FALSE(retry);
-  CHECK(overlay.get(7, "new", fresh, retry)->value == std::optional<std::string>("z"));
-  CHECK(overlay.get(8, "other", fresh, retry)->value == std::optional<std::string>("y"));
+  CHECK(overlay.pending().empty());
   CHECK(overlay.pending_applied(70) == std::nullopt);
-  CHECK(overlay.pending_applied(80) == std::optional<uint64_t>(4));
   e.flush(overlay);
   CHECK(e.get(7, "old") == std::nullopt);
-  CHECK(e.get(7, "new") == std::optional<std::string>("z"));
-  CHECK(e.get(8, "other") == std::optional<std::string>("y"));
   CHECK(load_partition_applied(*e.env, 70).value() == 0);
-  CHECK(load_partition_applied(*e.env, 80).value() == 4);
 }
 
-TEST_CASE("table_overlay: a staging replacement holds the writer's stage_into back") {
+TEST_CASE("table_overlay: a failed replacement lets the next flush write what it held back") {
   deferred_env e;
   table_overlay overlay;
   overlay.put(7, "k", "v");
-  std::atomic<bool> staged{false};
-  std::thread writer;
-  {
-    auto staging = overlay.hold_staging();
-    writer = std::thread([&] {
-      e.flush(overlay);
-      staged = true;
-    });
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the writer gets to wait
-    CHECK_FALSE(staged.load());
-    overlay.discard({7}, 0, overlay.mark());
-  }
-  writer.join();
-  CHECK(staged.load());
-  CHECK(e.get(7, "k") == std::nullopt);  // discarded before the writer could stage it
+  overlay.note_applied(70, 3);
+  const uint64_t mark = overlay.begin_replacement({7}, 70);
+  e.flush(overlay);
+  CHECK(e.get(7, "k") == std::nullopt);
+  overlay.end_replacement({7}, 70, mark, /*replaced=*/false);
+  CHECK(overlay.pending().changes == 1);
+  e.flush(overlay);
+  CHECK(e.get(7, "k") == std::optional<std::string>("v"));
+  CHECK(load_partition_applied(*e.env, 70).value() == 3);
+  CHECK(overlay.pending().empty());
 }
 
 }  // namespace
