@@ -8,6 +8,7 @@
 #include "actors/errc.hpp"
 #include "runtime/base/assert.hpp"
 #include "runtime/base/log.hpp"
+#include "runtime/base/metrics.hpp"
 #include "runtime/base/storage_health.hpp"
 #include "runtime/io/io_thread_scheduler.hpp"
 
@@ -295,7 +296,9 @@ storage::status checkpoint(raft_writer_state& st, bool flush_tables = false) {
   const auto now = std::chrono::steady_clock::now();
   st.last_checkpoint = now;
   std::optional<uint64_t> generation;
+  size_t flushed_changes = 0;
   if (mode.overlay && (flush_tables ? !mode.overlay->pending().empty() : tables_due(st, now))) {
+    flushed_changes = mode.overlay->pending().changes;
     storage::status staged = mode.journal->stage({}, [&](storage::write_txn& txn) {
       storage::result<uint64_t> sealed = mode.overlay->stage_into(txn);
       if (!sealed.ok()) {
@@ -325,6 +328,10 @@ storage::status checkpoint(raft_writer_state& st, bool flush_tables = false) {
   }
   if (generation) {
     mode.overlay->committed(*generation);
+    if (mode.metrics != nullptr) {
+      mode.metrics->storage_table_flushes.add();
+      mode.metrics->storage_table_flushed_changes.add(flushed_changes);
+    }
   }
   return done;
 }

@@ -42,6 +42,7 @@ class table_overlay;
 
 namespace ck::runtime {
 class storage_health;
+struct node_metrics;
 }
 
 namespace ck::actors {
@@ -133,6 +134,9 @@ struct journal_mode {
   std::size_t table_flush_changes = 2048;
   uint64_t table_flush_bytes = uint64_t{4} << 20;
   uint64_t table_flush_pages = 1024;
+  /// Where flushes are counted (storage_table_flushes, storage_table_flushed_changes); may be
+  /// null; must outlive the writer.
+  runtime::node_metrics* metrics = nullptr;
   /// How long a free-space measurement (a statvfs) stands: within it, a flush goes ahead
   /// unmeasured while the last figure, less four times the journal bytes taken in since, still
   /// covers twice the need (a statvfs per flush was 1.2 syscalls per write). 0: every flush.

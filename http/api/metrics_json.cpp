@@ -49,7 +49,9 @@ json metrics_json(const runtime::node_metrics& m, const std::string& node_id,
         {"used_bytes", storage.used_bytes},
         {"map_size_bytes", storage.map_size_bytes},
         {"write_batches", batches},
-        {"ops_per_batch", ops_per_batch}}},
+        {"ops_per_batch", ops_per_batch},
+        {"table_flushes", m.storage_table_flushes.value()},
+        {"table_flushed_changes", m.storage_table_flushed_changes.value()}}},
   };
   for (const auto& section : m.sections) {
     json figures = json::object();
@@ -152,6 +154,12 @@ std::string metrics_prometheus_text(const runtime::node_metrics& m, const std::s
               storage.fsyncs);
   add_counter(out, "clusterkit_storage_bytes_written_total", "Key and value bytes written.",
               labels, storage.bytes_written);
+  add_counter(out, "clusterkit_storage_table_flushes_total",
+              "Flushes of the applied changes into LMDB (journal mode).", labels,
+              m.storage_table_flushes.value());
+  add_counter(out, "clusterkit_storage_table_flushed_changes_total",
+              "Keys those flushes wrote (each key once per flush).", labels,
+              m.storage_table_flushed_changes.value());
   add_gauge(out, "clusterkit_storage_used_bytes", "Bytes used in the LMDB map.", labels,
             static_cast<double>(storage.used_bytes));
   add_histogram(out, "clusterkit_http_request_duration_seconds", "HTTP request latency.", labels,

@@ -117,8 +117,10 @@ struct node_metrics {
   counter raft_snapshots_sent;   // streamed snapshot transfers completed from a leader here
   counter raft_snapshots_installed;  // streamed snapshots swapped in here
 
-  counter storage_batches;       // apply transactions of the partitions' state machines
+  counter storage_batches;       // apply batches of the partitions' state machines
   counter storage_batched_ops;   // commands inside them (ops / batches = apply batching factor)
+  counter storage_table_flushes;         // journal mode: overlay flushes into LMDB
+  counter storage_table_flushed_changes; // the keys they wrote (each key once per flush)
 
   /// The modules' own figures (the KV module's "kv" section, extensions' sections), added
   /// before the node serves and never removed: readers need no lock.

@@ -553,6 +553,7 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
       mode.journal = journal.value();
       mode.overlay = overlay;
       mode.health = storage_health;
+      mode.metrics = &metrics;
       // As etcd does on a WAL failure: stop. What was acknowledged is in the journal, and a
       // restart replays it; a node that went on would fail every write of every group.
       mode.on_broken = [dir = journal_dir(cfg)](const std::string& why) {

@@ -4,6 +4,7 @@
 // persists of its group.
 
 #include "actors/raft_log_writer.hpp"
+#include "runtime/base/metrics.hpp"
 #include "actors/type_ids.hpp"
 #include "runtime/base/storage_health.hpp"
 #include "storage/environment.hpp"
@@ -203,14 +204,17 @@ namespace {
 struct journal_fixture : writer_fixture {
   std::shared_ptr<storage::journaled_log> journal;
   std::shared_ptr<storage::table_overlay> overlay = std::make_shared<storage::table_overlay>();
+  runtime::node_metrics metrics;  // the writer counts its flushes here
 
   journal_fixture() : writer_fixture(/*defer_meta_sync=*/true) {
     auto journal_opened = storage::journaled_log::open(*env, *store, (dir / "journal").string());
     REQUIRE(journal_opened.ok());
     journal = std::move(journal_opened.value());
-    writer = actors::spawn_journaled_raft_log_writer(*sys, store, env,
-                                                     actors::journal_mode{journal, overlay});
+    actors::journal_mode mode{journal, overlay};
+    mode.metrics = &metrics;
+    writer = actors::spawn_journaled_raft_log_writer(*sys, store, env, std::move(mode));
   }
+  ~journal_fixture() { stop_writer(); }  // before `metrics` goes
 };
 
 // Records every applied entry in the overlay, as the machines' write views do.
@@ -330,6 +334,8 @@ TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): applies answer be
   }
   CHECK_MESSAGE(overlay->size() == 0, "no checkpoint within 5 s after the last request");
   CHECK(overlay->committed_generation() >= 1);
+  CHECK(metrics.storage_table_flushes.value() >= 1);
+  CHECK(metrics.storage_table_flushed_changes.value() == groups);  // 50 keys, each once
 }
 
 TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): a free-space measurement stands "
