@@ -17,7 +17,6 @@
 #include <caf/typed_response_promise.hpp>
 
 #include <functional>
-#include <tuple>
 #include <optional>
 #include <variant>
 #include <vector>
@@ -274,13 +273,18 @@ size_t run_batch(storage::raft_log_store& store, storage::environment* sync_env,
   return stop;
 }
 
-// Journal mode: whether the overlay's changes are due for LMDB (journal_mode's table_flush_*).
-bool tables_due(const raft_writer_state& st, std::chrono::steady_clock::time_point now) {
+// Journal mode: what the overlay holds for the next flush (nothing without an overlay).
+storage::table_overlay::pending_figures tables_pending(const raft_writer_state& st) {
   const journal_mode& mode = *st.journal;
-  if (!mode.overlay) {
-    return false;
-  }
-  const storage::table_overlay::pending_figures pending = mode.overlay->pending();
+  return mode.overlay ? mode.overlay->pending() : storage::table_overlay::pending_figures{};
+}
+
+// Journal mode: whether the overlay's changes, `pending`, are due for LMDB (journal_mode's
+// table_flush_*).
+bool tables_due(const raft_writer_state& st,
+                const storage::table_overlay::pending_figures& pending,
+                std::chrono::steady_clock::time_point now) {
+  const journal_mode& mode = *st.journal;
   return !pending.empty() &&
          (now - st.last_table_flush >= mode.table_flush_interval ||
           pending.changes >= mode.table_flush_changes || pending.bytes >= mode.table_flush_bytes ||
@@ -296,9 +300,8 @@ storage::status checkpoint(raft_writer_state& st, bool flush_tables = false) {
   const auto now = std::chrono::steady_clock::now();
   st.last_checkpoint = now;
   std::optional<uint64_t> generation;
-  size_t flushed_changes = 0;
-  if (mode.overlay && (flush_tables ? !mode.overlay->pending().empty() : tables_due(st, now))) {
-    flushed_changes = mode.overlay->pending().changes;
+  const storage::table_overlay::pending_figures pending = tables_pending(st);
+  if (flush_tables ? !pending.empty() : tables_due(st, pending, now)) {
     storage::status staged = mode.journal->stage({}, [&](storage::write_txn& txn) {
       storage::result<uint64_t> sealed = mode.overlay->stage_into(txn);
       if (!sealed.ok()) {
@@ -330,7 +333,7 @@ storage::status checkpoint(raft_writer_state& st, bool flush_tables = false) {
     mode.overlay->committed(*generation);
     if (mode.metrics != nullptr) {
       mode.metrics->storage_table_flushes.add();
-      mode.metrics->storage_table_flushed_changes.add(flushed_changes);
+      mode.metrics->storage_table_flushed_changes.add(pending.changes);
     }
   }
   return done;
@@ -432,8 +435,7 @@ bool journal_short_of_space(raft_writer_state& st) {
   // The overlay's changes count as well: their flush writes their bytes and a page per key
   // at most, and the journal that carried them may be released already.
   auto need = [&] {
-    const storage::table_overlay::pending_figures tables =
-        mode.overlay ? mode.overlay->pending() : storage::table_overlay::pending_figures{};
+    const storage::table_overlay::pending_figures tables = tables_pending(st);
     return storage::journal_space_needed(
         mode.journal->bytes_since_checkpoint() + tables.bytes + tables.changes * 4096, batch);
   };
@@ -475,23 +477,22 @@ void report_if_broken(raft_writer_state& st) {
 void checkpoint_if_due(raft_log_writer_actor::stateful_pointer<raft_writer_state> self) {
   auto& st = self->state;
   const journal_mode& mode = *st.journal;
-  auto waiting = [&] {
-    return std::pair<bool, bool>{mode.journal->open_transaction() != nullptr,
-                                 mode.overlay && !mode.overlay->pending().empty()};
-  };
-  auto [open, tables_pending] = waiting();
-  if (!open && !tables_pending) {
+  bool open = mode.journal->open_transaction() != nullptr;
+  storage::table_overlay::pending_figures pending = tables_pending(st);
+  if (!open && pending.empty()) {
     return;
   }
   auto now = std::chrono::steady_clock::now();
   if ((open && (now - st.last_checkpoint >= mode.checkpoint_interval ||
                 mode.journal->bytes_since_checkpoint() >= mode.checkpoint_bytes)) ||
-      tables_due(st, now)) {
+      tables_due(st, pending, now)) {
     if (!checkpoint(st).ok()) {
       return;  // the journal is broken: later requests get the failure
     }
-    std::tie(open, tables_pending) = waiting();  // a checkpoint may leave the overlay's changes
-    if (!open && !tables_pending) {
+    // A checkpoint may leave the overlay's changes for a later one.
+    open = mode.journal->open_transaction() != nullptr;
+    pending = tables_pending(st);
+    if (!open && pending.empty()) {
       return;
     }
     now = std::chrono::steady_clock::now();

@@ -86,11 +86,7 @@ void table_overlay::note_applied(uint32_t group, uint64_t index) {
 }
 
 result<uint64_t> table_overlay::stage_into(write_txn& txn) {
-  uint64_t generation = 0;
-  {
-    std::unique_lock lock(mutex_);
-    generation = current_++;
-  }
+  const uint64_t generation = seal();
   // The writer's own thread records changes; readers only share the lock meanwhile.
   std::shared_lock lock(mutex_);
   for (const auto& [stored, e] : changes_) {
