@@ -187,6 +187,7 @@ void flush(pointer self) {
     wire_send_batch(self, p, batch);
     more = more || !p.queue.empty();
   }
+  wire_send_outboxes(self);
   if (more) {
     schedule_flush(self);
   }

@@ -38,6 +38,14 @@ struct pending_call {
   std::function<void(caf::error)> fail;
 };
 
+// Call and response frames for one connection, waiting for the next flush: they leave with the
+// batch frame of that flush in one write (one send, one wake-up of the peer) instead of one
+// write each.
+struct outbox {
+  caf::actor conn;  // the connection broker
+  std::string bytes;
+};
+
 struct peer {
   std::string name;
   std::string host;
@@ -83,6 +91,7 @@ struct net_transport_state {
   caf::actor wire;
   uint64_t next_call = 0;
   std::map<uint64_t, pending_call> calls;  // relayed calls waiting for their response frame
+  std::vector<outbox> outboxes;  // at most one per connection; emptied by every flush
   // Authenticated connections from nodes that are not peers (yet): a joining node dials the
   // members before they learn of it. Adopted as links when the peer is added.
   std::map<std::string, std::vector<wire_link>> strays;
@@ -104,8 +113,12 @@ void on_lost(pointer self, peer& p, const std::string& why);
 
 // --- frames and connections (net_transport_wire.cpp) ---
 
-/// Sends `batch` to `p` over its wire connection (p.handle).
+/// Sends `batch` to `p` over its wire connection (p.handle), after the frames waiting in that
+/// connection's outbox.
 void wire_send_batch(pointer self, peer& p, raft_batch& batch);
+/// Sends what waits in the outboxes of connections no batch went out on (wire_send_batch took
+/// the others'). Part of every flush.
+void wire_send_outboxes(pointer self);
 /// Starts a dial to `p` (p.connecting is set by the caller).
 void wire_connect(pointer self, peer& p);
 /// Relays over the wire; the promise is answered by the response frame, or fails when the

@@ -66,6 +66,34 @@ std::string call_prefix(uint64_t id, uint8_t kind) {
   return prefix;
 }
 
+// Queues `frame` for connection `conn` until this burst's flush (schedule_flush): the calls
+// and answers of a burst, and its batch frame, leave as one write.
+void send_later(pointer self, const caf::actor& conn, std::string&& frame) {
+  auto& st = self->state;
+  auto box = std::find_if(st.outboxes.begin(), st.outboxes.end(),
+                          [&](const outbox& o) { return o.conn == conn; });
+  if (box == st.outboxes.end()) {
+    st.outboxes.push_back(outbox{conn, std::move(frame)});
+  } else {
+    box->bytes += frame;
+  }
+  schedule_flush(self);
+}
+
+// What waits for `conn` (emptied), then `frame`.
+std::string take_outbox(pointer self, const caf::actor& conn, std::string&& frame) {
+  auto& st = self->state;
+  auto box = std::find_if(st.outboxes.begin(), st.outboxes.end(),
+                          [&](const outbox& o) { return o.conn == conn; });
+  if (box == st.outboxes.end()) {
+    return std::move(frame);
+  }
+  std::string bytes = std::move(box->bytes);
+  st.outboxes.erase(box);
+  bytes += frame;
+  return bytes;
+}
+
 template <class Reply, class Request>
 caf::result<Reply> relay(pointer self, peer& p, call_kind kind, Request& request) {
   auto& st = self->state;
@@ -89,7 +117,7 @@ caf::result<Reply> relay(pointer self, peer& p, call_kind kind, Request& request
   };
   call.fail = [promise](caf::error error) mutable { promise.deliver(std::move(error)); };
   st.calls.emplace(id, std::move(call));
-  self->send(p.handle, wire_write_atom::value, std::move(frame));
+  send_later(self, p.handle, std::move(frame));
   return promise;
 }
 
@@ -102,13 +130,13 @@ void respond(pointer self, const caf::actor& conn, uint64_t id, T& value) {
     caf::error failure = caf::make_error(errc::internal, "cannot encode the answer");
     encode_frame(self->system(), wire::frame_type::response, call_prefix(id, 0), frame, failure);
   }
-  self->send(conn, wire_write_atom::value, std::move(frame));
+  send_later(self, conn, std::move(frame));
 }
 
 void respond_error(pointer self, const caf::actor& conn, uint64_t id, caf::error error) {
   std::string frame;
   if (encode_frame(self->system(), wire::frame_type::response, call_prefix(id, 0), frame, error)) {
-    self->send(conn, wire_write_atom::value, std::move(frame));
+    send_later(self, conn, std::move(frame));
   }
 }
 
@@ -244,7 +272,14 @@ void wire_send_batch(pointer self, peer& p, raft_batch& batch) {
     CK_LOG_WARN("transport: cannot encode a batch for {}", p.name);
     return;
   }
-  self->send(p.handle, wire_write_atom::value, std::move(frame));
+  self->send(p.handle, wire_write_atom::value, take_outbox(self, p.handle, std::move(frame)));
+}
+
+void wire_send_outboxes(pointer self) {
+  for (auto& box : self->state.outboxes) {
+    self->send(box.conn, wire_write_atom::value, std::move(box.bytes));
+  }
+  self->state.outboxes.clear();
 }
 
 void wire_connect(pointer self, peer& p) {
