@@ -421,9 +421,12 @@ caf::behavior net_transport_impl(pointer self, net_transport_options options) {
           bool dialed, uint64_t generation) {
         wire_on_up(self, peer, cluster, std::move(conn), dialed, generation);
       },
-      [=](wire_frame_atom, const std::string& peer, uint8_t type, std::string& body) {
-        wire_on_frame(self, caf::actor_cast<caf::actor>(self->current_sender()), peer, type,
-                      body);
+      [=](wire_frame_atom, const std::string& peer, const std::string& types,
+          std::vector<std::string>& bodies) {
+        const auto conn = caf::actor_cast<caf::actor>(self->current_sender());
+        for (size_t k = 0; k < bodies.size() && k < types.size(); ++k) {
+          wire_on_frame(self, conn, peer, static_cast<uint8_t>(types[k]), bodies[k]);
+        }
       },
       [=](wire_failed_atom, const std::string& peer, uint64_t generation,
           const std::string& why) { wire_on_failed(self, peer, generation, why); },

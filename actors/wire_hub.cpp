@@ -155,13 +155,27 @@ void on_data(connection_actor* self, const std::vector<char>& buf) {
   } else {
     st.reader.feed(buf.data(), buf.size());
   }
+  // The frames of one read go to the transport as one message (a flush of the peer's
+  // transport sends its batch and its calls' frames in one write): types[k] is the type of
+  // bodies[k]. From this broker (not anonymous): the transport answers calls on this
+  // connection.
+  std::string types;
+  std::vector<std::string> bodies;
+  auto deliver = [&] {
+    if (!bodies.empty()) {
+      self->send(st.transport, wire_frame_atom::value, st.handshake->peer(), std::move(types),
+                 std::move(bodies));
+    }
+  };
   wire::frame f;
   for (;;) {
     const auto status = st.reader.next(f);
     if (status == wire::frame_reader::status::need_more) {
+      deliver();
       return;
     }
     if (status == wire::frame_reader::status::error) {
+      deliver();
       close_connection(self, st.reader.why());
       return;
     }
@@ -174,12 +188,12 @@ void on_data(connection_actor* self, const std::vector<char>& buf) {
     }
     if (f.type == wire::frame_type::hello || f.type == wire::frame_type::challenge ||
         f.type == wire::frame_type::proof) {
+      deliver();
       close_connection(self, "a handshake frame after the handshake");
       return;
     }
-    // From this broker (not anonymous): the transport answers calls on this connection.
-    self->send(st.transport, wire_frame_atom::value, st.handshake->peer(),
-               static_cast<uint8_t>(f.type), std::move(f.body));
+    types.push_back(static_cast<char>(f.type));
+    bodies.push_back(std::move(f.body));
     f.body = std::string{};
   }
 }

@@ -16,8 +16,9 @@
 //     runs inside it.
 //   - A connection broker runs the handshake (runtime/wire/handshake.hpp): frames of at most
 //     1 KiB until it completes, within `handshake_timeout`. Then it tells the transport
-//     (wire_up_atom, peer, peer_cluster, conn, dialed, generation), forwards every frame as
-//     (wire_frame_atom, peer, type, body), writes what the transport sends it as
+//     (wire_up_atom, peer, peer_cluster, conn, dialed, generation), forwards the frames of
+//     each read as (wire_frame_atom, peer, types, bodies: types[k] the frame type of bodies[k],
+//     in arrival order), writes what the transport sends it as
 //     (wire_write_atom, bytes), and closes after `idle_timeout` without a byte from the peer.
 //     A dial that ends before the handshake completes is reported as (wire_failed_atom, peer,
 //     generation, why). The transport monitors each connection it uses: its end is a down
