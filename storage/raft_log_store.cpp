@@ -40,6 +40,21 @@ using detail::pending_group;
 
 namespace {
 
+// invalid_argument when `meta`'s membership is over raft_conf_nodes_max nodes.
+status check_snapshot_conf(raft::group_id group, const raft::snapshot_meta& meta) {
+  if (meta.conf.voters.size() > raft_conf_nodes_max ||
+      meta.conf.learners.size() > raft_conf_nodes_max) {
+    return status::invalid_argument(fmt::format(
+        "snapshot of raft group {} has {} voters and {} learners, at most {} of each", group,
+        meta.conf.voters.size(), meta.conf.learners.size(), raft_conf_nodes_max));
+  }
+  return status::success();
+}
+
+}  // namespace
+
+namespace {
+
 // The limits write() checks before it writes anything (bad input, not a broken Requires:).
 status check_sizes(const std::vector<group_write>& batch) {
   for (const group_write& change : batch) {
@@ -200,16 +215,50 @@ void raft_log_store::checkpointed() {
 }
 
 status raft_log_store::record_snapshot(raft::group_id group, const raft::snapshot_meta& meta) {
-  if (meta.conf.voters.size() > raft_conf_nodes_max ||
-      meta.conf.learners.size() > raft_conf_nodes_max) {
-    return status::invalid_argument(fmt::format(
-        "snapshot of raft group {} has {} voters and {} learners, at most {} of each", group,
-        meta.conf.voters.size(), meta.conf.learners.size(), raft_conf_nodes_max));
+  if (status valid = check_snapshot_conf(group, meta); !valid.ok()) {
+    return valid;
   }
   std::lock_guard<std::mutex> lock(write_mutex_);
   return change_group(group, [&](write_txn& txn, detail::raft_group_state& state) {
     return detail::apply_record_snapshot(txn, group, meta, state);
   });
+}
+
+status raft_log_store::record_snapshots(const std::vector<snapshot_record>& records) {
+  for (const snapshot_record& r : records) {
+    if (status valid = check_snapshot_conf(r.group, r.meta); !valid.ok()) {
+      return valid;
+    }
+  }
+  std::lock_guard<std::mutex> lock(write_mutex_);
+  std::vector<detail::raft_group_view*> views;
+  std::vector<detail::raft_group_state> before;
+  for (const snapshot_record& r : records) {
+    views.push_back(&view(r.group));
+    before.push_back(views.back()->state());
+  }
+  std::vector<detail::raft_group_state> after;
+  const status written = env_.write([&](write_txn& txn) {
+    after = before;  // write() may run this again after growing the map
+    for (size_t k = 0; k < records.size(); ++k) {
+      const snapshot_record& r = records[k];
+      status st = detail::apply_record_snapshot(txn, r.group, r.meta, after[k]);
+      if (st.ok() && r.compact_index > 0) {
+        st = detail::apply_compact(txn, r.group, r.compact_index, after[k]);
+      }
+      if (!st.ok()) {
+        return st;
+      }
+    }
+    return status::success();
+  });
+  if (!written.ok()) {
+    return written;
+  }
+  for (size_t k = 0; k < records.size(); ++k) {
+    views[k]->publish(after[k], {});
+  }
+  return status::success();
 }
 
 status raft_log_store::compact(raft::group_id group, raft::index_t index) {

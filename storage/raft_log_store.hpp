@@ -192,6 +192,21 @@ class raft_log_store {
   // Returns success once committed; corruption, map_full, busy, io_error as for write().
   status compact(raft::group_id group, raft::index_t index);
 
+  // One snapshot to record (record_snapshot) and the compaction that follows it (compact;
+  // none when compact_index is 0).
+  struct snapshot_record {
+    raft::group_id group = 0;
+    raft::snapshot_meta meta;
+    raft::index_t compact_index = 0;
+  };
+  // record_snapshot() then compact() for each of `records`, all in ONE transaction: when many
+  // groups reach their snapshot interval together (equal load), one commit instead of two per
+  // group, which each stalled the log writer. Requires: as record_snapshot() and compact() for
+  // each; no group twice. Returns success once committed (every view then updated);
+  // invalid_argument (a snapshot over raft_conf_nodes_max nodes; nothing written);
+  // corruption, map_full, busy, io_error as for write() (nothing written).
+  status record_snapshots(const std::vector<snapshot_record>& records);
+
   // Deletes everything stored for `group` (entries, hard state, snapshot meta) in one
   // transaction, for a replica that moved away, and empties its view (group() keeps returning
   // the same, now empty, object). Requires: the group's raft::node is stopped.

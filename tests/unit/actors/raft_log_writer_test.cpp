@@ -317,6 +317,40 @@ TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): a snapshot record
   CHECK(log.last_index() == 12);
 }
 
+TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): snapshot records share a "
+                                   "transaction, each in its group's order") {
+  constexpr int groups = 40;
+  caf::scoped_actor self{*sys};
+  for (int g = 1; g <= groups; ++g) {
+    self->send(writer, atoms::raft_persist_atom_v,
+               entries_write(static_cast<raft::group_id>(g), 1, 10));
+  }
+  await_answers(self, groups);
+  const uint64_t commits_before = env->stats().commit_count;
+  // Every group records a snapshot at 8 compacting below 6 (equal load: all at once). Group 5
+  // persists again right after its record, group 40 is dropped after its record: both must
+  // see their record carried out first.
+  for (int g = 1; g <= groups; ++g) {
+    self->send(writer, atoms::raft_snapshot_atom_v, static_cast<raft::group_id>(g),
+               raft::snapshot_meta{8, 1, raft::conf_state{{1}, {}}}, raft::index_t{6});
+    if (g == 5) {
+      self->send(writer, atoms::raft_persist_atom_v, entries_write(5, 11, 12));
+    }
+  }
+  self->send(writer, atoms::raft_drop_atom_v, raft::group_id{groups});
+  await_answers(self, groups + 2);
+  for (int g = 1; g < groups; ++g) {
+    const raft::log_storage& log = store->group(static_cast<raft::group_id>(g));
+    CHECK(log.current_snapshot().meta.index == 8);
+    CHECK(log.first_index() == 6);
+    CHECK(log.last_index() == (g == 5 ? 12 : 10));
+  }
+  CHECK(store->group(groups).last_index() == 0);
+  // One commit per batch of records (plus the drop's and a checkpoint's), where a record and
+  // its compaction used to commit twice each: at least 2 * groups.
+  CHECK(env->stats().commit_count - commits_before <= static_cast<uint64_t>(groups) + 4);
+}
+
 TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): applies answer before the commit, "
                                    "an idle writer still checkpoints") {
   caf::scoped_actor self{*sys};
