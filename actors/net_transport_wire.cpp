@@ -66,12 +66,17 @@ std::string call_prefix(uint64_t id, uint8_t kind) {
   return prefix;
 }
 
+// The outbox of connection `conn`, or st.outboxes.end().
+std::vector<outbox>::iterator find_outbox(net_transport_state& st, const caf::actor& conn) {
+  return std::find_if(st.outboxes.begin(), st.outboxes.end(),
+                      [&](const outbox& o) { return o.conn == conn; });
+}
+
 // Queues `frame` for connection `conn` until this burst's flush (schedule_flush): the calls
 // and answers of a burst, and its batch frame, leave as one write.
 void send_later(pointer self, const caf::actor& conn, std::string&& frame) {
   auto& st = self->state;
-  auto box = std::find_if(st.outboxes.begin(), st.outboxes.end(),
-                          [&](const outbox& o) { return o.conn == conn; });
+  auto box = find_outbox(st, conn);
   if (box == st.outboxes.end()) {
     st.outboxes.push_back(outbox{conn, std::move(frame)});
   } else {
@@ -83,8 +88,7 @@ void send_later(pointer self, const caf::actor& conn, std::string&& frame) {
 // What waits for `conn` (emptied), then `frame`.
 std::string take_outbox(pointer self, const caf::actor& conn, std::string&& frame) {
   auto& st = self->state;
-  auto box = std::find_if(st.outboxes.begin(), st.outboxes.end(),
-                          [&](const outbox& o) { return o.conn == conn; });
+  auto box = find_outbox(st, conn);
   if (box == st.outboxes.end()) {
     return std::move(frame);
   }

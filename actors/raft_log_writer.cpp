@@ -69,14 +69,6 @@ struct raft_writer_state {
 
 using raft_writer_pointer = raft_log_writer_actor::stateful_pointer<raft_writer_state>;
 
-storage::status record(storage::raft_log_store& store, const snapshot_record& r) {
-  auto st = store.record_snapshot(r.group, r.meta);
-  if (st.ok() && r.compact_index > 0) {
-    st = store.compact(r.group, r.compact_index);
-  }
-  return st;
-}
-
 // Runs the applies of one store write, inside its transaction. On a retry every job starts
 // over (results are reassigned).
 storage::status run_applies(storage::write_txn& txn, const std::vector<apply_job*>& jobs) {
@@ -147,7 +139,7 @@ storage::status carry_out(storage::raft_log_store& store, const pending_request&
       CK_LOG_ERROR("raft: dropping the log of group {} failed: {}", drop->group, st.to_string());
     }
   } else {
-    st = record(store, std::get<snapshot_record>(request.operation));
+    st = store.record_snapshots({std::get<snapshot_record>(request.operation)});
     if (!st.ok() && logged(st)) {
       CK_LOG_ERROR("raft: snapshot record failed: {}", st.to_string());
     }

@@ -51,10 +51,6 @@ status check_snapshot_conf(raft::group_id group, const raft::snapshot_meta& meta
   return status::success();
 }
 
-}  // namespace
-
-namespace {
-
 // The limits write() checks before it writes anything (bad input, not a broken Requires:).
 status check_sizes(const std::vector<group_write>& batch) {
   for (const group_write& change : batch) {
