@@ -45,6 +45,7 @@ void start_node(raft_group_pointer self) {
   st.node = std::make_unique<raft::node>(cfg, log);
   st.applied = st.node->status().applied;
   st.machine_applied = st.options.applied;
+  st.machine_noted = st.options.applied;
   raft::term_t term = 0;
   const raft::log_error found = log.term(st.applied, term);
   CK_ASSERT(found == raft::log_error::none);  // applied is in [first_index() - 1, commit]

@@ -98,6 +98,7 @@ void apply_run(raft_group_pointer self, std::vector<const raft::entry*>& run) {
   CK_ASSERT_EQ(results.size(), run.size());
   for (size_t i = 0; i < run.size(); ++i) {
     self->state.sm->applied(*run[i], results[i]);
+    self->state.machine_noted = run[i]->index;
     finish_entry(self, *run[i], run[i]->data.size(), results[i]);
   }
   run.clear();
@@ -125,6 +126,7 @@ void apply_committed(raft_group_pointer self, std::vector<raft::entry>& committe
       CK_ASSERT(run.empty());  // a machine with a txn_applier gets all its commands that way
       // e's data moved into the job (plan_applies).
       st.sm->applied(job->entries[next_job_entry], job->results[next_job_entry]);
+      st.machine_noted = e.index;
       finish_entry(self, e, job->entries[next_job_entry].data.size(),
                    job->results[next_job_entry]);
       ++next_job_entry;
@@ -158,6 +160,15 @@ void apply_committed(raft_group_pointer self, std::vector<raft::entry>& committe
 // (their data moves into the job; apply_committed finishes them from its results), or null:
 // the machine applies on this actor, or there is nothing to apply. Same selection as
 // apply_committed's: above what the ready's snapshot covers and what the machine reflects.
+//
+// The proposals parked for those commands go with the job (apply_job::answers): the writer
+// answers them once they are applied, without waiting for its batch's sync, which is for
+// other entries. Only a command below `rd`'s own new entries qualifies: it is committed
+// (durable on a majority) and this replica persisted it in an earlier ready (start_ready
+// waits for a ready's persist before it takes the next), so its answer waits on nothing. A
+// command persisted in this very ready (a single voter commits as it appends; a follower may
+// learn the commit with the entries) still waits for the sync, and so does a ready with a
+// snapshot.
 std::shared_ptr<apply_job> plan_applies(raft_group_pointer self, raft::ready& rd) {
   auto& st = self->state;
   log_txn_applier* applier = st.sm->txn_applier();
@@ -165,10 +176,18 @@ std::shared_ptr<apply_job> plan_applies(raft_group_pointer self, raft::ready& rd
     return nullptr;
   }
   const raft::index_t covered = std::max(st.applied, rd.snap ? rd.snap->meta.index : 0);
+  const raft::index_t answer_below =
+      rd.snap ? 0 : (rd.entries.empty() ? raft::index_t(-1) : rd.entries.front().index);
   auto job = std::make_shared<apply_job>();
   for (auto& e : rd.committed) {
     if (e.index > covered && e.type == raft::entry_type::normal && !e.data.empty() &&
         e.index > st.machine_applied) {
+      if (auto parked = st.proposals.find(e.index);
+          e.index < answer_below && parked != st.proposals.end() &&
+          parked->second.term == e.term) {
+        job->answers.push_back({job->entries.size(), std::move(parked->second.promise)});
+        st.proposals.erase(parked);
+      }
       raft::entry command;
       command.index = e.index;
       command.term = e.term;
@@ -316,12 +335,12 @@ void start_ready(raft_group_pointer self) {
   persist_request request;
   request.must_sync = rd.must_sync;
   request.write.group = st.options.raft.group;
+  request.apply = plan_applies(self, rd);  // before the entries move: it looks at them
   request.write.entries = std::move(rd.entries);
   request.write.hard = rd.hard;
   if (rd.snap) {
     request.write.snapshot = rd.snap->meta;
   }
-  request.apply = plan_applies(self, rd);
   st.current = std::move(rd);
   if (request.write.entries.empty() && !request.write.hard && !request.write.snapshot &&
       !request.apply) {
@@ -383,8 +402,8 @@ void fail_waiting(raft_group_pointer self, const std::string& why, bool stopping
 
 void maybe_snapshot(raft_group_pointer self) {
   auto& st = self->state;
-  if (st.snapshot_recording || st.applied <= st.snapshot_index) {
-    return;
+  if (st.snapshot_recording || st.applied <= st.snapshot_index || st.machine_noted < st.applied) {
+    return;  // (machine_noted: the stored data would not cover the snapshot yet)
   }
   const uint64_t every = st.options.snapshot_every_entries;
   const uint64_t every_bytes = st.options.snapshot_every_bytes;

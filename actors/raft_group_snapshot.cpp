@@ -176,11 +176,15 @@ bool install_staged_snapshot(raft_group_pointer self, const raft::message& messa
   // Data older than what the machine reflects would move it backwards (the core then ignores
   // the stale message anyway); otherwise the data is committed state and safe to swap in even
   // before the core persists the snapshot (a restart resumes from what the machine reflects).
-  if (staged.data_applied > st.machine_applied) {
+  // Data at an index the machine reflects only through entries it never saw (empty ones,
+  // conf changes: machine_noted < data_applied <= machine_applied) holds the same commands;
+  // swapped in, it moves the stored applied index up to the snapshot that follows it.
+  if (staged.data_applied > st.machine_noted) {
     if (!st.sm->install_restored(staged.data_applied)) {
       return false;  // nothing changed (logged); the message goes as if nothing was staged
     }
-    st.machine_applied = staged.data_applied;
+    st.machine_applied = std::max(st.machine_applied, staged.data_applied);
+    st.machine_noted = staged.data_applied;
     count(self, &runtime::node_metrics::raft_snapshots_installed);
     CK_LOG_INFO("raft: g={} n={} installed snapshot {} (data at {})", st.options.raft.group,
                 st.options.raft.id, meta.index, staged.data_applied);

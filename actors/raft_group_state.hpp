@@ -77,6 +77,12 @@ struct raft_group_state {
   // data newer than its Raft snapshot, and a restart may resume below what the data reflects.
   // Entries up to it are not handed to the machine again.
   raft::index_t machine_applied = 0;
+  // What the machine's stored applied index shows once LMDB holds its applies: the last
+  // command it applied, the data swapped in, or what the store held at start. Entries the
+  // machine never sees (a leader's empty entry, a conf change) leave it behind applied, and a
+  // snapshot waits until they meet: the snapshot's record may compact the log, so the stored
+  // data must cover its index (a restart resumes from that data; a transfer sends it).
+  raft::index_t machine_noted = 0;
 
   raft::index_t snapshot_index = 0;  // newest snapshot recorded, being recorded or installed
   uint64_t bytes_since_snapshot = 0;  // entry data applied after snapshot_index (this run)

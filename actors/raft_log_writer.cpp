@@ -6,6 +6,7 @@
 #include "storage/table_overlay.hpp"
 
 #include "actors/errc.hpp"
+#include "actors/raft_wire.hpp"
 #include "runtime/base/assert.hpp"
 #include "runtime/base/log.hpp"
 #include "runtime/base/metrics.hpp"
@@ -13,6 +14,7 @@
 #include "runtime/io/io_thread_scheduler.hpp"
 
 #include <caf/actor_system.hpp>
+#include <caf/mailbox_element.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
@@ -44,6 +46,10 @@ struct raft_writer_state {
   std::shared_ptr<storage::environment> sync_env;  // null: the environment syncs every commit
   std::shared_ptr<runtime::storage_health> health;  // null: a full disk is a failure like others
   std::vector<pending_request> pending;
+  // Journal mode: snapshot records waiting for LMDB to hold the applies before them (a
+  // record may compact the log): carried out after the next checkpoint that flushes the
+  // overlay's changes, or finds none (record_waiting_snapshots).
+  std::vector<pending_request> waiting_records;
   bool flush_scheduled = false;
   // The journal design (journal_mode): set when the writer writes through the journal.
   std::optional<journal_mode> journal;
@@ -162,6 +168,55 @@ void answer(std::vector<pending_request>& batch, size_t end, const std::vector<o
   }
 }
 
+// Sends `msg` as the answer to `promise` from the writer's thread, through `context` (the
+// promise's own deliver would use the execution unit of the actor that made it: a group's,
+// which another thread may be running). As caf::response_promise::deliver_impl does.
+void deliver_from_writer(caf::response_promise& promise, caf::message msg,
+                         const caf::strong_actor_ptr& sender, caf::execution_unit* context) {
+  caf::response_promise::forwarding_stack stages = promise.stages();
+  if (!stages.empty()) {
+    caf::strong_actor_ptr next = std::move(stages.back());
+    stages.pop_back();
+    next->enqueue(caf::make_mailbox_element(promise.source(), promise.id(), std::move(stages),
+                                            std::move(msg)),
+                  context);
+  } else if (promise.source() != nullptr) {
+    promise.source()->enqueue(sender, promise.id().response_id(), std::move(msg), context);
+  }
+  promise = caf::response_promise{};
+}
+
+// Answers the proposals the apply jobs of the first `end` requests carry (apply_job::answers):
+// with their results where the write that applied them succeeded, else as a stopping replica
+// answers its parked proposals (the entry is committed; whether it was applied is unknown to
+// the caller). Returns how many it answered.
+size_t answer_early(std::vector<pending_request>& batch, size_t end,
+                    const std::vector<outcome>& outcomes, const caf::strong_actor_ptr& sender,
+                    caf::execution_unit* context) {
+  size_t answered = 0;
+  for (size_t k = 0; k < end; ++k) {
+    auto* persist = std::get_if<persist_request>(&batch[k].operation);
+    if (persist == nullptr || !persist->apply || persist->apply->answers.empty()) {
+      continue;
+    }
+    apply_job& job = *persist->apply;
+    const storage::status& written = outcomes[k].first;
+    for (early_answer& early : job.answers) {
+      caf::message msg =
+          written.ok()
+              ? caf::make_message(raft_propose_reply{job.entries[early.entry].index,
+                                                     job.results[early.entry]})
+              : caf::make_message(caf::make_error(
+                    errc::timeout, "storage failure: the entry may still commit elsewhere; it "
+                                   "may or may not have been applied"));
+      deliver_from_writer(early.promise, std::move(msg), sender, context);
+      ++answered;
+    }
+    job.answers.clear();
+  }
+  return answered;
+}
+
 // How often a batch that met a full disk is tried again.
 constexpr auto storage_full_retry = std::chrono::seconds(1);
 
@@ -177,7 +232,8 @@ constexpr auto storage_full_retry = std::chrono::seconds(1);
 // answered as such (storage_failure): the groups stop and restart from what the store holds.
 size_t run_batch(storage::raft_log_store& store, storage::environment* sync_env,
                  const runtime::storage_health* health, std::vector<pending_request>& batch,
-                 std::string& full_reason) {
+                 std::string& full_reason,
+                 const std::function<void(size_t, const std::vector<outcome>&)>& before_sync) {
   std::vector<storage::group_write> run;
   std::vector<apply_job*> jobs;
   size_t run_begin = 0;
@@ -249,6 +305,7 @@ size_t run_batch(storage::raft_log_store& store, storage::environment* sync_env,
   if (!stopped) {
     write_run(batch.size());
   }
+  before_sync(stop, outcomes);
   // With the environment deferring its meta page, this one fsync makes every commit of the
   // batch durable before anyone hears "persisted" (when something in it must be).
   storage::status synced;
@@ -281,9 +338,44 @@ bool tables_due(const raft_writer_state& st,
               mode.table_flush_pages);
 }
 
+// Journal mode: carries out the waiting snapshot records together, in one transaction
+// (record_snapshots), and answers them. Call only when LMDB holds every apply that came before
+// them.
+void record_waiting_snapshots(raft_writer_state& st) {
+  if (st.waiting_records.empty()) {
+    return;
+  }
+  std::vector<snapshot_record> list;
+  list.reserve(st.waiting_records.size());
+  for (const pending_request& request : st.waiting_records) {
+    list.push_back(std::get<snapshot_record>(request.operation));
+  }
+  const storage::status done = st.store->record_snapshots(list);
+  if (!done.ok()) {
+    CK_LOG_ERROR("raft: recording {} snapshots failed: {}", list.size(), done.to_string());
+  }
+  for (pending_request& request : st.waiting_records) {
+    if (done.ok()) {
+      request.promise.deliver(uint64_t{list.size()});
+    } else {
+      request.promise.deliver(caf::make_error(errc::storage_failure, done.to_string()));
+    }
+  }
+  st.waiting_records.clear();
+}
+
+// Journal mode: answers the waiting snapshot records with `failure`, not carried out.
+void fail_waiting_records(raft_writer_state& st, const storage::status& failure) {
+  for (pending_request& request : st.waiting_records) {
+    request.promise.deliver(caf::make_error(errc::storage_failure, failure.to_string()));
+  }
+  st.waiting_records.clear();
+}
+
 // Journal mode: commits the open transaction and releases the journal before it. When the
 // overlay's changes are due (or `flush_tables`), stages them first and lets the overlay drop
-// them once LMDB holds them.
+// them once LMDB holds them. Then, when LMDB holds every apply (the overlay's changes were
+// staged, or there were none), the waiting snapshot records.
 storage::status checkpoint(raft_writer_state& st, bool flush_tables = false) {
   journal_mode& mode = *st.journal;
   const auto now = std::chrono::steady_clock::now();
@@ -310,22 +402,24 @@ storage::status checkpoint(raft_writer_state& st, bool flush_tables = false) {
     }
     st.last_table_flush = now;
   }
-  if (mode.journal->open_transaction() == nullptr) {
-    return storage::status::success();
-  }
-  storage::status done = mode.journal->checkpoint();
-  if (!done.ok()) {
-    CK_LOG_ERROR("raft: journal checkpoint failed: {}", done.to_string());
-    return done;
-  }
-  if (generation) {
-    mode.overlay->committed(*generation);
-    if (mode.metrics != nullptr) {
-      mode.metrics->storage_table_flushes.add();
-      mode.metrics->storage_table_flushed_changes.add(pending.changes);
+  if (mode.journal->open_transaction() != nullptr) {
+    storage::status done = mode.journal->checkpoint();
+    if (!done.ok()) {
+      CK_LOG_ERROR("raft: journal checkpoint failed: {}", done.to_string());
+      return done;
+    }
+    if (generation) {
+      mode.overlay->committed(*generation);
+      if (mode.metrics != nullptr) {
+        mode.metrics->storage_table_flushes.add();
+        mode.metrics->storage_table_flushed_changes.add(pending.changes);
+      }
     }
   }
-  return done;
+  if (generation || pending.empty()) {
+    record_waiting_snapshots(st);  // LMDB holds every apply that came before them
+  }
+  return storage::status::success();
 }
 
 // Whether `request` is a persist that must sync (false for anything else).
@@ -337,15 +431,19 @@ bool persist_must_sync(const pending_request& request) {
 // Journal mode's run_batch: every run of persists is staged with its applies into the open
 // transaction and, when its persists must sync, appended to the journal (a run of persists
 // that need not, commit indexes and applies only, is staged alone: journaled_log::stage says
-// why a restart may lose it). Snapshot records wait, and are carried out together in one
-// transaction after one checkpoint (record_snapshots: groups under equal load reach their
-// snapshot interval together, and three commits per record stalled the writer for tens of
-// milliseconds): at the end of the batch, or before a later persist of a group with a waiting
-// record (its order with its own group's requests is kept) or a drop. A drop checkpoints
-// first and commits on its own, as before. One journal sync at the end when anything must
-// sync, then the answers. Every request is carried out (a failure is answered as
-// storage_failure; the journal is then broken and fails everything after it).
-void run_batch_journaled(raft_writer_state& st, std::vector<pending_request>& batch) {
+// why a restart may lose it). A snapshot record may compact the log, so LMDB must hold the
+// applies up to it first: it waits for the next checkpoint that flushes the overlay's changes
+// anyway (st.waiting_records; forcing a flush for it stalled the writer for tens of
+// milliseconds when all groups, under equal load, reached their snapshot interval together).
+// Later persists of its group may go first (they append or truncate above the commit index,
+// which the record does not touch), but not one that installs a snapshot, nor a drop: those
+// checkpoint with a flush first, which carries the waiting records out. A drop commits on its
+// own. One journal sync at the end when anything must sync, then the answers. Every request is
+// carried out (a failure is answered as storage_failure; the journal is then broken and fails
+// everything after it).
+void run_batch_journaled(
+    raft_writer_state& st, std::vector<pending_request>& batch,
+    const std::function<void(size_t, const std::vector<outcome>&)>& before_sync) {
   storage::journaled_log& log = *st.journal->journal;
   std::vector<outcome> outcomes(batch.size());
   std::vector<storage::group_write> run;
@@ -353,7 +451,6 @@ void run_batch_journaled(raft_writer_state& st, std::vector<pending_request>& ba
   size_t run_begin = 0;
   bool must_sync = false;
   bool run_must_sync = false;  // of the requests in `run`: all alike
-  std::vector<size_t> records;  // the waiting snapshot records (indexes into batch)
   auto write_run = [&](size_t end) {
     if (end == run_begin) {
       return;
@@ -372,34 +469,11 @@ void run_batch_journaled(raft_writer_state& st, std::vector<pending_request>& ba
     jobs.clear();
     run_begin = end;
   };
-  auto record_of = [&](size_t k) -> const snapshot_record& {
-    return std::get<snapshot_record>(batch[k].operation);
-  };
   auto record_waits = [&](raft::group_id group) {
-    return std::any_of(records.begin(), records.end(),
-                       [&](size_t k) { return record_of(k).group == group; });
-  };
-  auto record_waiting = [&] {
-    if (records.empty()) {
-      return;
-    }
-    // A snapshot record may compact the log: LMDB must hold the applies up to it first.
-    storage::status done = checkpoint(st, /*flush_tables=*/true);
-    if (done.ok()) {
-      std::vector<snapshot_record> list;
-      list.reserve(records.size());
-      for (size_t k : records) {
-        list.push_back(record_of(k));
-      }
-      done = st.store->record_snapshots(list);
-      if (!done.ok()) {
-        CK_LOG_ERROR("raft: recording {} snapshots failed: {}", list.size(), done.to_string());
-      }
-    }
-    for (size_t k : records) {
-      outcomes[k] = {done, records.size()};
-    }
-    records.clear();
+    return std::any_of(st.waiting_records.begin(), st.waiting_records.end(),
+                       [&](const pending_request& waiting) {
+                         return std::get<snapshot_record>(waiting.operation).group == group;
+                       });
   };
   for (size_t k = 0; k < batch.size(); ++k) {
     if (!run.empty() && persist_must_sync(batch[k]) != run_must_sync) {
@@ -407,21 +481,22 @@ void run_batch_journaled(raft_writer_state& st, std::vector<pending_request>& ba
     }
     run_must_sync = persist_must_sync(batch[k]);
     if (const auto* persist = std::get_if<persist_request>(&batch[k].operation);
-        persist != nullptr && record_waits(persist->write.group)) {
+        persist != nullptr && persist->write.snapshot && record_waits(persist->write.group)) {
       write_run(k);
-      record_waiting();
+      if (storage::status done = checkpoint(st, /*flush_tables=*/true); !done.ok()) {
+        fail_waiting_records(st, done);  // they must not land after the install
+      }
     }
     if (join_run(batch[k], run, jobs, must_sync)) {
       continue;
     }
     write_run(k);
     run_begin = k + 1;
-    if (std::holds_alternative<snapshot_record>(batch[k].operation) &&
-        !record_waits(record_of(k).group)) {
-      records.push_back(k);
+    if (std::holds_alternative<snapshot_record>(batch[k].operation)) {
+      // Answered when carried out; the moved-from promise left here answers nothing.
+      st.waiting_records.push_back(std::move(batch[k]));
       continue;
     }
-    record_waiting();
     storage::status done = checkpoint(st, /*flush_tables=*/true);
     if (done.ok()) {
       done = carry_out(*st.store, batch[k], [](const storage::status&) { return true; });
@@ -429,7 +504,7 @@ void run_batch_journaled(raft_writer_state& st, std::vector<pending_request>& ba
     outcomes[k] = {done, 1};
   }
   write_run(batch.size());
-  record_waiting();
+  before_sync(batch.size(), outcomes);
   storage::status synced;
   if (must_sync) {
     synced = log.write({}, /*sync=*/true);
@@ -514,6 +589,7 @@ void checkpoint_if_due(raft_log_writer_actor::stateful_pointer<raft_writer_state
   bool open = mode.journal->open_transaction() != nullptr;
   storage::table_overlay::pending_figures pending = tables_pending(st);
   if (!open && pending.empty()) {
+    record_waiting_snapshots(st);  // LMDB holds every apply
     return;
   }
   auto now = std::chrono::steady_clock::now();
@@ -577,6 +653,20 @@ void flush(raft_writer_pointer self) {
   st.wakeups->hand_over();
 }
 
+// The proposals a batch answers before its sync (answer_early), and their requesters woken
+// right away: they need not wait for the sync.
+std::function<void(size_t, const std::vector<outcome>&)> early_answers(
+    raft_writer_pointer self, std::vector<pending_request>& batch) {
+  return [self, &batch](size_t end, const std::vector<outcome>& outcomes) {
+    auto& st = self->state;
+    if (answer_early(batch, end, outcomes, caf::actor_cast<caf::strong_actor_ptr>(self),
+                     self->context()) > 0 &&
+        st.wakeups && self->context() == st.wakeups.get()) {
+      st.wakeups->hand_over();
+    }
+  };
+}
+
 void flush_batch(raft_writer_pointer self) {
   auto& st = self->state;
   st.flush_scheduled = false;
@@ -591,7 +681,7 @@ void flush_batch(raft_writer_pointer self) {
       // not still see the disk full).
       writable_again(st);
       std::vector<pending_request> batch = take_batch(st);
-      run_batch_journaled(st, batch);
+      run_batch_journaled(st, batch, early_answers(self, batch));
     }
     checkpoint_if_due(self);
     report_if_broken(st);
@@ -606,7 +696,8 @@ void flush_batch(raft_writer_pointer self) {
   }
   std::vector<pending_request> batch = take_batch(st);
   std::string full_reason;
-  const size_t done = run_batch(*st.store, st.sync_env.get(), st.health.get(), batch, full_reason);
+  const size_t done = run_batch(*st.store, st.sync_env.get(), st.health.get(), batch,
+                               full_reason, early_answers(self, batch));
   if (done < batch.size()) {
     // A full disk: the rest goes back to the front, in order, and is tried again in a second.
     st.pending.insert(st.pending.begin(), std::make_move_iterator(batch.begin() + done),
@@ -623,6 +714,11 @@ void flush_batch(raft_writer_pointer self) {
 
 // Answers what is left when the writer stops on a full disk: it cannot wait for space.
 void fail_pending(raft_writer_pointer self) {
+  auto& pending = self->state.pending;
+  const std::vector<outcome> failed(pending.size(),
+                                    {storage::status::io_error("stopped while the disk was full"), 0});
+  answer_early(pending, pending.size(), failed, caf::actor_cast<caf::strong_actor_ptr>(self),
+               self->context());
   for (auto& request : self->state.pending) {
     request.promise.deliver(caf::make_error(errc::storage_full, "stopped while the disk was full"));
   }
@@ -663,7 +759,9 @@ raft_log_writer_actor::behavior_type raft_writer(
     fail_pending(self);
     if (self->state.journal) {
       // A restart need not replay what was written, nor apply again what was applied.
-      (void)checkpoint(self->state, /*flush_tables=*/true);
+      const storage::status done = checkpoint(self->state, /*flush_tables=*/true);
+      fail_waiting_records(self->state,
+                           done.ok() ? storage::status::io_error("the log writer stopped") : done);
     }
     self->quit(msg.reason);
   });

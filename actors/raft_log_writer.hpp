@@ -12,7 +12,8 @@
 // applies visible through the overlay). Requests of one sender are carried out in the order
 // they arrived (a snapshot record never overtakes an earlier persist of its group, nor the
 // reverse). On a storage failure every request of the failed transaction is answered with
-// errc::storage_failure and none of it is on disk.
+// errc::storage_failure and none of it is on disk. The proposals an apply job carries
+// (apply_job::answers) are answered earlier: once their entries are applied, before the sync.
 //
 // persist_request travels only inside the process: it has no type id and no inspect, and is
 // whitelisted as an unsafe message type below, so CAF moves it between local actors but
@@ -25,6 +26,7 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/fwd.hpp>
 #include <caf/replies_to.hpp>
+#include <caf/response_promise.hpp>
 #include <caf/typed_actor.hpp>
 
 #include <chrono>
@@ -47,12 +49,24 @@ struct node_metrics;
 
 namespace ck::actors {
 
+/// A proposal the writer answers itself, with its entry's result, as soon as the entry is
+/// applied: before the batch's sync. Safe because such an entry is committed (durable on a
+/// majority) and was persisted here by an earlier ready (raft_group_ready.cpp, plan_applies);
+/// the batch's sync is for the other requests' new entries, not for it.
+struct early_answer {
+  size_t entry = 0;                // into apply_job::entries
+  caf::response_promise promise;   // expects a raft_propose_reply
+};
+
 /// Committed commands of one ready for a durable machine, applied in the writer's transaction.
 struct apply_job {
   std::shared_ptr<replicated_state_machine> owner;  // keeps `applier` alive
   log_txn_applier* applier = nullptr;
   std::vector<raft::entry> entries;  // consecutive commands, increasing index
   std::vector<std::string> results;  // one per entry, set before the request is answered
+  /// Proposals the writer answers (moved out of the group's parked proposals): with their
+  /// results once the applies are written, or with errc::timeout when the write failed.
+  std::vector<early_answer> answers;
 };
 
 struct persist_request {
@@ -130,7 +144,8 @@ struct journal_mode {
   /// materialisation) until a checkpoint stages them into LMDB: the first checkpoint after
   /// this long since the last such flush, or once the overlay holds this many changes, bytes,
   /// or changes that dirty about this many leaf pages (storage::table_dirty_pages_estimate),
-  /// and before every snapshot record, group drop and stop. The limits bound a flush's work,
+  /// and before every group drop, snapshot install and stop. A snapshot record waits for the
+  /// next flush (it may compact the log: LMDB must hold the applies before it first). The limits bound a flush's work,
   /// and so how long it stalls the writer: a key written many times in between costs one put
   /// and the keys sharing a leaf one page, where each 50 ms checkpoint used to rewrite most of
   /// the KV table's leaves (docs/performance.md, session 20). A large key space reaches the

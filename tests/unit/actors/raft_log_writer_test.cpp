@@ -4,6 +4,7 @@
 // persists of its group.
 
 #include "actors/raft_log_writer.hpp"
+#include "actors/raft_wire.hpp"
 #include "runtime/base/metrics.hpp"
 #include "actors/type_ids.hpp"
 #include "runtime/base/storage_health.hpp"
@@ -14,6 +15,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <doctest/doctest.h>
 
@@ -148,7 +150,70 @@ class recording_applier final : public actors::log_txn_applier {
   int calls = 0;
 };
 
+// Stands for a group actor whose proposal the writer answers early (apply_job::answers).
+// Asked (raft_propose_atom), it proposes to itself, so that both the proposal's answer and
+// the persist's answer come to its mailbox, and makes that proposal ride in a persist of
+// entry 4 of group 4 that applies entry 3, `data` (persisted before, committed since).
+// Replies with the two answers, in the order they arrived, joined by ';'.
+caf::behavior early_proposer(caf::event_based_actor* self, actors::raft_log_writer_actor writer,
+                             actors::log_txn_applier* applier, std::string data) {
+  auto events = std::make_shared<std::vector<std::string>>();
+  auto asker = std::make_shared<caf::response_promise>();
+  auto note = [=](std::string event) {
+    events->push_back(std::move(event));
+    if (events->size() == 2) {
+      asker->deliver((*events)[0] + ";" + (*events)[1]);
+    }
+  };
+  return {
+      [=](atoms::raft_propose_atom) {
+        *asker = self->make_response_promise();
+        self->request(caf::actor_cast<caf::actor>(self), caf::infinite, atoms::raft_tick_atom_v)
+            .then([=](actors::raft_propose_reply& reply) {
+                    note("answer " + std::to_string(reply.index) + " " + reply.result);
+                  },
+                  [=](caf::error& err) { note("answer failed: " + to_string(err)); });
+        return *asker;
+      },
+      [=](atoms::raft_tick_atom) {
+        auto promise = self->make_response_promise();
+        auto request = entries_write(4, 4, 4);
+        auto job = std::make_shared<actors::apply_job>();
+        job->applier = applier;
+        job->entries = {raft::entry{1, 3, raft::entry_type::normal, data}};
+        job->answers.push_back({0, promise});
+        request.apply = job;
+        self->request(writer, caf::infinite, atoms::raft_persist_atom_v, std::move(request))
+            .then([=](uint64_t) { note("persisted"); },
+                  [=](caf::error& err) { note("persist failed: " + to_string(err)); });
+        return promise;
+      },
+  };
+}
+
+// What early_proposer reports (at most 10 s).
+std::string early_answer_order(caf::actor_system& sys, const actors::raft_log_writer_actor& writer,
+                               actors::log_txn_applier& applier) {
+  caf::scoped_actor self{sys};
+  self->send(writer, atoms::raft_persist_atom_v, entries_write(4, 1, 3));
+  await_answers(self, 1);
+  auto proposer = sys.spawn(early_proposer, writer, &applier, std::string("x"));
+  std::string order = "no reply within 10 s";
+  self->request(proposer, 10s, atoms::raft_propose_atom_v)
+      .receive([&](std::string& reported) { order = std::move(reported); },
+               [&](caf::error& err) { order = "failed: " + to_string(err); });
+  self->send_exit(proposer, caf::exit_reason::user_shutdown);
+  return order;
+}
+
 }  // namespace
+
+TEST_CASE_FIXTURE(writer_fixture, "raft log writer: a proposal in an apply job is answered "
+                                  "with its result before the persist") {
+  recording_applier applier;
+  CHECK(early_answer_order(*sys, writer, applier) == "answer 3 applied 3:x;persisted");
+  CHECK(store->group(4).last_index() == 4);
+}
 
 TEST_CASE_FIXTURE(writer_fixture, "raft log writer: persists of many groups share commits") {
   constexpr int groups = 200;
@@ -370,6 +435,50 @@ TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): applies answer be
   CHECK(overlay->committed_generation() >= 1);
   CHECK(metrics.storage_table_flushes.value() >= 1);
   CHECK(metrics.storage_table_flushed_changes.value() == groups);  // 50 keys, each once
+}
+
+TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): a snapshot record waits for the "
+                                   "overlay's next flush instead of forcing one") {
+  // Flushes only when the overlay holds 10 changes (no interval within the test).
+  stop_writer();
+  actors::journal_mode mode{journal, overlay};
+  mode.metrics = &metrics;
+  mode.table_flush_interval = std::chrono::hours(1);
+  mode.table_flush_changes = 10;
+  writer = actors::spawn_journaled_raft_log_writer(*sys, store, env, mode);
+  caf::scoped_actor self{*sys};
+  overlay_applier applier(*overlay);
+  self->send(writer, atoms::raft_persist_atom_v, entries_write(7, 1, 10));
+  await_answers(self, 1);
+  persist_applies(self, writer, applier, "k", 3);  // 3 changes in the overlay: not due
+  REQUIRE(overlay->size() == 3);
+  self->send(writer, atoms::raft_snapshot_atom_v, raft::group_id{7},
+             raft::snapshot_meta{8, 1, raft::conf_state{{1}, {}}}, raft::index_t{6});
+  bool answered = false;
+  self->receive([&](uint64_t) { answered = true; }, [&](caf::error&) { answered = true; },
+                caf::after(300ms) >> [] {});
+  CHECK_FALSE_MESSAGE(answered, "the record forced a flush of the overlay");
+  CHECK(overlay->size() == 3);
+  CHECK(store->group(7).current_snapshot().meta.index == 0);
+  // 10 more changes make a flush due: the record follows it, in the same writer turn.
+  std::vector<std::shared_ptr<actors::apply_job>> jobs;
+  for (raft::group_id g = 11; g <= 20; ++g) {
+    self->send(writer, atoms::raft_persist_atom_v,
+               persist_with_apply(g, applier, "m" + std::to_string(g), jobs));
+  }
+  await_answers(self, 10 + 1);
+  CHECK(metrics.storage_table_flushes.value() >= 1);
+  const raft::log_storage& log = store->group(7);
+  CHECK(log.current_snapshot().meta.index == 8);
+  CHECK(log.first_index() == 6);
+  CHECK(log.last_index() == 10);
+}
+
+TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): a proposal in an apply job is "
+                                   "answered with its result before the journal sync") {
+  overlay_applier applier(*overlay);
+  CHECK(early_answer_order(*sys, writer, applier) == "answer 3 ok x;persisted");
+  CHECK(store->group(4).last_index() == 4);
 }
 
 TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): a free-space measurement stands "
