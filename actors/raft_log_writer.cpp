@@ -338,6 +338,14 @@ bool tables_due(const raft_writer_state& st,
               mode.table_flush_pages);
 }
 
+// Journal mode: answers the waiting snapshot records with `failure`, not carried out.
+void fail_waiting_records(raft_writer_state& st, const storage::status& failure) {
+  for (pending_request& request : st.waiting_records) {
+    request.promise.deliver(caf::make_error(errc::storage_failure, failure.to_string()));
+  }
+  st.waiting_records.clear();
+}
+
 // Journal mode: carries out the waiting snapshot records together, in one transaction
 // (record_snapshots), and answers them. Call only when LMDB holds every apply that came before
 // them.
@@ -353,21 +361,11 @@ void record_waiting_snapshots(raft_writer_state& st) {
   const storage::status done = st.store->record_snapshots(list);
   if (!done.ok()) {
     CK_LOG_ERROR("raft: recording {} snapshots failed: {}", list.size(), done.to_string());
+    fail_waiting_records(st, done);
+    return;
   }
   for (pending_request& request : st.waiting_records) {
-    if (done.ok()) {
-      request.promise.deliver(uint64_t{list.size()});
-    } else {
-      request.promise.deliver(caf::make_error(errc::storage_failure, done.to_string()));
-    }
-  }
-  st.waiting_records.clear();
-}
-
-// Journal mode: answers the waiting snapshot records with `failure`, not carried out.
-void fail_waiting_records(raft_writer_state& st, const storage::status& failure) {
-  for (pending_request& request : st.waiting_records) {
-    request.promise.deliver(caf::make_error(errc::storage_failure, failure.to_string()));
+    request.promise.deliver(uint64_t{list.size()});
   }
   st.waiting_records.clear();
 }
@@ -714,13 +712,13 @@ void flush_batch(raft_writer_pointer self) {
 
 // Answers what is left when the writer stops on a full disk: it cannot wait for space.
 void fail_pending(raft_writer_pointer self) {
+  static constexpr const char* why = "stopped while the disk was full";
   auto& pending = self->state.pending;
-  const std::vector<outcome> failed(pending.size(),
-                                    {storage::status::io_error("stopped while the disk was full"), 0});
+  const std::vector<outcome> failed(pending.size(), {storage::status::io_error(why), 0});
   answer_early(pending, pending.size(), failed, caf::actor_cast<caf::strong_actor_ptr>(self),
                self->context());
-  for (auto& request : self->state.pending) {
-    request.promise.deliver(caf::make_error(errc::storage_full, "stopped while the disk was full"));
+  for (auto& request : pending) {
+    request.promise.deliver(caf::make_error(errc::storage_full, why));
   }
   self->state.pending.clear();
 }

@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <thread>
 
 using namespace ck;
@@ -104,6 +105,17 @@ uint64_t await_answers(caf::scoped_actor& self, int n) {
       [&](caf::error& e) { FAIL("request failed: " << to_string(e)); },
       caf::after(10s) >> [&] { FAIL("only " << received << " of " << n << " answers"); });
   return largest_batch;
+}
+
+// Persists entries 1..`last` of groups 1..`groups`, all sent at once, and waits for the
+// answers; returns the largest batch one reported.
+uint64_t persist_groups(caf::scoped_actor& self, const actors::raft_log_writer_actor& writer,
+                        int groups, raft::index_t last) {
+  for (int g = 1; g <= groups; ++g) {
+    self->send(writer, atoms::raft_persist_atom_v,
+               entries_write(static_cast<raft::group_id>(g), 1, last));
+  }
+  return await_answers(self, groups);
 }
 
 // A persist of entries 1..2 of `group` that also applies one command, `data`, through `applier`.
@@ -218,11 +230,7 @@ TEST_CASE_FIXTURE(writer_fixture, "raft log writer: a proposal in an apply job i
 TEST_CASE_FIXTURE(writer_fixture, "raft log writer: persists of many groups share commits") {
   constexpr int groups = 200;
   caf::scoped_actor self{*sys};
-  for (int g = 1; g <= groups; ++g) {
-    self->send(writer, atoms::raft_persist_atom_v,
-               entries_write(static_cast<raft::group_id>(g), 1, 3));
-  }
-  const uint64_t largest_batch = await_answers(self, groups);
+  const uint64_t largest_batch = persist_groups(self, writer, groups, 3);
   CHECK(largest_batch > 1);  // group commit: one transaction carried several groups
   CHECK(env->stats().commit_count < static_cast<uint64_t>(groups));
   for (int g = 1; g <= groups; ++g) {
@@ -275,8 +283,17 @@ struct journal_fixture : writer_fixture {
     auto journal_opened = storage::journaled_log::open(*env, *store, (dir / "journal").string());
     REQUIRE(journal_opened.ok());
     journal = std::move(journal_opened.value());
+    spawn_writer();
+  }
+  // (Re)starts the writer on the fixture's journal and overlay, counting into `metrics`, with
+  // the mode as `adjust` leaves it (after stopping the running one).
+  void spawn_writer(const std::function<void(actors::journal_mode&)>& adjust = {}) {
+    stop_writer();
     actors::journal_mode mode{journal, overlay};
     mode.metrics = &metrics;
+    if (adjust) {
+      adjust(mode);
+    }
     writer = actors::spawn_journaled_raft_log_writer(*sys, store, env, std::move(mode));
   }
   ~journal_fixture() { stop_writer(); }  // before `metrics` goes
@@ -306,11 +323,7 @@ TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): persists share jo
                                    "checkpoints commit them") {
   constexpr int groups = 200;
   caf::scoped_actor self{*sys};
-  for (int g = 1; g <= groups; ++g) {
-    self->send(writer, atoms::raft_persist_atom_v,
-               entries_write(static_cast<raft::group_id>(g), 1, 3));
-  }
-  await_answers(self, groups);
+  persist_groups(self, writer, groups, 3);
   for (int g = 1; g <= groups; ++g) {
     CHECK(store->group(static_cast<raft::group_id>(g)).last_index() == 3);  // visible on reply
   }
@@ -386,11 +399,7 @@ TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): snapshot records 
                                    "transaction, each in its group's order") {
   constexpr int groups = 40;
   caf::scoped_actor self{*sys};
-  for (int g = 1; g <= groups; ++g) {
-    self->send(writer, atoms::raft_persist_atom_v,
-               entries_write(static_cast<raft::group_id>(g), 1, 10));
-  }
-  await_answers(self, groups);
+  persist_groups(self, writer, groups, 10);
   const uint64_t commits_before = env->stats().commit_count;
   // Every group records a snapshot at 8 compacting below 6 (equal load: all at once). Group 5
   // persists again right after its record, group 40 is dropped after its record: both must
@@ -440,12 +449,10 @@ TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): applies answer be
 TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): a snapshot record waits for the "
                                    "overlay's next flush instead of forcing one") {
   // Flushes only when the overlay holds 10 changes (no interval within the test).
-  stop_writer();
-  actors::journal_mode mode{journal, overlay};
-  mode.metrics = &metrics;
-  mode.table_flush_interval = std::chrono::hours(1);
-  mode.table_flush_changes = 10;
-  writer = actors::spawn_journaled_raft_log_writer(*sys, store, env, mode);
+  spawn_writer([](actors::journal_mode& mode) {
+    mode.table_flush_interval = std::chrono::hours(1);
+    mode.table_flush_changes = 10;
+  });
   caf::scoped_actor self{*sys};
   overlay_applier applier(*overlay);
   self->send(writer, atoms::raft_persist_atom_v, entries_write(7, 1, 10));
@@ -490,10 +497,10 @@ TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): a free-space meas
     return uint64_t{1} << 40;
   });
   auto persist_one_by_one = [&](std::chrono::milliseconds recheck, raft::group_id group) {
-    actors::journal_mode mode{journal, overlay};
-    mode.health = health;
-    mode.free_space_recheck = recheck;
-    writer = actors::spawn_journaled_raft_log_writer(*sys, store, env, mode);
+    spawn_writer([&](actors::journal_mode& mode) {
+      mode.health = health;
+      mode.free_space_recheck = recheck;
+    });
     caf::scoped_actor self{*sys};
     measured->store(0);
     for (raft::index_t i = 1; i <= 20; ++i) {
@@ -513,9 +520,7 @@ TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): short of disk spa
   auto free_bytes = std::make_shared<std::atomic<uint64_t>>(uint64_t{1} << 20);  // < the need
   auto health = std::make_shared<runtime::storage_health>(
       dir.string(), [free_bytes] { return free_bytes->load(); });
-  actors::journal_mode mode{journal, overlay};
-  mode.health = health;
-  writer = actors::spawn_journaled_raft_log_writer(*sys, store, env, mode);
+  spawn_writer([&](actors::journal_mode& mode) { mode.health = health; });
   caf::scoped_actor self{*sys};
   self->send(writer, atoms::raft_persist_atom_v, entries_write(3, 1, 2));
   const auto deadline = std::chrono::steady_clock::now() + 5s;
