@@ -179,14 +179,15 @@ class write_view final : public table_view<storage::write_txn, cluster::machine_
 // `seen` is "everything".
 class deferred_write_view final : public overlay_view<storage::write_txn, cluster::machine_writer> {
  public:
-  deferred_write_view(storage::write_txn& txn, uint32_t table, storage::status& failure,
-                      storage::table_overlay& overlay)
+  deferred_write_view(storage::write_txn& txn, uint32_t group, uint32_t table,
+                      storage::status& failure, storage::table_overlay& overlay)
       : overlay_view(txn, table, failure, overlay, ~uint64_t{0}, retry_),
+        group_(group),
         writable_(overlay) {}
 
   void put(std::string_view key, std::string_view value) override {
     if (failure_.ok()) {
-      writable_.put(table_, key, value);
+      writable_.put(group_, table_, key, value);
     }
   }
 
@@ -196,12 +197,13 @@ class deferred_write_view final : public overlay_view<storage::write_txn, cluste
     }
     const bool existed = get(key).has_value();
     if (existed) {
-      writable_.erase(table_, key);
+      writable_.erase(group_, table_, key);
     }
     return existed;
   }
 
  private:
+  uint32_t group_;
   storage::table_overlay& writable_;
   bool retry_ = false;  // never set: see above
 };
@@ -283,7 +285,7 @@ storage::result<std::vector<std::string>> partition_machines::log_txn_apply(
     }
     const uint32_t table = table_of(routed->slot, partition_);
     if (overlay_) {
-      deferred_write_view store(txn, table, failure, *overlay_);
+      deferred_write_view store(txn, group_, table, failure, *overlay_);
       results[i] = machines_[routed->slot]->apply(store, routed->command);
     } else {
       write_view store(txn, table, failure);

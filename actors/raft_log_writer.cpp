@@ -19,6 +19,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include <algorithm>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <variant>
@@ -47,9 +48,12 @@ struct raft_writer_state {
   std::shared_ptr<runtime::storage_health> health;  // null: a full disk is a failure like others
   std::vector<pending_request> pending;
   // Journal mode: snapshot records waiting for LMDB to hold the applies before them (a
-  // record may compact the log): carried out after the next checkpoint that flushes the
-  // overlay's changes, or finds none (record_waiting_snapshots).
+  // record may compact the log): carried out after the next checkpoint that stages their
+  // group's changes, or once the overlay holds none of them (record_waiting_snapshots).
   std::vector<pending_request> waiting_records;
+  // Journal mode: the slices of the overlay's flush in progress not staged yet, next first
+  // (journal_mode::table_flush_slices; one per checkpoint).
+  std::deque<storage::table_overlay::slice> flush_slices;
   bool flush_scheduled = false;
   // The journal design (journal_mode): set when the writer writes through the journal.
   std::optional<journal_mode> journal;
@@ -346,43 +350,96 @@ void fail_waiting_records(raft_writer_state& st, const storage::status& failure)
   st.waiting_records.clear();
 }
 
-// Journal mode: carries out the waiting snapshot records together, in one transaction
-// (record_snapshots), and answers them. Call only when LMDB holds every apply that came before
-// them.
-void record_waiting_snapshots(raft_writer_state& st) {
-  if (st.waiting_records.empty()) {
+// What a checkpoint stages of the overlay's changes: all of them, or one slice of a flush.
+struct table_staging {
+  bool all = false;
+  storage::table_overlay::slice slice;  // without `all`
+  bool covers(uint32_t group) const {
+    return all || std::binary_search(slice.groups.begin(), slice.groups.end(), group);
+  }
+};
+
+// Journal mode: carries out, together in one transaction (record_snapshots), the waiting
+// snapshot records whose group LMDB holds every apply of: the checkpoint that just committed
+// staged the group (`staged`), or the overlay holds nothing of it. Call only between
+// checkpoints (no open transaction).
+void record_waiting_snapshots(raft_writer_state& st, const table_staging* staged = nullptr) {
+  const storage::table_overlay* overlay = st.journal->overlay.get();
+  auto ready = [&](const pending_request& request) {
+    const auto group = static_cast<uint32_t>(std::get<snapshot_record>(request.operation).group);
+    return (staged != nullptr && staged->covers(group)) || overlay == nullptr ||
+           !overlay->pending_applied(group);
+  };
+  // The ready ones first, each group's records in their order.
+  auto waiting = std::stable_partition(st.waiting_records.begin(), st.waiting_records.end(), ready);
+  if (waiting == st.waiting_records.begin()) {
     return;
   }
   std::vector<snapshot_record> list;
-  list.reserve(st.waiting_records.size());
-  for (const pending_request& request : st.waiting_records) {
-    list.push_back(std::get<snapshot_record>(request.operation));
+  for (auto it = st.waiting_records.begin(); it != waiting; ++it) {
+    list.push_back(std::get<snapshot_record>(it->operation));
   }
   const storage::status done = st.store->record_snapshots(list);
+  for (auto it = st.waiting_records.begin(); it != waiting; ++it) {
+    if (done.ok()) {
+      it->promise.deliver(uint64_t{list.size()});
+    } else {
+      it->promise.deliver(caf::make_error(errc::storage_failure, done.to_string()));
+    }
+  }
   if (!done.ok()) {
     CK_LOG_ERROR("raft: recording {} snapshots failed: {}", list.size(), done.to_string());
-    fail_waiting_records(st, done);
-    return;
   }
-  for (pending_request& request : st.waiting_records) {
-    request.promise.deliver(uint64_t{list.size()});
+  st.waiting_records.erase(st.waiting_records.begin(), waiting);
+}
+
+// Journal mode: what this checkpoint stages of `pending`: everything with `flush_tables`;
+// otherwise the next slice of the flush in progress, or the first slice of a flush that is due
+// now (tables_due). Nothing when the overlay is empty.
+std::optional<table_staging> next_table_staging(
+    raft_writer_state& st, const storage::table_overlay::pending_figures& pending,
+    std::chrono::steady_clock::time_point now, bool flush_tables) {
+  const journal_mode& mode = *st.journal;
+  if (pending.empty()) {
+    st.flush_slices.clear();
+    return std::nullopt;
   }
-  st.waiting_records.clear();
+  if (st.flush_slices.empty()) {
+    if (!flush_tables && !tables_due(st, pending, now)) {
+      return std::nullopt;
+    }
+    st.last_table_flush = now;
+    if (flush_tables || mode.table_flush_slices <= 1) {
+      return table_staging{true, {{}, pending.changes}};
+    }
+    auto slices = mode.overlay->pending_slices(mode.table_flush_slices);
+    st.flush_slices.assign(std::make_move_iterator(slices.begin()),
+                           std::make_move_iterator(slices.end()));
+  } else if (flush_tables) {
+    st.flush_slices.clear();  // everything now: the rest of the flush in progress included
+    return table_staging{true, {{}, pending.changes}};
+  }
+  table_staging next{false, std::move(st.flush_slices.front())};
+  st.flush_slices.pop_front();
+  return next;
 }
 
 // Journal mode: commits the open transaction and releases the journal before it. When the
-// overlay's changes are due (or `flush_tables`), stages them first and lets the overlay drop
-// them once LMDB holds them. Then, when LMDB holds every apply (the overlay's changes were
-// staged, or there were none), the waiting snapshot records.
+// overlay's changes are due (or `flush_tables`), stages them first, all or a slice of them
+// (next_table_staging), and lets the overlay drop them once LMDB holds them. Then the waiting
+// snapshot records whose group LMDB holds every apply of.
 storage::status checkpoint(raft_writer_state& st, bool flush_tables = false) {
   journal_mode& mode = *st.journal;
   const auto now = std::chrono::steady_clock::now();
   st.last_checkpoint = now;
   std::optional<uint64_t> generation;
-  const storage::table_overlay::pending_figures pending = tables_pending(st);
-  if (flush_tables ? !pending.empty() : tables_due(st, pending, now)) {
+  const std::optional<table_staging> staging =
+      next_table_staging(st, tables_pending(st), now, flush_tables);
+  if (staging) {
     storage::status staged = mode.journal->stage({}, [&](storage::write_txn& txn) {
-      storage::result<uint64_t> sealed = mode.overlay->stage_into(txn);
+      storage::result<uint64_t> sealed = staging->all
+                                             ? mode.overlay->stage_into(txn)
+                                             : mode.overlay->stage_into(txn, staging->slice.groups);
       if (!sealed.ok()) {
         return sealed.status();
       }
@@ -398,7 +455,6 @@ storage::status checkpoint(raft_writer_state& st, bool flush_tables = false) {
       CK_LOG_ERROR("raft: staging the applied changes failed: {}", staged.to_string());
       return staged;
     }
-    st.last_table_flush = now;
   }
   if (mode.journal->open_transaction() != nullptr) {
     storage::status done = mode.journal->checkpoint();
@@ -410,13 +466,11 @@ storage::status checkpoint(raft_writer_state& st, bool flush_tables = false) {
       mode.overlay->committed(*generation);
       if (mode.metrics != nullptr) {
         mode.metrics->storage_table_flushes.add();
-        mode.metrics->storage_table_flushed_changes.add(pending.changes);
+        mode.metrics->storage_table_flushed_changes.add(staging->slice.changes);
       }
     }
   }
-  if (generation || pending.empty()) {
-    record_waiting_snapshots(st);  // LMDB holds every apply that came before them
-  }
+  record_waiting_snapshots(st, generation ? &*staging : nullptr);
   return storage::status::success();
 }
 
@@ -430,7 +484,7 @@ bool persist_must_sync(const pending_request& request) {
 // transaction and, when its persists must sync, appended to the journal (a run of persists
 // that need not, commit indexes and applies only, is staged alone: journaled_log::stage says
 // why a restart may lose it). A snapshot record may compact the log, so LMDB must hold the
-// applies up to it first: it waits for the next checkpoint that flushes the overlay's changes
+// applies up to it first: it waits for the next checkpoint that stages its group's changes
 // anyway (st.waiting_records; forcing a flush for it stalled the writer for tens of
 // milliseconds when all groups, under equal load, reached their snapshot interval together).
 // Later persists of its group may go first (they append or truncate above the commit index,
@@ -586,14 +640,20 @@ void checkpoint_if_due(raft_log_writer_actor::stateful_pointer<raft_writer_state
   const journal_mode& mode = *st.journal;
   bool open = mode.journal->open_transaction() != nullptr;
   storage::table_overlay::pending_figures pending = tables_pending(st);
+  if (!open) {
+    record_waiting_snapshots(st);  // those whose group the overlay holds nothing of
+  }
   if (!open && pending.empty()) {
-    record_waiting_snapshots(st);  // LMDB holds every apply
     return;
   }
   auto now = std::chrono::steady_clock::now();
+  // A flush in progress stages its next slice at the checkpoint interval.
+  const bool tables = st.flush_slices.empty()
+                          ? tables_due(st, pending, now)
+                          : now - st.last_checkpoint >= mode.checkpoint_interval;
   if ((open && (now - st.last_checkpoint >= mode.checkpoint_interval ||
                 mode.journal->bytes_since_checkpoint() >= mode.checkpoint_bytes)) ||
-      tables_due(st, pending, now)) {
+      tables) {
     if (!checkpoint(st).ok()) {
       return;  // the journal is broken: later requests get the failure
     }
@@ -607,9 +667,11 @@ void checkpoint_if_due(raft_log_writer_actor::stateful_pointer<raft_writer_state
   }
   if (!st.checkpoint_timer) {
     st.checkpoint_timer = true;
-    // An idle writer still flushes the overlay's changes, a table_flush_interval after the last.
-    const auto wait = open ? mode.checkpoint_interval - (now - st.last_checkpoint)
-                           : mode.table_flush_interval - (now - st.last_table_flush);
+    // An idle writer still flushes the overlay's changes, a table_flush_interval after the last
+    // flush began, and a flush in progress slice by slice.
+    const auto wait = open || !st.flush_slices.empty()
+                          ? mode.checkpoint_interval - (now - st.last_checkpoint)
+                          : mode.table_flush_interval - (now - st.last_table_flush);
     self->delayed_send(self, std::chrono::duration_cast<std::chrono::milliseconds>(wait) +
                                  std::chrono::milliseconds(1),
                        atoms::checkpoint_timer_atom_v);

@@ -145,7 +145,7 @@ struct journal_mode {
   /// this long since the last such flush, or once the overlay holds this many changes, bytes,
   /// or changes that dirty about this many leaf pages (storage::table_dirty_pages_estimate),
   /// and before every group drop, snapshot install and stop. A snapshot record waits for the
-  /// next flush (it may compact the log: LMDB must hold the applies before it first).
+  /// next flush of its group (it may compact the log: LMDB must hold the applies before it).
   /// The limits bound a flush's work, and so how long it stalls the writer: a key written many
   /// times in between costs one put and the keys sharing a leaf one page, where each 50 ms
   /// checkpoint used to rewrite most of the KV table's leaves (docs/performance.md, session
@@ -159,6 +159,12 @@ struct journal_mode {
   std::size_t table_flush_changes = 16384;
   uint64_t table_flush_bytes = uint64_t{4} << 20;
   uint64_t table_flush_pages = 1024;
+  /// A due flush is staged in up to this many slices of the groups holding changes, about
+  /// equal in changes, one per checkpoint (a checkpoint_interval apart): each checkpoint writes
+  /// a slice of the table's leaves, so the writer stalls a slice's time instead of the whole
+  /// flush's (storage::table_overlay::pending_slices). A snapshot record waits for the slice of
+  /// its group only. Group drops, snapshot installs and the stop stage everything. 1: one piece.
+  std::size_t table_flush_slices = 4;
   /// Where flushes are counted (storage_table_flushes, storage_table_flushed_changes); may be
   /// null; must outlive the writer.
   runtime::node_metrics* metrics = nullptr;

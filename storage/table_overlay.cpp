@@ -1,5 +1,6 @@
 #include "storage/table_overlay.hpp"
 
+#include <algorithm>
 #include <mutex>
 #include <vector>
 
@@ -20,13 +21,14 @@ std::string partition_prefix(uint32_t partition) {
 
 }  // namespace
 
-void table_overlay::record(uint32_t partition, std::string_view key,
+void table_overlay::record(uint32_t group, uint32_t partition, std::string_view key,
                            std::optional<std::string> value) {
   std::string stored = table_key(partition, key);
   std::unique_lock lock(mutex_);
   auto [it, added] = changes_.try_emplace(std::move(stored));
   entry& e = it->second;
   if (added) {
+    e.group = group;
     e.partition = partition;
     e.user_key = std::string(key);
     bytes_ += e.user_key.size();
@@ -49,12 +51,13 @@ std::map<std::string, table_overlay::entry>::iterator table_overlay::forget(
   return changes_.erase(it);
 }
 
-void table_overlay::put(uint32_t partition, std::string_view key, std::string_view value) {
-  record(partition, key, std::string(value));
+void table_overlay::put(uint32_t group, uint32_t partition, std::string_view key,
+                        std::string_view value) {
+  record(group, partition, key, std::string(value));
 }
 
-void table_overlay::erase(uint32_t partition, std::string_view key) {
-  record(partition, key, std::nullopt);
+void table_overlay::erase(uint32_t group, uint32_t partition, std::string_view key) {
+  record(group, partition, key, std::nullopt);
 }
 
 uint64_t table_overlay::seal() {
@@ -86,11 +89,23 @@ void table_overlay::note_applied(uint32_t group, uint64_t index) {
 }
 
 result<uint64_t> table_overlay::stage_into(write_txn& txn) {
+  return stage_selected(txn, [](uint32_t) { return true; });
+}
+
+result<uint64_t> table_overlay::stage_into(write_txn& txn, const std::vector<uint32_t>& groups) {
+  CK_ASSERT(std::is_sorted(groups.begin(), groups.end()));
+  return stage_selected(txn, [&groups](uint32_t group) {
+    return std::binary_search(groups.begin(), groups.end(), group);
+  });
+}
+
+template <class Selected>
+result<uint64_t> table_overlay::stage_selected(write_txn& txn, const Selected& selected) {
   const uint64_t generation = seal();
   // The writer's own thread records changes; readers only share the lock meanwhile.
   std::shared_lock lock(mutex_);
   for (const auto& [stored, e] : changes_) {
-    e.held = held_back(replacing_tables_, e.partition, e.seq);
+    e.held = !selected(e.group) || held_back(replacing_tables_, e.partition, e.seq);
     if (e.held) {
       continue;
     }
@@ -101,7 +116,7 @@ result<uint64_t> table_overlay::stage_into(write_txn& txn) {
     }
   }
   for (const auto& [group, note] : applied_) {
-    note.held = held_back(replacing_groups_, group, note.seq);
+    note.held = !selected(group) || held_back(replacing_groups_, group, note.seq);
     if (note.held) {
       continue;
     }
@@ -115,6 +130,35 @@ result<uint64_t> table_overlay::stage_into(write_txn& txn) {
 table_overlay::pending_figures table_overlay::pending() const {
   std::shared_lock lock(mutex_);
   return pending_figures{changes_.size(), bytes_, applied_.size()};
+}
+
+std::vector<table_overlay::slice> table_overlay::pending_slices(std::size_t count) const {
+  CK_ASSERT_GT(count, 0u);
+  std::map<uint32_t, std::size_t> changes;  // by group
+  std::size_t total = 0;
+  {
+    std::shared_lock lock(mutex_);
+    for (const auto& [stored, e] : changes_) {
+      ++changes[e.group];
+    }
+    total = changes_.size();
+    for (const auto& [group, note] : applied_) {
+      changes.try_emplace(group, 0);
+    }
+  }
+  std::vector<slice> out;
+  std::size_t assigned = 0;
+  for (const auto& [group, n] : changes) {
+    // A new slice once the ones so far hold their share (`total * slices / count`).
+    if (out.empty() ||
+        (out.size() < count && out.back().changes > 0 && assigned >= total * out.size() / count)) {
+      out.emplace_back();
+    }
+    out.back().groups.push_back(group);
+    out.back().changes += n;
+    assigned += n;
+  }
+  return out;
 }
 
 std::optional<uint64_t> table_overlay::pending_applied(uint32_t group) const {

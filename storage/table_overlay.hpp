@@ -63,9 +63,10 @@ class table_overlay {
     std::optional<std::string> value;  // nullopt: erased
   };
 
-  // Writer: (partition, key) was set to `value` / erased in the open transaction.
-  void put(uint32_t partition, std::string_view key, std::string_view value);
-  void erase(uint32_t partition, std::string_view key);
+  // Writer: (partition, key) was set to `value` / erased by an apply of `group` (whose applied
+  // index note_applied records: a slice stages a group's changes and its index together).
+  void put(uint32_t group, uint32_t partition, std::string_view key, std::string_view value);
+  void erase(uint32_t group, uint32_t partition, std::string_view key);
   // Writer: ends the current generation and returns it; the checkpoint about to commit holds
   // every change recorded so far.
   uint64_t seal();
@@ -81,6 +82,11 @@ class table_overlay {
   // replacement holds back; returns the generation to pass to committed() once `txn` has
   // committed (which keeps what was held back).
   result<uint64_t> stage_into(write_txn& txn);
+  // Writer: the same for the groups in `groups` (sorted) only: their changes and applied
+  // indexes are staged together, everything else stays for a later stage_into (committed()
+  // keeps it, as it keeps what a replacement holds back). A flush staged in slices of groups
+  // dirties a slice of the table's leaves per checkpoint instead of all of them in one.
+  result<uint64_t> stage_into(write_txn& txn, const std::vector<uint32_t>& groups);
   // What stage_into would stage now: changes, their key and value bytes, applied indexes.
   struct pending_figures {
     std::size_t changes = 0;
@@ -89,6 +95,13 @@ class table_overlay {
     bool empty() const { return changes == 0 && applied == 0; }
   };
   pending_figures pending() const;
+  // The groups with changes or an applied index to stage, in order, cut into at most `count`
+  // runs of about equal changes: the slices of a flush staged over `count` checkpoints.
+  struct slice {
+    std::vector<uint32_t> groups;  // sorted
+    std::size_t changes = 0;
+  };
+  std::vector<slice> pending_slices(std::size_t count) const;
 
   // Any thread: the applied index noted for `group` and not committed to LMDB yet.
   std::optional<uint64_t> pending_applied(uint32_t group) const;
@@ -142,6 +155,7 @@ class table_overlay {
 
  private:
   struct entry {
+    uint32_t group = 0;
     uint32_t partition = 0;
     std::string user_key;
     std::optional<std::string> value;
@@ -163,7 +177,11 @@ class table_overlay {
     auto it = marks.find(id);
     return it != marks.end() && seq <= it->second;
   }
-  void record(uint32_t partition, std::string_view key, std::optional<std::string> value);
+  void record(uint32_t group, uint32_t partition, std::string_view key,
+              std::optional<std::string> value);
+  // stage_into's work: stages what `selected(group)` picks and is not held back.
+  template <class Selected>
+  result<uint64_t> stage_selected(write_txn& txn, const Selected& selected);
   std::map<std::string, entry>::iterator forget(std::map<std::string, entry>::iterator it);
   // Requires: mutex_ held (shared or exclusive).
   bool answers(uint64_t seen) const { return dropped_ <= seen; }

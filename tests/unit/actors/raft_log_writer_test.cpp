@@ -299,22 +299,27 @@ struct journal_fixture : writer_fixture {
   ~journal_fixture() { stop_writer(); }  // before `metrics` goes
 };
 
-// Records every applied entry in the overlay, as the machines' write views do.
+// Records every applied entry in the overlay as `group`'s change of key e.data, with the
+// group's applied index, as the machines' write views do.
 class overlay_applier final : public actors::log_txn_applier {
  public:
-  explicit overlay_applier(storage::table_overlay& overlay) : overlay_(overlay) {}
+  overlay_applier(storage::table_overlay& overlay, uint32_t group)
+      : overlay_(overlay), group_(group) {}
   storage::result<std::vector<std::string>> log_txn_apply(
       storage::write_txn&, const std::vector<const raft::entry*>& entries) override {
     std::vector<std::string> results;
     for (const raft::entry* e : entries) {
-      overlay_.put(1, e->data, "applied");
+      overlay_.put(group_, group_, e->data, "applied");
       results.push_back("ok " + e->data);
     }
+    overlay_.note_applied(group_, ++applied_);
     return results;
   }
 
  private:
   storage::table_overlay& overlay_;
+  uint32_t group_;
+  uint64_t applied_ = 0;
 };
 
 }  // namespace
@@ -428,7 +433,7 @@ TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): snapshot records 
 TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): applies answer before the commit, "
                                    "an idle writer still checkpoints") {
   caf::scoped_actor self{*sys};
-  overlay_applier applier(*overlay);
+  overlay_applier applier(*overlay, 1);
   constexpr int groups = 50;
   const auto jobs = persist_applies(self, writer, applier, "k", groups);
   for (int g = 1; g <= groups; ++g) {
@@ -454,7 +459,7 @@ TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): a snapshot record
     mode.table_flush_changes = 10;
   });
   caf::scoped_actor self{*sys};
-  overlay_applier applier(*overlay);
+  overlay_applier applier(*overlay, 7);  // the record's group
   self->send(writer, atoms::raft_persist_atom_v, entries_write(7, 1, 10));
   await_answers(self, 1);
   persist_applies(self, writer, applier, "k", 3);  // 3 changes in the overlay: not due
@@ -481,9 +486,63 @@ TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): a snapshot record
   CHECK(log.last_index() == 10);
 }
 
+TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): a flush is staged in slices of "
+                                   "groups, one per checkpoint; a record waits for its group's") {
+  // Two slices, due at 4 changes, a slice per 300 ms (no interval within the test).
+  constexpr auto slice_interval = 300ms;
+  spawn_writer([&](actors::journal_mode& mode) {
+    mode.table_flush_interval = std::chrono::hours(1);
+    mode.table_flush_changes = 4;
+    mode.table_flush_slices = 2;
+    mode.checkpoint_interval = slice_interval;
+  });
+  caf::scoped_actor self{*sys};
+  self->send(writer, atoms::raft_persist_atom_v, entries_write(7, 1, 10));
+  self->send(writer, atoms::raft_persist_atom_v, entries_write(8, 1, 10));
+  await_answers(self, 2);
+  overlay_applier group7(*overlay, 7);
+  overlay_applier group8(*overlay, 8);
+  std::vector<std::shared_ptr<actors::apply_job>> jobs;
+  for (raft::group_id g = 21; g <= 24; ++g) {  // two changes each: the fourth makes it due
+    self->send(writer, atoms::raft_persist_atom_v,
+               persist_with_apply(g, g <= 22 ? group7 : group8, "k" + std::to_string(g), jobs));
+  }
+  await_answers(self, 4);
+  auto await_flushes = [&](uint64_t n) {
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (metrics.storage_table_flushes.value() < n &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(1ms);
+    }
+    REQUIRE_MESSAGE(metrics.storage_table_flushes.value() == n, "no flush ", n, " within 5 s");
+    return std::chrono::steady_clock::now();
+  };
+  const auto first = await_flushes(1);
+  // The first slice: group 7's changes and applied index; group 8's wait for the next.
+  CHECK(overlay->pending_applied(7) == std::nullopt);
+  CHECK(overlay->pending_applied(8) == std::optional<uint64_t>(2));
+  CHECK(overlay->size() == 2);
+  CHECK(metrics.storage_table_flushed_changes.value() == 2);
+  // Group 7's record goes at once (LMDB holds its applies); group 8's waits for its slice.
+  const raft::snapshot_meta at8{8, 1, raft::conf_state{{1}, {}}};
+  self->send(writer, atoms::raft_snapshot_atom_v, raft::group_id{7}, at8, raft::index_t{6});
+  self->send(writer, atoms::raft_snapshot_atom_v, raft::group_id{8}, at8, raft::index_t{6});
+  await_answers(self, 1);
+  CHECK(store->group(7).current_snapshot().meta.index == 8);
+  CHECK(store->group(8).current_snapshot().meta.index == 0);
+  CHECK(metrics.storage_table_flushes.value() == 1);
+  await_answers(self, 1);
+  const auto second = await_flushes(2);
+  CHECK(second - first >= slice_interval - 50ms);  // a checkpoint interval between slices
+  CHECK(overlay->size() == 0);
+  CHECK(metrics.storage_table_flushed_changes.value() == 4);
+  CHECK(store->group(8).current_snapshot().meta.index == 8);
+  CHECK(store->group(8).first_index() == 6);
+}
+
 TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): a proposal in an apply job is "
                                    "answered with its result before the journal sync") {
-  overlay_applier applier(*overlay);
+  overlay_applier applier(*overlay, 4);
   CHECK(early_answer_order(*sys, writer, applier) == "answer 3 ok x;persisted");
   CHECK(store->group(4).last_index() == 4);
 }

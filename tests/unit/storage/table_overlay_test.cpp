@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -23,6 +24,10 @@
 
 namespace ck::storage {
 namespace {
+
+// The group whose applies change `partition` (this file's convention: notes of partition 7
+// are group 70's).
+uint32_t group_of(uint32_t partition) { return partition * 10; }
 
 // LMDB as the model sees it: stored key -> (user key, value), one snapshot per generation.
 using tables = std::map<std::string, std::pair<std::string, std::string>>;
@@ -74,11 +79,11 @@ TEST_CASE("table_overlay: readers see the open transaction exactly, keys and lis
     if (action < 9) {
       const std::string key = random_key(rng);
       const std::string value = "v" + std::to_string(step);
-      overlay.put(partition, key, value);
+      overlay.put(group_of(partition), partition, key, value);
       model_put(open, partition, key, value);
     } else if (action < 14) {
       const std::string key = random_key(rng);
-      overlay.erase(partition, key);
+      overlay.erase(group_of(partition), partition, key);
       model_erase(open, partition, key);
     } else if (action == 14) {  // a checkpoint: seal, commit what the transaction holds
       const uint64_t g = overlay.seal();
@@ -174,10 +179,10 @@ TEST_CASE("table_overlay: range listings and key counts across partitions match 
     const std::string key = random_key(rng);
     if (action < 9) {
       const std::string value = "v" + std::to_string(step);
-      overlay.put(partition_for(key), key, value);
+      overlay.put(group_of(partition_for(key)), partition_for(key), key, value);
       model_put(open, partition_for(key), key, value);
     } else if (action < 14) {
-      overlay.erase(partition_for(key), key);
+      overlay.erase(group_of(partition_for(key)), partition_for(key), key);
       model_erase(open, partition_for(key), key);
     } else if (action == 14) {
       const uint64_t g = overlay.seal();
@@ -223,7 +228,7 @@ TEST_CASE("table_overlay: range listings and key counts across partitions match 
 
 TEST_CASE("table_overlay: a reader whose generation is older than a drop is told to retry") {
   table_overlay overlay;
-  overlay.put(1, "a", "1");
+  overlay.put(group_of(1), 1, "a", "1");
   const uint64_t seen = overlay.committed_generation();  // 0: its transaction lacks "a"
   bool retry = false;
   auto before = overlay.get(1, "a", seen, retry);
@@ -244,10 +249,10 @@ TEST_CASE("table_overlay: a reader whose generation is older than a drop is told
 
 TEST_CASE("table_overlay: a change made after the seal stays until its own checkpoint") {
   table_overlay overlay;
-  overlay.put(1, "a", "1");
+  overlay.put(group_of(1), 1, "a", "1");
   const uint64_t g = overlay.seal();
-  overlay.put(1, "a", "2");  // the next generation, while the checkpoint commits
-  overlay.put(1, "b", "3");
+  overlay.put(group_of(1), 1, "a", "2");  // the next generation, while the checkpoint commits
+  overlay.put(group_of(1), 1, "b", "3");
   overlay.committed(g);
   bool retry = false;
   auto a = overlay.get(1, "a", g, retry);
@@ -258,7 +263,7 @@ TEST_CASE("table_overlay: a change made after the seal stays until its own check
 
 TEST_CASE("table_overlay: the stored listing's failure is the answer; a bad limit is refused") {
   table_overlay overlay;
-  overlay.put(1, "a", "1");
+  overlay.put(group_of(1), 1, "a", "1");
   auto failed = overlay.list(1, std::nullopt, 5, 0, [](const auto&, size_t) {
     return result<table_page>(status::io_error("disk gone"));
   });
@@ -295,7 +300,7 @@ TEST_CASE("table_overlay: concurrent readers never miss an acknowledged change")
          ++step) {
       const int key = static_cast<int>(rng() % keys);
       open[key] = step;
-      overlay.put(0, std::to_string(key), std::to_string(step));
+      overlay.put(group_of(0), 0, std::to_string(key), std::to_string(step));
       acked[key].store(step);
       if (step % 97 == 0) {
         const uint64_t g = overlay.seal();
@@ -373,11 +378,13 @@ struct deferred_env {
     REQUIRE(value.ok());
     return value.value();
   }
-  // The log writer's flush: stage, commit, then let the overlay drop what LMDB holds.
-  void flush(table_overlay& overlay) {
+  // The log writer's flush: stage (the groups of `slice`, or all), commit, then let the overlay
+  // drop what LMDB holds.
+  void flush(table_overlay& overlay, const std::optional<std::vector<uint32_t>>& slice = {}) {
     auto txn = env->begin_write();
     REQUIRE(txn.ok());
-    auto generation = overlay.stage_into(txn.value());
+    auto generation = slice ? overlay.stage_into(txn.value(), *slice)
+                            : overlay.stage_into(txn.value());
     REQUIRE(generation.ok());
     REQUIRE(txn.value().commit().ok());
     overlay.committed(generation.value());
@@ -388,9 +395,9 @@ TEST_CASE("table_overlay: stage_into writes every change and applied index; pend
   deferred_env e;
   table_overlay overlay;
   CHECK(overlay.pending().empty());
-  overlay.put(7, "a", "1");
-  overlay.put(7, "a", "22");  // the latest value only, bytes counted once per key
-  overlay.put(8, "b", "3");
+  overlay.put(group_of(7), 7, "a", "1");
+  overlay.put(group_of(7), 7, "a", "22");  // the latest value only, bytes counted once per key
+  overlay.put(group_of(8), 8, "b", "3");
   overlay.note_applied(70, 5);
   overlay.note_applied(70, 9);
   const table_overlay::pending_figures before = overlay.pending();
@@ -406,22 +413,69 @@ TEST_CASE("table_overlay: stage_into writes every change and applied index; pend
   CHECK(overlay.pending().bytes == 0);
   CHECK(overlay.pending_applied(70) == std::nullopt);
 
-  overlay.erase(7, "a");  // an erase reaches LMDB as one
+  overlay.erase(group_of(7), 7, "a");  // an erase reaches LMDB as one
   e.flush(overlay);
   CHECK(e.get(7, "a") == std::nullopt);
   CHECK(e.get(8, "b") == std::optional<std::string>("3"));
 }
 
+TEST_CASE("table_overlay: a slice stages its groups' changes with their applied indexes only") {
+  deferred_env e;
+  table_overlay overlay;
+  overlay.put(group_of(7), 7, "a", "1");
+  overlay.put(group_of(7), 7, "b", "2");
+  overlay.put(group_of(8), 8, "c", "3");
+  overlay.note_applied(70, 5);
+  overlay.note_applied(80, 6);
+  overlay.note_applied(90, 7);  // an apply that changed nothing
+  auto whole = overlay.pending_slices(1);
+  REQUIRE(whole.size() == 1);
+  CHECK(whole[0].groups == std::vector<uint32_t>{70, 80, 90});
+  CHECK(whole[0].changes == 3);
+  auto halves = overlay.pending_slices(2);  // cut where the first holds its half of the changes
+  REQUIRE(halves.size() == 2);
+  CHECK(halves[0].groups == std::vector<uint32_t>{70});
+  CHECK(halves[0].changes == 2);
+  CHECK(halves[1].groups == std::vector<uint32_t>{80, 90});
+  CHECK(halves[1].changes == 1);
+  CHECK(overlay.pending_slices(8).size() == 3);  // never more slices than groups
+
+  const uint64_t seen = overlay.committed_generation();
+  e.flush(overlay, std::vector<uint32_t>{70, 90});
+  CHECK(e.get(7, "a") == std::optional<std::string>("1"));
+  CHECK(e.get(7, "b") == std::optional<std::string>("2"));
+  CHECK(load_partition_applied(*e.env, 70).value() == 5);
+  CHECK(load_partition_applied(*e.env, 90).value() == 7);
+  // Group 80's change and index wait for their slice, still there for readers.
+  CHECK(e.get(8, "c") == std::nullopt);
+  CHECK(load_partition_applied(*e.env, 80).value() == 0);
+  CHECK(overlay.pending().changes == 1);
+  CHECK(overlay.pending_applied(70) == std::nullopt);
+  CHECK(overlay.pending_applied(80) == std::optional<uint64_t>(6));
+  bool retry = false;
+  CHECK_FALSE(overlay.get(7, "a", seen, retry).has_value());
+  CHECK(retry);  // group 70's changes are gone from the overlay: renew the transaction
+  CHECK(overlay.get(8, "c", overlay.committed_generation(), retry)->value ==
+        std::optional<std::string>("3"));
+  CHECK_FALSE(retry);
+
+  overlay.put(group_of(8), 8, "c", "4");  // a newer change of the waiting group
+  e.flush(overlay, std::vector<uint32_t>{80});
+  CHECK(e.get(8, "c") == std::optional<std::string>("4"));
+  CHECK(load_partition_applied(*e.env, 80).value() == 6);
+  CHECK(overlay.pending().empty());
+}
+
 TEST_CASE("table_overlay: a replacement holds its table back from flushes, then forgets it") {
   deferred_env e;
   table_overlay overlay;
-  overlay.put(7, "old", "x");
-  overlay.put(8, "other", "y");
+  overlay.put(group_of(7), 7, "old", "x");
+  overlay.put(group_of(8), 8, "other", "y");
   overlay.note_applied(70, 3);
   overlay.note_applied(80, 4);
   const uint64_t seen = overlay.committed_generation();
   const uint64_t mark = overlay.begin_replacement({7}, 70);
-  overlay.put(7, "new", "z");  // after the mark: not the replacement's business
+  overlay.put(group_of(7), 7, "new", "z");  // after the mark: not the replacement's business
   e.flush(overlay);            // the writer flushes while the replacement runs
   CHECK(e.get(7, "old") == std::nullopt);
   CHECK(e.get(7, "new") == std::optional<std::string>("z"));
@@ -451,7 +505,7 @@ TEST_CASE("table_overlay: a replacement holds its table back from flushes, then 
 TEST_CASE("table_overlay: a failed replacement lets the next flush write what it held back") {
   deferred_env e;
   table_overlay overlay;
-  overlay.put(7, "k", "v");
+  overlay.put(group_of(7), 7, "k", "v");
   overlay.note_applied(70, 3);
   const uint64_t mark = overlay.begin_replacement({7}, 70);
   e.flush(overlay);
