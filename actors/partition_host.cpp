@@ -202,6 +202,13 @@ void probe_dropped_replicas(host_pointer self, const cluster::meta_state& meta) 
               if (!reply || reply->status != route_status::ok || reply->member) {
                 return;  // not the leader, still a member (the move is under way), or garbled
               }
+              // The placement may want the replica back by now (the group re-adds it): keep
+              // it then, its log saves the group a transfer.
+              const auto meta_view = self->state.meta->view();
+              if (partition < meta_view->placement.size() &&
+                  contains(meta_view->placement[partition].replicas, self->state.options.node_id)) {
+                return;
+              }
               CK_LOG_INFO("partition: partition-{}'s leader on {} says this replica is no longer "
                           "in the group",
                           partition, ask);

@@ -80,7 +80,24 @@ void node::impl::handle_append(const message& m) {
 }
 
 void node::impl::handle_heartbeat(const message& m) {
-  // The leader sends min(our match, its commit): we hold those entries (asserted).
+  // The leader sends min(our match, its commit), so we hold those entries, unless the log it
+  // matched is gone: a replica dropped and started again empty under the same id (a node
+  // does that when a group removes its replica and wants it back) while this leader still
+  // counts the old log. Say where our log ends instead, and commit nothing: the leader
+  // starts over from there (handle_heartbeat_response), and appends commit what matches.
+  if (m.commit > log.last_index()) {
+    log_line("heartbeat commit %" PRIu64 " is beyond our last index %" PRIu64
+             ": the leader counts a log this replica no longer holds",
+             m.commit, log.last_index());
+    message answer = make_message(message_type::heartbeat_response, m.from);
+    answer.reject = true;
+    answer.reject_hint = log.last_index();
+    if (m.context != quiesce_context) {
+      answer.context = m.context;  // a read's confirmation of leadership stands
+    }
+    send(std::move(answer));
+    return;
+  }
   log.commit_to(m.commit);
   if (m.context == quiesce_context && cfg.quiesce) {
     quiescent = true;  // the leader went quiet with everything replicated; no answer needed

@@ -66,6 +66,17 @@ void node::impl::handle_append_response(const message& m, progress& pr) {
 void node::impl::handle_heartbeat_response(const message& m, progress& pr) {
   pr.recent_active = true;
   pr.probe_sent = false;  // probe again at most once per heartbeat interval
+  if (m.reject && m.reject_hint < pr.match) {
+    // The follower's log ends below what we counted as matched: it lost it (handle_heartbeat).
+    // Lowering a match is safe (it only takes back support); the probe finds where the logs
+    // agree, or a snapshot follows.
+    log_line("%" PRIu64 " lost its log above %" PRIu64 " (matched %" PRIu64 "): probing again",
+             m.from, m.reject_hint, pr.match);
+    pr.lost_log(m.reject_hint);
+    if (quiescent) {
+      wake();  // the follower must be caught up
+    }
+  }
   if (pr.state == progress_state::replicate && pr.window.full()) {
     pr.window.free_first_one();  // alive, but acks are lost: let one more append through
   }

@@ -105,6 +105,14 @@ void progress::become_snapshot(index_t snapshot_index) {
   next = snapshot_index + 1;
 }
 
+void progress::lost_log(index_t follower_last) {
+  CK_ASSERT_LT(follower_last, match);
+  match = follower_last;
+  reset_state(progress_state::probe);
+  next = match + 1;
+  sent_commit = std::min(sent_commit, match);
+}
+
 bool progress::maybe_update(index_t index) {
   if (index <= match) {
     return false;

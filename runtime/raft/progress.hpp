@@ -87,6 +87,10 @@ struct progress {
   /// match. Returns false (changing nothing) when the rejection is stale: it answers an
   /// append sent before the leader's view moved on.
   bool maybe_decrease_to(index_t rejected, index_t match_hint);
+  /// The follower's log ends at `follower_last`, below match: it lost the rest (a replica
+  /// started again empty under its id). Back to probe from there. Requires: follower_last <
+  /// match.
+  void lost_log(index_t follower_last);
   /// An append went out with `entry_count` entries ending at `last_index`, carrying commit.
   void sent_append(index_t last_index, size_t entry_count, uint64_t bytes, index_t commit);
   /// Whether another append must wait (probe out, window full, or a snapshot pending).

@@ -203,6 +203,30 @@ TEST_CASE("report_unreachable moves a replicating follower back to probe") {
   CHECK(applied_data(net.get(2)) == std::vector<std::string>{"x"});
 }
 
+TEST_CASE("a replica that lost its log is probed again from where its log ends, not trusted") {
+  network net(3);
+  net.elect(1);
+  for (int i = 0; i < 3; ++i) {
+    net.propose(1, "v" + std::to_string(i));
+  }
+  const index_t last = net.at(1).status().last_index;
+  REQUIRE(progress_of(net.at(1).status(), 3).match == last);
+  // Node 3's replica is dropped and started again empty under its id (a node does that when
+  // a group removes its replica and wants it back), while leader 1 still counts the old log.
+  net.get(3).applied.clear();
+  net.add(3, conf_state{});
+  // The heartbeat says commit `last`; the replica answers that its log is empty instead of
+  // committing entries it does not hold, and the leader sends the log again from the start.
+  net.tick(1);
+  net.stabilize();
+  CHECK(applied_data(net.get(3)) == std::vector<std::string>{"v0", "v1", "v2"});
+  CHECK(net.at(3).status().commit == last);
+  CHECK(progress_of(net.at(1).status(), 3).match == last);
+  CHECK(progress_of(net.at(1).status(), 3).state == "replicate");
+  net.propose(1, "after");
+  CHECK(applied_data(net.get(3)).back() == "after");
+}
+
 // --- the ready / advance contract ----------------------------------------------------------
 
 TEST_CASE("ready: committed entries are handed out only once they are durable here") {
