@@ -1,9 +1,10 @@
 // A small randomized run (the full chaos simulator lives in tests/sim): partitions, message
 // loss and reordering, restarts, snapshots, transfers, ReadIndex, and membership churn
-// (fresh learners, promotions, demotions, removals) starting from five founders. Checked
-// after every round: each node's invariants and State Machine Safety (no two replicas apply
-// different entries at one index); at the end, that the group heals and every member commits
-// again. Deterministic per seed; a failure names its seed.
+// (fresh learners, promotions, demotions, removals, removed nodes wiped and added back)
+// starting from five founders. Checked after every round: each node's invariants and State
+// Machine Safety (no two replicas apply different entries at one index); at the end, that the
+// group heals and every member commits again. Deterministic per seed; a failure names its
+// seed.
 
 #include "raft_test_network.hpp"
 
@@ -52,7 +53,36 @@ struct chaos {
       net.at(leader).read_index("read-" + std::to_string(round));
     } else if (dice < 93 && leader != no_node) {
       change_membership(leader);
+    } else if (dice < 95 && leader != no_node) {
+      wipe_removed(leader);
     }
+  }
+
+  // A node the group removed loses its log and starts again empty under its id, as a
+  // ClusterKit node drops the replica of a group that removed it (and may be added back:
+  // change_membership re-adds removed nodes as learners). A leader that still counts its old
+  // log must catch it up again (node_leader.cpp, handle_heartbeat_response).
+  void wipe_removed(node_id leader) {
+    const conf_state conf = net.at(leader).status().conf;
+    std::vector<node_id> removed;
+    for (node_id id = 1; id < next_fresh; ++id) {
+      auto listed = [id](const std::vector<node_id>& ids) {
+        return std::count(ids.begin(), ids.end(), id) > 0;
+      };
+      if (!listed(conf.voters) && !listed(conf.learners)) {
+        removed.push_back(id);
+      }
+    }
+    if (removed.empty()) {
+      return;
+    }
+    const node_id id = removed[random() % removed.size()];
+    replica& r = net.get(id);
+    r.applied.clear();
+    r.reads.clear();
+    r.snapshot_index = 0;
+    r.snapshot_data.clear();
+    net.add(id, {});
   }
 
   void snapshot_at(node_id id) {
