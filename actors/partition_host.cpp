@@ -39,6 +39,13 @@ bool contains(const std::vector<std::string>& ids, const std::string& id) {
   return std::find(ids.begin(), ids.end(), id) != ids.end();
 }
 
+// Whether `meta`'s placement wants a replica of `partition` on this node.
+bool placed_here(const detail::partition_host_state& st, const cluster::meta_state& meta,
+                 uint32_t partition) {
+  return partition < meta.placement.size() &&
+         contains(meta.placement[partition].replicas, st.options.node_id);
+}
+
 // ---- hosting -----------------------------------------------------------------------------
 
 void start_replica(host_pointer self, uint32_t partition) {
@@ -184,8 +191,7 @@ void probe_dropped_replicas(host_pointer self, const cluster::meta_state& meta) 
   auto& st = self->state;
   const int64_t now = runtime::steady_now_ms();
   for (auto& [p, replica] : st.replicas) {
-    if (p >= meta.placement.size() || !replica.status ||
-        contains(meta.placement[p].replicas, st.options.node_id) ||
+    if (p >= meta.placement.size() || !replica.status || placed_here(st, meta, p) ||
         meta.placement[p].replicas.empty() || now - replica.last_probe_ms < probe_interval_ms) {
       continue;
     }
@@ -204,9 +210,7 @@ void probe_dropped_replicas(host_pointer self, const cluster::meta_state& meta) 
               }
               // The placement may want the replica back by now (the group re-adds it): keep
               // it then, its log saves the group a transfer.
-              const auto meta_view = self->state.meta->view();
-              if (partition < meta_view->placement.size() &&
-                  contains(meta_view->placement[partition].replicas, self->state.options.node_id)) {
+              if (placed_here(self->state, *self->state.meta->view(), partition)) {
                 return;
               }
               CK_LOG_INFO("partition: partition-{}'s leader on {} says this replica is no longer "

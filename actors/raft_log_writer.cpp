@@ -342,11 +342,24 @@ bool tables_due(const raft_writer_state& st,
               mode.table_flush_pages);
 }
 
+// Answers the snapshot records in [first, last), which were carried out together with
+// `done`: how many they were, or storage_failure.
+void answer_records(std::vector<pending_request>::iterator first,
+                    std::vector<pending_request>::iterator last, const storage::status& done) {
+  const auto count = static_cast<uint64_t>(last - first);
+  for (; first != last; ++first) {
+    if (done.ok()) {
+      first->promise.deliver(count);
+    } else {
+      first->promise.deliver(caf::make_error(errc::storage_failure, done.to_string()));
+    }
+  }
+}
+
 // Journal mode: answers the waiting snapshot records with `failure`, not carried out.
 void fail_waiting_records(raft_writer_state& st, const storage::status& failure) {
-  for (pending_request& request : st.waiting_records) {
-    request.promise.deliver(caf::make_error(errc::storage_failure, failure.to_string()));
-  }
+  CK_ASSERT(!failure.ok());
+  answer_records(st.waiting_records.begin(), st.waiting_records.end(), failure);
   st.waiting_records.clear();
 }
 
@@ -380,17 +393,19 @@ void record_waiting_snapshots(raft_writer_state& st, const table_staging* staged
     list.push_back(std::get<snapshot_record>(it->operation));
   }
   const storage::status done = st.store->record_snapshots(list);
-  for (auto it = st.waiting_records.begin(); it != waiting; ++it) {
-    if (done.ok()) {
-      it->promise.deliver(uint64_t{list.size()});
-    } else {
-      it->promise.deliver(caf::make_error(errc::storage_failure, done.to_string()));
-    }
-  }
   if (!done.ok()) {
     CK_LOG_ERROR("raft: recording {} snapshots failed: {}", list.size(), done.to_string());
   }
+  answer_records(st.waiting_records.begin(), waiting, done);
   st.waiting_records.erase(st.waiting_records.begin(), waiting);
+}
+
+// Journal mode: the next slice of the flush in progress, taken off the list.
+table_staging take_slice(raft_writer_state& st) {
+  CK_ASSERT(!st.flush_slices.empty());
+  table_staging next{false, std::move(st.flush_slices.front())};
+  st.flush_slices.pop_front();
+  return next;
 }
 
 // Journal mode: what this checkpoint stages of `pending`: everything with `flush_tables`;
@@ -404,24 +419,21 @@ std::optional<table_staging> next_table_staging(
     st.flush_slices.clear();
     return std::nullopt;
   }
-  if (st.flush_slices.empty()) {
-    if (!flush_tables && !tables_due(st, pending, now)) {
-      return std::nullopt;
-    }
-    st.last_table_flush = now;
-    if (flush_tables || mode.table_flush_slices <= 1) {
-      return table_staging{true, {{}, pending.changes}};
-    }
-    auto slices = mode.overlay->pending_slices(mode.table_flush_slices);
-    st.flush_slices.assign(std::make_move_iterator(slices.begin()),
-                           std::make_move_iterator(slices.end()));
-  } else if (flush_tables) {
-    st.flush_slices.clear();  // everything now: the rest of the flush in progress included
+  if (!flush_tables && !st.flush_slices.empty()) {
+    return take_slice(st);  // the flush in progress goes on
+  }
+  st.flush_slices.clear();  // a forced flush takes the rest of one in progress along
+  if (!flush_tables && !tables_due(st, pending, now)) {
+    return std::nullopt;
+  }
+  st.last_table_flush = now;  // a flush begins
+  if (flush_tables || mode.table_flush_slices <= 1) {
     return table_staging{true, {{}, pending.changes}};
   }
-  table_staging next{false, std::move(st.flush_slices.front())};
-  st.flush_slices.pop_front();
-  return next;
+  auto slices = mode.overlay->pending_slices(mode.table_flush_slices);
+  st.flush_slices.assign(std::make_move_iterator(slices.begin()),
+                         std::make_move_iterator(slices.end()));
+  return take_slice(st);
 }
 
 // Journal mode: commits the open transaction and releases the journal before it. When the

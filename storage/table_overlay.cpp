@@ -149,7 +149,7 @@ std::vector<table_overlay::slice> table_overlay::pending_slices(std::size_t coun
   std::vector<slice> out;
   std::size_t assigned = 0;
   for (const auto& [group, n] : changes) {
-    // A new slice once the ones so far hold their share (`total * slices / count`).
+    // A new slice once the ones so far hold their share (total * out.size() / count).
     if (out.empty() ||
         (out.size() < count && out.back().changes > 0 && assigned >= total * out.size() / count)) {
       out.emplace_back();

@@ -107,6 +107,20 @@ uint64_t await_answers(caf::scoped_actor& self, int n) {
   return largest_batch;
 }
 
+// The snapshot record the tests send: `group`'s snapshot at 8 (term 1), compacting below 6.
+void record_at_8(caf::scoped_actor& self, const actors::raft_log_writer_actor& writer,
+                 raft::group_id group) {
+  self->send(writer, atoms::raft_snapshot_atom_v, group,
+             raft::snapshot_meta{8, 1, raft::conf_state{{1}, {}}}, raft::index_t{6});
+}
+
+// `log` after record_at_8 was carried out, holding entries through `last`.
+void check_recorded_at_8(const raft::log_storage& log, raft::index_t last) {
+  CHECK(log.current_snapshot().meta.index == 8);
+  CHECK(log.first_index() == 6);
+  CHECK(log.last_index() == last);
+}
+
 // Persists entries 1..`last` of groups 1..`groups`, all sent at once, and waits for the
 // answers; returns the largest batch one reported.
 uint64_t persist_groups(caf::scoped_actor& self, const actors::raft_log_writer_actor& writer,
@@ -244,14 +258,10 @@ TEST_CASE_FIXTURE(writer_fixture, "raft log writer: a snapshot record keeps its 
   // the first persist before it and must not see the second (it would still be valid, but the
   // order of one sender's requests is the contract).
   self->send(writer, atoms::raft_persist_atom_v, entries_write(7, 1, 10));
-  self->send(writer, atoms::raft_snapshot_atom_v, raft::group_id{7},
-             raft::snapshot_meta{8, 1, raft::conf_state{{1}, {}}}, raft::index_t{6});
+  record_at_8(self, writer, raft::group_id{7});
   self->send(writer, atoms::raft_persist_atom_v, entries_write(7, 11, 12));
   await_answers(self, 3);
-  const raft::log_storage& log = store->group(7);
-  CHECK(log.current_snapshot().meta.index == 8);
-  CHECK(log.first_index() == 6);
-  CHECK(log.last_index() == 12);
+  check_recorded_at_8(store->group(7), 12);
 }
 
 TEST_CASE_FIXTURE(writer_fixture, "raft log writer: committed commands apply in the log's transaction") {
@@ -389,15 +399,11 @@ TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): persists that nee
 TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): a snapshot record keeps its place") {
   caf::scoped_actor self{*sys};
   self->send(writer, atoms::raft_persist_atom_v, entries_write(7, 1, 10));
-  self->send(writer, atoms::raft_snapshot_atom_v, raft::group_id{7},
-             raft::snapshot_meta{8, 1, raft::conf_state{{1}, {}}}, raft::index_t{6});
+  record_at_8(self, writer, raft::group_id{7});
   self->send(writer, atoms::raft_persist_atom_v, entries_write(7, 11, 12));
   self->send(writer, atoms::raft_drop_atom_v, raft::group_id{9});
   await_answers(self, 4);
-  const raft::log_storage& log = store->group(7);
-  CHECK(log.current_snapshot().meta.index == 8);
-  CHECK(log.first_index() == 6);
-  CHECK(log.last_index() == 12);
+  check_recorded_at_8(store->group(7), 12);
 }
 
 TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): snapshot records share a "
@@ -410,8 +416,7 @@ TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): snapshot records 
   // persists again right after its record, group 40 is dropped after its record: both must
   // see their record carried out first.
   for (int g = 1; g <= groups; ++g) {
-    self->send(writer, atoms::raft_snapshot_atom_v, static_cast<raft::group_id>(g),
-               raft::snapshot_meta{8, 1, raft::conf_state{{1}, {}}}, raft::index_t{6});
+    record_at_8(self, writer, static_cast<raft::group_id>(g));
     if (g == 5) {
       self->send(writer, atoms::raft_persist_atom_v, entries_write(5, 11, 12));
     }
@@ -419,10 +424,7 @@ TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): snapshot records 
   self->send(writer, atoms::raft_drop_atom_v, raft::group_id{groups});
   await_answers(self, groups + 2);
   for (int g = 1; g < groups; ++g) {
-    const raft::log_storage& log = store->group(static_cast<raft::group_id>(g));
-    CHECK(log.current_snapshot().meta.index == 8);
-    CHECK(log.first_index() == 6);
-    CHECK(log.last_index() == (g == 5 ? 12 : 10));
+    check_recorded_at_8(store->group(static_cast<raft::group_id>(g)), (g == 5 ? 12 : 10));
   }
   CHECK(store->group(groups).last_index() == 0);
   // One commit per batch of records (plus the drop's and a checkpoint's), where a record and
@@ -464,8 +466,7 @@ TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): a snapshot record
   await_answers(self, 1);
   persist_applies(self, writer, applier, "k", 3);  // 3 changes in the overlay: not due
   REQUIRE(overlay->size() == 3);
-  self->send(writer, atoms::raft_snapshot_atom_v, raft::group_id{7},
-             raft::snapshot_meta{8, 1, raft::conf_state{{1}, {}}}, raft::index_t{6});
+  record_at_8(self, writer, raft::group_id{7});
   bool answered = false;
   self->receive([&](uint64_t) { answered = true; }, [&](caf::error&) { answered = true; },
                 caf::after(300ms) >> [] {});
@@ -480,10 +481,7 @@ TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): a snapshot record
   }
   await_answers(self, 10 + 1);
   CHECK(metrics.storage_table_flushes.value() >= 1);
-  const raft::log_storage& log = store->group(7);
-  CHECK(log.current_snapshot().meta.index == 8);
-  CHECK(log.first_index() == 6);
-  CHECK(log.last_index() == 10);
+  check_recorded_at_8(store->group(7), 10);
 }
 
 TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): a flush is staged in slices of "
@@ -524,11 +522,10 @@ TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): a flush is staged
   CHECK(overlay->size() == 2);
   CHECK(metrics.storage_table_flushed_changes.value() == 2);
   // Group 7's record goes at once (LMDB holds its applies); group 8's waits for its slice.
-  const raft::snapshot_meta at8{8, 1, raft::conf_state{{1}, {}}};
-  self->send(writer, atoms::raft_snapshot_atom_v, raft::group_id{7}, at8, raft::index_t{6});
-  self->send(writer, atoms::raft_snapshot_atom_v, raft::group_id{8}, at8, raft::index_t{6});
+  record_at_8(self, writer, 7);
+  record_at_8(self, writer, 8);
   await_answers(self, 1);
-  CHECK(store->group(7).current_snapshot().meta.index == 8);
+  check_recorded_at_8(store->group(7), 10);
   CHECK(store->group(8).current_snapshot().meta.index == 0);
   CHECK(metrics.storage_table_flushes.value() == 1);
   await_answers(self, 1);
@@ -536,8 +533,7 @@ TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): a flush is staged
   CHECK(second - first >= slice_interval - 50ms);  // a checkpoint interval between slices
   CHECK(overlay->size() == 0);
   CHECK(metrics.storage_table_flushed_changes.value() == 4);
-  CHECK(store->group(8).current_snapshot().meta.index == 8);
-  CHECK(store->group(8).first_index() == 6);
+  check_recorded_at_8(store->group(8), 10);
 }
 
 TEST_CASE_FIXTURE(journal_fixture, "raft log writer (journal): a proposal in an apply job is "
