@@ -37,7 +37,9 @@ void start_node(raft_group_pointer self) {
   cfg.seed = (uint64_t{std::random_device{}()} << 32) ^ std::random_device{}() ^ cfg.group;
   const raft::log_storage& log = st.store->group(cfg.group);
   const raft::snapshot_meta stored = log.current_snapshot().meta;
-  // The store keeps no snapshot data: the state machine must already cover the snapshot.
+  // The store keeps no snapshot data: the state machine must already cover the snapshot (a
+  // node refuses to start on a store where a partition's does not:
+  // storage/snapshot_coverage.hpp).
   CK_ASSERT_GE(st.options.applied, stored.index);
   cfg.applied = std::min(st.options.applied, log.initial_hard_state().commit);
   cfg.applied = std::max(cfg.applied, stored.index);

@@ -25,6 +25,7 @@
 #include "storage/journaled_log.hpp"
 #include "storage/table_overlay.hpp"
 #include "storage/raft_log_store.hpp"
+#include "storage/snapshot_coverage.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -437,6 +438,11 @@ exit_code run_node(const config::node_config& cfg, const node::extensions& ext) 
   if (!journal.ok()) {
     fail_line("cannot replay the journal in " + journal_dir(cfg) + ": " +
               journal.status().to_string());
+    return exit_code::start_failed;
+  }
+  if (const storage::status covered = storage::check_snapshots_covered(*env, *store);
+      !covered.ok()) {
+    fail_line("cannot start on DATA_DIR " + cfg.storage.dir + ": " + covered.message());
     return exit_code::start_failed;
   }
   if (!check_machine_slots(*env, cfg, ext)) {
