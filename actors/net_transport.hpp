@@ -75,6 +75,7 @@ using net_transport_actor = raft_transport_actor::extend<
 inline constexpr const char* join_service_name = "ck.join";    // join_request -> join_reply
 inline constexpr const char* meta_service_name = "ck.meta";    // command -> raft_propose_reply
 inline constexpr const char* probe_service_name = "ck.probe";  // member_probe -> its reply
+inline constexpr const char* leaders_service_name = "ck.leaders";  // "" -> led (partition, term)s
 
 struct net_transport_options {
   /// This node's name (raft_batch::from_node, log lines).

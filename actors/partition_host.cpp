@@ -18,6 +18,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <set>
 
 namespace ck::actors {
 
@@ -464,6 +465,113 @@ std::vector<partition_view> partitions_view(host_pointer self) {
   return out;
 }
 
+// ---- leaders of the partitions hosted elsewhere -------------------------------------------
+//
+// A node learns the leader of a partition it does not host only from the requests it routes
+// there (leader_guess); one that routes none keeps an old guess forever. So a view of all
+// partitions (GET /partitions, /partitions/stats, /cluster) first asks each node hosting such
+// partitions which ones it leads, at most once per leaders_refresh_ms, and waits at most
+// leaders_timeout for the answers. A node that hosts every partition asks nobody.
+
+constexpr auto leaders_timeout = 500ms;
+constexpr int64_t leaders_refresh_ms = 1'000;
+
+// The (partition, term) pairs of the replicas here that lead, flattened: what "ck.leaders"
+// answers.
+std::vector<uint64_t> led_here(const detail::partition_host_state& st) {
+  std::vector<uint64_t> led;
+  for (const auto& [partition, replica] : st.replicas) {
+    if (replica.status && replica.status->state == raft::role::leader) {
+      led.push_back(partition);
+      led.push_back(replica.status->term);
+    }
+  }
+  return led;
+}
+
+// One round of asking: the answers so far and how many are still out.
+struct leaders_round {
+  std::vector<uint32_t> wanted;  // the partitions not hosted here
+  std::vector<cluster::leader_claims> answers;
+  size_t outstanding = 0;
+  caf::typed_response_promise<std::vector<partition_view>> promise;
+};
+
+void finish_round(host_pointer self, leaders_round& round) {
+  auto& st = self->state;
+  const auto meta = st.meta->view();
+  for (auto& [partition, leader] :
+       cluster::leaders_from_claims(round.answers, meta->placement, round.wanted)) {
+    if (st.replicas.count(partition) > 0) {
+      continue;  // hosted meanwhile: its replica knows better
+    }
+    if (leader.empty()) {
+      st.leader_guess.erase(partition);
+    } else {
+      st.leader_guess[partition] = std::move(leader);
+    }
+  }
+  round.promise.deliver(partitions_view(self));
+}
+
+caf::result<std::vector<partition_view>> view_partitions(host_pointer self) {
+  auto& st = self->state;
+  const int64_t now = runtime::steady_now_ms();
+  if (st.leaders_asked_ms >= 0 && now - st.leaders_asked_ms < leaders_refresh_ms) {
+    return partitions_view(self);
+  }
+  const auto meta_view = st.meta->view();
+  const auto& meta = *meta_view;
+  auto round = std::make_shared<leaders_round>();
+  std::set<std::string> ask;
+  for (const auto& placement : meta.placement) {
+    if (st.replicas.count(placement.index) > 0) {
+      continue;
+    }
+    round->wanted.push_back(placement.index);
+    for (const auto& node : placement.replicas) {
+      auto known = meta.nodes.find(node);
+      if (node != st.options.node_id && known != meta.nodes.end() &&
+          known->second.status != cluster::node_status::dead) {
+        ask.insert(node);
+      }
+    }
+  }
+  if (ask.empty()) {
+    return partitions_view(self);
+  }
+  st.leaders_asked_ms = now;
+  round->outstanding = ask.size();
+  round->promise = self->make_response_promise<std::vector<partition_view>>();
+  auto result = round->promise;
+  for (const auto& node : ask) {
+    auto answered = [self, round, node](const std::vector<uint64_t>& led) {
+      cluster::leader_claims claims;
+      claims.node = node;
+      for (size_t k = 0; k + 1 < led.size(); k += 2) {
+        claims.led.emplace_back(static_cast<uint32_t>(led[k]), led[k + 1]);
+      }
+      round->answers.push_back(std::move(claims));
+    };
+    auto done = [self, round] {
+      if (--round->outstanding == 0) {
+        finish_round(self, *round);
+      }
+    };
+    self->request(st.transport, leaders_timeout, atoms::service_relay_atom_v, node,
+                  service_call{leaders_service_name, std::string{}, false})
+        .then(
+            [answered, done](std::string& bytes) {
+              if (auto led = decode_wire<std::vector<uint64_t>>(bytes)) {
+                answered(*led);
+              }
+              done();
+            },
+            [done](caf::error&) { done(); });  // unknown: the old guesses stay
+  }
+  return result;
+}
+
 caf::result<storage_figures> figures(host_pointer self) {
   auto& st = self->state;
   storage_figures out;
@@ -506,8 +614,10 @@ partition_host_actor::behavior_type partition_host(
   self->link_to(st.options.group.ticker);
   self->send(st.transport, atoms::partition_attach_atom_v,
              caf::actor_cast<partition_route_handler_actor>(self));
-  self->send(st.transport, atoms::service_attach_atom_v, std::string{probe_service_name},
-             caf::actor_cast<service_handler_actor>(self));
+  for (const char* name : {probe_service_name, leaders_service_name}) {
+    self->send(st.transport, atoms::service_attach_atom_v, std::string{name},
+               caf::actor_cast<service_handler_actor>(self));
+  }
   self->send(self, atoms::partition_tick_atom_v);
   self->set_down_handler([self](caf::down_msg& msg) { on_replica_down(self, msg); });
   // Callers wait without a CAF timeout of their own (the host answers every request by its
@@ -527,6 +637,9 @@ partition_host_actor::behavior_type partition_host(
         return promise;
       },
       [self](atoms::service_call_atom, service_call& call) -> caf::result<std::string> {
+        if (call.service == leaders_service_name) {  // another node's view_partitions
+          return encode_wire(led_here(self->state));
+        }
         // "ck.probe" from another node's partition host (probe_dropped_replicas).
         auto probe = decode_wire<member_probe>(call.payload);
         if (call.service != probe_service_name || !probe) {
@@ -543,7 +656,7 @@ partition_host_actor::behavior_type partition_host(
       [self](atoms::entity_attach_atom, entity_host_actor& entities) {
         self->state.entities = std::move(entities);
       },
-      [self](atoms::partitions_atom) { return partitions_view(self); },
+      [self](atoms::partitions_atom) { return view_partitions(self); },
       [self](atoms::meta_applied_atom) { reconcile(self); },
       [self](atoms::partition_tick_atom) { on_tick(self); },
       [self](atoms::partition_retry_atom, uint64_t id) { detail::retry_request(self, id); },

@@ -68,6 +68,9 @@ struct partition_host_state {
   std::map<uint32_t, std::shared_ptr<partition_machines>> dropping;
   // Where the origin sends a partition's requests next: a node id ("" unknown).
   std::map<uint32_t, std::string> leader_guess;
+  // When this node last asked the nodes hosting the other partitions who leads them (a view
+  // of all partitions refreshes leader_guess so at most once a second; -1 never).
+  int64_t leaders_asked_ms = -1;
   std::map<uint64_t, pending_request> pending;  // at most options.pending_max
   uint64_t next_pending = 1;
   std::map<uint64_t, attempt_timer> attempts;  // by key, from open_attempt

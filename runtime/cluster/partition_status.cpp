@@ -77,4 +77,38 @@ partition_summary summarize_partition(const partition_placement& placement,
   return out;
 }
 
+std::map<uint32_t, std::string> leaders_from_claims(
+    const std::vector<leader_claims>& answers,
+    const std::vector<partition_placement>& placement, const std::vector<uint32_t>& wanted) {
+  std::map<uint32_t, std::pair<uint64_t, std::string>> best;  // partition -> (term, node)
+  for (const auto& answer : answers) {
+    for (const auto& [partition, term] : answer.led) {
+      auto it = best.find(partition);
+      if (it == best.end() || term > it->second.first) {
+        best[partition] = {term, answer.node};
+      }
+    }
+  }
+  std::map<uint32_t, std::string> out;
+  for (const uint32_t partition : wanted) {
+    if (partition >= placement.size()) {
+      continue;
+    }
+    if (auto it = best.find(partition); it != best.end()) {
+      out[partition] = it->second.second;
+      continue;
+    }
+    const auto& placed = placement[partition].replicas;
+    const bool all_answered =
+        !placed.empty() && std::all_of(placed.begin(), placed.end(), [&](const std::string& n) {
+          return std::any_of(answers.begin(), answers.end(),
+                             [&](const leader_claims& a) { return a.node == n; });
+        });
+    if (all_answered) {
+      out[partition] = "";
+    }
+  }
+  return out;
+}
+
 }  // namespace ck::cluster

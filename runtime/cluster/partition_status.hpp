@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,5 +62,22 @@ partition_summary summarize_partition(const partition_placement& placement,
                                       const std::optional<replica_view>& hosted,
                                       const std::string& leader_guess, const std::string& self_id,
                                       uint32_t replication_factor);
+
+/// One node's answer to "which partitions do you lead?" (GET /partitions on a node that hosts
+/// only some partitions asks the nodes hosting the others): (partition, term) of each replica
+/// there that is leader.
+struct leader_claims {
+  std::string node;
+  std::vector<std::pair<uint32_t, uint64_t>> led;
+};
+
+/// What the answers say about the leaders of the partitions in `wanted` (indexes into
+/// `placement`): the node of the claim with the highest term (an old leader that has not yet
+/// heard of its successor claims a lower one), or "" when every node placed for the partition
+/// answered and none claims it (an election is under way). A partition missing from the result
+/// is unknown: keep what was known. Claims for partitions outside `wanted` are ignored.
+std::map<uint32_t, std::string> leaders_from_claims(
+    const std::vector<leader_claims>& answers,
+    const std::vector<partition_placement>& placement, const std::vector<uint32_t>& wanted);
 
 }  // namespace ck::cluster

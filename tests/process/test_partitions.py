@@ -137,46 +137,66 @@ class ReplicatedKV(unittest.TestCase):
 
     def assert_leaders_balanced(self, nodes, ideal, timeout_s):
         """Waits until the partitions' leaders are spread over `nodes` within +-1 of `ideal`,
-        each leader as the nodes hosting the partition report it. A node that hosts no replica
-        of a partition knows its leader only from the last request it routed there, a guess
-        that leadership balancing may have moved since (its /partitions/stats keeps it until
-        its next request there), so no single node's stats serve as the measure."""
+        each leader as the nodes hosting the partition report it (a node that hosts no
+        replica of a partition asks the hosts at most once a second: the hosts are the
+        measure; assert_views_agree checks the others)."""
         ids = [n.node_id for n in nodes]
-
-        def leaders():
-            seen = {}
-            for n in nodes:
-                if not n.running():
-                    continue
-                status, body = n.get_json("/partitions")
-                if status != 200 or not isinstance(body, dict):
-                    return None
-                for p in body.get("partitions", []):
-                    hosts = [p.get("primary_node")] + list(p.get("replica_nodes") or [])
-                    if n.node_id in hosts and p.get("primary_node"):
-                        seen.setdefault(p["index"], set()).add(p["primary_node"])
-            # Every partition led, its hosts agreeing (not in the middle of a transfer).
-            if len(seen) != PARTITIONS or any(len(v) != 1 for v in seen.values()):
-                return None
-            per = {i: 0 for i in ids}
-            for led in seen.values():
-                leader = next(iter(led))
-                per[leader] = per.get(leader, 0) + 1
-            return per
-
-        def balanced():
-            per = leaders()
-            if not per:
-                return False
-            counts = [per.get(i, 0) for i in ids]
-            return sum(counts) == PARTITIONS and within_one(counts, ideal) and per
-        t0 = time.monotonic()
-        per = wait_until(balanced, timeout_s,
+        per = wait_until(lambda: self.balanced_leaders(nodes, ideal), timeout_s,
                          f"leaders per node (as the partitions' hosts see them) within +-1 of "
                          f"{ideal:.2f} on {ids}",
                          interval_s=0.5, describe=lambda: "\n".join(
                              partitions_summary(n) for n in nodes if n.running()))
-        log(f"leaders balanced {per} (waited {time.monotonic() - t0:.1f}s)")
+        log(f"leaders balanced {per}")
+
+    def hosts_leaders(self, nodes):
+        """{partition: leader} as the nodes hosting each partition report it, or None while a
+        partition has no leader or its hosts disagree (a transfer under way)."""
+        seen = {}
+        for n in nodes:
+            if not n.running():
+                continue
+            status, body = n.get_json("/partitions")
+            if status != 200 or not isinstance(body, dict):
+                return None
+            for p in body.get("partitions", []):
+                hosts = [p.get("primary_node")] + list(p.get("replica_nodes") or [])
+                if n.node_id in hosts and p.get("primary_node"):
+                    seen.setdefault(p["index"], set()).add(p["primary_node"])
+        if len(seen) != PARTITIONS or any(len(v) != 1 for v in seen.values()):
+            return None
+        return {i: next(iter(v)) for i, v in seen.items()}
+
+    def balanced_leaders(self, nodes, ideal):
+        ids = [n.node_id for n in nodes]
+        led = self.hosts_leaders(nodes)
+        if not led:
+            return False
+        per = {i: 0 for i in ids}
+        for leader in led.values():
+            per[leader] = per.get(leader, 0) + 1
+        counts = [per.get(i, 0) for i in ids]
+        return sum(counts) == PARTITIONS and within_one(counts, ideal) and per
+
+    def assert_views_agree(self, nodes, timeout_s):
+        """Waits until every node's /partitions names, for every partition, the leader its
+        hosts report, also for the partitions the node does not host (it asks their hosts)."""
+        def agree():
+            truth = self.hosts_leaders(nodes)
+            if not truth:
+                return False
+            for n in nodes:
+                status, body = n.get_json("/partitions")
+                if status != 200:
+                    return False
+                named = {p["index"]: p.get("primary_node") for p in body.get("partitions", [])}
+                if named != truth:
+                    return False
+            return True
+        t0 = time.monotonic()
+        wait_until(agree, timeout_s, "every node's /partitions to name the hosts' leaders",
+                   interval_s=0.5, describe=lambda: "\n".join(
+                       partitions_summary(n) for n in nodes if n.running()))
+        log(f"every node names the hosts' leaders (waited {time.monotonic() - t0:.1f}s)")
 
     def wait_settled(self, ask, nodes, timeout_s, after):
         """Waits until `ask` reports every partition healthy with RF voters on `nodes` and no
@@ -385,6 +405,7 @@ class ReplicatedKV(unittest.TestCase):
         self.read_all(ask, list(self.acked))
         log(f"{len(self.acked)} acked keys readable after the moves ({time.monotonic() - t1:.1f}s)")
         self.assert_leaders_balanced(nodes, PARTITIONS / 4, 60)
+        self.assert_views_agree(nodes, 10)
 
     def test_4_moves_survive_a_meta_leader_restart(self):
         nodes = self.cluster.nodes[:4]

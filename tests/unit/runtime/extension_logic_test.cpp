@@ -153,3 +153,33 @@ TEST_CASE("partition summary: hosted replicas report their group, others the pla
   CHECK(summarize_partition(partition_placement{5, {}}, std::nullopt, "", "node-1", 3).health ==
         partition_health::no_leader);
 }
+
+TEST_CASE("leaders from claims: the highest term wins; silence from every placed node means none") {
+  // Partitions 0..3 placed on nodes 2-4 (this node, node-1, hosts none of them).
+  std::vector<partition_placement> placement;
+  for (uint32_t p = 0; p < 4; ++p) {
+    placement.push_back({p, {"node-2", "node-3", "node-4"}});
+  }
+  const std::vector<uint32_t> wanted{0, 1, 2, 3};
+  std::vector<leader_claims> answers{
+      {"node-2", {{0, 5}, {1, 3}}},  // still believes it leads 1 (term 3)
+      {"node-3", {{1, 4}}},          // ... which node-3 took over in term 4
+      {"node-4", {{9, 1}}},          // a partition nobody asked about
+  };
+  auto leaders = leaders_from_claims(answers, placement, wanted);
+  CHECK(leaders.at(0) == "node-2");
+  CHECK(leaders.at(1) == "node-3");
+  CHECK(leaders.at(2).empty());  // every placed node answered, none leads: an election
+  CHECK(leaders.at(3).empty());
+  CHECK(leaders.count(9) == 0);
+  // node-4 did not answer: partitions nobody claims stay unknown (keep the old guess).
+  answers.pop_back();
+  leaders = leaders_from_claims(answers, placement, wanted);
+  CHECK(leaders.at(0) == "node-2");
+  CHECK(leaders.count(2) == 0);
+  CHECK(leaders.count(3) == 0);
+  // Only the partitions asked about, and only those the placement knows.
+  leaders = leaders_from_claims(answers, placement, {1, 7});
+  CHECK(leaders.size() == 1);
+  CHECK(leaders.at(1) == "node-3");
+}
