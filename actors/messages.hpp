@@ -34,6 +34,11 @@ struct partition_request {
   partition_op op = partition_op::propose;
   std::string machine;
   std::string payload;
+  /// For propose: answer (with an empty result) once the command is committed and durable on
+  /// the leader's node, before its apply (raft_group.hpp). Last on the wire: a build that
+  /// lacks it fails to decode the request, and the origin answers 503, rather than proposing
+  /// it with other semantics.
+  bool answer_at_commit = false;
 };
 
 /// How a routed request ended on the node that received it.
@@ -216,7 +221,8 @@ struct join_reply {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, partition_request& x) {
-  return f(caf::meta::type_name("partition_request"), x.partition, x.op, x.machine, x.payload);
+  return f(caf::meta::type_name("partition_request"), x.partition, x.op, x.machine, x.payload,
+           x.answer_at_commit);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, partition_reply& x) {

@@ -303,7 +303,12 @@ void run_routed(host_pointer self, partition_request request, std::string_view o
   const uint64_t key = open_attempt(self, attempt_timeout, [fail_here]() mutable {
     fail_here(caf::make_error(errc::timeout, "proposal not applied in time"));
   });
-  self->request(replica.group, caf::infinite, atoms::raft_propose_atom_v, std::move(command))
+  // Answered at commit only for a request another node relayed here: the origin then knows
+  // the write is durable, and this node's own clients keep seeing their writes here, stale
+  // reads and /kv/list included, as soon as they are acknowledged (the apply came first).
+  const bool at_commit = request.answer_at_commit && origin != st.options.node_id;
+  self->request(replica.group, caf::infinite, atoms::raft_propose_atom_v, std::move(command),
+                at_commit)
       .then(
           [self, key, done](raft_propose_reply& applied) mutable {
             if (!close_attempt(self, key)) {

@@ -57,7 +57,8 @@ void start_node(raft_group_pointer self) {
 
 // Parks `promise` for the entry a successful propose just appended, or answers it now.
 void park_or_answer(raft_group_pointer self, raft::propose_result result,
-                    caf::typed_response_promise<raft_propose_reply>& promise) {
+                    caf::typed_response_promise<raft_propose_reply>& promise,
+                    bool at_commit = false) {
   auto& st = self->state;
   switch (result) {
     case raft::propose_result::ok: {
@@ -72,7 +73,7 @@ void park_or_answer(raft_group_pointer self, raft::propose_result result,
             errc::timeout, "the entry was replaced before it committed here; it may or may not "
                            "have been applied"));
       }
-      st.proposals[s.last_index] = {s.term, promise};
+      st.proposals[s.last_index] = {s.term, promise, at_commit};
       break;
     }
     case raft::propose_result::not_leader:
@@ -89,7 +90,7 @@ void park_or_answer(raft_group_pointer self, raft::propose_result result,
 }
 
 caf::typed_response_promise<raft_propose_reply> on_propose(raft_group_pointer self,
-                                                           std::string& data) {
+                                                           std::string& data, bool at_commit) {
   auto promise = self->make_response_promise<raft_propose_reply>();
   if (data.empty()) {
     // Empty data is the leader's no-op in the log: it never reaches the state machine.
@@ -103,7 +104,7 @@ caf::typed_response_promise<raft_propose_reply> on_propose(raft_group_pointer se
                                 storage->reason()));
     return promise;
   }
-  park_or_answer(self, self->state.node->propose(std::move(data)), promise);
+  park_or_answer(self, self->state.node->propose(std::move(data)), promise, at_commit);
   return promise;
 }
 
@@ -193,7 +194,10 @@ raft_group_actor::behavior_type raft_group(raft_group_pointer self, raft_group_o
       [=](atoms::snapshot_chunk_atom, snapshot_chunk& chunk) {
         return detail::receive_snapshot_chunk(self, chunk);
       },
-      [=](atoms::raft_propose_atom, std::string& data) { return on_propose(self, data); },
+      [=](atoms::raft_propose_atom, std::string& data) { return on_propose(self, data, false); },
+      [=](atoms::raft_propose_atom, std::string& data, bool at_commit) {
+        return on_propose(self, data, at_commit);
+      },
       [=](atoms::raft_conf_atom, const raft::conf_change& change) {
         return on_conf_change(self, change);
       },

@@ -55,6 +55,13 @@ namespace ck::actors {
 ///   applies its index (then it gets its result, or no_leader if overwritten); errc::timeout
 ///   ("may or may not have been applied") when the replica stops, a snapshot replaces the
 ///   entry before it is applied here, or the index is reused in a later term.
+///   With `at_commit` true the answer comes as soon as the entry is committed and persisted on
+///   this node, with an empty result, before the machine applies it: for a caller that does
+///   not need the result (a KV set). What the acknowledgment promises is unchanged (durable on
+///   a majority, and on this node), and so is what reads see: a linearizable read waits until
+///   the replica applied its read index, which is at least the commit index that covered the
+///   entry; only a stale read may miss it for the moment the apply takes. CockroachDB
+///   acknowledges committed writes before their application the same way.
 /// raft_conf: one membership change (add_learner, add_voter, remove_node), answered like a
 ///   proposal once the change is applied here (the result is empty); errc::no_leader also
 ///   while an earlier change is pending (retry), errc::invalid_argument for a change that
@@ -70,6 +77,7 @@ namespace ck::actors {
 using raft_group_actor = caf::typed_actor<
     caf::reacts_to<atoms::raft_step_atom, raft::message>,
     caf::replies_to<atoms::raft_propose_atom, std::string>::with<raft_propose_reply>,
+    caf::replies_to<atoms::raft_propose_atom, std::string, bool>::with<raft_propose_reply>,
     caf::replies_to<atoms::raft_conf_atom, raft::conf_change>::with<raft_propose_reply>,
     caf::replies_to<atoms::raft_transfer_atom, raft::node_id>::with<raft::node_id>,
     caf::replies_to<atoms::raft_read_atom>::with<raft::index_t>,

@@ -67,7 +67,9 @@ void complete_proposals(raft_group_pointer self, const raft::entry& e, std::stri
   while (!proposals.empty() && proposals.begin()->first <= e.index) {
     auto& parked = proposals.begin()->second;
     if (proposals.begin()->first == e.index && parked.term == e.term) {
-      parked.promise.deliver(raft_propose_reply{e.index, std::move(result)});
+      // at_commit: the caller asked for no result (and gets none whichever path answers).
+      parked.promise.deliver(
+          raft_propose_reply{e.index, parked.at_commit ? std::string{} : std::move(result)});
     } else {
       parked.promise.deliver(caf::make_error(errc::no_leader, "entry overwritten"));
     }
@@ -168,7 +170,8 @@ void apply_committed(raft_group_pointer self, std::vector<raft::entry>& committe
 // waits for a ready's persist before it takes the next), so its answer waits on nothing. A
 // command persisted in this very ready (a single voter commits as it appends; a follower may
 // learn the commit with the entries) still waits for the sync, and so does a ready with a
-// snapshot.
+// snapshot. A qualifying proposal made with at_commit is answered right here instead, before
+// the job even reaches the writer (raft_group.hpp).
 std::shared_ptr<apply_job> plan_applies(raft_group_pointer self, raft::ready& rd) {
   auto& st = self->state;
   log_txn_applier* applier = st.sm->txn_applier();
@@ -185,7 +188,12 @@ std::shared_ptr<apply_job> plan_applies(raft_group_pointer self, raft::ready& rd
       if (auto parked = st.proposals.find(e.index);
           e.index < answer_below && parked != st.proposals.end() &&
           parked->second.term == e.term) {
-        job->answers.push_back({job->entries.size(), std::move(parked->second.promise)});
+        if (parked->second.at_commit) {
+          // Committed and persisted here: all the caller asked for (raft_group.hpp).
+          parked->second.promise.deliver(raft_propose_reply{e.index, std::string{}});
+        } else {
+          job->answers.push_back({job->entries.size(), std::move(parked->second.promise)});
+        }
         st.proposals.erase(parked);
       }
       raft::entry command;

@@ -22,6 +22,7 @@ namespace ck::actors::detail {
 struct parked_proposal {
   raft::term_t term = 0;  // the leader's term when proposed: the entry is ours iff it matches
   caf::typed_response_promise<raft_propose_reply> promise;
+  bool at_commit = false;  // answer once committed and persisted here, before the apply
 };
 
 /// A snapshot transfer to one follower (leader side).

@@ -173,9 +173,10 @@ void propose_set(const figures_ptr& f, const node::context& ctx, caf::io::broker
   json ok = {
       {"key", body.key}, {"status", "success"}, {"partition", cluster::partition_name(partition)}};
   const auto started = clock_type::now();
-  ctx.propose(
+  // The answer does not depend on apply()'s result: acknowledged once committed.
+  ctx.propose_at_commit(
       self, machine_name, body.key, encode_set(body.key, body.value),
-      [f, reply, ok = std::move(ok), started](std::string&) mutable {
+      [f, reply, ok = std::move(ok), started]() mutable {
         f->sets->add();
         f->set_latency->record(clock_type::now() - started);
         reply.send(response::json(200, ok));

@@ -166,6 +166,23 @@ class context {
          std::move(on_result), std::move(on_error));
   }
 
+  /// As propose(), for a caller that does not need apply()'s result. When another node leads
+  /// the partition, on_committed() is called as soon as the command is committed (durable on
+  /// a majority) and persisted on that node, without waiting for its apply (one step less for
+  /// a relayed write: the KV store's set uses it); when this node leads, after its apply, as
+  /// propose() does. Either way a linearizable query made after on_committed() sees the
+  /// command (it waits for the replica to apply its read index), and so does a stale query
+  /// on this node when it leads the partition; a stale query elsewhere may not yet (as after
+  /// propose()). on_error as for propose().
+  template <class Self, class OnCommitted, class OnError>
+  void propose_at_commit(Self* self, std::string_view machine, std::string_view key,
+                         std::string command, OnCommitted on_committed, OnError on_error) const {
+    call(
+        self, actors::partition_op::propose, machine, key, std::move(command),
+        [on_committed = std::move(on_committed)](std::string&) mutable { on_committed(); },
+        std::move(on_error), /*answer_at_commit=*/true);
+  }
+
   /// Runs `machine`'s query() with `query` in the partition of `key`; callbacks as propose().
   /// A stale query of a machine with concurrent_queries() that this node hosts a replica of
   /// runs right here, on the caller's thread (on_result is called before query returns).
@@ -200,7 +217,8 @@ class context {
 
   template <class Self, class OnResult, class OnError>
   void call(Self* self, actors::partition_op op, std::string_view machine, std::string_view key,
-            std::string payload, OnResult on_result, OnError on_error) const {
+            std::string payload, OnResult on_result, OnError on_error,
+            bool answer_at_commit = false) const {
     if (!has_machine(machine)) {
       caf::error error = caf::make_error(errc::not_found,
                                          "no state machine named \"" + std::string{machine} + "\"");
@@ -209,7 +227,8 @@ class context {
     }
     send_request(
         self,
-        actors::partition_request{partition_of(key), op, std::string{machine}, std::move(payload)},
+        actors::partition_request{partition_of(key), op, std::string{machine}, std::move(payload),
+                                  answer_at_commit},
         std::move(on_result), std::move(on_error));
   }
 

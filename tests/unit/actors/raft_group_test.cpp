@@ -26,6 +26,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <filesystem>
@@ -288,6 +289,54 @@ TEST_CASE_FIXTURE(cluster_fixture, "raft group: a read index covers every acknow
   self->request(leader.group, wait_max, atoms::raft_read_atom_v)
       .receive([&](raft::index_t index) { CHECK(index >= last); },
                [&](caf::error& e) { FAIL("read failed: " << to_string(e)); });
+}
+
+TEST_CASE_FIXTURE(cluster_fixture,
+                  "raft group: proposals answered at commit are seen by every later read") {
+  bool in_writer = false;
+  SUBCASE("applied on the group actor") {}
+  SUBCASE("applied in the log writer, as a durable machine's") { in_writer = true; }
+  start_all();
+  for (auto& r : replicas) {
+    if (r.sm != nullptr) {
+      r.sm->applies_in_writer = in_writer;
+    }
+  }
+  replica& leader = wait_for_leader();
+  caf::scoped_actor self{*sys};
+  constexpr int count = 50;
+  for (int i = 0; i < count; ++i) {  // all in flight: later ones commit in batches
+    self->send(leader.group, atoms::raft_propose_atom_v, "c-" + std::to_string(i), true);
+  }
+  std::map<raft::index_t, std::string> acknowledged;  // index -> command
+  for (int i = 0; i < count; ++i) {
+    self->receive(
+        [&](actors::raft_propose_reply& r) {
+          CHECK(r.result.empty());  // at commit: no apply result
+          acknowledged[r.index] = "";
+        },
+        [&](caf::error& e) { FAIL("proposal failed: " << to_string(e)); },
+        caf::after(wait_max) >> [&] { FAIL("no answer to proposal " << i); });
+  }
+  REQUIRE(acknowledged.size() == count);
+  // A read index taken after the answers covers them, and waits for their apply here.
+  raft::index_t read = 0;
+  self->request(leader.group, wait_max, atoms::raft_read_atom_v)
+      .receive([&](raft::index_t index) { read = index; },
+               [&](caf::error& e) { FAIL("read failed: " << to_string(e)); });
+  CHECK(read >= acknowledged.rbegin()->first);
+  std::set<raft::index_t> applied;
+  for (const auto& line : leader.sm->sequence()) {
+    applied.insert(std::stoull(line.substr(0, line.find(':'))));
+  }
+  for (const auto& [index, unused] : acknowledged) {
+    CHECK_MESSAGE(applied.count(index) == 1, "acknowledged index " << index
+                                                                   << " not applied at the read");
+  }
+  // Without the flag the answer still carries the apply result (the index as text).
+  auto replies = propose_many(leader, 1, "plain-");
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].result == std::to_string(replies[0].index));
 }
 
 TEST_CASE_FIXTURE(cluster_fixture, "raft group: losing the leader elects another that commits") {
