@@ -51,6 +51,17 @@ using replica = test::raft_replica<vector_machine>;
 struct cluster_fixture : test::raft_cluster_fixture<vector_machine, 4> {
   cluster_fixture() : raft_cluster_fixture(test_group, "ck-raft-group") {}
 
+  // Starts replicas 1-3 whose machines apply in the log writer (as a durable machine's: the
+  // data of their entries moves into apply jobs) or on the group actor.
+  void start_all_applying(bool in_writer) {
+    start_all();
+    for (auto& r : replicas) {
+      if (r.sm != nullptr) {
+        r.sm->applies_in_writer = in_writer;
+      }
+    }
+  }
+
   // Sends `count` proposals at once (all in flight), then collects every answer.
   std::vector<actors::raft_propose_reply> propose_many(replica& leader, int count,
                                                       const std::string& prefix) {
@@ -296,12 +307,7 @@ TEST_CASE_FIXTURE(cluster_fixture,
   bool in_writer = false;
   SUBCASE("applied on the group actor") {}
   SUBCASE("applied in the log writer, as a durable machine's") { in_writer = true; }
-  start_all();
-  for (auto& r : replicas) {
-    if (r.sm != nullptr) {
-      r.sm->applies_in_writer = in_writer;
-    }
-  }
+  start_all_applying(in_writer);
   replica& leader = wait_for_leader();
   caf::scoped_actor self{*sys};
   constexpr int count = 50;
@@ -415,12 +421,7 @@ TEST_CASE_FIXTURE(cluster_fixture, "raft group: large entries are compacted by b
   bool in_writer = false;
   SUBCASE("applied on the group actor") {}
   SUBCASE("applied in the log writer, as a durable machine's") { in_writer = true; }
-  start_all();
-  for (auto& r : replicas) {
-    if (r.sm != nullptr) {
-      r.sm->applies_in_writer = in_writer;  // the data of such entries moves into apply jobs
-    }
-  }
+  start_all_applying(in_writer);
   replica& leader = wait_for_leader();
   replica& follower = a_follower(leader);
   caf::anon_send(transport, atoms::raft_drop_atom_v, follower.id, true);
