@@ -18,6 +18,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 namespace ck::actors {
@@ -470,11 +471,15 @@ std::vector<partition_view> partitions_view(host_pointer self) {
 // A node learns the leader of a partition it does not host only from the requests it routes
 // there (leader_guess); one that routes none keeps an old guess forever. So a view of all
 // partitions (GET /partitions, /partitions/stats, /cluster) first asks each node hosting such
-// partitions which ones it leads, at most once per leaders_refresh_ms, and waits at most
-// leaders_timeout for the answers. A node that hosts every partition asks nobody.
+// partitions which ones it leads, at most once per leaders_refresh_ms. It waits for the answers
+// (at most leaders_timeout) only when the last round is older than leaders_wait_after_ms: a
+// view asked for now and then is fresh, while views polled often (dashboards, scripts waiting
+// for a move to end) never wait on a busy peer and are at most one refresh behind. A node
+// that hosts every partition asks nobody.
 
 constexpr auto leaders_timeout = 500ms;
 constexpr int64_t leaders_refresh_ms = 1'000;
+constexpr int64_t leaders_wait_after_ms = 10'000;
 
 // The (partition, term) pairs of the replicas here that lead, flattened: what "ck.leaders"
 // answers.
@@ -494,7 +499,8 @@ struct leaders_round {
   std::vector<uint32_t> wanted;  // the partitions not hosted here
   std::vector<cluster::leader_claims> answers;
   size_t outstanding = 0;
-  caf::typed_response_promise<std::vector<partition_view>> promise;
+  // The view waiting for this round, if one does.
+  std::optional<caf::typed_response_promise<std::vector<partition_view>>> promise;
 };
 
 void finish_round(host_pointer self, leaders_round& round) {
@@ -511,7 +517,9 @@ void finish_round(host_pointer self, leaders_round& round) {
       st.leader_guess[partition] = std::move(leader);
     }
   }
-  round.promise.deliver(partitions_view(self));
+  if (round.promise) {
+    round.promise->deliver(partitions_view(self));
+  }
 }
 
 caf::result<std::vector<partition_view>> view_partitions(host_pointer self) {
@@ -540,10 +548,12 @@ caf::result<std::vector<partition_view>> view_partitions(host_pointer self) {
   if (ask.empty()) {
     return partitions_view(self);
   }
+  const bool wait = st.leaders_asked_ms < 0 || now - st.leaders_asked_ms >= leaders_wait_after_ms;
   st.leaders_asked_ms = now;
   round->outstanding = ask.size();
-  round->promise = self->make_response_promise<std::vector<partition_view>>();
-  auto result = round->promise;
+  if (wait) {
+    round->promise = self->make_response_promise<std::vector<partition_view>>();
+  }
   for (const auto& node : ask) {
     auto answered = [self, round, node](const std::vector<uint64_t>& led) {
       cluster::leader_claims claims;
@@ -569,7 +579,10 @@ caf::result<std::vector<partition_view>> view_partitions(host_pointer self) {
             },
             [done](caf::error&) { done(); });  // unknown: the old guesses stay
   }
-  return result;
+  if (round->promise) {
+    return *round->promise;
+  }
+  return partitions_view(self);
 }
 
 caf::result<storage_figures> figures(host_pointer self) {
