@@ -18,7 +18,8 @@
 # a few placements per rebalance tick (cluster::placement_changes), each partition leader
 # streams one snapshot per follower at a time in chunks of 256 KiB (raft_group_options), so a
 # node receives at most about one snapshot per partition it gains at once.
-# Ports (loopback only): HTTP 38180.., KV 39180.., Raft 39101..
+# Ports (loopback only): HTTP 28180.., KV 29180.., Raft 29101.. (below the kernel's ephemeral
+# range, 32768-60999 here: a node's outgoing connection could otherwise take a later node's port)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$ROOT/bench/bench-lib.sh"
@@ -46,13 +47,13 @@ trap 'exit 130' INT TERM
 http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$@" || true; }
 start_node() {  # start_node INDEX (0-based)
   local i=$1 id=node-$(($1 + 1)) role
-  if [ "$i" = 0 ]; then role=(BOOTSTRAP=true); else role=(JOIN_ADDR=127.0.0.1:38180); fi
+  if [ "$i" = 0 ]; then role=(BOOTSTRAP=true); else role=(JOIN_ADDR=127.0.0.1:28180); fi
   env NODE_ID="$id" "${role[@]}" DATA_DIR="$WORK/$id" PARTITIONS="$PARTITIONS" \
-    HTTP_ADDR="127.0.0.1:$((38180 + i))" KV_ADDR="127.0.0.1:$((39180 + i))" \
-    RAFT_ADDR="127.0.0.1:$((39101 + i))" LOG_LEVEL=warn ${THREADS:+THREADS=$THREADS} "$BIN" >"$WORK/$id.log" 2>&1 &
+    HTTP_ADDR="127.0.0.1:$((28180 + i))" KV_ADDR="127.0.0.1:$((29180 + i))" \
+    RAFT_ADDR="127.0.0.1:$((29101 + i))" LOG_LEVEL=warn ${THREADS:+THREADS=$THREADS} "$BIN" >"$WORK/$id.log" 2>&1 &
   pids+=($!)
 }
-stats() { curl -s --max-time 3 http://127.0.0.1:38180/partitions/stats || echo '{}'; }
+stats() { curl -s --max-time 3 http://127.0.0.1:28180/partitions/stats || echo '{}'; }
 # settled N_NODES: node-1's view has every node with its share, no move, nothing under-replicated.
 settled() {
   stats | python3 -c '
@@ -77,7 +78,7 @@ wait_for() {  # wait_for SECONDS WHAT COMMAND...
 result() { grep '^RESULT' "$1" | tail -1; }
 field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
 
-node1_ready() { [ "$(http_code http://127.0.0.1:38180/ready)" = 200 ]; }
+node1_ready() { [ "$(http_code http://127.0.0.1:28180/ready)" = 200 ]; }
 for i in 0 1 2; do
   start_node "$i"
   if [ "$i" = 0 ]; then wait_for 30 "node-1 ready" node1_ready; fi
@@ -88,10 +89,10 @@ t0=$SECONDS
 # wrk runs for its whole -d even after the fill op stopped its threads: stop it once each
 # thread's last key (thread t writes keys t, t+2, ...) reads back, plus a moment for the
 # requests still in flight on its other connections.
-wrk -t2 -c16 -d1800s -s "$LUA" http://127.0.0.1:39180 -- fill "$KEYS" $((VALUE_KB * 1024)) 2 \
+wrk -t2 -c16 -d1800s -s "$LUA" http://127.0.0.1:29180 -- fill "$KEYS" $((VALUE_KB * 1024)) 2 \
   >"$WORK/fill.out" 2>&1 &
 fg_pid=$!
-key_present() { [ "$(http_code "http://127.0.0.1:39180/kv/get?key=bench/$(printf '%05d' "$1")")" = 200 ]; }
+key_present() { [ "$(http_code "http://127.0.0.1:29180/kv/get?key=bench/$(printf '%05d' "$1")")" = 200 ]; }
 filled() { key_present $((KEYS - 1)) && key_present $((KEYS - 2)); }
 wait_for 1800 "the fill's last keys" filled
 sleep 2
@@ -104,10 +105,10 @@ for k in 0 1 $((KEYS / 2)) $((KEYS - 1)); do
   key_present "$k" || { echo "fill incomplete: bench/$(printf '%05d' "$k") missing" >&2; exit 1; }
 done
 
-timeout 60 wrk -t1 -c"$FG_CONNS" -d5s -s "$LUA" http://127.0.0.1:39180 -- get "$KEYS" 1 >"$WORK/before.out" 2>&1 || true
+timeout 60 wrk -t1 -c"$FG_CONNS" -d5s -s "$LUA" http://127.0.0.1:29180 -- get "$KEYS" 1 >"$WORK/before.out" 2>&1 || true
 before=$(result "$WORK/before.out")
 
-wrk -t1 -c"$FG_CONNS" -d1800s -s "$LUA" http://127.0.0.1:39180 -- get "$KEYS" 1 >"$WORK/during.out" 2>&1 &
+wrk -t1 -c"$FG_CONNS" -d1800s -s "$LUA" http://127.0.0.1:29180 -- get "$KEYS" 1 >"$WORK/during.out" 2>&1 &
 fg_pid=$!
 t_join=$(date +%s.%N)
 start_node 3
