@@ -245,6 +245,32 @@ raft::node_id balance_preferred(host_pointer self, const cluster::meta_state& me
 }
 
 void lead_partition(host_pointer self, const cluster::meta_state& meta, uint32_t partition,
+                    detail::hosted_replica& replica);
+void on_replica_status(host_pointer self, uint32_t partition, raft::status_info& status);
+
+// A membership change of a led partition was applied: its next step (promote the new learner,
+// remove the old replica, hand leadership to the placement's first) is taken now, from a fresh
+// status, rather than at the next tick. A move is a chain of four or five such steps, so the
+// ticks between them were most of a join's move time (docs/performance.md, session 25).
+void next_step_now(host_pointer self, uint32_t partition, const raft_group_actor& group) {
+  self->request(group, status_timeout, atoms::raft_status_atom_v)
+      .then(
+          [self, partition](raft::status_info& status) {
+            on_replica_status(self, partition, status);
+            auto it = self->state.replicas.find(partition);
+            if (it == self->state.replicas.end() || !it->second.status ||
+                it->second.status->state != raft::role::leader) {
+              return;
+            }
+            const auto meta_view = self->state.meta->view();
+            if (meta_view->bootstrapped()) {
+              lead_partition(self, *meta_view, partition, it->second);
+            }
+          },
+          [](caf::error&) {});
+}
+
+void lead_partition(host_pointer self, const cluster::meta_state& meta, uint32_t partition,
                     detail::hosted_replica& replica) {
   auto& st = self->state;
   const auto& status = *replica.status;
@@ -283,10 +309,13 @@ void lead_partition(host_pointer self, const cluster::meta_state& meta, uint32_t
   self->request(replica.group, conf_change_timeout, atoms::raft_conf_atom_v, *step.change)
       .then(
           [self, partition, what](raft_propose_reply&) {
-            if (auto it = self->state.replicas.find(partition); it != self->state.replicas.end()) {
-              it->second.conf_in_flight = false;
+            auto it = self->state.replicas.find(partition);
+            if (it == self->state.replicas.end()) {
+              return;
             }
+            it->second.conf_in_flight = false;
             CK_LOG_INFO("partition: partition-{} membership: {}", partition, what);
+            next_step_now(self, partition, it->second.group);
           },
           [self, partition](caf::error&) {
             if (auto it = self->state.replicas.find(partition); it != self->state.replicas.end()) {
