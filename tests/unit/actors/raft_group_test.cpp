@@ -456,11 +456,14 @@ TEST_CASE_FIXTURE(cluster_fixture, "raft group: a durable state machine restarts
   // The group is idle (heartbeats add no entries), so this is the applied index at the stop.
   auto before = status(follower);
   REQUIRE(before.has_value());
+  // A follower the leader outran during the 100 proposals may have been sent a snapshot
+  // already (on a loaded machine: seen in CI); only the restart is under test here.
+  const int restores_before = follower.sm->restores();
   stop(follower);
   start(follower, before->applied);  // the store has only the snapshot's meta: no replay
   REQUIRE(propose_many(wait_for_leader(), 30, "e-").size() == 30);
   wait_for_same_sequence(130);
-  CHECK(follower.sm->restores() == 0);  // caught up by entries, kept its own state
+  CHECK(follower.sm->restores() == restores_before);  // caught up by entries, kept its state
 }
 
 TEST_CASE_FIXTURE(cluster_fixture,
