@@ -258,21 +258,22 @@ void next_step_now(host_pointer self, uint32_t partition, const raft_group_actor
           [self, partition](raft::status_info& status) {
             on_replica_status(self, partition, status);
             auto it = self->state.replicas.find(partition);
-            if (it == self->state.replicas.end() || !it->second.status ||
-                it->second.status->state != raft::role::leader) {
-              return;
-            }
             const auto meta_view = self->state.meta->view();
-            if (meta_view->bootstrapped()) {
+            if (it != self->state.replicas.end() && meta_view->bootstrapped()) {
               lead_partition(self, *meta_view, partition, it->second);
             }
           },
           [](caf::error&) {});
 }
 
+// The duties of a replica that leads (a no-op for one that does not, as far as its last
+// status says): the partition's next membership step, or a leadership transfer.
 void lead_partition(host_pointer self, const cluster::meta_state& meta, uint32_t partition,
                     detail::hosted_replica& replica) {
   auto& st = self->state;
+  if (!replica.status || replica.status->state != raft::role::leader) {
+    return;
+  }
   const auto& status = *replica.status;
   if (partition >= meta.placement.size() || meta.placement[partition].replicas.empty() ||
       replica.conf_in_flight) {
@@ -362,9 +363,7 @@ void finish_tick(host_pointer self) {
   if (meta.bootstrapped()) {
     probe_dropped_replicas(self, meta);
     for (auto& [p, replica] : st.replicas) {
-      if (replica.status && replica.status->state == raft::role::leader) {
-        lead_partition(self, meta, p, replica);
-      }
+      lead_partition(self, meta, p, replica);
     }
   }
   self->delayed_send(self, st.options.tick_interval, atoms::partition_tick_atom_v);
