@@ -44,16 +44,19 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+HTTP_PORT0=28180 KV_PORT0=29180 RAFT_PORT0=29101  # node-N listens on PORT0 + N - 1
+NODE1_HTTP=http://127.0.0.1:$HTTP_PORT0
+NODE1_KV=http://127.0.0.1:$KV_PORT0
 http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$@" || true; }
 start_node() {  # start_node INDEX (0-based)
   local i=$1 id=node-$(($1 + 1)) role
-  if [ "$i" = 0 ]; then role=(BOOTSTRAP=true); else role=(JOIN_ADDR=127.0.0.1:28180); fi
+  if [ "$i" = 0 ]; then role=(BOOTSTRAP=true); else role=(JOIN_ADDR=127.0.0.1:$HTTP_PORT0); fi
   env NODE_ID="$id" "${role[@]}" DATA_DIR="$WORK/$id" PARTITIONS="$PARTITIONS" \
-    HTTP_ADDR="127.0.0.1:$((28180 + i))" KV_ADDR="127.0.0.1:$((29180 + i))" \
-    RAFT_ADDR="127.0.0.1:$((29101 + i))" LOG_LEVEL=warn ${THREADS:+THREADS=$THREADS} "$BIN" >"$WORK/$id.log" 2>&1 &
+    HTTP_ADDR="127.0.0.1:$((HTTP_PORT0 + i))" KV_ADDR="127.0.0.1:$((KV_PORT0 + i))" \
+    RAFT_ADDR="127.0.0.1:$((RAFT_PORT0 + i))" LOG_LEVEL=warn ${THREADS:+THREADS=$THREADS} "$BIN" >"$WORK/$id.log" 2>&1 &
   pids+=($!)
 }
-stats() { curl -s --max-time 3 http://127.0.0.1:28180/partitions/stats || echo '{}'; }
+stats() { curl -s --max-time 3 "$NODE1_HTTP/partitions/stats" || echo '{}'; }
 # settled N_NODES: node-1's view has every node with its share, no move, nothing under-replicated.
 settled() {
   stats | python3 -c '
@@ -78,7 +81,7 @@ wait_for() {  # wait_for SECONDS WHAT COMMAND...
 result() { grep '^RESULT' "$1" | tail -1; }
 field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
 
-node1_ready() { [ "$(http_code http://127.0.0.1:28180/ready)" = 200 ]; }
+node1_ready() { [ "$(http_code "$NODE1_HTTP/ready")" = 200 ]; }
 for i in 0 1 2; do
   start_node "$i"
   if [ "$i" = 0 ]; then wait_for 30 "node-1 ready" node1_ready; fi
@@ -89,10 +92,10 @@ t0=$SECONDS
 # wrk runs for its whole -d even after the fill op stopped its threads: stop it once each
 # thread's last key (thread t writes keys t, t+2, ...) reads back, plus a moment for the
 # requests still in flight on its other connections.
-wrk -t2 -c16 -d1800s -s "$LUA" http://127.0.0.1:29180 -- fill "$KEYS" $((VALUE_KB * 1024)) 2 \
+wrk -t2 -c16 -d1800s -s "$LUA" "$NODE1_KV" -- fill "$KEYS" $((VALUE_KB * 1024)) 2 \
   >"$WORK/fill.out" 2>&1 &
 fg_pid=$!
-key_present() { [ "$(http_code "http://127.0.0.1:29180/kv/get?key=bench/$(printf '%05d' "$1")")" = 200 ]; }
+key_present() { [ "$(http_code "$NODE1_KV/kv/get?key=bench/$(printf '%05d' "$1")")" = 200 ]; }
 filled() { key_present $((KEYS - 1)) && key_present $((KEYS - 2)); }
 wait_for 1800 "the fill's last keys" filled
 sleep 2
@@ -105,10 +108,10 @@ for k in 0 1 $((KEYS / 2)) $((KEYS - 1)); do
   key_present "$k" || { echo "fill incomplete: bench/$(printf '%05d' "$k") missing" >&2; exit 1; }
 done
 
-timeout 60 wrk -t1 -c"$FG_CONNS" -d5s -s "$LUA" http://127.0.0.1:29180 -- get "$KEYS" 1 >"$WORK/before.out" 2>&1 || true
+timeout 60 wrk -t1 -c"$FG_CONNS" -d5s -s "$LUA" "$NODE1_KV" -- get "$KEYS" 1 >"$WORK/before.out" 2>&1 || true
 before=$(result "$WORK/before.out")
 
-wrk -t1 -c"$FG_CONNS" -d1800s -s "$LUA" http://127.0.0.1:29180 -- get "$KEYS" 1 >"$WORK/during.out" 2>&1 &
+wrk -t1 -c"$FG_CONNS" -d1800s -s "$LUA" "$NODE1_KV" -- get "$KEYS" 1 >"$WORK/during.out" 2>&1 &
 fg_pid=$!
 t_join=$(date +%s.%N)
 start_node 3
