@@ -214,6 +214,63 @@ TEST_CASE("raft_log: restore replaces the log by a snapshot") {
   log.check_invariants();
 }
 
+namespace {
+
+// A storage whose first index moves while the core reads it, as the log writer's thread
+// compacts the real one (a snapshot record carried out later) while the group steps: the
+// read of term(trigger) compacts through compact_to first.
+class compacting_storage final : public log_storage {
+ public:
+  compacting_storage(memory_log_storage& inner, index_t trigger, index_t compact_to)
+      : inner_(inner), trigger_(trigger), compact_to_(compact_to) {}
+  hard_state initial_hard_state() const override { return inner_.initial_hard_state(); }
+  conf_state initial_conf_state() const override { return inner_.initial_conf_state(); }
+  log_error entries(index_t lo, index_t hi, uint64_t bytes_max,
+                    std::vector<entry>& out) const override {
+    return inner_.entries(lo, hi, bytes_max, out);
+  }
+  log_error term(index_t i, term_t& out) const override {
+    const log_error found = inner_.term(i, out);
+    if (i == trigger_ && !compacted_) {
+      compacted_ = true;
+      REQUIRE(inner_.compact(compact_to_));  // after the answer, before the next read
+    }
+    return found;
+  }
+  index_t first_index() const override { return inner_.first_index(); }
+  index_t last_index() const override { return inner_.last_index(); }
+  snapshot current_snapshot() const override { return inner_.current_snapshot(); }
+  bool compacted() const { return compacted_; }
+
+ private:
+  memory_log_storage& inner_;
+  const index_t trigger_;
+  const index_t compact_to_;
+  mutable bool compacted_ = false;
+};
+
+}  // namespace
+
+TEST_CASE("raft_log: check_invariants holds while the storage is compacted under it") {
+  memory_log_storage inner;
+  inner.append(entries_of(1, {1, 1, 2, 2, 3, 3}));
+  REQUIRE(inner.create_snapshot(2, conf_state{{1}, {}}, "image"));
+  REQUIRE(inner.compact(2));
+  // The boundary check reads term(first - 1) = term(2), then term(first) = term(3): the
+  // compaction through 4 lands between the two reads.
+  compacting_storage storage(inner, 2, 4);
+  raft_log log(storage);
+  log.commit_to(6);
+  log.applied_to(6);
+  REQUIRE(inner.create_snapshot(5, conf_state{{1}, {}}, "image"));
+
+  log.check_invariants();  // aborted with "1 vs 0" when the two reads straddled the move
+
+  CHECK(storage.compacted());
+  CHECK(log.first_index() == 5);
+  log.check_invariants();  // and holds again, read without a move
+}
+
 TEST_CASE("conf_change: encoding round-trips and garbage is refused") {
   conf_change change;
   change.type = conf_change_type::remove_node;
