@@ -147,7 +147,7 @@ cluster_view build_view(const cluster_member_state& st, std::vector<partition_vi
   for (const auto& p : view.partitions) {
     if (p.leader == o.self.id || std::find(p.replicas.begin(), p.replicas.end(), o.self.id) !=
                                      p.replicas.end()) {
-      without_leader += p.leader.empty() ? 1u : 0u;
+      without_leader += p.leader.empty() && !p.leader_changing ? 1u : 0u;
     }
   }
 

@@ -154,6 +154,10 @@ struct partition_view {
   uint64_t term = 0;
   uint64_t commit_index = 0;
   std::string status;  // healthy | under_replicated | no_leader | moving
+  // Hosted here, without a leader now but led moments ago (within leader_change_grace_ms):
+  // a leader change under way (a handover for balance, an election after a leader died),
+  // which readiness does not count as "no leader".
+  bool leader_changing = false;
 };
 
 /// A replica move toward the planned placement (GET /rebalance).
@@ -255,7 +259,7 @@ typename Inspector::result_type inspect(Inspector& f, node_view& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, partition_view& x) {
   return f(caf::meta::type_name("partition_view"), x.index, x.leader, x.replicas, x.learners,
-           x.term, x.commit_index, x.status);
+           x.term, x.commit_index, x.status, x.leader_changing);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, partition_move& x) {

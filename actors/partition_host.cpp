@@ -411,6 +411,9 @@ void on_replica_status(host_pointer self, uint32_t partition, raft::status_info&
   if (!before || before->leader != status.leader) {
     publish_leader_change(self, partition, status);
   }
+  if (status.leader != raft::no_node || (before && before->leader != raft::no_node)) {
+    it->second.leader_seen_ms = runtime::steady_now_ms();  // led now, or until this change
+  }
   it->second.status = std::move(status);
 }
 
@@ -452,6 +455,12 @@ void on_tick(host_pointer self) {
 
 // ---- views -------------------------------------------------------------------------------
 
+// How long a hosted replica that had a leader may be without one before readiness counts it:
+// a handover for balance leaves its followers leaderless for a few milliseconds (the new
+// leader's first append names it), which a poll of /ready would see at random; an election
+// after a leader died ends well within it (the kill -9 bound is 3 s).
+constexpr int64_t leader_change_grace_ms = 3'000;
+
 // The partitions as this node sees them (cluster::summarize_partition decides).
 std::vector<partition_view> partitions_view(host_pointer self) {
   auto& st = self->state;
@@ -460,11 +469,15 @@ std::vector<partition_view> partitions_view(host_pointer self) {
   std::vector<partition_view> out;
   out.reserve(meta.placement.size());
   auto node_of = [&meta](raft::node_id id) { return cluster::node_id_of(meta, id); };
+  const int64_t now = runtime::steady_now_ms();
   for (const auto& placement : meta.placement) {
     std::optional<cluster::replica_view> hosted;
+    bool leader_changing = false;
     if (auto it = st.replicas.find(placement.index);
         it != st.replicas.end() && it->second.status) {
       const auto& s = *it->second.status;
+      leader_changing = s.leader == raft::no_node && it->second.leader_seen_ms != 0 &&
+                        now - it->second.leader_seen_ms <= leader_change_grace_ms;
       cluster::replica_view r;
       r.leader = node_of(s.leader);
       r.term = s.term;
@@ -489,6 +502,7 @@ std::vector<partition_view> partitions_view(host_pointer self) {
     view.term = summary.term;
     view.commit_index = summary.commit_index;
     view.status = std::string{cluster::to_string(summary.health)};
+    view.leader_changing = leader_changing;
     out.push_back(std::move(view));
   }
   return out;

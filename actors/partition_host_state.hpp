@@ -27,6 +27,7 @@ struct hosted_replica {
   int64_t last_probe_ms = 0;  // membership probe of a replica the placement dropped
   uint32_t probe_turn = 0;    // which placed node the next probe asks
   int64_t leaderless_since_ms = 0;  // 0: has a leader (or not seen without one yet)
+  int64_t leader_seen_ms = 0;  // when its status last named a leader; 0: not since it started
   bool leaderless_reported = false;  // the warning below was logged for this stretch
   // Where this replica's requests entered the cluster while it leads (load_follow.hpp).
   cluster::request_origins origins;

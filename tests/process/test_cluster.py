@@ -3,7 +3,8 @@ layer. node-1 bootstraps, the others join through JOIN_ADDR (any member, followe
 meta leader); /cluster agrees on every node; up to 5 meta voters, the rest learners; kill -9 of
 the meta leader elects a new one within 5 s and the killed node goes suspect then dead, and is
 alive again after a restart on its DATA_DIR; a full stop/start keeps the cluster; bad /join
-bodies get a clear 4xx and leave the cluster unchanged.
+bodies get a clear 4xx and leave the cluster unchanged; /ready stays 200 on every node while
+node-1 hands the partition leaderships it first held to the joiners.
 
 Nodes run with short failure-detector thresholds (FAILURE_SUSPECT_AFTER_MS=1500,
 FAILURE_DEAD_AFTER_MS=5000) and few partitions to keep the file quick on 2 CI cores.
@@ -334,6 +335,60 @@ class GrowToSeven(unittest.TestCase):
             roles = roles_of(view)
             self.assertEqual(roles.get(view["leader_id"]), "voter", f"{node_id}: the meta leader is a voter")
             self.assertEqual(sum(1 for m in view["nodes"] if m["is_leader"]), 1, f"{node_id}: one is_leader")
+
+
+class ReadyWhileLeadersMove(unittest.TestCase):
+    """node-1 bootstraps and first leads every partition, then hands leaderships to the joiners
+    for balance. A handover leaves the followers without a leader for milliseconds; /ready must
+    not flap to 503 for that (a load balancer polling it would drop a healthy node)."""
+
+    PARTITIONS = 32
+
+    @classmethod
+    def setUpClass(cls):
+        cls.cluster = Cluster(env={"PARTITIONS": str(cls.PARTITIONS)})
+        cls.addClassCleanup(cls.cluster.cleanup)
+        first = cls.cluster.add("node-1", bootstrap=True)
+        wait_until(lambda: first.get_json("/consensus/leader")[0] == 200, 15,
+                   "node-1 (BOOTSTRAP=true) to lead the meta group", interval_s=0.1,
+                   describe=lambda: first.log_tail())
+        for i in (2, 3):
+            cls.cluster.add(f"node-{i}", join=[first], wait=False)
+
+    def led(self, node):
+        status, d = node.get_json("/health/detailed")
+        return d["partitions_led"] if status == 200 else 0
+
+    def test_ready_stays_200_while_leaderships_are_handed_over(self):
+        nodes = self.cluster.nodes
+        # All three at once: each node is ready for a moment before the partitions are placed
+        # on it (it hosts none yet), then not until they have their first leaders.
+        wait_until(lambda: all(n.get_json("/ready")[0] == 200 for n in nodes), 60,
+                   "/ready 200 on all three nodes at once", interval_s=0.05,
+                   describe=lambda: "\n".join(f"{n.node_id}: {n.get_json('/ready')}" for n in nodes))
+        joiners = nodes[1:]
+        led_at_start = sum(self.led(n) for n in joiners)
+        flaps = []
+        deadline = time.monotonic() + 20
+        polls = 0
+        balanced = False
+        while time.monotonic() < deadline:
+            for n in nodes:
+                status, body = n.get_json("/ready")
+                polls += 1
+                if status != 200:
+                    flaps.append((n.node_id, status, body))
+            if polls % 30 == 0 and all(self.led(n) >= self.PARTITIONS // 4 for n in joiners):
+                balanced = True
+                break
+        led_at_end = sum(self.led(n) for n in joiners)
+        self.assertTrue(balanced, f"the joiners lead {led_at_end} of {self.PARTITIONS} partitions "
+                                  f"after 20 s (expected each >= {self.PARTITIONS // 4})")
+        self.assertGreater(led_at_end - led_at_start, self.PARTITIONS // 4,
+                           f"too few handovers while /ready was polled ({led_at_start} -> "
+                           f"{led_at_end} led by node-2 and node-3): the test proved nothing")
+        self.assertEqual(flaps, [], f"/ready went non-200 {len(flaps)} times in {polls} polls "
+                                    f"while leaderships were handed over; first: {flaps[:3]}")
 
 
 class LeaderKilled(unittest.TestCase):
