@@ -12,7 +12,11 @@
 # for 5 s (p99 before); node-4 joins while the same GET load runs; the move is over when node-1's
 # /partitions/stats shows node-4 with its share of replicas (partitions * 3 / 4, +-1), no move in
 # progress and nothing under-replicated. Every replica node-4 gets is a whole partition's data
-# streamed as a snapshot, so moved MB = DATA_MB * node-4's replicas / PARTITIONS.
+# (a streamed snapshot where the leader's log was compacted, else the log's entries), so moved
+# MB = DATA_MB * node-4's replicas / PARTITIONS. A move ends only once its data is there: the
+# new replica is promoted to voter when it holds 90% of the leader's log (before session 26 a
+# short log of large entries promoted it at once, and a 256-MB move "ended" before its data
+# had arrived: the figures of earlier sessions at 256 MB measured the membership steps).
 # Prints: moved MB, seconds from the join to the end of the move, MB/s, and the foreground
 # req/s and p99 before and during the move. The move throttle: the meta leader changes at most
 # a few placements per rebalance tick (cluster::placement_changes), each partition leader

@@ -34,7 +34,12 @@ membership_step next_membership_step(const raft::status_info& status, const meta
   }
   if (change->type == raft::conf_change_type::add_voter) {
     const auto* p = progress_of(status, change->node);
-    if (p == nullptr || p->match + promote_lag_max < status.last_index) {
+    // Caught up: within promote_lag_max entries, and holding 90% of the log (as etcd's
+    // learner promotion asks). The count alone said nothing for a short log of large entries:
+    // a partition holding 4 MB in 70 entries promoted an empty learner at once, so a move
+    // "finished" (and the old replica went) before its data had reached the new one.
+    if (p == nullptr || p->match + promote_lag_max < status.last_index ||
+        p->match * 10 < status.last_index * 9) {
       return step;  // not caught up yet: wait
     }
   }

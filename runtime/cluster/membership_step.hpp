@@ -21,7 +21,8 @@ struct membership_step {
 
 /// The next step for a leader with `status` (its conf, progress and last index) toward
 /// `plan`. A learner is promoted only once its match is within `promote_lag_max` entries of
-/// the leader's last index (a voter that cannot keep up would stall commits). A change that
+/// the leader's last index (a voter that cannot keep up would stall commits) and at least 90%
+/// of it (a short log of large entries is all within the count). A change that
 /// removes or demotes the leader itself becomes a transfer to the most caught-up other voter
 /// (nothing when there is none). Requires: status.state == leader.
 membership_step next_membership_step(const raft::status_info& status, const meta_voter_plan& plan,

@@ -45,6 +45,16 @@ TEST_CASE("a learner is promoted only once its match is within the allowed lag")
   CHECK(step.change->node == 2);
 }
 
+TEST_CASE("a learner of a short log is promoted only once it holds 90% of it") {
+  // A partition's data in a few large entries: every lag is within the count.
+  meta_voter_plan plan{{1, 2}, {}};
+  CHECK_FALSE(next_membership_step(leader_status({1}, {2}, {{1, 70}, {2, 0}}, 70), plan, 256).change);
+  CHECK_FALSE(next_membership_step(leader_status({1}, {2}, {{1, 70}, {2, 62}}, 70), plan, 256).change);
+  auto step = next_membership_step(leader_status({1}, {2}, {{1, 70}, {2, 63}}, 70), plan, 256);
+  REQUIRE(step.change);
+  CHECK(step.change->type == conf_change_type::add_voter);
+}
+
 TEST_CASE("a new planned member is added as a learner first") {
   meta_voter_plan plan{{1, 2, 3}, {}};
   auto s = leader_status({1, 2}, {}, {{1, 9}, {2, 9}}, 9);
