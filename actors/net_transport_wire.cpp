@@ -19,6 +19,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/binary_deserializer.hpp>
 #include <caf/binary_serializer.hpp>
+#include <caf/serializer_impl.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include <algorithm>
@@ -38,18 +39,41 @@ enum class call_kind : uint8_t { partition = 1, service = 2, snapshot_chunk = 3 
 
 constexpr size_t call_prefix_bytes = 9;  // u64 id | u8 kind (or ok)
 
-// One frame of `type`: `prefix`, then `values` serialized with CAF's binary serializer.
-template <class... Ts>
+// About the bytes `values` serialize to, for sizing a frame up front: an append to a learner
+// catching up carries megabytes, and serializing it into a buffer that grows as it goes
+// copied it over and over (with the copy into the frame after it, a fifth of the sending
+// node's I/O thread during a join's move). Exact for nothing; only the large parts count.
+size_t serialized_bytes_about(const raft_batch& batch) {
+  size_t bytes = 64 + batch.from_node.size() + batch.cluster_id.size();
+  for (const raft::message& m : batch.messages) {
+    bytes += 96 + m.context.size() + m.snap.data.size() + 16 * m.snap.meta.conf.voters.size();
+    for (const raft::entry& e : m.entries) {
+      bytes += 32 + e.data.size();
+    }
+  }
+  return bytes;
+}
+size_t serialized_bytes_about(const snapshot_chunk& chunk) { return 256 + chunk.data.size(); }
+template <class T>
+size_t serialized_bytes_about(const T&) {
+  return 256;
+}
+
+// One frame of `type` in `out`: the header, `prefix`, then `value` serialized with CAF's
+// binary serializer straight into the frame (the header is written last, once the body's size
+// is known).
+template <class T>
 bool encode_frame(caf::actor_system& sys, wire::frame_type type, const std::string& prefix,
-                  std::string& out, Ts&... values) {
-  std::vector<char> body(prefix.begin(), prefix.end());
-  caf::binary_serializer sink{sys, body};
-  if (auto err = sink(values...)) {
+                  std::string& out, T& value) {
+  out.clear();
+  out.reserve(wire::frame_header_bytes + prefix.size() + serialized_bytes_about(value));
+  out.resize(wire::frame_header_bytes);
+  out += prefix;
+  caf::serializer_impl<std::string> sink{sys, out};
+  if (auto err = sink(value)) {
     return false;
   }
-  out.clear();
-  out.reserve(wire::frame_header_bytes + body.size());
-  wire::append_frame(out, type, std::string_view(body.data(), body.size()));
+  wire::put_frame_header(out.data(), type, out.size() - wire::frame_header_bytes);
   return true;
 }
 
@@ -85,17 +109,25 @@ void send_later(pointer self, const caf::actor& conn, std::string&& frame) {
   schedule_flush(self);
 }
 
-// What waits for `conn` (emptied), then `frame`.
-std::string take_outbox(pointer self, const caf::actor& conn, std::string&& frame) {
+// A frame at least this large goes to the connection as a message of its own rather than
+// being copied behind the small frames waiting for it (a learner's catch-up appends are MBs).
+constexpr size_t frame_copy_bytes_max = 64 * 1024;
+
+// Sends what waits for `conn` (emptied), then `frame`: one write when `frame` is small.
+void send_with_outbox(pointer self, const caf::actor& conn, std::string&& frame) {
   auto& st = self->state;
   auto box = find_outbox(st, conn);
-  if (box == st.outboxes.end()) {
-    return std::move(frame);
+  if (box != st.outboxes.end()) {
+    std::string waiting = std::move(box->bytes);
+    st.outboxes.erase(box);
+    if (frame.size() < frame_copy_bytes_max) {
+      waiting += frame;
+      frame = std::move(waiting);
+    } else {
+      self->send(conn, wire_write_atom::value, std::move(waiting));
+    }
   }
-  std::string bytes = std::move(box->bytes);
-  st.outboxes.erase(box);
-  bytes += frame;
-  return bytes;
+  self->send(conn, wire_write_atom::value, std::move(frame));
 }
 
 template <class Reply, class Request>
@@ -276,7 +308,7 @@ void wire_send_batch(pointer self, peer& p, raft_batch& batch) {
     CK_LOG_WARN("transport: cannot encode a batch for {}", p.name);
     return;
   }
-  self->send(p.handle, wire_write_atom::value, take_outbox(self, p.handle, std::move(frame)));
+  send_with_outbox(self, p.handle, std::move(frame));
 }
 
 void wire_send_outboxes(pointer self) {

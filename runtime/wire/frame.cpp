@@ -3,6 +3,8 @@
 #include "runtime/base/assert.hpp"
 #include "runtime/base/big_endian.hpp"
 
+#include <algorithm>
+
 namespace ck::wire {
 
 bool known_frame_type(uint8_t type) {
@@ -18,11 +20,15 @@ bool known_frame_type(uint8_t type) {
   return false;
 }
 
+void put_frame_header(char* at, frame_type type, size_t body_bytes) {
+  CK_ASSERT_LE(body_bytes, size_t{UINT32_MAX});
+  runtime::put_u32_be(at, static_cast<uint32_t>(body_bytes));
+  at[4] = static_cast<char>(type);
+}
+
 void append_frame(std::string& out, frame_type type, std::string_view body) {
-  CK_ASSERT_LE(body.size(), size_t{UINT32_MAX});
   char header[frame_header_bytes];
-  runtime::put_u32_be(header, static_cast<uint32_t>(body.size()));
-  header[4] = static_cast<char>(type);
+  put_frame_header(header, type, body.size());
   out.append(header, frame_header_bytes);
   out.append(body);
 }
@@ -33,6 +39,15 @@ void frame_reader::feed(const char* data, size_t n) {
   if (!why_.empty()) {
     return;  // the stream is broken: nothing more is read
   }
+  if (large_bytes_ > 0) {
+    const size_t into_body = std::min(n, size_t{large_bytes_} - large_.size());
+    large_.append(data, into_body);
+    data += into_body;
+    n -= into_body;
+    if (n == 0) {
+      return;
+    }
+  }
   // Drop what was handed out before growing: the buffer holds at most one frame plus a read.
   if (consumed_ > 0 && (consumed_ == buffer_.size() || consumed_ >= buffer_.size() / 2)) {
     buffer_.erase(0, consumed_);
@@ -41,9 +56,29 @@ void frame_reader::feed(const char* data, size_t n) {
   buffer_.append(data, n);
 }
 
+void frame_reader::start_large(frame_type type, uint32_t body_bytes) {
+  const char* body = buffer_.data() + consumed_ + frame_header_bytes;
+  const size_t have = buffered() - frame_header_bytes;
+  large_.reserve(body_bytes);
+  large_.assign(body, have);
+  large_bytes_ = body_bytes;
+  large_type_ = type;
+  consumed_ += frame_header_bytes + have;  // all of the buffer: the frame is incomplete
+}
+
 frame_reader::status frame_reader::next(frame& out) {
   if (!why_.empty()) {
     return status::error;
+  }
+  if (large_bytes_ > 0) {
+    if (large_.size() < large_bytes_) {
+      return status::need_more;
+    }
+    out.type = large_type_;
+    out.body = std::move(large_);
+    large_ = std::string{};
+    large_bytes_ = 0;
+    return status::frame;
   }
   if (buffered() < frame_header_bytes) {
     return status::need_more;
@@ -61,6 +96,9 @@ frame_reader::status frame_reader::next(frame& out) {
     return status::error;
   }
   if (buffered() - frame_header_bytes < body_bytes) {
+    if (body_bytes >= large_body_bytes) {
+      start_large(static_cast<frame_type>(type), body_bytes);
+    }
     return status::need_more;
   }
   out.type = static_cast<frame_type>(type);

@@ -79,6 +79,45 @@ TEST_CASE("wire frames: many frames, fed one byte at a time, come out whole and 
   CHECK(reader.buffered() == 0);
 }
 
+TEST_CASE("wire frames: a large body arriving in pieces comes out whole, frames around it too") {
+  std::string large(3 * frame_reader::large_body_bytes + 17, '\0');
+  for (size_t k = 0; k < large.size(); ++k) {
+    large[k] = static_cast<char>('a' + k % 23);
+  }
+  std::string stream;
+  append_frame(stream, frame_type::request, "before");
+  append_frame(stream, frame_type::batch, large);
+  append_frame(stream, frame_type::response, "after");
+  append_frame(stream, frame_type::batch, large);
+  frame_reader reader(1u << 20);
+  std::vector<frame> got;
+  size_t fed = 0;
+  const size_t pieces[] = {3, 4000, 65536, 1, 100000, 7};  // then the rest in 9999s
+  size_t turn = 0;
+  while (fed < stream.size()) {
+    const size_t n = std::min(stream.size() - fed, turn < 6 ? pieces[turn] : size_t{9999});
+    reader.feed(stream.data() + fed, n);
+    fed += n;
+    ++turn;
+    auto more = read_all(reader);
+    got.insert(got.end(), more.begin(), more.end());
+    size_t out = 0;
+    for (const frame& f : got) {
+      out += frame_header_bytes + f.body.size();
+    }
+    REQUIRE(reader.buffered() <= fed - out);  // held: what came, less what was handed out
+    REQUIRE(reader.buffered() + frame_header_bytes * 4 >= fed - out);
+  }
+  REQUIRE(got.size() == 4);
+  CHECK(got[0].body == "before");
+  CHECK(got[1].type == frame_type::batch);
+  CHECK(got[1].body == large);
+  CHECK(got[2].type == frame_type::response);
+  CHECK(got[2].body == "after");
+  CHECK(got[3].body == large);
+  CHECK(reader.buffered() == 0);
+}
+
 TEST_CASE("wire frames: a header declaring more than the bound fails before its body arrives") {
   // The 4 GiB header of issue 13: refused on its 5 header bytes, nothing allocated for it.
   const char huge[] = {'\xff', '\xff', '\xff', '\xff', '\x10'};
