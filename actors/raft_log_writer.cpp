@@ -15,10 +15,12 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/mailbox_element.hpp>
+#include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <optional>
@@ -63,6 +65,9 @@ struct raft_writer_state {
   // A checkpoint_timer_atom is on its way to check for a due checkpoint. One at a time: a timer
   // armed per flush would wake the clock thread and the writer once more for every batch.
   bool checkpoint_timer = false;
+  // Journal mode: set (from any thread) when a write transaction of someone else waits for the
+  // open one (storage::environment::set_write_wanted): the next check checkpoints at once.
+  std::shared_ptr<std::atomic<bool>> write_wanted;
   bool reported_broken = false;   // journal_mode::on_broken was called
   // Journal mode: the last free-space measurement, and the journal bytes taken in since (an
   // estimate: pending_bytes of the batches let through unmeasured).
@@ -651,6 +656,7 @@ void checkpoint_if_due(raft_log_writer_actor::stateful_pointer<raft_writer_state
   auto& st = self->state;
   const journal_mode& mode = *st.journal;
   bool open = mode.journal->open_transaction() != nullptr;
+  const bool wanted = st.write_wanted != nullptr && st.write_wanted->exchange(false);
   storage::table_overlay::pending_figures pending = tables_pending(st);
   if (!open) {
     record_waiting_snapshots(st);  // those whose group the overlay holds nothing of
@@ -663,7 +669,7 @@ void checkpoint_if_due(raft_log_writer_actor::stateful_pointer<raft_writer_state
   const bool tables = st.flush_slices.empty()
                           ? tables_due(st, pending, now)
                           : now - st.last_checkpoint >= mode.checkpoint_interval;
-  if ((open && (now - st.last_checkpoint >= mode.checkpoint_interval ||
+  if ((open && (wanted || now - st.last_checkpoint >= mode.checkpoint_interval ||
                 mode.journal->bytes_since_checkpoint() >= mode.checkpoint_bytes)) ||
       tables) {
     if (!checkpoint(st).ok()) {
@@ -819,6 +825,18 @@ raft_log_writer_actor::behavior_type raft_writer(
   self->state.sync_env = std::move(sync_env);
   self->state.health = std::move(health);
   self->state.journal = std::move(journal);
+  if (self->state.journal && self->state.sync_env) {
+    // Another writer of the environment (a snapshot chunk staged by a group, a restore's
+    // swap) waits for the open transaction: checkpoint now instead of at the interval.
+    auto wanted = std::make_shared<std::atomic<bool>>(false);
+    self->state.write_wanted = wanted;
+    self->state.sync_env->set_write_wanted([wanted, writer = self->address()] {
+      wanted->store(true);
+      if (auto alive = caf::actor_cast<caf::actor>(writer)) {
+        caf::anon_send(alive, atoms::checkpoint_timer_atom_v);
+      }
+    });
+  }
   // A stop still commits what was accepted: the group actors wait for those answers.
   self->set_exit_handler([=](caf::exit_msg& msg) {
     // Bounded: a full disk leaves requests pending after every flush.

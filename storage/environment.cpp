@@ -320,6 +320,10 @@ result<write_txn> environment::begin_write() {
   return write_txn(*this, handle);
 }
 
+void environment::set_write_wanted(std::function<void()> hook) {
+  gate_->set_write_wanted(std::move(hook));
+}
+
 status environment::write(const std::function<status(write_txn&)>& fill) {
   for (uint32_t attempt = 0; attempt < write_attempts_max; ++attempt) {
     const uint64_t observed_map_size_bytes = map_size_bytes_.load(std::memory_order_relaxed);

@@ -191,6 +191,10 @@ class environment {
   // Requires: the caller holds no write_txn of this environment.
   status write(const std::function<status(write_txn&)>& fill);
 
+  // Called whenever a write transaction has to wait for the open one (detail::txn_gate::
+  // set_write_wanted): the journal's writer checkpoints early then. Any thread.
+  void set_write_wanted(std::function<void()> hook);
+
   // Grows the map (doubling, at most map_size_max_bytes) until at least `free_bytes` lie
   // between the last commit's used bytes and its end: for a writer that keeps one transaction
   // open across many batches (the journal design, storage/journaled_log.hpp), which cannot grow

@@ -25,12 +25,31 @@ void txn_gate::leave_read() {
 }
 
 bool txn_gate::enter_write() {
+  std::function<void()> wanted;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!exclusive_ && !writer_open_) {
+      writer_open_ = true;
+      return true;
+    }
+    if (writer_open_) {
+      wanted = write_wanted_;
+    }
+  }
+  if (wanted) {
+    wanted();
+  }
   std::unique_lock<std::mutex> lock(mutex_);
   if (!changed_.wait_for(lock, wait_max_, [this] { return !exclusive_ && !writer_open_; })) {
     return false;
   }
   writer_open_ = true;
   return true;
+}
+
+void txn_gate::set_write_wanted(std::function<void()> hook) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  write_wanted_ = std::move(hook);
 }
 
 void txn_gate::leave_write() {

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 
 namespace ck::storage::detail {
@@ -33,8 +34,16 @@ class txn_gate {
   void leave_read();
 
   // Admits the one write transaction. Returns false if another write transaction or growth held
-  // the gate longer than wait_max.
+  // the gate longer than wait_max. When the write transaction is taken, calls the hook of
+  // set_write_wanted() (without the gate's mutex) before waiting.
   [[nodiscard]] bool enter_write();
+
+  // `hook` is called whenever a write transaction must wait for the open one: the journal's
+  // writer keeps one open across batches, until its next checkpoint (up to 200 ms), and asks
+  // for an early checkpoint through this (a snapshot chunk staged on the node's I/O thread
+  // waited out that interval, holding up the thread, once per chunk). Any thread; the hook
+  // must be cheap and must not enter the gate.
+  void set_write_wanted(std::function<void()> hook);
   // Requires: a matching successful enter_write().
   void leave_write();
 
@@ -55,6 +64,7 @@ class txn_gate {
   uint32_t readers_open_ = 0;  // guarded by mutex_
   bool writer_open_ = false;   // guarded by mutex_
   bool exclusive_ = false;     // guarded by mutex_; a growth is pending or running
+  std::function<void()> write_wanted_;  // guarded by mutex_ (copied out to be called)
 };
 
 }  // namespace ck::storage::detail

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <string>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -150,6 +152,40 @@ TEST_CASE("environment: a write_txn that is not committed leaves nothing behind"
   });
   CHECK(failed.code() == code::invalid_argument);
   CHECK_FALSE(get_one(*env, 1, "failed").has_value());
+}
+
+TEST_CASE("environment: a write waiting for the open transaction asks its holder to end it") {
+  // The journal's writer keeps a transaction open across batches until its next checkpoint;
+  // another writer that has to wait says so (set_write_wanted), and the holder commits early.
+  temp_dir tmp;
+  auto env = open_or_fail(options_in(tmp.path()));
+  std::mutex mutex;
+  std::condition_variable asked;
+  int wanted = 0;
+  env->set_write_wanted([&] {
+    std::lock_guard<std::mutex> lock(mutex);
+    ++wanted;
+    asked.notify_all();
+  });
+  REQUIRE(put_one(*env, 1, "alone", "x").ok());  // nobody holds it: no call
+  CHECK(wanted == 0);
+
+  result<write_txn> held = env->begin_write();
+  REQUIRE(held.ok());
+  REQUIRE(table_put(held.value(), 1, "held", "x").ok());
+  status second = status::io_error("not run");
+  std::thread other([&] { second = put_one(*env, 1, "other", "y"); });
+  {
+    std::unique_lock<std::mutex> lock(mutex);
+    REQUIRE_MESSAGE(asked.wait_for(lock, std::chrono::seconds(10), [&] { return wanted > 0; }),
+                    "the waiting writer did not call the write-wanted hook within 10 s");
+  }
+  REQUIRE(held.value().commit().ok());
+  other.join();
+  CHECK(second.ok());
+  CHECK(wanted == 1);
+  CHECK(get_one(*env, 1, "held") == std::optional<std::string>("x"));
+  CHECK(get_one(*env, 1, "other") == std::optional<std::string>("y"));
 }
 
 TEST_CASE("environment: write grows a 1 MiB map to hold 20 MiB") {
