@@ -18,7 +18,6 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/binary_deserializer.hpp>
-#include <caf/binary_serializer.hpp>
 #include <caf/serializer_impl.hpp>
 #include <caf/stateful_actor.hpp>
 

@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -95,7 +96,8 @@ TEST_CASE("wire frames: a large body arriving in pieces comes out whole, frames 
   const size_t pieces[] = {3, 4000, 65536, 1, 100000, 7};  // then the rest in 9999s
   size_t turn = 0;
   while (fed < stream.size()) {
-    const size_t n = std::min(stream.size() - fed, turn < 6 ? pieces[turn] : size_t{9999});
+    const size_t n =
+        std::min(stream.size() - fed, turn < std::size(pieces) ? pieces[turn] : size_t{9999});
     reader.feed(stream.data() + fed, n);
     fed += n;
     ++turn;
