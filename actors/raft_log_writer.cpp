@@ -833,7 +833,7 @@ raft_log_writer_actor::behavior_type raft_writer(
     self->state.sync_env->set_write_wanted([wanted, writer = self->address()] {
       wanted->store(true);
       if (auto alive = caf::actor_cast<caf::actor>(writer)) {
-        caf::anon_send(alive, atoms::checkpoint_timer_atom_v);
+        caf::anon_send(alive, atoms::checkpoint_now_atom_v);
       }
     });
   }
@@ -868,6 +868,12 @@ raft_log_writer_actor::behavior_type raft_writer(
       [=](atoms::checkpoint_timer_atom) {
         self->state.checkpoint_timer = false;  // flush's checkpoint_if_due arms the next one
         flush(self);
+      },
+      [=](atoms::checkpoint_now_atom) {
+        // Not the timer: the armed one (checkpoint_timer) is still on its way and stays the
+        // only one; the hook's flag makes this check checkpoint an open transaction at once.
+        checkpoint_if_due(self);
+        report_if_broken(self->state);
       },
   };
 }

@@ -94,7 +94,8 @@ using raft_log_writer_actor = caf::typed_actor<
     /// Drops the group's log, hard state and snapshot meta (drop_group): the replica left this
     /// node. Requires: its group actor stopped; in mailbox order, so after its last persist.
     caf::replies_to<atoms::raft_drop_atom, raft::group_id>::with<uint64_t>,
-    caf::reacts_to<atoms::flush_atom>, caf::reacts_to<atoms::checkpoint_timer_atom>>;
+    caf::reacts_to<atoms::flush_atom>, caf::reacts_to<atoms::checkpoint_timer_atom>,
+    caf::reacts_to<atoms::checkpoint_now_atom>>;
 
 /// Requests carried out in one flush at most; the rest wait for the next one. Bounds the
 /// latency a burst adds to the requests at its head.

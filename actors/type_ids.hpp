@@ -132,6 +132,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(clusterkit, caf::first_custom_type_id)
 
   // The log writer's checkpoint timer (appended).
   CAF_ADD_ATOM(clusterkit, ck::atoms, checkpoint_timer_atom, "ckpt_timer")
+
+  // Another writer of the environment waits for the log writer's open transaction (appended).
+  CAF_ADD_ATOM(clusterkit, ck::atoms, checkpoint_now_atom, "ckpt_now")
 CAF_END_TYPE_ID_BLOCK(clusterkit)
 
 namespace caf {
