@@ -95,19 +95,6 @@ std::vector<outbox>::iterator find_outbox(net_transport_state& st, const caf::ac
                       [&](const outbox& o) { return o.conn == conn; });
 }
 
-// Queues `frame` for connection `conn` until this burst's flush (schedule_flush): the calls
-// and answers of a burst, and its batch frame, leave as one write.
-void send_later(pointer self, const caf::actor& conn, std::string&& frame) {
-  auto& st = self->state;
-  auto box = find_outbox(st, conn);
-  if (box == st.outboxes.end()) {
-    st.outboxes.push_back(outbox{conn, std::move(frame)});
-  } else {
-    box->bytes += frame;
-  }
-  schedule_flush(self);
-}
-
 // A frame at least this large goes to the connection as a message of its own rather than
 // being copied behind the small frames waiting for it (a learner's catch-up appends are MBs).
 constexpr size_t frame_copy_bytes_max = 64 * 1024;
@@ -127,6 +114,25 @@ void send_with_outbox(pointer self, const caf::actor& conn, std::string&& frame)
     }
   }
   self->send(conn, wire_write_atom::value, std::move(frame));
+}
+
+// Queues `frame` for connection `conn` until this burst's flush (schedule_flush): the calls
+// and answers of a burst, and its batch frame, leave as one write. A large frame (a snapshot
+// chunk) leaves at once instead: a burst of them appended into one outbox grew it by
+// reallocation, a copy and fresh pages (page faults) per doubling.
+void send_later(pointer self, const caf::actor& conn, std::string&& frame) {
+  if (frame.size() >= frame_copy_bytes_max) {
+    send_with_outbox(self, conn, std::move(frame));
+    return;
+  }
+  auto& st = self->state;
+  auto box = find_outbox(st, conn);
+  if (box == st.outboxes.end()) {
+    st.outboxes.push_back(outbox{conn, std::move(frame)});
+  } else {
+    box->bytes += frame;
+  }
+  schedule_flush(self);
 }
 
 template <class Reply, class Request>

@@ -210,9 +210,10 @@ class node {
   /// or the context is already pending. Pending reads are dropped when leadership is lost.
   propose_result read_index(std::string context);
   /// Hands leadership to `to`, a voter: the leader drops proposals, brings `to` up to date,
-  /// then sends it timeout_now; `to` campaigns at once, bypassing its peers' leases. Aborted
-  /// after one election timeout. invalid when `to` is not a voter; `to` == this node aborts
-  /// a transfer under way.
+  /// then sends it timeout_now; `to` campaigns at once, bypassing its peers' leases (or,
+  /// when it knows of a committed conf change it has not applied, right after the advance()
+  /// that applies it, within an election timeout). Aborted after one election timeout.
+  /// invalid when `to` is not a voter; `to` == this node aborts a transfer under way.
   propose_result transfer_leadership(node_id to);
   /// Called by the shell once a conf_change entry is applied (membership takes effect);
   /// returns the membership to persist. A leader that is no longer a voter steps down. A

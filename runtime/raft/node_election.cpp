@@ -142,6 +142,9 @@ void node::impl::step_candidate(const message& m) {
 }
 
 void node::impl::tick_election() {
+  if (transfer_campaign_ticks > 0) {
+    --transfer_campaign_ticks;  // the leader aborts its transfer after an election timeout
+  }
   if (quiescent) {
     return;  // the leader went quiet; the shell's failure detector watches its node
   }
@@ -246,6 +249,20 @@ bool node::impl::has_unapplied_conf_changes() const {
   return found || error != log_error::none;
 }
 
+void node::impl::campaign_for_transfer() {
+  if (promotable() && has_unapplied_conf_changes()) {
+    // Common right after a promotion: the leader hands over as soon as the new voter's conf
+    // change commits, and the commit index reaches us before our shell applied the entry.
+    if (transfer_campaign_ticks == 0) {  // a later timeout_now does not extend the wait
+      log_line("leadership transfer: campaigning once the committed conf changes are applied");
+      transfer_campaign_ticks = cfg.election_ticks;
+    }
+    return;
+  }
+  transfer_campaign_ticks = 0;
+  campaign(campaign_kind::transfer);
+}
+
 void node::impl::campaign(campaign_kind kind) {
   if (!promotable()) {
     log_line("did not campaign: not a voter, or a snapshot is pending");
@@ -297,6 +314,7 @@ void node::impl::reset(term_t new_term) {
   quiescent = false;
   randomized_election_ticks =
       cfg.election_ticks + static_cast<uint32_t>(random() % cfg.election_ticks);
+  transfer_campaign_ticks = 0;
   abort_transfer();
   tracker.reset_votes();
   tracker.reset_progress(log.last_index() + 1);

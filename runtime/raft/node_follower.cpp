@@ -37,7 +37,7 @@ void node::impl::step_follower(const message& m) {
       break;
     case message_type::timeout_now:
       log_line("campaigning at once: leadership transfer from %" PRIu64, m.from);
-      campaign(campaign_kind::transfer);
+      campaign_for_transfer();
       return;
     default:
       return;  // answers addressed to a role this node no longer has

@@ -69,6 +69,8 @@ struct node::impl {
   }
   void forget_leader();
   void campaign(campaign_kind kind);
+  /// timeout_now from the leader: campaign now, or once the committed conf changes are applied.
+  void campaign_for_transfer();
   bool promotable() const;
   /// Committed conf changes not yet applied: campaigning now would use a stale membership.
   bool has_unapplied_conf_changes() const;
@@ -155,6 +157,11 @@ struct node::impl {
   /// for all of them (the newest context confirms every earlier read).
   bool read_heartbeat_due = false;
   node_id transferee = no_node;                       // leader: target of a leadership transfer
+  /// Follower: ticks left to act on a timeout_now that arrived while a committed conf change
+  /// was not applied yet (campaign refuses then); 0 = none. The campaign follows the apply
+  /// (advance) instead of the leader's retry seconds later; it lapses after an election
+  /// timeout, when the leader has given the transfer up.
+  uint32_t transfer_campaign_ticks = 0;
   /// Leader: index of the last conf change proposed; the next waits until it is applied.
   index_t pending_conf_index = 0;
   uint64_t uncommitted_bytes = 0;  // leader: bytes proposed and not yet applied

@@ -55,6 +55,10 @@ void node::impl::check_invariants() const {
       CK_ASSERT_NE(leader, cfg.id);
       break;
   }
+  if (state != role::follower) {
+    CK_ASSERT_EQ(transfer_campaign_ticks, 0u);  // reset() clears it on every transition
+  }
+  CK_ASSERT_LE(transfer_campaign_ticks, cfg.election_ticks);
   if (state != role::leader) {
     // Leader-only state is cleared on every transition.
     CK_ASSERT_EQ(transferee, no_node);

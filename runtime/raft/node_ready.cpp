@@ -101,6 +101,9 @@ void node::impl::advance() {
   const index_t applied = std::max(handed.snapshot_index, handed.committed_last_index);
   if (applied > log.applied()) {
     log.applied_to(applied);
+    if (transfer_campaign_ticks > 0 && state == role::follower) {
+      campaign_for_transfer();  // a transfer waited for this apply (campaign_for_transfer)
+    }
   }
   if (state == role::leader) {
     uncommitted_bytes -= std::min(uncommitted_bytes, handed.committed_bytes);

@@ -298,3 +298,60 @@ TEST_CASE("3.10 leader drops proposals while transferring and aborts after an el
   net.stabilize();
   CHECK(applied_data(net.get(2)) == std::vector<std::string>{"x"});
 }
+
+// A transfer right after a conf change commits (a promotion, then the leader leaves): the
+// append that carries the commit and the timeout_now arrive together, before the target's
+// shell applied the change, and campaign() refuses while a committed conf change is unapplied.
+// The target campaigns after the apply instead of the leader retrying seconds later.
+namespace {
+void commit_conf_change_then_transfer(network& net) {
+  net.elect(1);
+  REQUIRE(net.at(1).propose_conf_change(change_of(conf_change_type::add_learner, 4)) ==
+          propose_result::ok);
+  const index_t conf_index = net.at(1).status().last_index;
+  // Rounds until the leader counts the change committed.
+  for (int round = 0; net.at(1).status().commit < conf_index; ++round) {
+    REQUIRE(round < 10);
+    net.collect();
+    net.deliver_queued();
+  }
+  net.collect();  // the leader's commit broadcast, and it applies the change (as a shell does)
+  net.deliver_queued();
+  REQUIRE(net.at(1).transfer_leadership(2) == propose_result::ok);
+  // Only the leader's ready runs before timeout_now arrives: 2's shell is still busy.
+  for (message& m : process_ready(net.get(1))) {
+    if (m.to == 2 && m.type == message_type::timeout_now) {
+      net.at(2).step(m);
+    } else {
+      net.queued().push_back(std::move(m));
+    }
+  }
+  // 2 refused to campaign: it knows the conf change committed but has not applied it.
+  REQUIRE(net.at(2).status().state == role::follower);
+  REQUIRE(net.at(2).status().commit >= conf_index);
+  REQUIRE(net.get(2).applied.back().index < conf_index);
+}
+}  // namespace
+
+TEST_CASE("3.10 a transfer target campaigns once it applied a committed conf change") {
+  network net(3);
+  commit_conf_change_then_transfer(net);
+  const term_t term = net.at(1).status().term;
+
+  net.stabilize();  // 2's shell applies the change; no tick passes
+
+  CHECK(net.leader() == 2);
+  CHECK(net.at(2).status().term == term + 1);
+}
+
+TEST_CASE("3.10 a deferred transfer campaign lapses after an election timeout") {
+  network net(3);
+  commit_conf_change_then_transfer(net);
+  const term_t term = net.at(1).status().term;
+
+  net.tick(2, 10);  // one election timeout (make_config) before 2's shell applies anything
+  net.stabilize();
+
+  CHECK(net.leader() == 1);  // the leader's own transfer timer decides what happens next
+  CHECK(net.at(2).status().term == term);
+}
