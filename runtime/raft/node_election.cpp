@@ -339,6 +339,7 @@ void node::impl::become_pre_candidate() {
   step_role = &impl::step_candidate;
   tracker.reset_votes();
   leader = no_node;
+  transfer_campaign_ticks = 0;  // our own election is under way; the transfer's has lapsed
   state = role::pre_candidate;
   log_line("became pre-candidate");
 }

@@ -40,6 +40,7 @@ struct run_stats {
   uint64_t proposals_accepted = 0;
   uint64_t reads_requested = 0;
   uint64_t liveness_rounds = 0;
+  uint64_t calm_transfer_rounds = 0;  // ticks the calm phase's leadership transfer took
   uint64_t quiet_steps = 0;        // steps that ended with a quiescent leader (config::quiesce)
   uint64_t forgotten_leaders = 0;  // failure-detector verdicts, false ones included
 };
@@ -98,6 +99,7 @@ class cluster {
   void stabilize();
   bool probe_applied_everywhere() const;
   void run_liveness();
+  void check_calm_transfer();
 
   const run_options options_;
   rng random_;

@@ -1,6 +1,7 @@
 // The calm phase after the chaos: heal every partition, restart every crashed node, deliver
 // everything in order with no loss, and require that a fresh proposal commits and is applied
-// on every live member within 50 election timeouts. Failing that is a liveness violation.
+// on every live member within 50 election timeouts, then that a leadership transfer to another
+// voter completes within two. Failing either is a liveness violation.
 
 #include "tests/sim/cluster.hpp"
 
@@ -90,6 +91,7 @@ void cluster::run_liveness() {
     if (probe_applied_everywhere()) {
       stats_.liveness_rounds = round;
       events_.record("liveness: probe applied on every member after " + n(round) + " ticks");
+      check_calm_transfer();
       return;
     }
     replica* leader = current_leader();
@@ -112,6 +114,52 @@ void cluster::run_liveness() {
                                   " members within " + n(rounds_max) + " ticks after healing;" +
                                   " leader " + (leader ? n(leader->id()) : std::string("none")) +
                                   ", probes proposed " + n(probes));
+}
+
+void cluster::check_calm_transfer() {
+  // Every member applied the probe, so every voter is a valid, up-to-date target: in a healthy
+  // network the transfer must finish within the leader's own deadline (one election timeout),
+  // whatever the chaos left behind (a conf change committed but not applied on the target
+  // delays its campaign to its next apply, not to a retry).
+  replica* leader = current_leader();
+  if (leader == nullptr) {
+    return;  // the probe was applied, but leadership is changing hands right now
+  }
+  std::vector<raft::node_id> targets;
+  for (raft::node_id id : leader->core().status().conf.voters) {
+    if (id != leader->id() && find_up(id) != nullptr) {
+      targets.push_back(id);
+    }
+  }
+  if (targets.empty()) {
+    return;
+  }
+  const raft::node_id to = targets[random_.below(targets.size())];
+  const raft::propose_result r = leader->core().transfer_leadership(to);
+  events_.record("calm transfer n=" + n(leader->id()) + " to=" + n(to) + " -> " +
+                 n(static_cast<int>(r)));
+  if (r != raft::propose_result::ok) {
+    throw violation("transfer liveness", "a calm leader refused to transfer to voter " + n(to));
+  }
+  const uint64_t rounds_max = 2ull * settings_.election_ticks;
+  for (uint64_t round = 0; round <= rounds_max; ++round) {
+    stabilize();
+    replica* now_leading = current_leader();
+    if (now_leading != nullptr && now_leading->id() == to) {
+      stats_.calm_transfer_rounds = round;
+      events_.record("calm transfer done after " + n(round) + " ticks");
+      return;
+    }
+    events_.set_step(++now_);
+    for (replica* up : up_replicas()) {
+      tick(*up);
+    }
+  }
+  replica* now_leading = current_leader();
+  throw violation("transfer liveness",
+                  "leadership not with " + n(to) + " " + n(rounds_max) +
+                      " ticks after a calm transfer from " + n(leader->id()) + "; leader " +
+                      (now_leading ? n(now_leading->id()) : std::string("none")));
 }
 
 }  // namespace ck::sim

@@ -52,7 +52,8 @@ void report_pass(const run_options& o, const run_result& r) {
   std::printf(
       "seed %llu passed: digest %016llx, %llu committed, %llu leader terms, %llu crashes, "
       "%llu partitions, %llu conf changes, %llu transfers, %llu proposals accepted, "
-      "%llu reads, liveness in %llu ticks, %llu quiet steps, %llu leaders forgotten\n",
+      "%llu reads, liveness in %llu ticks, calm transfer in %llu, %llu quiet steps, "
+      "%llu leaders forgotten\n",
       static_cast<unsigned long long>(o.seed), static_cast<unsigned long long>(r.digest),
       static_cast<unsigned long long>(s.committed), static_cast<unsigned long long>(s.leader_terms),
       static_cast<unsigned long long>(s.crashes), static_cast<unsigned long long>(s.partitions),
@@ -61,6 +62,7 @@ void report_pass(const run_options& o, const run_result& r) {
       static_cast<unsigned long long>(s.proposals_accepted),
       static_cast<unsigned long long>(s.reads_requested),
       static_cast<unsigned long long>(s.liveness_rounds),
+      static_cast<unsigned long long>(s.calm_transfer_rounds),
       static_cast<unsigned long long>(s.quiet_steps),
       static_cast<unsigned long long>(s.forgotten_leaders));
 }
