@@ -56,7 +56,8 @@ void node::impl::check_invariants() const {
       break;
   }
   if (state != role::follower) {
-    CK_ASSERT_EQ(transfer_campaign_ticks, 0u);  // reset() clears it on every transition
+    // reset() clears it on every transition, become_pre_candidate() (which skips reset()) too.
+    CK_ASSERT_EQ(transfer_campaign_ticks, 0u);
   }
   CK_ASSERT_LE(transfer_campaign_ticks, cfg.election_ticks);
   if (state != role::leader) {

@@ -99,11 +99,9 @@ void node::impl::advance() {
   }
   // The snapshot precedes the committed entries handed out with it (there are none then).
   const index_t applied = std::max(handed.snapshot_index, handed.committed_last_index);
-  if (applied > log.applied()) {
+  const bool applied_more = applied > log.applied();
+  if (applied_more) {
     log.applied_to(applied);
-    if (transfer_campaign_ticks > 0 && state == role::follower) {
-      campaign_for_transfer();  // a transfer waited for this apply (campaign_for_transfer)
-    }
   }
   if (state == role::leader) {
     uncommitted_bytes -= std::min(uncommitted_bytes, handed.committed_bytes);
@@ -115,6 +113,10 @@ void node::impl::advance() {
     }
   }
   handed = handed_out{};
+  // Last: the campaign starts a new role, which the bookkeeping above must not touch.
+  if (applied_more && transfer_campaign_ticks > 0 && state == role::follower) {
+    campaign_for_transfer();  // a transfer waited for this apply (campaign_for_transfer)
+  }
 }
 
 }  // namespace ck::raft
