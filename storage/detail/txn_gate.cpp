@@ -25,22 +25,16 @@ void txn_gate::leave_read() {
 }
 
 bool txn_gate::enter_write() {
-  std::function<void()> wanted;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!exclusive_ && !writer_open_) {
-      writer_open_ = true;
-      return true;
-    }
-    if (writer_open_) {
-      wanted = write_wanted_;
-    }
-  }
-  if (wanted) {
-    wanted();
-  }
   std::unique_lock<std::mutex> lock(mutex_);
-  if (!changed_.wait_for(lock, wait_max_, [this] { return !exclusive_ && !writer_open_; })) {
+  const auto admissible = [this] { return !exclusive_ && !writer_open_; };
+  if (writer_open_ && write_wanted_) {
+    // Called without the mutex: the hook may take locks of its own (a CAF mailbox).
+    const std::function<void()> wanted = write_wanted_;
+    lock.unlock();
+    wanted();
+    lock.lock();
+  }
+  if (!changed_.wait_for(lock, wait_max_, admissible)) {
     return false;
   }
   writer_open_ = true;
