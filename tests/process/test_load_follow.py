@@ -5,6 +5,8 @@ partition and second a leader needs to judge its load):
 
 1. writers send every request through node-2's KV port: node-2 comes to lead all 8 partitions
    (the leaders count where their requests come from and hand leadership there);
+   meanwhile, each set through node-2 (answered at commit, before its apply) is seen at once
+   by a stale read and /kv/list on node-2;
 2. writers then spread their requests over the three KV ports: the leaders go back to the
    placement's balance, 2 or 3 per node;
 every acknowledged write is readable through each node afterwards.
@@ -81,6 +83,38 @@ class LeaderFollowsLoad(unittest.TestCase):
         status, body = self.cluster.nodes[0].get_json("/partitions/stats")
         return (body.get("partitions_per_node") or {}) if status == 200 else {}
 
+    def check_reads_see_own_writes(self, node, acked):
+        """While `node` leads every partition and writers keep it busy, a set acknowledged
+        through it (at commit, before its apply) is seen at once by a stale read and by
+        /kv/list on it (partition_machines::note_acknowledged)."""
+        writers = Writers([node.kv_port], acked, "busy")
+        kv = RawKV(node.kv_port, timeout_s=10)
+        misses, waited = [], 0
+        try:
+            for i in range(300):
+                key, value = f"ryw-{i}", f"w{i}"
+                status, body = kv.set(key, value)
+                self.assertEqual(status, 200, f"set {key}: {body}")
+                acked[key] = value
+                status, got = kv.get(key, consistency="stale")
+                if status != 200 or got.get("value") != value:
+                    misses.append((key, status, got))
+                if i % 10 == 0:
+                    status, page = kv.request(
+                        "GET", f"/kv/list?partition={body['partition']}&limit=10000")
+                    self.assertEqual(status, 200, page)
+                    if key not in page["keys"]:
+                        misses.append((key, "list", page["count"]))
+                    waited += 1
+        finally:
+            kv.close()
+            n = writers.stop()
+        self.assertEqual(writers.errors, [], "background writes through the leader failed")
+        self.assertEqual(self.leaders().get(node.node_id), PARTITIONS,
+                         "leadership moved during the check: it proves nothing then")
+        self.assertEqual(misses, [], "reads on the node a set went through missed it")
+        log(f"300 sets read back at once by stale gets, {waited} by /kv/list ({n} busy writes)")
+
     def test_leaders_follow_the_load_and_come_back(self):
         nodes = self.cluster.nodes
         acked = {}
@@ -96,6 +130,8 @@ class LeaderFollowsLoad(unittest.TestCase):
             n = writers.stop()
         log(f"node-2 leads all partitions after {time.monotonic() - t0:.1f}s ({n} writes)")
         self.assertEqual(writers.errors, [], "writes through node-2 failed")
+
+        self.check_reads_see_own_writes(nodes[1], acked)
 
         t0 = time.monotonic()
         writers = Writers([n.kv_port for n in nodes], acked, "all")
