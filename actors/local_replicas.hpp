@@ -13,7 +13,6 @@
 // so it sees the replica's data whole or not at all.
 
 #include "actors/partition_machines.hpp"
-#include "actors/raft_group.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -22,21 +21,14 @@
 
 namespace ck::actors {
 
-/// One hosted replica: its data, and its group actor for a reader that must wait for an
-/// apply first (partition_machines::reads_current).
-struct local_replica {
-  std::shared_ptr<partition_machines> machines;
-  raft_group_actor group;
-};
-
 class local_replicas {
  public:
-  using map = std::unordered_map<uint32_t, local_replica>;
+  using map = std::unordered_map<uint32_t, std::shared_ptr<partition_machines>>;
 
   /// This node's replicas now.
   std::shared_ptr<const map> current() const { return std::atomic_load(&map_); }
 
-  void publish(uint32_t partition, local_replica replica) {
+  void publish(uint32_t partition, std::shared_ptr<partition_machines> replica) {
     update([&](map& next) { next[partition] = std::move(replica); });
   }
   void withdraw(uint32_t partition) {

@@ -73,10 +73,10 @@ void start_replica(host_pointer self, uint32_t partition) {
   self->link_to(actor);
   self->send(st.transport, atoms::raft_register_atom_v, group, st.options.raft_id, actor);
   detail::hosted_replica replica;
-  if (st.options.local) {
-    st.options.local->publish(partition, {sm, actor});
-  }
   replica.group = std::move(actor);
+  if (st.options.local) {
+    st.options.local->publish(partition, sm);
+  }
   replica.sm = std::move(sm);
   st.replicas.emplace(partition, std::move(replica));
   CK_LOG_DEBUG("partition: replica of partition-{} started (applied {})", partition,

@@ -4,7 +4,6 @@
 
 #include "actors/errc.hpp"
 #include "actors/partition_host_state.hpp"
-#include "runtime/base/storage_health.hpp"
 #include "runtime/cluster/machine_command.hpp"
 #include "runtime/cluster/route_policy.hpp"
 #include "runtime/base/log.hpp"
@@ -59,20 +58,6 @@ partition_reply query_local(hosted_replica& replica, const partition_request& re
   reply.status = answer.ok ? route_status::ok : route_status::failed;
   reply.payload = std::move(answer.value);
   return reply;
-}
-
-// query_local on the replica of `partition` after a wait, answering not_hosted when it left
-// meanwhile.
-void serve_local(host_pointer self, uint32_t partition, const partition_request& request,
-                 std::function<void(partition_reply&)>& done) {
-  auto found = self->state.replicas.find(partition);
-  partition_reply reply;
-  if (found == self->state.replicas.end()) {
-    reply.status = route_status::not_hosted;
-  } else {
-    reply = query_local(found->second, request);
-  }
-  done(reply);
 }
 
 std::string node_of_raft_id(host_pointer self, raft::node_id id) {
@@ -252,45 +237,8 @@ void run_routed(host_pointer self, partition_request request, std::string_view o
   const uint32_t partition = request.partition;
   auto& replica = it->second;
   if (request.op == partition_op::stale_read) {
-    if (replica.sm->reads_current()) {
-      auto reply = query_local(replica, request);
-      done(reply);
-      return;
-    }
-    // A write this node acknowledged at commit is not applied here yet: the stale read must
-    // still see it (partition_machines::note_acknowledged), so it waits for that apply;
-    // refused at once while the disk is full, which holds the apply back until space is freed.
-    if (const auto& storage = st.options.group.storage; storage != nullptr && storage->full()) {
-      partition_reply reply;
-      reply.status = route_status::storage_full;
-      reply.payload = "storage full on " + st.options.node_id + ": partition-" +
-                      std::to_string(partition) +
-                      " holds an acknowledged write it cannot apply until space is freed; "
-                      "reads of it resume then: " +
-                      storage->reason();
-      done(reply);
-      return;
-    }
-    const uint64_t key = open_attempt(self, attempt_timeout, [done]() mutable {
-      partition_reply reply;
-      reply.status = route_status::unknown;
-      reply.payload = "read not served in time: this replica is applying slowly";
-      done(reply);
-    });
-    self->request(replica.group, caf::infinite, atoms::raft_read_atom_v,
-                  replica.sm->acknowledged())
-        .then(
-            [self, request, done, partition, key](raft::index_t) mutable {
-              if (close_attempt(self, key)) {
-                serve_local(self, partition, request, done);
-              }
-            },
-            [self, key, partition, done](caf::error&) mutable {
-              if (close_attempt(self, key)) {
-                auto reply = redirect_from(self, partition);  // the replica stopped
-                done(reply);
-              }
-            });
+    auto reply = query_local(replica, request);
+    done(reply);
     return;
   }
   if (st.options.load_follow.enabled && replica.status &&
@@ -327,7 +275,14 @@ void run_routed(host_pointer self, partition_request request, std::string_view o
               if (!close_attempt(self, key)) {
                 return;  // answered as timed out already
               }
-              serve_local(self, partition, request, done);
+              auto found = self->state.replicas.find(partition);
+              partition_reply reply;
+              if (found == self->state.replicas.end()) {
+                reply.status = route_status::not_hosted;  // left while the read was confirmed
+              } else {
+                reply = query_local(found->second, request);
+              }
+              done(reply);
             },
             [self, key, fail_here](caf::error& error) mutable {
               if (close_attempt(self, key)) {
@@ -348,21 +303,16 @@ void run_routed(host_pointer self, partition_request request, std::string_view o
   const uint64_t key = open_attempt(self, attempt_timeout, [fail_here]() mutable {
     fail_here(caf::make_error(errc::timeout, "proposal not applied in time"));
   });
-  // Answered at commit, before the apply, when the caller asked for it. A request from this
-  // node's own clients notes the index first: their stale reads and /kv/list here must see
-  // the write as soon as it is acknowledged (partition_machines::note_acknowledged). One
-  // another node relayed promises that only on its origin, whose replica may lag anyway.
-  const bool at_commit = request.answer_at_commit;
-  const bool noted = at_commit && origin == st.options.node_id;
+  // Answered at commit only for a request another node relayed here: the origin then knows
+  // the write is durable, and this node's own clients keep seeing their writes here, stale
+  // reads and /kv/list included, as soon as they are acknowledged (the apply came first).
+  const bool at_commit = request.answer_at_commit && origin != st.options.node_id;
   self->request(replica.group, caf::infinite, atoms::raft_propose_atom_v, std::move(command),
                 at_commit)
       .then(
-          [self, key, done, noted, sm = replica.sm](raft_propose_reply& applied) mutable {
+          [self, key, done](raft_propose_reply& applied) mutable {
             if (!close_attempt(self, key)) {
               return;  // answered as unknown already
-            }
-            if (noted) {
-              sm->note_acknowledged(applied.index);
             }
             partition_reply reply;
             reply.payload = std::move(applied.result);

@@ -309,7 +309,6 @@ storage::result<std::vector<std::string>> partition_machines::log_txn_apply(
 }
 
 void partition_machines::applied(const raft::entry& e, const std::string& result) {
-  visible_.store(e.index, std::memory_order_release);  // in log order: never goes back
   if (!has_listeners_) {
     return;
   }
@@ -604,9 +603,6 @@ bool partition_machines::install_restored(raft::index_t applied) {
                  "dropped: {}",
                  partition_, st.to_string());
     return false;
-  }
-  if (applied > visible_.load(std::memory_order_relaxed)) {
-    visible_.store(applied, std::memory_order_release);
   }
   announce_reset(applied);
   return true;

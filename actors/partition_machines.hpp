@@ -23,7 +23,6 @@
 #include "actors/state_machine.hpp"
 #include "runtime/cluster/state_machine.hpp"
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -82,24 +81,6 @@ class partition_machines final : public replicated_state_machine, public log_txn
   /// when it does not (or is not registered): then ask the replica's actor instead.
   std::optional<query_result> query_concurrent(std::string_view machine, std::string_view query);
 
-  /// Read-your-writes across early acknowledgments. A write the node answers as soon as it is
-  /// committed (node::context::propose_at_commit) may be acknowledged before this replica
-  /// applied it; the partition host notes its index here before the answer leaves
-  /// (note_acknowledged). A reader of this replica's data that must see every write this node
-  /// acknowledged (stale queries, list_local) reads directly only while reads_current();
-  /// otherwise it first waits until the group applied acknowledged() (the group actor's
-  /// raft_read_atom with a minimum applied index). Any thread.
-  void note_acknowledged(raft::index_t index) {
-    raft::index_t seen = acknowledged_.load(std::memory_order_relaxed);
-    while (seen < index &&
-           !acknowledged_.compare_exchange_weak(seen, index, std::memory_order_release)) {
-    }
-  }
-  raft::index_t acknowledged() const { return acknowledged_.load(std::memory_order_acquire); }
-  bool reads_current() const {
-    return visible_.load(std::memory_order_acquire) >= acknowledged();
-  }
-
   /// Removes every machine's data, staged snapshot data and the applied index (the replica
   /// left this node).
   void erase_all();
@@ -140,11 +121,6 @@ class partition_machines final : public replicated_state_machine, public log_txn
   std::optional<routed_command> route(std::string_view data) const;
   runtime::node_metrics* metrics_ = nullptr;
   std::shared_ptr<storage::table_overlay> overlay_;  // null: applies commit before queries run
-  // The highest index a write acknowledged before its apply reached (note_acknowledged), and
-  // the highest index whose apply readers see: applied() and install_restored() raise it,
-  // both after the transaction holding the data committed.
-  std::atomic<raft::index_t> acknowledged_{0};
-  std::atomic<raft::index_t> visible_{0};
 };
 
 }  // namespace ck::actors

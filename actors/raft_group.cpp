@@ -203,16 +203,6 @@ raft_group_actor::behavior_type raft_group(raft_group_pointer self, raft_group_o
       },
       [=](atoms::raft_transfer_atom, raft::node_id to) { return on_transfer(self, to); },
       [=](atoms::raft_read_atom) { return on_read(self); },
-      [=](atoms::raft_read_atom, raft::index_t index) {
-        auto& gs = self->state;
-        auto promise = self->make_response_promise<raft::index_t>();
-        if (index <= gs.applied) {
-          promise.deliver(index);
-        } else {
-          gs.reads_confirmed.emplace(index, promise);  // answered as the applies reach it
-        }
-        return promise;
-      },
       [=](atoms::raft_status_atom) { return self->state.node->status(); },
       [=](atoms::raft_tick_atom, uint64_t generation) {
         auto& gs = self->state;

@@ -60,11 +60,8 @@ namespace ck::actors {
 ///   not need the result (a KV set). What the acknowledgment promises is unchanged (durable on
 ///   a majority, and on this node), and so is what reads see: a linearizable read waits until
 ///   the replica applied its read index, which is at least the commit index that covered the
-///   entry; a stale read may miss it for the moment the apply takes, unless its reader waits
-///   (partition_machines::note_acknowledged). Not while the disk is near full
-///   (runtime::storage_health::roomy): a full disk would hold the apply back behind an answer
-///   already given, so the answer comes after the apply then. CockroachDB acknowledges
-///   committed writes before their application the same way.
+///   entry; only a stale read may miss it for the moment the apply takes. CockroachDB
+///   acknowledges committed writes before their application the same way.
 /// raft_conf: one membership change (add_learner, add_voter, remove_node), answered like a
 ///   proposal once the change is applied here (the result is empty); errc::no_leader also
 ///   while an earlier change is pending (retry), errc::invalid_argument for a change that
@@ -73,9 +70,6 @@ namespace ck::actors {
 ///   (the transfer completes, or is abandoned after an election timeout, on its own).
 /// raft_read: a linearizable read barrier (ReadIndex); answers the read index once this
 ///   replica applied it; errc::no_leader as for proposals.
-///   With an index: no barrier, answers it once this replica applied it (at once when it has),
-///   leader or not: what a reader waits for after an answer at commit
-///   (partition_machines::note_acknowledged). Failed when the replica stops first.
 /// snapshot_chunk: one chunk of a snapshot from the group's leader (see above); answers its
 ///   seq once staged; an error for a chunk out of order or of bytes the machine rejects.
 /// raft_tick and raft_ready are the actor's own timer and loop messages (a typed actor can only
@@ -87,7 +81,6 @@ using raft_group_actor = caf::typed_actor<
     caf::replies_to<atoms::raft_conf_atom, raft::conf_change>::with<raft_propose_reply>,
     caf::replies_to<atoms::raft_transfer_atom, raft::node_id>::with<raft::node_id>,
     caf::replies_to<atoms::raft_read_atom>::with<raft::index_t>,
-    caf::replies_to<atoms::raft_read_atom, raft::index_t>::with<raft::index_t>,
     caf::replies_to<atoms::raft_status_atom>::with<raft::status_info>,
     caf::replies_to<atoms::snapshot_chunk_atom, snapshot_chunk>::with<uint64_t>,
     caf::reacts_to<atoms::raft_tick_atom, uint64_t>, caf::reacts_to<atoms::raft_ready_atom>,

@@ -171,8 +171,7 @@ void apply_committed(raft_group_pointer self, std::vector<raft::entry>& committe
 // command persisted in this very ready (a single voter commits as it appends; a follower may
 // learn the commit with the entries) still waits for the sync, and so does a ready with a
 // snapshot. A qualifying proposal made with at_commit is answered right here instead, before
-// the job even reaches the writer (raft_group.hpp), while the disk has room (storage_health::
-// roomy).
+// the job even reaches the writer (raft_group.hpp).
 std::shared_ptr<apply_job> plan_applies(raft_group_pointer self, raft::ready& rd) {
   auto& st = self->state;
   log_txn_applier* applier = st.sm->txn_applier();
@@ -189,11 +188,8 @@ std::shared_ptr<apply_job> plan_applies(raft_group_pointer self, raft::ready& rd
       if (auto parked = st.proposals.find(e.index);
           e.index < answer_below && parked != st.proposals.end() &&
           parked->second.term == e.term) {
-        if (parked->second.at_commit &&
-            (st.options.storage == nullptr || st.options.storage->roomy())) {
-          // Committed and persisted here: all the caller asked for (raft_group.hpp). Not on a
-          // disk near full, which could hold the apply back after the answer (readers here
-          // must wait for it: partition_machines::note_acknowledged); the writer answers then.
+        if (parked->second.at_commit) {
+          // Committed and persisted here: all the caller asked for (raft_group.hpp).
           parked->second.promise.deliver(raft_propose_reply{e.index, std::string{}});
         } else {
           job->answers.push_back({job->entries.size(), std::move(parked->second.promise)});

@@ -46,22 +46,10 @@ class storage_health {
 
   static constexpr uint64_t nearly_full_bytes = 16u << 20;
 
-  /// Whether the disk has room enough that a write acknowledged at commit, before its apply,
-  /// is applied at once (the apply needs space too; a full disk would hold it back): not
-  /// full, and at least roomy_margin() free. Measured again when the last measurement is
-  /// older than roomy_recheck; cheap otherwise (two atomic loads and a clock read).
-  bool roomy() const;
-  /// The free space roomy() asks for: a quarter of the filesystem, at most 1 GiB (with a test
-  /// free_bytes source, whose filesystem size is unknown: 1 GiB).
-  uint64_t roomy_margin() const;
-  static constexpr int64_t roomy_recheck_ns = 100'000'000;
-
  private:
   const std::string dir_;
   const std::function<uint64_t()> free_bytes_source_;  // empty: statvfs of dir_
   std::atomic<bool> full_{false};
-  mutable std::atomic<bool> roomy_{false};
-  mutable std::atomic<int64_t> roomy_checked_ns_{-roomy_recheck_ns};  // steady clock; never yet
   mutable std::mutex mutex_;
   std::string reason_;  // guarded by mutex_
 };

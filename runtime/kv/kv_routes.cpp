@@ -306,15 +306,8 @@ std::variant<list_request, response> parse_list_request(const node::context& ctx
   return list;
 }
 
-// A store read that would miss writes acknowledged here (after_local_applies timed out).
-response not_applied_in_time() {
-  return response::error(503, "timeout",
-                         "this node has not applied writes it acknowledged within the request "
-                         "timeout (is its storage full?); retry");
-}
-
-void handle_list(const figures_ptr& f, const node::context& ctx, caf::io::broker* self,
-                 request& req, responder reply) {
+void handle_list(const figures_ptr& f, const node::context& ctx, caf::io::broker*, request& req,
+                 responder reply) {
   auto parsed = parse_list_request(ctx, req);
   if (auto* bad = std::get_if<response>(&parsed)) {
     reply.send(std::move(*bad));
@@ -322,30 +315,23 @@ void handle_list(const figures_ptr& f, const node::context& ctx, caf::io::broker
   }
   auto& list = std::get<list_request>(parsed);
   f->lists->add();
-  // The sets this node acknowledged at commit are listed: wait for their applies first.
-  ctx.after_local_applies(self, list.partition, [f, &ctx, list, reply](bool current) mutable {
-    if (!current) {
-      reply.send(not_applied_in_time());
-      return;
-    }
-    auto page = ctx.list_local(machine_name, list.partition, list.after, list.limit);
-    if (!page.error.empty()) {
-      reply.send(response::error(500, "storage_failure", page.error));
-      return;
-    }
-    json body = {{"node_id", ctx.node_id()},
-                 {"count", page.count},
-                 {"keys", std::move(page.keys)},
-                 {"next_after", nullptr}};
-    if (page.next_after) {
-      body["next_after"] = std::move(*page.next_after);
-    }
-    reply.send(response::json(200, body));
-  });
+  auto page = ctx.list_local(machine_name, list.partition, list.after, list.limit);
+  if (!page.error.empty()) {
+    reply.send(response::error(500, "storage_failure", page.error));
+    return;
+  }
+  json body = {{"node_id", ctx.node_id()},
+               {"count", page.count},
+               {"keys", std::move(page.keys)},
+               {"next_after", nullptr}};
+  if (page.next_after) {
+    body["next_after"] = std::move(*page.next_after);
+  }
+  reply.send(response::json(200, body));
 }
 
-void stats_reply(const figures_ptr& f, const node::context& ctx, caf::io::broker* self,
-                 responder reply) {
+void handle_stats(const figures_ptr& f, const node::context& ctx, caf::io::broker* self, request&,
+                  responder reply) {
   auto keys = ctx.list_local(machine_name, std::nullopt, std::nullopt, 1);
   if (!keys.error.empty()) {
     reply.send(response::error(500, "storage_failure", keys.error));
@@ -363,18 +349,6 @@ void stats_reply(const figures_ptr& f, const node::context& ctx, caf::io::broker
                                             {"deletes", f->deletes->value()}}));
           },
           [reply](caf::error& error) mutable { reply.send(node::error_response(error)); });
-}
-
-void handle_stats(const figures_ptr& f, const node::context& ctx, caf::io::broker* self, request&,
-                  responder reply) {
-  // local_keys counts the sets this node acknowledged at commit: wait for their applies.
-  ctx.after_local_applies(self, std::nullopt, [f, &ctx, self, reply](bool current) mutable {
-    if (!current) {
-      reply.send(not_applied_in_time());
-      return;
-    }
-    stats_reply(f, ctx, self, reply);
-  });
 }
 
 void handle_watch(const std::shared_ptr<watch_hub>& watches, const node::context& ctx,

@@ -28,29 +28,11 @@ std::optional<std::string> context::query_here(std::string_view machine, std::st
   if (it == replicas->end()) {
     return std::nullopt;
   }
-  if (!it->second.machines->reads_current()) {
-    return std::nullopt;  // a write acknowledged here is not applied yet: the host waits for it
-  }
-  auto answer = it->second.machines->query_concurrent(machine, query);
+  auto answer = it->second->query_concurrent(machine, query);
   if (!answer || !answer->ok) {
     return std::nullopt;
   }
   return std::move(answer->value);
-}
-
-std::vector<std::pair<actors::raft_group_actor, uint64_t>> context::lagging_replicas(
-    std::optional<uint32_t> partition) const {
-  std::vector<std::pair<actors::raft_group_actor, uint64_t>> lagging;
-  if (!s_.local) {
-    return lagging;
-  }
-  const auto replicas = s_.local->current();
-  for (const auto& [hosted, replica] : *replicas) {
-    if ((!partition || *partition == hosted) && !replica.machines->reads_current()) {
-      lagging.emplace_back(replica.group, replica.machines->acknowledged());
-    }
-  }
-  return lagging;
 }
 
 local_page context::list_local(std::string_view machine, std::optional<uint32_t> partition,

@@ -30,8 +30,6 @@
 #include "runtime/cluster/partition_hash.hpp"
 #include "runtime/base/metrics.hpp"
 
-#include <caf/error.hpp>
-#include <caf/sec.hpp>
 #include <caf/send.hpp>
 
 #include <chrono>
@@ -168,15 +166,14 @@ class context {
          std::move(on_result), std::move(on_error));
   }
 
-  /// As propose(), for a caller that does not need apply()'s result: on_committed() is called
-  /// as soon as the command is committed (durable on a majority) and persisted on the
-  /// partition's leader, without waiting for its apply (the KV store's set uses it). A
-  /// linearizable query made after on_committed() sees the command (it waits for the replica
-  /// to apply its read index), and so does a stale query on this node when it leads the
-  /// partition (the replica notes the acknowledged index, and a stale query waits for its
-  /// apply when it comes first: partition_machines::note_acknowledged), and list_local after
-  /// after_local_applies(); a stale query elsewhere may not yet (as after propose()).
-  /// on_error as for propose().
+  /// As propose(), for a caller that does not need apply()'s result. When another node leads
+  /// the partition, on_committed() is called as soon as the command is committed (durable on
+  /// a majority) and persisted on that node, without waiting for its apply (one step less for
+  /// a relayed write: the KV store's set uses it); when this node leads, after its apply, as
+  /// propose() does. Either way a linearizable query made after on_committed() sees the
+  /// command (it waits for the replica to apply its read index), and so does a stale query
+  /// on this node when it leads the partition; a stale query elsewhere may not yet (as after
+  /// propose()). on_error as for propose().
   template <class Self, class OnCommitted, class OnError>
   void propose_at_commit(Self* self, std::string_view machine, std::string_view key,
                          std::string command, OnCommitted on_committed, OnError on_error) const {
@@ -204,43 +201,10 @@ class context {
         machine, key, std::move(query), std::move(on_result), std::move(on_error));
   }
 
-  /// Calls then(true) once this node's replicas (of `partition` when given, else all) applied
-  /// every write this node acknowledged at commit (propose_at_commit): at once when they have,
-  /// which is the rule, else when the lagging groups answer (a replica that stopped meanwhile
-  /// holds no data to miss); then(false) when one has not applied within request_timeout() (a
-  /// full disk holds its applies back). Call it before list_local, which reads the store
-  /// directly, so that a client lists what it wrote through this node.
-  template <class Self, class Then>
-  void after_local_applies(Self* self, std::optional<uint32_t> partition, Then then) const {
-    auto lagging = lagging_replicas(partition);
-    if (lagging.empty()) {
-      then(true);
-      return;
-    }
-    struct countdown {
-      size_t left;
-      bool complete = true;
-      Then then;
-    };
-    auto wait = std::make_shared<countdown>(countdown{lagging.size(), true, std::move(then)});
-    for (auto& [group, index] : lagging) {
-      auto one_done = [wait](bool applied) {
-        wait->complete = wait->complete && applied;
-        if (--wait->left == 0) {
-          wait->then(wait->complete);
-        }
-      };
-      self->request(group, s_.request_timeout, atoms::raft_read_atom_v, index)
-          .then([one_done](uint64_t) { one_done(true); },
-                [one_done](caf::error& error) { one_done(error != caf::sec::request_timeout); });
-    }
-  }
-
   /// Up to `limit` (1..10,000) of `machine`'s keys stored on THIS node (its replicas, leader
   /// or not; no routing), in (partition, key) order, strictly after `after` (a key; its
   /// partition is partition_of(after)); only partition `partition` when given. Reads this
-  /// node's storage directly: call it from any thread, keep pages small. It sees the writes
-  /// acknowledged here once after_local_applies() called back.
+  /// node's storage directly: call it from any thread, keep pages small.
   local_page list_local(std::string_view machine, std::optional<uint32_t> partition,
                         const std::optional<std::string>& after, size_t limit) const;
 
@@ -250,10 +214,6 @@ class context {
   /// host then serves it, with its errors).
   std::optional<std::string> query_here(std::string_view machine, std::string_view key,
                                         std::string_view query) const;
-  /// The hosted replicas (of `partition`, or all) that have not applied a write acknowledged
-  /// here, each with the index to wait for.
-  std::vector<std::pair<actors::raft_group_actor, uint64_t>> lagging_replicas(
-      std::optional<uint32_t> partition) const;
 
   template <class Self, class OnResult, class OnError>
   void call(Self* self, actors::partition_op op, std::string_view machine, std::string_view key,

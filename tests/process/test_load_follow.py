@@ -5,8 +5,8 @@ partition and second a leader needs to judge its load):
 
 1. writers send every request through node-2's KV port: node-2 comes to lead all 8 partitions
    (the leaders count where their requests come from and hand leadership there);
-   meanwhile, each set through node-2 (answered at commit, before its apply) is seen at once
-   by a stale read and /kv/list on node-2;
+   meanwhile, each set through node-2 is seen at once by a stale read and /kv/list on node-2
+   (read your writes on the node written through: it leads, and answers after the apply);
 2. writers then spread their requests over the three KV ports: the leaders go back to the
    placement's balance, 2 or 3 per node;
 every acknowledged write is readable through each node afterwards.
@@ -85,8 +85,8 @@ class LeaderFollowsLoad(unittest.TestCase):
 
     def check_reads_see_own_writes(self, node, acked):
         """While `node` leads every partition and writers keep it busy, a set acknowledged
-        through it (at commit, before its apply) is seen at once by a stale read and by
-        /kv/list on it (partition_machines::note_acknowledged)."""
+        through it is seen at once by a stale read and by /kv/list on it (the leader answers
+        a set that entered through its own node after the apply: partition_host_route.cpp)."""
         writers = Writers([node.kv_port], acked, "busy")
         kv = RawKV(node.kv_port, timeout_s=10)
         misses, waited = [], 0

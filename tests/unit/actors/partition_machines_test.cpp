@@ -359,7 +359,7 @@ TEST_CASE("partition machines: queries from any thread only for machines that al
 
   // Published replicas are found by partition; readers racing with applies see whole values.
   actors::local_replicas local;
-  local.publish(partition, {machines, {}});
+  local.publish(partition, machines);
   std::vector<std::string> seen;
   std::thread reader([&] {
     for (int i = 0; i < 2'000; ++i) {
@@ -368,7 +368,7 @@ TEST_CASE("partition machines: queries from any thread only for machines that al
       if (found == replicas->end()) {
         break;
       }
-      auto answer = found->second.machines->query_concurrent("store", "k");
+      auto answer = found->second->query_concurrent("store", "k");
       REQUIRE(answer.has_value());
       seen.push_back(answer->value);
     }
@@ -382,36 +382,9 @@ TEST_CASE("partition machines: queries from any thread only for machines that al
   }
   local.withdraw(partition);
   CHECK(local.current()->count(partition) == 0);
-  local.publish(partition, {machines, {}});
+  local.publish(partition, machines);
   local.clear();
   CHECK(local.current()->empty());
-}
-
-TEST_CASE("partition machines: reads are current once every write acknowledged early is applied") {
-  replica_env e;
-  auto machines = std::make_shared<actors::partition_machines>(e.env, types(), partition, group);
-  CHECK(machines->reads_current());  // nothing acknowledged: a fresh or restarted replica
-  machines->note_acknowledged(2);    // answered at commit, not applied yet
-  CHECK(machines->acknowledged() == 2);
-  CHECK_FALSE(machines->reads_current());
-  machines->note_acknowledged(1);  // a late note of an older write never lowers it
-  CHECK(machines->acknowledged() == 2);
-
-  raft::entry first{/*term=*/1, /*index=*/1, raft::entry_type::normal, set_cmd("k", "v1")};
-  machines->apply(1, first.data);
-  machines->applied(first, "");
-  CHECK_FALSE(machines->reads_current());  // index 1 is visible, 2 is not
-  raft::entry second{/*term=*/1, /*index=*/2, raft::entry_type::normal, set_cmd("k", "v2")};
-  machines->apply(2, second.data);
-  machines->applied(second, "");
-  CHECK(machines->reads_current());
-
-  // A snapshot install makes everything up to its index visible at once.
-  machines->note_acknowledged(9);
-  CHECK_FALSE(machines->reads_current());
-  auto sink = machines->begin_restore();
-  REQUIRE(machines->install_restored(9));
-  CHECK(machines->reads_current());
 }
 
 // "list": answers the keys of its table in order, a page of `query` (decimal) keys at a time,

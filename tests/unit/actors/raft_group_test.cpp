@@ -344,45 +344,6 @@ TEST_CASE_FIXTURE(cluster_fixture,
   CHECK(replies[0].result == std::to_string(replies[0].index));
 }
 
-TEST_CASE_FIXTURE(cluster_fixture,
-                  "raft group: a read for an index answers once the replica applied it") {
-  start_all_applying(/*in_writer=*/true);
-  replica& leader = wait_for_leader();
-  caf::scoped_actor self{*sys};
-  auto first = propose_many(leader, 10, "a-");
-  REQUIRE(first.size() == 10);
-  raft::index_t last = 0;
-  for (auto& r : first) {
-    last = std::max(last, r.index);
-  }
-  auto applied_on = [](replica& r, raft::index_t index) {
-    for (const auto& line : r.sm->sequence()) {
-      if (std::stoull(line.substr(0, line.find(':'))) == index) {
-        return true;
-      }
-    }
-    return false;
-  };
-  // Applied already: answered at once, by the leader and, once it applied, by a follower
-  // (no leadership involved).
-  for (replica* r : {&leader, &a_follower(leader)}) {
-    self->request(r->group, wait_max, atoms::raft_read_atom_v, last)
-        .receive([&](raft::index_t index) { CHECK(index == last); },
-                 [&](caf::error& e) { FAIL("read for an index failed: " << to_string(e)); });
-    CHECK(applied_on(*r, last));
-  }
-  // Not applied yet: no answer until a later proposal reaches the index.
-  self->send(leader.group, atoms::raft_read_atom_v, last + 3);
-  bool early = false;
-  self->receive([&](raft::index_t) { early = true; }, caf::after(std::chrono::milliseconds(300)) >> [] {});
-  CHECK_FALSE(early);
-  auto more = propose_many(leader, 3, "b-");
-  REQUIRE(more.size() == 3);
-  self->receive([&](raft::index_t index) { CHECK(index == last + 3); },
-                caf::after(wait_max) >> [] { FAIL("the read for an index never answered"); });
-  CHECK(applied_on(leader, last + 3));
-}
-
 TEST_CASE_FIXTURE(cluster_fixture, "raft group: losing the leader elects another that commits") {
   start_all();
   replica& old_leader = wait_for_leader();
