@@ -108,6 +108,53 @@ start_clusterkit_3() {
   echo "clusterkit: 3 nodes alive, ready and writable ($BIN)"
 }
 
+# Leadership of the partitions as node-1 sees it: "node-1=N node-2=N node-3=N" (0 for a node
+# leading none), or "" when the stats do not answer.
+leader_counts() {
+  curl -sf -m 2 "http://127.0.0.1:${CK_HTTP[0]}/partitions/stats" 2>/dev/null |
+    jq -r '.partitions_per_node as $p | [range(1; 4) | "node-\(.)=\($p["node-\(.)"] // 0)"] | join(" ")' 2>/dev/null || true
+}
+
+# settle_leaders URL...: the partition leaders follow where requests enter (load_follow.hpp), so
+# a cell measured right after the load moved (the fill goes through node-1; a spread cell after a
+# single-target one) would time the leadership moving instead of the steady state. Runs a set
+# load through the URLs (16 connections, 3-s rounds) until the leaders are where that load puts
+# them: node-1 all of them for one URL, the three within 2 of each other for three; at most
+# SETTLE_MAX (60) s, then goes on with a warning. Prints one line: the counts and the time.
+settle_leaders() {
+  local urls=("$@") started=$SECONDS counts n1 n2 n3 settled share u
+  while :; do
+    counts=$(leader_counts)
+    read -r n1 n2 n3 <<<"$(echo "$counts" | sed 's/node-[0-9]=//g')"
+    settled=false
+    if [ -n "$counts" ]; then
+      if [ "${#urls[@]}" = 1 ]; then
+        [ "$n2" = 0 ] && [ "$n3" = 0 ] && [ "$n1" -gt 0 ] && settled=true
+      else
+        local max=$n1 min=$n1 v
+        for v in $n2 $n3; do [ "$v" -gt "$max" ] && max=$v; [ "$v" -lt "$min" ] && min=$v; done
+        [ $((max - min)) -le 2 ] && settled=true
+      fi
+    fi
+    if $settled; then
+      echo "leaders settled after $((SECONDS - started)) s: $counts" >&2
+      return 0
+    fi
+    if [ $((SECONDS - started)) -ge "${SETTLE_MAX:-60}" ]; then
+      echo "WARNING: leaders not settled after ${SETTLE_MAX:-60} s: ${counts:-no stats}" >&2
+      return 0
+    fi
+    share=$((16 / ${#urls[@]}))
+    local warm=()
+    for u in "${urls[@]}"; do
+      assert_loopback_url "$u"
+      timeout 30 wrk -t1 -c"$share" -d3s -s "$BENCH_DIR/lua/kv.lua" "$u" -- set "${KEYSPACE:-10000}" "${VALUE_SIZE:-100}" >/dev/null 2>&1 &
+      warm+=($!)
+    done
+    for u in "${warm[@]}"; do wait "$u" || true; done
+  done
+}
+
 threads_for() { if [ "$1" -ge 2 ]; then echo 2; else echo 1; fi; }
 
 # wrk_cell SYSTEM OP CONNS RUN SCRIPT URL -- script args...  -> one TSV line appended to $OUT
