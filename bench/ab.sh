@@ -55,16 +55,11 @@ one_cluster() {  # LABEL BINARY ROUND
   timeout 120 wrk -t2 -c16 -d"${FILL_SECONDS:-5}s" -s "$BENCH_DIR/lua/kv.lua" "${CK_URLS[0]}" \
     -- fill "$KEYSPACE" "$VALUE_SIZE" 2 >/dev/null 2>&1 || true
   if [ "$MODE" = single ]; then urls=("${CK_URLS[0]}"); else urls=("${CK_URLS[@]}"); fi
-  local settled_for="" loaded
   for c in $CONNS; do
-    # Leaders follow where requests enter: let them settle under this cell's load pattern first
-    # (bench-lib.sh, settle_leaders). A 1-connection cell loads node-1 alone.
-    loaded=("${urls[@]:0:$((c < ${#urls[@]} ? c : ${#urls[@]}))}")
-    if [ "${loaded[*]}" != "$settled_for" ]; then
-      settle_leaders "${loaded[@]}" 2>&1 | sed "s/^/$label round $round c=$c: /" >&2
-      settled_for="${loaded[*]}"
-    fi
     for op in $OPS; do
+      # Leaders follow where requests enter: let them settle where this cell's load puts them
+      # (bench-lib.sh, settle_for_cell).
+      settle_for_cell "$c" "${urls[@]}" 2>&1 | sed "s/^/$label round $round c=$c: /" >&2
       before=$(node_ticks)
       cluster_cell "$label" "$op" "$c" "$round" "$BENCH_DIR/lua/kv.lua" "${urls[@]}" -- "$op" "$KEYSPACE" "$VALUE_SIZE" >/dev/null
       after=$(node_ticks)

@@ -115,34 +115,43 @@ leader_counts() {
     jq -r '.partitions_per_node as $p | [range(1; 4) | "node-\(.)=\($p["node-\(.)"] // 0)"] | join(" ")' 2>/dev/null || true
 }
 
-# settle_leaders URL...: the partition leaders follow where requests enter (load_follow.hpp), so
-# a cell measured right after the load moved (the fill goes through node-1; a spread cell after a
-# single-target one) would time the leadership moving instead of the steady state. Runs a set
-# load through the URLs (16 connections, 3-s rounds) until the leaders are where that load puts
-# them: node-1 all of them for one URL, the three within 2 of each other for three; at most
-# SETTLE_MAX (60) s, then goes on with a warning. Prints one line: the counts and the time.
+# settle_leaders EXPECT URL...: the partition leaders follow where requests enter
+# (load_follow.hpp) once a node sends a partition enough of them, and go back to the placement's
+# balance when the load stops or falls below that, so a cell measured after the load pattern
+# changed (the fill goes through node-1; etcd's cells leave ClusterKit idle; a 1-connection
+# cell is too light to hold the leaders) would time the leadership moving. Waits until node-1's
+# /partitions/stats shows EXPECT: "node-1" (node-1 leads every partition) or "balanced" (the
+# three counts within 2 of each other), running a set load through the URLs meanwhile (16
+# connections split over them, 3-s rounds; no URL: no load, 1-s polls); at most SETTLE_MAX (60)
+# s, then goes on with a warning. Call it before every cell: it costs one request when the
+# leaders are where they should be. Prints how long it took when it had to wait.
 settle_leaders() {
-  local urls=("$@") started=$SECONDS counts n1 n2 n3 settled share u
+  local expect=$1; shift
+  local urls=("$@") started=$SECONDS counts n1 n2 n3 settled share u max min v
   while :; do
     counts=$(leader_counts)
     read -r n1 n2 n3 <<<"$(echo "$counts" | sed 's/node-[0-9]=//g')"
     settled=false
     if [ -n "$counts" ]; then
-      if [ "${#urls[@]}" = 1 ]; then
+      if [ "$expect" = node-1 ]; then
         [ "$n2" = 0 ] && [ "$n3" = 0 ] && [ "$n1" -gt 0 ] && settled=true
       else
-        local max=$n1 min=$n1 v
+        max=$n1; min=$n1
         for v in $n2 $n3; do [ "$v" -gt "$max" ] && max=$v; [ "$v" -lt "$min" ] && min=$v; done
         [ $((max - min)) -le 2 ] && settled=true
       fi
     fi
     if $settled; then
-      echo "leaders settled after $((SECONDS - started)) s: $counts" >&2
+      [ $((SECONDS - started)) -eq 0 ] || echo "leaders settled ($expect) after $((SECONDS - started)) s: $counts" >&2
       return 0
     fi
     if [ $((SECONDS - started)) -ge "${SETTLE_MAX:-60}" ]; then
-      echo "WARNING: leaders not settled after ${SETTLE_MAX:-60} s: ${counts:-no stats}" >&2
+      echo "WARNING: leaders not settled ($expect) after ${SETTLE_MAX:-60} s: ${counts:-no stats}" >&2
       return 0
+    fi
+    if [ "${#urls[@]}" = 0 ]; then
+      sleep 1
+      continue
     fi
     share=$((16 / ${#urls[@]}))
     local warm=()
@@ -153,6 +162,20 @@ settle_leaders() {
     done
     for u in "${warm[@]}"; do wait "$u" || true; done
   done
+}
+
+# settle_for_cell CONNS URL...: settle_leaders with what a cell of CONNS connections over these
+# URLs leads to: one connection is too light to move leaders (balanced, no load); more through
+# node-1 alone puts every leader there; more over the three nodes balances them.
+settle_for_cell() {
+  local c=$1; shift
+  if [ "$c" -le 1 ]; then
+    settle_leaders balanced
+  elif [ "$#" = 1 ]; then
+    settle_leaders node-1 "$1"
+  else
+    settle_leaders balanced "$@"
+  fi
 }
 
 threads_for() { if [ "$1" -ge 2 ]; then echo 2; else echo 1; fi; }

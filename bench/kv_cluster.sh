@@ -25,8 +25,8 @@
 #             more requests weighs more; it is not an average of per-process percentiles. Resolution:
 #             0.5 % of each process's requests around p50, 0.01 % around p99.
 # The per-process req/s are kept in the raw TSV (column per_node_rps).
-# Before the first cell of each load pattern (node-1 alone, or all three nodes) the leaders are
-# let settle under that load (settle_leaders in bench-lib.sh: they follow where requests enter).
+# Before each ClusterKit cell the leaders are let settle where that cell's load puts them
+# (settle_for_cell in bench-lib.sh: they follow where requests enter).
 # Both clusters run for the whole benchmark (the idle one costs only heartbeats); the load order is
 # interleaved (for run { for conns { ck set, ck get, etcd put, etcd range } }) so drift hits all cells.
 # Ports (loopback only): clusterkit HTTP 18080-18082, KV 19080-19082, Raft 19001-19003;
@@ -108,19 +108,13 @@ echo "loadavg before: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf 'system\top\tconns\trun\trps\tp50_us\tp99_us\terrors\tp90_us\tmax_us\trequests\tper_node_rps\tmode\n'
 ck_op() { case $1 in set) echo set ;; get) echo get ;; stale) echo stale ;; esac; }
 etcd_op() { case $1 in set) echo put ;; get) echo range ;; stale) echo srange ;; esac; }
-settled_for=""  # the URLs whose load the leaders last settled under (settle_leaders)
 for run in $(seq 1 "$RUNS"); do
   for MODE in $MODES; do
     if [ "$MODE" = single ]; then ck_urls=("${CK_URLS[0]}"); etcd_urls=("${ETCD_URLS[@]:0:1}");
     else ck_urls=("${CK_URLS[@]}"); etcd_urls=("${ETCD_URLS[@]}"); fi
     for c in $CONNS; do
-      # The nodes this cell loads (cluster_cell gives none to a node whose share is 0).
-      loaded=("${ck_urls[@]:0:$((c < ${#ck_urls[@]} ? c : ${#ck_urls[@]}))}")
-      if [ "${loaded[*]}" != "$settled_for" ]; then
-        settle_leaders "${loaded[@]}"
-        settled_for="${loaded[*]}"
-      fi
       for op in $OPS; do
+        settle_for_cell "$c" "${ck_urls[@]}"
         cluster_cell clusterkit "$op" "$c" "$run" "$BENCH_DIR/lua/kv.lua" "${ck_urls[@]}" -- "$(ck_op "$op")" "$KEYSPACE" "$VALUE_SIZE"; sleep "$PAUSE"
         if [ "${#etcd_urls[@]}" -gt 0 ]; then
           cluster_cell etcd "$op" "$c" "$run" "$BENCH_DIR/lua/etcd-kv.lua" "${etcd_urls[@]}" -- "$(etcd_op "$op")" "$KEYSPACE" "$VALUE_SIZE"; sleep "$PAUSE"
