@@ -10,6 +10,8 @@
 # Env: ROUNDS=3 CONNS="16 64" OPS=set (set get stale) MODE=spread (or single: all load to node-1)
 #      DURATION=8 THREADS=1 (scheduler threads per node) FILL_SECONDS=5 KEYSPACE=10000 VALUE_SIZE=100
 #
+# Before every cell the leaders are let settle where the cell's load puts them (settle_for_cell in
+# bench-lib.sh: they follow where requests enter); the wait goes to stderr when there was one.
 # Prints one row per op and connection count: the medians over the rounds for A and B, and B/A.
 # Ports as bench/kv_cluster.sh (loopback only); the clusters run one at a time.
 set -euo pipefail
