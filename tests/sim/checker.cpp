@@ -250,7 +250,10 @@ void checker::on_restore(raft::node_id id, raft::index_t index, uint64_t chain) 
   }
 }
 
-void checker::on_retire(raft::node_id id) { baselines_.erase(id); }
+void checker::on_retire(raft::node_id id) {
+  baselines_.erase(id);
+  mirrors_.erase(id);  // a re-added id (--readd-wiped) starts with an empty disk
+}
 
 void checker::on_read_request(const std::string& context, raft::index_t commit_known) {
   reads_[context] = read_request{commit_known, false};

@@ -271,6 +271,7 @@ void cluster::update_membership() {
       replicas_[id]->crash(events_);
     }
     replicas_.erase(id);
+    retired_.insert(id);
     check_.on_retire(id);
     events_.record("retire n=" + n(id));
   }

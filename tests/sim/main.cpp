@@ -24,7 +24,7 @@ int usage(const char* bad) {
   std::fprintf(stderr,
                "raft_sim: bad argument '%s'\nusage: raft_sim [--seed N | --seeds N "
                "[--base B]] [--steps S] [--nodes 3..7] [--verbose] "
-               "[--check-determinism]\n",
+               "[--check-determinism] [--readd-wiped]\n",
                bad);
   return 2;
 }
@@ -40,6 +40,10 @@ int main(int argc, char** argv) {
     uint64_t value = 0;
     if (flag == "--verbose") {
       options.run.verbose = true;
+      continue;
+    }
+    if (flag == "--readd-wiped") {
+      options.run.readd_wiped = true;
       continue;
     }
     if (flag == "--check-determinism") {

@@ -25,6 +25,11 @@ void cluster::change_membership() {
   if (members < members_max && next_id_ <= node_id_max) {
     options.push_back({raft::conf_change_type::add_learner, next_id_, "fresh"});
   }
+  if (options_.readd_wiped && members < members_max) {
+    for (raft::node_id id : retired_) {
+      options.push_back({raft::conf_change_type::add_learner, id, "readd wiped"});
+    }
+  }
   for (raft::node_id id : conf.learners) {
     options.push_back({raft::conf_change_type::add_voter, id, "promote"});
     options.push_back({raft::conf_change_type::remove_node, id, "remove learner"});
@@ -44,12 +49,18 @@ void cluster::change_membership() {
   events_.record("conf change n=" + n(leader->id()) + " " + change.context +
                  " node=" + n(change.node) + " -> " +
                  (r == raft::propose_result::ok ? "ok" : "refused " + n(static_cast<int>(r))));
-  if (r == raft::propose_result::ok && change.context == "fresh") {
+  if (r == raft::propose_result::ok &&
+      (change.context == "fresh" || change.context == "readd wiped")) {
     // The new node starts empty and learns everything from the leader.
     replicas_[change.node] = std::make_unique<replica>(change.node, raft::conf_state{}, settings_);
     shell_context ctx = context();
     replicas_[change.node]->start(ctx);
-    ++next_id_;
+    if (change.context == "fresh") {
+      ++next_id_;
+    } else {
+      retired_.erase(change.node);
+      was_member_.erase(change.node);
+    }
   }
 }
 
