@@ -252,7 +252,11 @@ void checker::on_restore(raft::node_id id, raft::index_t index, uint64_t chain) 
 
 void checker::on_retire(raft::node_id id) {
   baselines_.erase(id);
-  mirrors_.erase(id);  // a re-added id (--readd-wiped) starts with an empty disk
+  mirrors_.erase(id);  // a re-added id starts with an empty log
+}
+
+void checker::on_tombstone(raft::node_id id, const raft::hard_state& hard) {
+  mirrors_[id].hard = hard;
 }
 
 void checker::on_read_request(const std::string& context, raft::index_t commit_known) {

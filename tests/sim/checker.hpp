@@ -78,6 +78,8 @@ class checker {
   /// A restarted node: its restored state must equal what its disk holds.
   void on_restart(const node_view& view, const raft::log_storage& storage);
   void on_retire(raft::node_id id);
+  /// A retired id comes back with `hard` on its disk (--readd-tombstone).
+  void on_tombstone(raft::node_id id, const raft::hard_state& hard);
 
   void on_read_request(const std::string& context, raft::index_t commit_known);
   void on_read_state(raft::node_id id, const raft::read_state& read);

@@ -270,8 +270,8 @@ void cluster::update_membership() {
     if (replicas_[id]->up()) {
       replicas_[id]->crash(events_);
     }
+    retired_[id] = replicas_[id]->storage_disk().storage().initial_hard_state();
     replicas_.erase(id);
-    retired_.insert(id);
     check_.on_retire(id);
     events_.record("retire n=" + n(id));
   }

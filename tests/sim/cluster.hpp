@@ -28,10 +28,13 @@ struct run_options {
   uint64_t steps = 3000;
   uint32_t nodes = 0;  // founding members; 0: drawn from the seed in [3, 7]
   bool verbose = false;
-  /// Experimental (--readd-wiped): membership changes may add back a removed id with an empty
-  /// disk, as a ClusterKit node does when a partition's replica returns to a node it left
-  /// (the node's raft id is the replica's). Raft assumes a removed id never comes back.
-  bool readd_wiped = false;
+  /// Experimental, not in CI: membership changes may add back a removed id, as a ClusterKit
+  /// node does when a partition's replica returns to a node it left (the node's raft id is
+  /// the replica's), which Raft's model forbids. `wiped` (--readd-wiped): with an empty disk,
+  /// as the log writer's drop_group leaves it today; `tombstone` (--readd-tombstone): with
+  /// only the removed replica's term and vote kept (commit 0, no log), the proposed fix.
+  enum class readd_mode { none, wiped, tombstone };
+  readd_mode readd = readd_mode::none;
 };
 
 struct run_stats {
@@ -114,7 +117,7 @@ class cluster {
   fault_plan plan_;
   std::map<raft::node_id, std::unique_ptr<replica>> replicas_;
   std::set<raft::node_id> was_member_;
-  std::set<raft::node_id> retired_;  // removed ids (re-added with --readd-wiped)
+  std::map<raft::node_id, raft::hard_state> retired_;  // removed ids, their last hard state
   raft::index_t membership_index_ = 0;  // applied index of the membership below
   raft::conf_state membership_;         // the latest applied (hence committed) membership
   raft::node_id next_id_ = 1;

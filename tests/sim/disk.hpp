@@ -33,6 +33,8 @@ class disk {
                      raft::index_t compact_index);
 
   raft::snapshot snapshot() const { return storage_.current_snapshot(); }
+  /// A returning replica's tombstone: the hard state it starts from, with no log.
+  void seed_hard_state(const raft::hard_state& hard) { storage_.set_hard_state(hard); }
 
  private:
   raft::memory_log_storage storage_;

@@ -24,7 +24,7 @@ int usage(const char* bad) {
   std::fprintf(stderr,
                "raft_sim: bad argument '%s'\nusage: raft_sim [--seed N | --seeds N "
                "[--base B]] [--steps S] [--nodes 3..7] [--verbose] "
-               "[--check-determinism] [--readd-wiped]\n",
+               "[--check-determinism] [--readd-wiped | --readd-tombstone]\n",
                bad);
   return 2;
 }
@@ -42,8 +42,9 @@ int main(int argc, char** argv) {
       options.run.verbose = true;
       continue;
     }
-    if (flag == "--readd-wiped") {
-      options.run.readd_wiped = true;
+    if (flag == "--readd-wiped" || flag == "--readd-tombstone") {
+      options.run.readd = flag == "--readd-wiped" ? ck::sim::run_options::readd_mode::wiped
+                                                  : ck::sim::run_options::readd_mode::tombstone;
       continue;
     }
     if (flag == "--check-determinism") {

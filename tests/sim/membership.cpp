@@ -25,9 +25,9 @@ void cluster::change_membership() {
   if (members < members_max && next_id_ <= node_id_max) {
     options.push_back({raft::conf_change_type::add_learner, next_id_, "fresh"});
   }
-  if (options_.readd_wiped && members < members_max) {
-    for (raft::node_id id : retired_) {
-      options.push_back({raft::conf_change_type::add_learner, id, "readd wiped"});
+  if (options_.readd != run_options::readd_mode::none && members < members_max) {
+    for (const auto& [id, hard] : retired_) {
+      options.push_back({raft::conf_change_type::add_learner, id, "readd"});
     }
   }
   for (raft::node_id id : conf.learners) {
@@ -49,18 +49,24 @@ void cluster::change_membership() {
   events_.record("conf change n=" + n(leader->id()) + " " + change.context +
                  " node=" + n(change.node) + " -> " +
                  (r == raft::propose_result::ok ? "ok" : "refused " + n(static_cast<int>(r))));
-  if (r == raft::propose_result::ok &&
-      (change.context == "fresh" || change.context == "readd wiped")) {
+  if (r == raft::propose_result::ok && (change.context == "fresh" || change.context == "readd")) {
     // The new node starts empty and learns everything from the leader.
     replicas_[change.node] = std::make_unique<replica>(change.node, raft::conf_state{}, settings_);
-    shell_context ctx = context();
-    replicas_[change.node]->start(ctx);
     if (change.context == "fresh") {
       ++next_id_;
     } else {
+      if (options_.readd == run_options::readd_mode::tombstone) {
+        // Only the term and the vote survive the replica's removal.
+        raft::hard_state kept = retired_[change.node];
+        kept.commit = 0;
+        replicas_[change.node]->seed_hard_state(kept);
+        check_.on_tombstone(change.node, kept);
+      }
       retired_.erase(change.node);
       was_member_.erase(change.node);
     }
+    shell_context ctx = context();
+    replicas_[change.node]->start(ctx);
   }
 }
 

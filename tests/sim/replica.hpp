@@ -67,6 +67,8 @@ class replica {
   raft::node& core() { return *core_; }
   const raft::node& core() const { return *core_; }
   const disk& storage_disk() const { return disk_; }
+  /// Before the first start: the disk holds `hard` (a returning replica's tombstone).
+  void seed_hard_state(const raft::hard_state& hard) { disk_.seed_hard_state(hard); }
   const state_machine& machine() const { return machine_; }
   const raft::conf_state& conf() const { return conf_; }
   shell_phase phase() const { return phase_; }
