@@ -139,7 +139,7 @@ std::vector<raft::group_id> raft_log_store::groups() const {
   std::lock_guard<std::mutex> lock(views_mutex_);
   std::vector<raft::group_id> stored;
   for (const auto& [id, group_view] : views_) {
-    if (group_view->state().stored()) {
+    if (group_view->state().stored() && !group_view->state().tombstone()) {
       stored.push_back(id);
     }
   }
@@ -283,12 +283,21 @@ status raft_log_store::change_group(
 
 status raft_log_store::drop_group(raft::group_id group) {
   std::lock_guard<std::mutex> lock(write_mutex_);
-  const status written = env_.write([&](write_txn& txn) { return detail::apply_drop(txn, group); });
+  detail::raft_group_view* found = find_view(group);
+  // The tombstone: the term and the vote outlive the replica. One that returns to this node
+  // later has the same raft id (the node's), and Raft allows an id one vote per term.
+  raft::hard_state kept;
+  if (found != nullptr) {
+    kept.term = found->state().hard.term;
+    kept.vote = found->state().hard.vote;
+  }
+  const status written =
+      env_.write([&](write_txn& txn) { return detail::apply_drop(txn, group, kept); });
   if (!written.ok()) {
     return written;
   }
-  if (detail::raft_group_view* found = find_view(group); found != nullptr) {
-    found->reset();
+  if (found != nullptr) {
+    found->reset(kept);
   }
   return status::success();
 }

@@ -133,7 +133,8 @@ class raft_log_store {
   // / read_term to get the failure as a status instead.
   raft::log_storage& group(raft::group_id group);
 
-  // Groups with anything stored (entries, hard state or snapshot), ascending. Any thread.
+  // Groups with anything stored (entries, a commit index or snapshot), ascending; not those
+  // holding only a term and a vote (a dropped group's tombstone). Any thread.
   std::vector<raft::group_id> groups() const;
 
   // raft::log_storage::entries of `group` (see there; appends to `out`, which is left as it
@@ -207,9 +208,12 @@ class raft_log_store {
   // corruption, map_full, busy, io_error as for write() (nothing written).
   status record_snapshots(const std::vector<snapshot_record>& records);
 
-  // Deletes everything stored for `group` (entries, hard state, snapshot meta) in one
+  // Deletes everything stored for `group` (entries, snapshot meta, commit index) in one
   // transaction, for a replica that moved away, and empties its view (group() keeps returning
-  // the same, now empty, object). Requires: the group's raft::node is stopped.
+  // the same, now empty, object) but for a tombstone: the hard state's term and vote (commit
+  // 0). A replica that returns to this node has the same raft id (the node's) and starts from
+  // them, so it never votes twice in a term (tests/sim --readd-tombstone; docs/architecture.md).
+  // Requires: the group's raft::node is stopped.
   // Returns success (also when nothing was stored); corruption, map_full, busy, io_error.
   status drop_group(raft::group_id group);
 

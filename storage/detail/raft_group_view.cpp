@@ -244,11 +244,12 @@ void raft_group_view::unpin() {
   check_cache();
 }
 
-void raft_group_view::reset() {
+void raft_group_view::reset(const raft::hard_state& kept) {
   std::lock_guard<std::mutex> lock(mutex_);
   ++generation_;
   remembered_.reset();
   state_ = raft_group_state{};
+  state_.hard = kept;
   cache_.clear();
   cache_.unpin();
 }

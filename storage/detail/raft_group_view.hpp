@@ -70,8 +70,8 @@ class raft_group_view final : public raft::log_storage {
                bool pin = false);
   // The transaction of the pinned entries committed: the cache may drop them again.
   void unpin();
-  // Publishes a committed drop_group(): an empty group.
-  void reset();
+  // Publishes a committed drop_group(): an empty group but for `kept`, its hard state.
+  void reset(const raft::hard_state& kept);
 
  private:
   // Requires: mutex_ held. Aborts unless the cache is a suffix of state_'s log.

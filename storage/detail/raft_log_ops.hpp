@@ -39,6 +39,11 @@ struct raft_group_state {
   bool stored() const noexcept {
     return !empty_log() || !hard.empty() || snapshot.index != 0 || first.first_index != 1;
   }
+  // Nothing but a term and a vote: what drop_group leaves (or a replica that has heard of a
+  // term before its first entry).
+  bool tombstone() const noexcept {
+    return empty_log() && snapshot.index == 0 && first.first_index == 1 && hard.commit == 0;
+  }
 };
 
 // Aborts when `state` breaks an invariant above (a bug in this layer).
@@ -81,6 +86,8 @@ status apply_compact(write_txn& txn, raft::group_id group, raft::index_t index,
                      raft_group_state& state);
 
 // Deletes every record of `group` in both databases.
-status apply_drop(write_txn& txn, raft::group_id group);
+// Deletes the group's entries and records, then stores `kept` as its hard state unless it is
+// empty (the tombstone of raft_log_store::drop_group).
+status apply_drop(write_txn& txn, raft::group_id group, const raft::hard_state& kept);
 
 }  // namespace ck::storage::detail

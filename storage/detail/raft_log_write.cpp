@@ -293,11 +293,18 @@ status erase_group_records(write_txn& txn, database which, raft::group_id group)
 
 }  // namespace
 
-status apply_drop(write_txn& txn, raft::group_id group) {
+status apply_drop(write_txn& txn, raft::group_id group, const raft::hard_state& kept) {
   if (status erased = erase_group_records(txn, database::raft_log, group); !erased.ok()) {
     return erased;
   }
-  return erase_group_records(txn, database::raft_state, group);
+  if (status erased = erase_group_records(txn, database::raft_state, group); !erased.ok()) {
+    return erased;
+  }
+  if (kept.empty()) {
+    return status::success();
+  }
+  CK_ASSERT_EQ(kept.commit, 0u);
+  return put_state(txn, group, raft_state_kind::hard_state, raft_hard_state_encode(group, kept));
 }
 
 }  // namespace ck::storage::detail

@@ -77,11 +77,13 @@ inline void model_compact(raft_model& model, raft::group_id id, raft::index_t in
   }
 }
 
-// The groups a store reports in groups(): anything stored.
+// The groups a store reports in groups(): anything stored but a tombstone (a term and a vote).
 inline std::vector<raft::group_id> model_groups(const raft_model& model) {
   std::vector<raft::group_id> ids;
   for (const auto& [id, group] : model) {
-    if (!group.log.empty() || !group.hard.empty() || group.snapshot.index != 0) {
+    const bool tombstone = group.log.empty() && group.snapshot.index == 0 && group.first == 1 &&
+                           group.hard.commit == 0;
+    if (!tombstone && (!group.log.empty() || !group.hard.empty() || group.snapshot.index != 0)) {
       ids.push_back(id);
     }
   }
@@ -181,8 +183,20 @@ class raft_batch_generator {
     return batch;
   }
 
-  // Forgets a group (after drop_group).
-  void drop(raft::group_id id) { model_.erase(id); }
+  // Forgets a group (after drop_group) but for its tombstone: term and vote.
+  void drop(raft::group_id id) {
+    auto found = model_.find(id);
+    if (found == model_.end()) {
+      return;
+    }
+    model_group kept;
+    kept.hard = raft::hard_state{found->second.hard.term, found->second.hard.vote, 0};
+    if (kept.hard.empty()) {
+      model_.erase(found);
+    } else {
+      found->second = kept;
+    }
+  }
 
   // A snapshot the state machine could record now (record_snapshot): at a committed index past
   // the stored snapshot, with that entry's term; nullopt when there is none. Applied to

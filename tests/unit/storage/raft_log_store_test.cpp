@@ -365,7 +365,7 @@ TEST_CASE("raft_log_store: a recorded snapshot keeps the log until compact() dro
   CHECK(store->group(2).last_index() == 10);
 }
 
-TEST_CASE("raft_log_store: drop_group deletes everything of one group and empties its view") {
+TEST_CASE("raft_log_store: drop_group deletes a group but for its term and vote, and empties its view") {
   temp_dir tmp;
   auto env = open_or_fail(options_in(tmp.path()));
   auto store = open_store(*env);
@@ -390,11 +390,19 @@ TEST_CASE("raft_log_store: drop_group deletes everything of one group and emptie
   CHECK(store->groups() == std::vector<raft::group_id>{3});
   CHECK(store->group(1).first_index() == 1);
   CHECK(store->group(1).current_snapshot().empty());
-  CHECK(store->group(1).initial_hard_state().empty());
+  CHECK(store->group(1).last_index() == 0);
+  // The tombstone: term and vote survive (commit does not), across a reopen.
+  CHECK(store->group(1).initial_hard_state() == raft::hard_state{1, 1, 0});
   CHECK(store->group(3).last_index() == 5);
   // A dropped group starts over from index 1.
   write_ok(*store, {append_write(2, make_entries(1, 2, 7))});
   CHECK(store->group(2).last_index() == 2);
+  // A returning replica continues from its tombstone: a later term, or its kept vote.
+  group_write back = append_write(1, make_entries(1, 2, 2));
+  back.hard = raft::hard_state{2, 3, 2};
+  write_ok(*store, {back});
+  CHECK(store->group(1).initial_hard_state() == raft::hard_state{2, 3, 2});
+  CHECK(store->groups() == std::vector<raft::group_id>{1, 2, 3});
 }
 
 // The damaged record: entry `index` of `group` with one data byte flipped.
