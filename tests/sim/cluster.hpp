@@ -28,11 +28,12 @@ struct run_options {
   uint64_t steps = 3000;
   uint32_t nodes = 0;  // founding members; 0: drawn from the seed in [3, 7]
   bool verbose = false;
-  /// Experimental, not in CI: membership changes may add back a removed id, as a ClusterKit
-  /// node does when a partition's replica returns to a node it left (the node's raft id is
-  /// the replica's), which Raft's model forbids. `wiped` (--readd-wiped): with an empty disk,
-  /// as the log writer's drop_group leaves it today; `tombstone` (--readd-tombstone): with
-  /// only the removed replica's term and vote kept (commit 0, no log), the proposed fix.
+  /// Membership changes may add back a removed id, as a ClusterKit node does when a
+  /// partition's replica returns to a node it left (the node's raft id is the replica's), which
+  /// Raft's model forbids. `tombstone` (--readd-tombstone, CI's raft_sim_readd): with only the
+  /// removed replica's term and vote kept (commit 0, no log), as raft_log_store::drop_group
+  /// leaves it; `wiped` (--readd-wiped): with an empty disk, as drop_group left it before
+  /// session 28 (the checker finds a forgotten vote, e.g. seed 2659 of 30,000 steps).
   enum class readd_mode { none, wiped, tombstone };
   readd_mode readd = readd_mode::none;
 };
