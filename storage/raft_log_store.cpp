@@ -139,7 +139,7 @@ std::vector<raft::group_id> raft_log_store::groups() const {
   std::lock_guard<std::mutex> lock(views_mutex_);
   std::vector<raft::group_id> stored;
   for (const auto& [id, group_view] : views_) {
-    if (group_view->state().stored() && !group_view->state().tombstone()) {
+    if (group_view->state().holds_log()) {
       stored.push_back(id);
     }
   }
@@ -288,8 +288,8 @@ status raft_log_store::drop_group(raft::group_id group) {
   // later has the same raft id (the node's), and Raft allows an id one vote per term.
   raft::hard_state kept;
   if (found != nullptr) {
-    kept.term = found->state().hard.term;
-    kept.vote = found->state().hard.vote;
+    const raft::hard_state hard = found->state().hard;
+    kept = raft::hard_state{hard.term, hard.vote, 0};
   }
   const status written =
       env_.write([&](write_txn& txn) { return detail::apply_drop(txn, group, kept); });

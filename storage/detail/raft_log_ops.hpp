@@ -35,14 +35,10 @@ struct raft_group_state {
   raft::term_t last_term = 0;
 
   bool empty_log() const noexcept { return last_index + 1 == first.first_index; }
-  // Anything stored at all (entries or records).
-  bool stored() const noexcept {
-    return !empty_log() || !hard.empty() || snapshot.index != 0 || first.first_index != 1;
-  }
-  // Nothing but a term and a vote: what drop_group leaves (or a replica that has heard of a
-  // term before its first entry).
-  bool tombstone() const noexcept {
-    return empty_log() && snapshot.index == 0 && first.first_index == 1 && hard.commit == 0;
+  // More than a term and a vote: entries, a snapshot or a commit index. Neither nothing nor
+  // what drop_group leaves (its tombstone), nor a replica that has only heard of a term.
+  bool holds_log() const noexcept {
+    return !empty_log() || snapshot.index != 0 || first.first_index != 1 || hard.commit != 0;
   }
 };
 
@@ -85,7 +81,6 @@ status apply_record_snapshot(write_txn& txn, raft::group_id group, const raft::s
 status apply_compact(write_txn& txn, raft::group_id group, raft::index_t index,
                      raft_group_state& state);
 
-// Deletes every record of `group` in both databases.
 // Deletes the group's entries and records, then stores `kept` as its hard state unless it is
 // empty (the tombstone of raft_log_store::drop_group).
 status apply_drop(write_txn& txn, raft::group_id group, const raft::hard_state& kept);
